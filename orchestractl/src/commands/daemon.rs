@@ -1,0 +1,115 @@
+//! `orchestractl daemon start|stop|status|restart`.
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::bail;
+use orchestra_proto::v1::{ShutdownRequest, StatusResponse};
+
+use crate::cli::DaemonCommand;
+use crate::client::Ctx;
+use crate::output;
+
+/// Runs a `daemon` subcommand.
+pub async fn run(ctx: &Ctx, cmd: DaemonCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        DaemonCommand::Start => start(ctx).await,
+        DaemonCommand::Stop => stop(ctx).await,
+        DaemonCommand::Status => {
+            let clients = ctx.connect().await?;
+            print_status(ctx, &clients.status)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        DaemonCommand::Restart => {
+            stop(ctx).await?;
+            start(ctx).await
+        }
+    }
+}
+
+async fn start(ctx: &Ctx) -> anyhow::Result<ExitCode> {
+    if let Some(clients) = ctx.try_connect().await? {
+        if ctx.json {
+            print_status(ctx, &clients.status)?;
+        } else {
+            println!(
+                "orchestrad is already running (pid {}) on {}",
+                clients.status.pid,
+                ctx.socket.display()
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let pid = ctx.start_daemon().await?;
+    match ctx.try_connect().await? {
+        Some(clients) if ctx.json => print_status(ctx, &clients.status)?,
+        _ => println!("started orchestrad (pid {pid}) on {}", ctx.socket.display()),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn stop(ctx: &Ctx) -> anyhow::Result<ExitCode> {
+    let Some(clients) = ctx.try_connect().await? else {
+        if ctx.json {
+            output::json(&serde_json::json!({ "stopped": false, "running": false }))?;
+        } else {
+            println!("orchestrad is not running on {}", ctx.socket.display());
+        }
+        return Ok(ExitCode::SUCCESS);
+    };
+    let pid = clients.status.pid;
+    clients.daemon().shutdown(ShutdownRequest {}).await?;
+    drop(clients);
+    // Wait until the socket stops answering, so `restart` never races the old daemon.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while orchestra_proto::connect(&ctx.socket).await.is_ok() {
+        if Instant::now() > deadline {
+            bail!("orchestrad (pid {pid}) did not stop within 15 s; try `kill {pid}`");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    if ctx.json {
+        output::json(&serde_json::json!({ "stopped": true, "pid": pid }))?;
+    } else {
+        println!("stopped orchestrad (pid {pid}); running agents keep running");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_status(ctx: &Ctx, status: &StatusResponse) -> anyhow::Result<()> {
+    if ctx.json {
+        return output::json(status);
+    }
+    let mut rows = vec![
+        ("version", status.version.clone()),
+        ("protocol", status.protocol_version.to_string()),
+        ("pid", status.pid.to_string()),
+        ("uptime", output::duration(status.uptime_secs)),
+        ("socket", status.socket_path.clone()),
+        ("state dir", status.state_dir.clone()),
+        ("config", status.config_path.clone()),
+        ("claude projects", status.claude_projects_dir.clone()),
+        (
+            "sessions",
+            format!(
+                "{} indexed, {} live",
+                status.sessions_indexed, status.sessions_live
+            ),
+        ),
+        (
+            "agents",
+            format!(
+                "{} running, {} queued, {} in all",
+                status.agents_running, status.agents_queued, status.agents_total
+            ),
+        ),
+    ];
+    if !status.watcher.is_empty() {
+        rows.push(("watcher", status.watcher.clone()));
+    }
+    for warning in &status.warnings {
+        rows.push(("warning", warning.clone()));
+    }
+    output::fields(&rows);
+    Ok(())
+}

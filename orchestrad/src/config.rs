@@ -1,0 +1,282 @@
+//! The user's config file: keys, defaults, and strict parsing.
+//!
+//! No file means defaults. A file that is not valid JSON is an error naming the file, the
+//! line and the column, and the daemon refuses to start rather than guess. Unknown keys are
+//! kept as warnings, shown by `daemon status`, so a typo is noticed but never fatal.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// The settings of claude-orchestra, with the original tool's keys and defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// Where Claude Code keeps its session files.
+    pub claude_projects_dir: PathBuf,
+    /// Directory, relative to a repository's root, that holds agent worktrees.
+    pub worktree_dir: String,
+    /// How many agents run at once when `spawn` does not say.
+    pub default_parallel: u32,
+    /// Seconds between liveness checks of agents and live sessions.
+    pub heartbeat_interval: u64,
+    /// Tool patterns an agent may use without asking (passed as `--allowedTools`).
+    pub bypass_permissions: Vec<String>,
+    /// Port of the web dashboard.
+    pub dashboard_port: u16,
+    /// The Claude Code executable: a name looked up on `PATH`, or a path.
+    pub claude_command: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            claude_projects_dir: default_claude_projects_dir(),
+            worktree_dir: ".worktrees".to_owned(),
+            default_parallel: 3,
+            heartbeat_interval: 60,
+            bypass_permissions: [
+                "Bash(git *)",
+                "Bash(npm *)",
+                "Read(*)",
+                "Glob(*)",
+                "Grep(*)",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+            dashboard_port: 8888,
+            claude_command: "claude".to_owned(),
+        }
+    }
+}
+
+/// `$CLAUDE_CONFIG_DIR/projects`, else `~/.claude/projects`, as the real CLI does.
+pub fn default_claude_projects_dir() -> PathBuf {
+    claude_config_dir().join("projects")
+}
+
+/// `$CLAUDE_CONFIG_DIR`, else `~/.claude`: where Claude Code keeps all of its state.
+pub fn claude_config_dir() -> PathBuf {
+    match std::env::var_os("CLAUDE_CONFIG_DIR") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => orchestra_proto::paths::home_dir().join(".claude"),
+    }
+}
+
+/// Keys a config file may hold; any other key is reported as a warning.
+const KNOWN_KEYS: &[&str] = &[
+    "claude_projects_dir",
+    "worktree_dir",
+    "default_parallel",
+    "heartbeat_interval",
+    "bypass_permissions",
+    "dashboard_port",
+    "claude_command",
+];
+
+/// Why a config file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file exists but could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The config file.
+        path: PathBuf,
+        /// What the read said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid JSON, or a value has the wrong type.
+    #[error(
+        "invalid config file {path} at line {line}, column {column}: {message}\n\
+         fix the file or move it away to use the defaults"
+    )]
+    Parse {
+        /// The config file.
+        path: PathBuf,
+        /// 1-based line of the error.
+        line: usize,
+        /// 1-based column of the error.
+        column: usize,
+        /// What is wrong there.
+        message: String,
+    },
+    /// A value parses but makes no sense (zero parallelism, say).
+    #[error("invalid config file {path}: {message}")]
+    Invalid {
+        /// The config file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// A loaded config and what was odd about it.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The settings in force.
+    pub config: Config,
+    /// Whether the file existed (else every value is a default).
+    pub from_file: bool,
+    /// Things the user should know, such as unknown keys.
+    pub warnings: Vec<String>,
+}
+
+impl Config {
+    /// Loads `path`; a missing file gives the defaults.
+    pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Loaded {
+                    config: Config::default(),
+                    from_file: false,
+                    warnings: Vec::new(),
+                });
+            }
+            Err(source) => {
+                return Err(ConfigError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                });
+            }
+        };
+        Self::parse(path, &text)
+    }
+
+    /// Parses the text of a config file; `path` is only used in messages.
+    pub fn parse(path: &Path, text: &str) -> Result<Loaded, ConfigError> {
+        let parse_error = |err: serde_json::Error| ConfigError::Parse {
+            path: path.to_path_buf(),
+            line: err.line(),
+            column: err.column(),
+            message: strip_position(&err.to_string()),
+        };
+        // Syntax first, so the position points at the broken character; then types, whose
+        // errors carry positions too.
+        let value: serde_json::Value = serde_json::from_str(text).map_err(parse_error)?;
+        let Some(object) = value.as_object() else {
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                message: "the top level must be a JSON object, like {\"default_parallel\": 3}"
+                    .to_owned(),
+            });
+        };
+        let warnings = object
+            .keys()
+            .filter(|key| !KNOWN_KEYS.contains(&key.as_str()))
+            .map(|key| {
+                format!(
+                    "unknown key {key:?} in {} (known keys: {})",
+                    path.display(),
+                    KNOWN_KEYS.join(", ")
+                )
+            })
+            .collect();
+        let mut config: Config = serde_json::from_str(text).map_err(parse_error)?;
+        config.expand_home();
+        config.validate(path)?;
+        Ok(Loaded {
+            config,
+            from_file: true,
+            warnings,
+        })
+    }
+
+    fn expand_home(&mut self) {
+        if let Ok(rest) = self.claude_projects_dir.strip_prefix("~") {
+            self.claude_projects_dir = orchestra_proto::paths::home_dir().join(rest);
+        }
+    }
+
+    fn validate(&self, path: &Path) -> Result<(), ConfigError> {
+        let invalid = |message: &str| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message: message.to_owned(),
+        };
+        if self.default_parallel == 0 {
+            return Err(invalid("default_parallel must be at least 1"));
+        }
+        if self.heartbeat_interval == 0 {
+            return Err(invalid("heartbeat_interval must be at least 1 (seconds)"));
+        }
+        let worktree_dir = Path::new(&self.worktree_dir);
+        if self.worktree_dir.is_empty()
+            || worktree_dir.is_absolute()
+            || worktree_dir
+                .components()
+                .any(|c| matches!(c, std::path::Component::ParentDir))
+        {
+            return Err(invalid(
+                "worktree_dir must be a relative path inside the repository, like \".worktrees\"",
+            ));
+        }
+        if self.claude_command.trim().is_empty() {
+            return Err(invalid("claude_command must not be empty"));
+        }
+        Ok(())
+    }
+}
+
+/// serde_json appends " at line L column C"; we report the position in our own words.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(index) => message[..index].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_file_gives_defaults() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let loaded = Config::load(&dir.path().join("config.json")).expect("defaults");
+        assert!(!loaded.from_file);
+        assert_eq!(loaded.config.default_parallel, 3);
+        assert_eq!(loaded.config.worktree_dir, ".worktrees");
+        assert_eq!(loaded.config.dashboard_port, 8888);
+        assert_eq!(loaded.config.bypass_permissions.len(), 5);
+    }
+
+    #[test]
+    fn broken_json_names_line_and_column() {
+        let err = Config::parse(
+            Path::new("/x/config.json"),
+            "{\n  \"default_parallel\": 4,\n  oops\n}",
+        )
+        .expect_err("must fail");
+        match err {
+            ConfigError::Parse { line, column, .. } => assert_eq!((line, column), (3, 3)),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn wrong_type_names_position_and_unknown_key_warns() {
+        let err = Config::parse(Path::new("c.json"), "{\"default_parallel\": \"many\"}")
+            .expect_err("must fail");
+        assert!(matches!(err, ConfigError::Parse { line: 1, .. }), "{err}");
+        let loaded = Config::parse(
+            Path::new("c.json"),
+            "{\"paralel\": 2, \"dashboard_port\": 9000}",
+        )
+        .expect("ok");
+        assert_eq!(loaded.config.dashboard_port, 9000);
+        assert_eq!(loaded.warnings.len(), 1);
+        assert!(loaded.warnings[0].contains("paralel"));
+    }
+
+    #[test]
+    fn nonsense_values_are_refused() {
+        for text in [
+            "{\"default_parallel\": 0}",
+            "{\"worktree_dir\": \"../out\"}",
+            "[1]",
+        ] {
+            assert!(Config::parse(Path::new("c.json"), text).is_err(), "{text}");
+        }
+    }
+}

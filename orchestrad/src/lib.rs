@@ -1,0 +1,82 @@
+//! orchestrad: the claude-orchestra daemon.
+//!
+//! It owns every agent process and all state, indexes Claude Code sessions, and serves one
+//! gRPC API on a Unix socket. The binary in `main.rs` only parses arguments and calls
+//! [`Daemon::open`] and [`Daemon::serve`]; tests do the same in-process.
+//!
+//! Where things live: [`config`] (the user's settings), [`lifecycle`] (claiming the socket),
+//! [`store`] (persistence), [`events`] (the bus), [`server`] (one file per gRPC service).
+
+pub mod config;
+pub mod context;
+pub mod events;
+pub mod lifecycle;
+pub mod server;
+pub mod store;
+
+use std::sync::Arc;
+
+use context::{Context, Settings};
+
+/// A daemon that has claimed its socket and opened its store, ready to serve.
+///
+/// Opening does every fallible start-up step, so `orchestrad start` can report success
+/// to its parent as soon as `open` returns, before any runtime exists.
+#[derive(Debug)]
+pub struct Daemon {
+    /// The shared context handed to every service.
+    ctx: Arc<Context>,
+    /// The claimed socket; dropping it removes the socket and pid files.
+    claim: lifecycle::Claim,
+}
+
+impl Daemon {
+    /// Claims the socket and opens the store. Needs no async runtime.
+    pub fn open(settings: Settings) -> anyhow::Result<Daemon> {
+        use anyhow::Context as _;
+        lifecycle::create_private_dir(&settings.state_dir)?;
+        let claim = lifecycle::claim(&settings.socket)?;
+        let store =
+            store::Store::open(&settings.store_dir()).context("cannot open the daemon's store")?;
+        for warning in &settings.warnings {
+            tracing::warn!("{warning}");
+        }
+        let ctx = Arc::new(Context::new(settings, store));
+        Ok(Daemon { ctx, claim })
+    }
+
+    /// The shared context (tests use it to look inside).
+    pub fn context(&self) -> Arc<Context> {
+        self.ctx.clone()
+    }
+
+    /// Serves until `shutdown` resolves or a client calls `Shutdown`, then cleans up.
+    pub async fn serve(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
+        let Daemon { ctx, claim } = self;
+        let listener = tokio::net::UnixListener::from_std(claim.listener.try_clone()?)?;
+        tracing::info!(
+            socket = %claim.socket().display(),
+            pid = std::process::id(),
+            version = env!("CARGO_PKG_VERSION"),
+            "orchestrad serving"
+        );
+        let stop = {
+            let ctx = ctx.clone();
+            async move {
+                tokio::select! {
+                    () = shutdown => {},
+                    () = ctx.shutdown_requested() => {},
+                }
+                // Long-lived streams end when they see the shutdown flag.
+                ctx.request_shutdown();
+            }
+        };
+        server::serve(ctx.clone(), listener, stop).await?;
+        if let Err(err) = ctx.store.flush().await {
+            tracing::error!(%err, "final flush of the store failed");
+        }
+        tracing::info!("orchestrad stopped");
+        drop(claim);
+        Ok(())
+    }
+}

@@ -1,0 +1,185 @@
+//! `orchestrad`: parse arguments, set up tracing, hand over to the library.
+
+use std::io::{Read, Write};
+use std::os::fd::OwnedFd;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use orchestrad::context::Settings;
+
+const EXAMPLES: &str = "\
+Examples:
+  orchestrad run                  # foreground, logs to stderr (for systemd/launchd)
+  orchestrad start                # detach; returns once the socket answers
+  orchestrad --socket /tmp/o.sock run
+
+Most people never call orchestrad directly: `orchestractl` starts it when needed.";
+
+/// The claude-orchestra daemon: owns agents, indexes Claude Code sessions, serves gRPC.
+#[derive(Debug, Parser)]
+#[command(name = "orchestrad", version, after_help = EXAMPLES)]
+struct Cli {
+    /// Socket to listen on [default: $XDG_RUNTIME_DIR/claude-orchestra/orchestrad.sock]
+    #[arg(long, global = true, env = "ORCHESTRA_SOCKET", value_name = "PATH")]
+    socket: Option<PathBuf>,
+    /// Config file [default: $XDG_CONFIG_HOME/claude-orchestra/config.json]
+    #[arg(long, global = true, value_name = "PATH")]
+    config: Option<PathBuf>,
+    /// State directory for the store and logs [default: $XDG_STATE_HOME/claude-orchestra]
+    #[arg(long, global = true, value_name = "DIR")]
+    state_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run in the foreground, logging to stderr.
+    Run,
+    /// Detach into the background, logging to orchestrad.log in the state directory.
+    Start,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match load_settings(&cli) {
+        Ok(settings) => settings,
+        Err(err) => {
+            eprintln!("orchestrad: {err:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = match cli.command {
+        Command::Run => run_foreground(settings),
+        Command::Start => start_detached(settings),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            tracing::error!("{err:#}");
+            eprintln!("orchestrad: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load_settings(cli: &Cli) -> anyhow::Result<Settings> {
+    use orchestra_proto::paths;
+    let socket = cli.socket.clone().unwrap_or_else(paths::default_socket);
+    let state_dir = cli.state_dir.clone().unwrap_or_else(paths::state_dir);
+    let config = cli.config.clone().unwrap_or_else(paths::config_file);
+    Ok(Settings::load(
+        absolute(socket)?,
+        absolute(state_dir)?,
+        config,
+    )?)
+}
+
+fn absolute(path: PathBuf) -> anyhow::Result<PathBuf> {
+    std::path::absolute(&path).with_context(|| format!("cannot resolve {}", path.display()))
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ORCHESTRA_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+fn run_foreground(settings: Settings) -> anyhow::Result<ExitCode> {
+    init_tracing();
+    let daemon = orchestrad::Daemon::open(settings)?;
+    runtime()?.block_on(daemon.serve(termination_signal()))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Forks into the background before any tokio runtime exists (a runtime's threads do not
+/// survive a fork). The parent waits on a pipe until the child has claimed the socket and
+/// opened the store, so it can report success or the child's error faithfully.
+fn start_detached(settings: Settings) -> anyhow::Result<ExitCode> {
+    orchestrad::lifecycle::create_private_dir(&settings.state_dir)?;
+    let log_path = settings.state_dir.join("orchestrad.log");
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .with_context(|| format!("cannot open log file {}", log_path.display()))?;
+    let (ready_rx, ready_tx) = nix::unistd::pipe().context("cannot create a pipe")?;
+    let socket = settings.socket.clone();
+
+    let daemonize = daemonize::Daemonize::new()
+        .working_directory("/")
+        .umask(0o077)
+        .stdout(log.try_clone()?)
+        .stderr(log);
+    match daemonize.execute() {
+        daemonize::Outcome::Parent(Err(err)) => anyhow::bail!("cannot detach: {err}"),
+        daemonize::Outcome::Parent(Ok(_)) => {
+            drop(ready_tx);
+            let mut answer = String::new();
+            std::fs::File::from(ready_rx).read_to_string(&mut answer)?;
+            match answer.strip_prefix("ready ") {
+                Some(pid) => {
+                    println!(
+                        "orchestrad started (pid {}), listening on {}, logging to {}",
+                        pid.trim(),
+                        socket.display(),
+                        log_path.display()
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                None if answer.is_empty() => anyhow::bail!(
+                    "orchestrad exited during start-up; see {}",
+                    log_path.display()
+                ),
+                None => anyhow::bail!("{}", answer.trim()),
+            }
+        }
+        daemonize::Outcome::Child(Err(err)) => {
+            report(ready_tx, &format!("cannot detach: {err}"));
+            Ok(ExitCode::FAILURE)
+        }
+        daemonize::Outcome::Child(Ok(_)) => {
+            drop(ready_rx);
+            init_tracing();
+            let daemon = match orchestrad::Daemon::open(settings) {
+                Ok(daemon) => daemon,
+                Err(err) => {
+                    tracing::error!("{err:#}");
+                    report(ready_tx, &format!("{err:#}"));
+                    return Ok(ExitCode::FAILURE);
+                }
+            };
+            report(ready_tx, &format!("ready {}", std::process::id()));
+            runtime()?.block_on(daemon.serve(termination_signal()))?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn report(pipe: OwnedFd, message: &str) {
+    let _ = std::fs::File::from(pipe).write_all(message.as_bytes());
+}
+
+/// Resolves on SIGTERM or SIGINT.
+async fn termination_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("installing a SIGTERM handler");
+    let mut int = signal(SignalKind::interrupt()).expect("installing a SIGINT handler");
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM received, shutting down"),
+        _ = int.recv() => tracing::info!("SIGINT received, shutting down"),
+    }
+}

@@ -1,0 +1,65 @@
+//! The gRPC server: one file per service, all served on the daemon's Unix socket.
+//!
+//! Services are thin: they validate the request, call into the daemon's domain code, and
+//! convert the answer (conversions live in [`convert`], error mapping in [`status`]).
+
+pub mod convert;
+pub mod daemon;
+pub mod status;
+
+use std::sync::Arc;
+
+use futures::Stream;
+use orchestra_proto::v1::daemon_server::DaemonServer;
+use tokio::net::{UnixListener, UnixStream};
+use tokio_stream::StreamExt as _;
+use tokio_stream::wrappers::UnixListenerStream;
+
+use crate::context::Context;
+
+/// Serves every service on `listener` until `shutdown` resolves.
+pub async fn serve(
+    ctx: Arc<Context>,
+    listener: UnixListener,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), tonic::transport::Error> {
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(orchestra_proto::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .expect("the descriptor set is produced by our own build script");
+    let reflection_alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(orchestra_proto::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()
+        .expect("the descriptor set is produced by our own build script");
+
+    tonic::transport::Server::builder()
+        .add_service(DaemonServer::new(daemon::DaemonService::new(ctx.clone())))
+        .add_service(reflection)
+        .add_service(reflection_alpha)
+        .serve_with_incoming_shutdown(same_user_only(listener), shutdown)
+        .await
+}
+
+/// Accepts connections from processes of our own uid only. The socket is 0600 already;
+/// checking the peer's credentials as well keeps other users out even if the socket was
+/// placed in a shared directory or its mode was changed.
+fn same_user_only(listener: UnixListener) -> impl Stream<Item = std::io::Result<UnixStream>> {
+    let our_uid = nix::unistd::geteuid().as_raw();
+    UnixListenerStream::new(listener).filter_map(move |conn| match conn {
+        Err(err) => {
+            tracing::warn!(%err, "accept failed");
+            None
+        }
+        Ok(stream) => match stream.peer_cred() {
+            Ok(cred) if cred.uid() == our_uid => Some(Ok(stream)),
+            Ok(cred) => {
+                tracing::warn!(uid = cred.uid(), pid = ?cred.pid(), "refused a peer of another user");
+                None
+            }
+            Err(err) => {
+                tracing::warn!(%err, "refused a peer whose credentials cannot be read");
+                None
+            }
+        },
+    })
+}

@@ -1,0 +1,29 @@
+//! The wire format of claude-orchestra and the one way to reach the daemon.
+//!
+//! Everything a client needs lives here: the generated gRPC types and stubs
+//! ([`v1`]), the reference client ([`connect`]), the default paths ([`paths`]) and
+//! [`PROTOCOL_VERSION`]. No binary opens a connection any other way.
+
+pub mod client;
+pub mod paths;
+
+pub use client::{ConnectError, connect};
+
+/// Version of the wire protocol. Bump it when a change to `orchestra/v1` would make an
+/// older client misread a newer daemon (a removed field, a changed meaning). Adding
+/// fields or RPCs does not need a bump.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Generated messages and service stubs for `orchestra.v1`.
+pub mod v1 {
+    #![allow(clippy::all, clippy::pedantic, reason = "generated code")]
+    #![allow(
+        missing_docs,
+        reason = "generated code; the .proto files carry the docs"
+    )]
+    tonic::include_proto!("orchestra.v1");
+}
+
+/// Encoded `FileDescriptorSet` of every `orchestra.v1` file, for gRPC server reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/orchestra_descriptor.bin"));
