@@ -24,6 +24,9 @@ pub struct Settings {
     pub warnings: Vec<String>,
     /// Whether the config file existed (else every value is a default).
     pub config_from_file: bool,
+    /// Claude Code's own directory (`$CLAUDE_CONFIG_DIR` or `~/.claude`), where live CLI
+    /// processes register themselves under `sessions/`.
+    pub claude_dir: PathBuf,
 }
 
 impl Settings {
@@ -41,6 +44,7 @@ impl Settings {
             config: loaded.config,
             warnings: loaded.warnings,
             config_from_file: loaded.from_file,
+            claude_dir: crate::config::claude_config_dir(),
         })
     }
 

@@ -100,8 +100,11 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 fn run_foreground(settings: Settings) -> anyhow::Result<ExitCode> {
     init_tracing();
+    let runtime = runtime()?;
+    // Handlers first: once the socket exists a supervisor may signal us at any moment.
+    let signal = termination_signal(&runtime)?;
     let daemon = orchestrad::Daemon::open(settings)?;
-    runtime()?.block_on(daemon.serve(termination_signal()))?;
+    runtime.block_on(daemon.serve(signal))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -154,6 +157,8 @@ fn start_detached(settings: Settings) -> anyhow::Result<ExitCode> {
         daemonize::Outcome::Child(Ok(_)) => {
             drop(ready_rx);
             init_tracing();
+            let runtime = runtime()?;
+            let signal = termination_signal(&runtime)?;
             let daemon = match orchestrad::Daemon::open(settings) {
                 Ok(daemon) => daemon,
                 Err(err) => {
@@ -163,7 +168,7 @@ fn start_detached(settings: Settings) -> anyhow::Result<ExitCode> {
                 }
             };
             report(ready_tx, &format!("ready {}", std::process::id()));
-            runtime()?.block_on(daemon.serve(termination_signal()))?;
+            runtime.block_on(daemon.serve(signal))?;
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -173,13 +178,18 @@ fn report(pipe: OwnedFd, message: &str) {
     let _ = std::fs::File::from(pipe).write_all(message.as_bytes());
 }
 
-/// Resolves on SIGTERM or SIGINT.
-async fn termination_signal() {
+/// Installs SIGTERM and SIGINT handlers now; the returned future resolves on either.
+fn termination_signal(
+    runtime: &tokio::runtime::Runtime,
+) -> anyhow::Result<impl Future<Output = ()> + Send + use<>> {
     use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).expect("installing a SIGTERM handler");
-    let mut int = signal(SignalKind::interrupt()).expect("installing a SIGINT handler");
-    tokio::select! {
-        _ = term.recv() => tracing::info!("SIGTERM received, shutting down"),
-        _ = int.recv() => tracing::info!("SIGINT received, shutting down"),
-    }
+    let _guard = runtime.enter();
+    let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM received, shutting down"),
+            _ = int.recv() => tracing::info!("SIGINT received, shutting down"),
+        }
+    })
 }
