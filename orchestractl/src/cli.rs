@@ -6,6 +6,12 @@ use clap::{Args, Parser, Subcommand};
 
 const EXAMPLES: &str = "\
 Examples:
+  orchestractl sessions              # Claude Code sessions of the last 24 hours, live first
+  orchestractl sessions --all --project api --json
+  orchestractl show 7ab9             # one session (any unique id prefix works)
+  orchestractl search \"rate limit\" # search prompts and answers
+  orchestractl watch --json          # live session events as JSON lines
+  orchestractl resume 7ab9 \"now add tests\"
   orchestractl daemon status         # starts the daemon if needed, then reports on it
   orchestractl daemon status --json  # the same as JSON, for scripts
   orchestractl config show           # the settings in force
@@ -33,6 +39,22 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// List Claude Code sessions (last 24 hours unless --hours or --all)
+    Sessions(SessionsArgs),
+    /// Show one session in detail
+    Show(ShowArgs),
+    /// Search prompts and assistant text of all sessions
+    Search(SearchArgs),
+    /// Export a session's conversation as Markdown
+    Export(ExportArgs),
+    /// Sessions, messages, tokens and estimated cost per project and per day
+    Analytics(AnalyticsArgs),
+    /// Storage used, stale and orphaned sessions, parse errors
+    Health,
+    /// Stream session changes as they happen (JSON lines with --json)
+    Watch(WatchArgs),
+    /// Continue a session with `claude --resume`, run by the daemon
+    Resume(ResumeArgs),
     /// Start, stop or inspect the daemon
     #[command(subcommand)]
     Daemon(DaemonCommand),
@@ -84,4 +106,101 @@ pub enum ServiceCommand {
     Uninstall,
     /// Show whether the service is installed and running
     Status,
+}
+
+/// `orchestractl sessions`
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  orchestractl sessions\n  orchestractl sessions --hours 2 --live\n  orchestractl sessions --all --project myrepo --sort cost --json"
+)]
+pub struct SessionsArgs {
+    /// Only sessions modified in the last H hours [default: 24]
+    #[arg(long, value_name = "H", conflicts_with = "all")]
+    pub hours: Option<f64>,
+    /// Every session, however old
+    #[arg(long)]
+    pub all: bool,
+    /// Only sessions whose project path contains P
+    #[arg(long, value_name = "P")]
+    pub project: Option<String>,
+    /// Only sessions a Claude process is writing now
+    #[arg(long)]
+    pub live: bool,
+    /// Order by: modified, started, cost, messages, size
+    #[arg(long, default_value = "modified")]
+    pub sort: String,
+    /// Show at most N sessions
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u32>,
+}
+
+/// `orchestractl show`
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Session id, or any unique prefix of one
+    pub id: String,
+}
+
+/// `orchestractl search`
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  orchestractl search \"rate limit\"\n  orchestractl search migration --hours 48 --json"
+)]
+pub struct SearchArgs {
+    /// Text to find (case-insensitive)
+    pub query: String,
+    /// Only sessions modified in the last H hours
+    #[arg(long, value_name = "H")]
+    pub hours: Option<f64>,
+    /// At most N hits
+    #[arg(long, value_name = "N", default_value_t = 50)]
+    pub limit: u32,
+}
+
+/// `orchestractl export`
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  orchestractl export 7ab9 -o session.md\n  orchestractl export --last"
+)]
+pub struct ExportArgs {
+    /// Session id, or any unique prefix of one
+    #[arg(required_unless_present = "last", conflicts_with = "last")]
+    pub id: Option<String>,
+    /// Export the most recently modified session
+    #[arg(long)]
+    pub last: bool,
+    /// Write to FILE instead of stdout
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// `orchestractl analytics`
+#[derive(Debug, Args)]
+pub struct AnalyticsArgs {
+    /// Only sessions modified in the last H hours [default: all]
+    #[arg(long, value_name = "H")]
+    pub hours: Option<f64>,
+}
+
+/// `orchestractl watch`
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Start with every indexed session as a snapshot event
+    #[arg(long)]
+    pub snapshot: bool,
+}
+
+/// `orchestractl resume`
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  orchestractl resume 7ab9\n  orchestractl resume 7ab9 \"now write the tests\""
+)]
+pub struct ResumeArgs {
+    /// Session id, or any unique prefix of one
+    pub id: String,
+    /// What to say [default: \"Continue from where you left off.\"]
+    pub prompt: Option<String>,
+    /// Resume even while a Claude process is writing the session
+    #[arg(long)]
+    pub force: bool,
 }

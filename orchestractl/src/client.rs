@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use std::process::Stdio;
 
 use anyhow::{Context as _, bail};
-use orchestra_proto::v1::{StatusRequest, StatusResponse, daemon_client::DaemonClient};
+use orchestra_proto::v1::{
+    StatusRequest, StatusResponse, daemon_client::DaemonClient, sessions_client::SessionsClient,
+};
 use tonic::transport::Channel;
 
 use crate::cli::Cli;
@@ -34,6 +36,11 @@ impl Clients {
     /// The `Daemon` service.
     pub fn daemon(&self) -> DaemonClient<Channel> {
         DaemonClient::new(self.channel.clone())
+    }
+
+    /// The `Sessions` service.
+    pub fn sessions(&self) -> SessionsClient<Channel> {
+        SessionsClient::new(self.channel.clone())
     }
 }
 

@@ -28,6 +28,14 @@ pub fn run(cli: Cli) -> ExitCode {
     let ctx = client::Ctx::from_cli(&cli);
     let result = runtime.block_on(async move {
         match cli.command {
+            Command::Sessions(args) => commands::sessions::run(&ctx, args).await,
+            Command::Show(args) => commands::show::run(&ctx, args).await,
+            Command::Search(args) => commands::search::run(&ctx, args).await,
+            Command::Export(args) => commands::export::run(&ctx, args).await,
+            Command::Analytics(args) => commands::analytics::run(&ctx, args).await,
+            Command::Health => commands::health::run(&ctx).await,
+            Command::Watch(args) => commands::watch::run(&ctx, args).await,
+            Command::Resume(args) => commands::resume::run(&ctx, args).await,
             Command::Daemon(cmd) => commands::daemon::run(&ctx, cmd).await,
             Command::Config(cmd) => commands::config::run(&ctx, cmd).await,
             Command::Completions(cmd) => commands::completions::run(cmd),
@@ -37,8 +45,31 @@ pub fn run(cli: Cli) -> ExitCode {
     match result {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("orchestractl: {err:#}");
+            eprintln!("orchestractl: {}", describe(&err));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The message a person should see for `err`: a gRPC status is shown by its message,
+/// which the daemon writes for people, not by its code.
+fn describe(err: &anyhow::Error) -> String {
+    let Some(status) = err.downcast_ref::<tonic::Status>() else {
+        return format!("{err:#}");
+    };
+    match status.code() {
+        tonic::Code::Unavailable | tonic::Code::Unknown
+            if status.message().contains("transport") || status.message().contains("connect") =>
+        {
+            format!(
+                "lost the connection to orchestrad ({}); check `orchestractl daemon status`",
+                status.message()
+            )
+        }
+        tonic::Code::Unimplemented => format!(
+            "orchestrad does not support this yet ({}); is it older than orchestractl? try `orchestractl daemon restart`",
+            status.message()
+        ),
+        _ => status.message().to_owned(),
     }
 }

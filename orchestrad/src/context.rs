@@ -7,6 +7,8 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::watch;
 
 use crate::config::Config;
+use crate::events::Bus;
+use crate::sessions::SessionIndex;
 use crate::store::Store;
 
 /// Where the daemon lives and what it was told at start.
@@ -72,19 +74,27 @@ pub struct Context {
     pub started_at_ms: i64,
     /// Set to true to ask the server to shut down.
     pub shutdown: watch::Sender<bool>,
+    /// The index of Claude Code sessions.
+    pub sessions: std::sync::Arc<SessionIndex>,
 }
 
 impl Context {
     /// A context for a daemon that starts now.
-    pub fn new(settings: Settings, store: Store) -> Context {
+    pub fn new(settings: Settings, store: Store) -> Result<Context, crate::store::StoreError> {
         let (shutdown, _) = watch::channel(false);
-        Context {
+        let sessions = std::sync::Arc::new(SessionIndex::load(
+            settings.config.claude_projects_dir.clone(),
+            &store,
+            Bus::new(),
+        )?);
+        Ok(Context {
             settings,
             store,
             started: Instant::now(),
             started_at_ms: now_ms(),
             shutdown,
-        }
+            sessions,
+        })
     }
 
     /// Asks the daemon to shut down gracefully.

@@ -12,6 +12,7 @@ pub mod context;
 pub mod events;
 pub mod lifecycle;
 pub mod server;
+pub mod sessions;
 pub mod store;
 
 use std::sync::Arc;
@@ -41,7 +42,7 @@ impl Daemon {
         for warning in &settings.warnings {
             tracing::warn!("{warning}");
         }
-        let ctx = Arc::new(Context::new(settings, store));
+        let ctx = Arc::new(Context::new(settings, store)?);
         Ok(Daemon { ctx, claim })
     }
 
@@ -71,7 +72,17 @@ impl Daemon {
                 ctx.request_shutdown();
             }
         };
+        let watcher = {
+            let ctx2 = ctx.clone();
+            sessions::watcher::spawn(
+                ctx.sessions.clone(),
+                ctx.settings.claude_dir.clone(),
+                std::time::Duration::from_secs(ctx.settings.config.heartbeat_interval),
+                async move { ctx2.shutdown_requested().await },
+            )
+        };
         server::serve(ctx.clone(), listener, stop).await?;
+        let _ = watcher.await;
         if let Err(err) = ctx.store.flush().await {
             tracing::error!(%err, "final flush of the store failed");
         }

@@ -29,7 +29,11 @@ impl Daemon for DaemonService {
     async fn status(&self, _: Request<StatusRequest>) -> Result<Response<StatusResponse>, Status> {
         let ctx = &self.ctx;
         let settings = &ctx.settings;
+        let (sessions_indexed, sessions_live) = ctx.sessions.counts();
         Ok(Response::new(StatusResponse {
+            sessions_indexed,
+            sessions_live,
+            watcher: ctx.sessions.watcher_mode(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
             protocol_version: orchestra_proto::PROTOCOL_VERSION,
             pid: std::process::id(),

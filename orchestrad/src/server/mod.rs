@@ -5,12 +5,14 @@
 
 pub mod convert;
 pub mod daemon;
+pub mod sessions;
 pub mod status;
 
 use std::sync::Arc;
 
 use futures::Stream;
 use orchestra_proto::v1::daemon_server::DaemonServer;
+use orchestra_proto::v1::sessions_server::SessionsServer;
 use tokio::net::{UnixListener, UnixStream};
 use tokio_stream::StreamExt as _;
 use tokio_stream::wrappers::UnixListenerStream;
@@ -34,6 +36,9 @@ pub async fn serve(
 
     tonic::transport::Server::builder()
         .add_service(DaemonServer::new(daemon::DaemonService::new(ctx.clone())))
+        .add_service(SessionsServer::new(sessions::SessionsService::new(
+            ctx.clone(),
+        )))
         .add_service(reflection)
         .add_service(reflection_alpha)
         .serve_with_incoming_shutdown(same_user_only(listener), shutdown)

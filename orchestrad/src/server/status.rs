@@ -3,10 +3,33 @@
 
 use tonic::Status;
 
+use crate::sessions::index::ResolveError;
 use crate::store::StoreError;
 
 impl From<StoreError> for Status {
     fn from(err: StoreError) -> Status {
         Status::internal(err.to_string())
+    }
+}
+
+impl From<ResolveError> for Status {
+    fn from(err: ResolveError) -> Status {
+        match err {
+            ResolveError::NotFound(_) => Status::not_found(err.to_string()),
+            ResolveError::Ambiguous { .. } => Status::invalid_argument(err.to_string()),
+        }
+    }
+}
+
+/// A blocking task that panicked or was cancelled.
+pub fn join_error(err: tokio::task::JoinError) -> Status {
+    Status::internal(format!("internal task failed: {err}"))
+}
+
+/// An I/O error while serving a request, with what was being done.
+pub fn io_error(what: &str, err: std::io::Error) -> Status {
+    match err.kind() {
+        std::io::ErrorKind::NotFound => Status::not_found(format!("{what}: {err}")),
+        _ => Status::internal(format!("{what}: {err}")),
     }
 }

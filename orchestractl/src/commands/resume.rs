@@ -1,0 +1,34 @@
+//! `orchestractl resume <id> [PROMPT]`: continue a session, run by the daemon.
+
+use std::process::ExitCode;
+
+use orchestra_proto::v1::ResumeSessionRequest;
+
+use crate::cli::ResumeArgs;
+use crate::client::Ctx;
+use crate::output;
+
+/// Asks the daemon to resume a session.
+pub async fn run(ctx: &Ctx, args: ResumeArgs) -> anyhow::Result<ExitCode> {
+    let clients = ctx.connect().await?;
+    let resumed = clients
+        .sessions()
+        .resume(ResumeSessionRequest {
+            id: args.id,
+            prompt: args.prompt.unwrap_or_default(),
+            force: args.force,
+            env: std::env::vars().collect(),
+        })
+        .await?
+        .into_inner();
+    if ctx.json {
+        output::json(&resumed)?;
+    } else {
+        println!(
+            "resuming session {} in {} as agent {}",
+            resumed.session_id, resumed.cwd, resumed.agent_id
+        );
+        println!("follow it with: orchestractl logs {} -f", resumed.agent_id);
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,85 @@
+//! `orchestractl sessions`: list Claude Code sessions, live ones first.
+
+use std::process::ExitCode;
+
+use orchestra_proto::v1::ListSessionsRequest;
+
+use crate::cli::SessionsArgs;
+use crate::client::Ctx;
+use crate::output;
+
+/// Lists sessions.
+pub async fn run(ctx: &Ctx, args: SessionsArgs) -> anyhow::Result<ExitCode> {
+    let hours = if args.all {
+        0.0
+    } else {
+        args.hours.unwrap_or(24.0)
+    };
+    let clients = ctx.connect().await?;
+    let response = clients
+        .sessions()
+        .list(ListSessionsRequest {
+            hours,
+            project: args.project.unwrap_or_default(),
+            live_only: args.live,
+            sort: args.sort,
+            limit: args.limit.unwrap_or(0),
+        })
+        .await?
+        .into_inner();
+    if ctx.json {
+        output::json(&response.sessions)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if response.sessions.is_empty() {
+        if response.total_indexed == 0 {
+            println!(
+                "no Claude Code sessions found in {} yet",
+                clients.status.claude_projects_dir
+            );
+        } else {
+            println!(
+                "no sessions match ({} indexed); try `orchestractl sessions --all`",
+                response.total_indexed
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    // Live sessions first, each group in the order the daemon gave.
+    let mut sessions = response.sessions;
+    sessions.sort_by_key(|s| !s.live);
+    let rows: Vec<Vec<String>> = sessions
+        .iter()
+        .map(|s| {
+            let tokens = s
+                .tokens
+                .as_ref()
+                .map(|t| t.input + t.output + t.cache_read + t.cache_creation)
+                .unwrap_or(0);
+            vec![
+                output::short_id(&s.session_id),
+                if s.live { "live".into() } else { String::new() },
+                output::age(s.modified_at_ms),
+                output::truncate(&s.project_path, 32),
+                (s.user_messages + s.assistant_messages).to_string(),
+                output::tokens(tokens),
+                format!("${:.2}", s.estimated_cost_usd),
+                output::truncate(&s.first_prompt, 50),
+            ]
+        })
+        .collect();
+    output::table(
+        &[
+            "ID",
+            "LIVE",
+            "MODIFIED",
+            "PROJECT",
+            "MSGS",
+            "TOKENS",
+            "COST",
+            "FIRST PROMPT",
+        ],
+        &rows,
+    );
+    Ok(ExitCode::SUCCESS)
+}

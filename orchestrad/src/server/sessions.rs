@@ -1,0 +1,286 @@
+//! The `Sessions` service: thin handlers over [`crate::sessions`].
+
+use std::pin::Pin;
+use std::sync::Arc;
+
+use futures::Stream;
+use orchestra_proto::v1 as pb;
+use orchestra_proto::v1::sessions_server::Sessions;
+use tokio::sync::broadcast::error::RecvError;
+use tonic::{Request, Response, Status};
+
+use super::convert;
+use super::status::{io_error, join_error};
+use crate::context::{Context, now_ms};
+use crate::sessions::query::{self, ListFilter};
+use crate::sessions::transcript;
+
+/// Implements `orchestra.v1.Sessions`.
+#[derive(Debug)]
+pub struct SessionsService {
+    /// The shared daemon context.
+    ctx: Arc<Context>,
+}
+
+impl SessionsService {
+    /// A service over `ctx`.
+    pub fn new(ctx: Arc<Context>) -> Self {
+        SessionsService { ctx }
+    }
+}
+
+type EventStream = Pin<Box<dyn Stream<Item = Result<pb::SessionEvent, Status>> + Send>>;
+
+fn check_hours(hours: f64) -> Result<f64, Status> {
+    if hours.is_finite() && hours >= 0.0 {
+        Ok(hours)
+    } else {
+        Err(Status::invalid_argument(
+            "hours must be a number of hours, 0 or more",
+        ))
+    }
+}
+
+#[tonic::async_trait]
+impl Sessions for SessionsService {
+    async fn list(
+        &self,
+        request: Request<pb::ListSessionsRequest>,
+    ) -> Result<Response<pb::ListSessionsResponse>, Status> {
+        self.ctx.sessions.wait_ready().await;
+        let req = request.into_inner();
+        let filter = ListFilter {
+            hours: check_hours(req.hours)?,
+            project: req.project,
+            live_only: req.live_only,
+            sort: req.sort,
+            limit: req.limit as usize,
+        };
+        let all = self.ctx.sessions.all();
+        let total_indexed = all.len() as u64;
+        let sessions = query::list(all, &filter, now_ms()).map_err(Status::invalid_argument)?;
+        Ok(Response::new(pb::ListSessionsResponse {
+            sessions: sessions.iter().map(Into::into).collect(),
+            total_indexed,
+        }))
+    }
+
+    async fn get(
+        &self,
+        request: Request<pb::GetSessionRequest>,
+    ) -> Result<Response<pb::Session>, Status> {
+        self.ctx.sessions.wait_ready().await;
+        let meta = self.ctx.sessions.resolve(&request.into_inner().id)?;
+        Ok(Response::new((&meta).into()))
+    }
+
+    type WatchStream = EventStream;
+
+    async fn watch(
+        &self,
+        request: Request<pb::WatchSessionsRequest>,
+    ) -> Result<Response<Self::WatchStream>, Status> {
+        let req = request.into_inner();
+        self.ctx.sessions.wait_ready().await;
+        // Subscribe before the snapshot, so nothing falls between the two.
+        let mut events = self.ctx.sessions.bus().subscribe();
+        let snapshot = if req.snapshot {
+            self.ctx.sessions.all()
+        } else {
+            Vec::new()
+        };
+        let ctx = self.ctx.clone();
+        let stream = async_stream(move |tx| async move {
+            for meta in snapshot {
+                let event = pb::SessionEvent {
+                    kind: "snapshot".to_owned(),
+                    session: Some((&meta).into()),
+                    seq: 0,
+                };
+                if tx.send(Ok(event)).await.is_err() {
+                    return;
+                }
+            }
+            loop {
+                let next = tokio::select! {
+                    next = events.recv() => next,
+                    () = ctx.shutdown_requested() => return,
+                };
+                match next {
+                    Ok(change) => {
+                        let event = pb::SessionEvent {
+                            kind: change.event.kind.as_str().to_owned(),
+                            session: Some(change.event.session.as_ref().into()),
+                            seq: change.seq,
+                        };
+                        if tx.send(Ok(event)).await.is_err() {
+                            return;
+                        }
+                    }
+                    Err(RecvError::Lagged(missed)) => {
+                        let status = Status::data_loss(format!(
+                            "this watcher fell {missed} events behind; reconnect with a snapshot"
+                        ));
+                        let _ = tx.send(Err(status)).await;
+                        return;
+                    }
+                    Err(RecvError::Closed) => return,
+                }
+            }
+        });
+        Ok(Response::new(stream))
+    }
+
+    async fn search(
+        &self,
+        request: Request<pb::SearchSessionsRequest>,
+    ) -> Result<Response<pb::SearchSessionsResponse>, Status> {
+        self.ctx.sessions.wait_ready().await;
+        let req = request.into_inner();
+        let query_text = req.query.trim().to_owned();
+        if query_text.is_empty() {
+            return Err(Status::invalid_argument("give some text to search for"));
+        }
+        let hours = check_hours(req.hours)?;
+        let limit = if req.limit == 0 {
+            100
+        } else {
+            req.limit as usize
+        };
+        let filter = ListFilter {
+            hours,
+            ..ListFilter::default()
+        };
+        let sessions = query::list(self.ctx.sessions.all(), &filter, now_ms())
+            .map_err(Status::invalid_argument)?;
+        let (hits, searched) =
+            tokio::task::spawn_blocking(move || query::search(&sessions, &query_text, limit))
+                .await
+                .map_err(join_error)?;
+        Ok(Response::new(pb::SearchSessionsResponse {
+            hits: hits.into_iter().map(Into::into).collect(),
+            sessions_searched: searched,
+        }))
+    }
+
+    async fn transcript(
+        &self,
+        request: Request<pb::TranscriptRequest>,
+    ) -> Result<Response<pb::TranscriptResponse>, Status> {
+        self.ctx.sessions.wait_ready().await;
+        let req = request.into_inner();
+        let meta = self.ctx.sessions.resolve(&req.id)?;
+        let path = meta.file_path.clone();
+        let messages = tokio::task::spawn_blocking(move || transcript::read(&path))
+            .await
+            .map_err(join_error)?
+            .map_err(|err| io_error("cannot read the session file", err))?;
+        let total = messages.len() as u32;
+        let limit = if req.limit == 0 {
+            usize::MAX
+        } else {
+            req.limit as usize
+        };
+        let page = messages
+            .iter()
+            .skip(req.offset as usize)
+            .take(limit)
+            .map(Into::into)
+            .collect();
+        Ok(Response::new(pb::TranscriptResponse {
+            session: Some((&meta).into()),
+            messages: page,
+            total,
+        }))
+    }
+
+    async fn export(
+        &self,
+        request: Request<pb::ExportRequest>,
+    ) -> Result<Response<pb::ExportResponse>, Status> {
+        self.ctx.sessions.wait_ready().await;
+        let req = request.into_inner();
+        let meta = if req.last {
+            self.ctx
+                .sessions
+                .all()
+                .into_iter()
+                .max_by_key(|s| s.modified_at_ms)
+                .ok_or_else(|| Status::not_found("no sessions are indexed yet"))?
+        } else {
+            self.ctx.sessions.resolve(&req.id)?
+        };
+        let path = meta.file_path.clone();
+        let messages = tokio::task::spawn_blocking(move || transcript::read(&path))
+            .await
+            .map_err(join_error)?
+            .map_err(|err| io_error("cannot read the session file", err))?;
+        Ok(Response::new(pb::ExportResponse {
+            session_id: meta.session_id.clone(),
+            markdown: transcript::to_markdown(&meta, &messages),
+        }))
+    }
+
+    async fn analytics(
+        &self,
+        request: Request<pb::AnalyticsRequest>,
+    ) -> Result<Response<pb::AnalyticsResponse>, Status> {
+        self.ctx.sessions.wait_ready().await;
+        let hours = check_hours(request.into_inner().hours)?;
+        let now = now_ms();
+        let sessions: Vec<_> = self
+            .ctx
+            .sessions
+            .all()
+            .into_iter()
+            .filter(|s| query::within_hours(s, hours, now))
+            .collect();
+        let (projects, days, total) = query::analytics(&sessions);
+        Ok(Response::new(pb::AnalyticsResponse {
+            projects: projects.into_iter().map(Into::into).collect(),
+            days: days.into_iter().map(Into::into).collect(),
+            total: Some(total.into()),
+        }))
+    }
+
+    async fn health(
+        &self,
+        _: Request<pb::HealthRequest>,
+    ) -> Result<Response<pb::HealthResponse>, Status> {
+        self.ctx.sessions.wait_ready().await;
+        let sessions = self.ctx.sessions.all();
+        let report = tokio::task::spawn_blocking(move || query::health(&sessions, now_ms()))
+            .await
+            .map_err(join_error)?;
+        Ok(Response::new(convert::health(
+            &report,
+            self.ctx.store.size_on_disk(),
+            self.ctx.sessions.watcher_mode(),
+        )))
+    }
+
+    async fn resume(
+        &self,
+        request: Request<pb::ResumeSessionRequest>,
+    ) -> Result<Response<pb::ResumeSessionResponse>, Status> {
+        self.ctx.sessions.wait_ready().await;
+        let req = request.into_inner();
+        let _meta = self.ctx.sessions.resolve(&req.id)?;
+        Err(Status::unimplemented("resume is not wired yet"))
+    }
+}
+
+/// A server stream fed by a task through a bounded channel (backpressure: a slow client
+/// makes its own task wait, not the daemon).
+pub(crate) fn async_stream<T, F, Fut>(
+    body: F,
+) -> Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>
+where
+    T: Send + 'static,
+    F: FnOnce(tokio::sync::mpsc::Sender<Result<T, Status>>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let (tx, rx) = tokio::sync::mpsc::channel(256);
+    tokio::spawn(body(tx));
+    Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))
+}

@@ -1,0 +1,475 @@
+//! The session index: every session file's metadata, kept in memory, persisted in the
+//! store, and brought up to date by reading only what was appended.
+//!
+//! One task (the watcher) writes; gRPC handlers read. Liveness is kept apart from the
+//! per-file entries so that the two never overwrite each other's updates.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+
+use super::live::LiveProcess;
+use super::meta::{Entry, SessionMeta};
+use super::parse::apply_line;
+use super::reader::{self, Line, Stat};
+use crate::events::Bus;
+use crate::store::{StoreError, Table};
+
+/// Store table of index entries, keyed by file path.
+const TABLE: &str = "sessions";
+
+/// What happened to a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeKind {
+    /// A new session file appeared.
+    Created,
+    /// The file grew, or the session became live.
+    Updated,
+    /// The Claude process writing it went away.
+    Ended,
+    /// The file was deleted.
+    Removed,
+}
+
+impl ChangeKind {
+    /// The name used on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::Created => "created",
+            ChangeKind::Updated => "updated",
+            ChangeKind::Ended => "ended",
+            ChangeKind::Removed => "removed",
+        }
+    }
+}
+
+/// A change published on the bus.
+#[derive(Debug, Clone)]
+pub struct SessionChange {
+    /// What happened.
+    pub kind: ChangeKind,
+    /// The session as it is now (as it was, for `Removed`).
+    pub session: Arc<SessionMeta>,
+}
+
+/// Why a session id could not be resolved.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    /// No session has this id or prefix.
+    #[error("no session matches {0:?}: list them with `orchestractl sessions --all`")]
+    NotFound(String),
+    /// Several sessions share this prefix.
+    #[error("{prefix:?} matches {} sessions ({}): give more characters", .matches.len(), .matches.join(", "))]
+    Ambiguous {
+        /// The prefix given.
+        prefix: String,
+        /// Some of the matching ids.
+        matches: Vec<String>,
+    },
+}
+
+/// How a scan went.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ScanStats {
+    /// Session files seen.
+    pub files: u64,
+    /// Files whose new bytes were read.
+    pub refreshed: u64,
+    /// Bytes read.
+    pub bytes_read: u64,
+}
+
+/// The in-memory index.
+#[derive(Debug, Default)]
+struct State {
+    /// Every indexed file, by path.
+    entries: HashMap<PathBuf, Entry>,
+    /// Sessions being written by a live Claude process, by session id.
+    live: HashMap<String, LiveProcess>,
+    /// Sessions owned by our agents: session id -> agent id.
+    owners: HashMap<String, String>,
+    /// Directories that could not be read at the last scan.
+    unreadable: Vec<String>,
+}
+
+/// The session index. Shared as `Arc<SessionIndex>`.
+#[derive(Debug)]
+pub struct SessionIndex {
+    /// The projects directory being indexed.
+    projects_dir: PathBuf,
+    /// The index itself.
+    state: RwLock<State>,
+    /// Persistence of entries.
+    table: Table,
+    /// Where changes are published.
+    bus: Bus<SessionChange>,
+    /// "notify" or "polling: <why>".
+    watcher_mode: Mutex<String>,
+    /// True once the first scan is done: before that, answers would be partial.
+    ready: tokio::sync::watch::Sender<bool>,
+}
+
+impl SessionIndex {
+    /// Loads the persisted index for `projects_dir`. Files are not read here: a scan
+    /// brings them up to date, reading only what changed.
+    pub fn load(
+        projects_dir: PathBuf,
+        store: &crate::store::Store,
+        bus: Bus<SessionChange>,
+    ) -> Result<SessionIndex, StoreError> {
+        let table = store.table(TABLE)?;
+        let mut entries = HashMap::new();
+        for (key, entry) in table.all::<Entry>()? {
+            let path = PathBuf::from(key);
+            // Entries of another projects dir (the config changed) are dropped.
+            if path.starts_with(&projects_dir) {
+                entries.insert(path, entry);
+            }
+        }
+        Ok(SessionIndex {
+            projects_dir,
+            state: RwLock::new(State {
+                entries,
+                ..State::default()
+            }),
+            table,
+            bus,
+            watcher_mode: Mutex::new("starting".to_owned()),
+            ready: tokio::sync::watch::channel(false).0,
+        })
+    }
+
+    /// Marks the first scan as done.
+    pub fn set_ready(&self) {
+        self.ready.send_replace(true);
+    }
+
+    /// Waits until the first scan is done, so no answer is built from a partial index.
+    pub async fn wait_ready(&self) {
+        let mut rx = self.ready.subscribe();
+        let _ = rx.wait_for(|ready| *ready).await;
+    }
+
+    /// The directory indexed.
+    pub fn projects_dir(&self) -> &Path {
+        &self.projects_dir
+    }
+
+    /// The bus of session changes.
+    pub fn bus(&self) -> &Bus<SessionChange> {
+        &self.bus
+    }
+
+    /// How changes are detected ("notify" or "polling: <why>").
+    pub fn watcher_mode(&self) -> String {
+        self.watcher_mode.lock().expect("watcher mode lock").clone()
+    }
+
+    /// Records how changes are detected.
+    pub fn set_watcher_mode(&self, mode: String) {
+        *self.watcher_mode.lock().expect("watcher mode lock") = mode;
+    }
+
+    /// Whether `path` is a session file of this index (`<projects>/<dir>/<id>.jsonl`).
+    pub fn is_session_file(&self, path: &Path) -> bool {
+        path.extension().is_some_and(|ext| ext == "jsonl")
+            && path
+                .parent()
+                .and_then(Path::parent)
+                .is_some_and(|grandparent| grandparent == self.projects_dir)
+    }
+
+    /// Brings one file up to date; publishes and persists what changed.
+    pub fn refresh_file(&self, path: &Path) -> ScanStats {
+        let mut stats = ScanStats::default();
+        let stat = match Stat::of(path) {
+            Ok(stat) => stat,
+            Err(_) => {
+                self.remove(path);
+                return stats;
+            }
+        };
+        stats.files = 1;
+        let previous = self
+            .state
+            .read()
+            .expect("index lock")
+            .entries
+            .get(path)
+            .cloned();
+        let existed = previous.is_some();
+        let mut entry = match previous {
+            Some(entry)
+                if entry.cursor.size == stat.size
+                    && entry.cursor.mtime_ns == stat.mtime_ns
+                    && entry.cursor.inode == stat.inode =>
+            {
+                return stats;
+            }
+            // Truncated or replaced: start over.
+            Some(entry) if stat.size < entry.cursor.offset || stat.inode != entry.cursor.inode => {
+                fresh_entry(path)
+            }
+            Some(entry) => entry,
+            None => fresh_entry(path),
+        };
+        let start = entry.cursor.offset;
+        let result =
+            reader::read_new_lines(
+                path,
+                start,
+                entry.cursor.skipping_oversized,
+                |line| match line {
+                    Line::Complete(bytes) => {
+                        if apply_line(&mut entry, bytes).is_err() {
+                            entry.meta.skipped_lines += 1;
+                        }
+                    }
+                    Line::Oversized => entry.meta.skipped_lines += 1,
+                },
+            );
+        let progress = match result {
+            Ok(progress) => progress,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                self.remove(path);
+                return stats;
+            }
+            Err(err) => {
+                tracing::warn!(path = %path.display(), %err, "cannot read session file");
+                return stats;
+            }
+        };
+        stats.refreshed = 1;
+        stats.bytes_read = progress.offset.saturating_sub(start);
+        entry.cursor.offset = progress.offset;
+        entry.cursor.skipping_oversized = progress.skipping_oversized;
+        entry.cursor.size = progress.stat.size;
+        entry.cursor.mtime_ns = progress.stat.mtime_ns;
+        entry.cursor.inode = progress.stat.inode;
+        entry.meta.file_size = progress.stat.size;
+        let mtime_ms = (progress.stat.mtime_ns / 1_000_000) as i64;
+        if entry.meta.modified_at_ms == 0 {
+            entry.meta.modified_at_ms = mtime_ms;
+        }
+        if let Err(err) = self.table.put(&path.to_string_lossy(), &entry) {
+            tracing::warn!(%err, "cannot persist index entry");
+        }
+        let kind = if existed {
+            ChangeKind::Updated
+        } else {
+            ChangeKind::Created
+        };
+        let session = {
+            let mut state = self.state.write().expect("index lock");
+            let meta = decorate(&state, &entry.meta);
+            state.entries.insert(path.to_path_buf(), entry);
+            meta
+        };
+        self.bus.publish(SessionChange {
+            kind,
+            session: Arc::new(session),
+        });
+        stats
+    }
+
+    fn remove(&self, path: &Path) {
+        let removed = self.state.write().expect("index lock").entries.remove(path);
+        if let Some(entry) = removed {
+            let _ = self.table.remove(&path.to_string_lossy());
+            self.bus.publish(SessionChange {
+                kind: ChangeKind::Removed,
+                session: Arc::new(entry.meta),
+            });
+        }
+    }
+
+    /// Walks the projects directory: reads what changed, drops what vanished.
+    pub fn scan(&self) -> ScanStats {
+        let mut stats = ScanStats::default();
+        let mut seen = std::collections::HashSet::new();
+        let mut unreadable = Vec::new();
+        let dirs = match std::fs::read_dir(&self.projects_dir) {
+            Ok(dirs) => dirs,
+            Err(err) => {
+                if err.kind() != std::io::ErrorKind::NotFound {
+                    unreadable.push(format!("{}: {err}", self.projects_dir.display()));
+                }
+                self.state.write().expect("index lock").unreadable = unreadable;
+                return stats;
+            }
+        };
+        for dir in dirs.flatten() {
+            let dir_path = dir.path();
+            if !dir.file_type().is_ok_and(|t| t.is_dir()) {
+                continue;
+            }
+            match self.scan_dir(&dir_path, &mut seen) {
+                Ok(dir_stats) => {
+                    stats.files += dir_stats.files;
+                    stats.refreshed += dir_stats.refreshed;
+                    stats.bytes_read += dir_stats.bytes_read;
+                }
+                Err(err) => unreadable.push(format!("{}: {err}", dir_path.display())),
+            }
+        }
+        let gone: Vec<PathBuf> = {
+            let mut state = self.state.write().expect("index lock");
+            state.unreadable = unreadable;
+            state
+                .entries
+                .keys()
+                .filter(|path| !seen.contains(*path))
+                .cloned()
+                .collect()
+        };
+        for path in gone {
+            // A directory we could not read this time keeps its entries.
+            if std::fs::metadata(&path).is_err() {
+                self.remove(&path);
+            }
+        }
+        stats
+    }
+
+    /// Reads the session files of one project directory.
+    pub fn scan_dir(
+        &self,
+        dir: &Path,
+        seen: &mut std::collections::HashSet<PathBuf>,
+    ) -> std::io::Result<ScanStats> {
+        let mut stats = ScanStats::default();
+        for file in std::fs::read_dir(dir)?.flatten() {
+            let path = file.path();
+            if path.extension().is_some_and(|ext| ext == "jsonl")
+                && file.file_type().is_ok_and(|t| t.is_file())
+            {
+                let file_stats = self.refresh_file(&path);
+                stats.files += 1;
+                stats.refreshed += file_stats.refreshed;
+                stats.bytes_read += file_stats.bytes_read;
+                seen.insert(path);
+            }
+        }
+        Ok(stats)
+    }
+
+    /// Replaces the set of live Claude processes; publishes `Updated` for sessions that
+    /// became live and `Ended` for those that stopped being live.
+    pub fn set_live(&self, live: HashMap<String, LiveProcess>) {
+        let changes: Vec<SessionChange> = {
+            let mut state = self.state.write().expect("index lock");
+            let before = std::mem::replace(&mut state.live, live);
+            let mut changes = Vec::new();
+            for entry in state.entries.values() {
+                let id = &entry.meta.session_id;
+                let kind = match (before.contains_key(id), state.live.contains_key(id)) {
+                    (false, true) => ChangeKind::Updated,
+                    (true, false) => ChangeKind::Ended,
+                    _ => continue,
+                };
+                changes.push(SessionChange {
+                    kind,
+                    session: Arc::new(decorate(&state, &entry.meta)),
+                });
+            }
+            changes
+        };
+        for change in changes {
+            self.bus.publish(change);
+        }
+    }
+
+    /// Marks `session_id` as owned by `agent_id` (or frees it with `None`).
+    pub fn set_owner(&self, session_id: &str, agent_id: Option<&str>) {
+        let mut state = self.state.write().expect("index lock");
+        match agent_id {
+            Some(agent) => state.owners.insert(session_id.to_owned(), agent.to_owned()),
+            None => state.owners.remove(session_id),
+        };
+    }
+
+    /// Every indexed session, decorated with liveness and ownership.
+    pub fn all(&self) -> Vec<SessionMeta> {
+        let state = self.state.read().expect("index lock");
+        state
+            .entries
+            .values()
+            .map(|entry| decorate(&state, &entry.meta))
+            .collect()
+    }
+
+    /// Counts: (indexed, live).
+    pub fn counts(&self) -> (u64, u64) {
+        let state = self.state.read().expect("index lock");
+        let live = state
+            .entries
+            .values()
+            .filter(|e| state.live.contains_key(&e.meta.session_id))
+            .count();
+        (state.entries.len() as u64, live as u64)
+    }
+
+    /// Directories that could not be read at the last scan.
+    pub fn unreadable(&self) -> Vec<String> {
+        self.state.read().expect("index lock").unreadable.clone()
+    }
+
+    /// The session with this id, or the only one whose id starts with it.
+    pub fn resolve(&self, id: &str) -> Result<SessionMeta, ResolveError> {
+        let id = id.trim();
+        if id.is_empty() {
+            return Err(ResolveError::NotFound(id.to_owned()));
+        }
+        let state = self.state.read().expect("index lock");
+        let mut matches: Vec<&Entry> = Vec::new();
+        for entry in state.entries.values() {
+            if entry.meta.session_id == id {
+                return Ok(decorate(&state, &entry.meta));
+            }
+            if entry.meta.session_id.starts_with(id) {
+                matches.push(entry);
+            }
+        }
+        match matches.as_slice() {
+            [] => Err(ResolveError::NotFound(id.to_owned())),
+            [one] => Ok(decorate(&state, &one.meta)),
+            many => Err(ResolveError::Ambiguous {
+                prefix: id.to_owned(),
+                matches: many
+                    .iter()
+                    .take(5)
+                    .map(|e| e.meta.session_id.clone())
+                    .collect(),
+            }),
+        }
+    }
+}
+
+/// A new entry for `path`, with the ids that come from its location.
+fn fresh_entry(path: &Path) -> Entry {
+    let mut entry = Entry::default();
+    entry.meta.session_id = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    entry.meta.project_dir = path
+        .parent()
+        .and_then(Path::file_name)
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    entry.meta.file_path = path.to_path_buf();
+    entry
+}
+
+/// The metadata with liveness and ownership filled in.
+fn decorate(state: &State, meta: &SessionMeta) -> SessionMeta {
+    let mut meta = meta.clone();
+    if let Some(process) = state.live.get(&meta.session_id) {
+        meta.live = true;
+        meta.live_pid = process.pid;
+    }
+    if let Some(agent) = state.owners.get(&meta.session_id) {
+        meta.agent_id = agent.clone();
+    }
+    meta
+}

@@ -1,0 +1,131 @@
+//! Which sessions a Claude process is writing now.
+//!
+//! A running CLI registers itself in `~/.claude/sessions/<pid>.json` (`pid`, `sessionId`,
+//! `procStart`, ...). The file is left behind when the process is killed with SIGKILL, and
+//! pids are reused, so a registration counts only while a process with that pid exists
+//! and, where `/proc` tells, started at the recorded time.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde::Deserialize;
+
+/// A live Claude process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveProcess {
+    /// Its pid.
+    pub pid: u32,
+    /// Its working directory, as registered.
+    pub cwd: String,
+}
+
+#[derive(Deserialize)]
+struct Registration {
+    pid: u32,
+    #[serde(rename = "sessionId")]
+    session_id: String,
+    #[serde(default)]
+    cwd: String,
+    /// Field 22 of `/proc/<pid>/stat` when the process started, as a string or number.
+    #[serde(rename = "procStart", default)]
+    proc_start: Option<serde_json::Value>,
+}
+
+/// Reads the registrations under `claude_dir/sessions` and keeps those whose process is
+/// alive. Unreadable or malformed registrations are ignored.
+pub fn scan(claude_dir: &Path) -> HashMap<String, LiveProcess> {
+    let mut live = HashMap::new();
+    let Ok(files) = std::fs::read_dir(claude_dir.join("sessions")) else {
+        return live;
+    };
+    for file in files.flatten() {
+        let path = file.path();
+        if path.extension().is_none_or(|ext| ext != "json") {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let Ok(reg) = serde_json::from_str::<Registration>(&text) else {
+            continue;
+        };
+        let start = reg.proc_start.as_ref().and_then(|value| match value {
+            serde_json::Value::String(s) => Some(s.clone()),
+            serde_json::Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        });
+        if process_alive(reg.pid, start.as_deref()) {
+            live.insert(
+                reg.session_id,
+                LiveProcess {
+                    pid: reg.pid,
+                    cwd: reg.cwd,
+                },
+            );
+        }
+    }
+    live
+}
+
+/// Whether `pid` is a running process that started at `proc_start` (field 22 of its
+/// `/proc/<pid>/stat`) when that is known.
+pub fn process_alive(pid: u32, proc_start: Option<&str>) -> bool {
+    if pid == 0 {
+        return false;
+    }
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => {
+            // The command name may contain spaces and parentheses: fields start after the
+            // last ')'. State is field 3, start time field 22.
+            let Some((_, rest)) = stat.rsplit_once(')') else {
+                return false;
+            };
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            if fields.first() == Some(&"Z") {
+                return false;
+            }
+            match (proc_start, fields.get(19)) {
+                (Some(expected), Some(actual)) if !expected.is_empty() => expected == *actual,
+                _ => true,
+            }
+        }
+        Err(_) if Path::new("/proc/self").exists() => false,
+        // No /proc (macOS): ask the kernel whether the pid exists.
+        Err(_) => nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), None).is_ok(),
+    }
+}
+
+/// Field 22 of `/proc/<pid>/stat` (start time in clock ticks since boot), if readable.
+pub fn proc_start(pid: u32) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = stat.rsplit_once(')')?;
+    rest.split_whitespace().nth(19).map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registration_counts_only_with_matching_start_time() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let sessions = dir.path().join("sessions");
+        std::fs::create_dir_all(&sessions).expect("dir");
+        let me = std::process::id();
+        let start = proc_start(me).expect("own stat");
+        let write = |name: &str, pid: u32, id: &str, start: &str| {
+            std::fs::write(
+                sessions.join(name),
+                format!(r#"{{"pid":{pid},"sessionId":"{id}","cwd":"/w","procStart":"{start}"}}"#),
+            )
+            .expect("write");
+        };
+        write("a.json", me, "alive", &start);
+        write("b.json", me, "reused-pid", "1");
+        write("c.json", 999_999_999, "dead", "");
+        std::fs::write(sessions.join("d.json"), "not json").expect("write");
+        let live = scan(dir.path());
+        assert_eq!(live.keys().collect::<Vec<_>>(), vec!["alive"]);
+        assert_eq!(live["alive"].pid, me);
+    }
+}

@@ -1,0 +1,111 @@
+//! What the index keeps per session file: the derived metadata and the read cursor.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// Token counts; each assistant message id is counted once.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tokens {
+    /// Input tokens not served from the cache.
+    pub input: u64,
+    /// Output tokens.
+    pub output: u64,
+    /// Input tokens read from the prompt cache.
+    pub cache_read: u64,
+    /// Input tokens written to the prompt cache.
+    pub cache_creation: u64,
+}
+
+impl Tokens {
+    /// Adds `other` into `self`.
+    pub fn add(&mut self, other: &Tokens) {
+        self.input += other.input;
+        self.output += other.output;
+        self.cache_read += other.cache_read;
+        self.cache_creation += other.cache_creation;
+    }
+}
+
+/// Metadata derived from one session file, correct for the real CLI's files and for the
+/// older shape.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SessionMeta {
+    /// The session id: the file name without `.jsonl`.
+    pub session_id: String,
+    /// The working directory, from the `cwd` of the lines (never decoded from the dir name).
+    pub project_path: String,
+    /// Name of the directory under the projects dir.
+    pub project_dir: String,
+    /// The session file.
+    pub file_path: PathBuf,
+    /// Branch named by the latest line that named one.
+    pub git_branch: String,
+    /// First prompt in the user's own words.
+    pub first_prompt: String,
+    /// Latest prompt in the user's own words.
+    pub last_prompt: String,
+    /// Prompts typed by the user.
+    pub user_messages: u64,
+    /// Assistant messages, each message id once.
+    pub assistant_messages: u64,
+    /// Tool calls by tool name.
+    pub tool_calls: BTreeMap<String, u64>,
+    /// Tokens used (sub-agents included: they cost money too).
+    pub tokens: Tokens,
+    /// Estimated cost in USD, summed per message at that message's model's price.
+    pub estimated_cost_usd: f64,
+    /// Models that answered, in order of first use.
+    pub models: Vec<String>,
+    /// CLI version of the latest line.
+    pub cli_version: String,
+    /// First line's timestamp, ms since the epoch; 0 if none.
+    pub started_at_ms: i64,
+    /// Latest line's timestamp (else the file mtime), ms since the epoch.
+    pub modified_at_ms: i64,
+    /// File size in bytes.
+    pub file_size: u64,
+    /// Lines from sub-agents.
+    pub sidechain_lines: u64,
+    /// Title or summary, where the file has one.
+    pub title: String,
+    /// Lines that could not be parsed.
+    pub skipped_lines: u64,
+    /// A Claude process is writing the session now (not persisted: recomputed).
+    #[serde(skip)]
+    pub live: bool,
+    /// Pid of that process.
+    #[serde(skip)]
+    pub live_pid: u32,
+    /// The orchestra agent that owns the session, if any.
+    #[serde(skip)]
+    pub agent_id: String,
+}
+
+/// Where reading of a file stopped, so the next read starts there.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cursor {
+    /// Bytes consumed: every complete line before this offset has been applied.
+    pub offset: u64,
+    /// File size when last read.
+    pub size: u64,
+    /// File mtime when last read, ns since the epoch.
+    pub mtime_ns: i128,
+    /// Inode when last read: a different one means the file was replaced.
+    pub inode: u64,
+    /// Message id of the latest assistant line, so a message split over several lines
+    /// is counted once.
+    pub last_message_id: String,
+    /// The line at `offset` is over the size limit and is being skipped to its end.
+    pub skipping_oversized: bool,
+}
+
+/// One indexed file: its metadata and its cursor, as persisted in the store.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    /// The derived metadata.
+    pub meta: SessionMeta,
+    /// The read position.
+    pub cursor: Cursor,
+}

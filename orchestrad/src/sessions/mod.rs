@@ -1,0 +1,19 @@
+//! Session discovery: every Claude Code session file indexed live.
+//!
+//! [`index`] keeps the metadata ([`meta`]) current by reading only appended bytes
+//! ([`reader`], [`parse`]); [`watcher`] feeds it filesystem events; [`live`] tells which
+//! sessions a process is writing; [`transcript`] reads whole conversations on demand;
+//! [`query`] answers list, search, analytics and health.
+
+pub mod index;
+pub mod live;
+pub mod meta;
+pub mod parse;
+pub mod pricing;
+pub mod query;
+pub mod reader;
+pub mod transcript;
+pub mod watcher;
+
+pub use index::{ChangeKind, SessionChange, SessionIndex};
+pub use meta::SessionMeta;

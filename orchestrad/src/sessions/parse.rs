@@ -1,0 +1,367 @@
+//! Reading one line of a session file into the session's metadata.
+//!
+//! Only the fields the metadata needs are decoded; everything else (attachments, tool
+//! inputs and results, which are most of the bytes) is skipped by serde without being
+//! allocated. The rules follow the real CLI's files: the prompt is the `message.content`
+//! of a `user` line (a string, or text blocks), tool results are `user` lines whose blocks
+//! are `tool_result`, meta lines and command wrappers are not the user's own words.
+
+use std::borrow::Cow;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::meta::{Entry, Tokens};
+use super::pricing;
+
+/// Longest prompt text kept in the metadata; the transcript has the whole text.
+const PROMPT_CHARS: usize = 500;
+
+/// The top-level fields of a line that the metadata needs.
+#[derive(Deserialize)]
+struct RawLine<'a> {
+    #[serde(rename = "type", borrow, default)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    cwd: Option<Cow<'a, str>>,
+    #[serde(rename = "gitBranch", borrow, default)]
+    git_branch: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    version: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    timestamp: Option<Cow<'a, str>>,
+    #[serde(rename = "isSidechain", default)]
+    is_sidechain: Option<bool>,
+    #[serde(rename = "isMeta", default)]
+    is_meta: Option<bool>,
+    #[serde(borrow, default)]
+    message: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    summary: Option<Cow<'a, str>>,
+    #[serde(rename = "customTitle", borrow, default)]
+    custom_title: Option<Cow<'a, str>>,
+}
+
+/// The fields of `message` the metadata needs.
+#[derive(Deserialize)]
+struct RawMessage<'a> {
+    #[serde(borrow, default)]
+    id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    model: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    content: Option<&'a RawValue>,
+    #[serde(default)]
+    usage: Option<RawUsage>,
+}
+
+#[derive(Deserialize, Default)]
+struct RawUsage {
+    #[serde(default)]
+    input_tokens: Option<u64>,
+    #[serde(default)]
+    output_tokens: Option<u64>,
+    #[serde(default)]
+    cache_read_input_tokens: Option<u64>,
+    #[serde(default)]
+    cache_creation_input_tokens: Option<u64>,
+}
+
+/// One content block; only what tells its kind, its text and a tool's name.
+#[derive(Deserialize)]
+pub(crate) struct RawBlock<'a> {
+    #[serde(rename = "type", borrow, default)]
+    pub kind: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub text: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub name: Option<Cow<'a, str>>,
+}
+
+/// Why a line was not applied.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Skip {
+    /// Not JSON, not UTF-8, not an object, or no `type`.
+    Malformed,
+}
+
+/// Applies one complete line (without its newline) to `entry`.
+pub fn apply_line(entry: &mut Entry, line: &[u8]) -> Result<(), Skip> {
+    let line = trim_ascii(line);
+    if line.is_empty() {
+        return Ok(());
+    }
+    let raw: RawLine = serde_json::from_slice(line).map_err(|_| Skip::Malformed)?;
+    let Some(kind) = raw.kind.as_deref() else {
+        return Err(Skip::Malformed);
+    };
+    let meta = &mut entry.meta;
+    if let Some(ts) = raw.timestamp.as_deref().and_then(parse_timestamp) {
+        if meta.started_at_ms == 0 || ts < meta.started_at_ms {
+            meta.started_at_ms = ts;
+        }
+        meta.modified_at_ms = meta.modified_at_ms.max(ts);
+    }
+    match kind {
+        "summary" => {
+            if let Some(summary) = raw.summary {
+                meta.title = summary.into_owned();
+            }
+            return Ok(());
+        }
+        "custom-title" | "ai-title" => {
+            if let Some(title) = raw.custom_title.or(raw.summary) {
+                meta.title = title.into_owned();
+            }
+            return Ok(());
+        }
+        "user" | "assistant" => {}
+        _ => return Ok(()),
+    }
+    if let Some(cwd) = raw.cwd.as_deref().filter(|c| !c.is_empty())
+        && meta.project_path.is_empty()
+    {
+        meta.project_path = cwd.to_owned();
+    }
+    if let Some(branch) = raw.git_branch.as_deref().filter(|b| !b.is_empty())
+        && meta.git_branch != branch
+    {
+        meta.git_branch = branch.to_owned();
+    }
+    if let Some(version) = raw.version.as_deref().filter(|v| !v.is_empty())
+        && meta.cli_version != version
+    {
+        meta.cli_version = version.to_owned();
+    }
+    let sidechain = raw.is_sidechain.unwrap_or(false);
+    if sidechain {
+        meta.sidechain_lines += 1;
+    }
+    // A `message` that is not an object (older files have `"message": "error"`) makes
+    // the line unusable for a user or assistant line.
+    let message: RawMessage = match raw.message {
+        Some(raw) => serde_json::from_str(raw.get()).map_err(|_| Skip::Malformed)?,
+        None => return Err(Skip::Malformed),
+    };
+    if kind == "user" {
+        if sidechain || raw.is_meta.unwrap_or(false) {
+            return Ok(());
+        }
+        if let Some(prompt) = message.content.and_then(|c| prompt_text(c.get())) {
+            meta.user_messages += 1;
+            if meta.first_prompt.is_empty() {
+                meta.first_prompt = prompt.clone();
+            }
+            meta.last_prompt = prompt;
+        }
+        return Ok(());
+    }
+    apply_assistant(entry, &message, sidechain);
+    Ok(())
+}
+
+fn apply_assistant(entry: &mut Entry, message: &RawMessage, sidechain: bool) {
+    let meta = &mut entry.meta;
+    let model = message.model.as_deref().unwrap_or_default();
+    // Tool calls are counted per line: one message's blocks may be split over lines.
+    if let Some(content) = message.content {
+        for_each_block(content.get(), |block| {
+            if block.kind.as_deref() == Some("tool_use") {
+                let name = block.name.as_deref().unwrap_or("unknown");
+                *meta.tool_calls.entry(name.to_owned()).or_default() += 1;
+            }
+        });
+    }
+    let id = message.id.as_deref().unwrap_or_default();
+    if !id.is_empty() && id == entry.cursor.last_message_id {
+        return;
+    }
+    entry.cursor.last_message_id = id.to_owned();
+    if !sidechain {
+        meta.assistant_messages += 1;
+    }
+    if !model.is_empty() && model != "<synthetic>" && !meta.models.iter().any(|m| m == model) {
+        meta.models.push(model.to_owned());
+    }
+    if let Some(usage) = &message.usage {
+        let tokens = Tokens {
+            input: usage.input_tokens.unwrap_or(0),
+            output: usage.output_tokens.unwrap_or(0),
+            cache_read: usage.cache_read_input_tokens.unwrap_or(0),
+            cache_creation: usage.cache_creation_input_tokens.unwrap_or(0),
+        };
+        meta.tokens.add(&tokens);
+        meta.estimated_cost_usd += pricing::cost(model, &tokens);
+    }
+}
+
+/// Calls `f` on every object block of a content array; a string content has none.
+pub(crate) fn for_each_block(content: &str, mut f: impl FnMut(&RawBlock)) {
+    let Ok(items) = serde_json::from_str::<Vec<&RawValue>>(content) else {
+        return;
+    };
+    for item in items {
+        if let Ok(block) = serde_json::from_str::<RawBlock>(item.get()) {
+            f(&block);
+        }
+    }
+}
+
+/// The user's own words in a `user` message's content, or `None` when the line is a tool
+/// result, a command wrapper, a system reminder or otherwise not typed by the user.
+pub(crate) fn prompt_text(content: &str) -> Option<String> {
+    let text = if content.starts_with('"') {
+        serde_json::from_str::<Cow<str>>(content).ok()?.into_owned()
+    } else {
+        let mut parts = Vec::new();
+        let mut tool_result = false;
+        for_each_block(content, |block| match block.kind.as_deref() {
+            Some("text") => parts.extend(block.text.as_deref().map(str::to_owned)),
+            Some("tool_result") => tool_result = true,
+            _ => {}
+        });
+        if tool_result {
+            return None;
+        }
+        parts.join("\n")
+    };
+    own_words(&text).map(|words| truncate_chars(&words, PROMPT_CHARS))
+}
+
+/// Strips what the CLI wraps around or injects into a prompt; `None` when nothing of the
+/// user's own remains.
+pub(crate) fn own_words(text: &str) -> Option<String> {
+    let trimmed = text.trim_start();
+    const NOT_TYPED: &[&str] = &[
+        "<command-name>",
+        "<command-message>",
+        "<command-args>",
+        "<local-command-stdout>",
+        "<local-command-stderr>",
+        "<local-command-caveat>",
+        "<bash-input>",
+        "<bash-stdout>",
+        "<bash-stderr>",
+        "<user-memory-input>",
+        "Caveat: The messages below were generated by the user while running local commands",
+        "[Request interrupted by user",
+        "This session is being continued from a previous conversation",
+    ];
+    if NOT_TYPED.iter().any(|prefix| trimmed.starts_with(prefix)) {
+        return None;
+    }
+    let cleaned = strip_tag(text, "system-reminder");
+    let cleaned = cleaned.trim();
+    (!cleaned.is_empty()).then(|| cleaned.to_owned())
+}
+
+/// Removes every `<tag>...</tag>` span from `text`.
+fn strip_tag(text: &str, tag: &str) -> String {
+    let open = format!("<{tag}>");
+    let close = format!("</{tag}>");
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(&open) {
+        out.push_str(&rest[..start]);
+        match rest[start..].find(&close) {
+            Some(end) => rest = &rest[start + end + close.len()..],
+            None => {
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// At most `max` characters of `text`, with an ellipsis when cut.
+pub(crate) fn truncate_chars(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_owned(),
+        Some((index, _)) => format!("{}…", &text[..index]),
+    }
+}
+
+/// An RFC 3339 timestamp as ms since the epoch.
+pub(crate) fn parse_timestamp(ts: &str) -> Option<i64> {
+    chrono::DateTime::parse_from_rfc3339(ts)
+        .ok()
+        .map(|dt| dt.timestamp_millis())
+}
+
+fn trim_ascii(line: &[u8]) -> &[u8] {
+    line.trim_ascii()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn apply(lines: &str) -> (Entry, u64) {
+        let mut entry = Entry::default();
+        let mut skipped = 0;
+        for line in lines.lines() {
+            if apply_line(&mut entry, line.as_bytes()).is_err() {
+                skipped += 1;
+            }
+        }
+        (entry, skipped)
+    }
+
+    #[test]
+    fn prompts_skip_tool_results_meta_and_wrappers() {
+        let (entry, skipped) = apply(concat!(
+            r#"{"type":"user","cwd":"/w/r","message":{"role":"user","content":"build it"},"timestamp":"2026-01-01T00:00:00Z"}"#,
+            "\n",
+            r#"{"type":"user","message":{"role":"user","content":[{"type":"tool_result","content":"ok"}]}}"#,
+            "\n",
+            r#"{"type":"user","isMeta":true,"message":{"role":"user","content":[{"type":"text","text":"Continue from where you left off."}]}}"#,
+            "\n",
+            r#"{"type":"user","message":{"role":"user","content":"<command-name>/clear</command-name>"}}"#,
+            "\n",
+            r#"{"type":"user","message":{"role":"user","content":[{"type":"text","text":"<system-reminder>x</system-reminder>and test it"}]}}"#,
+            "\n",
+        ));
+        assert_eq!(skipped, 0);
+        assert_eq!(entry.meta.first_prompt, "build it");
+        assert_eq!(entry.meta.last_prompt, "and test it");
+        assert_eq!(entry.meta.user_messages, 2);
+        assert_eq!(entry.meta.project_path, "/w/r");
+    }
+
+    #[test]
+    fn assistant_usage_counts_each_message_id_once() {
+        let line = |block: &str| {
+            format!(
+                r#"{{"type":"assistant","message":{{"id":"m1","model":"claude-opus-4-8","content":[{block}],"usage":{{"input_tokens":100,"output_tokens":10,"cache_read_input_tokens":5,"cache_creation_input_tokens":1}}}}}}"#
+            )
+        };
+        let text = format!(
+            "{}\n{}\n",
+            line(r#"{"type":"text","text":"hi"}"#),
+            line(r#"{"type":"tool_use","name":"Bash","input":{}}"#)
+        );
+        let (entry, skipped) = apply(&text);
+        assert_eq!(skipped, 0);
+        assert_eq!(entry.meta.assistant_messages, 1);
+        assert_eq!(entry.meta.tokens.input, 100);
+        assert_eq!(entry.meta.tokens.cache_read, 5);
+        assert_eq!(entry.meta.tool_calls.get("Bash"), Some(&1));
+        assert_eq!(entry.meta.models, vec!["claude-opus-4-8".to_owned()]);
+    }
+
+    #[test]
+    fn malformed_lines_are_counted_not_fatal() {
+        let (entry, skipped) = apply(
+            "\"massive error\"\n42\n[1]\n{\"silly\":\"this\"}\nnot json\n{\"type\":\"user\",\"message\":\"error\"}\n{\"type\":\"summary\",\"summary\":\"S\"}\n",
+        );
+        assert_eq!(skipped, 6);
+        assert_eq!(entry.meta.title, "S");
+        let mut entry = Entry::default();
+        assert_eq!(
+            apply_line(&mut entry, b"{\"type\":\"user\",\"x\":\"\xff\"}"),
+            Err(Skip::Malformed),
+            "invalid UTF-8"
+        );
+    }
+}

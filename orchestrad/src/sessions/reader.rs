@@ -1,0 +1,202 @@
+//! Incremental reading of an append-only JSON-lines file.
+//!
+//! [`read_new_lines`] reads from a saved offset to the end of the file and hands every
+//! complete line to a callback. A last line without its newline is still being written and
+//! is left for the next read, unless it is already a complete JSON value (older files end
+//! without a final newline). A line longer than [`MAX_LINE`] is skipped to its end
+//! without being held in memory. The same reader tails agent logs.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+/// Longest line that is parsed; longer ones are counted as skipped.
+pub const MAX_LINE: usize = 32 * 1024 * 1024;
+
+/// Size of each read.
+const CHUNK: usize = 1024 * 1024;
+
+/// The file's identity and size, to decide whether it changed since the last read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stat {
+    /// Size in bytes.
+    pub size: u64,
+    /// Modification time, ns since the epoch.
+    pub mtime_ns: i128,
+    /// Inode number.
+    pub inode: u64,
+}
+
+impl Stat {
+    /// The stat of `path`.
+    pub fn of(path: &Path) -> std::io::Result<Stat> {
+        Ok(Stat::from(&std::fs::metadata(path)?))
+    }
+}
+
+impl From<&std::fs::Metadata> for Stat {
+    fn from(meta: &std::fs::Metadata) -> Stat {
+        Stat {
+            size: meta.len(),
+            mtime_ns: i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec()),
+            inode: meta.ino(),
+        }
+    }
+}
+
+/// Where a read stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Offset after the last complete line (or after the skipped part of an oversized one).
+    pub offset: u64,
+    /// Whether the read stopped inside an oversized line that is being skipped.
+    pub skipping_oversized: bool,
+    /// The file as it was when read.
+    pub stat: Stat,
+}
+
+/// What the callback is told about each line.
+#[derive(Debug)]
+pub enum Line<'a> {
+    /// A complete line, without its newline.
+    Complete(&'a [u8]),
+    /// A line over [`MAX_LINE`], skipped.
+    Oversized,
+}
+
+/// Reads the complete lines after `offset`. `skipping_oversized` says the line at
+/// `offset` is an oversized one whose end has not been seen yet.
+pub fn read_new_lines(
+    path: &Path,
+    offset: u64,
+    skipping_oversized: bool,
+    mut on_line: impl FnMut(Line<'_>),
+) -> std::io::Result<Progress> {
+    let mut file = File::open(path)?;
+    let stat = Stat::from(&file.metadata()?);
+    file.seek(SeekFrom::Start(offset))?;
+    let mut consumed = offset;
+    let mut skipping = skipping_oversized;
+    // Bytes of the current, not yet complete, line.
+    let mut pending: Vec<u8> = Vec::new();
+    let mut chunk = vec![0u8; CHUNK];
+    loop {
+        let read = match file.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(err) => return Err(err),
+        };
+        let mut data = &chunk[..read];
+        while !data.is_empty() {
+            match memchr::memchr(b'\n', data) {
+                Some(newline) => {
+                    let line_end = newline + 1;
+                    if skipping {
+                        skipping = false;
+                        on_line(Line::Oversized);
+                    } else if pending.is_empty() {
+                        on_line(Line::Complete(&data[..newline]));
+                    } else {
+                        pending.extend_from_slice(&data[..newline]);
+                        on_line(Line::Complete(&pending));
+                        pending.clear();
+                    }
+                    consumed += line_end as u64;
+                    data = &data[line_end..];
+                }
+                None => {
+                    if skipping {
+                        consumed += data.len() as u64;
+                    } else if pending.len() + data.len() > MAX_LINE {
+                        // Too long to hold: forget it and skip to its end.
+                        consumed += (pending.len() + data.len()) as u64;
+                        pending = Vec::new();
+                        skipping = true;
+                    } else {
+                        pending.extend_from_slice(data);
+                    }
+                    data = &[];
+                }
+            }
+        }
+    }
+    if !skipping
+        && !pending.is_empty()
+        && serde_json::from_slice::<serde::de::IgnoredAny>(&pending).is_ok()
+    {
+        on_line(Line::Complete(&pending));
+        consumed += pending.len() as u64;
+    }
+    Ok(Progress {
+        offset: consumed,
+        skipping_oversized: skipping,
+        stat,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    fn collect(path: &Path, offset: u64, skipping: bool) -> (Vec<String>, usize, Progress) {
+        let mut lines = Vec::new();
+        let mut oversized = 0;
+        let progress = read_new_lines(path, offset, skipping, |line| match line {
+            Line::Complete(bytes) => lines.push(String::from_utf8_lossy(bytes).into_owned()),
+            Line::Oversized => oversized += 1,
+        })
+        .expect("read");
+        (lines, oversized, progress)
+    }
+
+    #[test]
+    fn partial_last_line_waits_for_its_newline() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("s.jsonl");
+        std::fs::write(&path, "a\nb\n{\"part").expect("write");
+        let (lines, _, progress) = collect(&path, 0, false);
+        assert_eq!(lines, ["a", "b"]);
+        assert_eq!(progress.offset, 4);
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .expect("open");
+        file.write_all(b"ial\":1}\n{}").expect("append");
+        let (lines, _, progress) = collect(&path, progress.offset, false);
+        assert_eq!(
+            lines,
+            ["{\"partial\":1}", "{}"],
+            "a complete final value is taken"
+        );
+        assert_eq!(
+            progress.offset,
+            std::fs::metadata(&path).expect("meta").len()
+        );
+    }
+
+    #[test]
+    fn oversized_line_is_skipped_across_reads() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("s.jsonl");
+        let big = vec![b'x'; MAX_LINE + 10];
+        let mut content = b"a\n".to_vec();
+        content.extend_from_slice(&big);
+        std::fs::write(&path, &content).expect("write");
+        let (lines, oversized, progress) = collect(&path, 0, false);
+        assert_eq!((lines.len(), oversized), (1, 0));
+        assert!(progress.skipping_oversized);
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .expect("open");
+        file.write_all(b"yyy\nb\n").expect("append");
+        let (lines, oversized, progress) = collect(&path, progress.offset, true);
+        assert_eq!(lines, ["b"]);
+        assert_eq!(oversized, 1);
+        assert!(!progress.skipping_oversized);
+    }
+}

@@ -1,0 +1,234 @@
+//! Reading a whole session as a conversation: for `Transcript`, `Export` and `Search`.
+//!
+//! These read one file on demand, so they can afford full JSON values; the index keeps
+//! only the metadata.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::parse::{own_words, parse_timestamp};
+
+/// One message of a conversation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    /// "user", "assistant", "tool_result" or "summary".
+    pub role: &'static str,
+    /// The text, blocks joined.
+    pub text: String,
+    /// Tools called in this message.
+    pub tool_calls: Vec<String>,
+    /// ms since the epoch, 0 if unknown.
+    pub timestamp_ms: i64,
+    /// The model (assistant messages).
+    pub model: String,
+    /// Written by a sub-agent.
+    pub sidechain: bool,
+    /// A tool result reporting an error.
+    pub is_error: bool,
+}
+
+/// Reads every message of the session file at `path`. Lines that do not parse are
+/// skipped (the index counts them).
+pub fn read(path: &Path) -> std::io::Result<Vec<Message>> {
+    let bytes = std::fs::read(path)?;
+    let mut messages = Vec::new();
+    for line in bytes.split(|b| *b == b'\n') {
+        let Ok(value) = serde_json::from_slice::<Value>(line) else {
+            continue;
+        };
+        messages.extend(message_of(&value));
+    }
+    Ok(messages)
+}
+
+fn message_of(line: &Value) -> Option<Message> {
+    let kind = line.get("type")?.as_str()?;
+    let timestamp_ms = line
+        .get("timestamp")
+        .and_then(Value::as_str)
+        .and_then(parse_timestamp)
+        .unwrap_or(0);
+    let sidechain = line
+        .get("isSidechain")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let base = |role, text| Message {
+        role,
+        text,
+        tool_calls: Vec::new(),
+        timestamp_ms,
+        model: String::new(),
+        sidechain,
+        is_error: false,
+    };
+    match kind {
+        "summary" => Some(base("summary", line.get("summary")?.as_str()?.to_owned())),
+        "user" => {
+            if line.get("isMeta").and_then(Value::as_bool).unwrap_or(false) {
+                return None;
+            }
+            let content = line.get("message")?.get("content")?;
+            if let Some(text) = content.as_str() {
+                return own_words(text).map(|text| base("user", text));
+            }
+            let blocks = content.as_array()?;
+            let results: Vec<&Value> = blocks
+                .iter()
+                .filter(|b| b.get("type").and_then(Value::as_str) == Some("tool_result"))
+                .collect();
+            if !results.is_empty() {
+                let text = results
+                    .iter()
+                    .map(|b| block_text(b.get("content").unwrap_or(&Value::Null)))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                let mut message = base("tool_result", text);
+                message.is_error = results
+                    .iter()
+                    .any(|b| b.get("is_error").and_then(Value::as_bool).unwrap_or(false));
+                return Some(message);
+            }
+            own_words(&block_text(content)).map(|text| base("user", text))
+        }
+        "assistant" => {
+            let message = line.get("message")?;
+            let content = message.get("content")?;
+            let mut out = base("assistant", block_text(content));
+            out.model = message
+                .get("model")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            out.tool_calls = content
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|b| b.get("type").and_then(Value::as_str) == Some("tool_use"))
+                .map(|b| {
+                    let name = b.get("name").and_then(Value::as_str).unwrap_or("tool");
+                    let input = b.get("input").map(Value::to_string).unwrap_or_default();
+                    format!("{name} {input}")
+                })
+                .collect();
+            Some(out)
+        }
+        _ => None,
+    }
+}
+
+/// The text of a content value: a string, or the text of its text blocks.
+fn block_text(content: &Value) -> String {
+    match content {
+        Value::String(text) => text.clone(),
+        Value::Array(blocks) => blocks
+            .iter()
+            .filter_map(|b| match b {
+                Value::String(text) => Some(text.clone()),
+                Value::Object(_) => b.get("text").and_then(Value::as_str).map(str::to_owned),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
+        _ => String::new(),
+    }
+}
+
+/// Renders a conversation as Markdown.
+pub fn to_markdown(meta: &super::meta::SessionMeta, messages: &[Message]) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let title = if meta.title.is_empty() {
+        super::parse::truncate_chars(&meta.first_prompt, 80)
+    } else {
+        meta.title.clone()
+    };
+    let _ = writeln!(
+        out,
+        "# {}\n",
+        if title.is_empty() {
+            "Claude Code session"
+        } else {
+            &title
+        }
+    );
+    let _ = writeln!(out, "- Session: `{}`", meta.session_id);
+    let _ = writeln!(out, "- Project: `{}`", meta.project_path);
+    if !meta.git_branch.is_empty() {
+        let _ = writeln!(out, "- Branch: `{}`", meta.git_branch);
+    }
+    if meta.started_at_ms > 0 {
+        let _ = writeln!(out, "- Started: {}", format_ms(meta.started_at_ms));
+    }
+    if !meta.models.is_empty() {
+        let _ = writeln!(out, "- Models: {}", meta.models.join(", "));
+    }
+    let _ = writeln!(
+        out,
+        "- Tokens: {} in, {} out, {} cache read, {} cache write (estimated ${:.4})",
+        meta.tokens.input,
+        meta.tokens.output,
+        meta.tokens.cache_read,
+        meta.tokens.cache_creation,
+        meta.estimated_cost_usd
+    );
+    for message in messages {
+        let heading = match (message.role, message.sidechain) {
+            ("user", _) => "## User",
+            ("assistant", false) => "## Assistant",
+            ("assistant", true) => "## Assistant (sub-agent)",
+            ("tool_result", _) => "### Tool result",
+            _ => "## Summary",
+        };
+        let stamp = if message.timestamp_ms > 0 {
+            format!(" · {}", format_ms(message.timestamp_ms))
+        } else {
+            String::new()
+        };
+        let _ = writeln!(out, "\n{heading}{stamp}\n");
+        if message.role == "tool_result" {
+            let fence = if message.text.contains("```") {
+                "~~~~"
+            } else {
+                "```"
+            };
+            let _ = writeln!(out, "{fence}\n{}\n{fence}", message.text.trim_end());
+        } else if !message.text.is_empty() {
+            let _ = writeln!(out, "{}", message.text.trim_end());
+        }
+        for call in &message.tool_calls {
+            let _ = writeln!(out, "\n- tool call: `{}`", call.replace('`', "'"));
+        }
+    }
+    out
+}
+
+fn format_ms(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|dt| dt.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_default()
+}
+
+/// Text around the first case-insensitive match of `needle` (already lowercase) in
+/// `text`, or `None` when there is no match.
+pub fn snippet(text: &str, needle: &str) -> Option<String> {
+    let lower = text.to_lowercase();
+    let at = lower.find(needle)?;
+    // Map the byte offset in the lowercase copy back to a char index (lowercasing can
+    // change byte lengths), then cut by chars.
+    let char_at = lower[..at].chars().count();
+    let chars: Vec<char> = text.chars().collect();
+    let start = char_at.saturating_sub(60);
+    let end = (char_at + needle.chars().count() + 60).min(chars.len());
+    let mut out: String = chars[start..end]
+        .iter()
+        .map(|c| if c.is_control() { ' ' } else { *c })
+        .collect();
+    if start > 0 {
+        out.insert(0, '…');
+    }
+    if end < chars.len() {
+        out.push('…');
+    }
+    Some(out)
+}

@@ -1,0 +1,227 @@
+//! Keeps the index current: a first scan, then filesystem events (notify), then a
+//! heartbeat that re-checks liveness. When the OS watcher cannot be had (inotify limits,
+//! a filesystem without events) it falls back to polling and says so in `daemon status`.
+//!
+//! The notify callback only forwards events to an async channel; debouncing and all file
+//! reading happen here, on the blocking pool, never in the callback.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use notify::{EventKind, RecursiveMode, Watcher};
+use tokio::sync::mpsc;
+
+use super::index::SessionIndex;
+use super::live;
+
+/// How long to gather more events after the first one before acting: short, because the
+/// append-to-event latency target is 50 ms.
+const DEBOUNCE: Duration = Duration::from_millis(5);
+
+/// How often the polling fallback looks at the files.
+const POLL_INTERVAL: Duration = Duration::from_secs(1);
+
+/// A full rescan this often even with events, as a safety net for missed events.
+const SAFETY_RESCAN: Duration = Duration::from_secs(300);
+
+/// Set `ORCHESTRA_WATCHER=poll` to use polling (for filesystems without events).
+const WATCHER_ENV: &str = "ORCHESTRA_WATCHER";
+
+/// Starts keeping `index` current until `shutdown` resolves.
+pub fn spawn(
+    index: Arc<SessionIndex>,
+    claude_dir: PathBuf,
+    heartbeat: Duration,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let (tx, mut rx) = mpsc::unbounded_channel::<notify::Result<notify::Event>>();
+        let projects = index.projects_dir().to_path_buf();
+        if let Err(err) = std::fs::create_dir_all(&projects) {
+            tracing::warn!(path = %projects.display(), %err, "cannot create the projects dir");
+        }
+        let sessions_dir = claude_dir.join("sessions");
+        // The watcher lives as long as this task; dropping it stops the events.
+        let watcher = start_watcher(&index, &projects, &sessions_dir, tx);
+        // Without any watcher the heartbeat is the only way to notice changes.
+        let scan_on_heartbeat = watcher.is_none();
+
+        let started = std::time::Instant::now();
+        let stats = blocking(&index, |index| index.scan()).await;
+        tracing::info!(
+            files = stats.files,
+            read = stats.refreshed,
+            mb = stats.bytes_read / 1_000_000,
+            ms = started.elapsed().as_millis() as u64,
+            "session index ready"
+        );
+        refresh_live(&index, &claude_dir).await;
+        index.set_ready();
+
+        let mut heartbeat = tokio::time::interval(heartbeat);
+        heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut rescan = tokio::time::interval(SAFETY_RESCAN);
+        rescan.tick().await;
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                () = &mut shutdown => break,
+                Some(first) = rx.recv() => {
+                    let mut batch = vec![first];
+                    tokio::time::sleep(DEBOUNCE).await;
+                    while let Ok(more) = rx.try_recv() {
+                        batch.push(more);
+                    }
+                    handle_batch(&index, &claude_dir, &sessions_dir, batch).await;
+                }
+                _ = heartbeat.tick() => {
+                    if scan_on_heartbeat {
+                        blocking(&index, |index| index.scan()).await;
+                    }
+                    refresh_live(&index, &claude_dir).await;
+                }
+                _ = rescan.tick() => {
+                    blocking(&index, |index| index.scan()).await;
+                }
+            }
+        }
+    })
+}
+
+/// What a batch of events asks for.
+#[derive(Default)]
+struct Work {
+    files: HashSet<PathBuf>,
+    dirs: HashSet<PathBuf>,
+    full_scan: bool,
+    live: bool,
+}
+
+async fn handle_batch(
+    index: &Arc<SessionIndex>,
+    claude_dir: &Path,
+    sessions_dir: &Path,
+    batch: Vec<notify::Result<notify::Event>>,
+) {
+    let mut work = Work::default();
+    for event in batch {
+        let event = match event {
+            Ok(event) => event,
+            Err(err) => {
+                tracing::warn!(%err, "watcher error; rescanning");
+                work.full_scan = true;
+                continue;
+            }
+        };
+        if event.need_rescan() {
+            work.full_scan = true;
+        }
+        for path in event.paths {
+            if path.starts_with(sessions_dir) {
+                work.live = true;
+            } else if index.is_session_file(&path) {
+                work.files.insert(path);
+            } else if matches!(event.kind, EventKind::Create(_)) && path.is_dir() {
+                // Events for a new directory's first writes can be missed: scan it.
+                work.dirs.insert(path);
+            } else if matches!(event.kind, EventKind::Remove(_))
+                && path.parent() == Some(index.projects_dir())
+            {
+                work.full_scan = true;
+            }
+        }
+    }
+    let touched_files = !work.files.is_empty();
+    blocking(index, move |index| {
+        if work.full_scan {
+            index.scan();
+            return;
+        }
+        let mut seen = HashSet::new();
+        for dir in &work.dirs {
+            if dir.parent() == Some(index.projects_dir()) {
+                let _ = index.scan_dir(dir, &mut seen);
+            }
+        }
+        for file in &work.files {
+            if !seen.contains(file) {
+                index.refresh_file(file);
+            }
+        }
+    })
+    .await;
+    if work.live || touched_files {
+        refresh_live(index, claude_dir).await;
+    }
+}
+
+async fn refresh_live(index: &Arc<SessionIndex>, claude_dir: &Path) {
+    let claude_dir = claude_dir.to_path_buf();
+    blocking(index, move |index| index.set_live(live::scan(&claude_dir))).await;
+}
+
+async fn blocking<T: Send + 'static>(
+    index: &Arc<SessionIndex>,
+    f: impl FnOnce(&SessionIndex) -> T + Send + 'static,
+) -> T {
+    let index = index.clone();
+    tokio::task::spawn_blocking(move || f(&index))
+        .await
+        .expect("index task panicked")
+}
+
+/// The OS watcher if it can be had, else a polling one; records which in the index.
+fn start_watcher(
+    index: &SessionIndex,
+    projects: &Path,
+    sessions_dir: &Path,
+    tx: mpsc::UnboundedSender<notify::Result<notify::Event>>,
+) -> Option<Box<dyn Watcher + Send>> {
+    let forced_poll = std::env::var(WATCHER_ENV).is_ok_and(|v| v == "poll");
+    if !forced_poll {
+        let sender = tx.clone();
+        let native = notify::recommended_watcher(move |event| {
+            let _ = sender.send(event);
+        })
+        .and_then(|mut watcher| {
+            watcher.watch(projects, RecursiveMode::Recursive)?;
+            Ok(watcher)
+        });
+        match native {
+            Ok(mut watcher) => {
+                // The registrations dir may not exist yet; the heartbeat covers it then.
+                let _ = watcher.watch(sessions_dir, RecursiveMode::NonRecursive);
+                index.set_watcher_mode("notify".to_owned());
+                return Some(Box::new(watcher));
+            }
+            Err(err) => {
+                tracing::warn!(%err, "filesystem events unavailable; falling back to polling");
+                index.set_watcher_mode(format!("polling: {err}"));
+            }
+        }
+    } else {
+        index.set_watcher_mode(format!("polling: {WATCHER_ENV}=poll"));
+    }
+    let config = notify::Config::default().with_poll_interval(POLL_INTERVAL);
+    let poller = notify::PollWatcher::new(
+        move |event| {
+            let _ = tx.send(event);
+        },
+        config,
+    )
+    .and_then(|mut watcher| {
+        watcher.watch(projects, RecursiveMode::Recursive)?;
+        let _ = watcher.watch(sessions_dir, RecursiveMode::NonRecursive);
+        Ok(watcher)
+    });
+    match poller {
+        Ok(watcher) => Some(Box::new(watcher)),
+        Err(err) => {
+            tracing::error!(%err, "cannot watch the projects dir at all; only the heartbeat rescans");
+            index.set_watcher_mode(format!("rescan on heartbeat only: {err}"));
+            None
+        }
+    }
+}
