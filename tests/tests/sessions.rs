@@ -336,11 +336,7 @@ fn appended_lines_reach_watch_and_bad_input_never_stops_the_index() {
     // An unreadable directory does not stop anything (as root it is still readable).
     let locked = env.projects_dir().join("-locked");
     std::fs::create_dir_all(&locked).expect("dir");
-    std::os::unix::fs::PermissionsExt::set_mode(
-        &mut std::fs::metadata(&locked).expect("meta").permissions(),
-        0,
-    );
-    std::fs::set_permissions(&locked, std::os::unix::fs::PermissionsExt::from_mode(0))
+    std::fs::set_permissions(&locked, std::os::unix::fs::PermissionsExt::from_mode(0o000))
         .expect("chmod");
 
     // The daemon kept serving throughout, with the right counts.
