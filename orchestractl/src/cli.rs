@@ -6,6 +6,10 @@ use clap::{Args, Parser, Subcommand};
 
 const EXAMPLES: &str = "\
 Examples:
+  orchestractl spawn \"build auth API\" \"write tests\" --parallel 2
+  orchestractl status --watch        # agents, live
+  orchestractl logs 3f2a -f          # follow one agent's transcript
+  orchestractl collect --wait        # results, costs and branches once all are done
   orchestractl sessions              # Claude Code sessions of the last 24 hours, live first
   orchestractl sessions --all --project api --json
   orchestractl show 7ab9             # one session (any unique id prefix works)
@@ -39,6 +43,26 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run Claude Code agents in parallel, each in its own git worktree
+    Spawn(SpawnArgs),
+    /// Show agents: state, activity, cost
+    Status(StatusArgs),
+    /// Show an agent's transcript (or its raw stream-json with --raw)
+    Logs(LogsArgs),
+    /// Send a follow-up message to an agent
+    Send(SendArgs),
+    /// Stop an agent (or all)
+    Stop(StopArgs),
+    /// Results of the agents: state, result, cost, duration, branch changes
+    Collect(CollectArgs),
+    /// List the agent worktrees of a repository
+    Worktrees(RepoArgs),
+    /// Remove worktrees of finished agents
+    Cleanup(CleanupArgs),
+    /// Commit an agent's work, push its branch and open a pull request
+    Pr(PrArgs),
+    /// Prepare a repository for agents
+    Init(RepoArgs),
     /// List Claude Code sessions (last 24 hours unless --hours or --all)
     Sessions(SessionsArgs),
     /// Show one session in detail
@@ -203,4 +227,129 @@ pub struct ResumeArgs {
     /// Resume even while a Claude process is writing the session
     #[arg(long)]
     pub force: bool,
+}
+
+/// `orchestractl spawn`
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  orchestractl spawn \"build auth API\" \"write tests\" \"optimize queries\"\n  orchestractl spawn --parallel 2 --base develop \"fix the flaky test\"\n  orchestractl spawn --no-worktree --model sonnet \"summarize this repo\"\n\nEach task gets a worktree <repo>/.worktrees/task-<slug> on a new branch orchestra/<slug>.\nTasks beyond --parallel are queued and start as others finish; none is dropped."
+)]
+pub struct SpawnArgs {
+    /// The tasks, one agent each
+    #[arg(required = true, value_name = "TASK")]
+    pub tasks: Vec<String>,
+    /// Repository to work on [default: the current directory]
+    #[arg(long, value_name = "PATH")]
+    pub repo: Option<PathBuf>,
+    /// How many of these run at once [default: default_parallel from the config]
+    #[arg(long, value_name = "N")]
+    pub parallel: Option<u32>,
+    /// Run in the repository itself instead of a worktree per agent
+    #[arg(long)]
+    pub no_worktree: bool,
+    /// Branch from this ref [default: HEAD]
+    #[arg(long, value_name = "REF")]
+    pub base: Option<String>,
+    /// Model for Claude Code
+    #[arg(long, value_name = "M")]
+    pub model: Option<String>,
+    /// Permission mode: acceptEdits, auto, bypassPermissions, default, dontAsk, plan
+    #[arg(long, value_name = "MODE")]
+    pub permission_mode: Option<String>,
+    /// Tool pattern allowed without asking (repeatable) [default: bypass_permissions from the config]
+    #[arg(long = "allowed-tools", value_name = "PATTERN")]
+    pub allowed_tools: Vec<String>,
+    /// Spending cap per agent, in USD
+    #[arg(long, value_name = "X")]
+    pub max_budget_usd: Option<f64>,
+}
+
+/// `orchestractl status`
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Keep the table up to date (JSON lines of events with --json)
+    #[arg(long)]
+    pub watch: bool,
+    /// Only agents of the repository containing this directory
+    #[arg(long, value_name = "PATH")]
+    pub repo: Option<PathBuf>,
+}
+
+/// `orchestractl logs`
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// Agent id, or any unique prefix
+    pub agent: String,
+    /// Keep printing new output until the agent finishes
+    #[arg(short, long)]
+    pub follow: bool,
+    /// Print the stream-json lines as Claude Code wrote them
+    #[arg(long)]
+    pub raw: bool,
+}
+
+/// `orchestractl send`
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    /// Agent id, or any unique prefix
+    pub agent: String,
+    /// The message
+    pub message: String,
+}
+
+/// `orchestractl stop`
+#[derive(Debug, Args)]
+pub struct StopArgs {
+    /// Agent id, or any unique prefix
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    pub agent: Option<String>,
+    /// Stop every queued or running agent
+    #[arg(long)]
+    pub all: bool,
+}
+
+/// `orchestractl collect`
+#[derive(Debug, Args)]
+pub struct CollectArgs {
+    /// Wait until no agent is queued or running
+    #[arg(long)]
+    pub wait: bool,
+    /// Only agents of the repository containing this directory
+    #[arg(long, value_name = "PATH")]
+    pub repo: Option<PathBuf>,
+}
+
+/// A repository argument.
+#[derive(Debug, Args)]
+pub struct RepoArgs {
+    /// Repository [default: the current directory]
+    #[arg(long, value_name = "PATH")]
+    pub repo: Option<PathBuf>,
+}
+
+/// `orchestractl cleanup`
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Removes worktrees of finished agents whose branch is merged into HEAD.\n--all also removes unmerged ones (keeping their branches unless --force).\nA running agent's worktree is never touched."
+)]
+pub struct CleanupArgs {
+    /// Repository [default: the current directory]
+    #[arg(long, value_name = "PATH")]
+    pub repo: Option<PathBuf>,
+    /// Also finished agents whose branch is not merged
+    #[arg(long)]
+    pub all: bool,
+    /// Only show what would be removed
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Also delete unmerged branches and discard uncommitted changes
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `orchestractl pr`
+#[derive(Debug, Args)]
+pub struct PrArgs {
+    /// Agent id, or any unique prefix
+    pub agent: String,
 }

@@ -6,7 +6,8 @@ use std::process::Stdio;
 
 use anyhow::{Context as _, bail};
 use orchestra_proto::v1::{
-    StatusRequest, StatusResponse, daemon_client::DaemonClient, sessions_client::SessionsClient,
+    StatusRequest, StatusResponse, agents_client::AgentsClient, daemon_client::DaemonClient,
+    sessions_client::SessionsClient,
 };
 use tonic::transport::Channel;
 
@@ -36,6 +37,11 @@ impl Clients {
     /// The `Daemon` service.
     pub fn daemon(&self) -> DaemonClient<Channel> {
         DaemonClient::new(self.channel.clone())
+    }
+
+    /// The `Agents` service.
+    pub fn agents(&self) -> AgentsClient<Channel> {
+        AgentsClient::new(self.channel.clone())
     }
 
     /// The `Sessions` service.
@@ -156,4 +162,13 @@ pub fn orchestrad_binary() -> PathBuf {
         .map(|exe| exe.with_file_name("orchestrad"))
         .filter(|sibling| sibling.is_file())
         .unwrap_or_else(|| PathBuf::from("orchestrad"))
+}
+
+/// The repository a command is about: `--repo`, else the current directory, absolute.
+pub fn repo_arg(repo: Option<&std::path::Path>) -> anyhow::Result<String> {
+    let dir = match repo {
+        Some(path) => std::path::absolute(path)?,
+        None => std::env::current_dir().context("cannot read the current directory")?,
+    };
+    Ok(dir.display().to_string())
 }

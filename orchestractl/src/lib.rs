@@ -28,6 +28,16 @@ pub fn run(cli: Cli) -> ExitCode {
     let ctx = client::Ctx::from_cli(&cli);
     let result = runtime.block_on(async move {
         match cli.command {
+            Command::Spawn(args) => commands::spawn::run(&ctx, args).await,
+            Command::Status(args) => commands::status::run(&ctx, args).await,
+            Command::Logs(args) => commands::logs::run(&ctx, args).await,
+            Command::Send(args) => commands::send::run(&ctx, args).await,
+            Command::Stop(args) => commands::stop::run(&ctx, args).await,
+            Command::Collect(args) => commands::collect::run(&ctx, args).await,
+            Command::Worktrees(args) => commands::worktrees::run(&ctx, args).await,
+            Command::Cleanup(args) => commands::cleanup::run(&ctx, args).await,
+            Command::Pr(args) => commands::pr::run(&ctx, args).await,
+            Command::Init(args) => commands::init::run(&ctx, args).await,
             Command::Sessions(args) => commands::sessions::run(&ctx, args).await,
             Command::Show(args) => commands::show::run(&ctx, args).await,
             Command::Search(args) => commands::search::run(&ctx, args).await,

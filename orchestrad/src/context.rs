@@ -10,6 +10,7 @@ use crate::config::Config;
 use crate::events::Bus;
 use crate::sessions::SessionIndex;
 use crate::store::Store;
+use crate::supervisor::Supervisor;
 
 /// Where the daemon lives and what it was told at start.
 #[derive(Debug, Clone)]
@@ -29,6 +30,9 @@ pub struct Settings {
     /// Claude Code's own directory (`$CLAUDE_CONFIG_DIR` or `~/.claude`), where live CLI
     /// processes register themselves under `sessions/`.
     pub claude_dir: PathBuf,
+    /// The orchestrad binary, run as `orchestrad shim` for each agent (the daemon's own
+    /// executable; tests running the daemon in-process point it at the built binary).
+    pub orchestrad_exe: PathBuf,
 }
 
 impl Settings {
@@ -47,6 +51,7 @@ impl Settings {
             warnings: loaded.warnings,
             config_from_file: loaded.from_file,
             claude_dir: crate::config::claude_config_dir(),
+            orchestrad_exe: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("orchestrad")),
         })
     }
 
@@ -76,6 +81,8 @@ pub struct Context {
     pub shutdown: watch::Sender<bool>,
     /// The index of Claude Code sessions.
     pub sessions: std::sync::Arc<SessionIndex>,
+    /// The agents.
+    pub supervisor: std::sync::Arc<Supervisor>,
 }
 
 impl Context {
@@ -87,6 +94,12 @@ impl Context {
             &store,
             Bus::new(),
         )?);
+        let supervisor = std::sync::Arc::new(Supervisor::load(
+            settings.clone(),
+            &store,
+            sessions.clone(),
+            shutdown.subscribe(),
+        )?);
         Ok(Context {
             settings,
             store,
@@ -94,6 +107,7 @@ impl Context {
             started_at_ms: now_ms(),
             shutdown,
             sessions,
+            supervisor,
         })
     }
 

@@ -14,6 +14,8 @@ pub mod lifecycle;
 pub mod server;
 pub mod sessions;
 pub mod store;
+pub mod supervisor;
+pub mod worktree;
 
 use std::sync::Arc;
 
@@ -81,6 +83,11 @@ impl Daemon {
                 async move { ctx2.shutdown_requested().await },
             )
         };
+        // Re-adopt agents that outlived the previous daemon, then go on with the queue.
+        tokio::spawn({
+            let supervisor = ctx.supervisor.clone();
+            async move { supervisor.reconcile().await }
+        });
         server::serve(ctx.clone(), listener, stop).await?;
         let _ = watcher.await;
         if let Err(err) = ctx.store.flush().await {

@@ -40,10 +40,20 @@ enum Command {
     Run,
     /// Detach into the background, logging to orchestrad.log in the state directory.
     Start,
+    /// Run one agent's process (started by the daemon, not by hand).
+    #[command(hide = true)]
+    Shim {
+        /// The agent's directory (holding spec.json).
+        dir: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Shim { dir } = &cli.command {
+        // The shim needs no config: everything it runs is in the agent's spec.
+        return ExitCode::from(orchestrad::supervisor::shim::run(dir) as u8);
+    }
     let settings = match load_settings(&cli) {
         Ok(settings) => settings,
         Err(err) => {
@@ -54,6 +64,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run => run_foreground(settings),
         Command::Start => start_detached(settings),
+        Command::Shim { .. } => unreachable!("handled above"),
     };
     match result {
         Ok(code) => code,

@@ -111,3 +111,90 @@ pub fn health(h: &Health, store_bytes: u64, watcher: String) -> pb::HealthRespon
         watcher,
     }
 }
+
+use crate::supervisor::agent::AgentRecord;
+use crate::supervisor::results::{AgentResult, CleanupAction, WorktreeInfo};
+use crate::worktree::DiffStat;
+
+impl From<&AgentRecord> for pb::Agent {
+    fn from(a: &AgentRecord) -> Self {
+        pb::Agent {
+            id: a.id.clone(),
+            task: a.task.clone(),
+            state: a.state.as_str().to_owned(),
+            activity: a.activity.clone(),
+            session_id: a.session_id.clone(),
+            pid: a.pid,
+            repo: a.repo.display().to_string(),
+            cwd: a.cwd.display().to_string(),
+            branch: a.branch.clone(),
+            base_ref: a.base_ref.clone(),
+            base_commit: a.base_commit.clone(),
+            created_at_ms: a.created_at_ms,
+            started_at_ms: a.started_at_ms,
+            ended_at_ms: a.ended_at_ms,
+            has_exit_code: a.exit_code.is_some(),
+            exit_code: a.exit_code.unwrap_or(0),
+            result: a.result.clone(),
+            is_error: a.is_error,
+            total_cost_usd: a.total_cost_usd,
+            tokens: Some((&a.tokens).into()),
+            permission_denials: a.permission_denials.clone(),
+            log_path: a.log_path.display().to_string(),
+            model: a.model.clone(),
+            permission_mode: a.permission_mode.clone(),
+            runs: a.runs,
+            error: a.error.clone(),
+            batch_id: a.batch_id.clone(),
+            parallel: a.parallel,
+        }
+    }
+}
+
+impl From<DiffStat> for pb::DiffStat {
+    fn from(d: DiffStat) -> Self {
+        pb::DiffStat {
+            files_changed: d.files_changed,
+            insertions: d.insertions,
+            deletions: d.deletions,
+            commits: d.commits,
+            uncommitted: d.uncommitted,
+        }
+    }
+}
+
+impl From<&AgentResult> for pb::AgentResult {
+    fn from(r: &AgentResult) -> Self {
+        pb::AgentResult {
+            agent: Some((&r.agent).into()),
+            diff: r.diff.map(Into::into),
+            duration_ms: r.agent.duration_ms(crate::context::now_ms()),
+        }
+    }
+}
+
+impl From<&WorktreeInfo> for pb::WorktreeInfo {
+    fn from(w: &WorktreeInfo) -> Self {
+        pb::WorktreeInfo {
+            path: w.agent.cwd.display().to_string(),
+            branch: w.agent.branch.clone(),
+            agent_id: w.agent.id.clone(),
+            agent_state: w.agent.state.as_str().to_owned(),
+            diff: w.diff.map(Into::into),
+            merged: w.merged,
+        }
+    }
+}
+
+impl From<&CleanupAction> for pb::CleanupAction {
+    fn from(c: &CleanupAction) -> Self {
+        pb::CleanupAction {
+            agent_id: c.agent_id.clone(),
+            worktree: c.worktree.display().to_string(),
+            branch: c.branch.clone(),
+            remove_worktree: c.remove_worktree,
+            delete_branch: c.delete_branch,
+            skipped: c.skipped.clone(),
+        }
+    }
+}

@@ -30,7 +30,11 @@ impl Daemon for DaemonService {
         let ctx = &self.ctx;
         let settings = &ctx.settings;
         let (sessions_indexed, sessions_live) = ctx.sessions.counts();
+        let (agents_running, agents_queued, agents_total) = ctx.supervisor.counts();
         Ok(Response::new(StatusResponse {
+            agents_running,
+            agents_queued,
+            agents_total,
             sessions_indexed,
             sessions_live,
             watcher: ctx.sessions.watcher_mode(),

@@ -3,6 +3,7 @@
 //! Services are thin: they validate the request, call into the daemon's domain code, and
 //! convert the answer (conversions live in [`convert`], error mapping in [`status`]).
 
+pub mod agents;
 pub mod convert;
 pub mod daemon;
 pub mod sessions;
@@ -11,6 +12,7 @@ pub mod status;
 use std::sync::Arc;
 
 use futures::Stream;
+use orchestra_proto::v1::agents_server::AgentsServer;
 use orchestra_proto::v1::daemon_server::DaemonServer;
 use orchestra_proto::v1::sessions_server::SessionsServer;
 use tokio::net::{UnixListener, UnixStream};
@@ -39,6 +41,7 @@ pub async fn serve(
         .add_service(SessionsServer::new(sessions::SessionsService::new(
             ctx.clone(),
         )))
+        .add_service(AgentsServer::new(agents::AgentsService::new(ctx.clone())))
         .add_service(reflection)
         .add_service(reflection_alpha)
         .serve_with_incoming_shutdown(same_user_only(listener), shutdown)

@@ -265,8 +265,18 @@ impl Sessions for SessionsService {
     ) -> Result<Response<pb::ResumeSessionResponse>, Status> {
         self.ctx.sessions.wait_ready().await;
         let req = request.into_inner();
-        let _meta = self.ctx.sessions.resolve(&req.id)?;
-        Err(Status::unimplemented("resume is not wired yet"))
+        let meta = self.ctx.sessions.resolve(&req.id)?;
+        let agent = self
+            .ctx
+            .supervisor
+            .resume(&meta, req.prompt, req.force, req.env.into_iter().collect())
+            .await?;
+        Ok(Response::new(pb::ResumeSessionResponse {
+            session_id: meta.session_id,
+            agent_id: agent.id.clone(),
+            cwd: agent.cwd.display().to_string(),
+            log_path: agent.log_path.display().to_string(),
+        }))
     }
 }
 

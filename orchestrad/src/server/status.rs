@@ -33,3 +33,21 @@ pub fn io_error(what: &str, err: std::io::Error) -> Status {
         _ => Status::internal(format!("{what}: {err}")),
     }
 }
+
+impl From<crate::supervisor::SupervisorError> for Status {
+    fn from(err: crate::supervisor::SupervisorError) -> Status {
+        use crate::supervisor::SupervisorError as E;
+        use crate::worktree::WorktreeError as W;
+        let message = err.to_string();
+        match err {
+            E::NotFound(_) => Status::not_found(message),
+            E::Ambiguous(..) | E::Invalid(_) => Status::invalid_argument(message),
+            E::Precondition(_) => Status::failed_precondition(message),
+            E::Worktree(W::NotARepo { .. } | W::NoCommits { .. } | W::UnknownRef { .. }) => {
+                Status::failed_precondition(message)
+            }
+            E::Worktree(_) => Status::internal(message),
+            E::Store(_) => Status::internal(message),
+        }
+    }
+}

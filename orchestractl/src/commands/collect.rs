@@ -1,0 +1,79 @@
+//! `orchestractl collect [--wait]`: what the agents produced.
+
+use std::process::ExitCode;
+
+use orchestra_proto::v1::CollectRequest;
+
+use crate::cli::CollectArgs;
+use crate::client::{Ctx, repo_arg};
+use crate::output;
+
+/// Prints each agent's result and branch changes.
+pub async fn run(ctx: &Ctx, args: CollectArgs) -> anyhow::Result<ExitCode> {
+    let clients = ctx.connect().await?;
+    if args.wait && !ctx.json {
+        eprintln!("waiting for every agent to finish…");
+    }
+    let repo = match &args.repo {
+        Some(path) => repo_arg(Some(path))?,
+        None => String::new(),
+    };
+    let response = clients
+        .agents()
+        .collect(CollectRequest {
+            wait: args.wait,
+            repo,
+        })
+        .await?
+        .into_inner();
+    if ctx.json {
+        output::json(&response.results)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if response.results.is_empty() {
+        println!("no agents yet");
+    }
+    let mut total = 0.0;
+    for result in &response.results {
+        let Some(agent) = &result.agent else { continue };
+        total += agent.total_cost_usd;
+        println!(
+            "{}  {}  {}  ${:.4}  {}",
+            agent.id,
+            agent.state,
+            output::duration(result.duration_ms / 1000),
+            agent.total_cost_usd,
+            output::truncate(&agent.task, 60)
+        );
+        if !agent.branch.is_empty() {
+            match &result.diff {
+                Some(d) => println!(
+                    "    {}: {} file(s) changed, +{} -{}, {} commit(s){}",
+                    agent.branch,
+                    d.files_changed,
+                    d.insertions,
+                    d.deletions,
+                    d.commits,
+                    if d.uncommitted {
+                        ", uncommitted changes"
+                    } else {
+                        ""
+                    }
+                ),
+                None => println!("    {} (worktree removed)", agent.branch),
+            }
+        }
+        let text = if agent.error.is_empty() {
+            &agent.result
+        } else {
+            &agent.error
+        };
+        if !text.is_empty() {
+            println!("    {}", output::truncate(text, 200));
+        }
+    }
+    if response.results.len() > 1 {
+        println!("total cost: ${total:.4}");
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,39 @@
+//! `orchestractl init`: prepare a repository for agents.
+
+use std::process::ExitCode;
+
+use orchestra_proto::v1::InitRequest;
+
+use crate::cli::RepoArgs;
+use crate::client::{Ctx, repo_arg};
+use crate::output;
+
+/// Prepares the repository.
+pub async fn run(ctx: &Ctx, args: RepoArgs) -> anyhow::Result<ExitCode> {
+    let clients = ctx.connect().await?;
+    let report = clients
+        .agents()
+        .init(InitRequest {
+            repo: repo_arg(args.repo.as_deref())?,
+        })
+        .await?
+        .into_inner();
+    if ctx.json {
+        output::json(&report)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if report.created_repo {
+        println!("created a git repository in {}", report.repo);
+    }
+    if report.created_commit {
+        println!("made a first commit (worktrees need one to branch from)");
+    }
+    if report.added_exclude {
+        println!("added the worktree dir to .git/info/exclude");
+    }
+    println!(
+        "{} is ready: agents will work in {}",
+        report.repo, report.worktree_dir
+    );
+    Ok(ExitCode::SUCCESS)
+}

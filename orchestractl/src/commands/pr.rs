@@ -1,0 +1,39 @@
+//! `orchestractl pr <agent>`: commit, push, open a pull request.
+
+use std::process::ExitCode;
+
+use orchestra_proto::v1::PrRequest;
+
+use crate::cli::PrArgs;
+use crate::client::Ctx;
+use crate::output;
+
+/// Turns an agent's branch into a pull request.
+pub async fn run(ctx: &Ctx, args: PrArgs) -> anyhow::Result<ExitCode> {
+    let clients = ctx.connect().await?;
+    let pr = clients
+        .agents()
+        .pr(PrRequest {
+            id: args.agent,
+            env: std::env::vars().collect(),
+        })
+        .await?
+        .into_inner();
+    if ctx.json {
+        output::json(&pr)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if pr.committed {
+        println!("committed the uncommitted changes on {}", pr.branch);
+    }
+    if pr.pushed {
+        println!("pushed {}", pr.branch);
+    }
+    if !pr.pr_url.is_empty() {
+        println!("pull request: {}", pr.pr_url);
+    }
+    if !pr.instructions.is_empty() {
+        println!("{}", pr.instructions);
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,56 @@
+//! `orchestractl spawn TASK...`: agents in parallel, each in its own worktree.
+
+use std::process::ExitCode;
+
+use orchestra_proto::v1::SpawnRequest;
+
+use crate::cli::SpawnArgs;
+use crate::client::{Ctx, repo_arg};
+use crate::output;
+
+/// Spawns the agents and reports where each one runs.
+pub async fn run(ctx: &Ctx, args: SpawnArgs) -> anyhow::Result<ExitCode> {
+    let clients = ctx.connect().await?;
+    let response = clients
+        .agents()
+        .spawn(SpawnRequest {
+            repo: repo_arg(args.repo.as_deref())?,
+            tasks: args.tasks,
+            parallel: args.parallel.unwrap_or(0),
+            no_worktree: args.no_worktree,
+            base: args.base.unwrap_or_default(),
+            model: args.model.unwrap_or_default(),
+            permission_mode: args.permission_mode.unwrap_or_default(),
+            allowed_tools: args.allowed_tools,
+            max_budget_usd: args.max_budget_usd.unwrap_or(0.0),
+            // The agents get the caller's environment (PATH, API keys, ...), as if
+            // started from this shell.
+            env: std::env::vars().collect(),
+        })
+        .await?
+        .into_inner();
+    if ctx.json {
+        output::json(&response.agents)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    for agent in &response.agents {
+        let place = if agent.branch.is_empty() {
+            agent.cwd.clone()
+        } else {
+            format!("{} on {}", agent.cwd, agent.branch)
+        };
+        println!(
+            "{}  {:<8}  {}  {}",
+            agent.id,
+            agent.state,
+            output::truncate(&agent.task, 40),
+            place
+        );
+    }
+    let parallel = response.agents.first().map(|a| a.parallel).unwrap_or(1);
+    eprintln!(
+        "{} agent(s) accepted, at most {parallel} at once; follow with `orchestractl status --watch`",
+        response.agents.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}

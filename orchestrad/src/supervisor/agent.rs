@@ -1,0 +1,168 @@
+//! An agent as the daemon records it: its task, where it runs, its state and results.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::sessions::meta::Tokens;
+
+/// The life of an agent:
+/// `queued -> starting -> running <-> waiting -> done | failed | stopped | interrupted`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum AgentState {
+    /// Accepted; waiting for a free slot.
+    #[default]
+    Queued,
+    /// Its worktree and process are being set up.
+    Starting,
+    /// Claude Code is working.
+    Running,
+    /// Claude Code waits for input or a permission answer.
+    Waiting,
+    /// Finished without error.
+    Done,
+    /// Finished with an error, or could not start.
+    Failed,
+    /// Stopped on request.
+    Stopped,
+    /// Its process vanished without an exit record (a reboot, a kill of the shim).
+    Interrupted,
+}
+
+impl AgentState {
+    /// The name used on the wire and in the CLI.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AgentState::Queued => "queued",
+            AgentState::Starting => "starting",
+            AgentState::Running => "running",
+            AgentState::Waiting => "waiting",
+            AgentState::Done => "done",
+            AgentState::Failed => "failed",
+            AgentState::Stopped => "stopped",
+            AgentState::Interrupted => "interrupted",
+        }
+    }
+
+    /// Has a process (or is getting one).
+    pub fn is_active(self) -> bool {
+        matches!(
+            self,
+            AgentState::Starting | AgentState::Running | AgentState::Waiting
+        )
+    }
+
+    /// Will not change again unless sent a follow-up.
+    pub fn is_finished(self) -> bool {
+        matches!(
+            self,
+            AgentState::Done | AgentState::Failed | AgentState::Stopped | AgentState::Interrupted
+        )
+    }
+}
+
+/// Everything the daemon keeps about one agent, persisted in the store.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AgentRecord {
+    /// Short unique id.
+    pub id: String,
+    /// The task text as given.
+    pub task: String,
+    /// Slug of the task, naming its branch and worktree.
+    pub slug: String,
+    /// Where it is in its life.
+    pub state: AgentState,
+    /// The tool in use, or the last text.
+    pub activity: String,
+    /// Claude Code session id, once known.
+    pub session_id: String,
+    /// Pid of the Claude process (its process group id too) while it runs.
+    pub pid: u32,
+    /// Root of the repository.
+    pub repo: PathBuf,
+    /// Directory it runs in.
+    pub cwd: PathBuf,
+    /// Its branch, when it has a worktree.
+    pub branch: String,
+    /// The base ref as given.
+    pub base_ref: String,
+    /// The base commit.
+    pub base_commit: String,
+    /// Whether it runs in a worktree of its own.
+    pub worktree: bool,
+    /// Accepted at, ms since the epoch.
+    pub created_at_ms: i64,
+    /// Latest run started at.
+    pub started_at_ms: i64,
+    /// Finished at.
+    pub ended_at_ms: i64,
+    /// Exit code of the latest process.
+    pub exit_code: Option<i32>,
+    /// Latest `result` text.
+    pub result: String,
+    /// Whether that result was an error.
+    pub is_error: bool,
+    /// Cost reported by Claude Code, all runs.
+    pub total_cost_usd: f64,
+    /// Cost of the runs before the current one (a process reports its own total).
+    pub cost_before_run: f64,
+    /// Tokens reported in `result` lines.
+    pub tokens: Tokens,
+    /// Refused tools, "Tool: input".
+    pub permission_denials: Vec<String>,
+    /// The stream-json log.
+    pub log_path: PathBuf,
+    /// Bytes of the log already applied to this record.
+    pub log_offset: u64,
+    /// `--model`, if asked for.
+    pub model: String,
+    /// `--permission-mode`, if asked for.
+    pub permission_mode: String,
+    /// `--allowedTools` patterns.
+    pub allowed_tools: Vec<String>,
+    /// `--max-budget-usd`, 0 for none.
+    pub max_budget_usd: f64,
+    /// The spawn caller's environment, given to every run.
+    pub env: BTreeMap<String, String>,
+    /// Processes run so far.
+    pub runs: u32,
+    /// Why it failed, when known.
+    pub error: String,
+    /// The spawn call it came from.
+    pub batch_id: String,
+    /// At most this many of its batch at once.
+    pub parallel: u32,
+    /// Session to continue with `--resume` on the next run.
+    pub resume_session: String,
+    /// Messages to send at the start of the next run.
+    pub pending_input: Vec<String>,
+    /// A stop was asked for: the exit that follows means `stopped`.
+    pub stop_requested: bool,
+}
+
+impl AgentRecord {
+    /// How long it ran (or has been running), in ms.
+    pub fn duration_ms(&self, now_ms: i64) -> u64 {
+        if self.started_at_ms == 0 {
+            return 0;
+        }
+        let end = if self.ended_at_ms > 0 {
+            self.ended_at_ms
+        } else {
+            now_ms
+        };
+        (end - self.started_at_ms).max(0) as u64
+    }
+}
+
+/// A change published on the agent bus.
+#[derive(Debug, Clone)]
+pub struct AgentChange {
+    /// "created" or "updated".
+    pub kind: &'static str,
+    /// The agent after the change.
+    pub agent: std::sync::Arc<AgentRecord>,
+}

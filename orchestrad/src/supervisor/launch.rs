@@ -1,0 +1,341 @@
+//! Accepting tasks and starting runs: the worktree, the command line, the shim.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::agent::{AgentRecord, AgentState};
+use super::shim::{self, Spec};
+use super::{SpawnOptions, Supervisor, SupervisorError, monitor, new_id, repo_of};
+use crate::context::now_ms;
+use crate::worktree;
+
+/// How long a new shim has to report its child's pid.
+const SHIM_START_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The permission modes Claude Code knows.
+const PERMISSION_MODES: &[&str] = &[
+    "acceptEdits",
+    "auto",
+    "bypassPermissions",
+    "default",
+    "dontAsk",
+    "plan",
+];
+
+impl Supervisor {
+    /// Accepts `tasks`: each is persisted as `queued` before this returns; the scheduler
+    /// starts as many as `parallel` allows.
+    pub async fn spawn(
+        self: &Arc<Self>,
+        tasks: Vec<String>,
+        options: SpawnOptions,
+    ) -> Result<Vec<AgentRecord>, SupervisorError> {
+        let tasks: Vec<String> = tasks.into_iter().filter(|t| !t.trim().is_empty()).collect();
+        if tasks.is_empty() {
+            return Err(SupervisorError::Invalid(
+                "give at least one task, like: orchestractl spawn \"write tests for the parser\""
+                    .to_owned(),
+            ));
+        }
+        if !options.permission_mode.is_empty()
+            && !PERMISSION_MODES.contains(&options.permission_mode.as_str())
+        {
+            return Err(SupervisorError::Invalid(format!(
+                "unknown permission mode {:?}: use one of {}",
+                options.permission_mode,
+                PERMISSION_MODES.join(", ")
+            )));
+        }
+        if options.max_budget_usd < 0.0 || !options.max_budget_usd.is_finite() {
+            return Err(SupervisorError::Invalid(
+                "--max-budget-usd must be 0 or more".to_owned(),
+            ));
+        }
+        self.claude_program(&options.env)?;
+        let repo = repo_of(&options.repo)?;
+        let config = &self.settings.config;
+        let base_commit = if options.no_worktree {
+            worktree::resolve_base(&repo, &options.base).unwrap_or_default()
+        } else {
+            worktree::resolve_base(&repo, &options.base)?
+        };
+        let parallel = if options.parallel == 0 {
+            config.default_parallel
+        } else {
+            options.parallel
+        };
+        let allowed_tools = if options.allowed_tools.is_empty() {
+            config.bypass_permissions.clone()
+        } else {
+            options.allowed_tools.clone()
+        };
+        let batch_id = new_id();
+        let created = now_ms();
+        let mut slugs: Vec<String> = Vec::new();
+        let mut records = Vec::new();
+        for (i, task) in tasks.iter().enumerate() {
+            let id = new_id();
+            let (slug, cwd, branch) = if options.no_worktree {
+                (worktree::slugify(task), repo.clone(), String::new())
+            } else {
+                let slug = worktree::unique_slug(&repo, &config.worktree_dir, task, &slugs)?;
+                let path = worktree::worktree_base(&repo, &config.worktree_dir)
+                    .join(format!("task-{slug}"));
+                let branch = format!("orchestra/{slug}");
+                slugs.push(slug.clone());
+                (slug, path, branch)
+            };
+            let record = AgentRecord {
+                id: id.clone(),
+                task: task.clone(),
+                slug,
+                state: AgentState::Queued,
+                activity: "queued".to_owned(),
+                repo: repo.clone(),
+                cwd,
+                branch,
+                base_ref: if options.base.is_empty() {
+                    "HEAD".to_owned()
+                } else {
+                    options.base.clone()
+                },
+                base_commit: base_commit.clone(),
+                worktree: !options.no_worktree,
+                // Keep the order of the tasks even within one millisecond.
+                created_at_ms: created + i as i64,
+                log_path: self.agent_dir(&id).output(),
+                model: options.model.clone(),
+                permission_mode: options.permission_mode.clone(),
+                allowed_tools: allowed_tools.clone(),
+                max_budget_usd: options.max_budget_usd,
+                env: options.env.clone(),
+                batch_id: batch_id.clone(),
+                parallel,
+                pending_input: vec![task.clone()],
+                ..AgentRecord::default()
+            };
+            records.push(self.insert(record).await?);
+        }
+        self.schedule().await;
+        let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
+        Ok(ids.iter().filter_map(|id| self.resolve(id).ok()).collect())
+    }
+
+    /// The Claude Code program: `claude_command` as a path, or looked up on the caller's
+    /// `PATH` (then the daemon's).
+    pub fn claude_program(
+        &self,
+        env: &std::collections::BTreeMap<String, String>,
+    ) -> Result<PathBuf, SupervisorError> {
+        let command = &self.settings.config.claude_command;
+        let not_found = || {
+            SupervisorError::Precondition(format!(
+                "Claude Code not found (claude_command is {command:?}): install it with \
+                 `npm install -g @anthropic-ai/claude-code`, or set claude_command in {} \
+                 and run `orchestractl daemon restart`",
+                self.settings.config_path.display()
+            ))
+        };
+        if command.contains('/') {
+            let path = PathBuf::from(command);
+            return if is_executable(&path) {
+                Ok(path)
+            } else {
+                Err(not_found())
+            };
+        }
+        let path_var = env
+            .get("PATH")
+            .cloned()
+            .or_else(|| std::env::var("PATH").ok())
+            .unwrap_or_default();
+        std::env::split_paths(&path_var)
+            .map(|dir| dir.join(command))
+            .find(|candidate| is_executable(candidate))
+            .ok_or_else(not_found)
+    }
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// The Claude Code arguments for a run of `agent`.
+fn claude_args(agent: &AgentRecord) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "-p",
+        "--output-format",
+        "stream-json",
+        "--verbose",
+        "--input-format",
+        "stream-json",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    let mut flag = |name: &str, value: &str| {
+        args.push(name.to_owned());
+        args.push(value.to_owned());
+    };
+    if !agent.resume_session.is_empty() {
+        flag("--resume", &agent.resume_session);
+    }
+    if !agent.model.is_empty() {
+        flag("--model", &agent.model);
+    }
+    if !agent.permission_mode.is_empty() {
+        flag("--permission-mode", &agent.permission_mode);
+    }
+    for tool in &agent.allowed_tools {
+        flag("--allowedTools", tool);
+    }
+    if agent.max_budget_usd > 0.0 {
+        flag("--max-budget-usd", &agent.max_budget_usd.to_string());
+    }
+    args
+}
+
+/// A user message as a stream-json input line.
+pub fn user_message(text: &str) -> String {
+    serde_json::json!({"type": "user", "message": {"role": "user", "content": text}}).to_string()
+}
+
+/// Starts a run of agent `id`: records the intent, prepares the worktree, writes the spec
+/// and starts the shim. Failures end the agent as `failed` with the reason.
+pub async fn start(sup: &Arc<Supervisor>, id: &str) {
+    let intent = sup
+        .update(id, |a| {
+            a.state = AgentState::Starting;
+            a.activity = "starting".to_owned();
+            a.started_at_ms = now_ms();
+            a.ended_at_ms = 0;
+            a.exit_code = None;
+            a.pid = 0;
+            a.error.clear();
+            a.stop_requested = false;
+            a.cost_before_run = a.total_cost_usd;
+            a.runs += 1;
+        })
+        .await;
+    let agent = match intent {
+        Ok(agent) => agent,
+        Err(err) => {
+            tracing::error!(agent = id, %err, "cannot record the start of an agent");
+            return;
+        }
+    };
+    let prepared = {
+        let sup = sup.clone();
+        let agent = agent.clone();
+        tokio::task::spawn_blocking(move || prepare_and_launch(&sup, &agent)).await
+    };
+    let outcome = match prepared {
+        Ok(outcome) => outcome,
+        Err(err) => Err(format!("internal error while starting: {err}")),
+    };
+    match outcome {
+        Ok(pid) => {
+            let _ = sup
+                .update(id, |a| {
+                    a.pid = pid;
+                    a.pending_input.clear();
+                    if a.state == AgentState::Starting {
+                        a.activity = "started".to_owned();
+                    }
+                })
+                .await;
+            monitor::spawn(sup, id);
+        }
+        Err(error) => {
+            tracing::warn!(agent = id, %error, "agent failed to start");
+            let _ = sup
+                .update(id, |a| {
+                    a.state = AgentState::Failed;
+                    a.activity = "failed to start".to_owned();
+                    a.error = error;
+                    a.ended_at_ms = now_ms();
+                })
+                .await;
+            sup.schedule().await;
+        }
+    }
+}
+
+/// The blocking part of a start. Returns the Claude process's pid.
+fn prepare_and_launch(sup: &Supervisor, agent: &AgentRecord) -> Result<u32, String> {
+    let config = &sup.settings.config;
+    if agent.worktree {
+        worktree::create(
+            &agent.repo,
+            &config.worktree_dir,
+            &agent.slug,
+            &agent.base_commit,
+            &agent.cwd,
+        )
+        .map_err(|err| err.to_string())?;
+    } else if !agent.cwd.is_dir() {
+        return Err(format!("{} no longer exists", agent.cwd.display()));
+    }
+    let program = sup
+        .claude_program(&agent.env)
+        .map_err(|err| err.to_string())?;
+    let dir = sup.agent_dir(&agent.id);
+    crate::lifecycle::create_private_dir(&dir.0).map_err(|err| err.to_string())?;
+    // A previous run's records must not be mistaken for this one's.
+    for stale in [dir.exit(), dir.info()] {
+        let _ = std::fs::remove_file(stale);
+    }
+    let spec = Spec {
+        program,
+        args: claude_args(agent),
+        cwd: agent.cwd.clone(),
+        env: agent
+            .env
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        input: agent
+            .pending_input
+            .iter()
+            .map(|m| user_message(m))
+            .collect(),
+    };
+    shim::write_json(&dir.spec(), &spec)
+        .map_err(|err| format!("cannot write {}: {err}", dir.spec().display()))?;
+    let mut child = std::process::Command::new(&sup.settings.orchestrad_exe)
+        .arg("shim")
+        .arg(&dir.0)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|err| {
+            format!(
+                "cannot run the agent shim {}: {err}",
+                sup.settings.orchestrad_exe.display()
+            )
+        })?;
+    // Reap the shim when it exits while we live; after we die, init adopts it.
+    std::thread::spawn(move || {
+        let _ = child.wait();
+    });
+    let deadline = std::time::Instant::now() + SHIM_START_TIMEOUT;
+    loop {
+        if let Some(info) = dir.read_info() {
+            return Ok(info.child_pid);
+        }
+        if let Some(exit) = dir.read_exit() {
+            let stderr = std::fs::read_to_string(dir.stderr()).unwrap_or_default();
+            return Err(format!(
+                "Claude Code could not start (exit {:?}): {}",
+                exit.code,
+                stderr.trim()
+            ));
+        }
+        if std::time::Instant::now() > deadline {
+            return Err("the agent shim did not start within 10 s".to_owned());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}

@@ -1,0 +1,344 @@
+//! Agents: Claude Code processes supervised by the daemon.
+//!
+//! Each agent's process runs under its own [`shim`], so it outlives the daemon. The daemon
+//! keeps the [`agent`] records, starts runs ([`launch`]), tails each agent's output with
+//! one actor per agent ([`monitor`]), answers stop/send/resume ([`control`]) and reports
+//! on branches ([`results`]). Every transition is persisted before it is published.
+
+pub mod agent;
+pub mod control;
+pub mod launch;
+pub mod monitor;
+pub mod results;
+pub mod shim;
+pub mod stream;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use agent::{AgentChange, AgentRecord, AgentState};
+use tokio::sync::watch;
+
+use crate::context::Settings;
+use crate::events::Bus;
+use crate::sessions::SessionIndex;
+use crate::store::{Store, StoreError, Table};
+use crate::worktree::WorktreeError;
+
+/// Store table of agent records, keyed by agent id.
+const TABLE: &str = "agents";
+
+/// Errors of agent operations; each message says what to do next.
+#[derive(Debug, thiserror::Error)]
+pub enum SupervisorError {
+    /// No agent has this id or prefix.
+    #[error("no agent matches {0:?}: list them with `orchestractl status`")]
+    NotFound(String),
+    /// Several agents share this prefix.
+    #[error("{0:?} matches several agents ({1}): give more characters")]
+    Ambiguous(String, String),
+    /// The request is malformed.
+    #[error("{0}")]
+    Invalid(String),
+    /// The request cannot be done in the present state.
+    #[error("{0}")]
+    Precondition(String),
+    /// A git operation failed.
+    #[error(transparent)]
+    Worktree(#[from] WorktreeError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Options of a spawn, shared by its tasks.
+#[derive(Debug, Clone, Default)]
+pub struct SpawnOptions {
+    /// A directory inside the repository.
+    pub repo: PathBuf,
+    /// At most this many at once; 0 for the default.
+    pub parallel: u32,
+    /// Run in the repository itself.
+    pub no_worktree: bool,
+    /// Base ref; empty for HEAD.
+    pub base: String,
+    /// `--model`.
+    pub model: String,
+    /// `--permission-mode`.
+    pub permission_mode: String,
+    /// `--allowedTools`; empty for the config's `bypass_permissions`.
+    pub allowed_tools: Vec<String>,
+    /// `--max-budget-usd`; 0 for none.
+    pub max_budget_usd: f64,
+    /// The caller's environment.
+    pub env: std::collections::BTreeMap<String, String>,
+}
+
+/// The agent supervisor. Shared as `Arc<Supervisor>`.
+#[derive(Debug)]
+pub struct Supervisor {
+    /// Settings of the daemon (config, state dir, the orchestrad binary for shims).
+    settings: Settings,
+    /// Every agent, by id.
+    agents: Mutex<HashMap<String, AgentRecord>>,
+    /// Persistence of the records.
+    table: Table,
+    /// For flushing transitions to disk before they are reported.
+    store: Store,
+    /// Where changes are published.
+    bus: Bus<AgentChange>,
+    /// The session index, told which sessions our agents own.
+    sessions: Arc<SessionIndex>,
+    /// Serialises scheduling decisions.
+    schedule_lock: tokio::sync::Mutex<()>,
+    /// Wakes an agent's monitor early (after a send or stop).
+    wakers: Mutex<HashMap<String, tokio::sync::mpsc::Sender<()>>>,
+    /// Becomes true when the daemon shuts down; monitors stop (agents keep running).
+    shutdown: watch::Receiver<bool>,
+}
+
+impl Supervisor {
+    /// Loads the agent records from the store.
+    pub fn load(
+        settings: Settings,
+        store: &Store,
+        sessions: Arc<SessionIndex>,
+        shutdown: watch::Receiver<bool>,
+    ) -> Result<Supervisor, StoreError> {
+        let table = store.table(TABLE)?;
+        let agents: HashMap<String, AgentRecord> =
+            table.all::<AgentRecord>()?.into_iter().collect();
+        for agent in agents.values() {
+            if !agent.session_id.is_empty() {
+                sessions.set_owner(&agent.session_id, Some(&agent.id));
+            }
+        }
+        Ok(Supervisor {
+            settings,
+            agents: Mutex::new(agents),
+            table,
+            store: store.clone(),
+            bus: Bus::new(),
+            sessions,
+            schedule_lock: tokio::sync::Mutex::new(()),
+            wakers: Mutex::new(HashMap::new()),
+            shutdown,
+        })
+    }
+
+    /// The bus of agent changes.
+    pub fn bus(&self) -> &Bus<AgentChange> {
+        &self.bus
+    }
+
+    /// The daemon's settings.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The directory of an agent's files.
+    pub fn agent_dir(&self, id: &str) -> shim::AgentDir {
+        shim::AgentDir(self.settings.agents_dir().join(id))
+    }
+
+    /// Every agent, newest first.
+    pub fn list(&self) -> Vec<AgentRecord> {
+        let mut agents: Vec<AgentRecord> = self
+            .agents
+            .lock()
+            .expect("agents lock")
+            .values()
+            .cloned()
+            .collect();
+        agents.sort_by(|a, b| b.created_at_ms.cmp(&a.created_at_ms).then(a.id.cmp(&b.id)));
+        agents
+    }
+
+    /// Counts: (running, queued, total).
+    pub fn counts(&self) -> (u64, u64, u64) {
+        let agents = self.agents.lock().expect("agents lock");
+        let running = agents.values().filter(|a| a.state.is_active()).count() as u64;
+        let queued = agents
+            .values()
+            .filter(|a| a.state == AgentState::Queued)
+            .count() as u64;
+        (running, queued, agents.len() as u64)
+    }
+
+    /// The agent with this id, or the only one whose id starts with it.
+    pub fn resolve(&self, id: &str) -> Result<AgentRecord, SupervisorError> {
+        let id = id.trim();
+        let agents = self.agents.lock().expect("agents lock");
+        if let Some(agent) = agents.get(id) {
+            return Ok(agent.clone());
+        }
+        let matches: Vec<&AgentRecord> = agents
+            .values()
+            .filter(|a| !id.is_empty() && a.id.starts_with(id))
+            .collect();
+        match matches.as_slice() {
+            [] => Err(SupervisorError::NotFound(id.to_owned())),
+            [one] => Ok((*one).clone()),
+            many => Err(SupervisorError::Ambiguous(
+                id.to_owned(),
+                many.iter()
+                    .map(|a| a.id.clone())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            )),
+        }
+    }
+
+    /// Adds a new record: persisted and flushed before it is published.
+    async fn insert(&self, agent: AgentRecord) -> Result<AgentRecord, SupervisorError> {
+        self.table.put(&agent.id, &agent)?;
+        self.store.flush().await?;
+        self.agents
+            .lock()
+            .expect("agents lock")
+            .insert(agent.id.clone(), agent.clone());
+        self.bus.publish(AgentChange {
+            kind: "created",
+            agent: Arc::new(agent.clone()),
+        });
+        Ok(agent)
+    }
+
+    /// Changes an agent with `change`, persists it (flushed to disk when the state
+    /// changed), then publishes it. Returns the record after the change.
+    pub async fn update(
+        &self,
+        id: &str,
+        change: impl FnOnce(&mut AgentRecord),
+    ) -> Result<AgentRecord, SupervisorError> {
+        let (before, after) = {
+            let mut agents = self.agents.lock().expect("agents lock");
+            let agent = agents
+                .get_mut(id)
+                .ok_or_else(|| SupervisorError::NotFound(id.to_owned()))?;
+            let before = agent.clone();
+            change(agent);
+            (before, agent.clone())
+        };
+        if before == after {
+            return Ok(after);
+        }
+        self.table.put(id, &after)?;
+        if before.state != after.state {
+            self.store.flush().await?;
+            tracing::info!(
+                agent = id,
+                from = before.state.as_str(),
+                to = after.state.as_str(),
+                "agent state"
+            );
+        }
+        if before.session_id != after.session_id && !after.session_id.is_empty() {
+            self.sessions.set_owner(&after.session_id, Some(&after.id));
+        }
+        self.bus.publish(AgentChange {
+            kind: "updated",
+            agent: Arc::new(after.clone()),
+        });
+        Ok(after)
+    }
+
+    /// Starts queued agents while their batch has free slots.
+    pub fn schedule(self: &Arc<Self>) -> futures::future::BoxFuture<'static, ()> {
+        let this = self.clone();
+        Box::pin(async move {
+            if *this.shutdown.borrow() {
+                return;
+            }
+            let _guard = this.schedule_lock.lock().await;
+            let to_start: Vec<String> = {
+                let agents = this.agents.lock().expect("agents lock");
+                let mut active: HashMap<&str, u32> = HashMap::new();
+                for agent in agents.values().filter(|a| a.state.is_active()) {
+                    *active.entry(agent.batch_id.as_str()).or_default() += 1;
+                }
+                let mut queued: Vec<&AgentRecord> = agents
+                    .values()
+                    .filter(|a| a.state == AgentState::Queued)
+                    .collect();
+                queued.sort_by(|a, b| a.created_at_ms.cmp(&b.created_at_ms).then(a.id.cmp(&b.id)));
+                let mut picked = Vec::new();
+                for agent in queued {
+                    let running = active.entry(agent.batch_id.as_str()).or_default();
+                    if *running < agent.parallel.max(1) {
+                        *running += 1;
+                        picked.push(agent.id.clone());
+                    }
+                }
+                picked
+            };
+            for id in to_start {
+                launch::start(&this, &id).await;
+            }
+        })
+    }
+
+    /// At start-up: re-adopts agents whose process is still alive, finishes the records of
+    /// those that ended while the daemon was away, marks the vanished ones interrupted,
+    /// completes half-done starts, then starts the queue.
+    pub async fn reconcile(self: &Arc<Self>) {
+        for agent in self.list() {
+            if !agent.state.is_active() {
+                continue;
+            }
+            let dir = self.agent_dir(&agent.id);
+            let has_info = dir.read_info().is_some();
+            if dir.shim_alive() || dir.read_exit().is_some() {
+                tracing::info!(agent = %agent.id, "re-adopting agent");
+                monitor::spawn(self, &agent.id);
+            } else if agent.state == AgentState::Starting && !has_info {
+                // The daemon died between recording the intent and starting the shim.
+                tracing::info!(agent = %agent.id, "finishing an interrupted start");
+                let _ = self
+                    .update(&agent.id, |a| a.state = AgentState::Queued)
+                    .await;
+                launch::start(self, &agent.id).await;
+            } else {
+                tracing::warn!(agent = %agent.id, "agent process vanished without an exit record");
+                let _ = self
+                    .update(&agent.id, |a| {
+                        a.state = AgentState::Interrupted;
+                        a.ended_at_ms = crate::context::now_ms();
+                        a.pid = 0;
+                        a.activity = "interrupted: its process vanished".to_owned();
+                    })
+                    .await;
+            }
+        }
+        self.schedule().await;
+    }
+
+    /// Whether the daemon is shutting down.
+    fn stopping(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+
+    /// Wakes the monitor of `id`, if any.
+    fn wake(&self, id: &str) {
+        if let Some(waker) = self.wakers.lock().expect("wakers lock").get(id) {
+            let _ = waker.try_send(());
+        }
+    }
+}
+
+/// A new agent id: 8 hex digits.
+fn new_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..8].to_owned()
+}
+
+/// The repository root for a spawn request, or a clear error.
+fn repo_of(dir: &Path) -> Result<PathBuf, SupervisorError> {
+    if !dir.is_dir() {
+        return Err(SupervisorError::Precondition(format!(
+            "{} is not a directory",
+            dir.display()
+        )));
+    }
+    Ok(crate::worktree::repo_root(dir)?)
+}

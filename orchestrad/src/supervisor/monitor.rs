@@ -1,0 +1,140 @@
+//! One actor per running agent: it tails the agent's output with the same incremental
+//! reader the session index uses, applies each line to the record, and turns the shim's
+//! exit record into the final state. It holds no process handle, so a restarted daemon
+//! re-adopts an agent by starting a new monitor at the saved offset.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::Supervisor;
+use super::agent::AgentState;
+use super::stream;
+use crate::context::now_ms;
+use crate::sessions::reader::{self, Line};
+
+/// How often output is looked for when nothing wakes the monitor sooner.
+const POLL: Duration = Duration::from_millis(100);
+
+/// Starts the monitor of agent `id` (at most one per agent).
+pub fn spawn(sup: &Arc<Supervisor>, id: &str) {
+    let (tx, rx) = tokio::sync::mpsc::channel(8);
+    {
+        let mut wakers = sup.wakers.lock().expect("wakers lock");
+        if wakers.get(id).is_some_and(|w| !w.is_closed()) {
+            return;
+        }
+        wakers.insert(id.to_owned(), tx);
+    }
+    let sup = sup.clone();
+    let id = id.to_owned();
+    tokio::spawn(async move {
+        run(&sup, &id, rx).await;
+        sup.wakers.lock().expect("wakers lock").remove(&id);
+        sup.schedule().await;
+    });
+}
+
+async fn run(sup: &Arc<Supervisor>, id: &str, mut wake: tokio::sync::mpsc::Receiver<()>) {
+    let dir = sup.agent_dir(id);
+    let mut shutdown = sup.shutdown.clone();
+    loop {
+        let Ok(agent) = sup.resolve(id) else { return };
+        if !agent.state.is_active() {
+            return;
+        }
+        // Look for the exit record before reading, so every line written before the exit
+        // is applied before the final state is set.
+        let exit = dir.read_exit();
+        let shim_alive = dir.shim_alive();
+        let log = agent.log_path.clone();
+        let offset = agent.log_offset;
+        let read = tokio::task::spawn_blocking(move || {
+            let mut lines: Vec<Vec<u8>> = Vec::new();
+            let progress = reader::read_new_lines(&log, offset, false, |line| {
+                if let Line::Complete(bytes) = line {
+                    lines.push(bytes.to_vec());
+                }
+            });
+            progress.map(|p| (lines, p.offset))
+        })
+        .await;
+        match read {
+            Ok(Ok((lines, new_offset))) if new_offset != offset => {
+                let _ = sup
+                    .update(id, |a| {
+                        for line in &lines {
+                            stream::apply(a, line);
+                        }
+                        a.log_offset = new_offset;
+                    })
+                    .await;
+            }
+            Ok(Err(err)) if err.kind() != std::io::ErrorKind::NotFound => {
+                tracing::warn!(agent = id, %err, "cannot read agent output");
+            }
+            _ => {}
+        }
+        if let Some(exit) = exit {
+            finish(sup, id, Some(exit)).await;
+            return;
+        }
+        if !shim_alive && dir.read_info().is_some() && dir.read_exit().is_none() {
+            // The shim is gone without recording an exit: nothing will write again.
+            finish(sup, id, None).await;
+            return;
+        }
+        tokio::select! {
+            _ = wake.recv() => {}
+            () = tokio::time::sleep(POLL) => {}
+            _ = shutdown.wait_for(|stop| *stop) => return,
+        }
+    }
+}
+
+/// Sets the final state from the exit record (or its absence).
+async fn finish(sup: &Arc<Supervisor>, id: &str, exit: Option<super::shim::ExitRecord>) {
+    let stderr_tail = {
+        let text = std::fs::read_to_string(sup.agent_dir(id).stderr()).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+        lines[lines.len().saturating_sub(3)..].join("\n")
+    };
+    let _ = sup
+        .update(id, |a| {
+            a.pid = 0;
+            a.ended_at_ms = exit.as_ref().map(|e| e.ended_at_ms).unwrap_or_else(now_ms);
+            let Some(exit) = exit else {
+                a.state = AgentState::Interrupted;
+                a.activity = "interrupted: its process vanished".to_owned();
+                return;
+            };
+            a.exit_code = exit.code.or(exit.signal.map(|s| 128 + s));
+            a.state = if a.stop_requested {
+                AgentState::Stopped
+            } else if exit.code == Some(0) && !a.is_error {
+                AgentState::Done
+            } else {
+                AgentState::Failed
+            };
+            a.activity = match a.state {
+                AgentState::Done => "done".to_owned(),
+                AgentState::Stopped => "stopped".to_owned(),
+                _ => "failed".to_owned(),
+            };
+            if a.state == AgentState::Failed && a.error.is_empty() {
+                a.error = if a.is_error && !a.result.is_empty() {
+                    a.result.clone()
+                } else if !stderr_tail.is_empty() {
+                    stderr_tail.clone()
+                } else {
+                    match (exit.code, exit.signal) {
+                        (Some(code), _) => format!("Claude Code exited with code {code}"),
+                        (None, Some(signal)) => {
+                            format!("Claude Code was killed by signal {signal}")
+                        }
+                        _ => "Claude Code ended abnormally".to_owned(),
+                    }
+                };
+            }
+        })
+        .await;
+}

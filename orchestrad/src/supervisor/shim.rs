@@ -1,0 +1,348 @@
+//! The per-agent shim: `orchestrad shim <agent-dir>`, the same binary in a session of its
+//! own. It owns the Claude process's stdio so that the agent does not depend on the
+//! daemon staying alive:
+//!
+//! - every stdout line is appended to `output.jsonl` (the daemon tails it, and picks up
+//!   where it left off after a restart, so no line is lost);
+//! - stdin messages arrive on `shim.sock` (one JSON request per connection);
+//! - stdin is closed once every message sent has had its `result`, so the process ends;
+//! - the exit status goes to `exit.json`.
+//!
+//! Files of an agent dir: `spec.json` (what to run, written by the daemon), `output.jsonl`,
+//! `stderr.log`, `shim.json` (pids), `shim.sock`, `exit.json`.
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+
+/// What the shim runs, written by the daemon before starting it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Spec {
+    /// The program (Claude Code).
+    pub program: PathBuf,
+    /// Its arguments.
+    pub args: Vec<String>,
+    /// Its working directory.
+    pub cwd: PathBuf,
+    /// Its whole environment.
+    pub env: Vec<(String, String)>,
+    /// stream-json lines to write to its stdin at once.
+    pub input: Vec<String>,
+}
+
+/// Who is running, written by the shim once the child has started.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ShimInfo {
+    /// The shim's pid.
+    pub shim_pid: u32,
+    /// The shim's start time (field 22 of /proc stat), against pid reuse.
+    pub shim_start: Option<String>,
+    /// The child's pid, which is also its process group id.
+    pub child_pid: u32,
+}
+
+/// How the child ended, written by the shim.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExitRecord {
+    /// Exit code, if it exited.
+    pub code: Option<i32>,
+    /// Signal, if it was killed by one.
+    pub signal: Option<i32>,
+    /// When, ms since the epoch.
+    pub ended_at_ms: i64,
+}
+
+/// A request on `shim.sock`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Request {
+    /// Write one stream-json line to the child's stdin.
+    Send {
+        /// The line, without newline.
+        line: String,
+    },
+}
+
+/// The answer on `shim.sock`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Reply {
+    /// Whether it was done.
+    pub ok: bool,
+    /// Why not.
+    #[serde(default)]
+    pub error: String,
+}
+
+/// Paths of an agent directory.
+#[derive(Debug, Clone)]
+pub struct AgentDir(pub PathBuf);
+
+impl AgentDir {
+    /// `spec.json`.
+    pub fn spec(&self) -> PathBuf {
+        self.0.join("spec.json")
+    }
+    /// `output.jsonl`.
+    pub fn output(&self) -> PathBuf {
+        self.0.join("output.jsonl")
+    }
+    /// `stderr.log`.
+    pub fn stderr(&self) -> PathBuf {
+        self.0.join("stderr.log")
+    }
+    /// `shim.json`.
+    pub fn info(&self) -> PathBuf {
+        self.0.join("shim.json")
+    }
+    /// `shim.sock`.
+    pub fn socket(&self) -> PathBuf {
+        self.0.join("shim.sock")
+    }
+    /// `exit.json`.
+    pub fn exit(&self) -> PathBuf {
+        self.0.join("exit.json")
+    }
+
+    /// The shim's pids, once it has written them.
+    pub fn read_info(&self) -> Option<ShimInfo> {
+        serde_json::from_slice(&std::fs::read(self.info()).ok()?).ok()
+    }
+
+    /// The exit record, once the child has ended.
+    pub fn read_exit(&self) -> Option<ExitRecord> {
+        serde_json::from_slice(&std::fs::read(self.exit()).ok()?).ok()
+    }
+
+    /// Whether the shim process is alive.
+    pub fn shim_alive(&self) -> bool {
+        self.read_info().is_some_and(|info| {
+            crate::sessions::live::process_alive(info.shim_pid, info.shim_start.as_deref())
+        })
+    }
+
+    /// Sends one line to the child's stdin through the shim.
+    pub fn send(&self, line: &str) -> Result<(), String> {
+        let mut stream = UnixStream::connect(self.socket())
+            .map_err(|err| format!("the agent's process is not taking input ({err})"))?;
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .map_err(|err| err.to_string())?;
+        let request = serde_json::to_string(&Request::Send {
+            line: line.to_owned(),
+        })
+        .map_err(|err| err.to_string())?;
+        writeln!(stream, "{request}").map_err(|err| err.to_string())?;
+        let mut answer = String::new();
+        BufReader::new(stream)
+            .read_line(&mut answer)
+            .map_err(|err| err.to_string())?;
+        let reply: Reply = serde_json::from_str(&answer).map_err(|err| err.to_string())?;
+        if reply.ok { Ok(()) } else { Err(reply.error) }
+    }
+}
+
+/// Writes `value` as JSON to `path` atomically (a reader never sees half a file).
+pub fn write_json<T: Serialize>(path: &Path, value: &T) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, serde_json::to_vec(value)?)?;
+    std::fs::rename(tmp, path)
+}
+
+/// Stdin of the child, shared by the socket server and the output reader.
+struct Input {
+    /// None once closed.
+    stdin: Option<std::process::ChildStdin>,
+    /// Messages sent whose `result` has not been seen yet.
+    pending: usize,
+}
+
+/// Runs the shim for the agent in `dir` until its child exits. Returns the exit code
+/// for the shim process itself.
+pub fn run(dir: &Path) -> i32 {
+    // A session of our own: no controlling terminal, and no signal sent to the daemon's
+    // process group reaches us.
+    let _ = nix::unistd::setsid();
+    let dir = AgentDir(dir.to_path_buf());
+    match run_inner(&dir) {
+        Ok(code) => code,
+        Err(err) => {
+            let _ = std::fs::write(dir.stderr(), format!("orchestrad shim: {err}\n"));
+            let _ = write_json(
+                &dir.exit(),
+                &ExitRecord {
+                    code: Some(127),
+                    signal: None,
+                    ended_at_ms: crate::context::now_ms(),
+                },
+            );
+            1
+        }
+    }
+}
+
+fn run_inner(dir: &AgentDir) -> std::io::Result<i32> {
+    let spec: Spec = serde_json::from_slice(&std::fs::read(dir.spec())?)?;
+    let stderr = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.stderr())?;
+    let mut output = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.output())?;
+    let _ = std::fs::remove_file(dir.socket());
+    let listener = UnixListener::bind(dir.socket())?;
+
+    let mut child = Command::new(&spec.program)
+        .args(&spec.args)
+        .current_dir(&spec.cwd)
+        .env_clear()
+        .envs(spec.env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(stderr))
+        // Its own process group, so a stop reaches every process it started.
+        .process_group(0)
+        .spawn()?;
+    let child_pid = child.id();
+    write_json(
+        &dir.info(),
+        &ShimInfo {
+            shim_pid: std::process::id(),
+            shim_start: crate::sessions::live::proc_start(std::process::id()),
+            child_pid,
+        },
+    )?;
+
+    let input = Arc::new(Mutex::new(Input {
+        stdin: child.stdin.take(),
+        pending: 0,
+    }));
+    {
+        let mut guard = input.lock().expect("input lock");
+        for line in &spec.input {
+            if let Some(stdin) = guard.stdin.as_mut() {
+                writeln!(stdin, "{line}")?;
+                stdin.flush()?;
+            }
+        }
+        guard.pending = spec.input.len();
+        if guard.pending == 0 {
+            guard.stdin = None;
+        }
+    }
+
+    // Input: one request per connection on the socket.
+    {
+        let input = input.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                serve_request(stream, &input);
+            }
+        });
+    }
+
+    // Output: every line to the log, flushed at once; count results to close stdin.
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let reader = std::thread::spawn({
+        let input = input.clone();
+        move || -> std::io::Result<()> {
+            let mut reader = BufReader::new(stdout);
+            let mut line = Vec::new();
+            loop {
+                line.clear();
+                if reader.read_until(b'\n', &mut line)? == 0 {
+                    return Ok(());
+                }
+                if !line.ends_with(b"\n") {
+                    line.push(b'\n');
+                }
+                output.write_all(&line)?;
+                output.flush()?;
+                if is_result(&line) {
+                    let mut guard = input.lock().expect("input lock");
+                    guard.pending = guard.pending.saturating_sub(1);
+                    if guard.pending == 0 {
+                        // Every message has its answer: EOF lets the process end.
+                        guard.stdin = None;
+                    }
+                }
+            }
+        }
+    });
+    let status = child.wait()?;
+    let _ = reader.join();
+    let _ = std::fs::remove_file(dir.socket());
+    use std::os::unix::process::ExitStatusExt;
+    write_json(
+        &dir.exit(),
+        &ExitRecord {
+            code: status.code(),
+            signal: status.signal(),
+            ended_at_ms: crate::context::now_ms(),
+        },
+    )?;
+    Ok(0)
+}
+
+fn serve_request(stream: UnixStream, input: &Mutex<Input>) {
+    let mut reader = BufReader::new(&stream);
+    let mut text = String::new();
+    if reader.read_line(&mut text).is_err() {
+        return;
+    }
+    let reply = match serde_json::from_str::<Request>(&text) {
+        Ok(Request::Send { line }) => {
+            let mut guard = input.lock().expect("input lock");
+            let written = guard
+                .stdin
+                .as_mut()
+                .map(|stdin| writeln!(stdin, "{line}").and_then(|()| stdin.flush()));
+            match written {
+                Some(Ok(())) => {
+                    guard.pending += 1;
+                    Reply {
+                        ok: true,
+                        error: String::new(),
+                    }
+                }
+                Some(Err(err)) => Reply {
+                    ok: false,
+                    error: format!("cannot write to the agent: {err}"),
+                },
+                None => Reply {
+                    ok: false,
+                    error: "the agent has finished its turn and is exiting".to_owned(),
+                },
+            }
+        }
+        Err(err) => Reply {
+            ok: false,
+            error: format!("bad request: {err}"),
+        },
+    };
+    let mut stream = &stream;
+    let _ = writeln!(
+        stream,
+        "{}",
+        serde_json::to_string(&reply).unwrap_or_default()
+    );
+}
+
+/// Whether a stream-json line is a `result` line.
+fn is_result(line: &[u8]) -> bool {
+    #[derive(Deserialize)]
+    struct Kind<'a> {
+        #[serde(rename = "type", borrow, default)]
+        kind: Option<std::borrow::Cow<'a, str>>,
+    }
+    serde_json::from_slice::<Kind>(line)
+        .ok()
+        .and_then(|k| k.kind)
+        .is_some_and(|k| k == "result")
+}
