@@ -66,19 +66,40 @@ impl Ctx {
 
     /// Connects to a running daemon, or returns `None` when nothing answers.
     pub async fn try_connect(&self) -> anyhow::Result<Option<Clients>> {
-        let Ok(channel) = orchestra_proto::connect(&self.socket).await else {
-            return Ok(None);
-        };
-        let status = DaemonClient::new(channel.clone())
-            .status(StatusRequest {})
-            .await
-            .with_context(|| {
-                format!(
-                    "something answers on {} but it is not a working orchestrad",
-                    self.socket.display()
-                )
-            })?
-            .into_inner();
+        // A daemon that was just killed can still accept a connection that then dies in
+        // the first call: such a socket counts as "not running" after a few tries.
+        for attempt in 0..5 {
+            if attempt > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            let Ok(channel) = orchestra_proto::connect(&self.socket).await else {
+                return Ok(None);
+            };
+            match DaemonClient::new(channel.clone())
+                .status(StatusRequest {})
+                .await
+            {
+                Ok(status) => return self.checked(channel, status.into_inner()).map(Some),
+                Err(status)
+                    if matches!(
+                        status.code(),
+                        tonic::Code::Unavailable | tonic::Code::Unknown
+                    ) =>
+                {
+                    continue;
+                }
+                Err(status) => {
+                    return Err(anyhow::Error::new(status).context(format!(
+                        "something answers on {} but it is not a working orchestrad",
+                        self.socket.display()
+                    )));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    fn checked(&self, channel: Channel, status: StatusResponse) -> anyhow::Result<Clients> {
         if status.protocol_version != orchestra_proto::PROTOCOL_VERSION {
             bail!(
                 "orchestractl {} speaks protocol {} but orchestrad {} (pid {}) at {} speaks \
@@ -91,7 +112,7 @@ impl Ctx {
                 status.protocol_version
             );
         }
-        Ok(Some(Clients { channel, status }))
+        Ok(Clients { channel, status })
     }
 
     /// Connects to the daemon, starting it first when it is not running (unless
@@ -106,14 +127,26 @@ impl Ctx {
                 self.socket.display()
             );
         }
-        let pid = self.start_daemon().await?;
-        eprintln!("orchestractl: orchestrad was not running; started it (pid {pid})");
-        match self.try_connect().await? {
-            Some(clients) => Ok(clients),
-            None => bail!(
-                "started orchestrad but cannot reach it at {}",
-                self.socket.display()
-            ),
+        match self.start_daemon().await {
+            Ok(pid) => {
+                eprintln!("orchestractl: orchestrad was not running; started it (pid {pid})");
+            }
+            // Another command started it at the same moment: use that one.
+            Err(err) if err.to_string().contains("already serving") => {}
+            Err(err) => return Err(err),
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            if let Some(clients) = self.try_connect().await? {
+                return Ok(clients);
+            }
+            if std::time::Instant::now() > deadline {
+                bail!(
+                    "started orchestrad but cannot reach it at {}; see its log in the state dir",
+                    self.socket.display()
+                );
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
     }
 

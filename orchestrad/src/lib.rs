@@ -83,6 +83,7 @@ impl Daemon {
                 async move { ctx2.shutdown_requested().await },
             )
         };
+        tokio::spawn(watch_socket_file(ctx.clone(), claim.socket().to_path_buf()));
         // Re-adopt agents that outlived the previous daemon, then go on with the queue.
         tokio::spawn({
             let supervisor = ctx.supervisor.clone();
@@ -96,5 +97,25 @@ impl Daemon {
         tracing::info!("orchestrad stopped");
         drop(claim);
         Ok(())
+    }
+}
+
+/// Shuts the daemon down when its socket file is deleted or replaced: no client can reach
+/// it any more, so staying alive would only leave an orphan behind.
+async fn watch_socket_file(ctx: Arc<Context>, socket: std::path::PathBuf) {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(original) = std::fs::metadata(&socket).map(|m| m.ino()) else {
+        return;
+    };
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(std::time::Duration::from_secs(5)) => {}
+            () = ctx.shutdown_requested() => return,
+        }
+        if std::fs::metadata(&socket).map(|m| m.ino()).ok() != Some(original) {
+            tracing::warn!(socket = %socket.display(), "the socket file is gone; shutting down");
+            ctx.request_shutdown();
+            return;
+        }
     }
 }

@@ -183,15 +183,24 @@ impl TestEnv {
             .expect("running orchestractl")
     }
 
+    /// The end of the daemon's log, for failure messages.
+    pub fn daemon_log_tail(&self) -> String {
+        let text =
+            std::fs::read_to_string(self.state_dir().join("orchestrad.log")).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(30)..].join("\n")
+    }
+
     /// Runs `orchestractl` with `args`, asserts success, and returns stdout.
     pub fn ctl_ok(&self, args: &[&str]) -> String {
         let out = self.ctl(args);
         assert!(
             out.status.success(),
-            "orchestractl {args:?} failed ({}):\nstdout: {}\nstderr: {}",
+            "orchestractl {args:?} failed ({}):\nstdout: {}\nstderr: {}\ndaemon log:\n{}",
             out.status,
             String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
+            String::from_utf8_lossy(&out.stderr),
+            self.daemon_log_tail()
         );
         String::from_utf8(out.stdout).expect("utf-8 output")
     }
@@ -212,6 +221,8 @@ impl TestEnv {
                 .expect("test config loads");
         settings.config.claude_projects_dir = self.projects_dir();
         settings.claude_dir = self.claude_dir.clone();
+        // In-process, the current executable is the test binary: shims must run the real one.
+        settings.orchestrad_exe = bin("orchestrad");
         settings
     }
 
@@ -301,6 +312,79 @@ impl TestEnv {
         let dest = dir.join(name);
         std::fs::copy(fixtures().join(fixture), &dest).expect("copying fixture");
         dest
+    }
+}
+
+/// Polls `orchestractl status --json` until `done` holds for the agent list.
+pub fn wait_for_agents(
+    env: &TestEnv,
+    what: &str,
+    done: impl Fn(&[serde_json::Value]) -> bool,
+) -> Vec<serde_json::Value> {
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        let agents = env.ctl_json(&["status"]);
+        let list = agents.as_array().cloned().unwrap_or_default();
+        if done(&list) {
+            return list;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting until {what}: {list:#?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Whether every agent in `agents` is in a final state.
+pub fn all_finished(agents: &[serde_json::Value]) -> bool {
+    !agents.is_empty()
+        && agents.iter().all(|a| {
+            matches!(
+                a["state"].as_str(),
+                Some("done" | "failed" | "stopped" | "interrupted")
+            )
+        })
+}
+
+/// The agent whose task is `task`.
+pub fn agent_by_task<'a>(agents: &'a [serde_json::Value], task: &str) -> &'a serde_json::Value {
+    agents
+        .iter()
+        .find(|a| a["task"] == task)
+        .unwrap_or_else(|| panic!("no agent for {task:?}"))
+}
+
+impl Drop for TestEnv {
+    /// Leaves nothing running: the daemon this test started (by autostart or by hand)
+    /// and every agent process it ran.
+    fn drop(&mut self) {
+        use nix::sys::signal::{Signal, kill, killpg};
+        use nix::unistd::Pid;
+        if let Ok(agents) = std::fs::read_dir(self.state_dir().join("agents")) {
+            for dir in agents.flatten() {
+                let Ok(bytes) = std::fs::read(dir.path().join("shim.json")) else {
+                    continue;
+                };
+                let Ok(info) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+                    continue;
+                };
+                if let Some(child) = info["child_pid"].as_i64() {
+                    let _ = killpg(Pid::from_raw(child as i32), Signal::SIGKILL);
+                }
+                if let Some(shim) = info["shim_pid"].as_i64() {
+                    let _ = kill(Pid::from_raw(shim as i32), Signal::SIGKILL);
+                }
+            }
+        }
+        let pid_file = orchestra_proto::paths::pid_file_for(&self.socket);
+        let pid = std::fs::read_to_string(pid_file)
+            .ok()
+            .and_then(|p| p.trim().parse::<i32>().ok());
+        // An in-process daemon's pid is our own: it stops with its task instead.
+        if let Some(pid) = pid.filter(|pid| *pid != std::process::id() as i32) {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+        }
     }
 }
 

@@ -48,7 +48,6 @@ impl Daemon for DaemonService {
             claude_projects_dir: settings.config.claude_projects_dir.display().to_string(),
             started_at_ms: ctx.started_at_ms,
             warnings: settings.warnings.clone(),
-            ..Default::default()
         }))
     }
 

@@ -181,14 +181,14 @@ impl Supervisor {
                     action.skipped =
                         "branch not merged (use --all to remove the worktree anyway)".to_owned();
                 }
-                if action.remove_worktree && !dry_run {
-                    if let Err(err) =
+                if action.remove_worktree
+                    && !dry_run
+                    && let Err(err) =
                         worktree::remove(&repo, &agent.slug, &agent.cwd, action.delete_branch)
-                    {
-                        action.remove_worktree = false;
-                        action.delete_branch = false;
-                        action.skipped = err.to_string();
-                    }
+                {
+                    action.remove_worktree = false;
+                    action.delete_branch = false;
+                    action.skipped = err.to_string();
                 }
                 actions.push(action);
             }

@@ -20,14 +20,12 @@ pub fn apply(agent: &mut AgentRecord, line: &[u8]) {
         .and_then(Value::as_str)
         .unwrap_or_default();
     match kind {
-        "system" => {
-            if value.get("subtype").and_then(Value::as_str) == Some("init") {
-                if let Some(id) = value.get("session_id").and_then(Value::as_str) {
-                    agent.session_id = id.to_owned();
-                }
-                if agent.state == AgentState::Starting {
-                    agent.state = AgentState::Running;
-                }
+        "system" if value.get("subtype").and_then(Value::as_str) == Some("init") => {
+            if let Some(id) = value.get("session_id").and_then(Value::as_str) {
+                agent.session_id = id.to_owned();
+            }
+            if agent.state == AgentState::Starting {
+                agent.state = AgentState::Running;
             }
         }
         "assistant" => {

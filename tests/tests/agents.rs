@@ -1,0 +1,466 @@
+//! Agents as a user runs them: spawn in a real git repo, watch, stop, send, collect,
+//! clean up, with fake-claude playing Claude Code.
+
+use orchestra_tests::{TestEnv, agent_by_task, all_finished, wait_for_agents};
+use serde_json::Value;
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn spawn_json(env: &TestEnv, repo: &std::path::Path, args: &[&str]) -> Vec<Value> {
+    let mut all = vec!["spawn", "--repo", repo.to_str().expect("path")];
+    all.extend_from_slice(args);
+    env.ctl_json(&all).as_array().cloned().expect("agents")
+}
+
+#[test]
+fn three_tasks_with_parallel_2_use_three_worktrees_and_queue_the_third() {
+    let env = TestEnv::new();
+    let repo = env.git_repo();
+    let tasks = [
+        "SLOW:1 WRITE:a.txt build auth API",
+        "SLOW:1 WRITE:b.txt write tests",
+        "WRITE:c.txt optimize queries",
+    ];
+    let spawned = spawn_json(
+        &env,
+        &repo,
+        &[
+            "--parallel",
+            "2",
+            "--allowed-tools",
+            "Write",
+            tasks[0],
+            tasks[1],
+            tasks[2],
+        ],
+    );
+    assert_eq!(spawned.len(), 3);
+    assert_eq!(spawned[2]["state"], "queued", "the third waits for a slot");
+    let agents = wait_for_agents(&env, "all done", all_finished);
+
+    let mut branches = Vec::new();
+    for (task, file) in tasks.iter().zip(["a.txt", "b.txt", "c.txt"]) {
+        let agent = agent_by_task(&agents, task);
+        assert_eq!(agent["state"], "done", "{agent:#}");
+        let cwd = std::path::PathBuf::from(agent["cwd"].as_str().expect("cwd"));
+        assert!(
+            cwd.starts_with(repo.join(".worktrees")),
+            "{}",
+            cwd.display()
+        );
+        assert!(
+            cwd.file_name()
+                .expect("name")
+                .to_string_lossy()
+                .starts_with("task-")
+        );
+        assert!(
+            cwd.join(file).exists(),
+            "the agent's file is in its own worktree"
+        );
+        // ... and nowhere else.
+        assert!(!repo.join(file).exists());
+        for other in agents.iter().filter(|a| a["task"] != *task) {
+            assert!(
+                !std::path::Path::new(other["cwd"].as_str().expect("cwd"))
+                    .join(file)
+                    .exists()
+            );
+        }
+        let branch = agent["branch"].as_str().expect("branch").to_owned();
+        assert!(branch.starts_with("orchestra/"), "{branch}");
+        assert_eq!(
+            env.git(&cwd, &["rev-parse", "--abbrev-ref", "HEAD"]).trim(),
+            branch
+        );
+        branches.push(branch);
+    }
+    let listed = env.git(&repo, &["branch", "--list", "orchestra/*"]);
+    for branch in &branches {
+        assert!(listed.contains(branch.as_str()), "{listed}");
+    }
+    // The third started only once one of the first two had finished.
+    let first_end = tasks[..2]
+        .iter()
+        .map(|t| {
+            agent_by_task(&agents, t)["ended_at_ms"]
+                .as_i64()
+                .expect("end")
+        })
+        .min()
+        .expect("two");
+    let third_start = agent_by_task(&agents, tasks[2])["started_at_ms"]
+        .as_i64()
+        .expect("start");
+    assert!(
+        third_start >= first_end,
+        "third started at {third_start}, first end {first_end}"
+    );
+    // Worktrees never show up as untracked files of the main repo.
+    assert!(env.git(&repo, &["status", "--porcelain"]).trim().is_empty());
+
+    // collect reports the real results and costs.
+    let results = env.ctl_json(&["collect"]);
+    let results = results.as_array().expect("results");
+    assert_eq!(results.len(), 3);
+    for result in results {
+        let agent = &result["agent"];
+        // fake-claude charges the real CLI's price per turn; a Write is two turns.
+        let cost = agent["total_cost_usd"].as_f64().expect("cost");
+        assert!((cost - 2.0 * 0.09605).abs() < 1e-9, "{cost}");
+        assert!(
+            agent["result"]
+                .as_str()
+                .expect("result")
+                .contains("File created successfully")
+        );
+        assert_eq!(result["diff"]["files_changed"], 1);
+        assert_eq!(result["diff"]["insertions"], 1);
+        assert_eq!(result["diff"]["uncommitted"], true);
+        assert!(!agent["session_id"].as_str().expect("session").is_empty());
+    }
+    let worktrees = env.ctl_json(&["worktrees", "--repo", repo.to_str().expect("path")]);
+    assert_eq!(worktrees["worktrees"].as_array().expect("list").len(), 3);
+}
+
+#[test]
+fn stop_send_and_logs() {
+    let env = TestEnv::new();
+    let repo = env.git_repo();
+    let spawned = spawn_json(
+        &env,
+        &repo,
+        &["--parallel", "1", "SLOW:60 long task", "never starts"],
+    );
+    let (long, queued) = (
+        spawned[0]["id"].as_str().expect("id"),
+        spawned[1]["id"].as_str().expect("id"),
+    );
+    wait_for_agents(&env, "the long one runs", |a| {
+        agent_by_task(a, "SLOW:60 long task")["pid"]
+            .as_u64()
+            .unwrap_or(0)
+            > 0
+    });
+    let pid = env
+        .ctl_json(&["status"])
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|a| a["id"] == long)
+        .expect("agent")["pid"]
+        .as_i64()
+        .expect("pid");
+
+    // Stopping the queued one first keeps it from ever starting.
+    env.ctl_ok(&["stop", &queued[..4]]);
+    env.ctl_ok(&["stop", long]);
+    let agents = wait_for_agents(&env, "both stopped", all_finished);
+    assert!(
+        agents.iter().all(|a| a["state"] == "stopped"),
+        "{agents:#?}"
+    );
+    assert_eq!(agent_by_task(&agents, "never starts")["runs"], 0);
+    assert!(
+        !std::path::Path::new(&format!("/proc/{pid}")).exists()
+            || std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .is_ok_and(|s| s.contains(") Z ")),
+        "the process is gone"
+    );
+
+    // A follow-up to a finished agent resumes its session (same session, a second run).
+    let quick = spawn_json(&env, &repo, &["hello"]);
+    let id = quick[0]["id"].as_str().expect("id").to_owned();
+    wait_for_agents(&env, "hello done", |a| {
+        agent_by_task(a, "hello")["state"] == "done"
+    });
+    let first = env.ctl_json(&["status"]);
+    let session = agent_by_task(first.as_array().expect("list"), "hello")["session_id"].clone();
+    let sent = env.ctl_json(&["send", &id, "and now the tests"]);
+    assert_eq!(sent["resumed"], true);
+    let agents = wait_for_agents(&env, "follow-up done", |a| {
+        let agent = agent_by_task(a, "hello");
+        agent["runs"] == 2 && agent["state"] == "done"
+    });
+    let agent = agent_by_task(&agents, "hello");
+    assert_eq!(agent["session_id"], session, "the same session continues");
+    assert!(
+        agent["result"]
+            .as_str()
+            .expect("result")
+            .contains("and now the tests")
+    );
+    let cost = agent["total_cost_usd"].as_f64().expect("cost");
+    assert!(
+        (cost - 2.0 * 0.09605).abs() < 1e-9,
+        "costs of both runs add up: {cost}"
+    );
+
+    // Logs: readable and raw, both runs.
+    let readable = env.ctl_ok(&["logs", &id]);
+    assert!(readable.contains("● session"), "{readable}");
+    assert!(readable.contains("and now the tests"), "{readable}");
+    let raw = env.ctl_ok(&["logs", &id, "--raw"]);
+    let lines: Vec<Value> = raw
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    assert_eq!(lines.iter().filter(|l| l["type"] == "result").count(), 2);
+}
+
+#[test]
+fn a_live_agent_takes_a_follow_up_on_stdin() {
+    let env = TestEnv::new();
+    let repo = env.git_repo();
+    let spawned = spawn_json(&env, &repo, &["SLOW:2 first turn"]);
+    let id = spawned[0]["id"].as_str().expect("id").to_owned();
+    wait_for_agents(&env, "running", |a| a[0]["state"] == "running");
+    let sent = env.ctl_json(&["send", &id, "second turn"]);
+    assert_eq!(sent["resumed"], false, "delivered to the live process");
+    let agents = wait_for_agents(&env, "done", all_finished);
+    assert_eq!(agents[0]["state"], "done");
+    assert_eq!(agents[0]["runs"], 1, "one process did both turns");
+    let raw = env.ctl_ok(&["logs", &id, "--raw"]);
+    assert_eq!(
+        raw.lines()
+            .filter(|l| l.contains("\"type\":\"result\""))
+            .count(),
+        2
+    );
+}
+
+#[test]
+fn hostile_task_text_stays_inside_the_worktree_dir() {
+    let env = TestEnv::new();
+    let repo = env.git_repo();
+    let marker = env.root.path().join("pwned");
+    let hostile = [
+        "../../../../tmp/escape".to_owned(),
+        format!(
+            "$(touch {}) `touch {}`; rm -rf /",
+            marker.display(),
+            marker.display()
+        ),
+        "quotes \" ' and\nnewlines\r\n and 🎉 emoji".to_owned(),
+        "x".repeat(10_000),
+        "../../".to_owned(),
+    ];
+    let refs: Vec<&str> = hostile.iter().map(String::as_str).collect();
+    let spawned = spawn_json(&env, &repo, &refs);
+    assert_eq!(spawned.len(), hostile.len());
+    let agents = wait_for_agents(&env, "all done", all_finished);
+    let base = repo
+        .join(".worktrees")
+        .canonicalize()
+        .expect("worktree dir");
+    for agent in &agents {
+        assert_eq!(agent["state"], "done", "{agent:#}");
+        let cwd = std::path::PathBuf::from(agent["cwd"].as_str().expect("cwd"))
+            .canonicalize()
+            .expect("cwd");
+        assert_eq!(cwd.parent(), Some(base.as_path()), "{}", cwd.display());
+        let branch = agent["branch"].as_str().expect("branch");
+        assert!(
+            branch.len() < 60
+                && branch
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '/'),
+            "{branch}"
+        );
+    }
+    let slugs: std::collections::HashSet<&str> = agents
+        .iter()
+        .map(|a| a["branch"].as_str().expect("b"))
+        .collect();
+    assert_eq!(slugs.len(), agents.len(), "slugs are unique");
+    assert!(!marker.exists(), "task text never went through a shell");
+    // The long task arrived whole, as a message.
+    let long = agents
+        .iter()
+        .find(|a| a["task"].as_str().is_some_and(|t| t.len() == 10_000))
+        .expect("long task");
+    assert!(long["result"].as_str().expect("result").contains("xxxx"));
+}
+
+#[test]
+fn clear_errors_for_bad_requests() {
+    let env = TestEnv::new();
+    let not_repo = env.root.path().join("plain");
+    std::fs::create_dir_all(&not_repo).expect("dir");
+    let out = env.ctl(&["spawn", "--repo", not_repo.to_str().expect("p"), "task"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("not inside a git repository"),
+        "{}",
+        stderr(&out)
+    );
+
+    let repo = env.git_repo();
+    let repo_arg = repo.to_str().expect("p");
+    let out = env.ctl(&[
+        "spawn",
+        "--repo",
+        repo_arg,
+        "--base",
+        "no-such-branch",
+        "task",
+    ]);
+    assert!(
+        stderr(&out).contains("unknown ref \"no-such-branch\""),
+        "{}",
+        stderr(&out)
+    );
+    let out = env.ctl(&[
+        "spawn",
+        "--repo",
+        repo_arg,
+        "--permission-mode",
+        "yolo",
+        "task",
+    ]);
+    assert!(
+        stderr(&out).contains("unknown permission mode"),
+        "{}",
+        stderr(&out)
+    );
+
+    for id in ["zzzz", ""] {
+        let out = env.ctl(&["logs", id]);
+        assert!(!out.status.success());
+    }
+    let out = env.ctl(&["stop", "zzzz"]);
+    assert!(
+        stderr(&out).contains("no agent matches"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        env.ctl_json(&["status"])
+            .as_array()
+            .expect("list")
+            .is_empty(),
+        "nothing was accepted"
+    );
+
+    // Claude Code missing: say how to install it or where to point the config.
+    env.write_config(&serde_json::json!({"claude_command": "definitely-not-installed-claude"}));
+    env.ctl_ok(&["daemon", "restart"]);
+    let out = env.ctl(&["spawn", "--repo", repo_arg, "task"]);
+    assert!(!out.status.success());
+    let message = stderr(&out);
+    assert!(
+        message.contains("npm install -g @anthropic-ai/claude-code"),
+        "{message}"
+    );
+    assert!(message.contains("claude_command"), "{message}");
+}
+
+#[test]
+fn cleanup_removes_exactly_the_merged_ones() {
+    let env = TestEnv::new();
+    let repo = env.git_repo();
+    let repo_arg = repo.to_str().expect("p");
+    spawn_json(
+        &env,
+        &repo,
+        &[
+            "--allowed-tools",
+            "Write",
+            "WRITE:merged.txt to merge",
+            "WRITE:kept.txt to keep",
+            "no changes",
+        ],
+    );
+    let agents = wait_for_agents(&env, "all done", all_finished);
+    let cwd = |task: &str| {
+        std::path::PathBuf::from(agent_by_task(&agents, task)["cwd"].as_str().expect("cwd"))
+    };
+    let branch = |task: &str| {
+        agent_by_task(&agents, task)["branch"]
+            .as_str()
+            .expect("b")
+            .to_owned()
+    };
+    // The user commits both, and merges one.
+    for task in ["WRITE:merged.txt to merge", "WRITE:kept.txt to keep"] {
+        env.git(&cwd(task), &["add", "."]);
+        env.git(&cwd(task), &["commit", "-q", "-m", task]);
+    }
+    env.git(
+        &repo,
+        &[
+            "merge",
+            "-q",
+            "--no-edit",
+            &branch("WRITE:merged.txt to merge"),
+        ],
+    );
+
+    let plan = env.ctl_json(&["cleanup", "--repo", repo_arg, "--dry-run"]);
+    assert_eq!(plan["dry_run"], true);
+    assert!(
+        cwd("WRITE:merged.txt to merge").exists(),
+        "a dry run removes nothing"
+    );
+
+    let done = env.ctl_json(&["cleanup", "--repo", repo_arg]);
+    let removed: Vec<&str> = done["actions"]
+        .as_array()
+        .expect("actions")
+        .iter()
+        .filter(|a| a["remove_worktree"] == true)
+        .map(|a| a["branch"].as_str().expect("b"))
+        .collect();
+    assert_eq!(removed.len(), 2, "{done:#}");
+    assert!(!cwd("WRITE:merged.txt to merge").exists());
+    assert!(
+        !cwd("no changes").exists(),
+        "nothing to lose: merged trivially"
+    );
+    assert!(
+        cwd("WRITE:kept.txt to keep").exists(),
+        "unmerged work stays"
+    );
+    let branches = env.git(&repo, &["branch", "--list", "orchestra/*"]);
+    assert!(!branches.contains(&branch("WRITE:merged.txt to merge")));
+    assert!(branches.contains(&branch("WRITE:kept.txt to keep")));
+
+    // --all removes the unmerged worktree but keeps its branch.
+    env.ctl_json(&["cleanup", "--repo", repo_arg, "--all"]);
+    assert!(!cwd("WRITE:kept.txt to keep").exists());
+    assert!(
+        env.git(&repo, &["branch", "--list", "orchestra/*"])
+            .contains(&branch("WRITE:kept.txt to keep"))
+    );
+    assert!(
+        env.git(&repo, &["worktree", "list"]).lines().count() == 1,
+        "git knows no stale worktrees"
+    );
+}
+
+#[test]
+fn permission_denials_and_init() {
+    let env = TestEnv::new();
+    let fresh = env.root.path().join("fresh");
+    std::fs::create_dir_all(&fresh).expect("dir");
+    let init = env.ctl_json(&["init", "--repo", fresh.to_str().expect("p")]);
+    assert_eq!(init["created_repo"], true);
+    assert_eq!(init["created_commit"], true);
+    assert_eq!(init["added_exclude"], true);
+    let exclude = std::fs::read_to_string(fresh.join(".git/info/exclude")).expect("exclude");
+    assert!(exclude.contains("/.worktrees/"));
+
+    // Without Write allowed (the default patterns allow only git, npm and reads), the
+    // write is refused and the denial recorded.
+    spawn_json(&env, &fresh, &["TOOL_WRITE please"]);
+    let agents = wait_for_agents(&env, "done", all_finished);
+    assert_eq!(agents[0]["state"], "done");
+    let denials = agents[0]["permission_denials"].as_array().expect("denials");
+    assert_eq!(denials.len(), 1);
+    assert!(
+        denials[0].as_str().expect("d").starts_with("Write: "),
+        "{denials:?}"
+    );
+}
