@@ -13,6 +13,10 @@ use tonic::transport::Channel;
 
 use crate::cli::Cli;
 
+/// Largest answer a client accepts. tonic's default (4 MB) is less than a listing of
+/// 10,000 sessions; a big transcript page can be larger still.
+const MAX_MESSAGE: usize = 256 * 1024 * 1024;
+
 /// What every command needs to know about how it was called.
 #[derive(Debug, Clone)]
 pub struct Ctx {
@@ -36,17 +40,17 @@ pub struct Clients {
 impl Clients {
     /// The `Daemon` service.
     pub fn daemon(&self) -> DaemonClient<Channel> {
-        DaemonClient::new(self.channel.clone())
+        DaemonClient::new(self.channel.clone()).max_decoding_message_size(MAX_MESSAGE)
     }
 
     /// The `Agents` service.
     pub fn agents(&self) -> AgentsClient<Channel> {
-        AgentsClient::new(self.channel.clone())
+        AgentsClient::new(self.channel.clone()).max_decoding_message_size(MAX_MESSAGE)
     }
 
     /// The `Sessions` service.
     pub fn sessions(&self) -> SessionsClient<Channel> {
-        SessionsClient::new(self.channel.clone())
+        SessionsClient::new(self.channel.clone()).max_decoding_message_size(MAX_MESSAGE)
     }
 }
 

@@ -11,6 +11,7 @@ pub mod config;
 pub mod context;
 pub mod events;
 pub mod lifecycle;
+pub mod memory;
 pub mod server;
 pub mod sessions;
 pub mod store;

@@ -49,6 +49,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    orchestrad::memory::limit_arenas();
     let cli = Cli::parse();
     if let Command::Shim { dir } = &cli.command {
         // The shim needs no config: everything it runs is in the agent's spec.

@@ -6,6 +6,8 @@
 //! as the real binary ([`TestEnv::spawn_daemon`]); waits poll a condition against one
 //! deadline ([`wait_until`]), never a fixed sleep.
 
+pub mod generate;
+
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -80,7 +80,10 @@ pub fn read_new_lines(
     let mut skipping = skipping_oversized;
     // Bytes of the current, not yet complete, line.
     let mut pending: Vec<u8> = Vec::new();
-    let mut chunk = vec![0u8; CHUNK];
+    // Sized to what is new: tailing polls read a few bytes, and zeroing a full chunk on
+    // every poll was measurable.
+    let new_bytes = stat.size.saturating_sub(offset) as usize;
+    let mut chunk = vec![0u8; new_bytes.clamp(4096, CHUNK)];
     loop {
         let read = match file.read(&mut chunk) {
             Ok(0) => break,

@@ -59,6 +59,8 @@ pub fn spawn(
         );
         refresh_live(&index, &claude_dir).await;
         index.set_ready();
+        // The first scan may have parsed gigabytes; give the buffers back.
+        crate::memory::trim();
 
         let mut heartbeat = tokio::time::interval(heartbeat);
         heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -133,7 +135,6 @@ async fn handle_batch(
             }
         }
     }
-    let touched_files = !work.files.is_empty();
     blocking(index, move |index| {
         if work.full_scan {
             index.scan();
@@ -152,7 +153,9 @@ async fn handle_batch(
         }
     })
     .await;
-    if work.live || touched_files {
+    // Registrations change when a Claude process starts or ends; a session file growing
+    // says nothing new about liveness (the heartbeat catches anything missed).
+    if work.live {
         refresh_live(index, claude_dir).await;
     }
 }

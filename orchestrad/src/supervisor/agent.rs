@@ -1,6 +1,5 @@
 //! An agent as the daemon records it: its task, where it runs, its state and results.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
@@ -125,8 +124,6 @@ pub struct AgentRecord {
     pub allowed_tools: Vec<String>,
     /// `--max-budget-usd`, 0 for none.
     pub max_budget_usd: f64,
-    /// The spawn caller's environment, given to every run.
-    pub env: BTreeMap<String, String>,
     /// Processes run so far.
     pub runs: u32,
     /// Why it failed, when known.

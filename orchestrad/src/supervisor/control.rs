@@ -219,14 +219,13 @@ impl Supervisor {
             created_at_ms: now_ms(),
             log_path: self.agent_dir(&id).output(),
             allowed_tools: self.settings.config.bypass_permissions.clone(),
-            env,
             batch_id: new_id(),
             parallel: 1,
             resume_session: session.session_id.clone(),
             pending_input: vec![prompt],
             ..AgentRecord::default()
         };
-        self.insert(record).await?;
+        self.insert(record, env).await?;
         self.sessions.set_owner(&session.session_id, Some(&id));
         start(self, &id).await;
         self.resolve(&id)

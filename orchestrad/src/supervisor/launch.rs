@@ -109,13 +109,12 @@ impl Supervisor {
                 permission_mode: options.permission_mode.clone(),
                 allowed_tools: allowed_tools.clone(),
                 max_budget_usd: options.max_budget_usd,
-                env: options.env.clone(),
                 batch_id: batch_id.clone(),
                 parallel,
                 pending_input: vec![task.clone()],
                 ..AgentRecord::default()
             };
-            records.push(self.insert(record).await?);
+            records.push(self.insert(record, options.env.clone()).await?);
         }
         self.schedule().await;
         let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
@@ -277,9 +276,8 @@ fn prepare_and_launch(sup: &Supervisor, agent: &AgentRecord) -> Result<u32, Stri
     } else if !agent.cwd.is_dir() {
         return Err(format!("{} no longer exists", agent.cwd.display()));
     }
-    let program = sup
-        .claude_program(&agent.env)
-        .map_err(|err| err.to_string())?;
+    let env = sup.env_of(&agent.id);
+    let program = sup.claude_program(&env).map_err(|err| err.to_string())?;
     let dir = sup.agent_dir(&agent.id);
     crate::lifecycle::create_private_dir(&dir.0).map_err(|err| err.to_string())?;
     // A previous run's records must not be mistaken for this one's.
@@ -290,11 +288,7 @@ fn prepare_and_launch(sup: &Supervisor, agent: &AgentRecord) -> Result<u32, Stri
         program,
         args: claude_args(agent),
         cwd: agent.cwd.clone(),
-        env: agent
-            .env
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
+        env: env.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
         input: agent
             .pending_input
             .iter()

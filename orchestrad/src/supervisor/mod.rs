@@ -29,6 +29,9 @@ use crate::worktree::WorktreeError;
 /// Store table of agent records, keyed by agent id.
 const TABLE: &str = "agents";
 
+/// Store table of each agent's environment, keyed by agent id.
+const ENV_TABLE: &str = "agent_env";
+
 /// Errors of agent operations; each message says what to do next.
 #[derive(Debug, thiserror::Error)]
 pub enum SupervisorError {
@@ -51,6 +54,9 @@ pub enum SupervisorError {
     #[error(transparent)]
     Store(#[from] StoreError),
 }
+
+/// An environment: variable name to value.
+pub type Env = std::collections::BTreeMap<String, String>;
 
 /// Options of a spawn, shared by its tasks.
 #[derive(Debug, Clone, Default)]
@@ -84,6 +90,11 @@ pub struct Supervisor {
     agents: Mutex<HashMap<String, AgentRecord>>,
     /// Persistence of the records.
     table: Table,
+    /// Persistence of the agents' environments.
+    env_table: Table,
+    /// Each agent's environment (the spawn caller's), kept apart from the record: it is
+    /// large, never changes, and the record is cloned and rewritten on every update.
+    envs: Mutex<HashMap<String, Arc<Env>>>,
     /// For flushing transitions to disk before they are reported.
     store: Store,
     /// Where changes are published.
@@ -107,8 +118,14 @@ impl Supervisor {
         shutdown: watch::Receiver<bool>,
     ) -> Result<Supervisor, StoreError> {
         let table = store.table(TABLE)?;
+        let env_table = store.table(ENV_TABLE)?;
         let agents: HashMap<String, AgentRecord> =
             table.all::<AgentRecord>()?.into_iter().collect();
+        let envs: HashMap<String, Arc<Env>> = env_table
+            .all::<Env>()?
+            .into_iter()
+            .map(|(id, env)| (id, Arc::new(env)))
+            .collect();
         for agent in agents.values() {
             if !agent.session_id.is_empty() {
                 sessions.set_owner(&agent.session_id, Some(&agent.id));
@@ -118,6 +135,8 @@ impl Supervisor {
             settings,
             agents: Mutex::new(agents),
             table,
+            env_table,
+            envs: Mutex::new(envs),
             store: store.clone(),
             bus: Bus::new(),
             sessions,
@@ -191,7 +210,12 @@ impl Supervisor {
     }
 
     /// Adds a new record: persisted and flushed before it is published.
-    async fn insert(&self, agent: AgentRecord) -> Result<AgentRecord, SupervisorError> {
+    async fn insert(&self, agent: AgentRecord, env: Env) -> Result<AgentRecord, SupervisorError> {
+        self.env_table.put(&agent.id, &env)?;
+        self.envs
+            .lock()
+            .expect("envs lock")
+            .insert(agent.id.clone(), Arc::new(env));
         self.table.put(&agent.id, &agent)?;
         self.store.flush().await?;
         self.agents
@@ -317,6 +341,21 @@ impl Supervisor {
     /// Whether the daemon is shutting down.
     fn stopping(&self) -> bool {
         *self.shutdown.borrow()
+    }
+
+    /// The environment agent `id` runs with.
+    pub fn env_of(&self, id: &str) -> Arc<Env> {
+        self.envs
+            .lock()
+            .expect("envs lock")
+            .get(id)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Reads fields of agent `id` without cloning the whole record.
+    pub fn peek<T>(&self, id: &str, read: impl FnOnce(&AgentRecord) -> T) -> Option<T> {
+        self.agents.lock().expect("agents lock").get(id).map(read)
     }
 
     /// Wakes the monitor of `id`, if any.

@@ -15,6 +15,9 @@ use crate::sessions::reader::{self, Line};
 /// How often output is looked for when nothing wakes the monitor sooner.
 const POLL: Duration = Duration::from_millis(100);
 
+/// Every this many ticks, check that the shim is still alive.
+const CRASH_CHECK_TICKS: u64 = 10;
+
 /// Starts the monitor of agent `id` (at most one per agent).
 pub fn spawn(sup: &Arc<Supervisor>, id: &str) {
     let (tx, rx) = tokio::sync::mpsc::channel(8);
@@ -37,27 +40,39 @@ pub fn spawn(sup: &Arc<Supervisor>, id: &str) {
 async fn run(sup: &Arc<Supervisor>, id: &str, mut wake: tokio::sync::mpsc::Receiver<()>) {
     let dir = sup.agent_dir(id);
     let mut shutdown = sup.shutdown.clone();
+    let mut ticks: u64 = 0;
     loop {
-        let Ok(agent) = sup.resolve(id) else { return };
-        if !agent.state.is_active() {
+        ticks += 1;
+        let Some((active, log, offset)) = sup.peek(id, |a| {
+            (a.state.is_active(), a.log_path.clone(), a.log_offset)
+        }) else {
+            return;
+        };
+        if !active {
             return;
         }
         // Look for the exit record before reading, so every line written before the exit
         // is applied before the final state is set.
         let exit = dir.read_exit();
-        let shim_alive = dir.shim_alive();
-        let log = agent.log_path.clone();
-        let offset = agent.log_offset;
-        let read = tokio::task::spawn_blocking(move || {
-            let mut lines: Vec<Vec<u8>> = Vec::new();
-            let progress = reader::read_new_lines(&log, offset, false, |line| {
-                if let Line::Complete(bytes) = line {
-                    lines.push(bytes.to_vec());
-                }
-            });
-            progress.map(|p| (lines, p.offset))
-        })
-        .await;
+        // Whether the shim vanished without a record matters only for crashes, so it is
+        // checked once a second rather than on every tick.
+        let shim_alive = !ticks.is_multiple_of(CRASH_CHECK_TICKS) || dir.shim_alive();
+        // A stat is cheap; the read (and its thread hop) happens only when the log grew.
+        let grew = std::fs::metadata(&log).is_ok_and(|m| m.len() > offset);
+        let read = if !grew {
+            Ok(Ok((Vec::new(), offset)))
+        } else {
+            tokio::task::spawn_blocking(move || {
+                let mut lines: Vec<Vec<u8>> = Vec::new();
+                let progress = reader::read_new_lines(&log, offset, false, |line| {
+                    if let Line::Complete(bytes) = line {
+                        lines.push(bytes.to_vec());
+                    }
+                });
+                progress.map(|p| (lines, p.offset))
+            })
+            .await
+        };
         match read {
             Ok(Ok((lines, new_offset))) if new_offset != offset => {
                 let _ = sup

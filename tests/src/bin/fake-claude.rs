@@ -13,6 +13,7 @@
 //! - `WRITE:<path>` or `TOOL_WRITE`: call the Write tool on that path (default
 //!   `written.txt`), subject to permissions like the real CLI;
 //! - `CHATTY:<n>`: send n assistant text messages before the result;
+//! - `PACE:<ms>`: wait that long between those messages;
 //! - `EXIT:<code>`: exit at once with that code, printing no result.
 
 use std::io::{BufRead, Write};
@@ -359,7 +360,13 @@ impl Session {
         let chatty = word("CHATTY:")
             .and_then(|n| n.parse::<u32>().ok())
             .unwrap_or(0);
+        let pace = word("PACE:")
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or(0);
         for i in 0..chatty {
+            if pace > 0 {
+                std::thread::sleep(Duration::from_millis(pace));
+            }
             self.assistant(json!([{"type": "text", "text": format!("working on it, step {i}")}]));
         }
         let reply = format!(

@@ -1,0 +1,410 @@
+//! `orchestra-bench`: the benchmarks behind BENCHMARKS.md.
+//!
+//! Run with `cargo run --release -p orchestra-tests --bin orchestra-bench -- <scenario>`:
+//! - `index`: cold index of 2,000 generated sessions (~1 GB) on one core, in MB/s;
+//! - `list`: end-to-end `orchestractl sessions --all --json` with 10,000 sessions indexed,
+//!   and the daemon's RSS then;
+//! - `watch`: latency from appending a line to a session file to its `Watch` event;
+//! - `spawn`: `spawn` of 5 tasks to 5 agents running, in a repo of 2,000 files, beside
+//!   5 x `git worktree add`;
+//! - `chatty`: daemon CPU and RSS while 50 chatty agents run.
+//!
+//! Each prints its figures; nothing here asserts a target (benchmarks measure, tests test).
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use orchestra_tests::{TestEnv, bin, generate};
+use tokio_stream::StreamExt;
+
+fn main() -> anyhow::Result<()> {
+    let scenario = std::env::args().nth(1).unwrap_or_default();
+    match scenario.as_str() {
+        "index" => index(),
+        "list" => list(),
+        "watch" => watch(),
+        "spawn" => spawn(),
+        "chatty" => chatty(),
+        "store-memory" => {
+            // Where a warm start's memory goes: the store alone, then the loaded index.
+            let dir = std::env::args().nth(2).unwrap_or_default();
+            let me = std::process::id();
+            println!("start: {} KB", rss_kb(me));
+            let store = orchestrad::store::Store::open(Path::new(&dir))?;
+            println!("store opened: {} KB", rss_kb(me));
+            let all = store.table("sessions")?.all::<serde_json::Value>()?;
+            println!(
+                "{} records read as JSON values: {} KB",
+                all.len(),
+                rss_kb(me)
+            );
+            drop(all);
+            orchestrad::memory::trim();
+            println!("after dropping them: {} KB", rss_kb(me));
+            let index = orchestrad::sessions::SessionIndex::load(
+                std::path::PathBuf::from("/nonexistent"),
+                &store,
+                orchestrad::events::Bus::new(),
+            )?;
+            drop(index);
+            let index = orchestrad::sessions::SessionIndex::load(
+                std::path::PathBuf::from("/"),
+                &store,
+                orchestrad::events::Bus::new(),
+            )?;
+            orchestrad::memory::trim();
+            println!(
+                "index loaded ({} sessions): {} KB",
+                index.counts().0,
+                rss_kb(me)
+            );
+            Ok(())
+        }
+        "generate" => {
+            // orchestra-bench generate <projects-dir> <sessions> <average bytes>
+            let args: Vec<String> = std::env::args().skip(2).collect();
+            let [dir, count, avg] = args.as_slice() else {
+                anyhow::bail!(
+                    "usage: orchestra-bench generate <projects-dir> <sessions> <average-bytes>"
+                );
+            };
+            let bytes =
+                generate::write_projects(Path::new(dir), count.parse()?, avg.parse()?, 100, 1)?;
+            println!("wrote {count} sessions, {} MB, to {dir}", bytes / 1_000_000);
+            Ok(())
+        }
+        _ => {
+            eprintln!("usage: orchestra-bench index|list|watch|spawn|chatty|generate");
+            std::process::exit(2);
+        }
+    }
+}
+
+fn rss_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .map(str::to_owned)
+        })
+        .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
+        .unwrap_or(0)
+}
+
+/// utime + stime of `pid`, in clock ticks.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, r)| r.split_whitespace().collect())
+        .unwrap_or_default();
+    let n = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    n(11) + n(12)
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
+}
+
+fn index() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let projects = dir.path().join("projects");
+    let started = Instant::now();
+    let bytes = generate::write_projects(&projects, 2000, 500_000, 40, 7)?;
+    eprintln!(
+        "generated {} MB in {:.1}s",
+        bytes / 1_000_000,
+        started.elapsed().as_secs_f64()
+    );
+    // Warm the page cache so the figure is parsing speed, not disk speed.
+    for entry in walk(&projects) {
+        let _ = std::fs::read(entry);
+    }
+    let store = orchestrad::store::Store::open(&dir.path().join("store"))?;
+    let index = orchestrad::sessions::SessionIndex::load(
+        projects.clone(),
+        &store,
+        orchestrad::events::Bus::new(),
+    )?;
+    let started = Instant::now();
+    let stats = index.scan();
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "cold index: {} sessions, {:.0} MB in {:.2}s on one thread = {:.0} MB/s",
+        stats.files,
+        stats.bytes_read as f64 / 1e6,
+        secs,
+        stats.bytes_read as f64 / 1e6 / secs
+    );
+    let started = Instant::now();
+    let warm = index.scan();
+    println!(
+        "warm rescan (nothing changed): {} sessions checked in {:.0} ms, {} bytes read",
+        warm.files,
+        started.elapsed().as_secs_f64() * 1000.0,
+        warm.bytes_read
+    );
+    Ok(())
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+fn list() -> anyhow::Result<()> {
+    let env = TestEnv::new();
+    let bytes = generate::write_projects(&env.projects_dir(), 10_000, 20_000, 100, 11)?;
+    eprintln!("generated 10,000 sessions, {} MB", bytes / 1_000_000);
+    let started = Instant::now();
+    let status = env.ctl_json(&["daemon", "status"]);
+    let pid = status["pid"].as_u64().unwrap_or(0) as u32;
+    env.ctl_json(&["sessions", "--limit", "1"]);
+    println!(
+        "daemon start + cold index of 10,000 sessions: {:.2}s",
+        started.elapsed().as_secs_f64()
+    );
+    let mut times = Vec::new();
+    for _ in 0..30 {
+        let started = Instant::now();
+        let out = env
+            .command(bin("orchestractl"))
+            .args(["sessions", "--all", "--json"])
+            .stdout(Stdio::piped())
+            .output()?;
+        times.push(started.elapsed().as_secs_f64() * 1000.0);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    times.sort_by(f64::total_cmp);
+    println!(
+        "orchestractl sessions --all --json (10,000 sessions): median {:.1} ms, p95 {:.1} ms (30 runs, whole process)",
+        percentile(&times, 0.5),
+        percentile(&times, 0.95)
+    );
+    let mut recent = Vec::new();
+    for _ in 0..30 {
+        let started = Instant::now();
+        env.command(bin("orchestractl"))
+            .args(["sessions", "--json"])
+            .stdout(Stdio::null())
+            .status()?;
+        recent.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    recent.sort_by(f64::total_cmp);
+    println!(
+        "orchestractl sessions --json (default 24 h filter): median {:.1} ms",
+        percentile(&recent, 0.5)
+    );
+    println!(
+        "daemon RSS with 10,000 sessions indexed: {:.1} MB",
+        rss_kb(pid) as f64 / 1024.0
+    );
+    env.ctl_ok(&["daemon", "stop"]);
+    let started = Instant::now();
+    env.ctl_json(&["sessions", "--limit", "1"]);
+    println!(
+        "daemon restart + warm index (nothing changed): {:.2}s",
+        started.elapsed().as_secs_f64()
+    );
+    let status = env.ctl_json(&["daemon", "status"]);
+    println!(
+        "daemon RSS after a warm start: {:.1} MB",
+        rss_kb(status["pid"].as_u64().unwrap_or(0) as u32) as f64 / 1024.0
+    );
+    Ok(())
+}
+
+fn watch() -> anyhow::Result<()> {
+    let env = TestEnv::new();
+    generate::write_projects(&env.projects_dir(), 200, 50_000, 10, 3)?;
+    env.ctl_json(&["daemon", "status"]);
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let channel = orchestra_proto::connect(&env.socket).await?;
+        let mut client = orchestra_proto::v1::sessions_client::SessionsClient::new(channel);
+        let mut events = client
+            .watch(orchestra_proto::v1::WatchSessionsRequest { snapshot: false })
+            .await?
+            .into_inner();
+        let file = env.projects_dir().join("-bench").join("watched.jsonl");
+        std::fs::create_dir_all(file.parent().expect("dir"))?;
+        std::fs::write(&file, "")?;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let mut latencies = Vec::new();
+        for i in 0..300 {
+            let line = format!(
+                "{{\"type\":\"user\",\"cwd\":\"/w\",\"message\":{{\"role\":\"user\",\"content\":\"prompt {i}\"}}}}\n"
+            );
+            let started = Instant::now();
+            {
+                use std::io::Write;
+                let mut f = std::fs::OpenOptions::new().append(true).open(&file)?;
+                f.write_all(line.as_bytes())?;
+            }
+            loop {
+                let event = tokio::time::timeout(Duration::from_secs(5), events.next())
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("watch ended"))??;
+                if event.session.is_some_and(|s| s.last_prompt == format!("prompt {i}")) {
+                    break;
+                }
+            }
+            latencies.push(started.elapsed().as_secs_f64() * 1000.0);
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        latencies.sort_by(f64::total_cmp);
+        println!(
+            "append -> Watch event (300 appends): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            percentile(&latencies, 0.5),
+            percentile(&latencies, 0.99),
+            latencies[latencies.len() - 1]
+        );
+        anyhow::Ok(())
+    })?;
+    env.ctl_ok(&["daemon", "stop"]);
+    Ok(())
+}
+
+fn repo_with_files(env: &TestEnv, files: usize) -> std::path::PathBuf {
+    let repo = env.git_repo();
+    for i in 0..files {
+        let dir = repo.join(format!("src/m{}", i % 50));
+        std::fs::create_dir_all(&dir).expect("dir");
+        std::fs::write(
+            dir.join(format!("f{i}.rs")),
+            format!("// file {i}\npub fn f{i}() {{}}\n"),
+        )
+        .expect("write");
+    }
+    env.git(&repo, &["add", "."]);
+    env.git(&repo, &["commit", "-q", "-m", "files"]);
+    repo
+}
+
+fn spawn() -> anyhow::Result<()> {
+    let env = TestEnv::new();
+    let repo = repo_with_files(&env, 2000);
+    // The floor: what git itself needs for five worktrees.
+    let started = Instant::now();
+    for i in 0..5 {
+        let status = Command::new("git")
+            .args([
+                "worktree",
+                "add",
+                "-q",
+                "-b",
+                &format!("floor-{i}"),
+                &format!(".floor/{i}"),
+            ])
+            .current_dir(&repo)
+            .status()?;
+        assert!(status.success());
+    }
+    let floor = started.elapsed().as_secs_f64();
+    env.ctl_json(&["daemon", "status"]);
+    let started = Instant::now();
+    let tasks: Vec<String> = (0..5).map(|i| format!("SLOW:30 task {i}")).collect();
+    let mut args = vec![
+        "spawn",
+        "--parallel",
+        "5",
+        "--repo",
+        repo.to_str().expect("path"),
+    ];
+    args.extend(tasks.iter().map(String::as_str));
+    env.ctl_json(&args);
+    orchestra_tests::wait_for_agents(&env, "5 running", |a| {
+        a.iter().filter(|x| x["state"] == "running").count() == 5
+    });
+    let ours = started.elapsed().as_secs_f64();
+    println!("5 x git worktree add (2,000 files): {:.2}s", floor);
+    println!(
+        "orchestractl spawn of 5 tasks -> 5 agents running (2,000 files): {:.2}s",
+        ours
+    );
+    env.ctl_ok(&["stop", "--all"]);
+    Ok(())
+}
+
+fn chatty() -> anyhow::Result<()> {
+    let env = TestEnv::new();
+    let repo = env.git_repo();
+    let pid = env.ctl_json(&["daemon", "status"])["pid"]
+        .as_u64()
+        .unwrap_or(0) as u32;
+    // Each agent prints 200 assistant messages, one every 50 ms or so, for ~10 s.
+    let tasks: Vec<String> = (0..50)
+        .map(|i| format!("CHATTY:200 PACE:50 agent {i}"))
+        .collect();
+    let mut args = vec![
+        "spawn",
+        "--no-worktree",
+        "--parallel",
+        "50",
+        "--repo",
+        repo.to_str().expect("path"),
+    ];
+    args.extend(tasks.iter().map(String::as_str));
+    let ticks_before = cpu_ticks(pid);
+    let started = Instant::now();
+    env.ctl_json(&args);
+    let mut peak_rss = 0;
+    loop {
+        peak_rss = peak_rss.max(rss_kb(pid));
+        let agents = env.ctl_json(&["status"]);
+        if orchestra_tests::all_finished(agents.as_array().map(Vec::as_slice).unwrap_or(&[])) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let ticks = cpu_ticks(pid) - ticks_before;
+    let agents = env.ctl_json(&["status"]);
+    let done = agents
+        .as_array()
+        .map(|a| a.iter().filter(|x| x["state"] == "done").count())
+        .unwrap_or(0);
+    let lines: u64 = agents
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|x| {
+                    x["log_path"]
+                        .as_str()
+                        .and_then(|p| std::fs::read_to_string(p).ok())
+                        .map_or(0, |t| t.lines().count() as u64)
+                })
+                .sum()
+        })
+        .unwrap_or(0);
+    println!("{done} of 50 agents done; {lines} output lines read by the daemon");
+    let hz = 100.0;
+    println!(
+        "50 chatty agents (200 messages each) over {:.1}s: daemon CPU {:.2}s = {:.0}% of one core, peak RSS {:.1} MB",
+        secs,
+        ticks as f64 / hz,
+        ticks as f64 / hz / secs * 100.0,
+        peak_rss as f64 / 1024.0
+    );
+    Ok(())
+}
