@@ -20,7 +20,7 @@ impl Rng {
     }
 
     /// The next number.
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x << 13;
         x ^= x >> 7;
@@ -31,7 +31,7 @@ impl Rng {
 
     /// A number in `0..n`.
     pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
+        self.next_u64() % n.max(1)
     }
 }
 
@@ -158,7 +158,11 @@ pub fn write_projects(
         let size = avg_bytes / 10 + rng.below((avg_bytes * 19 / 10) as u64) as usize;
         let path = write_session(
             &dir,
-            &format!("{:08x}-0000-4000-8000-{:012x}", i, rng.next() % (1 << 48)),
+            &format!(
+                "{:08x}-0000-4000-8000-{:012x}",
+                i,
+                rng.next_u64() % (1 << 48)
+            ),
             &cwd,
             size,
             &mut rng,
