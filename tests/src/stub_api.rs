@@ -1,0 +1,126 @@
+//! A loopback stub of the Anthropic Messages API, so the real Claude Code CLI can run
+//! offline in tests (see `tests/fixtures/claude-code/` for what the CLI sends).
+//!
+//! It answers `HEAD /` and `POST /v1/messages` (the query string is ignored). Streaming
+//! requests get Anthropic SSE with one text block, `hi from stub (turn with N messages)`;
+//! others get the same message as JSON.
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+
+/// A running stub; dropping it stops the server.
+#[derive(Debug)]
+pub struct StubApi {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// The server task.
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl StubApi {
+    /// Starts the stub on a free loopback port.
+    pub async fn start() -> std::io::Result<StubApi> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let app = Router::new()
+            .route(
+                "/",
+                get(|| async { StatusCode::OK }).head(|| async { StatusCode::OK }),
+            )
+            .route("/v1/messages", post(messages));
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(StubApi { addr, task })
+    }
+
+    /// The base URL for `ANTHROPIC_BASE_URL`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The environment that points the real CLI at this stub, offline and quiet.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("ANTHROPIC_BASE_URL", self.base_url()),
+            ("ANTHROPIC_API_KEY", "sk-test".to_owned()),
+            ("DISABLE_TELEMETRY", "1".to_owned()),
+            ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1".to_owned()),
+            ("DISABLE_AUTOUPDATER", "1".to_owned()),
+            ("DISABLE_ERROR_REPORTING", "1".to_owned()),
+            ("CLAUDE_CODE_MAX_RETRIES", "1".to_owned()),
+        ]
+    }
+}
+
+impl Drop for StubApi {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn messages(_headers: HeaderMap, body: Bytes) -> Response {
+    let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let model = request["model"]
+        .as_str()
+        .unwrap_or("claude-opus-4-8")
+        .to_owned();
+    // Count the conversation's user and assistant messages, as the captures' mock did.
+    let turns = request["messages"]
+        .as_array()
+        .map(|m| m.iter().filter(|m| m["role"] != "system").count())
+        .unwrap_or(0);
+    let text = format!("hi from stub (turn with {} messages)", turns + 1);
+    let id = format!("msg_stub_{:x}", body.len());
+    let usage = json!({"input_tokens": 100, "output_tokens": 5, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0});
+    if request["stream"] != Value::Bool(true) {
+        let message = json!({"id": id, "type": "message", "role": "assistant", "model": model,
+            "content": [{"type": "text", "text": text}], "stop_reason": "end_turn", "stop_sequence": null, "usage": usage});
+        return (
+            [(header::CONTENT_TYPE, "application/json")],
+            message.to_string(),
+        )
+            .into_response();
+    }
+    let events = [
+        (
+            "message_start",
+            json!({"type": "message_start", "message": {"id": id, "type": "message", "role": "assistant", "model": model, "content": [], "stop_reason": null, "stop_sequence": null, "usage": {"input_tokens": 100, "output_tokens": 1, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}}}),
+        ),
+        (
+            "content_block_start",
+            json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+        ),
+        (
+            "content_block_delta",
+            json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": text}}),
+        ),
+        (
+            "content_block_stop",
+            json!({"type": "content_block_stop", "index": 0}),
+        ),
+        (
+            "message_delta",
+            json!({"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": null}, "usage": {"output_tokens": 5}}),
+        ),
+        ("message_stop", json!({"type": "message_stop"})),
+    ];
+    let mut sse = String::new();
+    for (name, data) in events {
+        sse.push_str(&format!("event: {name}\ndata: {data}\n\n"));
+    }
+    (
+        [
+            (header::CONTENT_TYPE, "text/event-stream"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        sse,
+    )
+        .into_response()
+}
