@@ -63,6 +63,8 @@ pub enum Command {
     Pr(PrArgs),
     /// Prepare a repository for agents
     Init(RepoArgs),
+    /// Serve the web dashboard (loopback only, or --lan with device pairing)
+    Web(WebArgs),
     /// List Claude Code sessions (last 24 hours unless --hours or --all)
     Sessions(SessionsArgs),
     /// Show one session in detail
@@ -352,4 +354,40 @@ pub struct CleanupArgs {
 pub struct PrArgs {
     /// Agent id, or any unique prefix
     pub agent: String,
+}
+
+/// `orchestractl web`
+#[derive(Debug, Args)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    after_help = "Examples:\n  orchestractl web                  # http://127.0.0.1:8888/, this machine only\n  orchestractl web --lan            # all interfaces; prints a pairing link and QR code\n  orchestractl web devices          # paired devices\n  orchestractl web revoke 3f2a      # unpair one"
+)]
+pub struct WebArgs {
+    /// Manage paired devices instead of serving
+    #[command(subcommand)]
+    pub action: Option<WebAction>,
+    /// Port [default: dashboard_port from the config]
+    #[arg(long, value_name = "P")]
+    pub port: Option<u16>,
+    /// Listen on every interface (for your phone); only paired devices get in
+    #[arg(long)]
+    pub lan: bool,
+    /// Open the dashboard in a browser
+    #[arg(long)]
+    pub open: bool,
+    /// Repository the spawn form starts with [default: the current directory]
+    #[arg(long, value_name = "PATH")]
+    pub repo: Option<PathBuf>,
+}
+
+/// `orchestractl web devices|revoke`
+#[derive(Debug, Subcommand)]
+pub enum WebAction {
+    /// List the devices paired with the dashboard
+    Devices,
+    /// Unpair a device (its token stops working within seconds)
+    Revoke {
+        /// Device id, or any unique prefix
+        id: String,
+    },
 }

@@ -48,6 +48,11 @@ impl Clients {
         AgentsClient::new(self.channel.clone()).max_decoding_message_size(MAX_MESSAGE)
     }
 
+    /// The `Devices` service.
+    pub fn devices(&self) -> orchestra_proto::v1::devices_client::DevicesClient<Channel> {
+        orchestra_proto::v1::devices_client::DevicesClient::new(self.channel.clone())
+    }
+
     /// The `Sessions` service.
     pub fn sessions(&self) -> SessionsClient<Channel> {
         SessionsClient::new(self.channel.clone()).max_decoding_message_size(MAX_MESSAGE)
@@ -191,14 +196,20 @@ impl Ctx {
 /// The orchestrad binary: `$ORCHESTRAD_BIN`, else the one next to this executable, else
 /// `orchestrad` on `PATH`.
 pub fn orchestrad_binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("ORCHESTRAD_BIN").filter(|p| !p.is_empty()) {
+    sibling_binary("orchestrad", "ORCHESTRAD_BIN")
+}
+
+/// A binary of ours: `$env_var`, else the one next to this executable, else `name` on
+/// `PATH`.
+pub fn sibling_binary(name: &str, env_var: &str) -> PathBuf {
+    if let Some(path) = std::env::var_os(env_var).filter(|p| !p.is_empty()) {
         return PathBuf::from(path);
     }
     std::env::current_exe()
         .ok()
-        .map(|exe| exe.with_file_name("orchestrad"))
+        .map(|exe| exe.with_file_name(name))
         .filter(|sibling| sibling.is_file())
-        .unwrap_or_else(|| PathBuf::from("orchestrad"))
+        .unwrap_or_else(|| PathBuf::from(name))
 }
 
 /// The repository a command is about: `--repo`, else the current directory, absolute.

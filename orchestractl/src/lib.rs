@@ -38,6 +38,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Cleanup(args) => commands::cleanup::run(&ctx, args).await,
             Command::Pr(args) => commands::pr::run(&ctx, args).await,
             Command::Init(args) => commands::init::run(&ctx, args).await,
+            Command::Web(args) => commands::web::run(&ctx, args).await,
             Command::Sessions(args) => commands::sessions::run(&ctx, args).await,
             Command::Show(args) => commands::show::run(&ctx, args).await,
             Command::Search(args) => commands::search::run(&ctx, args).await,

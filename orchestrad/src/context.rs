@@ -83,6 +83,8 @@ pub struct Context {
     pub sessions: std::sync::Arc<SessionIndex>,
     /// The agents.
     pub supervisor: std::sync::Arc<Supervisor>,
+    /// Devices paired with the dashboard.
+    pub devices: crate::devices::Devices,
 }
 
 impl Context {
@@ -100,6 +102,7 @@ impl Context {
             sessions.clone(),
             shutdown.subscribe(),
         )?);
+        let devices = crate::devices::Devices::load(&store)?;
         Ok(Context {
             settings,
             store,
@@ -108,6 +111,7 @@ impl Context {
             shutdown,
             sessions,
             supervisor,
+            devices,
         })
     }
 

@@ -9,6 +9,7 @@
 
 pub mod config;
 pub mod context;
+pub mod devices;
 pub mod events;
 pub mod lifecycle;
 pub mod memory;

@@ -167,6 +167,7 @@ impl TestEnv {
             ("ORCHESTRA_LOG", "info".into()),
             ("PATH", std::env::var_os("PATH").unwrap_or_default()),
             ("ORCHESTRAD_BIN", bin("orchestrad").into()),
+            ("ORCHESTRA_DASHBOARD_BIN", bin("orchestra-dashboard").into()),
         ]
     }
 

@@ -214,9 +214,16 @@ impl Watch {
             .command(bin("orchestractl"))
             .args(["watch", "--json"])
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("watch");
+        // The subscription exists once the command says it is watching.
+        let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+        let mut said = String::new();
+        stderr
+            .read_line(&mut said)
+            .expect("watch says it is watching");
+        assert!(said.contains("watching sessions"), "{said}");
         let stdout = child.stdout.take().expect("stdout");
         let (tx, lines) = std::sync::mpsc::channel();
         std::thread::spawn(move || {

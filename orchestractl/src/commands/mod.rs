@@ -21,4 +21,5 @@ pub mod spawn;
 pub mod status;
 pub mod stop;
 pub mod watch;
+pub mod web;
 pub mod worktrees;

@@ -20,9 +20,8 @@ pub async fn run(ctx: &Ctx, args: WatchArgs) -> anyhow::Result<ExitCode> {
         })
         .await?
         .into_inner();
-    if !ctx.json {
-        eprintln!("watching sessions (Ctrl-C to stop)");
-    }
+    // Said once the daemon has subscribed us, so scripts can wait for it before acting.
+    eprintln!("watching sessions (Ctrl-C to stop)");
     let mut stdout = std::io::stdout();
     while let Some(event) = events.next().await {
         let event = event?;

@@ -6,6 +6,7 @@
 pub mod agents;
 pub mod convert;
 pub mod daemon;
+pub mod devices;
 pub mod sessions;
 pub mod status;
 
@@ -14,6 +15,7 @@ use std::sync::Arc;
 use futures::Stream;
 use orchestra_proto::v1::agents_server::AgentsServer;
 use orchestra_proto::v1::daemon_server::DaemonServer;
+use orchestra_proto::v1::devices_server::DevicesServer;
 use orchestra_proto::v1::sessions_server::SessionsServer;
 use tokio::net::{UnixListener, UnixStream};
 use tokio_stream::StreamExt as _;
@@ -42,6 +44,9 @@ pub async fn serve(
             ctx.clone(),
         )))
         .add_service(AgentsServer::new(agents::AgentsService::new(ctx.clone())))
+        .add_service(DevicesServer::new(devices::DevicesService::new(
+            ctx.clone(),
+        )))
         .add_service(reflection)
         .add_service(reflection_alpha)
         .serve_with_incoming_shutdown(same_user_only(listener), shutdown)

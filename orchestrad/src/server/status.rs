@@ -51,3 +51,16 @@ impl From<crate::supervisor::SupervisorError> for Status {
         }
     }
 }
+
+impl From<crate::devices::DeviceError> for Status {
+    fn from(err: crate::devices::DeviceError) -> Status {
+        use crate::devices::DeviceError as E;
+        let message = err.to_string();
+        match err {
+            E::BadCode | E::BadToken => Status::unauthenticated(message),
+            E::RateLimited => Status::resource_exhausted(message),
+            E::NotFound(_) => Status::not_found(message),
+            E::Store(_) => Status::internal(message),
+        }
+    }
+}

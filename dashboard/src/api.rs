@@ -1,0 +1,285 @@
+//! The JSON API of the page: each route is one gRPC call to the daemon.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use orchestra_proto::v1 as pb;
+use orchestra_proto::v1::agents_client::AgentsClient;
+use orchestra_proto::v1::sessions_client::SessionsClient;
+use serde::Deserialize;
+use serde_json::json;
+use tonic::transport::Channel;
+
+use crate::{AppState, MAX_MESSAGE};
+
+/// The API routes.
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/api/info", get(info))
+        .route("/api/agents", get(agents).post(spawn))
+        .route("/api/agents/{id}/stop", post(stop))
+        .route("/api/agents/{id}/send", post(send))
+        .route("/api/sessions", get(sessions))
+        .route("/api/sessions/{id}/transcript", get(transcript))
+        .route("/api/sessions/{id}/resume", post(resume))
+        .route("/api/worktrees", get(worktrees))
+        .route("/api/cleanup", post(cleanup))
+}
+
+/// A gRPC error as an HTTP answer with the daemon's message.
+struct ApiError(tonic::Status);
+
+impl From<tonic::Status> for ApiError {
+    fn from(status: tonic::Status) -> Self {
+        ApiError(status)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        use tonic::Code;
+        let status = match self.0.code() {
+            Code::NotFound => StatusCode::NOT_FOUND,
+            Code::InvalidArgument | Code::FailedPrecondition => StatusCode::BAD_REQUEST,
+            Code::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Code::ResourceExhausted => StatusCode::TOO_MANY_REQUESTS,
+            Code::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        (status, Json(json!({"error": self.0.message()}))).into_response()
+    }
+}
+
+type ApiResult = Result<Response, ApiError>;
+
+fn agents_client(channel: &Channel) -> AgentsClient<Channel> {
+    AgentsClient::new(channel.clone()).max_decoding_message_size(MAX_MESSAGE)
+}
+
+fn sessions_client(channel: &Channel) -> SessionsClient<Channel> {
+    SessionsClient::new(channel.clone()).max_decoding_message_size(MAX_MESSAGE)
+}
+
+async fn info(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
+    Json(json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "repo": state.config.repo,
+        "lan": state.config.lan,
+    }))
+}
+
+async fn agents(State(state): State<Arc<AppState>>) -> ApiResult {
+    let list = agents_client(&state.channel)
+        .list(pb::ListAgentsRequest::default())
+        .await?;
+    Ok(Json(list.into_inner().agents).into_response())
+}
+
+/// A spawn from the page.
+#[derive(Debug, Deserialize)]
+pub struct SpawnBody {
+    /// One task per entry.
+    tasks: Vec<String>,
+    /// Repository path; empty for the dashboard's default.
+    #[serde(default)]
+    repo: String,
+    /// At most this many at once; 0 for the default.
+    #[serde(default)]
+    parallel: u32,
+    /// Model, if any.
+    #[serde(default)]
+    model: String,
+}
+
+async fn spawn(State(state): State<Arc<AppState>>, Json(body): Json<SpawnBody>) -> ApiResult {
+    let repo = if body.repo.trim().is_empty() {
+        state.config.repo.display().to_string()
+    } else {
+        body.repo.trim().to_owned()
+    };
+    let response = agents_client(&state.channel)
+        .spawn(pb::SpawnRequest {
+            repo,
+            tasks: body.tasks,
+            parallel: body.parallel,
+            model: body.model,
+            // Agents started from the page get the dashboard's environment, which is
+            // the environment of the shell that ran `orchestractl web`.
+            env: std::env::vars().collect(),
+            ..pb::SpawnRequest::default()
+        })
+        .await?;
+    Ok(Json(response.into_inner().agents).into_response())
+}
+
+async fn stop(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> ApiResult {
+    let response = agents_client(&state.channel)
+        .stop(pb::StopRequest { id, all: false })
+        .await?;
+    Ok(Json(response.into_inner().agents).into_response())
+}
+
+/// A follow-up message.
+#[derive(Debug, Deserialize)]
+pub struct SendBody {
+    /// What to say.
+    message: String,
+}
+
+async fn send(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    Json(body): Json<SendBody>,
+) -> ApiResult {
+    let response = agents_client(&state.channel)
+        .send(pb::SendRequest {
+            id,
+            message: body.message,
+        })
+        .await?;
+    Ok(Json(response.into_inner()).into_response())
+}
+
+/// Query of the session list.
+#[derive(Debug, Deserialize)]
+pub struct SessionsQuery {
+    /// Search text; empty to list.
+    #[serde(default)]
+    q: String,
+    /// Hours to look back; 0 for all.
+    #[serde(default)]
+    hours: f64,
+}
+
+async fn sessions(
+    State(state): State<Arc<AppState>>,
+    Query(query): Query<SessionsQuery>,
+) -> ApiResult {
+    let mut client = sessions_client(&state.channel);
+    if query.q.trim().is_empty() {
+        let list = client
+            .list(pb::ListSessionsRequest {
+                hours: query.hours,
+                limit: 300,
+                ..pb::ListSessionsRequest::default()
+            })
+            .await?;
+        return Ok(Json(json!({"sessions": list.into_inner().sessions})).into_response());
+    }
+    let found = client
+        .search(pb::SearchSessionsRequest {
+            query: query.q,
+            hours: query.hours,
+            limit: 100,
+        })
+        .await?;
+    Ok(Json(json!({"hits": found.into_inner().hits})).into_response())
+}
+
+/// Paging of a transcript.
+#[derive(Debug, Deserialize)]
+pub struct TranscriptQuery {
+    /// First message.
+    #[serde(default)]
+    offset: u32,
+    /// At most this many.
+    #[serde(default)]
+    limit: u32,
+}
+
+async fn transcript(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    Query(query): Query<TranscriptQuery>,
+) -> ApiResult {
+    let response = sessions_client(&state.channel)
+        .transcript(pb::TranscriptRequest {
+            id,
+            offset: query.offset,
+            limit: if query.limit == 0 { 500 } else { query.limit },
+        })
+        .await?;
+    Ok(Json(response.into_inner()).into_response())
+}
+
+/// A resume from the page.
+#[derive(Debug, Deserialize)]
+pub struct ResumeBody {
+    /// What to say; empty to just continue.
+    #[serde(default)]
+    prompt: String,
+}
+
+async fn resume(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    Json(body): Json<ResumeBody>,
+) -> ApiResult {
+    let response = sessions_client(&state.channel)
+        .resume(pb::ResumeSessionRequest {
+            id,
+            prompt: body.prompt,
+            force: false,
+            env: std::env::vars().collect(),
+        })
+        .await?;
+    Ok(Json(response.into_inner()).into_response())
+}
+
+/// Which repository.
+#[derive(Debug, Deserialize)]
+pub struct RepoQuery {
+    /// Path; empty for the dashboard's default.
+    #[serde(default)]
+    repo: String,
+}
+
+fn repo_or_default(state: &AppState, repo: &str) -> String {
+    if repo.trim().is_empty() {
+        state.config.repo.display().to_string()
+    } else {
+        repo.trim().to_owned()
+    }
+}
+
+async fn worktrees(
+    State(state): State<Arc<AppState>>,
+    Query(query): Query<RepoQuery>,
+) -> ApiResult {
+    let response = agents_client(&state.channel)
+        .worktrees(pb::WorktreesRequest {
+            repo: repo_or_default(&state, &query.repo),
+        })
+        .await?;
+    Ok(Json(response.into_inner()).into_response())
+}
+
+/// A cleanup from the page.
+#[derive(Debug, Deserialize)]
+pub struct CleanupBody {
+    /// Repository; empty for the default.
+    #[serde(default)]
+    repo: String,
+    /// Also unmerged branches' worktrees.
+    #[serde(default)]
+    all: bool,
+    /// Only say what would happen.
+    #[serde(default)]
+    dry_run: bool,
+}
+
+async fn cleanup(State(state): State<Arc<AppState>>, Json(body): Json<CleanupBody>) -> ApiResult {
+    let response = agents_client(&state.channel)
+        .cleanup(pb::CleanupRequest {
+            repo: repo_or_default(&state, &body.repo),
+            all: body.all,
+            dry_run: body.dry_run,
+            force: false,
+        })
+        .await?;
+    Ok(Json(response.into_inner()).into_response())
+}

@@ -1,0 +1,54 @@
+//! The app's files, compiled into the binary: the dashboard needs no CDN and no network
+//! beyond the machine it runs on.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+
+use crate::AppState;
+
+/// (path, content type, content) of every asset.
+const ASSETS: &[(&str, &str, &str)] = &[
+    (
+        "/app.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/app.js"),
+    ),
+    (
+        "/app.css",
+        "text/css; charset=utf-8",
+        include_str!("../assets/app.css"),
+    ),
+    (
+        "/manifest.webmanifest",
+        "application/manifest+json",
+        include_str!("../assets/manifest.webmanifest"),
+    ),
+    (
+        "/icon.svg",
+        "image/svg+xml",
+        include_str!("../assets/icon.svg"),
+    ),
+];
+
+/// The page and its assets.
+pub fn routes() -> Router<Arc<AppState>> {
+    let mut router = Router::new().route("/", get(index));
+    for (path, content_type, body) in ASSETS {
+        router = router.route(
+            path,
+            get(move || async move { ([(header::CONTENT_TYPE, *content_type)], *body) }),
+        );
+    }
+    router
+}
+
+async fn index() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        include_str!("../assets/index.html"),
+    )
+}
