@@ -1,0 +1,386 @@
+//! The dashboard in a real browser at phone size: headless Chromium driven over WebDriver.
+//! An agent appears and changes state live, spawn, stop, send and resume work from the
+//! page, a session's transcript opens, and hostile task text shows as text.
+//!
+//! Gated on `chromium` and `chromedriver` being installed (`.ci/run` installs them from
+//! Debian). Screenshots go to `target/test-artifacts/dashboard/`.
+
+use std::path::PathBuf;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use orchestra_tests::{TestEnv, agent_by_task, bin, wait_for_agents};
+
+const XSS: &str = "SLOW:1 <img src=x onerror=alert(1)> & \"quotes\"";
+
+fn find_program(names: &[&str]) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    names
+        .iter()
+        .flat_map(|name| std::env::split_paths(&path).map(move |dir| dir.join(name)))
+        .find(|p| p.is_file())
+}
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn artifacts() -> PathBuf {
+    let dir = orchestra_tests::workspace_root().join("target/test-artifacts/dashboard");
+    std::fs::create_dir_all(&dir).expect("artifacts dir");
+    dir
+}
+
+async fn screenshot(client: &Client, name: &str) {
+    if let Ok(png) = client.screenshot().await {
+        let _ = std::fs::write(artifacts().join(format!("{name}.png")), png);
+    }
+}
+
+/// Polls `check` (which reads the page) until it holds, with one deadline.
+async fn eventually<F, Fut>(client: &Client, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = Instant::now() + orchestra_tests::DEADLINE;
+    while !check().await {
+        if Instant::now() > deadline {
+            screenshot(client, &format!("failed-{}", what.replace(' ', "-"))).await;
+            panic!("timed out waiting until {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The state shown on the card of the agent whose task is `task`, if shown.
+async fn card_state(client: &Client, task: &str) -> Option<String> {
+    for card in client
+        .find_all(Locator::Css("#agent-list li.agent"))
+        .await
+        .ok()?
+    {
+        let text = card
+            .find(Locator::Css(".task"))
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        if text == task {
+            return card.attr("data-state").await.ok().flatten();
+        }
+    }
+    None
+}
+
+async fn card_button(client: &Client, task: &str, action: &str) -> fantoccini::elements::Element {
+    for card in client
+        .find_all(Locator::Css("#agent-list li.agent"))
+        .await
+        .expect("cards")
+    {
+        let text = card
+            .find(Locator::Css(".task"))
+            .await
+            .expect("task")
+            .text()
+            .await
+            .expect("text");
+        if text == task {
+            return card
+                .find(Locator::Css(&format!("button[data-action={action}]")))
+                .await
+                .expect("button");
+        }
+    }
+    panic!("no card for {task:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_dashboard_works_in_a_phone_sized_browser() {
+    let (Some(chromium), Some(driver)) = (
+        find_program(&["chromium", "chromium-browser", "google-chrome"]),
+        find_program(&["chromedriver"]),
+    ) else {
+        eprintln!("skipped: chromium and chromedriver are not installed");
+        return;
+    };
+    let env = TestEnv::new();
+    let repo = env.git_repo();
+    env.ctl_ok(&["daemon", "start"]);
+    let port = free_port();
+    let _dashboard = Killed(
+        env.command(bin("orchestra-dashboard"))
+            .args([
+                "--port",
+                &port.to_string(),
+                "--repo",
+                repo.to_str().expect("p"),
+            ])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("dashboard"),
+    );
+    let driver_port = free_port();
+    let _driver = Killed(
+        std::process::Command::new(&driver)
+            .arg(format!("--port={driver_port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver"),
+    );
+    orchestra_tests::wait_until("chromedriver and the dashboard listen", || {
+        std::net::TcpStream::connect(("127.0.0.1", driver_port)).is_ok()
+            && std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    let profile = env.root.path().join("chromium-profile");
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".to_owned(),
+        serde_json::json!({
+            "binary": chromium,
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                     "--no-first-run", "--window-size=390,844", format!("--user-data-dir={}", profile.display())],
+            // A phone: 390x844 CSS pixels, touch, a mobile user agent.
+            "mobileEmulation": {"deviceMetrics": {"width": 390, "height": 844, "pixelRatio": 3.0, "touch": true}}
+        }),
+    );
+    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{driver_port}"))
+        .await
+        .expect("a WebDriver session");
+    // A failure panics inside `drive`; dropping chromedriver then ends the browser.
+    drive(&client, &env, port).await;
+    screenshot(&client, "last").await;
+    let _ = client.close().await;
+}
+
+async fn drive(client: &Client, env: &TestEnv, port: u16) {
+    client
+        .goto(&format!("http://127.0.0.1:{port}/"))
+        .await
+        .expect("open the page");
+    eventually(client, "the page is live", || async {
+        client.find(Locator::Css("#conn.live")).await.is_ok()
+    })
+    .await;
+    let width: f64 = client
+        .execute("return window.innerWidth", vec![])
+        .await
+        .expect("width")
+        .as_f64()
+        .expect("a number");
+    assert_eq!(width, 390.0, "phone-sized viewport");
+    screenshot(client, "01-empty").await;
+
+    // Spawn two agents from the page; one with hostile text.
+    let tasks = client
+        .find(Locator::Id("spawn-tasks"))
+        .await
+        .expect("textarea");
+    tasks
+        .send_keys(&format!("{XSS}\nSLOW:60 long one"))
+        .await
+        .expect("type tasks");
+    client
+        .find(Locator::Id("spawn-submit"))
+        .await
+        .expect("button")
+        .click()
+        .await
+        .expect("spawn");
+
+    // The hostile one appears and changes state live, without a reload.
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + orchestra_tests::DEADLINE;
+    loop {
+        if let Some(state) = card_state(client, XSS).await
+            && seen.last() != Some(&state)
+        {
+            seen.push(state);
+        }
+        if seen.last().is_some_and(|s| s == "done") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "states seen: {seen:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(seen.len() >= 2, "the card changed state live: {seen:?}");
+    screenshot(client, "02-spawned").await;
+    // Shown as text: no image element was made, no alert fired.
+    assert!(
+        client
+            .find_all(Locator::Css("#agent-list img"))
+            .await
+            .expect("query")
+            .is_empty()
+    );
+    assert!(client.get_alert_text().await.is_err(), "no alert fired");
+
+    // Stop the long one from the page.
+    eventually(client, "the long one runs", || async {
+        card_state(client, "SLOW:60 long one").await.as_deref() == Some("running")
+    })
+    .await;
+    card_button(client, "SLOW:60 long one", "stop")
+        .await
+        .click()
+        .await
+        .expect("stop");
+    eventually(client, "the long one is stopped", || async {
+        card_state(client, "SLOW:60 long one").await.as_deref() == Some("stopped")
+    })
+    .await;
+    screenshot(client, "03-stopped").await;
+
+    // Logs stream into the panel; a follow-up sent from there resumes the agent.
+    card_button(client, XSS, "logs")
+        .await
+        .click()
+        .await
+        .expect("logs");
+    eventually(client, "logs show", || async {
+        client
+            .find(Locator::Id("panel-body"))
+            .await
+            .expect("panel")
+            .text()
+            .await
+            .is_ok_and(|t| t.contains("hi from fake-claude"))
+    })
+    .await;
+    let logs_text = client
+        .find(Locator::Id("panel-body"))
+        .await
+        .expect("panel")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        logs_text.contains("<img src=x onerror=alert(1)>"),
+        "the task text shows literally in the logs"
+    );
+    screenshot(client, "04-logs").await;
+    let input = client
+        .find(Locator::Id("panel-input"))
+        .await
+        .expect("input");
+    input
+        .send_keys("follow up from the phone")
+        .await
+        .expect("type");
+    client
+        .find(Locator::Id("panel-submit"))
+        .await
+        .expect("send")
+        .click()
+        .await
+        .expect("send");
+    let agents = tokio::task::block_in_place(|| {
+        wait_for_agents(env, "the follow-up ran", |a| {
+            let agent = agent_by_task(a, XSS);
+            agent["runs"] == 2 && agent["state"] == "done"
+        })
+    });
+    let session_id = agent_by_task(&agents, XSS)["session_id"]
+        .as_str()
+        .expect("session")
+        .to_owned();
+    client
+        .find(Locator::Id("panel-close"))
+        .await
+        .expect("close")
+        .click()
+        .await
+        .expect("close");
+
+    // The agent's session is listed; its transcript opens; resume works from there.
+    client
+        .find(Locator::Css("nav button[data-tab=sessions]"))
+        .await
+        .expect("tab")
+        .click()
+        .await
+        .expect("tab");
+    let selector = format!("#session-list li[data-session-id=\"{session_id}\"]");
+    eventually(client, "the session is listed", || async {
+        client.find(Locator::Css(&selector)).await.is_ok()
+    })
+    .await;
+    screenshot(client, "05-sessions").await;
+    client
+        .find(Locator::Css(&selector))
+        .await
+        .expect("session")
+        .click()
+        .await
+        .expect("open");
+    eventually(client, "the transcript shows", || async {
+        client
+            .find(Locator::Id("panel-body"))
+            .await
+            .expect("panel")
+            .text()
+            .await
+            .is_ok_and(|t| t.contains("follow up from the phone"))
+    })
+    .await;
+    let transcript = client
+        .find(Locator::Id("panel-body"))
+        .await
+        .expect("panel")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        transcript.contains("<img src=x onerror=alert(1)>"),
+        "the prompt shows literally"
+    );
+    assert!(
+        client
+            .find_all(Locator::Css("#panel-body img"))
+            .await
+            .expect("query")
+            .is_empty()
+    );
+    screenshot(client, "06-transcript").await;
+    let input = client
+        .find(Locator::Id("panel-input"))
+        .await
+        .expect("input");
+    input
+        .send_keys("resumed from the phone")
+        .await
+        .expect("type");
+    client
+        .find(Locator::Id("panel-submit"))
+        .await
+        .expect("resume")
+        .click()
+        .await
+        .expect("resume");
+    tokio::task::block_in_place(|| {
+        wait_for_agents(env, "the resumed session ran", |a| {
+            a.iter()
+                .any(|x| x["task"] == "resumed from the phone" && x["state"] == "done")
+        })
+    });
+    screenshot(client, "07-resumed").await;
+}
