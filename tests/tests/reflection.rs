@@ -36,3 +36,62 @@ async fn reflection_lists_the_services_over_the_socket() {
     );
     daemon.shutdown().await;
 }
+
+/// A daemon of another protocol version, answering only `Daemon`.
+struct OtherVersion;
+
+#[tonic::async_trait]
+impl orchestra_proto::v1::daemon_server::Daemon for OtherVersion {
+    async fn status(
+        &self,
+        _: tonic::Request<orchestra_proto::v1::StatusRequest>,
+    ) -> Result<tonic::Response<orchestra_proto::v1::StatusResponse>, tonic::Status> {
+        Ok(tonic::Response::new(orchestra_proto::v1::StatusResponse {
+            version: "9.9.9".to_owned(),
+            protocol_version: orchestra_proto::PROTOCOL_VERSION + 1,
+            pid: 4242,
+            ..Default::default()
+        }))
+    }
+    async fn shutdown(
+        &self,
+        _: tonic::Request<orchestra_proto::v1::ShutdownRequest>,
+    ) -> Result<tonic::Response<orchestra_proto::v1::ShutdownResponse>, tonic::Status> {
+        Err(tonic::Status::unimplemented("no"))
+    }
+    async fn get_config(
+        &self,
+        _: tonic::Request<orchestra_proto::v1::GetConfigRequest>,
+    ) -> Result<tonic::Response<orchestra_proto::v1::GetConfigResponse>, tonic::Status> {
+        Err(tonic::Status::unimplemented("no"))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_protocol_mismatch_gives_a_clear_message() {
+    let env = TestEnv::new();
+    std::fs::create_dir_all(env.socket.parent().expect("dir")).expect("dir");
+    let listener = tokio::net::UnixListener::bind(&env.socket).expect("bind");
+    let server = tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(orchestra_proto::v1::daemon_server::DaemonServer::new(
+                OtherVersion,
+            ))
+            .serve_with_incoming(tokio_stream::wrappers::UnixListenerStream::new(listener)),
+    );
+    let out = tokio::task::spawn_blocking(move || {
+        let out = env.ctl(&["daemon", "status"]);
+        drop(env);
+        out
+    })
+    .await
+    .expect("join");
+    server.abort();
+    assert!(!out.status.success());
+    let message = String::from_utf8_lossy(&out.stderr);
+    assert!(message.contains("speaks protocol"), "{message}");
+    assert!(
+        message.contains("9.9.9") && message.contains("orchestractl daemon restart"),
+        "{message}"
+    );
+}
