@@ -38,17 +38,21 @@ pub fn bin_dir() -> PathBuf {
 pub fn bin(name: &str) -> PathBuf {
     static BUILT: OnceLock<()> = OnceLock::new();
     BUILT.get_or_init(|| {
+        let mut args = vec!["build", "--bins"];
+        for package in [
+            "orchestrad",
+            "orchestractl",
+            "orchestra-dashboard",
+            "orchestra-tests",
+        ] {
+            args.extend(["-p", package]);
+        }
+        // The benchmarks run from a release build and want release binaries beside them.
+        if bin_dir().ends_with("release") {
+            args.push("--release");
+        }
         let status = Command::new(env!("CARGO"))
-            .args([
-                "build",
-                "--bins",
-                "-p",
-                "orchestrad",
-                "-p",
-                "orchestractl",
-                "-p",
-                "orchestra-tests",
-            ])
+            .args(&args)
             .current_dir(workspace_root())
             .stdout(Stdio::null())
             .status()

@@ -119,10 +119,15 @@ impl SessionIndex {
     ) -> Result<SessionIndex, StoreError> {
         let table = store.table(TABLE)?;
         let mut entries = HashMap::new();
-        for (key, entry) in table.all::<Entry>()? {
+        for (key, mut entry) in table.all_compact::<Entry>()? {
             let path = PathBuf::from(key);
             // Entries of another projects dir (the config changed) are dropped.
             if path.starts_with(&projects_dir) {
+                // What the key says is not stored twice.
+                let located = fresh_entry(&path);
+                entry.meta.session_id = located.meta.session_id;
+                entry.meta.project_dir = located.meta.project_dir;
+                entry.meta.file_path = located.meta.file_path;
                 entries.insert(path, entry);
             }
         }
@@ -137,6 +142,13 @@ impl SessionIndex {
             watcher_mode: Mutex::new("starting".to_owned()),
             ready: tokio::sync::watch::channel(false).0,
         })
+    }
+
+    /// Writes the index's pending changes to disk.
+    pub async fn flush(&self) {
+        if let Err(err) = self.table.flush().await {
+            tracing::warn!(%err, "cannot flush the session index");
+        }
     }
 
     /// Marks the first scan as done.
@@ -251,7 +263,7 @@ impl SessionIndex {
         if entry.meta.modified_at_ms == 0 {
             entry.meta.modified_at_ms = mtime_ms;
         }
-        if let Err(err) = self.table.put(&path.to_string_lossy(), &entry) {
+        if let Err(err) = self.table.put_compact(&path.to_string_lossy(), &entry) {
             tracing::warn!(%err, "cannot persist index entry");
         }
         let kind = if existed {

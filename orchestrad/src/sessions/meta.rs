@@ -1,6 +1,5 @@
 //! What the index keeps per session file: the derived metadata and the read cursor.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
@@ -32,13 +31,16 @@ impl Tokens {
 /// older shape.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SessionMeta {
-    /// The session id: the file name without `.jsonl`.
+    /// The session id: the file name without `.jsonl` (not stored: the key says it).
+    #[serde(skip)]
     pub session_id: String,
     /// The working directory, from the `cwd` of the lines (never decoded from the dir name).
     pub project_path: String,
-    /// Name of the directory under the projects dir.
+    /// Name of the directory under the projects dir (not stored: the key says it).
+    #[serde(skip)]
     pub project_dir: String,
-    /// The session file.
+    /// The session file (not stored: it is the key).
+    #[serde(skip)]
     pub file_path: PathBuf,
     /// Branch named by the latest line that named one.
     pub git_branch: String,
@@ -50,8 +52,9 @@ pub struct SessionMeta {
     pub user_messages: u64,
     /// Assistant messages, each message id once.
     pub assistant_messages: u64,
-    /// Tool calls by tool name.
-    pub tool_calls: BTreeMap<String, u64>,
+    /// Tool calls by tool name, sorted by name. A vector, not a map: a few entries per
+    /// session, and a map's node costs hundreds of bytes in each of thousands of sessions.
+    pub tool_calls: Vec<(String, u64)>,
     /// Tokens used (sub-agents included: they cost money too).
     pub tokens: Tokens,
     /// Estimated cost in USD, summed per message at that message's model's price.
@@ -81,6 +84,27 @@ pub struct SessionMeta {
     /// The orchestra agent that owns the session, if any.
     #[serde(skip)]
     pub agent_id: String,
+}
+
+impl SessionMeta {
+    /// Counts one call of tool `name`.
+    pub fn count_tool(&mut self, name: &str) {
+        match self
+            .tool_calls
+            .binary_search_by(|(n, _)| n.as_str().cmp(name))
+        {
+            Ok(index) => self.tool_calls[index].1 += 1,
+            Err(index) => self.tool_calls.insert(index, (name.to_owned(), 1)),
+        }
+    }
+
+    /// Calls of tool `name` so far.
+    pub fn tool_count(&self, name: &str) -> u64 {
+        self.tool_calls
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or(0, |(_, count)| *count)
+    }
 }
 
 /// Where reading of a file stopped, so the next read starts there.

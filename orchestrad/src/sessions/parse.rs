@@ -167,8 +167,7 @@ fn apply_assistant(entry: &mut Entry, message: &RawMessage, sidechain: bool) {
     if let Some(content) = message.content {
         for_each_block(content.get(), |block| {
             if block.kind.as_deref() == Some("tool_use") {
-                let name = block.name.as_deref().unwrap_or("unknown");
-                *meta.tool_calls.entry(name.to_owned()).or_default() += 1;
+                meta.count_tool(block.name.as_deref().unwrap_or("unknown"));
             }
         });
     }
@@ -346,7 +345,7 @@ mod tests {
         assert_eq!(entry.meta.assistant_messages, 1);
         assert_eq!(entry.meta.tokens.input, 100);
         assert_eq!(entry.meta.tokens.cache_read, 5);
-        assert_eq!(entry.meta.tool_calls.get("Bash"), Some(&1));
+        assert_eq!(entry.meta.tool_count("Bash"), 1);
         assert_eq!(entry.meta.models, vec!["claude-opus-4-8".to_owned()]);
     }
 

@@ -59,7 +59,9 @@ pub fn spawn(
         );
         refresh_live(&index, &claude_dir).await;
         index.set_ready();
-        // The first scan may have parsed gigabytes; give the buffers back.
+        // The first scan may have parsed gigabytes and written thousands of entries:
+        // flush sled's write buffers and give the freed memory back.
+        index.flush().await;
         crate::memory::trim();
 
         let mut heartbeat = tokio::time::interval(heartbeat);
@@ -83,6 +85,8 @@ pub fn spawn(
                         blocking(&index, |index| index.scan()).await;
                     }
                     refresh_live(&index, &claude_dir).await;
+                    // Big answers (a full listing) leave freed memory behind; give it back.
+                    crate::memory::trim();
                 }
                 _ = rescan.tick() => {
                     blocking(&index, |index| index.scan()).await;

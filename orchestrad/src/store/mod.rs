@@ -9,7 +9,11 @@ use std::path::{Path, PathBuf};
 use serde::{Serialize, de::DeserializeOwned};
 
 /// Version of the layout of the trees below. Bump it with a migration in [`Store::open`].
-pub const SCHEMA_VERSION: u32 = 1;
+/// 2: the session index is stored compactly (postcard) instead of as JSON.
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// Trees that only cache what can be rebuilt from other files; a migration may drop them.
+const CACHE_TREES: &[&str] = &["sessions"];
 
 const META_TREE: &str = "meta";
 const SCHEMA_KEY: &[u8] = b"schema_version";
@@ -38,6 +42,16 @@ pub enum StoreError {
         /// The decode error.
         #[source]
         source: serde_json::Error,
+    },
+    /// A value could not be encoded.
+    #[error("store at {path}: cannot encode {what}: {message}")]
+    Encode {
+        /// The store directory.
+        path: PathBuf,
+        /// Which record.
+        what: String,
+        /// The encoder's message.
+        message: String,
     },
     /// The store was written by a newer orchestrad.
     #[error(
@@ -111,6 +125,19 @@ impl Store {
                         path: dir.to_path_buf(),
                         found,
                     });
+                }
+                if found < SCHEMA_VERSION {
+                    // The session index is a cache of the session files: rather than
+                    // convert it, drop it and let the first scan rebuild it.
+                    for tree in CACHE_TREES {
+                        store
+                            .db
+                            .drop_tree(tree)
+                            .map_err(sled_err("drop an old cache tree"))?;
+                    }
+                    meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())
+                        .map_err(sled_err("write schema version"))?;
+                    tracing::info!(from = found, to = SCHEMA_VERSION, "migrated the store");
                 }
             }
         }
@@ -211,6 +238,35 @@ impl Table {
             let (key, value) = item.map_err(self.sled_err("scan"))?;
             let key = String::from_utf8_lossy(&key).into_owned();
             match serde_json::from_slice(&value) {
+                Ok(value) => out.push((key, value)),
+                Err(err) => tracing::warn!(%key, %err, "skipping undecodable record"),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Writes `value` under `key` in a compact binary encoding (postcard), for big tables
+    /// that only the daemon reads, such as the session index.
+    pub fn put_compact<T: Serialize>(&self, key: &str, value: &T) -> Result<(), StoreError> {
+        let bytes = postcard::to_allocvec(value).map_err(|err| StoreError::Encode {
+            path: self.path.clone(),
+            what: key.to_owned(),
+            message: err.to_string(),
+        })?;
+        self.tree
+            .insert(key, bytes)
+            .map(drop)
+            .map_err(self.sled_err("put"))
+    }
+
+    /// Every record written by [`Table::put_compact`], in key order; undecodable ones are
+    /// skipped with a warning.
+    pub fn all_compact<T: DeserializeOwned>(&self) -> Result<Vec<(String, T)>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.tree.iter() {
+            let (key, value) = item.map_err(self.sled_err("scan"))?;
+            let key = String::from_utf8_lossy(&key).into_owned();
+            match postcard::from_bytes(&value) {
                 Ok(value) => out.push((key, value)),
                 Err(err) => tracing::warn!(%key, %err, "skipping undecodable record"),
             }
