@@ -87,32 +87,62 @@ function apply(event) {
 
 // ---- agents -------------------------------------------------------------------------
 
+// Cards are created once per agent and updated in place, so a button a thumb is about to
+// tap is never swapped for a new one by a live update.
+const cards = new Map();
+
+function createCard(agent) {
+  const part = (cls, tag = "div") => el(tag, { class: cls });
+  const card = el("li", { class: "card agent", attrs: { "data-agent-id": agent.id } });
+  const head = el("div", { class: "card-head" });
+  const badge = part("badge", "span");
+  const stop = el("button", { class: "danger", text: "Stop", attrs: { type: "button", "data-action": "stop" }, onclick: () => stopAgent(agents.get(agent.id)) });
+  const refs = {
+    badge,
+    cost: part("cost", "span"),
+    time: part("time", "span"),
+    task: el("div", { class: "card-title task", text: agent.task }),
+    activity: part("card-line activity"),
+    branch: part("card-line branch"),
+    stop,
+  };
+  head.append(badge, el("span", { text: agent.id }), el("span", { class: "spacer" }), refs.cost, refs.time);
+  const actions = el("div", { class: "card-actions" }, [
+    el("button", { text: "Logs", attrs: { type: "button", "data-action": "logs" }, onclick: () => openLogs(agents.get(agent.id)) }),
+    el("button", { text: "Send", attrs: { type: "button", "data-action": "send" }, onclick: () => openSend(agents.get(agent.id)) }),
+    stop,
+  ]);
+  card.append(head, refs.task, refs.activity, refs.branch, actions);
+  cards.set(agent.id, { card, refs });
+  return cards.get(agent.id);
+}
+
+function updateCard({ card, refs }, agent) {
+  const active = ["queued", "starting", "running", "waiting"].includes(agent.state);
+  card.setAttribute("data-state", agent.state);
+  refs.badge.className = `badge state-${agent.state}`;
+  refs.badge.textContent = agent.state;
+  refs.cost.textContent = `$${(agent.total_cost_usd || 0).toFixed(2)}`;
+  refs.time.textContent = duration(agent);
+  refs.activity.textContent = agent.error || agent.activity || "";
+  refs.branch.textContent = agent.branch || "";
+  refs.stop.classList.toggle("hidden", !active);
+}
+
 function renderAgents() {
   const list = $("agent-list");
-  list.replaceChildren();
   const sorted = [...agents.values()].sort((a, b) => b.created_at_ms - a.created_at_ms);
   $("agents-empty").classList.toggle("hidden", sorted.length > 0);
-  for (const agent of sorted) {
-    const active = ["queued", "starting", "running", "waiting"].includes(agent.state);
-    const card = el("li", { class: "card agent", attrs: { "data-agent-id": agent.id, "data-state": agent.state } }, [
-      el("div", { class: "card-head" }, [
-        el("span", { class: `badge state-${agent.state}`, text: agent.state }),
-        el("span", { text: agent.id }),
-        el("span", { class: "spacer" }),
-        el("span", { text: `$${(agent.total_cost_usd || 0).toFixed(2)}` }),
-        el("span", { text: duration(agent) }),
-      ]),
-      el("div", { class: "card-title task", text: agent.task }),
-      el("div", { class: "card-line activity", text: agent.error || agent.activity || "" }),
-      agent.branch ? el("div", { class: "card-line", text: agent.branch }) : null,
-      el("div", { class: "card-actions" }, [
-        el("button", { text: "Logs", attrs: { type: "button", "data-action": "logs" }, onclick: () => openLogs(agent) }),
-        el("button", { text: "Send", attrs: { type: "button", "data-action": "send" }, onclick: () => openSend(agent) }),
-        active ? el("button", { class: "danger", text: "Stop", attrs: { type: "button", "data-action": "stop" }, onclick: () => stopAgent(agent) }) : null,
-      ]),
-    ]);
-    list.appendChild(card);
+  for (const [id, { card }] of cards) {
+    if (!agents.has(id)) { card.remove(); cards.delete(id); }
   }
+  sorted.forEach((agent, index) => {
+    const entry = cards.get(agent.id) || createCard(agent);
+    updateCard(entry, agent);
+    // Move it only when it is out of place: moving a node the user is touching would
+    // cancel the tap.
+    if (list.children[index] !== entry.card) list.insertBefore(entry.card, list.children[index] || null);
+  });
 }
 
 async function spawn(event) {

@@ -62,20 +62,19 @@ impl Hub {
 
     /// Numbers and publishes an event built from its number.
     pub fn push(&self, build: impl FnOnce(u64) -> Value) {
-        let event = {
-            let mut recent = self.recent.lock().expect("hub lock");
-            recent.1 += 1;
-            let seq = recent.1;
-            let event = Arc::new(Event {
-                seq,
-                json: build(seq).to_string(),
-            });
-            recent.0.push_back(event.clone());
-            if recent.0.len() > BUFFER {
-                recent.0.pop_front();
-            }
-            event
-        };
+        // Numbering and sending under one lock: pages drop anything numbered below what
+        // they last got, so events must never leave out of order.
+        let mut recent = self.recent.lock().expect("hub lock");
+        recent.1 += 1;
+        let seq = recent.1;
+        let event = Arc::new(Event {
+            seq,
+            json: build(seq).to_string(),
+        });
+        recent.0.push_back(event.clone());
+        if recent.0.len() > BUFFER {
+            recent.0.pop_front();
+        }
         let _ = self.tx.send(event);
     }
 

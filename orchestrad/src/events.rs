@@ -4,8 +4,7 @@
 //! Events carry a sequence number, increasing by one per event, so a client that
 //! reconnects can tell what it missed.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::broadcast;
 
@@ -27,8 +26,9 @@ pub struct Sequenced<E> {
 pub struct Bus<E> {
     /// The sending half; receivers are made by [`Bus::subscribe`].
     tx: broadcast::Sender<Sequenced<E>>,
-    /// Last sequence number handed out.
-    seq: Arc<AtomicU64>,
+    /// Last sequence number handed out. A mutex rather than an atomic: numbering and
+    /// sending happen together, so subscribers always see events in sequence order.
+    seq: Arc<Mutex<u64>>,
 }
 
 impl<E> Clone for Bus<E> {
@@ -52,13 +52,15 @@ impl<E: Clone> Bus<E> {
         let (tx, _) = broadcast::channel(CAPACITY);
         Bus {
             tx,
-            seq: Arc::new(AtomicU64::new(0)),
+            seq: Arc::new(Mutex::new(0)),
         }
     }
 
     /// Publishes `event`; returns its sequence number. Having no subscriber is fine.
     pub fn publish(&self, event: E) -> u64 {
-        let seq = self.seq.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut last = self.seq.lock().expect("bus lock");
+        *last += 1;
+        let seq = *last;
         let _ = self.tx.send(Sequenced { seq, event });
         seq
     }
@@ -70,6 +72,36 @@ impl<E: Clone> Bus<E> {
 
     /// The sequence number of the last event published.
     pub fn last_seq(&self) -> u64 {
-        self.seq.load(Ordering::SeqCst)
+        *self.seq.lock().expect("bus lock")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn concurrent_publishers_deliver_in_sequence_order() {
+        let bus: Bus<u32> = Bus::new();
+        let mut rx = bus.subscribe();
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                let bus = bus.clone();
+                std::thread::spawn(move || {
+                    for i in 0..500 {
+                        bus.publish(t * 1000 + i);
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().expect("publisher");
+        }
+        let mut last = 0;
+        while let Ok(event) = rx.try_recv() {
+            assert_eq!(event.seq, last + 1, "in order, none missing");
+            last = event.seq;
+        }
+        assert_eq!(last, 2000);
     }
 }

@@ -66,6 +66,23 @@ where
     }
 }
 
+/// The text of the side panel (logs, transcripts).
+async fn panel_text(client: &Client) -> String {
+    match client.find(Locator::Id("panel-body")).await {
+        Ok(panel) => panel.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
+/// Waits until the side panel shows `text`, and returns all of its text.
+async fn panel_shows(client: &Client, what: &str, text: &str) -> String {
+    eventually(client, what, || async {
+        panel_text(client).await.contains(text)
+    })
+    .await;
+    panel_text(client).await
+}
+
 /// The state shown on the card of the agent whose task is `task`, if shown.
 async fn card_state(client: &Client, task: &str) -> Option<String> {
     for card in client
@@ -256,23 +273,7 @@ async fn drive(client: &Client, env: &TestEnv, port: u16) {
         .click()
         .await
         .expect("logs");
-    eventually(client, "logs show", || async {
-        client
-            .find(Locator::Id("panel-body"))
-            .await
-            .expect("panel")
-            .text()
-            .await
-            .is_ok_and(|t| t.contains("hi from fake-claude"))
-    })
-    .await;
-    let logs_text = client
-        .find(Locator::Id("panel-body"))
-        .await
-        .expect("panel")
-        .text()
-        .await
-        .expect("text");
+    let logs_text = panel_shows(client, "logs show", "hi from fake-claude").await;
     assert!(
         logs_text.contains("<img src=x onerror=alert(1)>"),
         "the task text shows literally in the logs"
@@ -332,23 +333,7 @@ async fn drive(client: &Client, env: &TestEnv, port: u16) {
         .click()
         .await
         .expect("open");
-    eventually(client, "the transcript shows", || async {
-        client
-            .find(Locator::Id("panel-body"))
-            .await
-            .expect("panel")
-            .text()
-            .await
-            .is_ok_and(|t| t.contains("follow up from the phone"))
-    })
-    .await;
-    let transcript = client
-        .find(Locator::Id("panel-body"))
-        .await
-        .expect("panel")
-        .text()
-        .await
-        .expect("text");
+    let transcript = panel_shows(client, "the transcript shows", "follow up from the phone").await;
     assert!(
         transcript.contains("<img src=x onerror=alert(1)>"),
         "the prompt shows literally"

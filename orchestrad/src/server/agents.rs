@@ -6,10 +6,9 @@ use std::time::Duration;
 
 use orchestra_proto::v1 as pb;
 use orchestra_proto::v1::agents_server::Agents;
-use tokio::sync::broadcast::error::RecvError;
 use tonic::{Request, Response, Status};
 
-use super::sessions::async_stream;
+use super::stream::{self, async_stream};
 use crate::context::Context;
 use crate::sessions::reader::{self, Line};
 use crate::supervisor::SpawnOptions;
@@ -44,7 +43,7 @@ fn repo_dir(repo: &str) -> Result<PathBuf, Status> {
     Ok(path)
 }
 
-type Stream<T> = std::pin::Pin<Box<dyn futures::Stream<Item = Result<T, Status>> + Send>>;
+type Stream<T> = stream::BoxStream<T>;
 
 #[tonic::async_trait]
 impl Agents for AgentsService {
@@ -97,52 +96,31 @@ impl Agents for AgentsService {
         request: Request<pb::WatchAgentsRequest>,
     ) -> Result<Response<Self::WatchStream>, Status> {
         let req = request.into_inner();
-        let mut events = self.ctx.supervisor.bus().subscribe();
+        // Subscribe before the snapshot, so nothing falls between the two.
+        let events = self.ctx.supervisor.bus().subscribe();
         let snapshot = if req.snapshot {
             self.ctx.supervisor.list()
         } else {
             Vec::new()
         };
-        let ctx = self.ctx.clone();
-        Ok(Response::new(async_stream(move |tx| async move {
-            for agent in snapshot {
-                let event = pb::AgentEvent {
-                    kind: "snapshot".to_owned(),
-                    agent: Some((&agent).into()),
-                    seq: 0,
-                };
-                if tx.send(Ok(event)).await.is_err() {
-                    return;
-                }
-            }
-            loop {
-                let next = tokio::select! {
-                    next = events.recv() => next,
-                    () = ctx.shutdown_requested() => return,
-                };
-                match next {
-                    Ok(change) => {
-                        let event = pb::AgentEvent {
-                            kind: change.event.kind.to_owned(),
-                            agent: Some(change.event.agent.as_ref().into()),
-                            seq: change.seq,
-                        };
-                        if tx.send(Ok(event)).await.is_err() {
-                            return;
-                        }
-                    }
-                    Err(RecvError::Lagged(missed)) => {
-                        let _ = tx
-                            .send(Err(Status::data_loss(format!(
-                                "this watcher fell {missed} events behind; reconnect with a snapshot"
-                            ))))
-                            .await;
-                        return;
-                    }
-                    Err(RecvError::Closed) => return,
-                }
-            }
-        })))
+        let snapshot = snapshot
+            .iter()
+            .map(|agent| pb::AgentEvent {
+                kind: "snapshot".to_owned(),
+                agent: Some(agent.into()),
+                seq: 0,
+            })
+            .collect();
+        Ok(Response::new(stream::watch(
+            self.ctx.clone(),
+            events,
+            snapshot,
+            |change| pb::AgentEvent {
+                kind: change.event.kind.to_owned(),
+                agent: Some(change.event.agent.as_ref().into()),
+                seq: change.seq,
+            },
+        )))
     }
 
     type LogsStream = Stream<pb::LogLine>;

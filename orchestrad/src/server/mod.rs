@@ -9,6 +9,7 @@ pub mod daemon;
 pub mod devices;
 pub mod sessions;
 pub mod status;
+pub mod stream;
 
 use std::sync::Arc;
 

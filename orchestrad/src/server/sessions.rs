@@ -1,16 +1,14 @@
 //! The `Sessions` service: thin handlers over [`crate::sessions`].
 
-use std::pin::Pin;
 use std::sync::Arc;
 
-use futures::Stream;
 use orchestra_proto::v1 as pb;
 use orchestra_proto::v1::sessions_server::Sessions;
-use tokio::sync::broadcast::error::RecvError;
 use tonic::{Request, Response, Status};
 
 use super::convert;
 use super::status::{io_error, join_error};
+use super::stream;
 use crate::context::{Context, now_ms};
 use crate::sessions::query::{self, ListFilter};
 use crate::sessions::transcript;
@@ -29,7 +27,7 @@ impl SessionsService {
     }
 }
 
-type EventStream = Pin<Box<dyn Stream<Item = Result<pb::SessionEvent, Status>> + Send>>;
+type EventStream = stream::BoxStream<pb::SessionEvent>;
 
 fn check_hours(hours: f64) -> Result<f64, Status> {
     if hours.is_finite() && hours >= 0.0 {
@@ -83,52 +81,30 @@ impl Sessions for SessionsService {
         let req = request.into_inner();
         self.ctx.sessions.wait_ready().await;
         // Subscribe before the snapshot, so nothing falls between the two.
-        let mut events = self.ctx.sessions.bus().subscribe();
+        let events = self.ctx.sessions.bus().subscribe();
         let snapshot = if req.snapshot {
             self.ctx.sessions.all()
         } else {
             Vec::new()
         };
-        let ctx = self.ctx.clone();
-        let stream = async_stream(move |tx| async move {
-            for meta in snapshot {
-                let event = pb::SessionEvent {
-                    kind: "snapshot".to_owned(),
-                    session: Some((&meta).into()),
-                    seq: 0,
-                };
-                if tx.send(Ok(event)).await.is_err() {
-                    return;
-                }
-            }
-            loop {
-                let next = tokio::select! {
-                    next = events.recv() => next,
-                    () = ctx.shutdown_requested() => return,
-                };
-                match next {
-                    Ok(change) => {
-                        let event = pb::SessionEvent {
-                            kind: change.event.kind.as_str().to_owned(),
-                            session: Some(change.event.session.as_ref().into()),
-                            seq: change.seq,
-                        };
-                        if tx.send(Ok(event)).await.is_err() {
-                            return;
-                        }
-                    }
-                    Err(RecvError::Lagged(missed)) => {
-                        let status = Status::data_loss(format!(
-                            "this watcher fell {missed} events behind; reconnect with a snapshot"
-                        ));
-                        let _ = tx.send(Err(status)).await;
-                        return;
-                    }
-                    Err(RecvError::Closed) => return,
-                }
-            }
-        });
-        Ok(Response::new(stream))
+        let snapshot = snapshot
+            .iter()
+            .map(|meta| pb::SessionEvent {
+                kind: "snapshot".to_owned(),
+                session: Some(meta.into()),
+                seq: 0,
+            })
+            .collect();
+        Ok(Response::new(stream::watch(
+            self.ctx.clone(),
+            events,
+            snapshot,
+            |change| pb::SessionEvent {
+                kind: change.event.kind.as_str().to_owned(),
+                session: Some(change.event.session.as_ref().into()),
+                seq: change.seq,
+            },
+        )))
     }
 
     async fn search(
@@ -278,19 +254,4 @@ impl Sessions for SessionsService {
             log_path: agent.log_path.display().to_string(),
         }))
     }
-}
-
-/// A server stream fed by a task through a bounded channel (backpressure: a slow client
-/// makes its own task wait, not the daemon).
-pub(crate) fn async_stream<T, F, Fut>(
-    body: F,
-) -> Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>
-where
-    T: Send + 'static,
-    F: FnOnce(tokio::sync::mpsc::Sender<Result<T, Status>>) -> Fut,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let (tx, rx) = tokio::sync::mpsc::channel(256);
-    tokio::spawn(body(tx));
-    Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))
 }
