@@ -34,9 +34,21 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// Home-screen icons (rendered from icon.svg), which phones want as PNG.
+const ICONS: &[(&str, &[u8])] = &[
+    ("/icon-192.png", include_bytes!("../assets/icon-192.png")),
+    ("/icon-512.png", include_bytes!("../assets/icon-512.png")),
+];
+
 /// The page and its assets.
 pub fn routes() -> Router<Arc<AppState>> {
     let mut router = Router::new().route("/", get(index));
+    for (path, body) in ICONS {
+        router = router.route(
+            path,
+            get(move || async move { ([(header::CONTENT_TYPE, "image/png")], *body) }),
+        );
+    }
     for (path, content_type, body) in ASSETS {
         router = router.route(
             path,

@@ -110,6 +110,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/app.css"),
     ("GET", "/manifest.webmanifest"),
     ("GET", "/icon.svg"),
+    ("GET", "/icon-192.png"),
+    ("GET", "/icon-512.png"),
     ("GET", "/api/info"),
     ("GET", "/api/agents"),
     ("POST", "/api/agents"),
