@@ -22,10 +22,14 @@ fn find_program(names: &[&str]) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// A child killed on drop, with its whole process group (chromedriver's browser would
+/// otherwise outlive a failed test).
 struct Killed(Child);
 
 impl Drop for Killed {
     fn drop(&mut self) {
+        let group = nix::unistd::Pid::from_raw(self.0.id() as i32);
+        let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -154,12 +158,15 @@ async fn the_dashboard_works_in_a_phone_sized_browser() {
     );
     let driver_port = free_port();
     let _driver = Killed(
-        std::process::Command::new(&driver)
-            .arg(format!("--port={driver_port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver"),
+        std::os::unix::process::CommandExt::process_group(
+            &mut std::process::Command::new(&driver),
+            0,
+        )
+        .arg(format!("--port={driver_port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver"),
     );
     orchestra_tests::wait_until("chromedriver and the dashboard listen", || {
         std::net::TcpStream::connect(("127.0.0.1", driver_port)).is_ok()
