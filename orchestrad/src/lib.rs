@@ -41,8 +41,7 @@ impl Daemon {
         use anyhow::Context as _;
         lifecycle::create_private_dir(&settings.state_dir)?;
         let claim = lifecycle::claim(&settings.socket)?;
-        let store =
-            store::Store::open(&settings.store_dir()).context("cannot open the daemon's store")?;
+        let store = open_store(&settings.store_dir()).context("cannot open the daemon's store")?;
         for warning in &settings.warnings {
             tracing::warn!("{warning}");
         }
@@ -118,6 +117,24 @@ async fn watch_socket_file(ctx: Arc<Context>, socket: std::path::PathBuf) {
             tracing::warn!(socket = %socket.display(), "the socket file is gone; shutting down");
             ctx.request_shutdown();
             return;
+        }
+    }
+}
+
+/// Opens the store. We hold the socket's lock, so if the store is locked it is by a
+/// previous daemon still finishing its exit: wait for it rather than fail.
+fn open_store(dir: &std::path::Path) -> Result<store::Store, store::StoreError> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match store::Store::open(dir) {
+            Err(err)
+                if err.to_string().contains("could not acquire lock")
+                    && std::time::Instant::now() < deadline =>
+            {
+                tracing::info!("waiting for the previous orchestrad to release the store");
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            result => return result,
         }
     }
 }
