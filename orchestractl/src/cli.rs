@@ -141,7 +141,12 @@ pub enum ServiceCommand {
 )]
 pub struct SessionsArgs {
     /// Only sessions modified in the last H hours [default: 24]
-    #[arg(long, value_name = "H", conflicts_with = "all")]
+    #[arg(
+        long,
+        value_name = "H",
+        conflicts_with = "all",
+        allow_negative_numbers = true
+    )]
     pub hours: Option<f64>,
     /// Every session, however old
     #[arg(long)]
@@ -176,7 +181,7 @@ pub struct SearchArgs {
     /// Text to find (case-insensitive)
     pub query: String,
     /// Only sessions modified in the last H hours
-    #[arg(long, value_name = "H")]
+    #[arg(long, value_name = "H", allow_negative_numbers = true)]
     pub hours: Option<f64>,
     /// At most N hits
     #[arg(long, value_name = "N", default_value_t = 50)]
@@ -186,6 +191,7 @@ pub struct SearchArgs {
 /// `orchestractl export`
 #[derive(Debug, Args)]
 #[command(
+    override_usage = "orchestractl export <ID> [-o FILE]\n       orchestractl export --last [-o FILE]",
     after_help = "Examples:\n  orchestractl export 7ab9 -o session.md\n  orchestractl export --last"
 )]
 pub struct ExportArgs {
@@ -204,7 +210,7 @@ pub struct ExportArgs {
 #[derive(Debug, Args)]
 pub struct AnalyticsArgs {
     /// Only sessions modified in the last H hours [default: all]
-    #[arg(long, value_name = "H")]
+    #[arg(long, value_name = "H", allow_negative_numbers = true)]
     pub hours: Option<f64>,
 }
 
