@@ -43,6 +43,20 @@ impl Clients {
         DaemonClient::new(self.channel.clone()).max_decoding_message_size(MAX_MESSAGE)
     }
 
+    /// The settings in force: the daemon's answer, and its settings as a JSON object.
+    pub async fn config(
+        &self,
+    ) -> anyhow::Result<(orchestra_proto::v1::GetConfigResponse, serde_json::Value)> {
+        let config = self
+            .daemon()
+            .get_config(orchestra_proto::v1::GetConfigRequest {})
+            .await?
+            .into_inner();
+        let settings = serde_json::from_str(&config.config_json)
+            .context("the daemon sent a config that is not JSON")?;
+        Ok((config, settings))
+    }
+
     /// The `Agents` service.
     pub fn agents(&self) -> AgentsClient<Channel> {
         AgentsClient::new(self.channel.clone()).max_decoding_message_size(MAX_MESSAGE)

@@ -54,8 +54,14 @@ impl Daemon {
         self.ctx.clone()
     }
 
-    /// Serves until `shutdown` resolves or a client calls `Shutdown`, then cleans up.
-    pub async fn serve(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
+    /// Serves until `shutdown` resolves or a client calls `Shutdown`, then flushes the
+    /// store. Returns the claim on the socket: drop it only after the runtime has shut
+    /// down, since background tasks hold the store until then, and a new daemon that
+    /// claims the socket expects the store to be free.
+    pub async fn serve(
+        self,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> anyhow::Result<lifecycle::Claim> {
         let Daemon { ctx, claim } = self;
         let listener = tokio::net::UnixListener::from_std(claim.listener.try_clone()?)?;
         tracing::info!(
@@ -96,8 +102,7 @@ impl Daemon {
             tracing::error!(%err, "final flush of the store failed");
         }
         tracing::info!("orchestrad stopped");
-        drop(claim);
-        Ok(())
+        Ok(claim)
     }
 }
 
@@ -122,7 +127,8 @@ async fn watch_socket_file(ctx: Arc<Context>, socket: std::path::PathBuf) {
 }
 
 /// Opens the store. We hold the socket's lock, so if the store is locked it is by a
-/// previous daemon still finishing its exit: wait for it rather than fail.
+/// previous daemon whose files are still being closed (the kernel drops a killed process's
+/// locks one file at a time): wait a moment for it rather than fail.
 fn open_store(dir: &std::path::Path) -> Result<store::Store, store::StoreError> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {

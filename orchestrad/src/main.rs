@@ -116,7 +116,8 @@ fn run_foreground(settings: Settings) -> anyhow::Result<ExitCode> {
     // Handlers first: once the socket exists a supervisor may signal us at any moment.
     let signal = termination_signal(&runtime)?;
     let daemon = orchestrad::Daemon::open(settings)?;
-    runtime.block_on(daemon.serve(signal))?;
+    let claim = runtime.block_on(daemon.serve(signal))?;
+    finish(runtime, claim);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -180,7 +181,8 @@ fn start_detached(settings: Settings) -> anyhow::Result<ExitCode> {
                 }
             };
             report(ready_tx, &format!("ready {}", std::process::id()));
-            runtime.block_on(daemon.serve(signal))?;
+            let claim = runtime.block_on(daemon.serve(signal))?;
+            finish(runtime, claim);
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -204,4 +206,11 @@ fn termination_signal(
             _ = int.recv() => tracing::info!("SIGINT received, shutting down"),
         }
     })
+}
+
+/// Ends every task (they hold the store), then gives up the socket's lock, in that order:
+/// a daemon started right after sees the socket free only once the store is closed.
+fn finish(runtime: tokio::runtime::Runtime, claim: orchestrad::lifecycle::Claim) {
+    runtime.shutdown_timeout(std::time::Duration::from_secs(5));
+    drop(claim);
 }

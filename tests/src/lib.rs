@@ -404,7 +404,7 @@ pub struct InProcessDaemon {
     /// Fires the shutdown future.
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     /// The serving task.
-    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<orchestrad::lifecycle::Claim>>>,
 }
 
 impl InProcessDaemon {

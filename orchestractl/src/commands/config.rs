@@ -2,8 +2,6 @@
 
 use std::process::ExitCode;
 
-use orchestra_proto::v1::GetConfigRequest;
-
 use crate::cli::ConfigCommand;
 use crate::client::Ctx;
 use crate::output;
@@ -24,12 +22,7 @@ pub async fn run(ctx: &Ctx, cmd: ConfigCommand) -> anyhow::Result<ExitCode> {
         }
         ConfigCommand::Show => {
             let clients = ctx.connect().await?;
-            let config = clients
-                .daemon()
-                .get_config(GetConfigRequest {})
-                .await?
-                .into_inner();
-            let settings: serde_json::Value = serde_json::from_str(&config.config_json)?;
+            let (config, settings) = clients.config().await?;
             if ctx.json {
                 output::json(&serde_json::json!({
                     "config_path": config.config_path,

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use orchestra_proto::v1::{GetConfigRequest, ListDevicesRequest, RevokeRequest};
+use orchestra_proto::v1::{ListDevicesRequest, RevokeRequest};
 
 use crate::cli::{WebAction, WebArgs};
 use crate::client::{Ctx, repo_arg, sibling_binary};
@@ -62,12 +62,7 @@ pub async fn run(ctx: &Ctx, args: WebArgs) -> anyhow::Result<ExitCode> {
     let port = match args.port {
         Some(port) => port,
         None => {
-            let config = clients
-                .daemon()
-                .get_config(GetConfigRequest {})
-                .await?
-                .into_inner();
-            let settings: serde_json::Value = serde_json::from_str(&config.config_json)?;
+            let (_, settings) = clients.config().await?;
             settings["dashboard_port"].as_u64().unwrap_or(8888) as u16
         }
     };
