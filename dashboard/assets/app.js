@@ -156,7 +156,8 @@ async function spawn(event) {
       repo: $("spawn-repo").value,
       parallel: Number($("spawn-parallel").value) || 0,
     });
-    for (const a of created) agents.set(a.id, a);
+    // The live stream may already have newer states than this answer: never go back.
+    for (const a of created) if (!agents.has(a.id)) agents.set(a.id, a);
     $("spawn-tasks").value = "";
     renderAgents();
   } catch (err) {
