@@ -61,6 +61,8 @@ pub enum Command {
     Cleanup(CleanupArgs),
     /// Commit an agent's work, push its branch and open a pull request
     Pr(PrArgs),
+    /// Forget finished agents: they leave `status` and `collect` (worktrees stay)
+    Forget(ForgetArgs),
     /// Prepare a repository for agents
     Init(RepoArgs),
     /// Serve the web dashboard (loopback only, or --lan with device pairing)
@@ -274,13 +276,19 @@ pub struct SpawnArgs {
 
 /// `orchestractl status`
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Inside a git repository, status shows that repository's agents; elsewhere it shows\nevery agent with a REPO column. --all shows every agent from anywhere.\n\nExamples:\n  orchestractl status\n  orchestractl status --watch\n  orchestractl status --all --json"
+)]
 pub struct StatusArgs {
     /// Keep the table up to date (JSON lines of events with --json)
     #[arg(long)]
     pub watch: bool,
-    /// Only agents of the repository containing this directory
-    #[arg(long, value_name = "PATH")]
+    /// Only agents of the repository containing this directory [default: the current one]
+    #[arg(long, value_name = "PATH", conflicts_with = "all")]
     pub repo: Option<PathBuf>,
+    /// Every agent of every repository
+    #[arg(long)]
+    pub all: bool,
 }
 
 /// `orchestractl logs`
@@ -318,13 +326,30 @@ pub struct StopArgs {
 
 /// `orchestractl collect`
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Inside a git repository, collect (and --wait) is about that repository's agents;\nelsewhere, or with --all, about every agent."
+)]
 pub struct CollectArgs {
-    /// Wait until no agent is queued or running
+    /// Wait until none of these agents is queued or running
     #[arg(long)]
     pub wait: bool,
-    /// Only agents of the repository containing this directory
-    #[arg(long, value_name = "PATH")]
+    /// Only agents of the repository containing this directory [default: the current one]
+    #[arg(long, value_name = "PATH", conflicts_with = "all")]
     pub repo: Option<PathBuf>,
+    /// Every agent of every repository
+    #[arg(long)]
+    pub all: bool,
+}
+
+/// `orchestractl forget`
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Forgets finished agents: their records and logs go, their worktrees and branches\nstay (`orchestractl cleanup` removes those). A queued or running agent is refused:\nstop it first.\n\nExamples:\n  orchestractl forget 3f2a 9c01\n  orchestractl cleanup --all --forget   # remove worktrees and forget their agents"
+)]
+pub struct ForgetArgs {
+    /// Agent ids, or unique prefixes
+    #[arg(required = true, value_name = "AGENT")]
+    pub agents: Vec<String>,
 }
 
 /// A repository argument.
@@ -353,6 +378,9 @@ pub struct CleanupArgs {
     /// Also delete unmerged branches and discard uncommitted changes
     #[arg(long)]
     pub force: bool,
+    /// Also forget the agents whose worktrees were removed (see `orchestractl forget`)
+    #[arg(long)]
+    pub forget: bool,
 }
 
 /// `orchestractl pr`
