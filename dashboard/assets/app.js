@@ -211,6 +211,11 @@ function readable(line) {
         ? message(`tool · ${b.name}`, JSON.stringify(b.input), "tool")
         : message("assistant", b.text || ""));
     case "user":
+      // A message sent to the agent (its task, a follow-up): the user's turn.
+      if (value.orchestra === "sent") {
+        const content = value.message && value.message.content;
+        return [message("you", typeof content === "string" ? content : blocks.map((b) => b.text || "").join("\n"), "user")];
+      }
       return blocks.filter((b) => b.type === "tool_result").map((b) =>
         message(b.is_error ? "tool error" : "tool result",
           typeof b.content === "string" ? b.content : JSON.stringify(b.content), "tool_result"));

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -22,11 +22,29 @@ Examples:
   orchestractl service install       # run orchestrad as a systemd/launchd user service
   orchestractl completions bash > ~/.local/share/bash-completion/completions/orchestractl";
 
+/// The command line of this process, parsed; exits with usage on a bad one.
+pub fn parse() -> Cli {
+    let matches = command().get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit())
+}
+
+/// The clap command, with help that names the socket this machine really uses (an unset
+/// `$XDG_RUNTIME_DIR` moves it, so a fixed text would send people to the wrong place).
+pub fn command() -> clap::Command {
+    let socket = orchestra_proto::paths::default_socket();
+    Cli::command().mut_arg("socket", |arg| {
+        arg.help(format!(
+            "Socket of orchestrad [default: {}]",
+            socket.display()
+        ))
+    })
+}
+
 /// Run Claude Code agents in parallel and find every Claude Code session, from a terminal.
 #[derive(Debug, Parser)]
 #[command(name = "orchestractl", version, after_help = EXAMPLES, propagate_version = true)]
 pub struct Cli {
-    /// Socket of orchestrad [default: $XDG_RUNTIME_DIR/claude-orchestra/orchestrad.sock]
+    /// Socket of orchestrad [default: see `orchestractl --help`, which prints the real path]
     #[arg(long, global = true, env = "ORCHESTRA_SOCKET", value_name = "PATH")]
     pub socket: Option<PathBuf>,
     /// Print machine-readable JSON instead of tables
@@ -170,7 +188,7 @@ pub struct SessionsArgs {
 /// `orchestractl show`
 #[derive(Debug, Args)]
 pub struct ShowArgs {
-    /// Session id, or any unique prefix of one
+    /// Session id or unique prefix; an agent id stands for that agent's session
     pub id: String,
 }
 
@@ -197,7 +215,7 @@ pub struct SearchArgs {
     after_help = "Examples:\n  orchestractl export 7ab9 -o session.md\n  orchestractl export --last"
 )]
 pub struct ExportArgs {
-    /// Session id, or any unique prefix of one
+    /// Session id or unique prefix; an agent id stands for that agent's session
     #[arg(required_unless_present = "last", conflicts_with = "last")]
     pub id: Option<String>,
     /// Export the most recently modified session
@@ -230,7 +248,7 @@ pub struct WatchArgs {
     after_help = "Examples:\n  orchestractl resume 7ab9\n  orchestractl resume 7ab9 \"now write the tests\""
 )]
 pub struct ResumeArgs {
-    /// Session id, or any unique prefix of one
+    /// Session id or unique prefix; an agent id stands for that agent's session
     pub id: String,
     /// What to say [default: \"Continue from where you left off.\"]
     pub prompt: Option<String>,
@@ -299,7 +317,7 @@ pub struct LogsArgs {
     /// Keep printing new output until the agent finishes
     #[arg(short, long)]
     pub follow: bool,
-    /// Print the stream-json lines as Claude Code wrote them
+    /// Print the stream-json lines as Claude Code wrote them (without the messages sent to it)
     #[arg(long)]
     pub raw: bool,
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 use orchestrad::context::Settings;
 
 const EXAMPLES: &str = "\
@@ -53,7 +53,18 @@ enum Command {
 
 fn main() -> ExitCode {
     orchestrad::memory::limit_arenas();
-    let cli = Cli::parse();
+    // The help names the socket this machine really uses, not a `$XDG_RUNTIME_DIR` that may
+    // be unset.
+    let socket = orchestra_proto::paths::default_socket();
+    let matches = Cli::command()
+        .mut_arg("socket", |arg| {
+            arg.help(format!(
+                "Socket to listen on [default: {}]",
+                socket.display()
+            ))
+        })
+        .get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit());
     if let Command::Shim { dir } = &cli.command {
         // The shim needs no config: everything it runs is in the agent's spec.
         return ExitCode::from(orchestrad::supervisor::shim::run(dir) as u8);

@@ -210,6 +210,7 @@ impl Agents for AgentsService {
                         let line = String::from_utf8_lossy(&bytes).into_owned();
                         if tx
                             .send(Ok(pb::LogLine {
+                                sent: line.starts_with(crate::supervisor::shim::SENT_PREFIX),
                                 line,
                                 offset: position,
                             }))
