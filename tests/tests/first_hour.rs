@@ -524,6 +524,25 @@ fn every_command_line_in_the_readme_parses() {
     let env = TestEnv::new();
     let readme = std::fs::read_to_string(orchestra_tests::workspace_root().join("README.md"))
         .expect("README");
+    // Set up, run as written, leaves `orchestractl` usable as the Quick start writes it,
+    // and says what the full suite needs.
+    let setup = readme
+        .split("## Set up")
+        .nth(1)
+        .and_then(|rest| rest.split("## Quick start").next())
+        .expect("a Set up section");
+    assert!(
+        setup.contains("export PATH=\"$PWD/target/release:$PATH\""),
+        "Set up puts the binaries on PATH:\n{setup}"
+    );
+    for needed in [
+        ".ci/run",
+        "ORCHESTRA_REAL_CLAUDE",
+        "Chromium",
+        "chromedriver",
+    ] {
+        assert!(setup.contains(needed), "Set up names {needed}:\n{setup}");
+    }
     let mut checked = 0;
     let mut in_code = false;
     for line in readme.lines() {
@@ -589,6 +608,23 @@ fn every_command_line_in_the_readme_parses() {
                     path.join(" ")
                 );
                 checked += 1;
+            }
+            // A reference row: the flags its description names are that command's too
+            // (the README once said `send` takes `--resume`).
+            if !in_code && line.starts_with(&format!("| `{candidate}`")) {
+                let spans = line.split('`').skip(1).step_by(2);
+                for span in spans.filter(|s| s.starts_with("--")) {
+                    let flag: String = span
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                        .collect();
+                    assert!(
+                        help.contains(&flag),
+                        "README's row for `{command}` speaks of {flag}, which `orchestractl {} --help` does not have",
+                        path.join(" ")
+                    );
+                    checked += 1;
+                }
             }
         }
     }
