@@ -76,7 +76,9 @@ function apply(event) {
     for (const a of event.agents || []) agents.set(a.id, a);
     for (const s of event.sessions || []) sessions.set(s.session_id, s);
   } else if (event.type === "agent" && event.agent) {
-    agents.set(event.agent.id, event.agent);
+    // "removed": the agent was forgotten (`orchestractl forget`).
+    if (event.kind === "removed") agents.delete(event.agent.id);
+    else agents.set(event.agent.id, event.agent);
   } else if (event.type === "session" && event.session) {
     if (event.kind === "removed") sessions.delete(event.session.session_id);
     else sessions.set(event.session.session_id, event.session);
