@@ -7,9 +7,10 @@ use clap::{Args, CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 const EXAMPLES: &str = "\
 Examples:
   orchestractl spawn \"build auth API\" \"write tests\" --parallel 2
-  orchestractl status --watch        # agents, live
+  orchestractl status --watch        # this repository's agents, live (--all: every repository's)
   orchestractl logs 3f2a -f          # follow one agent's transcript
   orchestractl collect --wait        # results, costs and branches once all are done
+  orchestractl forget 3f2a 9c01      # drop finished agents from status and collect
   orchestractl sessions              # Claude Code sessions of the last 24 hours, live first
   orchestractl sessions --all --project api --json
   orchestractl show 7ab9             # one session (any unique id prefix works)
