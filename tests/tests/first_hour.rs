@@ -250,6 +250,11 @@ fn status_and_collect_show_the_repo_you_are_in_and_old_agents_can_be_forgotten()
         home.contains(&mine[0]) && home.contains(&theirs[0]),
         "{home}"
     );
+    let everywhere = ok_in(&env, &env.home, &["collect"]);
+    assert!(
+        everywhere.contains("/repo  ") && everywhere.contains("/repo2  "),
+        "outside a repo, collect names each result's repo:\n{everywhere}"
+    );
     let collected = json_in(&env, &repo, &["collect"]);
     assert_eq!(collected.as_array().expect("results").len(), 1);
     assert_eq!(collected[0]["agent"]["id"], mine[0].as_str());

@@ -65,11 +65,17 @@ pub async fn run(ctx: &Ctx, args: CollectArgs) -> anyhow::Result<ExitCode> {
         let Some(agent) = &result.agent else { continue };
         total += agent.total_cost_usd;
         println!(
-            "{}  {}  {}  ${:.4}  {}",
+            "{}  {}  {}  ${:.4}  {}{}",
             agent.id,
             agent.state,
             output::duration(result.duration_ms / 1000),
             agent.total_cost_usd,
+            // Results from every repository name theirs.
+            if response.repo.is_empty() {
+                format!("{}  ", scope::repo_label(&agent.repo))
+            } else {
+                String::new()
+            },
             output::truncate(&agent.task, 60)
         );
         if !agent.branch.is_empty() {
