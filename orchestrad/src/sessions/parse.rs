@@ -40,6 +40,40 @@ struct RawLine<'a> {
     summary: Option<Cow<'a, str>>,
     #[serde(rename = "customTitle", borrow, default)]
     custom_title: Option<Cow<'a, str>>,
+    /// `ai-title` lines (2.1.330): the title the CLI had a model write.
+    #[serde(rename = "aiTitle", borrow, default)]
+    ai_title: Option<Cow<'a, str>>,
+    /// `agent-name` lines (2.1.330): the name of a background session.
+    #[serde(rename = "agentName", borrow, default)]
+    agent_name: Option<Cow<'a, str>>,
+    /// `cost-state` lines (2.1.330): the CLI's own running total for the session.
+    #[serde(rename = "totalCostUSD", default)]
+    total_cost_usd: Option<f64>,
+}
+
+/// Line kinds of 2.1.330 that carry nothing the metadata needs, some of them large (the
+/// system prompt and tool schemas, ~100 KB in a one-turn file). They are recognised by
+/// the line's first bytes, as the CLI writes `type` first, and never parsed.
+const SKIPPED_KINDS: &[&str] = &[
+    "api-request-shape",
+    "api-request-blob",
+    "api-request",
+    "atis-latch",
+    "tools-used",
+    "permission-mode",
+    "file-history-snapshot",
+];
+
+/// Whether `line` is one of [`SKIPPED_KINDS`], told from its prefix `{"type":"<kind>"`
+/// alone. A line that writes its keys in another order is parsed and ignored instead.
+pub(crate) fn is_skipped_kind(line: &[u8]) -> bool {
+    let Some(rest) = line.strip_prefix(br#"{"type":""#) else {
+        return false;
+    };
+    SKIPPED_KINDS.iter().any(|kind| {
+        rest.strip_prefix(kind.as_bytes())
+            .is_some_and(|after| after.first() == Some(&b'"'))
+    })
 }
 
 /// The fields of `message` the metadata needs.
@@ -88,7 +122,7 @@ pub enum Skip {
 /// Applies one complete line (without its newline) to `entry`.
 pub fn apply_line(entry: &mut Entry, line: &[u8]) -> Result<(), Skip> {
     let line = trim_ascii(line);
-    if line.is_empty() {
+    if line.is_empty() || is_skipped_kind(line) {
         return Ok(());
     }
     let raw: RawLine = serde_json::from_slice(line).map_err(|_| Skip::Malformed)?;
@@ -109,9 +143,26 @@ pub fn apply_line(entry: &mut Entry, line: &[u8]) -> Result<(), Skip> {
             }
             return Ok(());
         }
-        "custom-title" | "ai-title" => {
+        "custom-title" => {
             if let Some(title) = raw.custom_title.or(raw.summary) {
                 meta.title = title.into_owned();
+                meta.has_custom_title = true;
+            }
+            return Ok(());
+        }
+        // A title the CLI made up never replaces one the user gave.
+        "ai-title" | "agent-name" => {
+            if let Some(title) = raw.ai_title.or(raw.agent_name)
+                && !meta.has_custom_title
+                && !title.is_empty()
+            {
+                meta.title = title.into_owned();
+            }
+            return Ok(());
+        }
+        "cost-state" => {
+            if let Some(total) = raw.total_cost_usd.filter(|t| t.is_finite() && *t >= 0.0) {
+                meta.cli_cost_usd = Some(total);
             }
             return Ok(());
         }
@@ -192,6 +243,21 @@ fn apply_assistant(entry: &mut Entry, message: &RawMessage, sidechain: bool) {
         meta.tokens.add(&tokens);
         meta.estimated_cost_usd += pricing::cost(model, &tokens);
     }
+}
+
+/// The `totalCostUSD` of the last `cost-state` line of the session file at `path`, as a
+/// `--resume` of it restores it (2.1.330 on); `None` when the file has none or cannot be
+/// read.
+pub fn last_cli_cost(path: &std::path::Path) -> Option<f64> {
+    let bytes = std::fs::read(path).ok()?;
+    bytes.split(|b| *b == b'\n').rev().find_map(|line| {
+        let line = trim_ascii(line);
+        if !line.starts_with(br#"{"type":"cost-state""#) {
+            return None;
+        }
+        let raw: RawLine = serde_json::from_slice(line).ok()?;
+        raw.total_cost_usd
+    })
 }
 
 /// Calls `f` on every object block of a content array; a string content has none.

@@ -101,8 +101,10 @@ pub fn apply(agent: &mut AgentRecord, line: &[u8]) {
                 .and_then(Value::as_bool)
                 .unwrap_or(false);
             if let Some(cost) = value.get("total_cost_usd").and_then(Value::as_f64) {
-                // The process reports its own running total; earlier runs come before it.
-                agent.total_cost_usd = agent.cost_before_run + cost;
+                // The process reports its own running total, which on 2.1.330 starts from
+                // the cost it restored from the session; earlier runs come before it.
+                agent.total_cost_usd =
+                    agent.cost_before_run + (cost - agent.cost_restored_usd).max(0.0);
             }
             if let Some(usage) = value.get("usage") {
                 let n = |key: &str| usage.get(key).and_then(Value::as_u64).unwrap_or(0);
