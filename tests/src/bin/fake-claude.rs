@@ -242,7 +242,7 @@ impl Session {
             .append(true)
             .open(&self.file)
             .expect("fake-claude cannot write its session file");
-        let mut text = line.to_string();
+        let mut text = shape::type_first(line);
         text.push('\n');
         let _ = file.write_all(text.as_bytes());
         #[cfg(unix)]

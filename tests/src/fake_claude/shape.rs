@@ -265,6 +265,25 @@ pub fn api_request_shape(session_id: &str) -> Value {
     line
 }
 
+/// `line` as JSON text with `type` as its first key, as the real CLI writes session
+/// lines (readers may tell a line's kind from its first bytes); the other keys follow in
+/// serde_json's order.
+pub fn type_first(line: &Value) -> String {
+    let Some(map) = line.as_object() else {
+        return line.to_string();
+    };
+    let Some(kind) = map.get("type") else {
+        return line.to_string();
+    };
+    let mut rest = map.clone();
+    rest.remove("type");
+    let rest = Value::Object(rest).to_string();
+    if rest == "{}" {
+        return format!("{{\"type\":{kind}}}");
+    }
+    format!("{{\"type\":{kind},{}", &rest[1..])
+}
+
 /// The last `totalCostUSD` and per-model tokens of a session file, as `--resume` restores
 /// them.
 pub fn restore(session_file: &str, model: &str) -> Usage {
@@ -273,12 +292,15 @@ pub fn restore(session_file: &str, model: &str) -> Usage {
         ..Usage::default()
     };
     for line in session_file.lines().rev() {
-        if !line.starts_with(r#"{"type":"cost-state""#) {
+        if !line.contains(r#""cost-state""#) {
             continue;
         }
         let Ok(v) = serde_json::from_str::<Value>(line) else {
             continue;
         };
+        if v["type"] != "cost-state" {
+            continue;
+        }
         usage.cost = v["totalCostUSD"].as_f64().unwrap_or(0.0);
         if let Some((name, entry)) = v["modelUsage"].as_object().and_then(|m| m.iter().next()) {
             usage.model = name.clone();
