@@ -118,7 +118,10 @@ pub fn init(session_id: &str, cwd: &str, model: &str, permission_mode: &str) -> 
 /// An `assistant` line on stdout carrying `message`.
 pub fn assistant(session_id: &str, uuid: &str, message: Value) -> Value {
     let mut line = template(SAY_HI, "assistant", 0);
-    line["message"] = message;
+    // The real message's keys, with fake-claude's id, model and content.
+    for key in ["id", "model", "content"] {
+        line["message"][key] = message[key].clone();
+    }
     line["session_id"] = json!(session_id);
     line["uuid"] = json!(uuid);
     line["timestamp"] = json!(super::now());
