@@ -416,6 +416,58 @@ mod tests {
     }
 
     #[test]
+    fn cost_state_and_titles_of_2_1_330() {
+        let (entry, skipped) = apply(concat!(
+            r#"{"type":"ai-title","aiTitle":"made up","sessionId":"s"}"#,
+            "\n",
+            r#"{"type":"cost-state","sessionId":"s","totalCostUSD":0.05,"modelUsage":{}}"#,
+            "\n",
+            r#"{"type":"cost-state","sessionId":"s","totalCostUSD":0.150872,"modelUsage":{}}"#,
+            "\n",
+        ));
+        assert_eq!(skipped, 0);
+        assert_eq!(entry.meta.title, "made up");
+        assert_eq!(entry.meta.cli_cost_usd, Some(0.150872));
+        assert!(!entry.meta.cost_is_estimate());
+        // A custom title wins over any later made-up one.
+        let (entry, _) = apply(concat!(
+            r#"{"type":"custom-title","customTitle":"mine"}"#,
+            "\n",
+            r#"{"type":"agent-name","agentName":"bg name"}"#,
+            "\n",
+        ));
+        assert_eq!(entry.meta.title, "mine");
+        assert!(entry.meta.cost_is_estimate());
+    }
+
+    #[test]
+    fn bulky_kinds_are_skipped_by_their_first_bytes() {
+        for kind in SKIPPED_KINDS {
+            let line = format!(r#"{{"type":"{kind}","shape":{{"system":"x"}}}}"#);
+            assert!(is_skipped_kind(line.as_bytes()), "{kind}");
+        }
+        assert!(!is_skipped_kind(br#"{"type":"api-request-shapes"}"#));
+        assert!(!is_skipped_kind(
+            br#"{"type":"cost-state","totalCostUSD":1}"#
+        ));
+        assert!(!is_skipped_kind(br#"{"type":"user"}"#));
+        // Another key order is parsed and ignored, not mistaken for anything.
+        let (entry, skipped) = apply(r#"{"sessionId":"s","type":"api-request","params":{}}"#);
+        assert_eq!(skipped, 0);
+        assert_eq!(entry.meta.user_messages, 0);
+        // A whole real file: the index's figures.
+        let text = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(
+            "../tests/fixtures/claude-code/2.1.330/sessions/01_session_after_first_run.jsonl",
+        ))
+        .expect("fixture");
+        let (entry, skipped) = apply(&text);
+        assert_eq!(skipped, 0);
+        assert_eq!(entry.meta.cli_cost_usd, Some(0.0501));
+        assert_eq!(entry.meta.first_prompt, "say hi");
+        assert_eq!(entry.meta.tokens.input, 12465);
+    }
+
+    #[test]
     fn malformed_lines_are_counted_not_fatal() {
         let (entry, skipped) = apply(
             "\"massive error\"\n42\n[1]\n{\"silly\":\"this\"}\nnot json\n{\"type\":\"user\",\"message\":\"error\"}\n{\"type\":\"summary\",\"summary\":\"S\"}\n",
