@@ -279,7 +279,9 @@ function sessionCard(s, snippet) {
       el("span", { text: sessionCost(s) }),
       el("span", { text: ago(s.modified_at_ms || s.timestamp_ms) }),
     ]),
-    el("div", { class: "card-title", text: snippet || s.name || s.title || s.first_prompt || "(no prompt)" }),
+    // A background session is known by its name; a `-p` run's derived name ("repo-68")
+    // says less than its prompt.
+    el("div", { class: "card-title", text: snippet || s.title || (s.job_id || s.live_kind === "bg" ? s.name : "") || s.first_prompt || s.name || "(no prompt)" }),
     el("div", { class: "card-line", text: s.project_path || "" }),
   ]);
 }

@@ -385,6 +385,14 @@ async fn drive(client: &Client, env: &TestEnv, port: u16) {
 async fn live_sessions_list_busy_first(client: &Client, env: &TestEnv) {
     const IDLE: &str = "11111111-2222-4333-8444-000000000001";
     const BUSY: &str = "11111111-2222-4333-8444-000000000002";
+    // Back to the list (the transcript panel covers it).
+    client
+        .find(Locator::Id("panel-close"))
+        .await
+        .expect("close")
+        .click()
+        .await
+        .expect("close");
     let project = env.root.path().join("by-hand");
     std::fs::create_dir_all(&project).expect("dir");
     let fake = |args: &[&str]| {

@@ -65,11 +65,13 @@ pub async fn run(ctx: &Ctx, args: SessionsArgs) -> anyhow::Result<ExitCode> {
                 (s.user_messages + s.assistant_messages).to_string(),
                 output::tokens(tokens),
                 output::cost(s.cost_usd, s.cost_is_estimate),
+                // A background session is known by its name; a `-p` run's derived name
+                // ("repo-68") says less than its prompt.
                 output::truncate(
-                    if s.name.is_empty() {
-                        &s.first_prompt
-                    } else {
+                    if !s.name.is_empty() && (!s.job_id.is_empty() || s.live_kind == "bg") {
                         &s.name
+                    } else {
+                        &s.first_prompt
                     },
                     50,
                 ),
@@ -85,7 +87,7 @@ pub async fn run(ctx: &Ctx, args: SessionsArgs) -> anyhow::Result<ExitCode> {
             "MSGS",
             "TOKENS",
             "COST",
-            "NAME / FIRST PROMPT",
+            "FIRST PROMPT / NAME",
         ],
         &rows,
     );
