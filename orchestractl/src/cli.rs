@@ -11,7 +11,7 @@ Examples:
   orchestractl logs 3f2a -f          # follow one agent's transcript
   orchestractl collect --wait        # results, costs and branches once all are done
   orchestractl forget 3f2a 9c01      # drop finished agents from status and collect
-  orchestractl sessions              # Claude Code sessions of the last 24 hours, live first
+  orchestractl sessions              # Claude Code sessions of the last 24 hours, busy ones first, then idle
   orchestractl sessions --all --project api --json
   orchestractl show 7ab9             # one session (any unique id prefix works)
   orchestractl search \"rate limit\" # search prompts and answers
@@ -94,7 +94,7 @@ pub enum Command {
     Search(SearchArgs),
     /// Export a session's conversation as Markdown
     Export(ExportArgs),
-    /// Sessions, messages, tokens and estimated cost per project and per day
+    /// Sessions, messages, tokens and cost (the CLI's own where known) per project and per day
     Analytics(AnalyticsArgs),
     /// Storage used, stale and orphaned sessions, parse errors
     Health,

@@ -199,3 +199,38 @@ pub fn tokens(n: u64) -> String {
 pub fn short_id(id: &str) -> String {
     id.chars().take(8).collect()
 }
+
+/// Where a session goes in a list: busy first, then the other live ones, then the rest.
+pub fn live_rank(s: &orchestra_proto::v1::Session) -> u8 {
+    match (s.live, s.live_status.as_str()) {
+        (true, "busy") => 0,
+        (true, _) => 1,
+        (false, _) => 2,
+    }
+}
+
+/// The LIVE column: the live status (or "live" when the CLI gave none), and a background
+/// job's id and state.
+pub fn live_label(s: &orchestra_proto::v1::Session) -> String {
+    let mut label = match (s.live, s.live_status.as_str()) {
+        (false, _) => String::new(),
+        (true, "") => "live".to_owned(),
+        (true, status) => status.to_owned(),
+    };
+    if !s.job_id.is_empty() {
+        if !label.is_empty() {
+            label.push(' ');
+        }
+        label.push_str(&format!("bg {} {}", s.job_id, s.job_state));
+    }
+    label
+}
+
+/// A cost in USD; an estimate from tokens is marked with `~`.
+pub fn cost(usd: f64, is_estimate: bool) -> String {
+    if is_estimate {
+        format!("~${usd:.2}")
+    } else {
+        format!("${usd:.2}")
+    }
+}
