@@ -374,9 +374,12 @@ impl SessionIndex {
             let mut changes = Vec::new();
             for entry in state.entries.values() {
                 let id = &entry.meta.session_id;
-                let kind = match (before.contains_key(id), state.live.contains_key(id)) {
-                    (false, true) => ChangeKind::Updated,
-                    (true, false) => ChangeKind::Ended,
+                let kind = match (before.get(id), state.live.get(id)) {
+                    (None, Some(_)) => ChangeKind::Updated,
+                    (Some(_), None) => ChangeKind::Ended,
+                    // A live process that changed its registered status (busy, waiting):
+                    // the notifier tells a session that waits for its user.
+                    (Some(was), Some(is)) if was.status != is.status => ChangeKind::Updated,
                     _ => continue,
                 };
                 changes.push(SessionChange {
@@ -389,6 +392,16 @@ impl SessionIndex {
         for change in changes {
             self.bus.publish(change);
         }
+    }
+
+    /// The live process writing `session_id`, with its registered status, if any.
+    pub fn live_process(&self, session_id: &str) -> Option<LiveProcess> {
+        self.state
+            .read()
+            .expect("index lock")
+            .live
+            .get(session_id)
+            .cloned()
     }
 
     /// Marks `session_id` as owned by `agent_id` (or frees it with `None`).

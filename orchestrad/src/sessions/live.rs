@@ -17,6 +17,10 @@ pub struct LiveProcess {
     pub pid: u32,
     /// Its working directory, as registered.
     pub cwd: String,
+    /// What it is doing, as registered: `busy`, `idle`, or `waiting` (for the user).
+    pub status: String,
+    /// What it waits for while `waiting` ("input needed", a permission), as registered.
+    pub waiting_for: String,
 }
 
 #[derive(Deserialize)]
@@ -29,6 +33,12 @@ struct Registration {
     /// Field 22 of `/proc/<pid>/stat` when the process started, as a string or number.
     #[serde(rename = "procStart", default)]
     proc_start: Option<serde_json::Value>,
+    /// `busy`, `idle` or `waiting` (CLI 2.1.330; absent in older ones).
+    #[serde(default)]
+    status: String,
+    /// What a `waiting` process waits for.
+    #[serde(rename = "waitingFor", default)]
+    waiting_for: String,
 }
 
 /// Reads the registrations under `claude_dir/sessions` and keeps those whose process is
@@ -60,6 +70,8 @@ pub fn scan(claude_dir: &Path) -> HashMap<String, LiveProcess> {
                 LiveProcess {
                     pid: reg.pid,
                     cwd: reg.cwd,
+                    status: reg.status,
+                    waiting_for: reg.waiting_for,
                 },
             );
         }
