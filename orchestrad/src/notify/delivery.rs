@@ -248,12 +248,11 @@ impl Channel {
     }
 }
 
-/// The HTTP client every channel shares: rustls (http and https alike), a timeout per
-/// attempt, and no redirects (a webhook that redirects elsewhere is not followed with our
-/// payload).
+/// The HTTP client every channel shares: rustls (http and https alike) and no redirects (a
+/// webhook that redirects elsewhere is not followed with our payload). The timeout per
+/// attempt is [`Channel::attempt`]'s, one for every kind of channel.
 pub fn http_client() -> reqwest::Client {
     reqwest::Client::builder()
-        .timeout(ATTEMPT_TIMEOUT)
         .connect_timeout(Duration::from_secs(3))
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("claude-orchestra/", env!("CARGO_PKG_VERSION")))
