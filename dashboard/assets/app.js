@@ -77,6 +77,9 @@ function apply(event) {
     for (const s of event.sessions || []) sessions.set(s.session_id, s);
   } else if (event.type === "agent" && event.agent) {
     agents.set(event.agent.id, event.agent);
+  } else if (event.type === "notification" && event.notification) {
+    notified(event.notification);
+    return;
   } else if (event.type === "session" && event.session) {
     if (event.kind === "removed") sessions.delete(event.session.session_id);
     else sessions.set(event.session.session_id, event.session);
