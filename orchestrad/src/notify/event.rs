@@ -305,6 +305,7 @@ impl Event {
                 event.message = "claude-orchestra can reach this channel".to_owned();
             }
         }
+        event.project_path = short_path(&event.project_path);
         event
     }
 }

@@ -306,3 +306,48 @@ impl Notifier {
             .remove(session_id);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_point_at_the_dashboard_item_while_one_runs() {
+        let notifier = Notifier::new(&[]);
+        let note = |agent: &str, session: &str| Notification {
+            agent_id: agent.into(),
+            session_id: session.into(),
+            ..Notification::single(&Event::from_input(NotifyInput::Test, 1))
+        };
+        assert_eq!(notifier.with_link(note("a1", "s1")).url, "");
+        notifier.set_dashboard_url("http://127.0.0.1:8888/");
+        assert_eq!(
+            notifier.with_link(note("a1", "s1")).url,
+            "http://127.0.0.1:8888/#agent=a1"
+        );
+        assert_eq!(
+            notifier.with_link(note("", "s1")).url,
+            "http://127.0.0.1:8888/#session=s1"
+        );
+        assert_eq!(
+            notifier.with_link(note("", "")).url,
+            "http://127.0.0.1:8888/"
+        );
+    }
+
+    #[test]
+    fn a_wait_is_told_once_whoever_notices_it() {
+        let notifier = Notifier::new(&[]);
+        assert!(notifier.tell_wait("s", true), "the hook tells first");
+        assert!(
+            !notifier.tell_wait("s", false),
+            "the registry then stays quiet"
+        );
+        assert!(
+            !notifier.tell_wait("s", true),
+            "and so does a repeated hook"
+        );
+        notifier.end_wait("s");
+        assert!(notifier.tell_wait("s", false), "a new wait is told again");
+    }
+}

@@ -232,3 +232,51 @@ pub fn hook(ctx: &Context, input_json: &str) -> Result<HookOutcome, String> {
     });
     Ok(Ok(()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn agent(id: &str, batch: &str, state: AgentState) -> AgentRecord {
+        AgentRecord {
+            id: id.into(),
+            batch_id: batch.into(),
+            state,
+            task: format!("task {id}"),
+            ..AgentRecord::default()
+        }
+    }
+
+    #[test]
+    fn a_batch_is_done_when_every_agent_of_it_ended() {
+        let mut agents = vec![
+            agent("a", "b", AgentState::Done),
+            agent("b", "b", AgentState::Running),
+            agent("c", "other", AgentState::Queued),
+        ];
+        assert_eq!(batch_state(&agents, "b"), None);
+        agents[1].state = AgentState::Interrupted;
+        assert_eq!(batch_state(&agents, "b"), Some((1, 1)));
+        assert_eq!(batch_state(&agents, ""), None);
+    }
+
+    #[test]
+    fn failures_say_why_and_stops_are_not_told() {
+        let mut a = agent("a", "b", AgentState::Failed);
+        a.max_budget_usd = 0.05;
+        a.total_cost_usd = 0.06;
+        a.error = "Reached maximum budget".into();
+        let Some(NotifyInput::AgentFailed { reason, .. }) = finish_input(&a) else {
+            panic!("a failure is told");
+        };
+        assert_eq!(reason, "budget reached ($0.06 of $0.05)");
+        a.state = AgentState::Interrupted;
+        a.activity = "interrupted: its process vanished".into();
+        let Some(NotifyInput::AgentFailed { reason, .. }) = finish_input(&a) else {
+            panic!("an interruption is told as a failure");
+        };
+        assert!(reason.starts_with("interrupted"));
+        a.state = AgentState::Stopped;
+        assert_eq!(finish_input(&a), None);
+    }
+}
