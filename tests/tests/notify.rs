@@ -195,6 +195,18 @@ async fn webhook_and_ntfy_hear_of_an_approval_a_finish_and_a_failure() {
     )
     .await;
 
+    // A dashboard watches (as orchestra-dashboard does): notifications link to it.
+    let channel = orchestra_proto::connect(&env.socket)
+        .await
+        .expect("connect");
+    let mut dashboard = orchestra_proto::v1::notify_client::NotifyClient::new(channel)
+        .watch(orchestra_proto::v1::WatchNotificationsRequest {
+            dashboard_url: "http://127.0.0.1:8888/".into(),
+        })
+        .await
+        .expect("watch")
+        .into_inner();
+
     // An approval, injected as the approvals queue reports it: both posts within a second
     // or so (a coalescing window, then one request each).
     let asked = Instant::now();
@@ -223,7 +235,7 @@ async fn webhook_and_ntfy_hear_of_an_approval_a_finish_and_a_failure() {
     assert_eq!(body["agent_id"], "3f2a1b0c");
     assert_eq!(body["session_id"], "sess-1");
     assert_eq!(body["project_path"], repo.display().to_string());
-    assert_eq!(body["url"], "", "no dashboard runs");
+    assert_eq!(body["url"], "http://127.0.0.1:8888/#agent=3f2a1b0c");
     let message = body["message"].as_str().expect("message");
     assert!(message.contains("Bash: git push --force"), "{message}");
     assert!(
@@ -235,10 +247,19 @@ async fn webhook_and_ntfy_hear_of_an_approval_a_finish_and_a_failure() {
     assert_eq!(ntfy.header("priority"), "high");
     assert_eq!(ntfy.header("tags"), "warning,approval_needed");
     assert!(ntfy.body.contains("wants to use Bash"), "{}", ntfy.body);
-    assert!(
-        !ntfy.headers.contains_key("click"),
-        "no link without a dashboard"
+    assert_eq!(
+        ntfy.header("click"),
+        "http://127.0.0.1:8888/#agent=3f2a1b0c"
     );
+    let shown = tokio::time::timeout(orchestra_tests::DEADLINE, dashboard.message())
+        .await
+        .expect("in time")
+        .expect("a message")
+        .expect("a notification");
+    assert_eq!(shown.event, "approval_needed");
+    assert_eq!(shown.title, "Approval needed");
+    // The dashboard goes away: links stop.
+    drop(dashboard);
 
     // A finished agent, then a failed one.
     let done = spawn(&env, &repo, &["say hello"]);

@@ -234,7 +234,7 @@ impl Event {
                     format!("{done} done in {}", short_path(&project_path))
                 } else {
                     format!(
-                        "{done} done, {not_done} not in {}",
+                        "{done} done, {not_done} failed or stopped in {}",
                         short_path(&project_path)
                     )
                 };

@@ -40,6 +40,9 @@ const MAX_WINDOW: Duration = Duration::from_secs(2);
 /// Events waiting for the coalescer; more are dropped (and counted).
 const INPUT_QUEUE: usize = 1024;
 
+/// Approval request ids remembered to tell each once.
+const MAX_APPROVALS_REMEMBERED: usize = 4096;
+
 /// How long a `Notification` hook keeps the registry from telling the same wait again.
 const HOOK_DEDUP: Duration = Duration::from_secs(60);
 
@@ -91,8 +94,9 @@ pub struct Notifier {
     /// Sessions whose present wait was told, and when (shared by the registry follower
     /// and the hook, so one wait is told once whichever notices first).
     waits_told: Mutex<HashMap<String, Instant>>,
-    /// Base URL of a running dashboard ("http://127.0.0.1:8888/"), for links.
-    dashboard_url: Mutex<String>,
+    /// Base URLs of the dashboards watching now ("http://127.0.0.1:8888/"), latest last;
+    /// links point at the latest.
+    dashboards: Mutex<Vec<String>>,
     /// Shared HTTP client.
     client: reqwest::Client,
 }
@@ -122,7 +126,7 @@ impl Notifier {
             dropped_inputs: AtomicU64::new(0),
             approvals_told: Mutex::default(),
             waits_told: Mutex::default(),
-            dashboard_url: Mutex::default(),
+            dashboards: Mutex::default(),
             client: delivery::http_client(),
         }
     }
@@ -132,13 +136,16 @@ impl Notifier {
     pub fn notify(&self, input: NotifyInput) {
         if let NotifyInput::ApprovalNeeded { request_id, .. } = &input
             && !request_id.is_empty()
-            && !self
-                .approvals_told
-                .lock()
-                .expect("approvals lock")
-                .insert(request_id.clone())
         {
-            return;
+            let mut told = self.approvals_told.lock().expect("approvals lock");
+            if told.contains(request_id) {
+                return;
+            }
+            // Bounded: forgetting old requests only risks telling a very old one twice.
+            if told.len() >= MAX_APPROVALS_REMEMBERED {
+                told.clear();
+            }
+            told.insert(request_id.clone());
         }
         let event = Event::from_input(input, crate::context::now_ms());
         if self.input.try_send(event).is_err() {
@@ -194,10 +201,9 @@ impl Notifier {
 
     /// `note` with a link to its item on the dashboard, when one runs.
     fn with_link(&self, mut note: Notification) -> Notification {
-        let base = self.dashboard_url.lock().expect("url lock").clone();
-        if base.is_empty() {
+        let Some(base) = self.dashboards.lock().expect("url lock").last().cloned() else {
             return note;
-        }
+        };
         note.url = if !note.agent_id.is_empty() {
             format!("{base}#agent={}", note.agent_id)
         } else if !note.session_id.is_empty() {
@@ -208,9 +214,21 @@ impl Notifier {
         note
     }
 
-    /// Records where a dashboard runs (empty when it went away).
-    pub fn set_dashboard_url(&self, url: &str) {
-        *self.dashboard_url.lock().expect("url lock") = url.to_owned();
+    /// Records that a dashboard at `url` watches; links point at it until
+    /// [`Notifier::dashboard_gone`] (another one's going away does not unset it).
+    pub fn dashboard_watching(&self, url: &str) {
+        self.dashboards
+            .lock()
+            .expect("url lock")
+            .push(url.to_owned());
+    }
+
+    /// Records that the dashboard at `url` stopped watching.
+    pub fn dashboard_gone(&self, url: &str) {
+        let mut dashboards = self.dashboards.lock().expect("url lock");
+        if let Some(index) = dashboards.iter().rposition(|u| u == url) {
+            dashboards.remove(index);
+        }
     }
 
     /// The bus of notifications after coalescing (for dashboards).
@@ -320,7 +338,9 @@ mod tests {
             ..Notification::single(&Event::from_input(NotifyInput::Test, 1))
         };
         assert_eq!(notifier.with_link(note("a1", "s1")).url, "");
-        notifier.set_dashboard_url("http://127.0.0.1:8888/");
+        notifier.dashboard_watching("http://127.0.0.1:8888/");
+        notifier.dashboard_watching("http://192.168.1.5:9000/");
+        notifier.dashboard_gone("http://192.168.1.5:9000/");
         assert_eq!(
             notifier.with_link(note("a1", "s1")).url,
             "http://127.0.0.1:8888/#agent=a1"

@@ -112,7 +112,7 @@ impl Notify for NotifyService {
         let notifier = self.ctx.notifier.clone();
         let mut rx = notifier.bus().subscribe();
         if !url.is_empty() {
-            notifier.set_dashboard_url(&url);
+            notifier.dashboard_watching(&url);
         }
         let mut shutdown = self.ctx.shutdown.subscribe();
         let stream = async_stream(
@@ -135,7 +135,7 @@ impl Notify for NotifyService {
                 }
                 // The dashboard went away: links to it would lead nowhere.
                 if !url.is_empty() {
-                    notifier.set_dashboard_url("");
+                    notifier.dashboard_gone(&url);
                 }
             },
         );
