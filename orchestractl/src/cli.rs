@@ -123,8 +123,10 @@ pub struct NotifyTestArgs {
 /// `orchestractl hook ...`
 #[derive(Debug, Subcommand)]
 pub enum HookCommand {
-    /// Forward Claude Code's `Notification` hook input (on stdin) to orchestrad, which
-    /// tells the user the session waits for them. Add to ~/.claude/settings.json:
+    /// Forward Claude Code's `Notification` hook input (stdin) to orchestrad
+    ///
+    /// orchestrad then tells the user the session waits for them (event `session_waiting`).
+    /// It never starts orchestrad and always exits 0. Add to ~/.claude/settings.json:
     /// {"hooks": {"Notification": [{"hooks": [{"type": "command", "command": "orchestractl hook notification"}]}]}}
     Notification,
 }
