@@ -290,7 +290,7 @@ async fn desktop(note: &Notification) -> Result<Answer, SendError> {
         let stderr = String::from_utf8_lossy(&output.stderr);
         Err(SendError::Transient(format!(
             "{program} failed: {}",
-            super::event::short(super::event::first_line(&stderr))
+            super::text::short(super::text::first_line(&stderr))
         )))
     }
 }

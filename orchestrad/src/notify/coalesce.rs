@@ -7,7 +7,8 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use super::event::{Event, EventKind, Notification, truncate};
+use super::event::{Event, EventKind, Notification};
+use super::text::truncate;
 
 /// Lines listed in a coalesced message before "and N more".
 const MAX_LINES: usize = 5;

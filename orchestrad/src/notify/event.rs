@@ -2,9 +2,13 @@
 //! what a channel delivers ([`Notification`]).
 //!
 //! Every text that leaves the machine is built here, from fields chosen for it: a task or a
-//! command is cut short, and no token, environment or file content is ever copied in.
+//! command is cut short ([`super::text`]), and no token, environment or file content is
+//! ever copied in.
 
 use serde::Serialize;
+
+use super::text::human_duration;
+pub use super::text::{first_line, short, short_path, truncate};
 
 /// The kinds of notification, named as in the config's `events` and the payloads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -171,9 +175,6 @@ pub struct Event {
     /// When it happened, ms since the epoch.
     pub at_ms: i64,
 }
-
-/// Longest task, command or path copied into a notification.
-const MAX_TEXT: usize = 120;
 
 impl Event {
     /// The event for `input`, happening at `at_ms`.
@@ -353,46 +354,6 @@ fn who(agent_id: &str) -> String {
         "a session".to_owned()
     } else {
         format!("agent {agent_id}")
-    }
-}
-
-/// The first line of `text`, trimmed.
-pub fn first_line(text: &str) -> &str {
-    text.trim().lines().next().unwrap_or("").trim()
-}
-
-/// `text` cut to [`MAX_TEXT`] characters, with an ellipsis when cut.
-pub fn short(text: &str) -> String {
-    truncate(text.trim(), MAX_TEXT)
-}
-
-/// `text` cut to `max` characters (not bytes), with an ellipsis when cut.
-pub fn truncate(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_owned();
-    }
-    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
-}
-
-/// A path shortened from the left, so the part that names the project stays.
-pub fn short_path(path: &str) -> String {
-    let count = path.chars().count();
-    if count <= MAX_TEXT {
-        return path.to_owned();
-    }
-    let tail: String = path.chars().skip(count - (MAX_TEXT - 1)).collect();
-    format!("…{tail}")
-}
-
-/// "45s", "3m 12s", "2h 5m".
-fn human_duration(ms: u64) -> String {
-    let secs = ms / 1000;
-    match secs {
-        0..60 => format!("{secs}s"),
-        60..3600 => format!("{}m {}s", secs / 60, secs % 60),
-        _ => format!("{}h {}m", secs / 3600, secs % 3600 / 60),
     }
 }
 

@@ -17,6 +17,7 @@ pub mod coalesce;
 pub mod delivery;
 pub mod event;
 pub mod sources;
+pub mod text;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
