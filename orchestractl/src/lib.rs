@@ -70,6 +70,8 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Config(cmd) => commands::config::run(&ctx, cmd).await,
             Command::Completions(cmd) => commands::completions::run(cmd),
             Command::Service(cmd) => commands::service::run(&ctx, cmd).await,
+            Command::Notify(cmd) => commands::notify::run(&ctx, cmd).await,
+            Command::Hook(cmd) => commands::hook::run(&ctx, cmd).await,
         }
     });
     match result {
