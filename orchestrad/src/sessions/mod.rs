@@ -14,6 +14,7 @@ pub mod parse;
 pub mod pricing;
 pub mod query;
 pub mod reader;
+mod skim;
 pub mod transcript;
 pub mod watcher;
 

@@ -51,10 +51,10 @@ struct RawLine<'a> {
     total_cost_usd: Option<f64>,
 }
 
-/// Line kinds of 2.1.330 that carry nothing the metadata needs, some of them large (the
-/// system prompt and tool schemas, ~100 KB in a one-turn file). They are recognised by
-/// the line's first bytes, as the CLI writes `type` first, and never parsed.
-const SKIPPED_KINDS: &[&str] = &[
+/// Line kinds of 2.1.330 that carry nothing the metadata needs, not even their
+/// timestamp, some of them large (the system prompt and tool schemas, ~100 KB in a
+/// one-turn file).
+const IGNORED_KINDS: &[&str] = &[
     "api-request-shape",
     "api-request-blob",
     "api-request",
@@ -64,17 +64,29 @@ const SKIPPED_KINDS: &[&str] = &[
     "file-history-snapshot",
 ];
 
-/// Whether `line` is one of [`SKIPPED_KINDS`], told from its prefix `{"type":"<kind>"`
-/// alone. A line that writes its keys in another order is parsed and ignored instead.
+/// Whether `line` is one of [`IGNORED_KINDS`], told from its prefix `{"type":"<kind>"`
+/// alone (the CLI writes `type` first). The transcript uses it to pass over them unread.
 pub(crate) fn is_skipped_kind(line: &[u8]) -> bool {
     let Some(rest) = line.strip_prefix(br#"{"type":""#) else {
         return false;
     };
-    SKIPPED_KINDS.iter().any(|kind| {
+    IGNORED_KINDS.iter().any(|kind| {
         rest.strip_prefix(kind.as_bytes())
             .is_some_and(|after| after.first() == Some(&b'"'))
     })
 }
+
+/// Line kinds whose content the metadata needs; every other kind counts only by its
+/// timestamp (unless it is one of [`IGNORED_KINDS`]).
+const DECODED_KINDS: &[&str] = &[
+    "summary",
+    "custom-title",
+    "ai-title",
+    "agent-name",
+    "cost-state",
+    "user",
+    "assistant",
+];
 
 /// The fields of `message` the metadata needs.
 #[derive(Deserialize)]
@@ -120,22 +132,50 @@ pub enum Skip {
 }
 
 /// Applies one complete line (without its newline) to `entry`.
+///
+/// Lines that cannot change the metadata beyond their timestamp (attachments,
+/// `api-request-*`, queue operations, ...) are told by a [`skim`](super::skim) of their
+/// top level and never decoded; the rest take [`apply_line_parsed`]. Both give the same
+/// metadata for every line (a differential test holds them to it).
 pub fn apply_line(entry: &mut Entry, line: &[u8]) -> Result<(), Skip> {
     let line = trim_ascii(line);
-    if line.is_empty() || is_skipped_kind(line) {
+    if line.is_empty() {
+        return Ok(());
+    }
+    if let Some(skim) = super::skim::skim(line)
+        && !DECODED_KINDS.contains(&skim.kind)
+    {
+        if !IGNORED_KINDS.contains(&skim.kind) {
+            apply_timestamp(entry, skim.timestamp);
+        }
+        return Ok(());
+    }
+    apply_line_parsed(entry, line)
+}
+
+/// Whether [`apply_line`] settles `line` from a skim, without decoding it (for tests and
+/// benchmarks that check the fast path is taken).
+#[doc(hidden)]
+pub fn takes_fast_path(line: &[u8]) -> bool {
+    super::skim::skim(trim_ascii(line)).is_some_and(|skim| !DECODED_KINDS.contains(&skim.kind))
+}
+
+/// [`apply_line`] the straightforward way: every line decoded by serde_json. The
+/// reference the fast path is tested against.
+pub fn apply_line_parsed(entry: &mut Entry, line: &[u8]) -> Result<(), Skip> {
+    let line = trim_ascii(line);
+    if line.is_empty() {
         return Ok(());
     }
     let raw: RawLine = serde_json::from_slice(line).map_err(|_| Skip::Malformed)?;
     let Some(kind) = raw.kind.as_deref() else {
         return Err(Skip::Malformed);
     };
-    let meta = &mut entry.meta;
-    if let Some(ts) = raw.timestamp.as_deref().and_then(parse_timestamp) {
-        if meta.started_at_ms == 0 || ts < meta.started_at_ms {
-            meta.started_at_ms = ts;
-        }
-        meta.modified_at_ms = meta.modified_at_ms.max(ts);
+    if IGNORED_KINDS.contains(&kind) {
+        return Ok(());
     }
+    apply_timestamp(entry, raw.timestamp.as_deref());
+    let meta = &mut entry.meta;
     match kind {
         "summary" => {
             if let Some(summary) = raw.summary {
@@ -209,6 +249,17 @@ pub fn apply_line(entry: &mut Entry, line: &[u8]) -> Result<(), Skip> {
     }
     apply_assistant(entry, &message, sidechain);
     Ok(())
+}
+
+/// Widens the session's time span to the line's timestamp.
+fn apply_timestamp(entry: &mut Entry, timestamp: Option<&str>) {
+    let meta = &mut entry.meta;
+    if let Some(ts) = timestamp.and_then(parse_timestamp) {
+        if meta.started_at_ms == 0 || ts < meta.started_at_ms {
+            meta.started_at_ms = ts;
+        }
+        meta.modified_at_ms = meta.modified_at_ms.max(ts);
+    }
 }
 
 fn apply_assistant(entry: &mut Entry, message: &RawMessage, sidechain: bool) {
@@ -442,7 +493,7 @@ mod tests {
 
     #[test]
     fn bulky_kinds_are_skipped_by_their_first_bytes() {
-        for kind in SKIPPED_KINDS {
+        for kind in IGNORED_KINDS {
             let line = format!(r#"{{"type":"{kind}","shape":{{"system":"x"}}}}"#);
             assert!(is_skipped_kind(line.as_bytes()), "{kind}");
         }

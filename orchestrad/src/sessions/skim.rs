@@ -1,0 +1,331 @@
+//! A cheap first look at a session line: its top-level `type` and `timestamp`, without
+//! decoding anything else.
+//!
+//! Most bytes of a session file are in lines that cannot change the metadata beyond their
+//! timestamp (attachments with the system prompt, tool schemas, skill listings) or not at
+//! all (`api-request-*`). [`skim`] walks such a line once, jumping over string bodies with
+//! `memchr`, and tells its kind, so [`super::parse`] decodes only the lines that matter.
+//!
+//! The skimmer is deliberately strict: it answers only for a line that serde_json would
+//! accept as a [`super::parse`] line too (valid UTF-8, valid JSON grammar, the decoded
+//! fields of the right JSON type, no duplicate decoded field). Whenever it is unsure
+//! (escapes in a decoded field, deep nesting, anything odd) it answers `None` and the line
+//! takes the full parse, which then decides. A differential test holds the two paths equal.
+
+/// What the skimmer found at the top level of a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Skim<'a> {
+    /// The `type` field.
+    pub kind: &'a str,
+    /// The `timestamp` field, when present and a string.
+    pub timestamp: Option<&'a str>,
+}
+
+/// Deeper nesting is left to serde_json, whose own limit is 128.
+const MAX_DEPTH: usize = 100;
+
+/// Top-level fields that the full parse decodes into a string: each must be a string
+/// without escapes (or `null`) for the skimmer to answer.
+const STRING_FIELDS: &[&[u8]] = &[
+    b"type",
+    b"timestamp",
+    b"cwd",
+    b"gitBranch",
+    b"version",
+    b"summary",
+    b"customTitle",
+    b"aiTitle",
+    b"agentName",
+];
+/// Top-level fields decoded as booleans.
+const BOOL_FIELDS: &[&[u8]] = &[b"isSidechain", b"isMeta"];
+/// Top-level fields whose decoding the skimmer does not mirror (a number's range): their
+/// presence sends the line to the full parse. `message` is only validated, as the full
+/// parse keeps it raw.
+const UNSURE_FIELDS: &[&[u8]] = &[b"totalCostUSD"];
+
+/// The top-level `type` and `timestamp` of `line` (already trimmed), or `None` when the
+/// line must take the full parse.
+pub(crate) fn skim(line: &[u8]) -> Option<Skim<'_>> {
+    // Valid UTF-8 up front: the walk below can then slice `str`s freely, and serde_json's
+    // own leniency about invalid UTF-8 in skipped strings never matters.
+    let text = std::str::from_utf8(line).ok()?;
+    let bytes = text.as_bytes();
+    let mut pos = skip_ws(bytes, 0);
+    if bytes.get(pos) != Some(&b'{') {
+        return None;
+    }
+    pos = skip_ws(bytes, pos + 1);
+    let mut kind = None;
+    let mut timestamp = None;
+    // Which decoded fields were seen, to leave duplicates (an error for serde) to serde.
+    let mut seen: u32 = 0;
+    if bytes.get(pos) == Some(&b'}') {
+        return None;
+    }
+    loop {
+        if bytes.get(pos) != Some(&b'"') {
+            return None;
+        }
+        let (key_end, escaped) = skip_string(bytes, pos)?;
+        let key = &bytes[pos + 1..key_end - 1];
+        if escaped {
+            // An escaped key might spell a decoded field.
+            return None;
+        }
+        pos = skip_ws(bytes, key_end);
+        if bytes.get(pos) != Some(&b':') {
+            return None;
+        }
+        pos = skip_ws(bytes, pos + 1);
+        let value_start = pos;
+        if let Some(index) = STRING_FIELDS.iter().position(|f| *f == key) {
+            seen = mark(seen, index)?;
+            if bytes[value_start..].starts_with(b"null") {
+                pos = value_start + 4;
+            } else if bytes.get(value_start) == Some(&b'"') {
+                let (end, escaped) = skip_string(bytes, value_start)?;
+                if escaped {
+                    return None;
+                }
+                let value = &text[value_start + 1..end - 1];
+                match index {
+                    0 => kind = Some(value),
+                    1 => timestamp = Some(value),
+                    _ => {}
+                }
+                pos = end;
+            } else {
+                return None;
+            }
+        } else if let Some(index) = BOOL_FIELDS.iter().position(|f| *f == key) {
+            seen = mark(seen, STRING_FIELDS.len() + index)?;
+            let rest = &bytes[value_start..];
+            pos = value_start
+                + if rest.starts_with(b"true") || rest.starts_with(b"null") {
+                    4
+                } else if rest.starts_with(b"false") {
+                    5
+                } else {
+                    return None;
+                };
+        } else if UNSURE_FIELDS.contains(&key) {
+            return None;
+        } else {
+            if key == b"message" {
+                seen = mark(seen, STRING_FIELDS.len() + BOOL_FIELDS.len())?;
+            }
+            pos = skip_value(bytes, value_start)?;
+        }
+        pos = skip_ws(bytes, pos);
+        match bytes.get(pos) {
+            Some(b',') => pos = skip_ws(bytes, pos + 1),
+            Some(b'}') => {
+                pos += 1;
+                break;
+            }
+            _ => return None,
+        }
+    }
+    if skip_ws(bytes, pos) != bytes.len() {
+        return None;
+    }
+    Some(Skim {
+        kind: kind?,
+        timestamp,
+    })
+}
+
+/// Sets bit `index` of `seen`; `None` if it was already set.
+fn mark(seen: u32, index: usize) -> Option<u32> {
+    let bit = 1u32 << index;
+    (seen & bit == 0).then_some(seen | bit)
+}
+
+fn skip_ws(bytes: &[u8], mut pos: usize) -> usize {
+    while let Some(b' ' | b'\t' | b'\n' | b'\r') = bytes.get(pos) {
+        pos += 1;
+    }
+    pos
+}
+
+/// Skips the string starting at `bytes[start] == b'"'`: returns the offset after its
+/// closing quote and whether it holds escapes. `None` for a string serde_json rejects.
+fn skip_string(bytes: &[u8], start: usize) -> Option<(usize, bool)> {
+    let mut pos = start + 1;
+    let mut escaped = false;
+    loop {
+        let found = pos + memchr::memchr2(b'"', b'\\', &bytes[pos..])?;
+        // Control characters are not allowed raw inside a JSON string.
+        if bytes[pos..found].iter().any(|b| *b < 0x20) {
+            return None;
+        }
+        if bytes[found] == b'"' {
+            return Some((found + 1, escaped));
+        }
+        escaped = true;
+        match bytes.get(found + 1)? {
+            b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => pos = found + 2,
+            b'u' => {
+                let hex = bytes.get(found + 2..found + 6)?;
+                if !hex.iter().all(u8::is_ascii_hexdigit) {
+                    return None;
+                }
+                pos = found + 6;
+            }
+            _ => return None,
+        }
+    }
+}
+
+/// Skips one JSON value starting at `start` (no leading whitespace); returns the offset
+/// after it, or `None` when it is not valid JSON or nests too deep.
+fn skip_value(bytes: &[u8], start: usize) -> Option<usize> {
+    // Open containers, innermost last: true for an object.
+    let mut stack: Vec<bool> = Vec::new();
+    let mut pos = start;
+    loop {
+        // Here a value is expected.
+        match *bytes.get(pos)? {
+            b'"' => pos = skip_string(bytes, pos)?.0,
+            b'{' | b'[' => {
+                let object = bytes[pos] == b'{';
+                if stack.len() >= MAX_DEPTH {
+                    return None;
+                }
+                pos = skip_ws(bytes, pos + 1);
+                let close = if object { b'}' } else { b']' };
+                if bytes.get(pos) == Some(&close) {
+                    pos += 1;
+                } else {
+                    stack.push(object);
+                    if object {
+                        pos = skip_key(bytes, pos)?;
+                    }
+                    continue;
+                }
+            }
+            b't' if bytes[pos..].starts_with(b"true") => pos += 4,
+            b'f' if bytes[pos..].starts_with(b"false") => pos += 5,
+            b'n' if bytes[pos..].starts_with(b"null") => pos += 4,
+            b'-' | b'0'..=b'9' => pos = skip_number(bytes, pos)?,
+            _ => return None,
+        }
+        // A value ended: close what it completes, or go to the next element.
+        loop {
+            let Some(&object) = stack.last() else {
+                return Some(pos);
+            };
+            pos = skip_ws(bytes, pos);
+            match *bytes.get(pos)? {
+                b',' => {
+                    pos = skip_ws(bytes, pos + 1);
+                    if object {
+                        pos = skip_key(bytes, pos)?;
+                    }
+                    break;
+                }
+                b'}' if object => {
+                    stack.pop();
+                    pos += 1;
+                }
+                b']' if !object => {
+                    stack.pop();
+                    pos += 1;
+                }
+                _ => return None,
+            }
+        }
+    }
+}
+
+/// Skips `"key" :` and the whitespace after it.
+fn skip_key(bytes: &[u8], pos: usize) -> Option<usize> {
+    if bytes.get(pos) != Some(&b'"') {
+        return None;
+    }
+    let pos = skip_ws(bytes, skip_string(bytes, pos)?.0);
+    if bytes.get(pos) != Some(&b':') {
+        return None;
+    }
+    Some(skip_ws(bytes, pos + 1))
+}
+
+/// Skips a number in JSON's grammar.
+fn skip_number(bytes: &[u8], mut pos: usize) -> Option<usize> {
+    let digits = |bytes: &[u8], mut pos: usize| {
+        let start = pos;
+        while bytes.get(pos).is_some_and(u8::is_ascii_digit) {
+            pos += 1;
+        }
+        (pos > start).then_some(pos)
+    };
+    if bytes.get(pos) == Some(&b'-') {
+        pos += 1;
+    }
+    if bytes.get(pos) == Some(&b'0') {
+        pos += 1;
+    } else {
+        pos = digits(bytes, pos)?;
+    }
+    if bytes.get(pos) == Some(&b'.') {
+        pos = digits(bytes, pos + 1)?;
+    }
+    if let Some(b'e' | b'E') = bytes.get(pos) {
+        pos += 1;
+        if let Some(b'+' | b'-') = bytes.get(pos) {
+            pos += 1;
+        }
+        pos = digits(bytes, pos)?;
+    }
+    Some(pos)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_kind_and_timestamp_after_a_bulky_value() {
+        let line = br#"{"parentUuid":null,"isSidechain":false,"attachment":{"type":"date","a":[1,-2.5e3,{"x":"q\"\\\u00e9"}],"b":true},"type":"attachment","timestamp":"2026-11-22T03:21:23.803Z","cwd":"/w"}"#;
+        assert_eq!(
+            skim(line),
+            Some(Skim {
+                kind: "attachment",
+                timestamp: Some("2026-11-22T03:21:23.803Z")
+            })
+        );
+        // Older files put spaces after colons.
+        assert_eq!(
+            skim(br#"{"type": "queue-operation", "n": [ 1 , 2 ] }"#).map(|s| s.kind),
+            Some("queue-operation")
+        );
+    }
+
+    #[test]
+    fn anything_odd_goes_to_the_full_parse() {
+        for line in [
+            &br#"{"type":"attachment","type":"user"}"#[..],
+            br#"{"type":"attachment","x":[1,]}"#,
+            br#"{"type":"attachment","x":01}"#,
+            br#"{"type":"attachment","x":"a	b"}"#,
+            br#"{"type":"attachment","x":"\q"}"#,
+            br#"{"type":"attachment","cwd":5}"#,
+            br#"{"type":"attachment","isMeta":"yes"}"#,
+            br#"{"type":"attachment"} x"#,
+            br#"{"type":"attachment","#,
+            br#"{"type":"att\u0061chment"}"#,
+            br#"{"x":1}"#,
+            br#"[1]"#,
+            b"{\"type\":\"attachment\",\"x\":\"\xff\"}",
+        ] {
+            assert_eq!(skim(line), None, "{}", String::from_utf8_lossy(line));
+        }
+        let deep = format!(
+            r#"{{"type":"a","x":{}{}}}"#,
+            "[".repeat(200),
+            "]".repeat(200)
+        );
+        assert_eq!(skim(deep.as_bytes()), None);
+    }
+}

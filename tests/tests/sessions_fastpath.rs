@@ -1,0 +1,132 @@
+//! The fast path of the session index (lines told by a skim of their top level, never
+//! decoded) gives exactly the metadata of the straightforward parser, line by line, on
+//! every captured session file, on generated corpora of both shapes, and on hostile
+//! variants of every line (cut short, a byte replaced).
+
+use std::path::{Path, PathBuf};
+
+use orchestra_tests::generate;
+use orchestrad::sessions::meta::Entry;
+use orchestrad::sessions::parse::{apply_line, apply_line_parsed, takes_fast_path};
+
+fn jsonl_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("read fixtures dir").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            jsonl_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "jsonl") {
+            out.push(path);
+        }
+    }
+}
+
+/// Applies `lines` both ways, comparing after every line; returns the lines compared.
+fn compare(what: &str, lines: &[&[u8]]) -> usize {
+    let mut fast = Entry::default();
+    let mut reference = Entry::default();
+    for (n, line) in lines.iter().enumerate() {
+        let a = apply_line(&mut fast, line);
+        let b = apply_line_parsed(&mut reference, line);
+        assert_eq!(
+            a,
+            b,
+            "{what} line {n}: {}",
+            String::from_utf8_lossy(&line[..line.len().min(300)])
+        );
+        assert_eq!(
+            fast,
+            reference,
+            "{what} line {n}: {}",
+            String::from_utf8_lossy(&line[..line.len().min(300)])
+        );
+    }
+    lines.len()
+}
+
+fn lines_of(bytes: &[u8]) -> Vec<&[u8]> {
+    bytes.split(|b| *b == b'\n').collect()
+}
+
+#[test]
+fn fast_path_equals_the_full_parse_on_every_fixture() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let mut files = Vec::new();
+    jsonl_files(&root, &mut files);
+    assert!(files.len() >= 15, "fixtures found: {files:?}");
+    let mut total = 0;
+    let (mut bytes_2_1_330, mut fast_bytes_2_1_330) = (0, 0);
+    for file in &files {
+        let bytes = std::fs::read(file).expect("read fixture");
+        total += compare(&file.display().to_string(), &lines_of(&bytes));
+        if file.to_string_lossy().contains("2.1.330/sessions") {
+            for line in lines_of(&bytes) {
+                bytes_2_1_330 += line.len();
+                if takes_fast_path(line) {
+                    fast_bytes_2_1_330 += line.len();
+                }
+            }
+        }
+    }
+    assert!(total > 200, "{total} lines");
+    // The point of the fast path: most of a 2.1.330 file is never decoded.
+    assert!(
+        fast_bytes_2_1_330 * 10 > bytes_2_1_330 * 9,
+        "{fast_bytes_2_1_330} of {bytes_2_1_330} bytes skimmed"
+    );
+}
+
+#[test]
+fn fast_path_equals_the_full_parse_on_hostile_lines() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let mut files = Vec::new();
+    jsonl_files(&root, &mut files);
+    let mut rng = generate::Rng::new(42);
+    let replacements: &[u8] = b"\"\\{}[],: x0-e\x01\x7f\xff\xc3tn";
+    // Mutants the skim answered for: where the two paths could disagree.
+    let mut skimmed = 0;
+    for file in &files {
+        let bytes = std::fs::read(file).expect("read fixture");
+        for (n, line) in lines_of(&bytes).into_iter().enumerate() {
+            if line.is_empty() {
+                continue;
+            }
+            let mut variants: Vec<Vec<u8>> = Vec::new();
+            for _ in 0..8 {
+                // Cut short, as a crash mid-write leaves it.
+                variants.push(line[..rng.below(line.len() as u64) as usize].to_vec());
+                // One byte replaced, mostly near the start where the top-level keys are.
+                let mut changed = line.to_vec();
+                let at = if rng.below(2) == 0 {
+                    rng.below(line.len().min(400) as u64)
+                } else {
+                    rng.below(line.len() as u64)
+                } as usize;
+                changed[at] = replacements[rng.below(replacements.len() as u64) as usize];
+                variants.push(changed);
+            }
+            // Every variant alone after the real lines before it, so state carries over.
+            for variant in &variants {
+                skimmed += usize::from(takes_fast_path(variant));
+                compare(
+                    &format!("{} line {n} (mutated)", file.display()),
+                    &[variant.as_slice()],
+                );
+            }
+        }
+    }
+    assert!(skimmed > 500, "only {skimmed} mutants took the fast path");
+}
+
+#[test]
+fn fast_path_equals_the_full_parse_on_generated_corpora() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    generate::write_projects(&dir.path().join("old"), 20, 60_000, 3, 5).expect("generate");
+    generate::write_projects_2_1_330(&dir.path().join("new"), 20, 300_000, 3, 6).expect("generate");
+    let mut files = Vec::new();
+    jsonl_files(dir.path(), &mut files);
+    assert_eq!(files.len(), 40);
+    for file in &files {
+        let bytes = std::fs::read(file).expect("read");
+        compare(&file.display().to_string(), &lines_of(&bytes));
+    }
+}
