@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use super::jobs::Job;
@@ -313,20 +314,18 @@ impl SessionIndex {
                 return stats;
             }
         };
+        let mut files = Vec::new();
         for dir in dirs.flatten() {
             let dir_path = dir.path();
             if !dir.file_type().is_ok_and(|t| t.is_dir()) {
                 continue;
             }
-            match self.scan_dir(&dir_path, &mut seen) {
-                Ok(dir_stats) => {
-                    stats.files += dir_stats.files;
-                    stats.refreshed += dir_stats.refreshed;
-                    stats.bytes_read += dir_stats.bytes_read;
-                }
-                Err(err) => unreadable.push(format!("{}: {err}", dir_path.display())),
+            if let Err(err) = session_files(&dir_path, &mut files) {
+                unreadable.push(format!("{}: {err}", dir_path.display()));
             }
         }
+        stats = self.refresh_all(&files);
+        seen.extend(files);
         let gone: Vec<PathBuf> = {
             let mut state = self.state.write().expect("index lock");
             state.unreadable = unreadable;
@@ -352,20 +351,45 @@ impl SessionIndex {
         dir: &Path,
         seen: &mut std::collections::HashSet<PathBuf>,
     ) -> std::io::Result<ScanStats> {
-        let mut stats = ScanStats::default();
-        for file in std::fs::read_dir(dir)?.flatten() {
-            let path = file.path();
-            if path.extension().is_some_and(|ext| ext == "jsonl")
-                && file.file_type().is_ok_and(|t| t.is_file())
-            {
-                let file_stats = self.refresh_file(&path);
+        let mut files = Vec::new();
+        session_files(dir, &mut files)?;
+        let stats = self.refresh_all(&files);
+        seen.extend(files);
+        Ok(stats)
+    }
+
+    /// Brings `files` up to date on every core: workers take files from a shared counter
+    /// (big and small files even out), each parses its file alone and takes the index
+    /// lock once per file, never per line. Memory stays one read buffer per worker.
+    fn refresh_all(&self, files: &[PathBuf]) -> ScanStats {
+        let workers = std::thread::available_parallelism()
+            .map_or(1, std::num::NonZero::get)
+            .min(files.len());
+        let next = AtomicUsize::new(0);
+        let work = || {
+            let mut stats = ScanStats::default();
+            while let Some(path) = files.get(next.fetch_add(1, Ordering::Relaxed)) {
+                let file_stats = self.refresh_file(path);
                 stats.files += 1;
                 stats.refreshed += file_stats.refreshed;
                 stats.bytes_read += file_stats.bytes_read;
-                seen.insert(path);
             }
+            stats
+        };
+        if workers <= 1 {
+            return work();
         }
-        Ok(stats)
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..workers).map(|_| scope.spawn(work)).collect();
+            let mut total = ScanStats::default();
+            for handle in handles {
+                let stats = handle.join().expect("index worker panicked");
+                total.files += stats.files;
+                total.refreshed += stats.refreshed;
+                total.bytes_read += stats.bytes_read;
+            }
+            total
+        })
     }
 
     /// Replaces the set of live Claude processes; publishes `Updated` for sessions that
@@ -496,6 +520,19 @@ impl SessionIndex {
             }),
         }
     }
+}
+
+/// Adds the session files (`*.jsonl`) of one project directory to `files`.
+fn session_files(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for file in std::fs::read_dir(dir)?.flatten() {
+        let path = file.path();
+        if path.extension().is_some_and(|ext| ext == "jsonl")
+            && file.file_type().is_ok_and(|t| t.is_file())
+        {
+            files.push(path);
+        }
+    }
+    Ok(())
 }
 
 /// A new entry for `path`, with the ids that come from its location.

@@ -38,6 +38,13 @@ pub fn read(path: &Path) -> std::io::Result<Vec<Message>> {
         if super::parse::is_skipped_kind(line) {
             continue;
         }
+        // Nor do attachments and the other bookkeeping kinds, most of the bytes: a skim
+        // tells them without decoding (what it accepts is valid JSON, so nothing is lost).
+        if super::skim::skim(line.trim_ascii())
+            .is_some_and(|skim| !matches!(skim.kind, "user" | "assistant" | "summary"))
+        {
+            continue;
+        }
         let Ok(value) = serde_json::from_slice::<Value>(line) else {
             continue;
         };

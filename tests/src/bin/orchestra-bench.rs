@@ -1,7 +1,9 @@
 //! `orchestra-bench`: the benchmarks behind BENCHMARKS.md.
 //!
 //! Run with `cargo run --release -p orchestra-tests --bin orchestra-bench -- <scenario>`:
-//! - `index`: cold index of 2,000 generated sessions (~1 GB) on one core, in MB/s;
+//! - `index [MB]`: cold index of ~1 GB (or MB) of generated sessions of each shape
+//!   (2.1.197, 2.1.330) on every core: MB/s, cores used, peak RSS, and ccusage on the
+//!   same files when it is installed;
 //! - `list`: end-to-end `orchestractl sessions --all --json` with 10,000 sessions indexed,
 //!   and the daemon's RSS then;
 //! - `watch`: latency from appending a line to a session file to its `Watch` event;
@@ -115,44 +117,117 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 fn index() -> anyhow::Result<()> {
+    // orchestra-bench index [MB per shape]
+    let mb: usize = match std::env::args().nth(2) {
+        Some(arg) => arg.parse()?,
+        None => 1000,
+    };
+    for shape in ["2.1.197", "2.1.330"] {
+        index_shape(shape, mb)?;
+    }
+    Ok(())
+}
+
+/// Cold index of about `mb` MB of sessions of `shape`, then ccusage on the same files.
+fn index_shape(shape: &str, mb: usize) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let projects = dir.path().join("projects");
     let started = Instant::now();
-    let bytes = generate::write_projects(&projects, 2000, 500_000, 40, 7)?;
+    let bytes = if shape == "2.1.330" {
+        // 2.1.330 files are larger per turn: fewer, bigger sessions for the same bytes.
+        generate::write_projects_2_1_330(&projects, mb, 1_000_000, 40, 7)?
+    } else {
+        generate::write_projects(&projects, mb * 2, 500_000, 40, 7)?
+    };
     eprintln!(
-        "generated {} MB in {:.1}s",
+        "[{shape}] generated {} MB in {:.1}s",
         bytes / 1_000_000,
         started.elapsed().as_secs_f64()
     );
-    // Warm the page cache so the figure is parsing speed, not disk speed.
-    for entry in walk(&projects) {
-        let _ = std::fs::read(entry);
-    }
+    warm_page_cache(&projects);
+    let me = std::process::id();
+    reset_peak_rss();
     let store = orchestrad::store::Store::open(&dir.path().join("store"))?;
     let index = orchestrad::sessions::SessionIndex::load(
         projects.clone(),
         &store,
         orchestrad::events::Bus::new(),
     )?;
+    let ticks = cpu_ticks(me);
     let started = Instant::now();
     let stats = index.scan();
     let secs = started.elapsed().as_secs_f64();
+    let cores = (cpu_ticks(me) - ticks) as f64 / 100.0 / secs;
+    let ours = stats.bytes_read as f64 / 1e6 / secs;
     println!(
-        "cold index: {} sessions, {:.0} MB in {:.2}s on one thread = {:.0} MB/s",
+        "[{shape}] cold index: {} sessions, {:.0} MB in {:.2}s = {ours:.0} MB/s, {cores:.1} cores used, peak RSS {:.0} MB",
         stats.files,
         stats.bytes_read as f64 / 1e6,
         secs,
-        stats.bytes_read as f64 / 1e6 / secs
+        peak_rss_kb(me) as f64 / 1024.0
     );
     let started = Instant::now();
     let warm = index.scan();
     println!(
-        "warm rescan (nothing changed): {} sessions checked in {:.0} ms, {} bytes read",
+        "[{shape}] warm rescan (nothing changed): {} sessions checked in {:.0} ms, {} bytes read",
         warm.files,
         started.elapsed().as_secs_f64() * 1000.0,
         warm.bytes_read
     );
+    match ccusage(dir.path()) {
+        Some(secs) => {
+            let theirs = stats.bytes_read as f64 / 1e6 / secs;
+            println!(
+                "[{shape}] ccusage claude session --json --offline on the same files: {secs:.2}s = {theirs:.0} MB/s; ours / ccusage = {:.2}x",
+                ours / theirs
+            );
+        }
+        None => println!("[{shape}] ccusage not installed (npm install -g ccusage): no comparison"),
+    }
     Ok(())
+}
+
+/// Seconds ccusage takes to read the sessions under `config_dir/projects`, or `None` when
+/// it is not installed or fails.
+fn ccusage(config_dir: &Path) -> Option<f64> {
+    let started = Instant::now();
+    let out = Command::new("ccusage")
+        .args(["claude", "session", "--json", "--offline"])
+        .env("CLAUDE_CONFIG_DIR", config_dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .ok()?;
+    let secs = started.elapsed().as_secs_f64();
+    out.success().then_some(secs)
+}
+
+/// Reads every file once through a small buffer, so figures are parsing speed, not disk
+/// speed, and the warming does not count in the peak RSS.
+fn warm_page_cache(dir: &Path) {
+    use std::io::Read;
+    let mut buffer = vec![0u8; 1 << 20];
+    for path in walk(dir) {
+        if let Ok(mut file) = std::fs::File::open(path) {
+            while file.read(&mut buffer).is_ok_and(|n| n > 0) {}
+        }
+    }
+}
+
+/// Resets the process's peak RSS (`VmHWM`), so it measures what follows.
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+fn peak_rss_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
+        })
+        .unwrap_or(0)
 }
 
 fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
