@@ -142,7 +142,7 @@ pub fn apply_line(entry: &mut Entry, line: &[u8]) -> Result<(), Skip> {
     if line.is_empty() {
         return Ok(());
     }
-    if let Some(skim) = super::skim::skim(line)
+    if let Some(skim) = super::skim::skim(line, |kind| DECODED_KINDS.contains(&kind))
         && !DECODED_KINDS.contains(&skim.kind)
     {
         if !IGNORED_KINDS.contains(&skim.kind) {
@@ -157,7 +157,8 @@ pub fn apply_line(entry: &mut Entry, line: &[u8]) -> Result<(), Skip> {
 /// benchmarks that check the fast path is taken).
 #[doc(hidden)]
 pub fn takes_fast_path(line: &[u8]) -> bool {
-    super::skim::skim(trim_ascii(line)).is_some_and(|skim| !DECODED_KINDS.contains(&skim.kind))
+    super::skim::skim(trim_ascii(line), |kind| DECODED_KINDS.contains(&kind))
+        .is_some_and(|skim| !DECODED_KINDS.contains(&skim.kind))
 }
 
 /// [`apply_line`] the straightforward way: every line decoded by serde_json. The

@@ -46,11 +46,11 @@ const UNSURE_FIELDS: &[&[u8]] = &[b"totalCostUSD"];
 
 /// The top-level `type` and `timestamp` of `line` (already trimmed), or `None` when the
 /// line must take the full parse.
-pub(crate) fn skim(line: &[u8]) -> Option<Skim<'_>> {
-    // Valid UTF-8 up front: the walk below can then slice `str`s freely, and serde_json's
-    // own leniency about invalid UTF-8 in skipped strings never matters.
-    let text = std::str::from_utf8(line).ok()?;
-    let bytes = text.as_bytes();
+///
+/// `decode(kind)` says a kind will be decoded anyway: the walk stops as soon as the line's
+/// `type` is found to be one, so such lines are not walked twice.
+pub(crate) fn skim(line: &[u8], decode: impl Fn(&str) -> bool) -> Option<Skim<'_>> {
+    let bytes = line;
     let mut pos = skip_ws(bytes, 0);
     if bytes.get(pos) != Some(&b'{') {
         return None;
@@ -88,8 +88,9 @@ pub(crate) fn skim(line: &[u8]) -> Option<Skim<'_>> {
                 if escaped {
                     return None;
                 }
-                let value = &text[value_start + 1..end - 1];
+                let value = std::str::from_utf8(&bytes[value_start + 1..end - 1]).ok()?;
                 match index {
+                    0 if decode(value) => return None,
                     0 => kind = Some(value),
                     1 => timestamp = Some(value),
                     _ => {}
@@ -130,6 +131,9 @@ pub(crate) fn skim(line: &[u8]) -> Option<Skim<'_>> {
     if skip_ws(bytes, pos) != bytes.len() {
         return None;
     }
+    // Valid UTF-8 as a whole, checked last (lines to decode never get here), so serde_json's
+    // own leniency about invalid UTF-8 in skipped strings never matters.
+    std::str::from_utf8(line).ok()?;
     Some(Skim {
         kind: kind?,
         timestamp,
@@ -157,7 +161,7 @@ fn skip_string(bytes: &[u8], start: usize) -> Option<(usize, bool)> {
     loop {
         let found = pos + memchr::memchr2(b'"', b'\\', &bytes[pos..])?;
         // Control characters are not allowed raw inside a JSON string.
-        if bytes[pos..found].iter().any(|b| *b < 0x20) {
+        if has_control(&bytes[pos..found]) {
             return None;
         }
         if bytes[found] == b'"' {
@@ -176,6 +180,14 @@ fn skip_string(bytes: &[u8], start: usize) -> Option<(usize, bool)> {
             _ => return None,
         }
     }
+}
+
+/// Whether `bytes` holds a control character. A fold without an early exit, which the
+/// compiler turns into vector compares (`any` went a byte at a time).
+fn has_control(bytes: &[u8]) -> bool {
+    bytes
+        .chunks(64)
+        .any(|block| block.iter().fold(0u8, |acc, &b| acc | u8::from(b < 0x20)) != 0)
 }
 
 /// Skips one JSON value starting at `start` (no leading whitespace); returns the offset
@@ -289,7 +301,7 @@ mod tests {
     fn finds_kind_and_timestamp_after_a_bulky_value() {
         let line = br#"{"parentUuid":null,"isSidechain":false,"attachment":{"type":"date","a":[1,-2.5e3,{"x":"q\"\\\u00e9"}],"b":true},"type":"attachment","timestamp":"2026-11-22T03:21:23.803Z","cwd":"/w"}"#;
         assert_eq!(
-            skim(line),
+            skim(line, |_| false),
             Some(Skim {
                 kind: "attachment",
                 timestamp: Some("2026-11-22T03:21:23.803Z")
@@ -297,7 +309,10 @@ mod tests {
         );
         // Older files put spaces after colons.
         assert_eq!(
-            skim(br#"{"type": "queue-operation", "n": [ 1 , 2 ] }"#).map(|s| s.kind),
+            skim(br#"{"type": "queue-operation", "n": [ 1 , 2 ] }"#, |_| {
+                false
+            })
+            .map(|s| s.kind),
             Some("queue-operation")
         );
     }
@@ -319,13 +334,18 @@ mod tests {
             br#"[1]"#,
             b"{\"type\":\"attachment\",\"x\":\"\xff\"}",
         ] {
-            assert_eq!(skim(line), None, "{}", String::from_utf8_lossy(line));
+            assert_eq!(
+                skim(line, |_| false),
+                None,
+                "{}",
+                String::from_utf8_lossy(line)
+            );
         }
         let deep = format!(
             r#"{{"type":"a","x":{}{}}}"#,
             "[".repeat(200),
             "]".repeat(200)
         );
-        assert_eq!(skim(deep.as_bytes()), None);
+        assert_eq!(skim(deep.as_bytes(), |_| false), None);
     }
 }

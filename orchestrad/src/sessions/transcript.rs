@@ -40,8 +40,9 @@ pub fn read(path: &Path) -> std::io::Result<Vec<Message>> {
         }
         // Nor do attachments and the other bookkeeping kinds, most of the bytes: a skim
         // tells them without decoding (what it accepts is valid JSON, so nothing is lost).
-        if super::skim::skim(line.trim_ascii())
-            .is_some_and(|skim| !matches!(skim.kind, "user" | "assistant" | "summary"))
+        let message_kind = |kind: &str| matches!(kind, "user" | "assistant" | "summary");
+        if super::skim::skim(line.trim_ascii(), message_kind)
+            .is_some_and(|skim| !message_kind(skim.kind))
         {
             continue;
         }
