@@ -4,6 +4,7 @@
 //! - `index [MB]`: cold index of ~1 GB (or MB) of generated sessions of each shape
 //!   (2.1.197, 2.1.330) on every core: MB/s, cores used, peak RSS, and ccusage on the
 //!   same files when it is installed;
+//! - `search [MB]`: `Search` over ~1 GB of 2.1.330 sessions, in MB/s;
 //! - `list`: end-to-end `orchestractl sessions --all --json` with 10,000 sessions indexed,
 //!   and the daemon's RSS then;
 //! - `watch`: latency from appending a line to a session file to its `Watch` event;
@@ -24,6 +25,7 @@ fn main() -> anyhow::Result<()> {
     let scenario = std::env::args().nth(1).unwrap_or_default();
     match scenario.as_str() {
         "index" => index(),
+        "search" => search(),
         "list" => list(),
         "watch" => watch(),
         "spawn" => spawn(),
@@ -77,7 +79,7 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         _ => {
-            eprintln!("usage: orchestra-bench index|list|watch|spawn|chatty|generate");
+            eprintln!("usage: orchestra-bench index|search|list|watch|spawn|chatty|generate");
             std::process::exit(2);
         }
     }
@@ -228,6 +230,44 @@ fn peak_rss_kb(pid: u32) -> u64 {
                 .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
         })
         .unwrap_or(0)
+}
+
+/// `orchestra-bench search [MB]`: a search over ~1 GB of 2.1.330 sessions for a word in
+/// every file (the worst case: every file is read as a conversation) and for one in none.
+fn search() -> anyhow::Result<()> {
+    let mb: usize = match std::env::args().nth(2) {
+        Some(arg) => arg.parse()?,
+        None => 1000,
+    };
+    let dir = tempfile::tempdir()?;
+    let projects = dir.path().join("projects");
+    let bytes = generate::write_projects_2_1_330(&projects, mb, 1_000_000, 40, 9)?;
+    warm_page_cache(&projects);
+    let store = orchestrad::store::Store::open(&dir.path().join("store"))?;
+    let index = orchestrad::sessions::SessionIndex::load(
+        projects.clone(),
+        &store,
+        orchestrad::events::Bus::new(),
+    )?;
+    index.scan();
+    let sessions = index.all();
+    let me = std::process::id();
+    for (what, query) in [("in no file", "zebra-unicorn"), ("in every file", "parser")] {
+        reset_peak_rss();
+        let ticks = cpu_ticks(me);
+        let started = Instant::now();
+        let (hits, searched) = orchestrad::sessions::query::search(&sessions, query, usize::MAX);
+        let secs = started.elapsed().as_secs_f64();
+        println!(
+            "search {query:?} ({what}): {} hits in {searched} sessions, {:.0} MB in {secs:.2}s = {:.0} MB/s, {:.1} cores used, peak RSS {:.0} MB",
+            hits.len(),
+            bytes as f64 / 1e6,
+            bytes as f64 / 1e6 / secs,
+            (cpu_ticks(me) - ticks) as f64 / 100.0 / secs,
+            peak_rss_kb(me) as f64 / 1024.0
+        );
+    }
+    Ok(())
 }
 
 fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
