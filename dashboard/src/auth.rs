@@ -70,7 +70,8 @@ fn is_loopback_host(host: &str, port: u16) -> bool {
         .any(|name| host == format!("{name}:{port}"))
 }
 
-fn cookie_token(headers: &HeaderMap) -> Option<String> {
+/// The device token in the request's cookie, if any.
+pub fn cookie_token(headers: &HeaderMap) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()

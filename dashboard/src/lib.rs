@@ -62,6 +62,8 @@ pub struct AppState {
     pub port: u16,
     /// The certificate served, when serving TLS (shown on the pages for comparison).
     pub cert: Option<cert::CertInfo>,
+    /// Open WebSockets per device, to bound them.
+    pub sockets: Arc<live::SocketSlots>,
 }
 
 impl AppState {
@@ -70,6 +72,10 @@ impl AppState {
         if self.cert.is_some() { "https" } else { "http" }
     }
 }
+
+/// Largest request body read (JSON and forms): far above any spawn a person types, far
+/// below what would strain memory. A larger body gets 413 Payload Too Large.
+pub const MAX_BODY: usize = 1024 * 1024;
 
 /// Largest gRPC answer accepted (a full session listing can pass tonic's 4 MB default).
 pub const MAX_MESSAGE: usize = 256 * 1024 * 1024;
@@ -115,6 +121,7 @@ pub async fn run(
         tokens: auth::TokenCache::default(),
         port,
         cert: tls.as_ref().map(|(info, _)| info.clone()),
+        sockets: Arc::default(),
     });
     announce(&state).await?;
     let app: Router = Router::new()
@@ -122,6 +129,7 @@ pub async fn run(
         .merge(live::routes())
         .merge(auth::routes())
         .merge(assets::routes())
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::guard,
