@@ -56,27 +56,32 @@ pub struct Slot {
 }
 
 impl SocketSlots {
-    /// A slot for the device of `headers`, or the refusal when it has too many open.
-    fn take(self: &Arc<Self>, headers: &HeaderMap) -> Result<Slot, Response> {
+    /// A slot for the device of `headers`, or `None` when it has too many open.
+    fn take(self: &Arc<Self>, headers: &HeaderMap) -> Option<Slot> {
         let key = crate::auth::cookie_token(headers).unwrap_or_else(|| "loopback".to_owned());
         let mut open = self.0.lock().unwrap_or_else(|poison| poison.into_inner());
         let count = open.entry(key.clone()).or_insert(0);
         if *count >= MAX_SOCKETS_PER_DEVICE {
-            return Err((
-                StatusCode::TOO_MANY_REQUESTS,
-                format!(
-                    "this device already has {MAX_SOCKETS_PER_DEVICE} live connections open: \
-                     close some tabs of the dashboard and reload\n"
-                ),
-            )
-                .into_response());
+            return None;
         }
         *count += 1;
-        Ok(Slot {
+        Some(Slot {
             slots: self.clone(),
             key,
         })
     }
+}
+
+/// The refusal of a socket over [`MAX_SOCKETS_PER_DEVICE`].
+fn too_many_sockets() -> Response {
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        format!(
+            "this device already has {MAX_SOCKETS_PER_DEVICE} live connections open: \
+             close some tabs of the dashboard and reload\n"
+        ),
+    )
+        .into_response()
 }
 
 impl Drop for Slot {
@@ -268,9 +273,8 @@ async fn live(
     Query(query): Query<LiveQuery>,
     State(state): State<Arc<AppState>>,
 ) -> Response {
-    let slot = match state.sockets.take(&headers) {
-        Ok(slot) => slot,
-        Err(refusal) => return refusal,
+    let Some(slot) = state.sockets.take(&headers) else {
+        return too_many_sockets();
     };
     ws.max_message_size(MAX_WS_MESSAGE)
         .max_frame_size(MAX_WS_MESSAGE)
@@ -370,9 +374,8 @@ async fn logs(
     Path(id): Path<String>,
     State(state): State<Arc<AppState>>,
 ) -> Response {
-    let slot = match state.sockets.take(&headers) {
-        Ok(slot) => slot,
-        Err(refusal) => return refusal,
+    let Some(slot) = state.sockets.take(&headers) else {
+        return too_many_sockets();
     };
     ws.max_message_size(MAX_WS_MESSAGE)
         .max_frame_size(MAX_WS_MESSAGE)

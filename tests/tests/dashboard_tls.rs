@@ -416,6 +416,19 @@ async fn a_phone_that_trusts_the_certificate_pairs_and_gets_a_secure_cookie() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    let note = client
+        .find(Locator::Id("cert-fingerprint"))
+        .await
+        .expect("the app shows the fingerprint")
+        .text()
+        .await
+        .expect("text");
+    assert!(note.contains(&web.fingerprint), "{note}");
+    if let Ok(png) = client.screenshot().await {
+        let dir = orchestra_tests::workspace_root().join("target/test-artifacts/dashboard");
+        let _ = std::fs::create_dir_all(&dir);
+        let _ = std::fs::write(dir.join("tls-paired.png"), png);
+    }
     let secure = client
         .execute(
             "return [window.isSecureContext, 'serviceWorker' in navigator, location.protocol]",
