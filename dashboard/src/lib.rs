@@ -200,6 +200,15 @@ async fn announce(state: &AppState) -> anyhow::Result<()> {
             "certificate SHA-256 fingerprint (your phone shows it before you accept; it must match):"
         );
         println!("  {}", cert.fingerprint_sha256);
+        if chrono::DateTime::parse_from_rfc3339(&cert.not_after)
+            .is_ok_and(|end| end < chrono::Utc::now())
+        {
+            println!(
+                "WARNING: the certificate expired at {}: phones will refuse it; renew it \
+                 (`orchestractl web cert --renew`, or where you made your own)",
+                cert.not_after
+            );
+        }
         if let Some(ip) = lan.filter(|ip| !cert.names.contains(&ip.to_string())) {
             println!(
                 "note: the certificate does not name {ip}; make one that does with \

@@ -100,9 +100,18 @@ fn upgrade(port: u16, path: &str) -> Result<TcpStream, String> {
     if head.starts_with("HTTP/1.1 101") {
         Ok(stream)
     } else {
-        let mut rest = String::new();
-        let _ = stream.read_to_string(&mut rest);
-        Err(format!("{head}{rest}"))
+        // The connection stays open after a refusal: read its body by length.
+        let length = head
+            .lines()
+            .find_map(|l| {
+                let (name, value) = l.split_once(':')?;
+                name.eq_ignore_ascii_case("content-length")
+                    .then(|| value.trim().parse::<usize>().ok())?
+            })
+            .unwrap_or(0);
+        let mut body = vec![0u8; length];
+        let _ = stream.read_exact(&mut body);
+        Err(format!("{head}{}", String::from_utf8_lossy(&body)))
     }
 }
 
