@@ -13,6 +13,7 @@ pub mod assets;
 pub mod auth;
 pub mod cert;
 pub mod live;
+pub mod notify;
 pub mod tls;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -114,6 +115,11 @@ pub async fn run(
         None
     };
     let hub = live::Hub::start(channel.clone());
+    tokio::spawn(notify::follow(
+        hub.clone(),
+        channel.clone(),
+        base_url(&config, port),
+    ));
     let state = Arc::new(AppState {
         config: config.clone(),
         channel: channel.clone(),
@@ -217,4 +223,18 @@ async fn announce(state: &AppState) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Where this dashboard is reached, for links in notifications sent elsewhere.
+fn base_url(config: &Config, port: u16) -> String {
+    let host = if config.lan {
+        cert::machine_addresses()
+            .into_iter()
+            .find(IpAddr::is_ipv4)
+            .map_or_else(|| "127.0.0.1".to_owned(), |ip| ip.to_string())
+    } else {
+        "127.0.0.1".to_owned()
+    };
+    let scheme = if config.tls() { "https" } else { "http" };
+    format!("{scheme}://{host}:{port}/")
 }

@@ -30,6 +30,8 @@ pub struct Config {
     pub tls_cert: Option<PathBuf>,
     /// The private key (PEM) of `tls_cert`.
     pub tls_key: Option<PathBuf>,
+    /// Where to send notifications (webhook, ntfy, desktop); none by default.
+    pub notifications: Vec<crate::notify::ChannelConfig>,
 }
 
 impl Default for Config {
@@ -52,6 +54,7 @@ impl Default for Config {
             claude_command: "claude".to_owned(),
             tls_cert: None,
             tls_key: None,
+            notifications: Vec::new(),
         }
     }
 }
@@ -80,6 +83,7 @@ const KNOWN_KEYS: &[&str] = &[
     "claude_command",
     "tls_cert",
     "tls_key",
+    "notifications",
 ];
 
 /// Why a config file could not be used.
@@ -234,6 +238,11 @@ impl Config {
             return Err(invalid(
                 "tls_cert and tls_key go together: set both (your certificate and its key) or neither",
             ));
+        }
+        for (index, channel) in self.notifications.iter().enumerate() {
+            channel
+                .validate()
+                .map_err(|message| invalid(&format!("notifications[{index}]: {message}")))?;
         }
         Ok(())
     }

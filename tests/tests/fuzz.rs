@@ -4,7 +4,8 @@
 //!
 //! Targets: Claude Code's session lines (the indexer and the transcript reader), its
 //! stream-json output and stdio control requests (the agent interpreter), the config
-//! file, and the search snippet. A bounded run (about a minute in all on a developer
+//! file, the search snippet, and the hook input (`orchestractl hook notification`, as the
+//! daemon reads it; seeded with the hook inputs of a real capture). A bounded run (about a minute in all on a developer
 //! machine) is part of the normal `cargo test`; `ORCHESTRA_FUZZ_CASES=N` runs N cases per
 //! target instead, for a longer hunt.
 
@@ -192,7 +193,8 @@ fn input_line(seeds: Vec<String>) -> impl Strategy<Value = Vec<u8>> {
 
 #[test]
 fn fuzz_session_lines() {
-    let seeds = lines_of("claude-code/sessions");
+    let mut seeds = lines_of("claude-code/sessions");
+    seeds.extend(lines_of("claude-code/2.1.330/sessions"));
     let lines = prop::collection::vec(input_line(seeds), 1..12);
     runner(cases(20_000))
         .run(&lines, |lines| {
@@ -215,7 +217,8 @@ fn fuzz_session_lines() {
 
 #[test]
 fn fuzz_stream_json_and_control_requests() {
-    let seeds = lines_of("claude-code/stream-json");
+    let mut seeds = lines_of("claude-code/stream-json");
+    seeds.extend(lines_of("claude-code/2.1.330/stream-json"));
     let lines = prop::collection::vec(input_line(seeds), 1..12);
     runner(cases(20_000))
         .run(&lines, |lines| {
@@ -277,4 +280,45 @@ fn fuzz_search_snippets() {
             },
         )
         .expect("no text or needle makes a search snippet panic");
+}
+
+/// The `input` of every `hook_callback` in the real capture (Claude Code's hook input),
+/// and the same as a `Notification` hook's, which is what the daemon reads.
+fn hook_inputs() -> Vec<String> {
+    let mut inputs = Vec::new();
+    for line in lines_of("claude-code/2.1.330/stream-json") {
+        let Ok(value) = serde_json::from_str::<Value>(&line) else {
+            continue;
+        };
+        let request = &value["msg"]["request"];
+        if request["subtype"] == "hook_callback" {
+            let mut input = request["input"].clone();
+            inputs.push(input.to_string());
+            input["hook_event_name"] = "Notification".into();
+            input["message"] = "Claude needs your permission to use Bash".into();
+            inputs.push(input.to_string());
+        }
+    }
+    assert!(!inputs.is_empty(), "the capture has hook inputs");
+    inputs
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fuzz_hook_input() {
+    let env = orchestra_tests::TestEnv::new();
+    let daemon = env.daemon_in_process().await;
+    let ctx = daemon.ctx.clone();
+    let seeds = hook_inputs();
+    // The daemon's work per input is larger (it may notify): fewer cases.
+    let result = tokio::task::spawn_blocking(move || {
+        runner(cases(5_000)).run(&input_line(seeds), |input| {
+            let text = String::from_utf8_lossy(&input);
+            let _ = orchestrad::notify::sources::hook(&ctx, &text);
+            Ok(())
+        })
+    })
+    .await
+    .expect("the fuzz run");
+    daemon.shutdown().await;
+    result.expect("no hook input makes the daemon panic");
 }

@@ -7,6 +7,7 @@ pub mod agents;
 pub mod convert;
 pub mod daemon;
 pub mod devices;
+pub mod notify;
 pub mod sessions;
 pub mod status;
 pub mod stream;
@@ -17,6 +18,7 @@ use futures::Stream;
 use orchestra_proto::v1::agents_server::AgentsServer;
 use orchestra_proto::v1::daemon_server::DaemonServer;
 use orchestra_proto::v1::devices_server::DevicesServer;
+use orchestra_proto::v1::notify_server::NotifyServer;
 use orchestra_proto::v1::sessions_server::SessionsServer;
 use tokio::net::{UnixListener, UnixStream};
 use tokio_stream::StreamExt as _;
@@ -61,6 +63,11 @@ pub async fn serve(
         )
         .add_service(
             DevicesServer::new(devices::DevicesService::new(ctx.clone()))
+                .max_decoding_message_size(MAX_REQUEST)
+                .max_encoding_message_size(MAX_RESPONSE),
+        )
+        .add_service(
+            NotifyServer::new(notify::NotifyService::new(ctx.clone()))
                 .max_decoding_message_size(MAX_REQUEST)
                 .max_encoding_message_size(MAX_RESPONSE),
         )
