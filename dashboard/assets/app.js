@@ -425,4 +425,8 @@ document.addEventListener("DOMContentLoaded", async () => {
   }
   setInterval(renderAgents, 1000);
   connect();
+  // The service worker (installable app, notification clicks); secure contexts only.
+  if ("serviceWorker" in navigator && window.isSecureContext) {
+    navigator.serviceWorker.register("/sw.js").catch(() => {});
+  }
 });

@@ -112,6 +112,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/app.js"),
     ("GET", "/app.css"),
     ("GET", "/manifest.webmanifest"),
+    ("GET", "/sw.js"),
     ("GET", "/icon.svg"),
     ("GET", "/icon-192.png"),
     ("GET", "/icon-512.png"),

@@ -437,6 +437,16 @@ async fn a_phone_that_trusts_the_certificate_pairs_and_gets_a_secure_cookie() {
         .await
         .expect("script");
     assert_eq!(secure, serde_json::json!([true, true, "https:"]));
+    // The service worker registers and activates from the TLS origin.
+    let scope = client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];\
+             navigator.serviceWorker.ready.then(r => done(r.active ? r.scope : 'inactive'), e => done(String(e)));",
+            vec![],
+        )
+        .await
+        .expect("script");
+    assert_eq!(scope, serde_json::json!(format!("{base}/")));
     let cookies = client.get_all_cookies().await.expect("cookies");
     let cookie = cookies
         .iter()
