@@ -11,6 +11,7 @@ pub mod control;
 pub mod integrate;
 pub mod launch;
 pub mod monitor;
+pub mod radar;
 pub mod report;
 pub mod results;
 pub mod shim;
@@ -114,6 +115,8 @@ pub struct Supervisor {
     wakers: Mutex<HashMap<String, tokio::sync::mpsc::Sender<()>>>,
     /// Becomes true when the daemon shuts down; monitors stop (agents keep running).
     shutdown: watch::Receiver<bool>,
+    /// What each agent changed, for the overlap radar.
+    radar: radar::Radar,
 }
 
 impl Supervisor {
@@ -150,6 +153,7 @@ impl Supervisor {
             schedule_lock: tokio::sync::Mutex::new(()),
             wakers: Mutex::new(HashMap::new()),
             shutdown,
+            radar: radar::Radar::default(),
         })
     }
 
