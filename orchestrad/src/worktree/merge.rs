@@ -281,10 +281,13 @@ pub struct Integration {
 
 /// Where the integration worktree of branch `into` lives.
 pub fn integration_worktree(repo_root: &Path, worktree_dir: &str, into: &str) -> PathBuf {
-    super::worktree_base(repo_root, worktree_dir).join(format!(
-        "integrate-{}",
-        super::slugify(into.trim_start_matches("orchestra/"))
-    ))
+    let slug = super::slugify(into.trim_start_matches("orchestra/"));
+    let name = if slug.starts_with("integrate-") {
+        slug
+    } else {
+        format!("integrate-{slug}")
+    };
+    super::worktree_base(repo_root, worktree_dir).join(name)
 }
 
 /// Directories where `branch` is checked out (the main checkout or a linked worktree).
