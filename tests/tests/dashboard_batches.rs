@@ -211,7 +211,7 @@ async fn batch_view_marks_overlaps_previews_merges_and_reports() {
     click(&client, "#batch-list li.batch button[data-action=merge]").await;
     let merged = shows(&client, "#batch-list .batch-result", "merged into").await;
     assert!(
-        merged.contains(&format!("merged into orchestra/integrate-"))
+        merged.contains("merged into orchestra/integrate-")
             && merged.contains(&format!("{}, {}", id(0), id(2))),
         "{merged}"
     );
