@@ -245,6 +245,57 @@ fn radar_dry_run_merge_and_report_on_three_agents() {
         "beta\n"
     );
 
+    // Merging again changes nothing and is no error; the user's branch is never the target.
+    let head = env.git(&repo, &["rev-parse", &branch]);
+    let (code, again) = ctl_json_code(&env, &["merge", "--repo", repo.to_str().expect("path")]);
+    assert_eq!(code, 2, "{again:#}");
+    assert_eq!(again["merged"], merged["merged"]);
+    assert_eq!(env.git(&repo, &["rev-parse", &branch]), head);
+    let out = env.ctl(&[
+        "merge",
+        "--into",
+        "main",
+        "--repo",
+        repo.to_str().expect("path"),
+    ]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("branch main is checked out") && stderr.contains("--into"),
+        "{stderr}"
+    );
+    assert_eq!(user_before, checkout_state(&env, &repo));
+
+    // Merging into an existing integration branch moves it and its worktree forward.
+    let r = repo.to_str().expect("path");
+    let (code, first) = ctl_json_code(
+        &env,
+        &["merge", &a, "--into", "orchestra/step", "--repo", r],
+    );
+    assert_eq!(
+        (code, strs(&first["merged"])),
+        (0, vec![a.clone()]),
+        "{first:#}"
+    );
+    let (code, second) = ctl_json_code(
+        &env,
+        &["merge", &c, "--into", "orchestra/step", "--repo", r],
+    );
+    assert_eq!(
+        (code, strs(&second["merged"])),
+        (0, vec![c.clone()]),
+        "{second:#}"
+    );
+    let step = PathBuf::from(second["worktree"].as_str().expect("worktree"));
+    assert_eq!(
+        step,
+        PathBuf::from(first["worktree"].as_str().expect("worktree"))
+    );
+    assert_eq!(env.git(&step, &["status", "--porcelain"]), "");
+    assert!(step.join("shared.txt").exists() && step.join("other.txt").exists());
+    // Naming agents records where they went; merge the batch again to restore its status.
+    ctl_json_code(&env, &["merge", "--repo", r]);
+
     // The report lists all three, with what became of each branch.
     let report = env.ctl_json(&["report", "--repo", repo.to_str().expect("path")]);
     assert_eq!(report["batch_id"], batch.as_str());

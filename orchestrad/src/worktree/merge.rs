@@ -497,6 +497,11 @@ fn publish(
     match (registered, repo.find_branch(into, BranchType::Local)) {
         (Some(wt), Ok(mut branch)) => {
             let wt_repo = Repository::open_from_worktree(&wt).map_err(err("open its worktree"))?;
+            // The same objects, seen through the worktree's own handle (git2 refuses an
+            // object of another handle).
+            let target = wt_repo
+                .find_commit(commit)
+                .map_err(err("read the result"))?;
             let mut checkout = git2::build::CheckoutBuilder::new();
             checkout.safe();
             wt_repo
