@@ -547,3 +547,141 @@ fn publish(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A repository with `base.txt` committed, and a worktree per name on `orchestra/<name>`.
+    fn setup(names: &[&str]) -> (tempfile::TempDir, PathBuf, String) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path().join("repo");
+        std::fs::create_dir_all(&root).expect("repo dir");
+        let repo = Repository::init(&root).expect("init");
+        std::fs::write(root.join("base.txt"), "one\ntwo\nthree\n").expect("write");
+        let base = commit_all_in(&repo);
+        for name in names {
+            crate::worktree::create(
+                &root,
+                ".worktrees",
+                name,
+                &base,
+                &root.join(format!(".worktrees/task-{name}")),
+            )
+            .expect("worktree");
+        }
+        (dir, root, base)
+    }
+
+    fn commit_all_in(repo: &Repository) -> String {
+        let mut index = repo.index().expect("index");
+        index
+            .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
+            .expect("add");
+        let tree = repo
+            .find_tree(index.write_tree().expect("tree"))
+            .expect("tree");
+        index.write().expect("index");
+        let sig = git2::Signature::now("t", "t@e").expect("sig");
+        let parent = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
+        let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
+        repo.commit(Some("HEAD"), &sig, &sig, "c", &tree, &parents)
+            .expect("commit")
+            .to_string()
+    }
+
+    fn wt(root: &Path, name: &str) -> PathBuf {
+        root.join(format!(".worktrees/task-{name}"))
+    }
+
+    fn side(root: &Path, name: &str) -> Side {
+        let (head, tree) = snapshot(&wt(root, name)).expect("snapshot");
+        Side {
+            agent_id: name.to_owned(),
+            head,
+            tree,
+        }
+    }
+
+    #[test]
+    fn dry_run_sees_uncommitted_deletions_and_edits_and_changes_nothing() {
+        let (_dir, root, base) = setup(&["a", "b", "c"]);
+        std::fs::remove_file(wt(&root, "a").join("base.txt")).expect("delete");
+        std::fs::write(wt(&root, "b").join("base.txt"), "one\nTWO\nthree\n").expect("edit");
+        std::fs::write(wt(&root, "c").join("new.txt"), "new\n").expect("new");
+        let status = |name: &str| {
+            std::process::Command::new("git")
+                .args(["status", "--porcelain"])
+                .current_dir(wt(&root, name))
+                .output()
+                .map(|o| o.stdout)
+                .unwrap_or_default()
+        };
+        let before: Vec<_> = ["a", "b", "c"].iter().map(|n| status(n)).collect();
+        let (a, b, c) = (side(&root, "a"), side(&root, "b"), side(&root, "c"));
+        assert_eq!(
+            conflicts_between(&root, &a, &b).expect("a b"),
+            BTreeSet::from(["base.txt".to_owned()]),
+            "a delete against an edit conflicts"
+        );
+        assert!(conflicts_between(&root, &a, &c).expect("a c").is_empty());
+        assert!(conflicts_between(&root, &b, &c).expect("b c").is_empty());
+        let after: Vec<_> = ["a", "b", "c"].iter().map(|n| status(n)).collect();
+        assert_eq!(before, after, "indexes and files untouched");
+        assert_eq!(
+            changed_paths(&wt(&root, "c"), &base).expect("changed"),
+            BTreeSet::from(["new.txt".to_owned()])
+        );
+    }
+
+    #[test]
+    fn a_conflicting_branch_is_left_out_whole_and_its_culprit_named() {
+        let (_dir, root, base) = setup(&["a", "b", "c"]);
+        for (name, text) in [("a", "one\nA\nthree\n"), ("b", "one\nB\nthree\n")] {
+            std::fs::write(wt(&root, name).join("base.txt"), text).expect("edit");
+            commit_all(&wt(&root, name), name).expect("commit");
+        }
+        std::fs::write(wt(&root, "c").join("c.txt"), "c\n").expect("c");
+        assert!(commit_all(&wt(&root, "c"), "c").expect("commit").is_some());
+        assert!(commit_all(&wt(&root, "c"), "c").expect("again").is_none());
+        let candidates: Vec<Candidate> = ["a", "b", "c"]
+            .iter()
+            .map(|n| Candidate {
+                agent_id: (*n).to_owned(),
+                branch: format!("orchestra/{n}"),
+                task: format!("task {n}"),
+                base_commit: base.clone(),
+            })
+            .collect();
+        let place = root.join(".worktrees/integrate-x");
+        let outcome =
+            integrate(&root, "orchestra/integrate-x", &place, &candidates).expect("integrate");
+        assert_eq!(outcome.base, base);
+        assert_eq!(outcome.merged, ["a", "c"]);
+        assert_eq!(
+            outcome.skipped,
+            [Skipped {
+                agent_id: "b".to_owned(),
+                paths: vec!["base.txt".to_owned()],
+                conflicts_with: vec!["a".to_owned()],
+            }]
+        );
+        assert_eq!(
+            std::fs::read_to_string(place.join("base.txt")).expect("base"),
+            "one\nA\nthree\n",
+            "no conflict markers: b is not in it at all"
+        );
+        assert!(place.join("c.txt").exists());
+        let repo = Repository::open(&root).expect("open");
+        assert_eq!(
+            repo.head()
+                .expect("head")
+                .peel_to_commit()
+                .expect("c")
+                .id()
+                .to_string(),
+            base,
+            "the main checkout's branch did not move"
+        );
+    }
+}
