@@ -179,8 +179,15 @@ impl AgentRecord {
 /// A change published on the agent bus.
 #[derive(Debug, Clone)]
 pub struct AgentChange {
-    /// "created" or "updated".
+    /// "created", "updated", or [`AgentChange::OVERLAP`].
     pub kind: &'static str,
     /// The agent after the change.
     pub agent: std::sync::Arc<AgentRecord>,
+}
+
+impl AgentChange {
+    /// The kind of change published when an agent's `overlaps` gain a path another agent
+    /// of its repository changed too (the overlap radar): the cue for a notification. The
+    /// agent carries all its overlaps; an `updated` change with the same record precedes it.
+    pub const OVERLAP: &'static str = "overlap";
 }

@@ -165,11 +165,13 @@ impl Supervisor {
         // Which agents take part, and which are left out before any git work.
         let mut takers: Vec<AgentRecord> = Vec::new();
         for agent in chosen {
+            let unfinished = agent.state == AgentState::Queued || agent.state.is_active();
             let reason = if !agent.worktree {
                 Some("it ran without a worktree, so it has no branch of its own".to_owned())
-            } else if request.dry_run {
+            } else if request.dry_run && unfinished {
+                // The preview works while agents run: their work so far is compared.
                 None
-            } else if agent.state == AgentState::Queued || agent.state.is_active() {
+            } else if unfinished {
                 return Err(SupervisorError::Precondition(format!(
                     "agent {} is still {}: only finished agents are merged; wait for it \
                      (`orchestractl collect --wait`), stop it (`orchestractl stop {}`), \
@@ -210,10 +212,15 @@ impl Supervisor {
         let root = repo.clone();
         let agents = takers.clone();
         let into = branch.clone();
-        let (committed, integration) = tokio::task::spawn_blocking(move || {
+        let (committed, integration, gone) = tokio::task::spawn_blocking(move || {
             let mut committed = Vec::new();
             let mut candidates = Vec::new();
+            let mut gone = Vec::new();
             for agent in &agents {
+                if merge::branch_tip(&root, &agent.branch).is_err() {
+                    gone.push(agent.id.clone());
+                    continue;
+                }
                 if agent.cwd.is_dir() {
                     let message = agent.task.trim().to_owned();
                     if merge::commit_all(&agent.cwd, &message)?.is_some() {
@@ -229,10 +236,24 @@ impl Supervisor {
             }
             let worktree = merge::integration_worktree(&root, &worktree_dir, &into);
             let integration = merge::integrate(&root, &into, &worktree, &candidates)?;
-            Ok::<_, SupervisorError>((committed, integration))
+            Ok::<_, SupervisorError>((committed, integration, gone))
         })
         .await
         .map_err(|err| SupervisorError::Precondition(err.to_string()))??;
+        for id in gone {
+            let branch_name = takers
+                .iter()
+                .find(|a| a.id == id)
+                .map(|a| a.branch.clone())
+                .unwrap_or_default();
+            outcome.skipped.push(Left {
+                skipped: Skipped {
+                    agent_id: id,
+                    ..Skipped::default()
+                },
+                reason: format!("its branch {branch_name} no longer exists"),
+            });
+        }
         outcome.committed = committed;
         outcome.merged = integration.merged.clone();
         outcome.head = integration.head.clone();

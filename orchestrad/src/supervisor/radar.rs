@@ -131,7 +131,7 @@ impl Supervisor {
         if !now.is_subset(&before) {
             tracing::info!(agent = id, overlaps = ?after.overlaps, "overlap");
             self.bus.publish(AgentChange {
-                kind: "overlap",
+                kind: AgentChange::OVERLAP,
                 agent: Arc::new(after),
             });
         }
