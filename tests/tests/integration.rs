@@ -65,7 +65,11 @@ fn radar_dry_run_merge_and_report_on_three_agents() {
         format!("PUT:shared.txt=beta GATE:{g} write tests"),
         format!("PUT:other.txt=gamma GATE:{g} speed up queries"),
     ];
-    // Overlap events, as a notifier would read them.
+    // Overlap events, as a notifier would read them. An earlier agent makes the watcher's
+    // snapshot non-empty: once that arrives, its subscription is live (it subscribes
+    // before the snapshot), so no event of the batch below can be missed.
+    spawn_json(&env, &repo, &["an earlier batch"]);
+    wait_for_agents(&env, "the earlier batch is done", all_finished);
     let mut watch = env
         .command(bin("orchestractl"))
         .args(["--json", "status", "--watch"])
@@ -85,6 +89,14 @@ fn radar_dry_run_merge_and_report_on_three_agents() {
             }
         }
     });
+    let deadline = std::time::Instant::now() + orchestra_tests::DEADLINE;
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let event = events.recv_timeout(left).expect("the watcher's snapshot");
+        if event["kind"] == "snapshot" {
+            break;
+        }
+    }
 
     let spawned = spawn_json(
         &env,
@@ -103,10 +115,12 @@ fn radar_dry_run_merge_and_report_on_three_agents() {
     let batch = spawned[0]["batch_id"].as_str().expect("batch").to_owned();
 
     // The radar flags the pair while they run, and only the pair.
+    // (A record can lag its worktree by a poll: the radar may see a file before the
+    // agent's own output says it runs, so "running" is waited for too.)
     let agents = wait_for_agents(&env, "the radar flags a and b", |list| {
         let overlaps = |t: &str| {
             list.iter()
-                .find(|x| x["task"] == t)
+                .find(|x| x["task"] == t && x["state"] == "running")
                 .map(|x| x["overlaps"].clone())
         };
         overlaps(&tasks[0]).is_some_and(|o| o.as_array().is_some_and(|o| !o.is_empty()))
@@ -131,7 +145,6 @@ fn radar_dry_run_merge_and_report_on_three_agents() {
         table.contains(&format!("{b}  also changed by {a}: shared.txt")),
         "{table}"
     );
-    let deadline = std::time::Instant::now() + orchestra_tests::DEADLINE;
     let mut flagged = std::collections::BTreeSet::new();
     while flagged.len() < 2 {
         let left = deadline.saturating_duration_since(std::time::Instant::now());

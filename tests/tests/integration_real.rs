@@ -89,7 +89,7 @@ async fn three_real_agents_overlap_merge_and_report_and_a_chain_runs_in_order() 
         let agents = wait_for_agents(&env, "the radar flags the pair", |list| {
             tasks[..2].iter().all(|t| {
                 list.iter()
-                    .find(|a| a["task"] == t.as_str())
+                    .find(|a| a["task"] == t.as_str() && a["state"] == "running")
                     .is_some_and(|a| a["overlaps"].as_array().is_some_and(|o| !o.is_empty()))
             })
         });
