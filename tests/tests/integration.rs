@@ -517,3 +517,32 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     files
 }
+
+#[test]
+fn a_chain_survives_a_daemon_restart() {
+    let env = TestEnv::new();
+    let repo = env.git_repo();
+    let gate = env.root.path().join("gate");
+    let first_task = format!("PUT:first.txt=one GATE:{} first", gate.display());
+    let first = &spawn_json(&env, &repo, &["--allowed-tools", "Write", &first_task])[0];
+    let second = &spawn_json(&env, &repo, &["--after", &id(first), "then this"])[0];
+    let first_cwd = PathBuf::from(first["cwd"].as_str().expect("cwd"));
+    wait_for_agents(&env, "the first has written", |_| {
+        first_cwd.join("first.txt").exists()
+    });
+    env.ctl_ok(&["daemon", "stop"]);
+    // The predecessor finishes while the daemon is away.
+    std::fs::write(&gate, "go").expect("gate");
+    env.ctl_ok(&["daemon", "start"]);
+    let agents = wait_for_agents(&env, "the chain ran after the restart", all_finished);
+    let follower = agents
+        .iter()
+        .find(|a| a["id"] == second["id"])
+        .expect("follower");
+    assert_eq!(follower["state"], "done", "{follower:#}");
+    let head = env.git(
+        &repo,
+        &["rev-parse", first["branch"].as_str().expect("branch")],
+    );
+    assert_eq!(follower["base_commit"].as_str().expect("base"), head.trim());
+}
