@@ -368,6 +368,7 @@ pub struct CleanupArgs {
 /// `orchestractl pr`
 #[derive(Debug, Args)]
 #[command(
+    override_usage = "orchestractl pr <AGENT>\n       orchestractl pr --integration <BRANCH> [--repo PATH]",
     after_help = "Examples:\n  orchestractl pr 3f2a                                   # one agent's branch\n  orchestractl pr --integration orchestra/integrate-9c1d  # a merged batch, the report as body"
 )]
 pub struct PrArgs {
@@ -388,7 +389,7 @@ pub struct PrArgs {
 /// `orchestractl merge`
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  orchestractl merge --dry-run           # which agents of the latest batch conflict, changing nothing\n  orchestractl merge                     # the latest batch into orchestra/integrate-<batch>\n  orchestractl merge --batch 9c1d --into release/next\n  orchestractl merge 3f2a 7ab9           # these agents, in this order\n\nEach agent's uncommitted work is first committed on its own branch (the task as message).\nThe branches are merged in their own worktree, never in your checkout; a branch that\nconflicts is left out whole and named with its paths. Only finished agents are merged."
+    after_help = "Examples:\n  orchestractl merge --dry-run           # which agents' work conflicts; changes nothing\n  orchestractl merge                     # the latest batch into orchestra/integrate-<batch>\n  orchestractl merge --batch 9c1d --into release/next\n  orchestractl merge 3f2a 7ab9           # these agents, in this order\n\nEach agent's uncommitted work is first committed on its own branch (the task as message).\nThe branches are merged in their own worktree, never in your checkout; a branch that\nconflicts is left out whole and named with its paths. Only finished agents are merged."
 )]
 pub struct MergeArgs {
     /// Agents (ids or unique prefixes), merged in this order [default: the latest batch]
