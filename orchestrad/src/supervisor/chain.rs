@@ -44,12 +44,17 @@ pub fn tell_siblings(records: &mut [AgentRecord]) {
             .filter(|(j, _)| *j != i)
             .map(|(_, l)| l.as_str())
             .collect();
+        let place = if record.branch.is_empty() {
+            "all in the same directory, so you see each other's changes as they happen"
+        } else {
+            "each in its own git worktree and branch; the branches will be merged together \
+             afterwards"
+        };
         record.system_prompt = format!(
             "You are one of {} Claude Code agents working at the same time on this repository, \
-             each on its own task in its own git worktree and branch; their branches will be \
-             merged together afterwards. The other tasks are:\n{}\n\
+             each on its own task, {place}. The other tasks are:\n{}\n\
              Do only your own task. Leave the other tasks to their agents, and avoid changing \
-             the files their tasks are clearly about, so the branches merge cleanly.",
+             the files their tasks are clearly about, so the work merges cleanly.",
             lines.len(),
             others.join("\n")
         );
