@@ -341,14 +341,19 @@ fn radar_dry_run_merge_and_report_on_three_agents() {
     assert!(markdown.contains("| # | Task |"), "{markdown}");
     assert!(markdown.contains("Wrote the files"), "{markdown}");
 
-    // The integration pull request: no remote here, so it says what to do.
-    let pr = env.ctl_json(&[
-        "pr",
-        "--integration",
-        &branch,
-        "--repo",
-        repo.to_str().expect("path"),
-    ]);
+    // The integration pull request: no remote here, so nothing is pushed (a failure for
+    // scripts) and it says what to do.
+    let (code, pr) = ctl_json_code(
+        &env,
+        &[
+            "pr",
+            "--integration",
+            &branch,
+            "--repo",
+            repo.to_str().expect("path"),
+        ],
+    );
+    assert_eq!(code, 1, "{pr:#}");
     assert!(
         pr["instructions"]
             .as_str()
