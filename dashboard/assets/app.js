@@ -76,7 +76,12 @@ function apply(event) {
     for (const a of event.agents || []) agents.set(a.id, a);
     for (const s of event.sessions || []) sessions.set(s.session_id, s);
   } else if (event.type === "agent" && event.agent) {
-    agents.set(event.agent.id, event.agent);
+    // "removed": the agent was forgotten (`orchestractl forget`).
+    if (event.kind === "removed") agents.delete(event.agent.id);
+    else agents.set(event.agent.id, event.agent);
+  } else if (event.type === "notification" && event.notification) {
+    notified(event.notification);
+    return;
   } else if (event.type === "session" && event.session) {
     if (event.kind === "removed") sessions.delete(event.session.session_id);
     else sessions.set(event.session.session_id, event.session);
@@ -211,6 +216,11 @@ function readable(line) {
         ? message(`tool · ${b.name}`, JSON.stringify(b.input), "tool")
         : message("assistant", b.text || ""));
     case "user":
+      // A message sent to the agent (its task, a follow-up): the user's turn.
+      if (value.orchestra === "sent") {
+        const content = value.message && value.message.content;
+        return [message("you", typeof content === "string" ? content : blocks.map((b) => b.text || "").join("\n"), "user")];
+      }
       return blocks.filter((b) => b.type === "tool_result").map((b) =>
         message(b.is_error ? "tool error" : "tool result",
           typeof b.content === "string" ? b.content : JSON.stringify(b.content), "tool_result"));

@@ -26,6 +26,8 @@ pub struct Config {
     pub dashboard_port: u16,
     /// The Claude Code executable: a name looked up on `PATH`, or a path.
     pub claude_command: String,
+    /// Where to send notifications (webhook, ntfy, desktop); none by default.
+    pub notifications: Vec<crate::notify::ChannelConfig>,
 }
 
 impl Default for Config {
@@ -46,6 +48,7 @@ impl Default for Config {
             .to_vec(),
             dashboard_port: 8888,
             claude_command: "claude".to_owned(),
+            notifications: Vec::new(),
         }
     }
 }
@@ -72,6 +75,7 @@ const KNOWN_KEYS: &[&str] = &[
     "bypass_permissions",
     "dashboard_port",
     "claude_command",
+    "notifications",
 ];
 
 /// Why a config file could not be used.
@@ -213,6 +217,11 @@ impl Config {
         }
         if self.claude_command.trim().is_empty() {
             return Err(invalid("claude_command must not be empty"));
+        }
+        for (index, channel) in self.notifications.iter().enumerate() {
+            channel
+                .validate()
+                .map_err(|message| invalid(&format!("notifications[{index}]: {message}")))?;
         }
         Ok(())
     }

@@ -85,6 +85,8 @@ pub struct Context {
     pub supervisor: std::sync::Arc<Supervisor>,
     /// Devices paired with the dashboard.
     pub devices: crate::devices::Devices,
+    /// Tells the user about finishes, failures and waits (see [`crate::notify`]).
+    pub notifier: std::sync::Arc<crate::notify::Notifier>,
 }
 
 impl Context {
@@ -103,6 +105,8 @@ impl Context {
             shutdown.subscribe(),
         )?);
         let devices = crate::devices::Devices::load(&store)?;
+        let notifier =
+            std::sync::Arc::new(crate::notify::Notifier::new(&settings.config.notifications));
         Ok(Context {
             settings,
             store,
@@ -112,6 +116,7 @@ impl Context {
             sessions,
             supervisor,
             devices,
+            notifier,
         })
     }
 

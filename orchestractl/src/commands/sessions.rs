@@ -61,7 +61,7 @@ pub async fn run(ctx: &Ctx, args: SessionsArgs) -> anyhow::Result<ExitCode> {
                 output::short_id(&s.session_id),
                 output::live_label(s),
                 output::age(s.modified_at_ms),
-                output::truncate(&s.project_path, 32),
+                project_label(&s.project_path),
                 (s.user_messages + s.assistant_messages).to_string(),
                 output::tokens(tokens),
                 output::cost(s.cost_usd, s.cost_is_estimate),
@@ -92,4 +92,16 @@ pub async fn run(ctx: &Ctx, args: SessionsArgs) -> anyhow::Result<ExitCode> {
         &rows,
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// How the PROJECT column names a project: home as `~`, an agent worktree
+/// (`<repo>/.worktrees/task-<slug>`) as `<repo>:<slug>`, and a long path cut from the left,
+/// where paths alike begin and differ only at their end.
+fn project_label(path: &str) -> String {
+    let path = crate::scope::repo_label(path);
+    let path = match path.split_once("/.worktrees/task-") {
+        Some((repo, slug)) => format!("{repo}:{slug}"),
+        None => path,
+    };
+    output::truncate_left(&path, 36)
 }

@@ -202,6 +202,21 @@ pub fn analytics(sessions: &[SessionMeta]) -> (Vec<Totals>, Vec<Totals>, Totals)
     (projects, days, total)
 }
 
+/// The repository a project path belongs to: for an agent worktree
+/// (`<repo>/<worktree_dir>/task-<slug>`, or a directory inside one), `<repo>`; any other
+/// path as it is.
+pub fn repository_of(project_path: &str, worktree_dir: &str) -> String {
+    let dir = worktree_dir.trim_matches('/');
+    if dir.is_empty() {
+        return project_path.to_owned();
+    }
+    let needle = format!("/{dir}/task-");
+    match project_path.find(&needle) {
+        Some(at) if at > 0 => project_path[..at].to_owned(),
+        _ => project_path.to_owned(),
+    }
+}
+
 /// The health report.
 #[derive(Debug, Clone, Default)]
 pub struct Health {

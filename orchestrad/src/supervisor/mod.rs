@@ -7,6 +7,7 @@
 
 pub mod agent;
 pub mod control;
+pub mod forget;
 pub mod launch;
 pub mod monitor;
 pub mod results;
@@ -372,7 +373,7 @@ fn new_id() -> String {
 }
 
 /// The repository root for a spawn request, or a clear error.
-fn repo_of(dir: &Path) -> Result<PathBuf, SupervisorError> {
+pub(crate) fn repo_of(dir: &Path) -> Result<PathBuf, SupervisorError> {
     if !dir.is_dir() {
         return Err(SupervisorError::Precondition(format!(
             "{} is not a directory",
