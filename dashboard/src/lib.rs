@@ -12,6 +12,7 @@ pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod cert;
+pub mod integration;
 pub mod live;
 pub mod notify;
 pub mod tls;
@@ -132,6 +133,7 @@ pub async fn run(
     announce(&state).await?;
     let app: Router = Router::new()
         .merge(api::routes())
+        .merge(integration::routes())
         .merge(live::routes())
         .merge(auth::routes())
         .merge(assets::routes())

@@ -126,6 +126,9 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/sessions/abcd/resume"),
     ("GET", "/api/worktrees"),
     ("POST", "/api/cleanup"),
+    ("GET", "/batches.js"),
+    ("POST", "/api/merge"),
+    ("GET", "/api/report"),
 ];
 
 #[test]

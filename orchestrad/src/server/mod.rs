@@ -7,6 +7,7 @@ pub mod agents;
 pub mod convert;
 pub mod daemon;
 pub mod devices;
+pub mod integration;
 pub mod notify;
 pub mod sessions;
 pub mod status;
@@ -18,6 +19,7 @@ use futures::Stream;
 use orchestra_proto::v1::agents_server::AgentsServer;
 use orchestra_proto::v1::daemon_server::DaemonServer;
 use orchestra_proto::v1::devices_server::DevicesServer;
+use orchestra_proto::v1::integration_server::IntegrationServer;
 use orchestra_proto::v1::notify_server::NotifyServer;
 use orchestra_proto::v1::sessions_server::SessionsServer;
 use tokio::net::{UnixListener, UnixStream};
@@ -63,6 +65,11 @@ pub async fn serve(
         )
         .add_service(
             DevicesServer::new(devices::DevicesService::new(ctx.clone()))
+                .max_decoding_message_size(MAX_REQUEST)
+                .max_encoding_message_size(MAX_RESPONSE),
+        )
+        .add_service(
+            IntegrationServer::new(integration::IntegrationService::new(ctx.clone()))
                 .max_decoding_message_size(MAX_REQUEST)
                 .max_encoding_message_size(MAX_RESPONSE),
         )
