@@ -131,6 +131,12 @@ function updateCard({ card, refs }, agent) {
   refs.time.textContent = duration(agent);
   refs.activity.textContent = agent.error || agent.activity || "";
   refs.branch.textContent = agent.branch || "";
+  // The overlap radar and `--after` chains: marked on the card itself.
+  const overlaps = agent.overlaps || [];
+  card.classList.toggle("overlap", overlaps.length > 0);
+  const relations = overlaps.map((o) => `⚠ also changed by ${o.agent_id}: ${o.paths.join(", ")}`);
+  if (agent.after) relations.push(`runs after ${agent.after}`);
+  if (relations.length) refs.branch.textContent = [agent.branch || "", ...relations].filter(Boolean).join(" · ");
   refs.stop.classList.toggle("hidden", !active);
 }
 
@@ -415,9 +421,18 @@ document.addEventListener("DOMContentLoaded", async () => {
   try {
     info = await api("GET", "/api/info");
     $("spawn-repo").value = info.repo || "";
+    // Over TLS: the certificate's fingerprint, to compare with what the terminal printed.
+    if (info.fingerprint_sha256) {
+      $("cert-fingerprint").textContent = `Certificate SHA-256: ${info.fingerprint_sha256}`;
+      $("cert-fingerprint").classList.remove("hidden");
+    }
   } catch (err) {
     $("spawn-error").textContent = err.message;
   }
   setInterval(renderAgents, 1000);
   connect();
+  // The service worker (installable app, notification clicks); secure contexts only.
+  if ("serviceWorker" in navigator && window.isSecureContext) {
+    navigator.serviceWorker.register("/sw.js").catch(() => {});
+  }
 });
