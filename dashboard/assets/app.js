@@ -124,7 +124,9 @@ function updateCard({ card, refs }, agent) {
   refs.badge.textContent = agent.state;
   refs.cost.textContent = `$${(agent.total_cost_usd || 0).toFixed(2)}`;
   refs.time.textContent = duration(agent);
-  refs.activity.textContent = agent.error || agent.activity || "";
+  const refused = (agent.permission_denials || []).length && agent.state !== "waiting"
+    ? `refused: ${agent.permission_denials.join("; ")}` : "";
+  refs.activity.textContent = agent.error || refused || agent.activity || "";
   refs.branch.textContent = agent.branch || "";
   refs.stop.classList.toggle("hidden", !active);
 }

@@ -62,6 +62,12 @@ impl Clients {
         AgentsClient::new(self.channel.clone()).max_decoding_message_size(MAX_MESSAGE)
     }
 
+    /// The `Approvals` service.
+    pub fn approvals(&self) -> orchestra_proto::v1::approvals_client::ApprovalsClient<Channel> {
+        orchestra_proto::v1::approvals_client::ApprovalsClient::new(self.channel.clone())
+            .max_decoding_message_size(MAX_MESSAGE)
+    }
+
     /// The `Devices` service.
     pub fn devices(&self) -> orchestra_proto::v1::devices_client::DevicesClient<Channel> {
         orchestra_proto::v1::devices_client::DevicesClient::new(self.channel.clone())

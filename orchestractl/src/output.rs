@@ -126,3 +126,14 @@ pub fn tokens(n: u64) -> String {
 pub fn short_id(id: &str) -> String {
     id.chars().take(8).collect()
 }
+
+/// A time of day, local, "14:03:07".
+pub fn clock(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| {
+            t.with_timezone(&chrono::Local)
+                .format("%H:%M:%S")
+                .to_string()
+        })
+        .unwrap_or_else(|| "-".to_owned())
+}

@@ -85,6 +85,8 @@ pub struct Context {
     pub supervisor: std::sync::Arc<Supervisor>,
     /// Devices paired with the dashboard.
     pub devices: crate::devices::Devices,
+    /// Tool calls waiting for a person's answer (also held by the supervisor).
+    pub approvals: std::sync::Arc<crate::approvals::Approvals>,
 }
 
 impl Context {
@@ -96,10 +98,12 @@ impl Context {
             &store,
             Bus::new(),
         )?);
+        let approvals = std::sync::Arc::new(crate::approvals::Approvals::load(&store)?);
         let supervisor = std::sync::Arc::new(Supervisor::load(
             settings.clone(),
             &store,
             sessions.clone(),
+            approvals.clone(),
             shutdown.subscribe(),
         )?);
         let devices = crate::devices::Devices::load(&store)?;
@@ -112,6 +116,7 @@ impl Context {
             sessions,
             supervisor,
             devices,
+            approvals,
         })
     }
 

@@ -4,6 +4,7 @@
 //! convert the answer (conversions live in [`convert`], error mapping in [`status`]).
 
 pub mod agents;
+pub mod approvals;
 pub mod convert;
 pub mod daemon;
 pub mod devices;
@@ -15,6 +16,7 @@ use std::sync::Arc;
 
 use futures::Stream;
 use orchestra_proto::v1::agents_server::AgentsServer;
+use orchestra_proto::v1::approvals_server::ApprovalsServer;
 use orchestra_proto::v1::daemon_server::DaemonServer;
 use orchestra_proto::v1::devices_server::DevicesServer;
 use orchestra_proto::v1::sessions_server::SessionsServer;
@@ -46,6 +48,9 @@ pub async fn serve(
         )))
         .add_service(AgentsServer::new(agents::AgentsService::new(ctx.clone())))
         .add_service(DevicesServer::new(devices::DevicesService::new(
+            ctx.clone(),
+        )))
+        .add_service(ApprovalsServer::new(approvals::ApprovalsService::new(
             ctx.clone(),
         )))
         .add_service(reflection)

@@ -75,6 +75,8 @@ async fn run(sup: &Arc<Supervisor>, id: &str, mut wake: tokio::sync::mpsc::Recei
         };
         match read {
             Ok(Ok((lines, new_offset))) if new_offset != offset => {
+                // Permission requests are stored before the offset moves past them.
+                sup.take_requests(id, &lines).await;
                 let _ = sup
                     .update(id, |a| {
                         for line in &lines {
@@ -83,6 +85,8 @@ async fn run(sup: &Arc<Supervisor>, id: &str, mut wake: tokio::sync::mpsc::Recei
                         a.log_offset = new_offset;
                     })
                     .await;
+                // A request answered between the two steps must not leave it `waiting`.
+                sup.settle_waiting(id, None).await;
             }
             Ok(Err(err)) if err.kind() != std::io::ErrorKind::NotFound => {
                 tracing::warn!(agent = id, %err, "cannot read agent output");
@@ -108,6 +112,7 @@ async fn run(sup: &Arc<Supervisor>, id: &str, mut wake: tokio::sync::mpsc::Recei
 
 /// Sets the final state from the exit record (or its absence).
 async fn finish(sup: &Arc<Supervisor>, id: &str, exit: Option<super::shim::ExitRecord>) {
+    sup.cancel_approvals(id, "the agent's process ended").await;
     let stderr_tail = {
         let text = std::fs::read_to_string(sup.agent_dir(id).stderr()).unwrap_or_default();
         let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();

@@ -72,10 +72,8 @@ pub fn apply(agent: &mut AgentRecord, line: &[u8]) {
                     .and_then(Value::as_str)
                     .unwrap_or("tool");
                 let input = tool_summary(request.and_then(|r| r.get("input")));
-                agent.activity = truncate_chars(
-                    &format!("waiting for approval: {tool} {input}"),
-                    ACTIVITY_CHARS,
-                );
+                agent.activity =
+                    truncate_chars(&format!("needs approval: {tool} {input}"), ACTIVITY_CHARS);
                 if agent.state.is_active() {
                     agent.state = AgentState::Waiting;
                 }
@@ -140,6 +138,74 @@ pub fn apply(agent: &mut AgentRecord, line: &[u8]) {
         }
         _ => {}
     }
+}
+
+/// A control message from Claude Code that the approvals care about.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Control {
+    /// `control_request` / `can_use_tool`: the CLI waits for an answer on stdin.
+    CanUseTool {
+        /// The id to answer.
+        request_id: String,
+        /// The tool.
+        tool_name: String,
+        /// The tool's input.
+        input: Value,
+        /// The CLI's description of the call.
+        description: String,
+        /// `permission_suggestions`, for "always".
+        suggestions: Value,
+        /// The tool use asked about.
+        tool_use_id: String,
+    },
+    /// `control_cancel_request`: the CLI no longer waits for that answer.
+    Cancel {
+        /// The request withdrawn.
+        request_id: String,
+    },
+}
+
+/// The control message in a stream-json line, if it is one we act on.
+pub fn control(line: &[u8]) -> Option<Control> {
+    // Cheap filter first: most lines are assistant and user lines.
+    if !line.windows(8).any(|w| w == b"control_") {
+        return None;
+    }
+    let value: Value = serde_json::from_slice(line).ok()?;
+    let text = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or_default().to_owned();
+    match value.get("type").and_then(Value::as_str)? {
+        "control_request" => {
+            let request = value.get("request")?;
+            if request.get("subtype").and_then(Value::as_str) != Some("can_use_tool") {
+                return None;
+            }
+            Some(Control::CanUseTool {
+                request_id: text(value.get("request_id")),
+                tool_name: text(request.get("tool_name")),
+                input: request.get("input").cloned().unwrap_or(Value::Null),
+                description: text(request.get("description")),
+                suggestions: request
+                    .get("permission_suggestions")
+                    .cloned()
+                    .unwrap_or(Value::Null),
+                tool_use_id: text(request.get("tool_use_id")),
+            })
+        }
+        "control_cancel_request" => Some(Control::Cancel {
+            request_id: text(value.get("request_id")),
+        }),
+        _ => None,
+    }
+}
+
+/// The `control_response` line that answers request `request_id` with `answer`
+/// (`{"behavior":"allow",...}` or `{"behavior":"deny","message":...}`).
+pub fn control_response(request_id: &str, answer: &Value) -> String {
+    serde_json::json!({
+        "type": "control_response",
+        "response": {"subtype": "success", "request_id": request_id, "response": answer},
+    })
+    .to_string()
 }
 
 /// A short description of a tool's input: the path or command when there is one.

@@ -15,12 +15,18 @@
 //! - `CHATTY:<n>`: send n assistant text messages before the result;
 //! - `PACE:<ms>`: wait that long between those messages;
 //! - `EXIT:<code>`: exit at once with that code, printing no result.
+//! - `TOOL_BASH:<command>`: call the Bash tool with the rest of the prompt as its
+//!   command (run with `sh -c` in the cwd), asking for permission like the real CLI
+//!   (see `tests/src/fake_claude_permissions.rs`).
 
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::{Value, json};
+
+#[path = "../fake_claude_permissions.rs"]
+mod permission_protocol;
 
 const VERSION: &str = "2.1.197";
 const MODEL: &str = "claude-opus-4-8";
@@ -320,6 +326,9 @@ impl Session {
             );
             return 1;
         }
+        if let Some(command) = prompt.split_once("TOOL_BASH:").map(|(_, c)| c.trim()) {
+            return permission_protocol::bash_turn(self, args, command, &prompt_id, started, input);
+        }
         let mut denials = Vec::new();
         let mut turns = 1;
         let write_target = word("WRITE:").or_else(|| {
@@ -397,6 +406,11 @@ impl Session {
                 .any(|t| t == "Write" || t == "Write(*)");
         if allowed {
             return Ok(());
+        }
+        if let Some(verdict) =
+            permission_protocol::ask_elsewhere(self, args, "Write", tool_input, input)
+        {
+            return verdict;
         }
         let path = tool_input["file_path"]
             .as_str()

@@ -1,0 +1,379 @@
+//! Approvals end to end: an agent (or a hand-started session, through the hook) asks to
+//! run a tool, the user answers from the CLI, and the answer reaches Claude Code.
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use orchestra_tests::{TestEnv, all_finished, bin, wait_for_agents, wait_until};
+use serde_json::Value;
+
+fn spawn_one(env: &TestEnv, repo: &std::path::Path, task: &str) -> String {
+    let agents = env.ctl_json(&["spawn", "--repo", repo.to_str().expect("p"), task]);
+    agents[0]["id"].as_str().expect("id").to_owned()
+}
+
+fn pending(env: &TestEnv) -> Vec<Value> {
+    env.ctl_json(&["approvals"])
+        .as_array()
+        .cloned()
+        .expect("a list")
+}
+
+/// Waits until exactly one approval is pending and returns it.
+fn wait_for_one_pending(env: &TestEnv) -> Value {
+    let mut found = Vec::new();
+    wait_until("an approval is pending", || {
+        found = pending(env);
+        found.len() == 1
+    });
+    found.remove(0)
+}
+
+fn agent(env: &TestEnv, id: &str) -> Value {
+    env.ctl_json(&["status"])
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|a| a["id"] == id)
+        .cloned()
+        .expect("the agent")
+}
+
+#[test]
+fn ask_wait_approve_from_the_cli_then_the_tool_runs() {
+    let env = TestEnv::new();
+    let repo = env.git_repo();
+    let id = spawn_one(
+        &env,
+        &repo,
+        "TOOL_BASH:mkdir -p build && touch build/ran.txt",
+    );
+    let asked = wait_for_one_pending(&env);
+    // The JSON fields are a contract.
+    let mut keys: Vec<&str> = asked
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "agent_id",
+            "created_at_ms",
+            "decided_at_ms",
+            "decided_by",
+            "description",
+            "id",
+            "input",
+            "project_path",
+            "session_id",
+            "state",
+            "tool_name",
+        ]
+    );
+    assert_eq!(asked["agent_id"], id.as_str());
+    assert_eq!(asked["tool_name"], "Bash");
+    assert_eq!(
+        asked["input"]["command"],
+        "mkdir -p build && touch build/ran.txt"
+    );
+    assert_eq!(asked["state"], "pending");
+    wait_until("the agent waits", || agent(&env, &id)["state"] == "waiting");
+    let waiting = agent(&env, &id);
+    assert_eq!(
+        waiting["activity"],
+        "needs approval: Bash mkdir -p build && touch build/ran.txt"
+    );
+    let cwd = std::path::PathBuf::from(waiting["cwd"].as_str().expect("cwd"));
+    assert!(
+        !cwd.join("build/ran.txt").exists(),
+        "nothing runs before the answer"
+    );
+    let table = env.ctl_ok(&["status"]);
+    assert!(table.contains("waiting for you:"), "{table}");
+
+    let approval_id = asked["id"].as_str().expect("id").to_owned();
+    let answer = env.ctl_json(&["approve", &approval_id[..4]]);
+    assert_eq!(answer["state"], "allowed");
+    assert_eq!(answer["decided_by"], "cli");
+    let agents = wait_for_agents(&env, "done", all_finished);
+    assert_eq!(agents[0]["state"], "done", "{:#}", agents[0]);
+    assert!(
+        cwd.join("build/ran.txt").exists(),
+        "the approved command ran"
+    );
+    assert!(pending(&env).is_empty());
+
+    // A late answer is refused with who answered first.
+    let late = env.ctl(&["deny", &approval_id]);
+    assert!(!late.status.success());
+    let stderr = String::from_utf8_lossy(&late.stderr);
+    assert!(
+        stderr.contains("already answered (allowed by cli at "),
+        "{stderr}"
+    );
+    let all = env.ctl_json(&["approvals", "--all"]);
+    assert_eq!(all[0]["state"], "allowed");
+    assert!(all[0]["decided_at_ms"].as_i64().expect("ms") > 0);
+}
+
+#[test]
+fn deny_with_a_message_reaches_the_model() {
+    let env = TestEnv::new();
+    let repo = env.git_repo();
+    spawn_one(&env, &repo, "TOOL_BASH:rm -rf build");
+    let asked = wait_for_one_pending(&env);
+    let id = asked["id"].as_str().expect("id");
+    let answer = env.ctl_json(&[
+        "deny",
+        id,
+        "--message",
+        "keep build/, run make clean instead",
+    ]);
+    assert_eq!(answer["state"], "denied");
+    let agents = wait_for_agents(&env, "done", all_finished);
+    let result = agents[0]["result"].as_str().expect("result");
+    assert!(
+        result.contains("keep build/, run make clean instead"),
+        "the model saw the message: {result}"
+    );
+    assert_eq!(agents[0]["permission_denials"][0], "Bash: rm -rf build");
+    // Refusals show in the tables, not only in --json.
+    let table = env.ctl_ok(&["status"]);
+    assert!(table.contains("refused: Bash: rm -rf build"), "{table}");
+    let collected = env.ctl_ok(&["collect"]);
+    assert!(
+        collected.contains("refused: Bash: rm -rf build"),
+        "{collected}"
+    );
+}
+
+#[test]
+fn two_racing_answers_exactly_one_wins() {
+    let env = TestEnv::new();
+    let repo = env.git_repo();
+    spawn_one(&env, &repo, "TOOL_BASH:true");
+    let asked = wait_for_one_pending(&env);
+    let id = asked["id"].as_str().expect("id").to_owned();
+    let racers: Vec<_> = [["approve", id.as_str()], ["deny", id.as_str()]]
+        .into_iter()
+        .map(|args| {
+            env.command(bin("orchestractl"))
+                .args(args)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("orchestractl")
+        })
+        .collect();
+    let outcomes: Vec<std::process::Output> = racers
+        .into_iter()
+        .map(|c| c.wait_with_output().expect("wait"))
+        .collect();
+    let winners = outcomes.iter().filter(|o| o.status.success()).count();
+    assert_eq!(winners, 1, "{outcomes:?}");
+    let loser = outcomes
+        .iter()
+        .find(|o| !o.status.success())
+        .expect("loser");
+    assert!(
+        String::from_utf8_lossy(&loser.stderr).contains("already answered"),
+        "{loser:?}"
+    );
+    let agents = wait_for_agents(&env, "done", all_finished);
+    assert_eq!(agents[0]["state"], "done");
+}
+
+#[test]
+fn a_pending_approval_survives_kill_9_of_the_daemon() {
+    let env = TestEnv::new();
+    let repo = env.git_repo();
+    let id = spawn_one(&env, &repo, "TOOL_BASH:touch survived.txt");
+    let asked = wait_for_one_pending(&env);
+    wait_until("the agent waits", || agent(&env, &id)["state"] == "waiting");
+    let pid = env.ctl_json(&["daemon", "status"])["pid"]
+        .as_i64()
+        .expect("pid") as i32;
+    kill(Pid::from_raw(pid), Signal::SIGKILL).expect("kill -9 the daemon");
+    wait_until("the daemon is dead", || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |s| s.contains(") Z "))
+    });
+    // The next command starts a new daemon: the approval and the waiting agent are there.
+    let again = wait_for_one_pending(&env);
+    assert_eq!(again["id"], asked["id"]);
+    assert_eq!(agent(&env, &id)["state"], "waiting");
+    env.ctl_json(&["approve", asked["id"].as_str().expect("id")]);
+    let agents = wait_for_agents(&env, "done", all_finished);
+    assert_eq!(agents[0]["state"], "done", "{:#}", agents[0]);
+    let cwd = std::path::PathBuf::from(agents[0]["cwd"].as_str().expect("cwd"));
+    assert!(cwd.join("survived.txt").exists());
+}
+
+#[test]
+fn an_unanswered_approval_expires_and_the_model_is_told() {
+    let env = TestEnv::new();
+    env.write_config(&serde_json::json!({
+        "claude_command": bin("fake-claude"),
+        "heartbeat_interval": 1,
+        "approval_timeout_s": 1,
+    }));
+    let repo = env.git_repo();
+    spawn_one(&env, &repo, "TOOL_BASH:touch late.txt");
+    let agents = wait_for_agents(&env, "done", all_finished);
+    assert!(
+        agents[0]["result"]
+            .as_str()
+            .expect("result")
+            .contains("approval_timeout_s"),
+        "{:#}",
+        agents[0]
+    );
+    let all = env.ctl_json(&["approvals", "--all"]);
+    assert_eq!(all[0]["state"], "expired");
+    assert_eq!(all[0]["decided_by"], "orchestrad");
+}
+
+#[test]
+fn stopping_a_waiting_agent_cancels_its_approval() {
+    let env = TestEnv::new();
+    let repo = env.git_repo();
+    let id = spawn_one(&env, &repo, "TOOL_BASH:true");
+    wait_for_one_pending(&env);
+    env.ctl_ok(&["stop", &id]);
+    wait_for_agents(&env, "stopped", all_finished);
+    let all = env.ctl_json(&["approvals", "--all"]);
+    assert_eq!(all[0]["state"], "cancelled");
+    assert!(pending(&env).is_empty());
+}
+
+#[test]
+fn edits_need_no_approval_by_default() {
+    let env = TestEnv::new();
+    let repo = env.git_repo();
+    // acceptEdits: the Write inside the worktree just happens.
+    spawn_one(&env, &repo, "WRITE:edited.txt edit something");
+    let agents = wait_for_agents(&env, "done", all_finished);
+    assert_eq!(agents[0]["state"], "done");
+    assert_eq!(agents[0]["permission_mode"], "acceptEdits");
+    assert!(
+        agents[0]["permission_denials"]
+            .as_array()
+            .expect("list")
+            .is_empty()
+    );
+    let cwd = std::path::PathBuf::from(agents[0]["cwd"].as_str().expect("cwd"));
+    assert!(cwd.join("edited.txt").exists());
+}
+
+/// The hook as a hand-started session runs it: fake-claude with `-p`, the user's
+/// settings holding our hook, and an answer from the CLI.
+#[test]
+fn a_hand_started_session_with_the_hook_is_approved_through_the_daemon() {
+    let env = TestEnv::new();
+    let settings = env.claude_dir.join("settings.json");
+    std::fs::write(
+        &settings,
+        r#"{"theme": "dark", "hooks": {"Stop": [{"hooks": [{"type": "command", "command": "true"}]}]}}"#,
+    )
+    .expect("settings");
+    let installed = env.ctl_json(&["hooks", "install"]);
+    assert_eq!(installed["result"], "installed");
+    let merged: Value =
+        serde_json::from_str(&std::fs::read_to_string(&settings).expect("read")).expect("json");
+    assert_eq!(merged["theme"], "dark", "the rest is kept");
+    assert_eq!(merged["hooks"]["Stop"][0]["hooks"][0]["command"], "true");
+    let hook = &merged["hooks"]["PermissionRequest"][0]["hooks"][0];
+    assert!(
+        hook["command"]
+            .as_str()
+            .expect("command")
+            .ends_with("hook permission-request")
+    );
+    assert_eq!(hook["timeout"], 600);
+    assert!(
+        env.claude_dir
+            .join("settings.json.orchestra-backup")
+            .exists()
+    );
+    assert_eq!(env.ctl_json(&["hooks", "status"])["installed"], true);
+    // Installing twice changes nothing.
+    assert_eq!(
+        env.ctl_json(&["hooks", "install"])["result"],
+        "already_installed"
+    );
+
+    let project = env.root.path().join("by-hand");
+    std::fs::create_dir_all(&project).expect("dir");
+    let session = env
+        .command(bin("fake-claude"))
+        .args([
+            "-p",
+            "TOOL_BASH:touch by-hand.txt",
+            "--output-format",
+            "stream-json",
+            "--verbose",
+        ])
+        .current_dir(&project)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("fake-claude");
+    let asked = wait_for_one_pending(&env);
+    assert_eq!(asked["agent_id"], "");
+    assert_eq!(asked["tool_name"], "Bash");
+    assert_eq!(
+        asked["project_path"],
+        project.canonicalize().expect("c").to_str().expect("p")
+    );
+    assert!(!asked["session_id"].as_str().expect("s").is_empty());
+    env.ctl_json(&["approve", asked["id"].as_str().expect("id")]);
+    let out = session.wait_with_output().expect("session ends");
+    assert!(out.status.success());
+    assert!(
+        project.join("by-hand.txt").exists(),
+        "the hook's allow ran it"
+    );
+
+    // Our own agents are never asked twice: the hook stays out of the way inside them.
+    let repo = env.git_repo();
+    spawn_one(&env, &repo, "TOOL_BASH:true");
+    let one = wait_for_one_pending(&env);
+    assert!(!one["agent_id"].as_str().expect("a").is_empty());
+    env.ctl_json(&["approve", one["id"].as_str().expect("id")]);
+    wait_for_agents(&env, "done", all_finished);
+
+    // Uninstall leaves everything else as it is now.
+    assert_eq!(
+        env.ctl_json(&["hooks", "uninstall"])["result"],
+        "uninstalled"
+    );
+    let after: Value =
+        serde_json::from_str(&std::fs::read_to_string(&settings).expect("read")).expect("json");
+    assert_eq!(
+        after,
+        serde_json::json!({"theme": "dark", "hooks": {"Stop": [{"hooks": [{"type": "command", "command": "true"}]}]}})
+    );
+}
+
+#[test]
+fn the_hook_without_a_daemon_exits_without_a_decision() {
+    let env = TestEnv::new();
+    let mut hook = env
+        .command(bin("orchestractl"))
+        .args(["--no-autostart", "hook", "permission-request"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("hook");
+    {
+        use std::io::Write as _;
+        let mut stdin = hook.stdin.take().expect("stdin");
+        stdin
+            .write_all(br#"{"session_id":"s","cwd":"/tmp","tool_name":"Bash","tool_input":{"command":"ls"}}"#)
+            .expect("write");
+    }
+    let out = hook.wait_with_output().expect("hook ends");
+    assert!(out.status.success(), "{out:?}");
+    assert!(out.stdout.is_empty(), "no decision: {out:?}");
+}
