@@ -68,6 +68,8 @@ function connect() {
 
 function apply(event) {
   if (event.type === "error") { $("conn").textContent = event.message; return; }
+  if (window.needsYou) window.needsYou.apply(event, api);
+  if (event.type === "approval") { if (event.seq) lastSeq = event.seq; return; }
   if (event.type === "resync") { lastSeq = 0; socket.close(); return; }
   if (event.seq) lastSeq = event.seq;
   if (event.type === "snapshot") {

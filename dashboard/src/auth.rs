@@ -70,7 +70,7 @@ fn is_loopback_host(host: &str, port: u16) -> bool {
         .any(|name| host == format!("{name}:{port}"))
 }
 
-fn cookie_token(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn cookie_token(headers: &HeaderMap) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
