@@ -194,11 +194,22 @@ fn run_hook(command: &str, input: &Value) -> Option<Value> {
 fn suggestions(session: &Session, tool: &str, tool_input: &Value) -> Value {
     if tool == "Bash" {
         let command = tool_input["command"].as_str().unwrap_or_default();
-        json!([
-            {"type": "addRules", "rules": [{"toolName": "Bash", "ruleContent": command}],
-             "behavior": "allow", "destination": "localSettings"},
-            {"type": "addDirectories", "directories": [session.cwd], "destination": "session"},
-        ])
+        match redirect_target(session, command) {
+            // A write by redirection: a prefix rule and the directory (transcript 50 deny).
+            Some(_) => {
+                let prefix: Vec<&str> = command.split_whitespace().take(2).collect();
+                json!([
+                    {"type": "addRules", "rules": [{"toolName": "Bash", "ruleContent": format!("{} *", prefix.join(" "))}],
+                     "behavior": "allow", "destination": "localSettings"},
+                    {"type": "addDirectories", "directories": [session.cwd], "destination": "session"},
+                ])
+            }
+            // Anything else: a rule for exactly this command (transcript 56).
+            None => json!([
+                {"type": "addRules", "rules": [{"toolName": "Bash", "ruleContent": command}],
+                 "behavior": "allow", "destination": "localSettings"},
+            ]),
+        }
     } else {
         json!([{"type": "setMode", "mode": "acceptEdits", "destination": "session"}])
     }
@@ -213,18 +224,22 @@ fn ask_stdio(
     input: &mut dyn Iterator<Item = std::io::Result<String>>,
 ) -> Result<(), String> {
     let request_id = uuid();
-    emit(&json!({
-        "type": "control_request", "request_id": request_id,
-        "request": {
-            "subtype": "can_use_tool", "tool_name": tool, "display_name": tool,
-            "input": tool_input,
-            "description": tool_input["description"],
-            "permission_suggestions": suggestions(session, tool, tool_input),
-            "decision_reason": "This command requires approval",
-            "decision_reason_type": "other",
-            "tool_use_id": tool_use_id,
-        },
-    }));
+    let mut request = json!({
+        "subtype": "can_use_tool", "tool_name": tool, "display_name": tool,
+        "input": tool_input,
+        "description": tool_input["description"],
+        "permission_suggestions": suggestions(session, tool, tool_input),
+        "tool_use_id": tool_use_id,
+    });
+    // The real CLI names the path a redirect writes, or else says why it asks.
+    match redirect_target(session, tool_input["command"].as_str().unwrap_or_default()) {
+        Some(path) => request["blocked_path"] = json!(path),
+        None => {
+            request["decision_reason"] = json!("This command requires approval");
+            request["decision_reason_type"] = json!("other");
+        }
+    }
+    emit(&json!({"type": "control_request", "request_id": request_id, "request": request}));
     for line in input {
         let Ok(line) = line else { break };
         let Ok(msg) = serde_json::from_str::<Value>(&line) else {
@@ -244,6 +259,13 @@ fn ask_stdio(
         };
     }
     Err("stdin closed before a permission answer".to_owned())
+}
+
+/// The file a shell command writes by `>` redirection, if any.
+fn redirect_target(session: &Session, command: &str) -> Option<PathBuf> {
+    let (_, target) = command.split_once('>')?;
+    let target = target.trim_start_matches('>').split_whitespace().next()?;
+    Some(session.cwd.join(target))
 }
 
 /// Writes `addRules` updates bound for `localSettings`, as the real CLI does.

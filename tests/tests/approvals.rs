@@ -377,3 +377,121 @@ fn the_hook_without_a_daemon_exits_without_a_decision() {
     assert!(out.status.success(), "{out:?}");
     assert!(out.stdout.is_empty(), "no decision: {out:?}");
 }
+
+/// fake-claude speaks the stdio permission protocol as the real CLI did in transcript
+/// `56_perm_prompt_always_allow_bash`: the same request shape, "always" writes the rule
+/// to `.claude/settings.local.json`, and the same call is then not asked again.
+#[test]
+fn fake_claude_speaks_the_permission_protocol_of_the_transcripts() {
+    use std::io::{BufRead, Write};
+    let env = TestEnv::new();
+    let transcript = std::fs::read_to_string(
+        orchestra_tests::fixtures()
+            .join("claude-code/stream-json/56_perm_prompt_always_allow_bash.transcript.jsonl"),
+    )
+    .expect("fixture");
+    let real: Vec<Value> = transcript
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|l| l.get("msg").cloned())
+        .collect();
+    let real_request = real
+        .iter()
+        .find(|m| m["type"] == "control_request")
+        .expect("a request");
+    let real_answer = real
+        .iter()
+        .find(|m| m["type"] == "control_response")
+        .expect("an answer");
+    let keys = |v: &Value| {
+        let mut k: Vec<String> = v
+            .as_object()
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default();
+        k.sort();
+        k
+    };
+
+    let project = env.root.path().join("proto-check");
+    std::fs::create_dir_all(&project).expect("dir");
+    let mut child = env
+        .command(bin("fake-claude"))
+        .args([
+            "-p",
+            "--output-format",
+            "stream-json",
+            "--verbose",
+            "--input-format",
+            "stream-json",
+            "--permission-prompt-tool",
+            "stdio",
+        ])
+        .current_dir(&project)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("fake-claude");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let mut lines = std::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut next_of = |kind: &str| -> Value {
+        for line in lines.by_ref() {
+            let value: Value = serde_json::from_str(&line.expect("line")).expect("json");
+            if value["type"] == kind {
+                return value;
+            }
+        }
+        panic!("no {kind} line");
+    };
+    let user = |text: &str| {
+        serde_json::json!({"type": "user", "message": {"role": "user", "content": text}})
+            .to_string()
+    };
+    writeln!(stdin, "{}", user("TOOL_BASH:python3 -V")).expect("write");
+    let request = next_of("control_request");
+    assert_eq!(keys(&request), keys(real_request));
+    assert_eq!(keys(&request["request"]), keys(&real_request["request"]));
+    assert_eq!(
+        request["request"]["input"],
+        real_request["request"]["input"]
+    );
+    assert_eq!(
+        request["request"]["permission_suggestions"],
+        real_request["request"]["permission_suggestions"]
+    );
+    // Answer "always" exactly as the transcript's host did.
+    let mut answer = real_answer.clone();
+    answer["response"]["request_id"] = request["request_id"].clone();
+    writeln!(stdin, "{answer}").expect("write");
+    let result = next_of("result");
+    assert!(
+        result["result"]
+            .as_str()
+            .expect("r")
+            .starts_with("Tool finished (is_error=False)"),
+        "{result}"
+    );
+    let written: Value = serde_json::from_str(
+        &std::fs::read_to_string(project.join(".claude/settings.local.json")).expect("written"),
+    )
+    .expect("json");
+    let expected: Value =
+        serde_json::from_str(
+            &std::fs::read_to_string(orchestra_tests::fixtures().join(
+                "claude-code/stream-json/56_perm_prompt_always_allow_bash.settings.local.json",
+            ))
+            .expect("fixture"),
+        )
+        .expect("json");
+    assert_eq!(written, expected);
+    // The same call again is not asked.
+    writeln!(stdin, "{}", user("again TOOL_BASH:python3 -V")).expect("write");
+    let second = next_of("result");
+    assert!(
+        second["permission_denials"]
+            .as_array()
+            .expect("d")
+            .is_empty()
+    );
+    drop(stdin);
+    assert!(child.wait().expect("exit").success());
+}

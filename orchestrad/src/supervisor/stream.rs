@@ -260,6 +260,42 @@ mod tests {
     }
 
     #[test]
+    fn control_requests_of_the_captures_are_read() {
+        let lines = fixture("56_perm_prompt_always_allow_bash.transcript.jsonl");
+        let controls: Vec<Control> = lines
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|v| v["dir"] == "from_claude")
+            .filter_map(|v| control(v["msg"].to_string().as_bytes()))
+            .collect();
+        assert_eq!(controls.len(), 1, "the repeat is allowed by the saved rule");
+        let Control::CanUseTool {
+            request_id,
+            tool_name,
+            input,
+            suggestions,
+            ..
+        } = &controls[0]
+        else {
+            panic!("{controls:?}");
+        };
+        assert_eq!(request_id, "db344710-088e-4a4e-8636-40cab4a931e2");
+        assert_eq!(tool_name, "Bash");
+        assert_eq!(input["command"], "python3 -V");
+        assert_eq!(suggestions[0]["type"], "addRules");
+        let answer = control_response(request_id, &serde_json::json!({"behavior": "allow"}));
+        let parsed: Value = serde_json::from_str(&answer).expect("json");
+        assert_eq!(parsed["response"]["request_id"], request_id.as_str());
+        assert_eq!(parsed["response"]["subtype"], "success");
+        assert_eq!(
+            control(br#"{"type":"control_cancel_request","request_id":"r9"}"#),
+            Some(Control::Cancel {
+                request_id: "r9".to_owned()
+            })
+        );
+    }
+
+    #[test]
     fn permission_request_means_waiting() {
         let mut agent = AgentRecord {
             state: AgentState::Running,
