@@ -495,3 +495,61 @@ fn fake_claude_speaks_the_permission_protocol_of_the_transcripts() {
     drop(stdin);
     assert!(child.wait().expect("exit").success());
 }
+
+/// Only the socket's user or a paired device answers, and the answer records who.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_device_answers_under_its_name_and_a_bad_token_is_refused() {
+    use orchestra_proto::v1 as pb;
+    let env = TestEnv::new();
+    let repo = env.git_repo();
+    tokio::task::block_in_place(|| {
+        spawn_one(&env, &repo, "TOOL_BASH:true");
+    });
+    let asked = tokio::task::block_in_place(|| wait_for_one_pending(&env));
+    let id = asked["id"].as_str().expect("id").to_owned();
+    let channel = orchestra_proto::connect(&env.socket)
+        .await
+        .expect("connect");
+    let mut approvals = pb::approvals_client::ApprovalsClient::new(channel.clone());
+    let refused = approvals
+        .decide(pb::DecideRequest {
+            id: id.clone(),
+            decision: "allow".to_owned(),
+            device_token: "not-a-token".to_owned(),
+            ..pb::DecideRequest::default()
+        })
+        .await
+        .expect_err("a bad token is refused");
+    assert_eq!(refused.code(), tonic::Code::Unauthenticated);
+    let mut devices = pb::devices_client::DevicesClient::new(channel);
+    let code = devices
+        .create_pairing_code(pb::CreatePairingCodeRequest {})
+        .await
+        .expect("code")
+        .into_inner()
+        .code;
+    let token = devices
+        .pair(pb::PairRequest {
+            code,
+            device_name: "Pixel 9".to_owned(),
+        })
+        .await
+        .expect("pair")
+        .into_inner()
+        .token;
+    let answered = approvals
+        .decide(pb::DecideRequest {
+            id,
+            decision: "always".to_owned(),
+            device_token: token,
+            ..pb::DecideRequest::default()
+        })
+        .await
+        .expect("a paired device answers")
+        .into_inner()
+        .approval
+        .expect("approval");
+    assert_eq!(answered.decided_by, "Pixel 9");
+    assert!(answered.always);
+    tokio::task::block_in_place(|| wait_for_agents(&env, "done", all_finished));
+}
