@@ -67,6 +67,10 @@ impl Supervisor {
     /// asks while any is pending, else back to `running` (with `activity`, if given).
     pub(super) async fn settle_waiting(&self, id: &str, activity: Option<String>) {
         let pending = self.approvals.pending_of(id);
+        // The common case, called after every read of output: nothing to change.
+        if pending.is_empty() && self.peek(id, |a| a.state != AgentState::Waiting) != Some(false) {
+            return;
+        }
         let _ = self
             .update(id, |a| {
                 if !a.state.is_active() {
