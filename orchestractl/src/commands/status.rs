@@ -61,6 +61,7 @@ pub async fn run(ctx: &Ctx, args: StatusArgs) -> anyhow::Result<ExitCode> {
         // Redraw: clear the screen, then the table, newest first.
         let mut list: Vec<Agent> = agents.values().cloned().collect();
         list.sort_by_key(|a| std::cmp::Reverse(a.created_at_ms));
+        list.sort_by_key(|a| a.state != "waiting");
         print!("\x1b[2J\x1b[H");
         println!("agents (Ctrl-C to stop watching; the agents keep running)\n");
         print_table(&list);
