@@ -78,7 +78,9 @@ function apply(event) {
     for (const a of event.agents || []) agents.set(a.id, a);
     for (const s of event.sessions || []) sessions.set(s.session_id, s);
   } else if (event.type === "agent" && event.agent) {
-    agents.set(event.agent.id, event.agent);
+    // "removed": the agent was forgotten (`orchestractl forget`).
+    if (event.kind === "removed") agents.delete(event.agent.id);
+    else agents.set(event.agent.id, event.agent);
   } else if (event.type === "session" && event.session) {
     if (event.kind === "removed") sessions.delete(event.session.session_id);
     else sessions.set(event.session.session_id, event.session);
@@ -215,6 +217,11 @@ function readable(line) {
         ? message(`tool · ${b.name}`, JSON.stringify(b.input), "tool")
         : message("assistant", b.text || ""));
     case "user":
+      // A message sent to the agent (its task, a follow-up): the user's turn.
+      if (value.orchestra === "sent") {
+        const content = value.message && value.message.content;
+        return [message("you", typeof content === "string" ? content : blocks.map((b) => b.text || "").join("\n"), "user")];
+      }
       return blocks.filter((b) => b.type === "tool_result").map((b) =>
         message(b.is_error ? "tool error" : "tool result",
           typeof b.content === "string" ? b.content : JSON.stringify(b.content), "tool_result"));
@@ -260,16 +267,32 @@ function openSend(agent) {
 
 // ---- sessions -----------------------------------------------------------------------
 
+// Busy sessions first, then the other live ones, then the rest.
+function liveRank(s) {
+  if (!s.live) return 2;
+  return s.live_status === "busy" ? 0 : 1;
+}
+
+function sessionCost(s) {
+  if (s.cost_usd === undefined) return "";
+  return `${s.cost_is_estimate ? "~" : ""}$${s.cost_usd.toFixed(2)}`;
+}
+
 function sessionCard(s, snippet) {
-  return el("li", { class: "card session", attrs: { "data-session-id": s.session_id } }, [
+  return el("li", { class: "card session", attrs: { "data-session-id": s.session_id, "data-live-status": s.live_status || "" } }, [
     el("div", { class: "card-head" }, [
-      s.live ? el("span", { class: "badge live-badge", text: "live" }) : null,
+      // The CLI's own word for what it is doing (busy, idle, ...), else just "live".
+      s.live ? el("span", { class: `badge live-badge ${s.live_status || ""}`, text: s.live_status || "live" }) : null,
+      // Claude Code's own background session: its job id and state.
+      s.job_id ? el("span", { class: "badge job-badge", text: `bg ${s.job_id} ${s.job_state}` }) : null,
       el("span", { text: s.session_id.slice(0, 8) }),
       el("span", { class: "spacer" }),
-      el("span", { text: s.estimated_cost_usd !== undefined ? `$${s.estimated_cost_usd.toFixed(2)}` : "" }),
+      el("span", { text: sessionCost(s) }),
       el("span", { text: ago(s.modified_at_ms || s.timestamp_ms) }),
     ]),
-    el("div", { class: "card-title", text: snippet || s.title || s.first_prompt || "(no prompt)" }),
+    // A background session is known by its name; a `-p` run's derived name ("repo-68")
+    // says less than its prompt.
+    el("div", { class: "card-title", text: snippet || s.title || (s.job_id || s.live_kind === "bg" ? s.name : "") || s.first_prompt || s.name || "(no prompt)" }),
     el("div", { class: "card-line", text: s.project_path || "" }),
   ]);
 }
@@ -277,7 +300,7 @@ function sessionCard(s, snippet) {
 function renderSessions() {
   const list = $("session-list");
   list.replaceChildren();
-  const sorted = [...sessions.values()].sort((a, b) => (b.live - a.live) || (b.modified_at_ms - a.modified_at_ms));
+  const sorted = [...sessions.values()].sort((a, b) => (liveRank(a) - liveRank(b)) || (b.modified_at_ms - a.modified_at_ms));
   $("sessions-empty").classList.toggle("hidden", sorted.length > 0);
   for (const s of sorted) {
     const card = sessionCard(s);

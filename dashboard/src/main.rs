@@ -22,10 +22,36 @@ struct Cli {
     /// Repository the spawn form starts with [default: the current directory]
     #[arg(long, value_name = "PATH")]
     repo: Option<PathBuf>,
+    /// End when process PID (the `orchestractl web` that started us) ends. Not given when
+    /// the dashboard runs as a service.
+    #[arg(long, value_name = "PID", hide = true)]
+    parent_pid: Option<u32>,
+}
+
+/// Ends this process when `parent` does, so a dashboard started by `orchestractl web` is
+/// never left serving on its own (SIGTERM or a crash of the parent included).
+fn exit_with_parent(parent: u32) {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    if let Err(err) = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM) {
+        eprintln!("orchestra-dashboard: cannot follow the parent process: {err}");
+    }
+    // The parent may have gone before the line above (or the OS has no such signal):
+    // watch it as well, cheaply.
+    std::thread::spawn(move || {
+        loop {
+            if nix::unistd::getppid().as_raw() as u32 != parent {
+                std::process::exit(0);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        }
+    });
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(parent) = cli.parent_pid {
+        exit_with_parent(parent);
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("ORCHESTRA_LOG")

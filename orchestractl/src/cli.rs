@@ -2,15 +2,16 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 
 const EXAMPLES: &str = "\
 Examples:
   orchestractl spawn \"build auth API\" \"write tests\" --parallel 2
-  orchestractl status --watch        # agents, live
+  orchestractl status --watch        # this repository's agents, live (--all: every repository's)
   orchestractl logs 3f2a -f          # follow one agent's transcript
   orchestractl collect --wait        # results, costs and branches once all are done
-  orchestractl sessions              # Claude Code sessions of the last 24 hours, live first
+  orchestractl forget 3f2a 9c01      # drop finished agents from status and collect
+  orchestractl sessions              # Claude Code sessions of the last 24 hours, busy ones first, then idle
   orchestractl sessions --all --project api --json
   orchestractl show 7ab9             # one session (any unique id prefix works)
   orchestractl search \"rate limit\" # search prompts and answers
@@ -22,11 +23,29 @@ Examples:
   orchestractl service install       # run orchestrad as a systemd/launchd user service
   orchestractl completions bash > ~/.local/share/bash-completion/completions/orchestractl";
 
+/// The command line of this process, parsed; exits with usage on a bad one.
+pub fn parse() -> Cli {
+    let matches = command().get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit())
+}
+
+/// The clap command, with help that names the socket this machine really uses (an unset
+/// `$XDG_RUNTIME_DIR` moves it, so a fixed text would send people to the wrong place).
+pub fn command() -> clap::Command {
+    let socket = orchestra_proto::paths::default_socket();
+    Cli::command().mut_arg("socket", |arg| {
+        arg.help(format!(
+            "Socket of orchestrad [default: {}]",
+            socket.display()
+        ))
+    })
+}
+
 /// Run Claude Code agents in parallel and find every Claude Code session, from a terminal.
 #[derive(Debug, Parser)]
 #[command(name = "orchestractl", version, after_help = EXAMPLES, propagate_version = true)]
 pub struct Cli {
-    /// Socket of orchestrad [default: $XDG_RUNTIME_DIR/claude-orchestra/orchestrad.sock]
+    /// Socket of orchestrad [default: see `orchestractl --help`, which prints the real path]
     #[arg(long, global = true, env = "ORCHESTRA_SOCKET", value_name = "PATH")]
     pub socket: Option<PathBuf>,
     /// Print machine-readable JSON instead of tables
@@ -61,6 +80,8 @@ pub enum Command {
     Cleanup(CleanupArgs),
     /// Commit an agent's work, push its branch and open a pull request
     Pr(PrArgs),
+    /// Forget finished agents: they leave `status` and `collect` (worktrees stay)
+    Forget(ForgetArgs),
     /// Prepare a repository for agents
     Init(RepoArgs),
     /// Serve the web dashboard (loopback only, or --lan with device pairing)
@@ -73,7 +94,7 @@ pub enum Command {
     Search(SearchArgs),
     /// Export a session's conversation as Markdown
     Export(ExportArgs),
-    /// Sessions, messages, tokens and estimated cost per project and per day
+    /// Sessions, messages, tokens and cost (the CLI's own where known) per project and per day
     Analytics(AnalyticsArgs),
     /// Storage used, stale and orphaned sessions, parse errors
     Health,
@@ -241,7 +262,7 @@ pub struct SessionsArgs {
 /// `orchestractl show`
 #[derive(Debug, Args)]
 pub struct ShowArgs {
-    /// Session id, or any unique prefix of one
+    /// Session id or unique prefix; an agent id stands for that agent's session
     pub id: String,
 }
 
@@ -268,7 +289,7 @@ pub struct SearchArgs {
     after_help = "Examples:\n  orchestractl export 7ab9 -o session.md\n  orchestractl export --last"
 )]
 pub struct ExportArgs {
-    /// Session id, or any unique prefix of one
+    /// Session id or unique prefix; an agent id stands for that agent's session
     #[arg(required_unless_present = "last", conflicts_with = "last")]
     pub id: Option<String>,
     /// Export the most recently modified session
@@ -301,7 +322,7 @@ pub struct WatchArgs {
     after_help = "Examples:\n  orchestractl resume 7ab9\n  orchestractl resume 7ab9 \"now write the tests\""
 )]
 pub struct ResumeArgs {
-    /// Session id, or any unique prefix of one
+    /// Session id or unique prefix; an agent id stands for that agent's session
     pub id: String,
     /// What to say [default: \"Continue from where you left off.\"]
     pub prompt: Option<String>,
@@ -347,13 +368,19 @@ pub struct SpawnArgs {
 
 /// `orchestractl status`
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Inside a git repository, status shows that repository's agents; elsewhere it shows\nevery agent with a REPO column. --all shows every agent from anywhere.\n\nExamples:\n  orchestractl status\n  orchestractl status --watch\n  orchestractl status --all --json"
+)]
 pub struct StatusArgs {
     /// Keep the table up to date (JSON lines of events with --json)
     #[arg(long)]
     pub watch: bool,
-    /// Only agents of the repository containing this directory
-    #[arg(long, value_name = "PATH")]
+    /// Only agents of the repository containing this directory [default: the current one]
+    #[arg(long, value_name = "PATH", conflicts_with = "all")]
     pub repo: Option<PathBuf>,
+    /// Every agent of every repository
+    #[arg(long)]
+    pub all: bool,
 }
 
 /// `orchestractl logs`
@@ -364,7 +391,7 @@ pub struct LogsArgs {
     /// Keep printing new output until the agent finishes
     #[arg(short, long)]
     pub follow: bool,
-    /// Print the stream-json lines as Claude Code wrote them
+    /// Print the stream-json lines as Claude Code wrote them (without the messages sent to it)
     #[arg(long)]
     pub raw: bool,
 }
@@ -391,13 +418,30 @@ pub struct StopArgs {
 
 /// `orchestractl collect`
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Inside a git repository, collect (and --wait) is about that repository's agents;\nelsewhere, or with --all, about every agent."
+)]
 pub struct CollectArgs {
-    /// Wait until no agent is queued or running
+    /// Wait until none of these agents is queued or running
     #[arg(long)]
     pub wait: bool,
-    /// Only agents of the repository containing this directory
-    #[arg(long, value_name = "PATH")]
+    /// Only agents of the repository containing this directory [default: the current one]
+    #[arg(long, value_name = "PATH", conflicts_with = "all")]
     pub repo: Option<PathBuf>,
+    /// Every agent of every repository
+    #[arg(long)]
+    pub all: bool,
+}
+
+/// `orchestractl forget`
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Forgets finished agents: their records and logs go, their worktrees and branches\nstay (`orchestractl cleanup` removes those). A queued or running agent is refused:\nstop it first.\n\nExamples:\n  orchestractl forget 3f2a 9c01\n  orchestractl cleanup --all --forget   # remove worktrees and forget their agents"
+)]
+pub struct ForgetArgs {
+    /// Agent ids, or unique prefixes
+    #[arg(required = true, value_name = "AGENT")]
+    pub agents: Vec<String>,
 }
 
 /// A repository argument.
@@ -426,6 +470,9 @@ pub struct CleanupArgs {
     /// Also delete unmerged branches and discard uncommitted changes
     #[arg(long)]
     pub force: bool,
+    /// Also forget the agents whose worktrees were removed (see `orchestractl forget`)
+    #[arg(long)]
+    pub forget: bool,
 }
 
 /// `orchestractl pr`

@@ -4,10 +4,28 @@
 //! [`output`] decides between tables and `--json`; [`client`] opens the connection,
 //! starting the daemon when needed.
 
+// Every `print!`/`println!` of this crate goes through `output::print`, which ends the
+// program quietly when stdout's reader has gone (`| head -1`) where `std::println!` would
+// panic. Defined before the modules so that they all see these instead of std's.
+macro_rules! print {
+    ($($arg:tt)*) => {
+        $crate::output::print(format_args!($($arg)*))
+    };
+}
+macro_rules! println {
+    () => {
+        $crate::output::print(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::output::print(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
 pub mod cli;
 mod client;
 mod commands;
 mod output;
+mod scope;
 
 use std::process::ExitCode;
 
@@ -37,6 +55,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Worktrees(args) => commands::worktrees::run(&ctx, args).await,
             Command::Cleanup(args) => commands::cleanup::run(&ctx, args).await,
             Command::Pr(args) => commands::pr::run(&ctx, args).await,
+            Command::Forget(args) => commands::forget::run(&ctx, args).await,
             Command::Init(args) => commands::init::run(&ctx, args).await,
             Command::Web(args) => commands::web::run(&ctx, args).await,
             Command::Sessions(args) => commands::sessions::run(&ctx, args).await,
@@ -60,6 +79,8 @@ pub fn run(cli: Cli) -> ExitCode {
     });
     match result {
         Ok(code) => code,
+        // The reader of our output went away (`| head`): it has what it wanted.
+        Err(err) if output::is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("orchestractl: {}", describe(&err));
             ExitCode::FAILURE

@@ -2,9 +2,7 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    let cli = orchestractl::cli::Cli::parse();
+    let cli = orchestractl::cli::parse();
     orchestractl::run(cli)
 }

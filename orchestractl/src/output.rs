@@ -1,6 +1,50 @@
-//! How results reach the user: aligned tables for people, JSON for scripts.
+//! How results reach the user: aligned tables for people, JSON for scripts, and stdout
+//! itself: a reader that goes away (`orchestractl status | head -1`) ends the program
+//! quietly instead of with a panic.
+
+use std::io::Write as _;
 
 use serde::Serialize;
+
+/// Writes `args` to stdout. The crate's `print!`/`println!` come here (see `lib.rs`), so
+/// no output of ours can panic on a closed pipe the way `std::println!` does.
+pub fn print(args: std::fmt::Arguments<'_>) {
+    let mut out = std::io::stdout().lock();
+    if let Err(err) = out.write_fmt(args).and_then(|()| out.flush()) {
+        stdout_failed(&err);
+    }
+}
+
+/// Writes `bytes` to stdout as they are, with the same care as [`print`].
+pub fn print_bytes(bytes: &[u8]) {
+    let mut out = std::io::stdout().lock();
+    if let Err(err) = out.write_all(bytes).and_then(|()| out.flush()) {
+        stdout_failed(&err);
+    }
+}
+
+/// Whether `err` (or anything it wraps) says the reader of stdout went away.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Stdout cannot be written. A closed pipe means the reader has what it wanted (`| head`):
+/// leave at once and say nothing, as `cat` or `ls` would. Anything else (a full disk) is
+/// worth a word, and a failure.
+fn stdout_failed(err: &std::io::Error) -> ! {
+    if err.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(0);
+    }
+    let _ = writeln!(
+        std::io::stderr(),
+        "orchestractl: cannot write the output: {err}"
+    );
+    std::process::exit(1);
+}
 
 /// Prints `value` as pretty JSON on stdout.
 pub fn json<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
@@ -18,7 +62,17 @@ pub fn fields(rows: &[(&str, String)]) {
 
 /// Prints a table with a header row; columns are as wide as their widest cell.
 pub fn table(header: &[&str], rows: &[Vec<String>]) {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    table_min(header, rows, &[]);
+}
+
+/// [`table`] with columns at least `min` wide, so a table redrawn as values change
+/// (`status --watch`) keeps its columns in place.
+pub fn table_min(header: &[&str], rows: &[Vec<String>], min: &[usize]) {
+    let mut widths: Vec<usize> = header
+        .iter()
+        .enumerate()
+        .map(|(i, h)| h.chars().count().max(min.get(i).copied().unwrap_or(0)))
+        .collect();
     for row in rows {
         for (i, cell) in row.iter().enumerate() {
             if let Some(width) = widths.get_mut(i) {
@@ -67,6 +121,25 @@ pub fn truncate(text: &str, max: usize) -> String {
     } else {
         let cut: String = one_line.chars().take(max.saturating_sub(1)).collect();
         format!("{cut}…")
+    }
+}
+
+/// Cuts `text` to `max` characters keeping its end, with an ellipsis in front when cut:
+/// for paths, whose last parts tell them apart.
+pub fn truncate_left(text: &str, max: usize) -> String {
+    let one_line: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let count = one_line.chars().count();
+    if count <= max {
+        one_line
+    } else {
+        let keep: String = one_line
+            .chars()
+            .skip(count - max.saturating_sub(1))
+            .collect();
+        format!("…{keep}")
     }
 }
 
@@ -136,4 +209,39 @@ pub fn clock(ms: i64) -> String {
                 .to_string()
         })
         .unwrap_or_else(|| "-".to_owned())
+}
+
+/// Where a session goes in a list: busy first, then the other live ones, then the rest.
+pub fn live_rank(s: &orchestra_proto::v1::Session) -> u8 {
+    match (s.live, s.live_status.as_str()) {
+        (true, "busy") => 0,
+        (true, _) => 1,
+        (false, _) => 2,
+    }
+}
+
+/// The LIVE column: the live status (or "live" when the CLI gave none), and a background
+/// job's id and state.
+pub fn live_label(s: &orchestra_proto::v1::Session) -> String {
+    let mut label = match (s.live, s.live_status.as_str()) {
+        (false, _) => String::new(),
+        (true, "") => "live".to_owned(),
+        (true, status) => status.to_owned(),
+    };
+    if !s.job_id.is_empty() {
+        if !label.is_empty() {
+            label.push(' ');
+        }
+        label.push_str(&format!("bg {} {}", s.job_id, s.job_state));
+    }
+    label
+}
+
+/// A cost in USD; an estimate from tokens is marked with `~`.
+pub fn cost(usd: f64, is_estimate: bool) -> String {
+    if is_estimate {
+        format!("~${usd:.2}")
+    } else {
+        format!("${usd:.2}")
+    }
 }

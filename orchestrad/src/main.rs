@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 use orchestrad::context::Settings;
 
 const EXAMPLES: &str = "\
@@ -40,6 +40,9 @@ enum Command {
     Run,
     /// Detach into the background, logging to orchestrad.log in the state directory.
     Start,
+    /// Check the config file as it is now and print the settings it gives, as JSON; exit 1
+    /// with the reason when it is broken (a running daemon is not asked or touched).
+    CheckConfig,
     /// Run one agent's process (started by the daemon, not by hand).
     #[command(hide = true)]
     Shim {
@@ -50,10 +53,24 @@ enum Command {
 
 fn main() -> ExitCode {
     orchestrad::memory::limit_arenas();
-    let cli = Cli::parse();
+    // The help names the socket this machine really uses, not a `$XDG_RUNTIME_DIR` that may
+    // be unset.
+    let socket = orchestra_proto::paths::default_socket();
+    let matches = Cli::command()
+        .mut_arg("socket", |arg| {
+            arg.help(format!(
+                "Socket to listen on [default: {}]",
+                socket.display()
+            ))
+        })
+        .get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit());
     if let Command::Shim { dir } = &cli.command {
         // The shim needs no config: everything it runs is in the agent's spec.
         return ExitCode::from(orchestrad::supervisor::shim::run(dir) as u8);
+    }
+    if let Command::CheckConfig = &cli.command {
+        return check_config(&cli);
     }
     let settings = match load_settings(&cli) {
         Ok(settings) => settings,
@@ -65,13 +82,40 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run => run_foreground(settings),
         Command::Start => start_detached(settings),
-        Command::Shim { .. } => unreachable!("handled above"),
+        Command::Shim { .. } | Command::CheckConfig => unreachable!("handled above"),
     };
     match result {
         Ok(code) => code,
         Err(err) => {
             tracing::error!("{err:#}");
             eprintln!("orchestrad: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `orchestrad check-config`: what a daemon started now would run with, in the shape of
+/// the `GetConfig` answer, so a client can compare it with the running daemon's. Used by
+/// `orchestractl daemon restart` (refuse to stop a daemon that could not be started again)
+/// and `orchestractl config show` (the file as it is now).
+fn check_config(cli: &Cli) -> ExitCode {
+    let path = cli
+        .config
+        .clone()
+        .unwrap_or_else(orchestra_proto::paths::config_file);
+    match orchestrad::config::Config::load(&path) {
+        Ok(loaded) => {
+            let answer = serde_json::json!({
+                "config_path": path.display().to_string(),
+                "from_file": loaded.from_file,
+                "config": loaded.config,
+                "warnings": loaded.warnings,
+            });
+            println!("{answer:#}");
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("orchestrad: {err}");
             ExitCode::FAILURE
         }
     }

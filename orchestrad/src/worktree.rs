@@ -373,6 +373,30 @@ pub struct InitReport {
     pub created_commit: bool,
     /// The exclude line was added.
     pub added_exclude: bool,
+    /// Files the first commit holds, when one was made.
+    pub committed_files: Vec<String>,
+}
+
+/// Files of the repository at `repo_root` that differ from its HEAD (modified, staged or
+/// untracked; ignored ones and the worktree dir left out), as paths relative to the root.
+/// Agents branch from a commit, so they do not see these.
+pub fn uncommitted(repo_root: &Path, worktree_dir: &str) -> Result<Vec<String>, WorktreeError> {
+    let repo = Repository::open(repo_root).map_err(git_err(repo_root, "open the repository"))?;
+    let mut options = git2::StatusOptions::new();
+    options
+        .include_untracked(true)
+        .include_ignored(false)
+        .recurse_untracked_dirs(false);
+    let statuses = repo
+        .statuses(Some(&mut options))
+        .map_err(git_err(repo_root, "read the status"))?;
+    let worktrees = format!("{}/", worktree_dir.trim_matches('/'));
+    Ok(statuses
+        .iter()
+        .filter(|entry| entry.status() != git2::Status::CURRENT)
+        .filter_map(|entry| entry.path().map(str::to_owned))
+        .filter(|path| !path.starts_with(&worktrees))
+        .collect())
 }
 
 /// Prepares `dir` for agents: a repository (created if none), a first commit (worktrees
@@ -392,14 +416,27 @@ pub fn init(dir: &Path, worktree_dir: &str) -> Result<InitReport, WorktreeError>
         .ok_or_else(|| WorktreeError::NotARepo {
             path: dir.to_path_buf(),
         })?;
+    // Excluded first, so the first commit never holds agent worktrees.
+    report.added_exclude = ensure_excluded(&repo, worktree_dir)?;
     if repo.head().ok().and_then(|h| h.target()).is_none() {
         let signature = repo
             .signature()
             .or_else(|_| git2::Signature::now("claude-orchestra", "orchestra@localhost"))
             .map_err(git_err(&root, "make a signature"))?;
-        let tree_id = repo
-            .index()
-            .and_then(|mut index| index.write_tree())
+        // What the folder already holds goes into the first commit (as `git add -A` would,
+        // .gitignore respected): agents branch from it, so an empty commit would hand
+        // them an empty tree.
+        let mut index = repo.index().map_err(git_err(&root, "open the index"))?;
+        index
+            .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
+            .and_then(|()| index.write())
+            .map_err(git_err(&root, "add the files"))?;
+        report.committed_files = index
+            .iter()
+            .map(|entry| String::from_utf8_lossy(&entry.path).into_owned())
+            .collect();
+        let tree_id = index
+            .write_tree()
             .map_err(git_err(&root, "write the tree"))?;
         let tree = repo
             .find_tree(tree_id)
@@ -415,7 +452,6 @@ pub fn init(dir: &Path, worktree_dir: &str) -> Result<InitReport, WorktreeError>
         .map_err(git_err(&root, "make the first commit"))?;
         report.created_commit = true;
     }
-    report.added_exclude = ensure_excluded(&repo, worktree_dir)?;
     let base = worktree_base(&root, worktree_dir);
     std::fs::create_dir_all(&base).map_err(|source| WorktreeError::Io {
         op: "create",

@@ -7,6 +7,7 @@
 //! deadline ([`wait_until`]), never a fixed sleep.
 
 pub mod generate;
+pub mod real_cli;
 pub mod stub_api;
 
 use std::ffi::OsString;

@@ -65,8 +65,17 @@ impl Drop for StubApi {
     }
 }
 
+/// A prompt containing this makes the stub hold its answer this long, so a test can see
+/// the CLI busy mid-turn.
+pub const SLOW_MARKER: &str = "STUB_SLOW";
+const SLOW_FOR: std::time::Duration = std::time::Duration::from_secs(60);
+
 async fn messages(_headers: HeaderMap, body: Bytes) -> Response {
     let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    // Only the conversation counts: the system prompt never holds the marker.
+    if request["messages"].to_string().contains(SLOW_MARKER) {
+        tokio::time::sleep(SLOW_FOR).await;
+    }
     let model = request["model"]
         .as_str()
         .unwrap_or("claude-opus-4-8")

@@ -375,7 +375,90 @@ async fn drive(client: &Client, env: &TestEnv, port: u16) {
         })
     });
     screenshot(client, "07-resumed").await;
+
+    live_sessions_list_busy_first(client, env).await;
     approve_from_the_phone(client, env).await;
+}
+
+/// Two Claude processes started by hand, one busy and one idle between turns, plus a
+/// background job of Claude Code's own: busy is listed first, then idle, and the job
+/// shows its id and state.
+async fn live_sessions_list_busy_first(client: &Client, env: &TestEnv) {
+    const IDLE: &str = "11111111-2222-4333-8444-000000000001";
+    const BUSY: &str = "11111111-2222-4333-8444-000000000002";
+    // Back to the list (the transcript panel covers it).
+    client
+        .find(Locator::Id("panel-close"))
+        .await
+        .expect("close")
+        .click()
+        .await
+        .expect("close");
+    let project = env.root.path().join("by-hand");
+    std::fs::create_dir_all(&project).expect("dir");
+    let fake = |args: &[&str]| {
+        env.command(bin("fake-claude"))
+            .args(["-p", "--output-format", "stream-json", "--verbose"])
+            .args(args)
+            .current_dir(&project)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("fake-claude")
+    };
+    let mut idle = Killed(fake(&[
+        "--input-format",
+        "stream-json",
+        "--session-id",
+        IDLE,
+    ]));
+    {
+        use std::io::Write;
+        let stdin = idle.0.stdin.as_mut().expect("stdin");
+        writeln!(
+            stdin,
+            r#"{{"type":"user","message":{{"role":"user","content":"one turn, then idle"}}}}"#
+        )
+        .expect("write");
+    }
+    let _busy = Killed(fake(&["--session-id", BUSY, "SLOW:60 busy by hand"]));
+    let job_dir = env.claude_dir.join("jobs/11111111");
+    std::fs::create_dir_all(&job_dir).expect("dir");
+    std::fs::write(
+        job_dir.join("state.json"),
+        serde_json::json!({"state": "working", "sessionId": IDLE, "name": "a job", "cwd": project})
+            .to_string(),
+    )
+    .expect("job");
+    eventually(client, "busy then idle lead the list", || async {
+        let cards = client
+            .find_all(Locator::Css("#session-list li"))
+            .await
+            .unwrap_or_default();
+        let mut states = Vec::new();
+        for card in cards.iter().take(2) {
+            states.push(
+                card.attr("data-live-status")
+                    .await
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default(),
+            );
+        }
+        states == ["busy", "idle"]
+    })
+    .await;
+    let badge = client
+        .find(Locator::Css(&format!(
+            "#session-list li[data-session-id=\"{IDLE}\"] .job-badge"
+        )))
+        .await
+        .expect("the job badge");
+    assert_eq!(
+        badge.html(true).await.expect("badge text"),
+        "bg 11111111 working"
+    );
+    screenshot(client, "08-live-busy-first").await;
 }
 
 /// The "Needs you" strip: a pending approval shows on top with its command as text, the
@@ -384,12 +467,13 @@ async fn approve_from_the_phone(client: &Client, env: &TestEnv) {
     let repo = env.root.path().join("repo");
     let repo = repo.to_str().expect("p");
     let command = "touch phone.txt # <b>bold</b>";
-    // Back from the transcript to the tabs.
+    // Back to the tabs if a panel covers them.
     client
-        .find(Locator::Id("panel-close"))
-        .await
-        .expect("close")
-        .click()
+        .execute(
+            "const p = document.getElementById('panel'); \
+             if (!p.classList.contains('hidden')) document.getElementById('panel-close').click();",
+            vec![],
+        )
         .await
         .expect("close the panel");
     env.ctl_ok(&["spawn", "--repo", repo, &format!("TOOL_BASH:{command}")]);

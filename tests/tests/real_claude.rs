@@ -3,23 +3,17 @@
 //! fake-claude must be observed the same way by everything orchestra relies on.
 //!
 //! Gated on the real CLI's presence: `ORCHESTRA_REAL_CLAUDE=/path/to/claude`, else
-//! `claude` on `PATH`. `.ci/run` installs it from npm, so CI always runs this.
+//! `claude` on `PATH`, of the version pinned in `.ci/claude-code-version`. `.ci/run`
+//! installs it from npm, and under `CI=true` a missing CLI fails these tests.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use orchestra_tests::stub_api::StubApi;
 use orchestra_tests::{TestEnv, agent_by_task, all_finished, bin, wait_for_agents};
 use serde_json::Value;
 
-fn real_claude() -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os("ORCHESTRA_REAL_CLAUDE").filter(|p| !p.is_empty()) {
-        return Some(PathBuf::from(path));
-    }
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|dir| dir.join("claude"))
-        .find(|p| p.is_file())
-}
+use orchestra_tests::real_cli::real_claude;
 
 /// What one run of a CLI looked like from the outside.
 #[derive(Debug)]
@@ -274,7 +268,6 @@ async fn observe(program: &Path, stub: &StubApi) -> Observed {
 #[tokio::test(flavor = "multi_thread")]
 async fn fake_claude_behaves_like_the_real_cli() {
     let Some(real) = real_claude() else {
-        eprintln!("skipped: the real Claude Code CLI is not installed (set ORCHESTRA_REAL_CLAUDE)");
         return;
     };
     let stub = StubApi::start().await.expect("stub API");
@@ -291,7 +284,6 @@ async fn fake_claude_behaves_like_the_real_cli() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_agent_runs_on_the_real_cli() {
     let Some(real) = real_claude() else {
-        eprintln!("skipped: the real Claude Code CLI is not installed (set ORCHESTRA_REAL_CLAUDE)");
         return;
     };
     let stub = StubApi::start().await.expect("stub API");

@@ -94,6 +94,9 @@ fn metadata_is_right_on_real_and_older_files() {
     let cost = denied["estimated_cost_usd"].as_f64().expect("cost");
     let expected = (19151.0 + 19277.0) * 5.0 / 1e6 + 24.0 * 25.0 / 1e6;
     assert!((cost - expected).abs() < 1e-9, "{cost} vs {expected}");
+    // 2.1.197 files have no cost-state: the estimate is the cost, and says so.
+    assert_eq!(denied["cost_usd"], denied["estimated_cost_usd"]);
+    assert_eq!(denied["cost_is_estimate"], true);
 
     let written = by_id(&list, "950f248a-5fe7-42b3-8857-c7792873b552");
     assert_eq!(written["tool_calls"]["Write"], 1);

@@ -16,7 +16,8 @@ fn row(t: &UsageTotals, key_width: usize) -> Vec<String> {
         t.messages.to_string(),
         output::tokens(tokens.input + tokens.cache_read + tokens.cache_creation),
         output::tokens(tokens.output),
-        format!("${:.2}", t.estimated_cost_usd),
+        // `~` when any part of it is an estimate from tokens.
+        output::cost(t.cost_usd, t.estimated_cost_usd > 0.0),
     ]
 }
 
@@ -40,7 +41,7 @@ pub async fn run(ctx: &Ctx, args: AnalyticsArgs) -> anyhow::Result<ExitCode> {
         "MESSAGES",
         "TOKENS IN",
         "TOKENS OUT",
-        "EST. COST",
+        "COST",
     ];
     let mut rows: Vec<Vec<String>> = response.projects.iter().map(|t| row(t, 48)).collect();
     if let Some(total) = &response.total {

@@ -21,8 +21,22 @@ pub async fn run(ctx: &Ctx, args: CleanupArgs) -> anyhow::Result<ExitCode> {
         })
         .await?
         .into_inner();
+    // The agents whose worktrees went are history: offer to forget them, or do it.
+    let removed: Vec<String> = response
+        .actions
+        .iter()
+        .filter(|a| a.remove_worktree)
+        .map(|a| a.agent_id.clone())
+        .collect();
+    let forgotten = if args.forget && !response.dry_run && !removed.is_empty() {
+        super::forget::forget(&clients, removed.clone()).await?
+    } else {
+        Vec::new()
+    };
     if ctx.json {
-        output::json(&response)?;
+        let mut value = serde_json::to_value(&response)?;
+        value["forgotten"] = serde_json::to_value(&forgotten)?;
+        output::json(&value)?;
         return Ok(ExitCode::SUCCESS);
     }
     if response.actions.is_empty() {
@@ -49,6 +63,13 @@ pub async fn run(ctx: &Ctx, args: CleanupArgs) -> anyhow::Result<ExitCode> {
                 output::truncate(&action.skipped, 100)
             );
         }
+    }
+    super::forget::print(&forgotten);
+    if !args.forget && !response.dry_run && !removed.is_empty() {
+        println!(
+            "their agents still show in `orchestractl status`; forget them with `orchestractl forget {}` (or `cleanup --forget` next time)",
+            removed.join(" ")
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -2,22 +2,42 @@
 
 use std::process::ExitCode;
 
-use orchestra_proto::v1::CollectRequest;
+use orchestra_proto::v1::{CollectRequest, ListAgentsRequest};
 
 use crate::cli::CollectArgs;
-use crate::client::{Ctx, repo_arg};
-use crate::output;
+use crate::client::Ctx;
+use crate::{output, scope};
 
 /// Prints each agent's result and branch changes.
 pub async fn run(ctx: &Ctx, args: CollectArgs) -> anyhow::Result<ExitCode> {
     let clients = ctx.connect().await?;
+    // By default the agents of the repository the user stands in (see `scope`).
+    let repo = scope::repo_filter(args.repo.as_deref(), args.all)?;
     if args.wait && !ctx.json {
-        eprintln!("waiting for every agent to finish…");
+        let listing = clients
+            .agents()
+            .list(ListAgentsRequest { repo: repo.clone() })
+            .await?
+            .into_inner();
+        let busy = listing
+            .agents
+            .iter()
+            .filter(|a| {
+                matches!(
+                    a.state.as_str(),
+                    "queued" | "starting" | "running" | "waiting"
+                )
+            })
+            .count();
+        if busy > 0 {
+            let place = if listing.repo.is_empty() {
+                String::new()
+            } else {
+                format!(" in {}", scope::repo_label(&listing.repo))
+            };
+            eprintln!("waiting for {busy} agent(s){place} to finish…");
+        }
     }
-    let repo = match &args.repo {
-        Some(path) => repo_arg(Some(path))?,
-        None => String::new(),
-    };
     let response = clients
         .agents()
         .collect(CollectRequest {
@@ -31,18 +51,31 @@ pub async fn run(ctx: &Ctx, args: CollectArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if response.results.is_empty() {
-        println!("no agents yet");
+        if response.repo.is_empty() {
+            println!("no agents yet");
+        } else {
+            println!(
+                "no agents in {} (`--all` shows every repository's)",
+                scope::repo_label(&response.repo)
+            );
+        }
     }
     let mut total = 0.0;
     for result in &response.results {
         let Some(agent) = &result.agent else { continue };
         total += agent.total_cost_usd;
         println!(
-            "{}  {}  {}  ${:.4}  {}",
+            "{}  {}  {}  ${:.4}  {}{}",
             agent.id,
             agent.state,
             output::duration(result.duration_ms / 1000),
             agent.total_cost_usd,
+            // Results from every repository name theirs.
+            if response.repo.is_empty() {
+                format!("{}  ", scope::repo_label(&agent.repo))
+            } else {
+                String::new()
+            },
             output::truncate(&agent.task, 60)
         );
         if !agent.branch.is_empty() {

@@ -1,9 +1,16 @@
 //! `orchestractl config show|path`.
+//!
+//! `show` reads the config file as it is now (through `orchestrad check-config`, the one
+//! place that knows how to load it) and says when the running daemon runs with something
+//! else: a file edited, created or broken since the daemon started.
 
-use std::process::ExitCode;
+use std::path::Path;
+use std::process::{ExitCode, Stdio};
+
+use anyhow::Context as _;
 
 use crate::cli::ConfigCommand;
-use crate::client::Ctx;
+use crate::client::{Ctx, orchestrad_binary};
 use crate::output;
 
 /// Runs a `config` subcommand.
@@ -20,29 +27,107 @@ pub async fn run(ctx: &Ctx, cmd: ConfigCommand) -> anyhow::Result<ExitCode> {
                 println!("{}", path.display());
             }
         }
-        ConfigCommand::Show => {
-            let clients = ctx.connect().await?;
-            let (config, settings) = clients.config().await?;
-            if ctx.json {
-                output::json(&serde_json::json!({
-                    "config_path": config.config_path,
-                    "from_file": config.from_file,
-                    "config": settings,
-                    "warnings": config.warnings,
-                }))?;
-            } else {
-                let origin = if config.from_file {
-                    "loaded from"
-                } else {
-                    "defaults; no file at"
-                };
-                println!("# {origin} {}", config.config_path);
-                for warning in &config.warnings {
-                    println!("# warning: {warning}");
-                }
-                println!("{}", serde_json::to_string_pretty(&settings)?);
-            }
-        }
+        ConfigCommand::Show => show(ctx).await?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What a daemon started now would load from `path`: the `check-config` answer
+/// (`config_path`, `from_file`, `config`, `warnings`), or why it cannot load (as
+/// orchestrad says it, for the user to read).
+pub async fn load_now(path: &Path) -> anyhow::Result<Result<serde_json::Value, String>> {
+    let binary = orchestrad_binary();
+    let output = tokio::process::Command::new(&binary)
+        .arg("--config")
+        .arg(path)
+        .arg("check-config")
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .with_context(|| {
+            format!(
+                "cannot run {}: is orchestrad installed next to orchestractl or on PATH?",
+                binary.display()
+            )
+        })?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        return Ok(Err(stderr
+            .trim()
+            .trim_start_matches("orchestrad: ")
+            .to_owned()));
+    }
+    let answer = serde_json::from_slice(&output.stdout)
+        .context("`orchestrad check-config` printed something that is not JSON")?;
+    Ok(Ok(answer))
+}
+
+async fn show(ctx: &Ctx) -> anyhow::Result<()> {
+    let clients = ctx.connect().await?;
+    let (running, running_settings) = clients.config().await?;
+    let path = std::path::PathBuf::from(&running.config_path);
+    let now = load_now(&path).await?;
+    let (from_file, settings, warnings, file_error) = match &now {
+        Ok(answer) => (
+            answer["from_file"].as_bool().unwrap_or(false),
+            answer["config"].clone(),
+            answer["warnings"].clone(),
+            String::new(),
+        ),
+        // A broken file: the daemon's settings are the ones in force.
+        Err(reason) => (
+            path.exists(),
+            running_settings.clone(),
+            serde_json::json!(running.warnings),
+            reason.clone(),
+        ),
+    };
+    let differs = now.is_ok() && settings != running_settings;
+    if ctx.json {
+        return output::json(&serde_json::json!({
+            "config_path": running.config_path,
+            "from_file": from_file,
+            "config": settings,
+            "warnings": warnings,
+            "file_error": file_error,
+            "differs_from_running": differs,
+            "running_config": running_settings,
+            "running_from_file": running.from_file,
+        }));
+    }
+    if !file_error.is_empty() {
+        println!("# {} is broken: {file_error}", running.config_path);
+        println!(
+            "# orchestrad (pid {}) runs with the settings below; fix the file before `orchestractl daemon restart`",
+            clients.status.pid
+        );
+    } else if from_file {
+        println!("# read from {}", running.config_path);
+    } else {
+        println!(
+            "# no file at {}: these are the defaults",
+            running.config_path
+        );
+    }
+    if let Some(warnings) = warnings.as_array() {
+        for warning in warnings.iter().filter_map(serde_json::Value::as_str) {
+            println!("# warning: {warning}");
+        }
+    }
+    if differs {
+        let changed: Vec<String> = settings
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(key, value)| running_settings.get(key.as_str()) != Some(value))
+            .map(|(key, _)| key.clone())
+            .collect();
+        println!(
+            "# orchestrad (pid {}) still runs with other settings ({}): `orchestractl daemon restart` applies the file",
+            clients.status.pid,
+            changed.join(", ")
+        );
+    }
+    println!("{}", serde_json::to_string_pretty(&settings)?);
+    Ok(())
 }

@@ -20,11 +20,37 @@ pub async fn run(ctx: &Ctx, cmd: DaemonCommand) -> anyhow::Result<ExitCode> {
             print_status(ctx, &clients.status)?;
             Ok(ExitCode::SUCCESS)
         }
-        DaemonCommand::Restart => {
-            stop(ctx).await?;
-            start(ctx).await
-        }
+        DaemonCommand::Restart => restart(ctx).await,
     }
+}
+
+/// Stops the daemon and starts a new one, but only once the config file is known to load:
+/// otherwise the user would be left with no daemon at all. Prints one report (one JSON
+/// document with `--json`: the new daemon's status, as `daemon start --json` prints).
+async fn restart(ctx: &Ctx) -> anyhow::Result<ExitCode> {
+    let config = orchestra_proto::paths::config_file();
+    if let Err(reason) = super::config::load_now(&config).await? {
+        bail!(
+            "not restarting: a new orchestrad could not start with the config file as it is now              ({reason}); the running daemon was left alone. Fix {}, then run              `orchestractl daemon restart` again",
+            config.display()
+        );
+    }
+    let stopped = stop_quietly(ctx).await?;
+    let pid = ctx.start_daemon().await?;
+    match ctx.try_connect().await? {
+        Some(clients) if ctx.json => print_status(ctx, &clients.status)?,
+        _ => match stopped {
+            Some(old) => println!(
+                "restarted orchestrad: pid {old} stopped, pid {pid} serving on {}",
+                ctx.socket.display()
+            ),
+            None => println!(
+                "orchestrad was not running; started it (pid {pid}) on {}",
+                ctx.socket.display()
+            ),
+        },
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn start(ctx: &Ctx) -> anyhow::Result<ExitCode> {
@@ -49,13 +75,27 @@ async fn start(ctx: &Ctx) -> anyhow::Result<ExitCode> {
 }
 
 async fn stop(ctx: &Ctx) -> anyhow::Result<ExitCode> {
-    let Some(clients) = ctx.try_connect().await? else {
+    let Some(pid) = stop_quietly(ctx).await? else {
         if ctx.json {
             output::json(&serde_json::json!({ "stopped": false, "running": false }))?;
         } else {
             println!("orchestrad is not running on {}", ctx.socket.display());
         }
         return Ok(ExitCode::SUCCESS);
+    };
+    if ctx.json {
+        output::json(&serde_json::json!({ "stopped": true, "pid": pid }))?;
+    } else {
+        println!("stopped orchestrad (pid {pid}); running agents keep running");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Stops the running daemon and waits until it is gone; returns its pid (`None` when none
+/// was running). Prints nothing.
+async fn stop_quietly(ctx: &Ctx) -> anyhow::Result<Option<u32>> {
+    let Some(clients) = ctx.try_connect().await? else {
+        return Ok(None);
     };
     let pid = clients.status.pid;
     clients.daemon().shutdown(ShutdownRequest {}).await?;
@@ -69,12 +109,7 @@ async fn stop(ctx: &Ctx) -> anyhow::Result<ExitCode> {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    if ctx.json {
-        output::json(&serde_json::json!({ "stopped": true, "pid": pid }))?;
-    } else {
-        println!("stopped orchestrad (pid {pid}); running agents keep running");
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(Some(pid))
 }
 
 fn print_status(ctx: &Ctx, status: &StatusResponse) -> anyhow::Result<()> {

@@ -26,7 +26,21 @@ pub async fn run(ctx: &Ctx, args: RepoArgs) -> anyhow::Result<ExitCode> {
         println!("created a git repository in {}", report.repo);
     }
     if report.created_commit {
-        println!("made a first commit (worktrees need one to branch from)");
+        match report.committed_files.len() {
+            0 => println!("made an empty first commit (worktrees need one to branch from)"),
+            n => {
+                println!(
+                    "made a first commit of the {n} file(s) already here (.gitignore respected), \
+                     so agents start with them:"
+                );
+                for file in report.committed_files.iter().take(20) {
+                    println!("  {file}");
+                }
+                if n > 20 {
+                    println!("  … and {} more (`git show --stat HEAD`)", n - 20);
+                }
+            }
+        }
     }
     if report.added_exclude {
         println!("added the worktree dir to .git/info/exclude");

@@ -25,6 +25,10 @@ pub async fn run(ctx: &Ctx, args: LogsArgs) -> anyhow::Result<ExitCode> {
     let mut stdout = std::io::stdout();
     while let Some(line) = lines.next().await {
         let line = line?;
+        if line.sent && args.raw {
+            // Raw is what Claude Code wrote; the messages sent to it are ours.
+            continue;
+        }
         if args.raw || ctx.json {
             writeln!(stdout, "{}", line.line)?;
         } else if let Some(text) = readable(&line.line) {
@@ -66,6 +70,19 @@ fn readable(line: &str) -> Option<String> {
                 })
                 .collect();
             (!parts.is_empty()).then(|| parts.join("\n"))
+        }
+        // A message sent to the agent (its task, `send`, a resume): the user's turn.
+        "user" if value.get("orchestra").and_then(Value::as_str) == Some("sent") => {
+            let text = match value.pointer("/message/content")? {
+                Value::String(text) => text.clone(),
+                Value::Array(blocks) => blocks
+                    .iter()
+                    .filter_map(|b| b.get("text").and_then(Value::as_str))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                _ => return None,
+            };
+            Some(format!("» you: {text}"))
         }
         "user" => {
             let blocks = value.pointer("/message/content")?.as_array()?;

@@ -19,9 +19,15 @@ pub async fn run(ctx: &Ctx, args: PrArgs) -> anyhow::Result<ExitCode> {
         })
         .await?
         .into_inner();
+    // Nothing pushed means no pull request: a script must not take that for success.
+    let code = if pr.pushed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    };
     if ctx.json {
         output::json(&pr)?;
-        return Ok(ExitCode::SUCCESS);
+        return Ok(code);
     }
     if pr.committed {
         println!("committed the uncommitted changes on {}", pr.branch);
@@ -33,7 +39,11 @@ pub async fn run(ctx: &Ctx, args: PrArgs) -> anyhow::Result<ExitCode> {
         println!("pull request: {}", pr.pr_url);
     }
     if !pr.instructions.is_empty() {
-        println!("{}", pr.instructions);
+        if pr.pushed {
+            println!("{}", pr.instructions);
+        } else {
+            eprintln!("orchestractl: nothing was pushed: {}", pr.instructions);
+        }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(code)
 }

@@ -45,9 +45,10 @@ pub async fn run(ctx: &Ctx, args: SessionsArgs) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    // Live sessions first, each group in the order the daemon gave.
+    // Busy sessions first, then the other live ones, then the rest, each group in the
+    // order the daemon gave.
     let mut sessions = response.sessions;
-    sessions.sort_by_key(|s| !s.live);
+    sessions.sort_by_key(output::live_rank);
     let rows: Vec<Vec<String>> = sessions
         .iter()
         .map(|s| {
@@ -58,13 +59,22 @@ pub async fn run(ctx: &Ctx, args: SessionsArgs) -> anyhow::Result<ExitCode> {
                 .unwrap_or(0);
             vec![
                 output::short_id(&s.session_id),
-                if s.live { "live".into() } else { String::new() },
+                output::live_label(s),
                 output::age(s.modified_at_ms),
-                output::truncate(&s.project_path, 32),
+                project_label(&s.project_path),
                 (s.user_messages + s.assistant_messages).to_string(),
                 output::tokens(tokens),
-                format!("${:.2}", s.estimated_cost_usd),
-                output::truncate(&s.first_prompt, 50),
+                output::cost(s.cost_usd, s.cost_is_estimate),
+                // A background session is known by its name; a `-p` run's derived name
+                // ("repo-68") says less than its prompt.
+                output::truncate(
+                    if !s.name.is_empty() && (!s.job_id.is_empty() || s.live_kind == "bg") {
+                        &s.name
+                    } else {
+                        &s.first_prompt
+                    },
+                    50,
+                ),
             ]
         })
         .collect();
@@ -77,9 +87,21 @@ pub async fn run(ctx: &Ctx, args: SessionsArgs) -> anyhow::Result<ExitCode> {
             "MSGS",
             "TOKENS",
             "COST",
-            "FIRST PROMPT",
+            "FIRST PROMPT / NAME",
         ],
         &rows,
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// How the PROJECT column names a project: home as `~`, an agent worktree
+/// (`<repo>/.worktrees/task-<slug>`) as `<repo>:<slug>`, and a long path cut from the left,
+/// where paths alike begin and differ only at their end.
+fn project_label(path: &str) -> String {
+    let path = crate::scope::repo_label(path);
+    let path = match path.split_once("/.worktrees/task-") {
+        Some((repo, slug)) => format!("{repo}:{slug}"),
+        None => path,
+    };
+    output::truncate_left(&path, 36)
 }

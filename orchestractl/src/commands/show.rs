@@ -35,7 +35,14 @@ pub async fn run(ctx: &Ctx, args: ShowArgs) -> anyhow::Result<ExitCode> {
         (
             "live",
             if s.live {
-                format!("yes (pid {})", s.live_pid)
+                let mut what = vec![format!("pid {}", s.live_pid)];
+                what.extend(
+                    [&s.live_status, &s.live_kind]
+                        .into_iter()
+                        .filter(|t| !t.is_empty())
+                        .cloned(),
+                );
+                format!("yes ({})", what.join(", "))
             } else {
                 "no".to_owned()
             },
@@ -73,13 +80,31 @@ pub async fn run(ctx: &Ctx, args: ShowArgs) -> anyhow::Result<ExitCode> {
                 tokens.input, tokens.output, tokens.cache_read, tokens.cache_creation
             ),
         ),
-        ("estimated cost", format!("${:.4}", s.estimated_cost_usd)),
+        (
+            "cost",
+            if s.cost_is_estimate {
+                format!("${:.4} (estimated from tokens)", s.cost_usd)
+            } else {
+                format!("${:.6} (Claude Code's own figure)", s.cost_usd)
+            },
+        ),
         ("models", s.models.join(", ")),
         ("cli version", s.cli_version.clone()),
         ("size", output::bytes(s.file_size)),
     ];
     if !s.title.is_empty() {
         rows.insert(1, ("title", s.title.clone()));
+    }
+    if !s.name.is_empty() {
+        rows.insert(1, ("name", s.name.clone()));
+    }
+    if !s.job_id.is_empty() {
+        // Claude Code's own background session: `claude stop|logs|attach <job>` act on it.
+        rows.push(("background job", format!("{} ({})", s.job_id, s.job_state)));
+        if !s.worktree_path.is_empty() {
+            rows.push(("worktree", s.worktree_path.clone()));
+            rows.push(("worktree branch", s.worktree_branch.clone()));
+        }
     }
     if s.sidechain_lines > 0 {
         rows.push(("sub-agent lines", s.sidechain_lines.to_string()));

@@ -29,6 +29,9 @@ pub async fn run(ctx: &Ctx, args: SpawnArgs) -> anyhow::Result<ExitCode> {
         })
         .await?
         .into_inner();
+    for warning in &response.warnings {
+        eprintln!("orchestractl: warning: {warning}");
+    }
     if ctx.json {
         output::json(&response.agents)?;
         return Ok(ExitCode::SUCCESS);

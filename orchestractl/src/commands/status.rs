@@ -1,71 +1,42 @@
 //! `orchestractl status [--watch]`: agents and what they are doing.
 
-use std::collections::BTreeMap;
-use std::io::Write;
 use std::process::ExitCode;
 
-use orchestra_proto::v1::{Agent, ListAgentsRequest, WatchAgentsRequest};
-use tokio_stream::StreamExt;
+use orchestra_proto::v1::{Agent, ListAgentsRequest};
 
 use crate::cli::StatusArgs;
-use crate::client::{Ctx, repo_arg};
-use crate::output;
+use crate::client::Ctx;
+use crate::{output, scope};
 
-/// Prints the agents (and keeps printing them with --watch).
+/// Prints the agents (and keeps printing them with --watch): by default those of the
+/// repository the user stands in, every agent with a REPO column elsewhere.
 pub async fn run(ctx: &Ctx, args: StatusArgs) -> anyhow::Result<ExitCode> {
     let clients = ctx.connect().await?;
-    let repo = match &args.repo {
-        Some(path) => repo_arg(Some(path))?,
-        None => String::new(),
-    };
-    if !args.watch {
-        let agents = clients
-            .agents()
-            .list(ListAgentsRequest { repo })
-            .await?
-            .into_inner()
-            .agents;
-        if ctx.json {
-            output::json(&agents)?;
-        } else if agents.is_empty() {
-            println!("no agents yet; start some with `orchestractl spawn \"a task\"`");
-        } else {
-            let mut agents = agents;
-            // Agents waiting for you come first (the sort is stable: newest first within).
-            agents.sort_by_key(|a| a.state != "waiting");
-            print_table(&agents);
-            print_pending(&clients).await?;
-        }
-        return Ok(ExitCode::SUCCESS);
+    let repo = scope::repo_filter(args.repo.as_deref(), args.all)?;
+    if args.watch {
+        return super::status_watch::run(ctx, &clients, repo).await;
     }
-    let mut events = clients
+    let response = clients
         .agents()
-        .watch(WatchAgentsRequest { snapshot: true })
+        .list(ListAgentsRequest { repo })
         .await?
         .into_inner();
-    let mut agents: BTreeMap<String, Agent> = BTreeMap::new();
-    let mut stdout = std::io::stdout();
-    while let Some(event) = events.next().await {
-        let event = event?;
-        if ctx.json {
-            writeln!(stdout, "{}", serde_json::to_string(&event)?)?;
-            stdout.flush()?;
-            continue;
-        }
-        if let Some(agent) = event.agent {
-            if !repo.is_empty() && !repo.starts_with(&agent.repo) {
-                continue;
-            }
-            agents.insert(agent.id.clone(), agent);
-        }
-        // Redraw: clear the screen, then the table, newest first.
-        let mut list: Vec<Agent> = agents.values().cloned().collect();
-        list.sort_by_key(|a| std::cmp::Reverse(a.created_at_ms));
-        list.sort_by_key(|a| a.state != "waiting");
-        print!("\x1b[2J\x1b[H");
-        println!("agents (Ctrl-C to stop watching; the agents keep running)\n");
-        print_table(&list);
-        stdout.flush()?;
+    let agents = response.agents;
+    if ctx.json {
+        output::json(&agents)?;
+    } else if agents.is_empty() && !response.repo.is_empty() {
+        println!(
+            "no agents in {}; start some with `orchestractl spawn \"a task\"` (`--all` shows every repository's)",
+            scope::repo_label(&response.repo)
+        );
+    } else if agents.is_empty() {
+        println!("no agents yet; start some with `orchestractl spawn \"a task\"`");
+    } else {
+        let mut agents = agents;
+        // Agents waiting for you come first (the sort is stable: newest first within).
+        agents.sort_by_key(|a| a.state != "waiting");
+        print_table(&agents, response.repo.is_empty());
+        print_pending(&clients).await?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -96,7 +67,9 @@ async fn print_pending(clients: &crate::client::Clients) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_table(agents: &[Agent]) {
+/// The agents as a table; `show_repo` adds a REPO column (when they come from several).
+/// Columns have fixed least widths so a redrawn table does not shift as values change.
+pub fn print_table(agents: &[Agent], show_repo: bool) {
     let now = chrono::Utc::now().timestamp_millis();
     let rows: Vec<Vec<String>> = agents
         .iter()
@@ -125,15 +98,35 @@ fn print_table(agents: &[Agent]) {
             } else {
                 &a.activity
             };
-            vec![
+            let mut row = vec![
                 a.id.clone(),
                 a.state.clone(),
                 duration,
                 format!("${:.2}", a.total_cost_usd),
-                output::truncate(&a.task, 30),
-                output::truncate(activity, 50),
-            ]
+            ];
+            if show_repo {
+                row.push(output::truncate_left(
+                    &crate::scope::repo_label(&a.repo),
+                    28,
+                ));
+            }
+            row.push(output::truncate(&a.task, 30));
+            row.push(output::truncate(activity, 50));
+            row
         })
         .collect();
-    output::table(&["ID", "STATE", "TIME", "COST", "TASK", "ACTIVITY"], &rows);
+    // id, "interrupted", "23h 59m", "$999.99", [repo,] task.
+    if show_repo {
+        output::table_min(
+            &["ID", "STATE", "TIME", "COST", "REPO", "TASK", "ACTIVITY"],
+            &rows,
+            &[8, 11, 7, 7, 28, 30],
+        );
+    } else {
+        output::table_min(
+            &["ID", "STATE", "TIME", "COST", "TASK", "ACTIVITY"],
+            &rows,
+            &[8, 11, 7, 7, 30],
+        );
+    }
 }

@@ -74,7 +74,11 @@ pub async fn run(ctx: &Ctx, args: WebArgs) -> anyhow::Result<ExitCode> {
         .arg("--port")
         .arg(port.to_string())
         .arg("--repo")
-        .arg(repo_arg(args.repo.as_deref())?);
+        .arg(repo_arg(args.repo.as_deref())?)
+        // It ends with us: a SIGTERM to `orchestractl web` must not leave it serving.
+        .arg("--parent-pid")
+        .arg(std::process::id().to_string())
+        .kill_on_drop(true);
     if args.lan {
         command.arg("--lan");
     }

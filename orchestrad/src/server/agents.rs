@@ -43,6 +43,49 @@ fn repo_dir(repo: &str) -> Result<PathBuf, Status> {
     Ok(path)
 }
 
+/// The root of the repository containing `dir`, as text; empty for no directory.
+fn repo_root_text(dir: Option<&std::path::Path>) -> Result<String, Status> {
+    Ok(dir
+        .map(crate::supervisor::repo_of)
+        .transpose()?
+        .map(|root| root.display().to_string())
+        .unwrap_or_default())
+}
+
+/// A warning when the repository holds changes that agents branching from a commit
+/// (HEAD, or the base given) will not see; none when it is clean or cannot be read (the
+/// spawn itself then says what is wrong).
+async fn uncommitted_warning(dir: &std::path::Path, base: &str, ctx: &Context) -> Vec<String> {
+    if !base.is_empty() && base != "HEAD" {
+        return Vec::new();
+    }
+    let dir = dir.to_path_buf();
+    let worktree_dir = ctx.settings.config.worktree_dir.clone();
+    let found = tokio::task::spawn_blocking(move || {
+        let root = crate::worktree::repo_root(&dir).ok()?;
+        crate::worktree::uncommitted(&root, &worktree_dir).ok()
+    })
+    .await
+    .ok()
+    .flatten()
+    .unwrap_or_default();
+    if found.is_empty() {
+        return Vec::new();
+    }
+    let shown: Vec<&str> = found.iter().take(5).map(String::as_str).collect();
+    let more = if found.len() > shown.len() {
+        format!(" and {} more", found.len() - shown.len())
+    } else {
+        String::new()
+    };
+    vec![format!(
+        "{} uncommitted change(s) ({}{more}) stay behind: agents start from the last commit and \
+         do not see them; commit first if they need them",
+        found.len(),
+        shown.join(", ")
+    )]
+}
+
 type Stream<T> = stream::BoxStream<T>;
 
 #[tonic::async_trait]
@@ -52,6 +95,11 @@ impl Agents for AgentsService {
         request: Request<pb::SpawnRequest>,
     ) -> Result<Response<pb::SpawnResponse>, Status> {
         let req = request.into_inner();
+        let warnings = if req.no_worktree {
+            Vec::new()
+        } else {
+            uncommitted_warning(&repo_dir(&req.repo)?, &req.base, &self.ctx).await
+        };
         let options = SpawnOptions {
             repo: repo_dir(&req.repo)?,
             parallel: req.parallel,
@@ -66,6 +114,7 @@ impl Agents for AgentsService {
         let agents = self.ctx.supervisor.spawn(req.tasks, options).await?;
         Ok(Response::new(pb::SpawnResponse {
             agents: agents.iter().map(Into::into).collect(),
+            warnings,
         }))
     }
 
@@ -78,6 +127,7 @@ impl Agents for AgentsService {
         let agents = self.ctx.supervisor.agents_of(dir.as_deref())?;
         Ok(Response::new(pb::ListAgentsResponse {
             agents: agents.iter().map(Into::into).collect(),
+            repo: repo_root_text(dir.as_deref())?,
         }))
     }
 
@@ -160,6 +210,7 @@ impl Agents for AgentsService {
                         let line = String::from_utf8_lossy(&bytes).into_owned();
                         if tx
                             .send(Ok(pb::LogLine {
+                                sent: line.starts_with(crate::supervisor::shim::SENT_PREFIX),
                                 line,
                                 offset: position,
                             }))
@@ -225,6 +276,7 @@ impl Agents for AgentsService {
             .await?;
         Ok(Response::new(pb::CollectResponse {
             results: results.iter().map(Into::into).collect(),
+            repo: repo_root_text(dir.as_deref())?,
         }))
     }
 
@@ -276,6 +328,21 @@ impl Agents for AgentsService {
             created_repo: report.created_repo,
             created_commit: report.created_commit,
             added_exclude: report.added_exclude,
+            committed_files: report.committed_files,
+        }))
+    }
+
+    async fn forget(
+        &self,
+        request: Request<pb::ForgetRequest>,
+    ) -> Result<Response<pb::ForgetResponse>, Status> {
+        let agents = self
+            .ctx
+            .supervisor
+            .forget(&request.into_inner().ids)
+            .await?;
+        Ok(Response::new(pb::ForgetResponse {
+            agents: agents.iter().map(Into::into).collect(),
         }))
     }
 

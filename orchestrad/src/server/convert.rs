@@ -44,6 +44,23 @@ impl From<&SessionMeta> for pb::Session {
             agent_id: s.agent_id.clone(),
             skipped_lines: s.skipped_lines,
             estimated_cost_usd: s.estimated_cost_usd,
+            cost_usd: s.cost_usd(),
+            cost_is_estimate: s.cost_is_estimate(),
+            live_status: s.live_status.clone(),
+            live_kind: s.live_kind.clone(),
+            name: s.name.clone(),
+            job_id: s.job.as_ref().map(|j| j.id.clone()).unwrap_or_default(),
+            job_state: s.job.as_ref().map(|j| j.state.clone()).unwrap_or_default(),
+            worktree_path: s
+                .job
+                .as_ref()
+                .map(|j| j.worktree_path.clone())
+                .unwrap_or_default(),
+            worktree_branch: s
+                .job
+                .as_ref()
+                .map(|j| j.worktree_branch.clone())
+                .unwrap_or_default(),
         }
     }
 }
@@ -81,7 +98,8 @@ impl From<Totals> for pb::UsageTotals {
             sessions: t.sessions,
             messages: t.messages,
             tokens: Some((&t.tokens).into()),
-            estimated_cost_usd: t.cost,
+            estimated_cost_usd: t.estimated_cost,
+            cost_usd: t.cost,
         }
     }
 }

@@ -27,6 +27,43 @@ impl SessionsService {
     }
 }
 
+impl SessionsService {
+    /// The session `id` names: a session id or unique prefix, or else an agent id (or
+    /// unique prefix), which stands for that agent's session. `show`, `export` and
+    /// `resume` take either, since `status` shows agent ids.
+    fn resolve(&self, id: &str) -> Result<crate::sessions::SessionMeta, Status> {
+        use crate::sessions::index::ResolveError;
+        // An exact agent id wins over a session id that happens to start with it.
+        let exact_agent = self
+            .ctx
+            .supervisor
+            .peek(id.trim(), |a| a.session_id.clone());
+        if let Some(session) = exact_agent.filter(|s| !s.is_empty()) {
+            return Ok(self.ctx.sessions.resolve(&session)?);
+        }
+        match self.ctx.sessions.resolve(id) {
+            Err(ResolveError::NotFound(_)) => {}
+            other => return Ok(other?),
+        }
+        let Ok(agent) = self.ctx.supervisor.resolve(id) else {
+            return Err(ResolveError::NotFound(id.trim().to_owned()).into());
+        };
+        if agent.session_id.is_empty() {
+            return Err(Status::failed_precondition(format!(
+                "agent {} has no Claude session yet ({}): try again once it runs",
+                agent.id,
+                agent.state.as_str()
+            )));
+        }
+        self.ctx.sessions.resolve(&agent.session_id).map_err(|_| {
+            Status::not_found(format!(
+                "agent {}'s session {} is not indexed (its file is gone?): see `orchestractl logs {}`",
+                agent.id, agent.session_id, agent.id
+            ))
+        })
+    }
+}
+
 type EventStream = stream::BoxStream<pb::SessionEvent>;
 
 fn check_hours(hours: f64) -> Result<f64, Status> {
@@ -68,7 +105,7 @@ impl Sessions for SessionsService {
         request: Request<pb::GetSessionRequest>,
     ) -> Result<Response<pb::Session>, Status> {
         self.ctx.sessions.wait_ready().await;
-        let meta = self.ctx.sessions.resolve(&request.into_inner().id)?;
+        let meta = self.resolve(&request.into_inner().id)?;
         Ok(Response::new((&meta).into()))
     }
 
@@ -145,7 +182,7 @@ impl Sessions for SessionsService {
     ) -> Result<Response<pb::TranscriptResponse>, Status> {
         self.ctx.sessions.wait_ready().await;
         let req = request.into_inner();
-        let meta = self.ctx.sessions.resolve(&req.id)?;
+        let meta = self.resolve(&req.id)?;
         let path = meta.file_path.clone();
         let messages = tokio::task::spawn_blocking(move || transcript::read(&path))
             .await
@@ -184,7 +221,7 @@ impl Sessions for SessionsService {
                 .max_by_key(|s| s.modified_at_ms)
                 .ok_or_else(|| Status::not_found("no sessions are indexed yet"))?
         } else {
-            self.ctx.sessions.resolve(&req.id)?
+            self.resolve(&req.id)?
         };
         let path = meta.file_path.clone();
         let messages = tokio::task::spawn_blocking(move || transcript::read(&path))
@@ -210,6 +247,12 @@ impl Sessions for SessionsService {
             .all()
             .into_iter()
             .filter(|s| query::within_hours(s, hours, now))
+            .map(|mut s| {
+                // An agent's worktree counts towards its repository.
+                let worktree_dir = &self.ctx.settings.config.worktree_dir;
+                s.project_path = query::repository_of(&s.project_path, worktree_dir);
+                s
+            })
             .collect();
         let (projects, days, total) = query::analytics(&sessions);
         Ok(Response::new(pb::AnalyticsResponse {
@@ -241,7 +284,7 @@ impl Sessions for SessionsService {
     ) -> Result<Response<pb::ResumeSessionResponse>, Status> {
         self.ctx.sessions.wait_ready().await;
         let req = request.into_inner();
-        let meta = self.ctx.sessions.resolve(&req.id)?;
+        let meta = self.resolve(&req.id)?;
         let agent = self
             .ctx
             .supervisor

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 
+use super::jobs::Job;
 use super::live::LiveProcess;
 use super::meta::{Entry, SessionMeta};
 use super::parse::apply_line;
@@ -86,6 +87,8 @@ struct State {
     entries: HashMap<PathBuf, Entry>,
     /// Sessions being written by a live Claude process, by session id.
     live: HashMap<String, LiveProcess>,
+    /// Claude Code's own background jobs, by session id.
+    jobs: HashMap<String, Job>,
     /// Sessions owned by our agents: session id -> agent id.
     owners: HashMap<String, String>,
     /// Directories that could not be read at the last scan.
@@ -366,7 +369,8 @@ impl SessionIndex {
     }
 
     /// Replaces the set of live Claude processes; publishes `Updated` for sessions that
-    /// became live and `Ended` for those that stopped being live.
+    /// became live or whose registration changed (busy / idle, name), and `Ended` for
+    /// those that stopped being live.
     pub fn set_live(&self, live: HashMap<String, LiveProcess>) {
         let changes: Vec<SessionChange> = {
             let mut state = self.state.write().expect("index lock");
@@ -374,9 +378,10 @@ impl SessionIndex {
             let mut changes = Vec::new();
             for entry in state.entries.values() {
                 let id = &entry.meta.session_id;
-                let kind = match (before.contains_key(id), state.live.contains_key(id)) {
-                    (false, true) => ChangeKind::Updated,
-                    (true, false) => ChangeKind::Ended,
+                let kind = match (before.get(id), state.live.get(id)) {
+                    (None, Some(_)) => ChangeKind::Updated,
+                    (Some(_), None) => ChangeKind::Ended,
+                    (Some(was), Some(now)) if was != now => ChangeKind::Updated,
                     _ => continue,
                 };
                 changes.push(SessionChange {
@@ -385,6 +390,30 @@ impl SessionIndex {
                 });
             }
             changes
+        };
+        for change in changes {
+            self.bus.publish(change);
+        }
+    }
+
+    /// Replaces the set of Claude Code's background jobs; publishes `Updated` for the
+    /// sessions whose job appeared, changed (working / blocked / stopped) or went away.
+    pub fn set_jobs(&self, jobs: HashMap<String, Job>) {
+        let changes: Vec<SessionChange> = {
+            let mut state = self.state.write().expect("index lock");
+            let before = std::mem::replace(&mut state.jobs, jobs);
+            state
+                .entries
+                .values()
+                .filter(|entry| {
+                    let id = &entry.meta.session_id;
+                    before.get(id) != state.jobs.get(id)
+                })
+                .map(|entry| SessionChange {
+                    kind: ChangeKind::Updated,
+                    session: Arc::new(decorate(&state, &entry.meta)),
+                })
+                .collect()
         };
         for change in changes {
             self.bus.publish(change);
@@ -476,9 +505,18 @@ fn fresh_entry(path: &Path) -> Entry {
 /// The metadata with liveness and ownership filled in.
 fn decorate(state: &State, meta: &SessionMeta) -> SessionMeta {
     let mut meta = meta.clone();
+    if let Some(job) = state.jobs.get(&meta.session_id) {
+        meta.name = job.name.clone();
+        meta.job = Some(job.clone());
+    }
     if let Some(process) = state.live.get(&meta.session_id) {
         meta.live = true;
         meta.live_pid = process.pid;
+        meta.live_status = process.status.clone();
+        meta.live_kind = process.kind.clone();
+        if !process.name.is_empty() {
+            meta.name = process.name.clone();
+        }
     }
     if let Some(agent) = state.owners.get(&meta.session_id) {
         meta.agent_id = agent.clone();

@@ -17,6 +17,12 @@ pub struct LiveProcess {
     pub pid: u32,
     /// Its working directory, as registered.
     pub cwd: String,
+    /// `status` (2.1.330 on): `busy`, `idle`, or what the CLI writes, passed through.
+    pub status: String,
+    /// `kind`: `interactive` (also for `-p` runs) or `bg`.
+    pub kind: String,
+    /// `name`: an AI title or a derived name such as `repo-68`.
+    pub name: String,
 }
 
 #[derive(Deserialize)]
@@ -29,6 +35,12 @@ struct Registration {
     /// Field 22 of `/proc/<pid>/stat` when the process started, as a string or number.
     #[serde(rename = "procStart", default)]
     proc_start: Option<serde_json::Value>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    kind: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
 }
 
 /// Reads the registrations under `claude_dir/sessions` and keeps those whose process is
@@ -60,6 +72,9 @@ pub fn scan(claude_dir: &Path) -> HashMap<String, LiveProcess> {
                 LiveProcess {
                     pid: reg.pid,
                     cwd: reg.cwd,
+                    status: reg.status.unwrap_or_default(),
+                    kind: reg.kind.unwrap_or_default(),
+                    name: reg.name.unwrap_or_default(),
                 },
             );
         }
@@ -127,5 +142,40 @@ mod tests {
         let live = scan(dir.path());
         assert_eq!(live.keys().collect::<Vec<_>>(), vec!["alive"]);
         assert_eq!(live["alive"].pid, me);
+        assert_eq!(live["alive"].status, "", "2.1.197 wrote no status");
+    }
+
+    #[test]
+    fn status_kind_and_name_of_a_2_1_330_registration() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let sessions = dir.path().join("sessions");
+        std::fs::create_dir_all(&sessions).expect("dir");
+        let me = std::process::id();
+        let start = proc_start(me).expect("own stat");
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/fixtures/claude-code/2.1.330/registry");
+        for (file, pid) in [
+            ("print_run_busy.json", "15185"),
+            ("background_session.json", "14315"),
+        ] {
+            let text = std::fs::read_to_string(fixtures.join(file)).expect("fixture");
+            // The captured process is gone: make the registration this test's own.
+            let mut value: serde_json::Value = serde_json::from_str(&text).expect("json");
+            assert_eq!(value["pid"].to_string(), pid);
+            value["pid"] = me.into();
+            value["procStart"] = start.clone().into();
+            std::fs::write(sessions.join(format!("{pid}.json")), value.to_string()).expect("write");
+        }
+        let live = scan(dir.path());
+        let busy = &live["fcebed16-4a1e-49d0-9371-512dd45ebe2b"];
+        assert_eq!(
+            (busy.status.as_str(), busy.kind.as_str(), busy.name.as_str()),
+            ("busy", "interactive", "repo-68")
+        );
+        let bg = &live["b8659672-cfad-4ae5-bedb-9725a4094adc"];
+        assert_eq!(
+            (bg.status.as_str(), bg.kind.as_str(), bg.name.as_str()),
+            ("idle", "bg", "mock title")
+        );
     }
 }

@@ -59,6 +59,11 @@ pub struct SessionMeta {
     pub tokens: Tokens,
     /// Estimated cost in USD, summed per message at that message's model's price.
     pub estimated_cost_usd: f64,
+    /// The CLI's own total (`totalCostUSD` of the last `cost-state` line, 2.1.330 on);
+    /// `None` for files without one.
+    pub cli_cost_usd: Option<f64>,
+    /// The title came from a `custom-title` line, which an `ai-title` must not replace.
+    pub has_custom_title: bool,
     /// Models that answered, in order of first use.
     pub models: Vec<String>,
     /// CLI version of the latest line.
@@ -84,9 +89,32 @@ pub struct SessionMeta {
     /// The orchestra agent that owns the session, if any.
     #[serde(skip)]
     pub agent_id: String,
+    /// What the live process's registration says it is doing (`busy`, `idle`, or what the
+    /// CLI writes), passed through; empty when not live or not told.
+    #[serde(skip)]
+    pub live_status: String,
+    /// The kind of live process (`interactive`, `bg`), as registered.
+    #[serde(skip)]
+    pub live_kind: String,
+    /// The session's name, from its registration or its background job.
+    #[serde(skip)]
+    pub name: String,
+    /// Claude Code's own background job running this session, if any.
+    #[serde(skip)]
+    pub job: Option<super::jobs::Job>,
 }
 
 impl SessionMeta {
+    /// The cost to show: the CLI's own figure when the file has one, else the estimate.
+    pub fn cost_usd(&self) -> f64 {
+        self.cli_cost_usd.unwrap_or(self.estimated_cost_usd)
+    }
+
+    /// Whether [`SessionMeta::cost_usd`] is an estimate from tokens.
+    pub fn cost_is_estimate(&self) -> bool {
+        self.cli_cost_usd.is_none()
+    }
+
     /// Counts one call of tool `name`.
     pub fn count_tool(&mut self, name: &str) {
         match self

@@ -2,10 +2,12 @@
 //!
 //! [`index`] keeps the metadata ([`meta`]) current by reading only appended bytes
 //! ([`reader`], [`parse`]); [`watcher`] feeds it filesystem events; [`live`] tells which
-//! sessions a process is writing; [`transcript`] reads whole conversations on demand;
+//! sessions a process is writing and what it is doing; [`jobs`] reads Claude Code's own
+//! background sessions; [`transcript`] reads whole conversations on demand;
 //! [`query`] answers list, search, analytics and health.
 
 pub mod index;
+pub mod jobs;
 pub mod live;
 pub mod meta;
 pub mod parse;

@@ -40,6 +40,40 @@ struct RawLine<'a> {
     summary: Option<Cow<'a, str>>,
     #[serde(rename = "customTitle", borrow, default)]
     custom_title: Option<Cow<'a, str>>,
+    /// `ai-title` lines (2.1.330): the title the CLI had a model write.
+    #[serde(rename = "aiTitle", borrow, default)]
+    ai_title: Option<Cow<'a, str>>,
+    /// `agent-name` lines (2.1.330): the name of a background session.
+    #[serde(rename = "agentName", borrow, default)]
+    agent_name: Option<Cow<'a, str>>,
+    /// `cost-state` lines (2.1.330): the CLI's own running total for the session.
+    #[serde(rename = "totalCostUSD", default)]
+    total_cost_usd: Option<f64>,
+}
+
+/// Line kinds of 2.1.330 that carry nothing the metadata needs, some of them large (the
+/// system prompt and tool schemas, ~100 KB in a one-turn file). They are recognised by
+/// the line's first bytes, as the CLI writes `type` first, and never parsed.
+const SKIPPED_KINDS: &[&str] = &[
+    "api-request-shape",
+    "api-request-blob",
+    "api-request",
+    "atis-latch",
+    "tools-used",
+    "permission-mode",
+    "file-history-snapshot",
+];
+
+/// Whether `line` is one of [`SKIPPED_KINDS`], told from its prefix `{"type":"<kind>"`
+/// alone. A line that writes its keys in another order is parsed and ignored instead.
+pub(crate) fn is_skipped_kind(line: &[u8]) -> bool {
+    let Some(rest) = line.strip_prefix(br#"{"type":""#) else {
+        return false;
+    };
+    SKIPPED_KINDS.iter().any(|kind| {
+        rest.strip_prefix(kind.as_bytes())
+            .is_some_and(|after| after.first() == Some(&b'"'))
+    })
 }
 
 /// The fields of `message` the metadata needs.
@@ -88,7 +122,7 @@ pub enum Skip {
 /// Applies one complete line (without its newline) to `entry`.
 pub fn apply_line(entry: &mut Entry, line: &[u8]) -> Result<(), Skip> {
     let line = trim_ascii(line);
-    if line.is_empty() {
+    if line.is_empty() || is_skipped_kind(line) {
         return Ok(());
     }
     let raw: RawLine = serde_json::from_slice(line).map_err(|_| Skip::Malformed)?;
@@ -109,9 +143,26 @@ pub fn apply_line(entry: &mut Entry, line: &[u8]) -> Result<(), Skip> {
             }
             return Ok(());
         }
-        "custom-title" | "ai-title" => {
+        "custom-title" => {
             if let Some(title) = raw.custom_title.or(raw.summary) {
                 meta.title = title.into_owned();
+                meta.has_custom_title = true;
+            }
+            return Ok(());
+        }
+        // A title the CLI made up never replaces one the user gave.
+        "ai-title" | "agent-name" => {
+            if let Some(title) = raw.ai_title.or(raw.agent_name)
+                && !meta.has_custom_title
+                && !title.is_empty()
+            {
+                meta.title = title.into_owned();
+            }
+            return Ok(());
+        }
+        "cost-state" => {
+            if let Some(total) = raw.total_cost_usd.filter(|t| t.is_finite() && *t >= 0.0) {
+                meta.cli_cost_usd = Some(total);
             }
             return Ok(());
         }
@@ -192,6 +243,21 @@ fn apply_assistant(entry: &mut Entry, message: &RawMessage, sidechain: bool) {
         meta.tokens.add(&tokens);
         meta.estimated_cost_usd += pricing::cost(model, &tokens);
     }
+}
+
+/// The `totalCostUSD` of the last `cost-state` line of the session file at `path`, as a
+/// `--resume` of it restores it (2.1.330 on); `None` when the file has none or cannot be
+/// read.
+pub fn last_cli_cost(path: &std::path::Path) -> Option<f64> {
+    let bytes = std::fs::read(path).ok()?;
+    bytes.split(|b| *b == b'\n').rev().find_map(|line| {
+        let line = trim_ascii(line);
+        if !line.starts_with(br#"{"type":"cost-state""#) {
+            return None;
+        }
+        let raw: RawLine = serde_json::from_slice(line).ok()?;
+        raw.total_cost_usd
+    })
 }
 
 /// Calls `f` on every object block of a content array; a string content has none.
@@ -347,6 +413,58 @@ mod tests {
         assert_eq!(entry.meta.tokens.cache_read, 5);
         assert_eq!(entry.meta.tool_count("Bash"), 1);
         assert_eq!(entry.meta.models, vec!["claude-opus-4-8".to_owned()]);
+    }
+
+    #[test]
+    fn cost_state_and_titles_of_2_1_330() {
+        let (entry, skipped) = apply(concat!(
+            r#"{"type":"ai-title","aiTitle":"made up","sessionId":"s"}"#,
+            "\n",
+            r#"{"type":"cost-state","sessionId":"s","totalCostUSD":0.05,"modelUsage":{}}"#,
+            "\n",
+            r#"{"type":"cost-state","sessionId":"s","totalCostUSD":0.150872,"modelUsage":{}}"#,
+            "\n",
+        ));
+        assert_eq!(skipped, 0);
+        assert_eq!(entry.meta.title, "made up");
+        assert_eq!(entry.meta.cli_cost_usd, Some(0.150872));
+        assert!(!entry.meta.cost_is_estimate());
+        // A custom title wins over any later made-up one.
+        let (entry, _) = apply(concat!(
+            r#"{"type":"custom-title","customTitle":"mine"}"#,
+            "\n",
+            r#"{"type":"agent-name","agentName":"bg name"}"#,
+            "\n",
+        ));
+        assert_eq!(entry.meta.title, "mine");
+        assert!(entry.meta.cost_is_estimate());
+    }
+
+    #[test]
+    fn bulky_kinds_are_skipped_by_their_first_bytes() {
+        for kind in SKIPPED_KINDS {
+            let line = format!(r#"{{"type":"{kind}","shape":{{"system":"x"}}}}"#);
+            assert!(is_skipped_kind(line.as_bytes()), "{kind}");
+        }
+        assert!(!is_skipped_kind(br#"{"type":"api-request-shapes"}"#));
+        assert!(!is_skipped_kind(
+            br#"{"type":"cost-state","totalCostUSD":1}"#
+        ));
+        assert!(!is_skipped_kind(br#"{"type":"user"}"#));
+        // Another key order is parsed and ignored, not mistaken for anything.
+        let (entry, skipped) = apply(r#"{"sessionId":"s","type":"api-request","params":{}}"#);
+        assert_eq!(skipped, 0);
+        assert_eq!(entry.meta.user_messages, 0);
+        // A whole real file: the index's figures.
+        let text = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(
+            "../tests/fixtures/claude-code/2.1.330/sessions/01_session_after_first_run.jsonl",
+        ))
+        .expect("fixture");
+        let (entry, skipped) = apply(&text);
+        assert_eq!(skipped, 0);
+        assert_eq!(entry.meta.cli_cost_usd, Some(0.0501));
+        assert_eq!(entry.meta.first_prompt, "say hi");
+        assert_eq!(entry.meta.tokens.input, 12465);
     }
 
     #[test]

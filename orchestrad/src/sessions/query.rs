@@ -44,7 +44,7 @@ pub fn list(
     let key: fn(&SessionMeta) -> f64 = match filter.sort.as_str() {
         "" | "modified" => |s| s.modified_at_ms as f64,
         "started" => |s| s.started_at_ms as f64,
-        "cost" => |s| s.estimated_cost_usd,
+        "cost" => |s| s.cost_usd(),
         "messages" => |s| (s.user_messages + s.assistant_messages) as f64,
         "size" => |s| s.file_size as f64,
         other => {
@@ -140,8 +140,10 @@ pub struct Totals {
     pub messages: u64,
     /// Tokens.
     pub tokens: Tokens,
-    /// Estimated USD.
+    /// USD: each session's own figure where it has one, else its estimate.
     pub cost: f64,
+    /// Of `cost`, the part estimated from tokens.
+    pub estimated_cost: f64,
 }
 
 impl Totals {
@@ -149,7 +151,10 @@ impl Totals {
         self.sessions += 1;
         self.messages += s.user_messages + s.assistant_messages;
         self.tokens.add(&s.tokens);
-        self.cost += s.estimated_cost_usd;
+        self.cost += s.cost_usd();
+        if s.cost_is_estimate() {
+            self.estimated_cost += s.estimated_cost_usd;
+        }
     }
 }
 
@@ -188,6 +193,21 @@ pub fn analytics(sessions: &[SessionMeta]) -> (Vec<Totals>, Vec<Totals>, Totals)
     projects.sort_by(|a, b| b.cost.total_cmp(&a.cost).then_with(|| a.key.cmp(&b.key)));
     let days: Vec<Totals> = days.into_values().rev().collect();
     (projects, days, total)
+}
+
+/// The repository a project path belongs to: for an agent worktree
+/// (`<repo>/<worktree_dir>/task-<slug>`, or a directory inside one), `<repo>`; any other
+/// path as it is.
+pub fn repository_of(project_path: &str, worktree_dir: &str) -> String {
+    let dir = worktree_dir.trim_matches('/');
+    if dir.is_empty() {
+        return project_path.to_owned();
+    }
+    let needle = format!("/{dir}/task-");
+    match project_path.find(&needle) {
+        Some(at) if at > 0 => project_path[..at].to_owned(),
+        _ => project_path.to_owned(),
+    }
 }
 
 /// The health report.

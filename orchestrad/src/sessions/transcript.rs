@@ -34,6 +34,10 @@ pub fn read(path: &Path) -> std::io::Result<Vec<Message>> {
     let bytes = std::fs::read(path)?;
     let mut messages = Vec::new();
     for line in bytes.split(|b| *b == b'\n') {
+        // The bulky 2.1.330 kinds (system prompt, tool schemas) hold no message.
+        if super::parse::is_skipped_kind(line) {
+            continue;
+        }
         let Ok(value) = serde_json::from_slice::<Value>(line) else {
             continue;
         };
@@ -165,12 +169,17 @@ pub fn to_markdown(meta: &super::meta::SessionMeta, messages: &[Message]) -> Str
     }
     let _ = writeln!(
         out,
-        "- Tokens: {} in, {} out, {} cache read, {} cache write (estimated ${:.4})",
+        "- Tokens: {} in, {} out, {} cache read, {} cache write ({}${:.4})",
         meta.tokens.input,
         meta.tokens.output,
         meta.tokens.cache_read,
         meta.tokens.cache_creation,
-        meta.estimated_cost_usd
+        if meta.cost_is_estimate() {
+            "estimated "
+        } else {
+            ""
+        },
+        meta.cost_usd()
     );
     for message in messages {
         let heading = match (message.role, message.sidechain) {

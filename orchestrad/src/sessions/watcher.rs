@@ -14,7 +14,7 @@ use notify::{EventKind, RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 
 use super::index::SessionIndex;
-use super::live;
+use super::{jobs, live};
 
 /// How long to gather more events after the first one before acting: short, because the
 /// append-to-event latency target is 50 ms.
@@ -43,8 +43,9 @@ pub fn spawn(
             tracing::warn!(path = %projects.display(), %err, "cannot create the projects dir");
         }
         let sessions_dir = claude_dir.join("sessions");
+        let jobs_dir = claude_dir.join("jobs");
         // The watcher lives as long as this task; dropping it stops the events.
-        let watcher = start_watcher(&index, &projects, &sessions_dir, tx);
+        let watcher = start_watcher(&index, &projects, &[&sessions_dir, &jobs_dir], tx);
         // Without any watcher the heartbeat is the only way to notice changes.
         let scan_on_heartbeat = watcher.is_none();
 
@@ -78,7 +79,7 @@ pub fn spawn(
                     while let Ok(more) = rx.try_recv() {
                         batch.push(more);
                     }
-                    handle_batch(&index, &claude_dir, &sessions_dir, batch).await;
+                    handle_batch(&index, &claude_dir, &[&sessions_dir, &jobs_dir], batch).await;
                 }
                 _ = heartbeat.tick() => {
                     if scan_on_heartbeat {
@@ -108,7 +109,7 @@ struct Work {
 async fn handle_batch(
     index: &Arc<SessionIndex>,
     claude_dir: &Path,
-    sessions_dir: &Path,
+    registry_dirs: &[&Path],
     batch: Vec<notify::Result<notify::Event>>,
 ) {
     let mut work = Work::default();
@@ -125,7 +126,7 @@ async fn handle_batch(
             work.full_scan = true;
         }
         for path in event.paths {
-            if path.starts_with(sessions_dir) {
+            if registry_dirs.iter().any(|dir| path.starts_with(dir)) {
                 work.live = true;
             } else if index.is_session_file(&path) {
                 work.files.insert(path);
@@ -157,8 +158,9 @@ async fn handle_batch(
         }
     })
     .await;
-    // Registrations change when a Claude process starts or ends; a session file growing
-    // says nothing new about liveness (the heartbeat catches anything missed).
+    // Registrations change when a Claude process starts, ends or turns busy / idle, job
+    // files when a background session changes state; a session file growing says nothing
+    // new about either (the heartbeat catches anything missed).
     if work.live {
         refresh_live(index, claude_dir).await;
     }
@@ -166,7 +168,11 @@ async fn handle_batch(
 
 async fn refresh_live(index: &Arc<SessionIndex>, claude_dir: &Path) {
     let claude_dir = claude_dir.to_path_buf();
-    blocking(index, move |index| index.set_live(live::scan(&claude_dir))).await;
+    blocking(index, move |index| {
+        index.set_jobs(jobs::scan(&claude_dir));
+        index.set_live(live::scan(&claude_dir));
+    })
+    .await;
 }
 
 async fn blocking<T: Send + 'static>(
@@ -183,7 +189,7 @@ async fn blocking<T: Send + 'static>(
 fn start_watcher(
     index: &SessionIndex,
     projects: &Path,
-    sessions_dir: &Path,
+    registry_dirs: &[&Path],
     tx: mpsc::UnboundedSender<notify::Result<notify::Event>>,
 ) -> Option<Box<dyn Watcher + Send>> {
     let forced_poll = std::env::var(WATCHER_ENV).is_ok_and(|v| v == "poll");
@@ -198,8 +204,11 @@ fn start_watcher(
         });
         match native {
             Ok(mut watcher) => {
-                // The registrations dir may not exist yet; the heartbeat covers it then.
-                let _ = watcher.watch(sessions_dir, RecursiveMode::NonRecursive);
+                // The registrations and jobs dirs may not exist yet; the heartbeat covers
+                // them then. Jobs keep their state one level down (`jobs/<id>/state.json`).
+                for dir in registry_dirs {
+                    let _ = watcher.watch(dir, RecursiveMode::Recursive);
+                }
                 index.set_watcher_mode("notify".to_owned());
                 return Some(Box::new(watcher));
             }
@@ -220,7 +229,9 @@ fn start_watcher(
     )
     .and_then(|mut watcher| {
         watcher.watch(projects, RecursiveMode::Recursive)?;
-        let _ = watcher.watch(sessions_dir, RecursiveMode::NonRecursive);
+        for dir in registry_dirs {
+            let _ = watcher.watch(dir, RecursiveMode::Recursive);
+        }
         Ok(watcher)
     });
     match poller {

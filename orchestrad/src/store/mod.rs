@@ -10,7 +10,8 @@ use serde::{Serialize, de::DeserializeOwned};
 
 /// Version of the layout of the trees below. Bump it with a migration in [`Store::open`].
 /// 2: the session index is stored compactly (postcard) instead of as JSON.
-pub const SCHEMA_VERSION: u32 = 2;
+/// 3: index entries carry the CLI's own cost (`cost-state`) and whether the title is custom.
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Trees that only cache what can be rebuilt from other files; a migration may drop them.
 const CACHE_TREES: &[&str] = &["sessions"];

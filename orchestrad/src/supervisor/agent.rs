@@ -108,6 +108,11 @@ pub struct AgentRecord {
     pub total_cost_usd: f64,
     /// Cost of the runs before the current one (a process reports its own total).
     pub cost_before_run: f64,
+    /// The session's cost that the current run restored when it resumed the session
+    /// (2.1.330 on: the last `cost-state` line; 0 for older CLIs, which count each run
+    /// on its own). Its `total_cost_usd` includes this, which this agent did not spend,
+    /// or already counted in `cost_before_run`.
+    pub cost_restored_usd: f64,
     /// Tokens reported in `result` lines.
     pub tokens: Tokens,
     /// Refused tools, "Tool: input".

@@ -210,9 +210,30 @@ pub fn user_message(text: &str) -> String {
     serde_json::json!({"type": "user", "message": {"role": "user", "content": text}}).to_string()
 }
 
+/// The cost a `--resume` run of agent `id` will restore from its session: the session
+/// file's last `cost-state` total (2.1.330 on), 0 when there is none or no resume.
+async fn restored_cost(sup: &Arc<Supervisor>, id: &str) -> f64 {
+    let Some(resume) = sup.peek(id, |a| a.resume_session.clone()) else {
+        return 0.0;
+    };
+    if resume.is_empty() {
+        return 0.0;
+    }
+    let Ok(session) = sup.sessions.resolve(&resume) else {
+        return 0.0;
+    };
+    let path = session.file_path;
+    tokio::task::spawn_blocking(move || crate::sessions::parse::last_cli_cost(&path))
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or(0.0)
+}
+
 /// Starts a run of agent `id`: records the intent, prepares the worktree, writes the spec
 /// and starts the shim. Failures end the agent as `failed` with the reason.
 pub async fn start(sup: &Arc<Supervisor>, id: &str) {
+    let restored = restored_cost(sup, id).await;
     let intent = sup
         .update(id, |a| {
             a.state = AgentState::Starting;
@@ -224,6 +245,7 @@ pub async fn start(sup: &Arc<Supervisor>, id: &str) {
             a.error.clear();
             a.stop_requested = false;
             a.cost_before_run = a.total_cost_usd;
+            a.cost_restored_usd = restored;
             a.runs += 1;
         })
         .await;

@@ -8,6 +8,7 @@
 pub mod agent;
 pub mod approval;
 pub mod control;
+pub mod forget;
 pub mod launch;
 pub mod monitor;
 pub mod results;
@@ -378,7 +379,7 @@ fn new_id() -> String {
 }
 
 /// The repository root for a spawn request, or a clear error.
-fn repo_of(dir: &Path) -> Result<PathBuf, SupervisorError> {
+pub(crate) fn repo_of(dir: &Path) -> Result<PathBuf, SupervisorError> {
     if !dir.is_dir() {
         return Err(SupervisorError::Precondition(format!(
             "{} is not a directory",

@@ -6,7 +6,10 @@
 //!   where it left off after a restart, so no line is lost);
 //! - stdin messages arrive on `shim.sock` (one JSON request per connection);
 //! - stdin is closed once every message sent has had its `result`, so the process ends;
-//! - the exit status goes to `exit.json`.
+//! - the exit status goes to `exit.json`;
+//! - every user message written to stdin is also appended to `output.jsonl`, marked
+//!   [`SENT_PREFIX`], so the log reads as the conversation it was (Claude Code does not
+//!   echo its input).
 //!
 //! Files of an agent dir: `spec.json` (what to run, written by the daemon), `output.jsonl`,
 //! `stderr.log`, `shim.json` (pids), `shim.sock`, `exit.json`.
@@ -19,6 +22,26 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
+
+/// How a user message sent to the agent starts in `output.jsonl`: a stream-json `user`
+/// line with `"orchestra":"sent"`, which tells it from the lines Claude Code wrote.
+pub const SENT_PREFIX: &str = "{\"type\":\"user\",\"orchestra\":\"sent\",";
+
+/// The log line recording that the stream-json input `line` was sent.
+fn sent_line(line: &str) -> String {
+    let message = serde_json::from_str::<serde_json::Value>(line)
+        .ok()
+        .and_then(|mut value| value.get_mut("message").map(serde_json::Value::take))
+        .unwrap_or(serde_json::Value::Null);
+    format!("{SENT_PREFIX}\"message\":{message}}}\n")
+}
+
+/// Appends the record of a sent message to the log.
+fn log_sent(output: &Mutex<std::fs::File>, line: &str) -> std::io::Result<()> {
+    let mut output = output.lock().expect("output lock");
+    output.write_all(sent_line(line).as_bytes())?;
+    output.flush()
+}
 
 /// What the shim runs, written by the daemon before starting it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -207,10 +230,13 @@ fn run_inner(dir: &AgentDir) -> std::io::Result<i32> {
         .create(true)
         .append(true)
         .open(dir.stderr())?;
-    let mut output = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.output())?;
+    // Shared by the output reader and whoever writes to stdin (sent messages are logged).
+    let output = Arc::new(Mutex::new(
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.output())?,
+    ));
     let _ = std::fs::remove_file(dir.socket());
     let listener = UnixListener::bind(dir.socket())?;
 
@@ -245,6 +271,7 @@ fn run_inner(dir: &AgentDir) -> std::io::Result<i32> {
             if let Some(stdin) = guard.stdin.as_mut() {
                 writeln!(stdin, "{line}")?;
                 stdin.flush()?;
+                log_sent(&output, line)?;
             }
         }
         guard.pending = spec.input.len();
@@ -256,9 +283,10 @@ fn run_inner(dir: &AgentDir) -> std::io::Result<i32> {
     // Input: one request per connection on the socket.
     {
         let input = input.clone();
+        let output = output.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                serve_request(stream, &input);
+                serve_request(stream, &input, &output);
             }
         });
     }
@@ -278,8 +306,11 @@ fn run_inner(dir: &AgentDir) -> std::io::Result<i32> {
                 if !line.ends_with(b"\n") {
                     line.push(b'\n');
                 }
-                output.write_all(&line)?;
-                output.flush()?;
+                {
+                    let mut output = output.lock().expect("output lock");
+                    output.write_all(&line)?;
+                    output.flush()?;
+                }
                 if is_result(&line) {
                     let mut guard = input.lock().expect("input lock");
                     guard.pending = guard.pending.saturating_sub(1);
@@ -306,7 +337,7 @@ fn run_inner(dir: &AgentDir) -> std::io::Result<i32> {
     Ok(0)
 }
 
-fn serve_request(stream: UnixStream, input: &Mutex<Input>) {
+fn serve_request(stream: UnixStream, input: &Mutex<Input>, output: &Mutex<std::fs::File>) {
     let mut reader = BufReader::new(&stream);
     let mut text = String::new();
     if reader.read_line(&mut text).is_err() {
@@ -343,6 +374,9 @@ fn serve_request(stream: UnixStream, input: &Mutex<Input>) {
             match written {
                 Some(Ok(())) => {
                     guard.pending += 1;
+                    drop(guard);
+                    // Delivered all the same when this fails; only the log misses it.
+                    let _ = log_sent(output, &line);
                     Reply {
                         ok: true,
                         error: String::new(),

@@ -99,8 +99,10 @@ pub fn apply(agent: &mut AgentRecord, line: &[u8]) {
                 .and_then(Value::as_bool)
                 .unwrap_or(false);
             if let Some(cost) = value.get("total_cost_usd").and_then(Value::as_f64) {
-                // The process reports its own running total; earlier runs come before it.
-                agent.total_cost_usd = agent.cost_before_run + cost;
+                // The process reports its own running total, which on 2.1.330 starts from
+                // the cost it restored from the session; earlier runs come before it.
+                agent.total_cost_usd =
+                    agent.cost_before_run + (cost - agent.cost_restored_usd).max(0.0);
             }
             if let Some(usage) = value.get("usage") {
                 let n = |key: &str| usage.get(key).and_then(Value::as_u64).unwrap_or(0);
@@ -293,6 +295,42 @@ mod tests {
                 request_id: "r9".to_owned()
             })
         );
+    }
+
+    #[test]
+    fn a_resumed_2_1_330_run_counts_what_it_restored_once() {
+        let result = |total: f64| {
+            format!(
+                r#"{{"type":"result","subtype":"success","is_error":false,"total_cost_usd":{total}}}"#
+            )
+        };
+        // `send` after exit: the first run cost 0.11; the resumed run reports 0.22 in all,
+        // having restored 0.11 from the session's cost-state.
+        let mut agent = AgentRecord {
+            cost_before_run: 0.11,
+            cost_restored_usd: 0.11,
+            ..AgentRecord::default()
+        };
+        apply(&mut agent, result(0.22).as_bytes());
+        assert!(
+            (agent.total_cost_usd - 0.22).abs() < 1e-12,
+            "{}",
+            agent.total_cost_usd
+        );
+        // An agent made by `resume` of a session that had cost 0.15: only what it added.
+        let mut agent = AgentRecord {
+            cost_restored_usd: 0.15,
+            ..AgentRecord::default()
+        };
+        apply(&mut agent, result(0.2).as_bytes());
+        assert!((agent.total_cost_usd - 0.05).abs() < 1e-12);
+        // 2.1.197 restored nothing: each run's own figure adds up.
+        let mut agent = AgentRecord {
+            cost_before_run: 0.09605,
+            ..AgentRecord::default()
+        };
+        apply(&mut agent, result(0.09605).as_bytes());
+        assert!((agent.total_cost_usd - 0.1921).abs() < 1e-12);
     }
 
     #[test]

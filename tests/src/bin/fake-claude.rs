@@ -1,6 +1,7 @@
 //! `fake-claude`: a stand-in for the Claude Code CLI, for fast and deterministic tests.
 //!
-//! It is modelled on the real CLI 2.1.197 as captured in `tests/fixtures/claude-code/`:
+//! It is modelled on the real CLI 2.1.330 as captured in `tests/fixtures/claude-code/2.1.330/`
+//! (the line shapes come from there, see `fake_claude/shape.rs`):
 //! the same stream-json lines on stdout, the same session file under
 //! `$CLAUDE_CONFIG_DIR/projects/<dir>/<session>.jsonl` (or `~/.claude/...`), the same
 //! registration in `~/.claude/sessions/<pid>.json`, `--resume`, `--session-id`,
@@ -12,6 +13,8 @@
 //! - `FAIL`: answer like an API error 400 (exit 1, `is_error: true`);
 //! - `WRITE:<path>` or `TOOL_WRITE`: call the Write tool on that path (default
 //!   `written.txt`), subject to permissions like the real CLI;
+//! - `BASH:<command>`: call the Bash tool (`_` stands for a space); refused unless
+//!   `--allowedTools Bash` or a bypass allows it, like the real CLI without a prompt tool;
 //! - `CHATTY:<n>`: send n assistant text messages before the result;
 //! - `PACE:<ms>`: wait that long between those messages;
 //! - `EXIT:<code>`: exit at once with that code, printing no result.
@@ -27,12 +30,10 @@ use serde_json::{Value, json};
 
 #[path = "../fake_claude_permissions.rs"]
 mod permission_protocol;
+#[path = "../fake_claude/shape.rs"]
+mod shape;
 
-const VERSION: &str = "2.1.197";
-const MODEL: &str = "claude-opus-4-8";
-const COST_PER_TURN: f64 = 0.09605;
-const INPUT_TOKENS: u64 = 19150;
-const OUTPUT_TOKENS: u64 = 12;
+use shape::{INPUT_TOKENS, MODEL, OUTPUT_TOKENS, VERSION};
 
 /// The command line, as the real CLI reads it (only the flags we act on).
 #[derive(Debug, Default)]
@@ -48,6 +49,7 @@ struct Args {
     permission_mode: Option<String>,
     allowed_tools: Vec<String>,
     skip_permissions: bool,
+    max_budget_usd: Option<String>,
     prompt: Option<String>,
 }
 
@@ -84,8 +86,8 @@ fn parse_args() -> Result<Args, String> {
                     args.allowed_tools.extend(it.next());
                 }
             }
-            "--max-budget-usd"
-            | "--max-turns"
+            "--max-budget-usd" => args.max_budget_usd = Some(value(&arg)?),
+            "--max-turns"
             | "--append-system-prompt"
             | "--add-dir"
             | "--settings"
@@ -156,14 +158,30 @@ fn main() {
     };
     let registration = register(&claude_dir, &session_id, &cwd);
     let _ = std::fs::create_dir_all(session_file.parent().expect("session file has a parent"));
+    let model = args
+        .model
+        .as_deref()
+        .map(shape::model_id)
+        .unwrap_or_else(|| MODEL.to_owned());
+    // 2.1.330 restores the session's running cost from its last `cost-state` line.
+    let usage = shape::restore(
+        &std::fs::read_to_string(&session_file).unwrap_or_default(),
+        &model,
+    );
     let mut session = Session {
         file: session_file,
         id: session_id,
         cwd,
         branch: git_branch(),
         parent: None,
-        cost: 0.0,
-        model: args.model.clone().unwrap_or_else(|| MODEL.to_owned()),
+        since_last: shape::Usage {
+            model: model.clone(),
+            ..shape::Usage::default()
+        },
+        usage,
+        results: 0,
+        started_ms: chrono::Utc::now().timestamp_millis(),
+        model,
         registration: registration.clone(),
     };
     watch_sigterm(registration);
@@ -209,7 +227,14 @@ struct Session {
     cwd: PathBuf,
     branch: String,
     parent: Option<String>,
-    cost: f64,
+    /// What the session used, earlier runs included (restored on `--resume`).
+    usage: shape::Usage,
+    /// What this process used since its last `result`.
+    since_last: shape::Usage,
+    /// `result` lines printed by this process.
+    results: u32,
+    /// When this process started, ms since the epoch.
+    started_ms: i64,
     model: String,
     registration: PathBuf,
 }
@@ -222,7 +247,7 @@ impl Session {
             .append(true)
             .open(&self.file)
             .expect("fake-claude cannot write its session file");
-        let mut text = line.to_string();
+        let mut text = shape::type_first(line);
         text.push('\n');
         let _ = file.write_all(text.as_bytes());
         #[cfg(unix)]
@@ -267,19 +292,24 @@ impl Session {
         self.append(&line);
         let mut out = message;
         out["stop_reason"] = Value::Null;
-        emit(&json!({
-            "type": "assistant", "message": out, "parent_tool_use_id": null,
-            "session_id": self.id, "uuid": id,
-        }));
+        emit(&shape::assistant(&self.id, &id, out));
     }
 
     fn tool_result(&mut self, tool_use_id: &str, text: &str, is_error: bool, prompt_id: &str) {
         let content = json!([{"type": "tool_result", "tool_use_id": tool_use_id, "content": text, "is_error": is_error}]);
         self.record_user(content.clone(), prompt_id);
-        emit(&json!({
-            "type": "user", "message": {"role": "user", "content": content},
-            "parent_tool_use_id": null, "session_id": self.id, "uuid": uuid(), "timestamp": now(),
-        }));
+        let result = if is_error {
+            json!(format!("Error: {text}"))
+        } else {
+            json!({"type": "create", "content": "written by fake-claude\n"})
+        };
+        emit(&shape::tool_result(
+            &self.id,
+            content,
+            result,
+            tool_use_id,
+            !is_error,
+        ));
     }
 
     /// Runs one turn; returns the exit code to stop with, or 0 to go on.
@@ -294,13 +324,14 @@ impl Session {
         self.append(&json!({"type": "queue-operation", "operation": "dequeue", "timestamp": now(), "sessionId": self.id}));
         let prompt_id = uuid();
         self.record_user(json!(prompt), &prompt_id);
-        emit(&json!({
-            "type": "system", "subtype": "init", "cwd": self.cwd, "session_id": self.id,
-            "tools": ["Task", "Bash", "Edit", "Read", "Write"], "mcp_servers": [],
-            "model": format!("{}[1m]", self.model), "permissionMode": args.permission_mode.clone().unwrap_or("default".into()),
-            "slash_commands": [], "apiKeySource": "ANTHROPIC_API_KEY", "claude_code_version": VERSION,
-            "output_style": "default", "agents": [], "skills": [], "plugins": [], "uuid": uuid(),
-        }));
+        self.set_status("busy");
+        self.record_request_shape();
+        emit(&shape::init(
+            &self.id,
+            &self.cwd.to_string_lossy(),
+            &self.model,
+            args.permission_mode.as_deref().unwrap_or("default"),
+        ));
 
         let word = |key: &str| {
             prompt
@@ -314,17 +345,10 @@ impl Session {
             std::thread::sleep(Duration::from_secs_f64(secs));
         }
         if prompt.split_whitespace().any(|w| w == "FAIL") {
-            self.assistant(json!([{"type": "text", "text": "API Error: 400 fake error 400"}]));
-            self.finish(
-                args,
-                started,
-                "API Error: 400 fake error 400",
-                true,
-                Some(400),
-                vec![],
-                1,
-            );
-            return 1;
+            return self.api_error(started, 400);
+        }
+        if let Some(command) = word("BASH:") {
+            return self.bash_turn(args, started, &command.replace('_', " "), &prompt_id);
         }
         if let Some(command) = prompt.split_once("TOOL_BASH:").map(|(_, c)| c.trim()) {
             return permission_protocol::bash_turn(self, args, command, &prompt_id, started, input);
@@ -343,6 +367,9 @@ impl Session {
             let input_json = json!({"file_path": path, "content": "written by fake-claude\n"});
             let tool_use_id = format!("toolu_{}", uuid().replace('-', "")[..24].to_owned());
             self.assistant(json!([{"type": "tool_use", "id": tool_use_id, "name": "Write", "input": input_json}]));
+            if let Some(code) = self.over_budget(args, started) {
+                return code;
+            }
             let verdict = self.permission(args, &tool_use_id, &input_json, input);
             let (text, is_error) = match verdict {
                 Ok(()) => match std::fs::write(&path, "written by fake-claude\n") {
@@ -353,6 +380,15 @@ impl Session {
                     Err(err) => (format!("Error writing file: {err}"), true),
                 },
                 Err(reason) => {
+                    // 2.1.330 announces a refusal made without asking.
+                    if args.permission_prompt_tool.as_deref() != Some("stdio") {
+                        emit(&shape::permission_denied(
+                            &self.id,
+                            "Write",
+                            &tool_use_id,
+                            &reason,
+                        ));
+                    }
                     denials.push(json!({"tool_name": "Write", "tool_use_id": tool_use_id, "tool_input": input_json}));
                     (reason, true)
                 }
@@ -465,23 +501,204 @@ impl Session {
         turns: u32,
     ) {
         if !is_error {
-            self.cost += COST_PER_TURN * f64::from(turns);
+            for _ in 0..turns {
+                self.usage.add_call();
+                self.since_last.add_call();
+            }
         }
         self.append(&json!({"type": "last-prompt", "lastPrompt": result, "leafUuid": self.parent, "sessionId": self.id}));
-        let line = json!({
-            "type": "result", "subtype": "success", "is_error": is_error,
-            "api_error_status": api_error_status, "duration_ms": started.elapsed().as_millis() as u64,
-            "duration_api_ms": 20, "num_turns": turns, "result": result, "stop_reason": "end_turn",
-            "session_id": self.id, "total_cost_usd": self.cost,
-            "usage": usage(INPUT_TOKENS * u64::from(turns), OUTPUT_TOKENS * u64::from(turns)),
-            "modelUsage": {}, "permission_denials": denials, "terminal_reason": "completed",
-            "uuid": uuid(),
-        });
+        let line = {
+            let outcome = self.outcome(result, turns, denials, started);
+            match api_error_status {
+                Some(status) => shape::result_api_error(&outcome, status),
+                None => shape::result_success(&outcome),
+            }
+        };
+        self.end_turn();
         if args.output_format == "stream-json" || args.output_format == "json" {
             emit(&line);
         } else {
             println!("{result}");
         }
+    }
+}
+
+/// The 2.1.330 additions, kept apart from the turn logic above.
+impl Session {
+    /// Rewrites this process's registration with `status` (`busy` while a turn runs,
+    /// `idle` between turns), as 2.1.330 does.
+    fn set_status(&self, status: &str) {
+        let Ok(text) = std::fs::read_to_string(&self.registration) else {
+            return;
+        };
+        let Ok(mut reg) = serde_json::from_str::<Value>(&text) else {
+            return;
+        };
+        let now = chrono::Utc::now().timestamp_millis();
+        reg["status"] = json!(status);
+        reg["statusUpdatedAt"] = json!(now);
+        reg["updatedAt"] = json!(now);
+        // Written whole and renamed into place, so a reader never sees half a file.
+        let tmp = self.registration.with_extension("json.tmp");
+        if std::fs::write(&tmp, reg.to_string()).is_ok() {
+            let _ = std::fs::rename(&tmp, &self.registration);
+        }
+    }
+
+    /// Records the system prompt's shape once per process, as 2.1.330 does per shape.
+    fn record_request_shape(&self) {
+        if self.results == 0 {
+            self.append(&shape::atis_latch(&self.id));
+            self.append(&shape::api_request_shape(&self.id));
+        }
+    }
+
+    /// What the `result` line of this turn reports.
+    fn outcome<'a>(
+        &'a self,
+        result: &'a str,
+        turns: u32,
+        denials: Vec<Value>,
+        started: std::time::Instant,
+    ) -> shape::Outcome<'a> {
+        shape::Outcome {
+            session_id: &self.id,
+            result,
+            num_turns: turns,
+            session: &self.usage,
+            since_last: &self.since_last,
+            denials,
+            result_index: self.results,
+            duration_ms: started.elapsed().as_millis() as u64,
+        }
+    }
+
+    /// After a result: the session's running cost on disk, the counters reset, idle.
+    fn end_turn(&mut self) {
+        let elapsed = (chrono::Utc::now().timestamp_millis() - self.started_ms).max(0) as u64;
+        self.append(&shape::cost_state(
+            &self.id,
+            &self.usage,
+            self.started_ms,
+            elapsed,
+        ));
+        self.append(&shape::atis_latch(&self.id));
+        self.results += 1;
+        self.since_last = shape::Usage {
+            model: self.model.clone(),
+            ..shape::Usage::default()
+        };
+        self.set_status("idle");
+    }
+
+    /// An API error: the synthetic assistant line and an error result; exit 1.
+    fn api_error(&mut self, started: std::time::Instant, status: u16) -> i32 {
+        let text = format!("API Error: {status} fake error {status}");
+        emit(&shape::api_error_assistant(&self.id, status, &text));
+        let (_, mut line) = self.common("assistant");
+        line["message"] = json!({"id": uuid(), "type": "message", "role": "assistant", "model": "<synthetic>",
+            "content": [{"type": "text", "text": text}], "usage": usage(0, 0)});
+        line["isApiErrorMessage"] = json!(true);
+        line["apiErrorStatus"] = json!(status);
+        self.append(&line);
+        self.append(&json!({"type": "last-prompt", "lastPrompt": text, "leafUuid": self.parent, "sessionId": self.id}));
+        let outcome = self.outcome(&text, 1, vec![], started);
+        emit(&shape::result_api_error(&outcome, status));
+        self.end_turn();
+        1
+    }
+
+    /// `--max-budget-usd`, checked after each response as 2.1.330 does: once the
+    /// session's cost with this response reaches the budget, the turn ends (exit 1)
+    /// before any tool runs.
+    fn over_budget(&mut self, args: &Args, started: std::time::Instant) -> Option<i32> {
+        let budget = args.max_budget_usd.as_deref()?;
+        let limit = budget.parse::<f64>().ok()?;
+        let mut with_this = self.usage.clone();
+        with_this.add_call();
+        if with_this.cost < limit {
+            return None;
+        }
+        self.usage.add_call();
+        self.since_last.add_call();
+        let outcome = self.outcome("", 1, vec![], started);
+        emit(&shape::result_budget(&outcome, budget));
+        self.end_turn();
+        Some(1)
+    }
+
+    /// A Bash tool call; refused (with `system/permission_denied`) unless allowed.
+    fn bash_turn(
+        &mut self,
+        args: &Args,
+        started: std::time::Instant,
+        command: &str,
+        prompt_id: &str,
+    ) -> i32 {
+        let input_json = json!({"command": command, "description": format!("Run: {command}")});
+        let tool_use_id = format!("toolu_{}", uuid().replace('-', "")[..24].to_owned());
+        self.assistant(
+            json!([{"type": "tool_use", "id": tool_use_id, "name": "Bash", "input": input_json}]),
+        );
+        if let Some(code) = self.over_budget(args, started) {
+            return code;
+        }
+        let allowed = args.skip_permissions
+            || args.permission_mode.as_deref() == Some("bypassPermissions")
+            || args
+                .allowed_tools
+                .iter()
+                .flat_map(|t| t.split([',', ' ']))
+                .any(|t| t == "Bash" || t.starts_with("Bash("));
+        let mut denials = Vec::new();
+        let (text, is_error) = if allowed {
+            let out = std::process::Command::new("sh")
+                .args(["-c", command])
+                .current_dir(&self.cwd)
+                .output();
+            match out {
+                Ok(out) => (
+                    String::from_utf8_lossy(&out.stdout).trim_end().to_owned(),
+                    !out.status.success(),
+                ),
+                Err(err) => (err.to_string(), true),
+            }
+        } else {
+            let message = format!(
+                "Running `{command}` needs approval. Claude Code asks before a shell command runs in '{}'.",
+                self.cwd.display()
+            );
+            emit(&shape::permission_denied(
+                &self.id,
+                "Bash",
+                &tool_use_id,
+                &message,
+            ));
+            denials.push(
+                json!({"tool_name": "Bash", "tool_use_id": tool_use_id, "tool_input": input_json}),
+            );
+            (message, true)
+        };
+        let content = json!([{"type": "tool_result", "content": text, "is_error": is_error, "tool_use_id": tool_use_id}]);
+        self.record_user(content.clone(), prompt_id);
+        emit(&shape::tool_result(
+            &self.id,
+            content,
+            json!(if is_error {
+                format!("Error: {text}")
+            } else {
+                text.clone()
+            }),
+            &tool_use_id,
+            allowed,
+        ));
+        let reply = format!(
+            "Tool finished (is_error={}). Result was: {text}",
+            if is_error { "True" } else { "None" }
+        );
+        self.assistant(json!([{"type": "text", "text": reply}]));
+        self.finish(args, started, &reply, false, None, denials, 2);
+        0
     }
 }
 
@@ -613,11 +830,14 @@ fn register(claude_dir: &Path, session_id: &str, cwd: &Path) -> PathBuf {
         })
         .unwrap_or_default();
     let path = dir.join(format!("{pid}.json"));
-    let record = json!({
-        "pid": pid, "sessionId": session_id, "cwd": cwd,
-        "startedAt": chrono::Utc::now().timestamp_millis(), "procStart": proc_start,
-        "kind": "sdk-cli", "entrypoint": "sdk-cli",
-    });
+    let record = shape::registration(
+        pid,
+        session_id,
+        &cwd.to_string_lossy(),
+        &proc_start,
+        chrono::Utc::now().timestamp_millis(),
+        "busy",
+    );
     let _ = std::fs::write(&path, record.to_string());
     path
 }
