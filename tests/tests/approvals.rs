@@ -277,6 +277,8 @@ fn a_hand_started_session_with_the_hook_is_approved_through_the_daemon() {
         r#"{"theme": "dark", "hooks": {"Stop": [{"hooks": [{"type": "command", "command": "true"}]}]}}"#,
     )
     .expect("settings");
+    // The hook never starts a daemon (nobody would be watching it): one must be running.
+    env.ctl_ok(&["daemon", "start"]);
     let installed = env.ctl_json(&["hooks", "install"]);
     assert_eq!(installed["result"], "installed");
     let merged: Value =
