@@ -555,3 +555,43 @@ async fn a_device_answers_under_its_name_and_a_bad_token_is_refused() {
     assert!(answered.always);
     tokio::task::block_in_place(|| wait_for_agents(&env, "done", all_finished));
 }
+
+/// `approvals --watch --json` prints each request and its answer as JSON lines.
+#[test]
+fn approvals_watch_prints_requests_and_answers_as_they_happen() {
+    use std::io::BufRead;
+    let env = TestEnv::new();
+    let repo = env.git_repo();
+    env.ctl_ok(&["daemon", "start"]);
+    let mut watcher = env
+        .command(bin("orchestractl"))
+        .args(["--json", "approvals", "--watch"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("watch");
+    let (tx, rx) = std::sync::mpsc::channel::<Value>();
+    let stdout = watcher.stdout.take().expect("stdout");
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if let Ok(value) = serde_json::from_str(&line) {
+                let _ = tx.send(value);
+            }
+        }
+    });
+    let agent = spawn_one(&env, &repo, "TOOL_BASH:true");
+    let within = orchestra_tests::DEADLINE;
+    let asked = rx.recv_timeout(within).expect("the request is printed");
+    assert_eq!(asked["state"], "pending");
+    assert_eq!(asked["agent_id"], agent.as_str());
+    assert_eq!(asked["input"]["command"], "true");
+    env.ctl_ok(&["deny", asked["id"].as_str().expect("id")]);
+    let answered = rx.recv_timeout(within).expect("the answer is printed");
+    assert_eq!(answered["id"], asked["id"]);
+    assert_eq!(answered["state"], "denied");
+    assert_eq!(answered["decided_by"], "cli");
+    let _ = watcher.kill();
+    let _ = watcher.wait();
+}
