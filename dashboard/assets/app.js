@@ -81,6 +81,9 @@ function apply(event) {
     // "removed": the agent was forgotten (`orchestractl forget`).
     if (event.kind === "removed") agents.delete(event.agent.id);
     else agents.set(event.agent.id, event.agent);
+  } else if (event.type === "notification" && event.notification) {
+    notified(event.notification);
+    return;
   } else if (event.type === "session" && event.session) {
     if (event.kind === "removed") sessions.delete(event.session.session_id);
     else sessions.set(event.session.session_id, event.session);

@@ -92,6 +92,9 @@
   function render() {
     const count = pending.size;
     document.getElementById("needs-you").classList.toggle("hidden", count === 0);
+    // notify.js owns the title and badge when loaded (it counts pending approvals first,
+    // then unread notifications); without it, the approvals are counted here.
+    if (typeof showUnread === "function") { showUnread(); return; }
     document.title = count ? `(${count}) ${baseTitle}` : baseTitle;
     if (navigator.setAppBadge) {
       (count ? navigator.setAppBadge(count) : navigator.clearAppBadge()).catch(() => {});
@@ -111,6 +114,8 @@
   }
 
   window.needsYou = {
+    /** How many approvals wait for an answer. */
+    pending() { return pending.size; },
     apply(event, api) {
       if (event.type === "snapshot") {
         for (const id of [...pending.keys()]) remove(id);

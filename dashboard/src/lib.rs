@@ -10,6 +10,7 @@ pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod live;
+pub mod notify;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -75,6 +76,11 @@ pub async fn run(
         })?;
     let port = listener.local_addr()?.port();
     let hub = live::Hub::start(channel.clone());
+    tokio::spawn(notify::follow(
+        hub.clone(),
+        channel.clone(),
+        base_url(&config, port),
+    ));
     let state = Arc::new(AppState {
         config: config.clone(),
         channel: channel.clone(),
@@ -132,6 +138,16 @@ async fn announce(state: &AppState) -> anyhow::Result<()> {
     }
     println!("pairing code: {}", code.code);
     Ok(())
+}
+
+/// Where this dashboard is reached, for links in notifications sent elsewhere.
+fn base_url(config: &Config, port: u16) -> String {
+    let host = if config.lan {
+        lan_address().map_or_else(|| "127.0.0.1".to_owned(), |ip| ip.to_string())
+    } else {
+        "127.0.0.1".to_owned()
+    };
+    format!("http://{host}:{port}/")
 }
 
 /// The first non-loopback IPv4 address of this machine's interfaces.

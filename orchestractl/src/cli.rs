@@ -122,7 +122,10 @@ pub enum Command {
     /// Route hand-started Claude Code sessions' permission prompts through orchestrad
     #[command(subcommand)]
     Hooks(HooksCommand),
-    /// Entry points run by Claude Code hooks (installed by `orchestractl hooks install`)
+    /// Notification channels: send a test, list channels and recent deliveries
+    #[command(subcommand)]
+    Notify(NotifyCommand),
+    /// Entry points for Claude Code hooks (run by Claude Code, not by hand)
     #[command(subcommand)]
     Hook(HookCommand),
 }
@@ -179,6 +182,26 @@ pub enum HooksCommand {
     Status,
 }
 
+/// `orchestractl notify ...`
+#[derive(Debug, Subcommand)]
+#[command(
+    after_help = "Channels are set in config.json under \"notifications\", e.g.\n  \"notifications\": [\n    {\"kind\": \"ntfy\", \"url\": \"https://ntfy.sh/my-topic\"},\n    {\"kind\": \"webhook\", \"url\": \"http://127.0.0.1:9000/hook\", \"events\": [\"agent_failed\", \"batch_done\"]},\n    {\"kind\": \"desktop\"}\n  ]\nthen `orchestractl daemon restart`.\n\nExamples:\n  orchestractl notify test                 # every channel; prints each one's answer\n  orchestractl notify test --channel ntfy\n  orchestractl notify list --json"
+)]
+pub enum NotifyCommand {
+    /// Send a notification of event `test` through each channel and print what each answered
+    Test(NotifyTestArgs),
+    /// Show the channels, their counters and the recent deliveries
+    List,
+}
+
+/// `orchestractl notify test`
+#[derive(Debug, Args)]
+pub struct NotifyTestArgs {
+    /// Only channels of this kind: webhook, ntfy or desktop
+    #[arg(long, value_name = "KIND")]
+    pub channel: Option<String>,
+}
+
 /// `orchestractl hook ...`
 #[derive(Debug, Subcommand)]
 pub enum HookCommand {
@@ -186,6 +209,12 @@ pub enum HookCommand {
     /// and print the hook's decision. Without a daemon or an answer in time it prints
     /// nothing, and Claude Code asks in its own way.
     PermissionRequest,
+    /// Forward Claude Code's `Notification` hook input (stdin) to orchestrad
+    ///
+    /// orchestrad then tells the user the session waits for them (event `session_waiting`).
+    /// It never starts orchestrad and always exits 0. Add to ~/.claude/settings.json:
+    /// {"hooks": {"Notification": [{"hooks": [{"type": "command", "command": "orchestractl hook notification"}]}]}}
+    Notification,
 }
 
 /// `orchestractl daemon ...`

@@ -73,6 +73,11 @@ impl Clients {
         orchestra_proto::v1::devices_client::DevicesClient::new(self.channel.clone())
     }
 
+    /// The `Notify` service.
+    pub fn notify(&self) -> orchestra_proto::v1::notify_client::NotifyClient<Channel> {
+        orchestra_proto::v1::notify_client::NotifyClient::new(self.channel.clone())
+    }
+
     /// The `Sessions` service.
     pub fn sessions(&self) -> SessionsClient<Channel> {
         SessionsClient::new(self.channel.clone()).max_decoding_message_size(MAX_MESSAGE)

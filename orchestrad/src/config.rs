@@ -33,6 +33,8 @@ pub struct Config {
     /// Seconds a pending approval waits before it is denied (the model is told why);
     /// 0 waits forever.
     pub approval_timeout_s: u64,
+    /// Where to send notifications (webhook, ntfy, desktop); none by default.
+    pub notifications: Vec<crate::notify::ChannelConfig>,
 }
 
 impl Default for Config {
@@ -55,6 +57,7 @@ impl Default for Config {
             claude_command: "claude".to_owned(),
             agent_permission_mode: "acceptEdits".to_owned(),
             approval_timeout_s: 0,
+            notifications: Vec::new(),
         }
     }
 }
@@ -83,6 +86,7 @@ const KNOWN_KEYS: &[&str] = &[
     "claude_command",
     "agent_permission_mode",
     "approval_timeout_s",
+    "notifications",
 ];
 
 /// Why a config file could not be used.
@@ -234,6 +238,11 @@ impl Config {
                 self.agent_permission_mode,
                 crate::supervisor::launch::PERMISSION_MODES.join(", ")
             )));
+        }
+        for (index, channel) in self.notifications.iter().enumerate() {
+            channel
+                .validate()
+                .map_err(|message| invalid(&format!("notifications[{index}]: {message}")))?;
         }
         Ok(())
     }

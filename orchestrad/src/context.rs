@@ -87,6 +87,8 @@ pub struct Context {
     pub devices: crate::devices::Devices,
     /// Tool calls waiting for a person's answer (also held by the supervisor).
     pub approvals: std::sync::Arc<crate::approvals::Approvals>,
+    /// Tells the user about finishes, failures and waits (see [`crate::notify`]).
+    pub notifier: std::sync::Arc<crate::notify::Notifier>,
 }
 
 impl Context {
@@ -107,6 +109,8 @@ impl Context {
             shutdown.subscribe(),
         )?);
         let devices = crate::devices::Devices::load(&store)?;
+        let notifier =
+            std::sync::Arc::new(crate::notify::Notifier::new(&settings.config.notifications));
         Ok(Context {
             settings,
             store,
@@ -117,6 +121,7 @@ impl Context {
             supervisor,
             devices,
             approvals,
+            notifier,
         })
     }
 

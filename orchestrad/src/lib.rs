@@ -14,6 +14,7 @@ pub mod devices;
 pub mod events;
 pub mod lifecycle;
 pub mod memory;
+pub mod notify;
 pub mod server;
 pub mod sessions;
 pub mod store;
@@ -92,6 +93,10 @@ impl Daemon {
             )
         };
         tokio::spawn(watch_socket_file(ctx.clone(), claim.socket().to_path_buf()));
+        // Notifications follow the buses from before the agents are re-adopted, so a run
+        // that ended while the daemon was away is still told.
+        ctx.notifier.start();
+        notify::sources::spawn(&ctx);
         // Re-adopt agents that outlived the previous daemon, then go on with the queue.
         tokio::spawn({
             let supervisor = ctx.supervisor.clone();

@@ -1,6 +1,7 @@
 //! The dashboard in a real browser at phone size: headless Chromium driven over WebDriver.
 //! An agent appears and changes state live, spawn, stop, send and resume work from the
-//! page, a session's transcript opens, and hostile task text shows as text.
+//! page, a session's transcript opens, a finish shows as a toast and in the title, and
+//! hostile task text shows as text.
 //!
 //! Gated on `chromium` and `chromedriver` being installed (`.ci/run` installs them from
 //! Debian). Screenshots go to `target/test-artifacts/dashboard/`.
@@ -247,6 +248,33 @@ async fn drive(client: &Client, env: &TestEnv, port: u16) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(seen.len() >= 2, "the card changed state live: {seen:?}");
+    // Its finish is told in the page: a toast, and the unread count in the title.
+    eventually(client, "a toast tells the finish", || async {
+        match client
+            .find(Locator::Css("#toasts .toast[data-event=agent_done]"))
+            .await
+        {
+            Ok(toast) => toast
+                .text()
+                .await
+                .is_ok_and(|t| t.contains("Agent finished") && t.contains("<img src=x")),
+            Err(_) => false,
+        }
+    })
+    .await;
+    let title = client.title().await.expect("title");
+    assert!(
+        title.starts_with("(1) "),
+        "unread count in the title: {title:?}"
+    );
+    assert!(
+        client
+            .find_all(Locator::Css("#toasts img"))
+            .await
+            .expect("query")
+            .is_empty(),
+        "the task in the toast is text"
+    );
     screenshot(client, "02-spawned").await;
     // Shown as text: no image element was made, no alert fired.
     assert!(
@@ -546,6 +574,9 @@ async fn approve_from_the_phone(client: &Client, env: &TestEnv) {
             .is_ok_and(|cards| cards.is_empty())
     })
     .await;
-    let title = client.title().await.expect("title");
-    assert!(!title.starts_with('('), "{title}");
+    let left = client
+        .execute("return window.needsYou.pending()", vec![])
+        .await
+        .expect("count");
+    assert_eq!(left, serde_json::json!(0), "nothing is counted as pending");
 }

@@ -143,6 +143,9 @@ fn print_status(ctx: &Ctx, status: &StatusResponse) -> anyhow::Result<()> {
     if !status.watcher.is_empty() {
         rows.push(("watcher", status.watcher.clone()));
     }
+    if let Some(n) = status.notifications.as_ref().filter(|n| n.channels > 0) {
+        rows.push(("notifications", super::notify::summary_line(n)));
+    }
     for warning in &status.warnings {
         rows.push(("warning", warning.clone()));
     }

@@ -32,6 +32,16 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<ExitCode> {
         ("orphaned", h.orphaned.len().to_string()),
         ("skipped lines", h.skipped_lines.to_string()),
         ("watcher", h.watcher.clone()),
+        (
+            "notifications",
+            h.notifications
+                .as_ref()
+                .filter(|n| n.channels > 0)
+                .map_or_else(
+                    || "no channel configured".to_owned(),
+                    super::notify::summary_line,
+                ),
+        ),
     ]);
     let section = |title: &str,
                    entries: &[orchestra_proto::v1::HealthEntry],

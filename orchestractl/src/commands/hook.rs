@@ -1,63 +1,58 @@
-//! `orchestractl hook permission-request`: run by Claude Code's `PermissionRequest` hook.
+//! `orchestractl hook notification`: run by Claude Code as its `Notification` hook; hands
+//! the hook's input to orchestrad, which tells the user the session waits for them.
 //!
-//! It reads the hook's input on stdin, asks orchestrad and blocks until someone answers
-//! (`orchestractl approve`, the dashboard), then prints the hook's decision JSON. It never
-//! decides on its own: without a daemon, on any error, or when nobody answers before
-//! [`WAIT`], it prints nothing and exits 0, and Claude Code asks in its own way.
+//! A hook must never get in Claude Code's way: it does not start the daemon, gives up
+//! after a few seconds, prints nothing unless asked (`--json`), and exits 0 whatever
+//! happens (problems go to stderr, which Claude Code shows only in its debug output).
 
 use std::io::Read;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use orchestra_proto::v1::AskRequest;
+use orchestra_proto::v1::NotifyHookRequest;
 
 use crate::cli::HookCommand;
 use crate::client::Ctx;
+use crate::output;
 
-/// How long the hook waits for an answer: a little less than the `timeout` that
-/// `hooks install` gives Claude Code (600 s), so that the hook ends by itself, cleanly,
-/// and its approval is cancelled, before Claude Code kills it.
-pub const WAIT: Duration = Duration::from_secs(590);
+/// Largest hook input read (the real one is well under a kilobyte).
+const MAX_INPUT: u64 = 1024 * 1024;
 
-/// The environment variable set in our own agents (they ask over stdio already).
-const AGENT_ENV: &str = "ORCHESTRA_AGENT_ID";
+/// Longest the hook may take.
+const TIMEOUT: Duration = Duration::from_secs(3);
 
-/// Runs a hook entry point.
-pub async fn run(ctx: &Ctx, command: HookCommand) -> anyhow::Result<ExitCode> {
-    match command {
-        HookCommand::PermissionRequest => {
-            if let Err(err) = permission_request(ctx).await {
-                // Stderr of a hook that exits 0 is only shown in Claude Code's debug
-                // output; the user is asked in Claude Code's own way.
-                eprintln!("orchestractl hook: no decision: {err:#}");
+/// Runs a `hook` subcommand.
+pub async fn run(ctx: &Ctx, cmd: HookCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        HookCommand::PermissionRequest => super::hook_permission::run(ctx).await,
+        HookCommand::Notification => {
+            let mut input = String::new();
+            if let Err(err) = std::io::stdin().take(MAX_INPUT).read_to_string(&mut input) {
+                eprintln!("orchestractl hook: cannot read the hook input: {err}");
+                return Ok(ExitCode::SUCCESS);
+            }
+            match tokio::time::timeout(TIMEOUT, forward(ctx, input)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(err)) => eprintln!("orchestractl hook: {err:#}"),
+                Err(_) => eprintln!("orchestractl hook: orchestrad did not answer in time"),
             }
             Ok(ExitCode::SUCCESS)
         }
     }
 }
 
-async fn permission_request(ctx: &Ctx) -> anyhow::Result<()> {
-    let mut input = String::new();
-    std::io::stdin().read_to_string(&mut input)?;
-    if std::env::var_os(AGENT_ENV).is_some_and(|v| !v.is_empty()) {
-        // One of our agents: its request reaches orchestrad over stdio; asking here too
-        // would ask the user twice.
-        return Ok(());
-    }
-    // Never start a daemon from a hook: nobody would be watching it.
+async fn forward(ctx: &Ctx, input_json: String) -> anyhow::Result<()> {
     let Some(clients) = ctx.try_connect().await? else {
-        anyhow::bail!("orchestrad is not running");
+        // No daemon, nobody to tell; starting one from a hook would surprise the user.
+        return Ok(());
     };
-    let mut approvals = clients.approvals();
-    let ask = approvals.ask(AskRequest {
-        hook_input_json: input,
-    });
-    let answer = tokio::time::timeout(WAIT, ask)
-        .await
-        .map_err(|_| anyhow::anyhow!("nobody answered within {} s", WAIT.as_secs()))??
+    let response = clients
+        .notify()
+        .hook(NotifyHookRequest { input_json })
+        .await?
         .into_inner();
-    if !answer.hook_output_json.is_empty() {
-        println!("{}", answer.hook_output_json);
+    if ctx.json {
+        output::json(&response)?;
     }
     Ok(())
 }

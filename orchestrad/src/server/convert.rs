@@ -127,6 +127,7 @@ pub fn health(h: &Health, store_bytes: u64, watcher: String) -> pb::HealthRespon
         parse_errors: h.parse_errors.iter().map(health_entry).collect(),
         skipped_lines: h.skipped_lines,
         watcher,
+        notifications: None,
     }
 }
 
@@ -236,6 +237,84 @@ impl From<&crate::approvals::Approval> for pb::Approval {
             summary: a.summary(),
             agent_task: String::new(),
             suggestions_json: a.suggestions.to_string(),
+        }
+    }
+}
+
+use crate::notify::{Delivery, Notification, Stats, Summary, TestResult};
+
+impl From<&Notification> for pb::Notification {
+    fn from(n: &Notification) -> Self {
+        pb::Notification {
+            event: n.event.as_str().to_owned(),
+            title: n.title.clone(),
+            message: n.message.clone(),
+            agent_id: n.agent_id.clone(),
+            session_id: n.session_id.clone(),
+            project_path: n.project_path.clone(),
+            url: n.url.clone(),
+            at_ms: n.at_ms,
+        }
+    }
+}
+
+impl From<&Summary> for pb::NotifySummary {
+    fn from(s: &Summary) -> Self {
+        pb::NotifySummary {
+            channels: s.channels as u32,
+            sent: s.sent,
+            failed: s.failed,
+            dropped: s.dropped,
+            last_error: s.last_error.clone(),
+        }
+    }
+}
+
+/// A channel and its counters on the wire.
+pub fn notify_channel(
+    index: usize,
+    config: &crate::notify::ChannelConfig,
+    stats: &Stats,
+) -> pb::NotifyChannel {
+    pb::NotifyChannel {
+        index: index as u32,
+        kind: config.kind.as_str().to_owned(),
+        url: config.url.clone(),
+        events: config.event_names().into_iter().collect(),
+        sent: stats.sent,
+        failed: stats.failed,
+        dropped: stats.dropped,
+        skipped: stats.skipped,
+        retries: stats.retries,
+        queued: stats.queued,
+        last_error: stats.last_error.clone(),
+        last_error_at_ms: stats.last_error_at_ms,
+    }
+}
+
+impl From<&Delivery> for pb::NotifyDelivery {
+    fn from(d: &Delivery) -> Self {
+        pb::NotifyDelivery {
+            channel_index: d.channel as u32,
+            channel_kind: d.kind.to_owned(),
+            event: d.event.as_str().to_owned(),
+            title: d.title.clone(),
+            outcome: d.outcome.as_str().to_owned(),
+            answer: d.answer.clone(),
+            attempts: d.attempts,
+            at_ms: d.at_ms,
+        }
+    }
+}
+
+impl From<&TestResult> for pb::NotifyTestResult {
+    fn from(t: &TestResult) -> Self {
+        pb::NotifyTestResult {
+            channel_index: t.index as u32,
+            kind: t.config.kind.as_str().to_owned(),
+            url: t.config.url.clone(),
+            outcome: t.outcome.as_str().to_owned(),
+            answer: t.answer.clone(),
         }
     }
 }

@@ -48,6 +48,7 @@ impl Daemon for DaemonService {
             claude_projects_dir: settings.config.claude_projects_dir.display().to_string(),
             started_at_ms: ctx.started_at_ms,
             warnings: settings.warnings.clone(),
+            notifications: Some((&ctx.notifier.summary()).into()),
         }))
     }
 

@@ -271,11 +271,13 @@ impl Sessions for SessionsService {
         let report = tokio::task::spawn_blocking(move || query::health(&sessions, now_ms()))
             .await
             .map_err(join_error)?;
-        Ok(Response::new(convert::health(
+        let mut health = convert::health(
             &report,
             self.ctx.store.size_on_disk(),
             self.ctx.sessions.watcher_mode(),
-        )))
+        );
+        health.notifications = Some((&self.ctx.notifier.summary()).into());
+        Ok(Response::new(health))
     }
 
     async fn resume(

@@ -381,6 +381,8 @@ impl SessionIndex {
                 let kind = match (before.get(id), state.live.get(id)) {
                     (None, Some(_)) => ChangeKind::Updated,
                     (Some(_), None) => ChangeKind::Ended,
+                    // A live process that changed its registered status (busy, waiting),
+                    // kind or name: the notifier tells a session that waits for its user.
                     (Some(was), Some(now)) if was != now => ChangeKind::Updated,
                     _ => continue,
                 };
@@ -418,6 +420,16 @@ impl SessionIndex {
         for change in changes {
             self.bus.publish(change);
         }
+    }
+
+    /// The live process writing `session_id`, with its registered status, if any.
+    pub fn live_process(&self, session_id: &str) -> Option<LiveProcess> {
+        self.state
+            .read()
+            .expect("index lock")
+            .live
+            .get(session_id)
+            .cloned()
     }
 
     /// Marks `session_id` as owned by `agent_id` (or frees it with `None`).

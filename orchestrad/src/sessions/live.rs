@@ -23,6 +23,8 @@ pub struct LiveProcess {
     pub kind: String,
     /// `name`: an AI title or a derived name such as `repo-68`.
     pub name: String,
+    /// What it waits for while `waiting` ("input needed", a permission), as registered.
+    pub waiting_for: String,
 }
 
 #[derive(Deserialize)]
@@ -41,6 +43,9 @@ struct Registration {
     kind: Option<String>,
     #[serde(default)]
     name: Option<String>,
+    /// What a `waiting` process waits for.
+    #[serde(rename = "waitingFor", default)]
+    waiting_for: String,
 }
 
 /// Reads the registrations under `claude_dir/sessions` and keeps those whose process is
@@ -75,6 +80,7 @@ pub fn scan(claude_dir: &Path) -> HashMap<String, LiveProcess> {
                     status: reg.status.unwrap_or_default(),
                     kind: reg.kind.unwrap_or_default(),
                     name: reg.name.unwrap_or_default(),
+                    waiting_for: reg.waiting_for,
                 },
             );
         }

@@ -58,6 +58,13 @@ pub fn list(
             .total_cmp(&key(a))
             .then_with(|| a.session_id.cmp(&b.session_id))
     });
+    // Busy sessions lead, then the other live ones (stable: each group keeps the order
+    // asked for), so a `--limit` never cuts a busy one for an idle one.
+    sessions.sort_by_key(|s| match (s.live, s.live_status.as_str()) {
+        (true, "busy") => 0,
+        (true, _) => 1,
+        (false, _) => 2,
+    });
     if filter.limit > 0 {
         sessions.truncate(filter.limit);
     }

@@ -1,0 +1,330 @@
+//! The channels a notification can go out on, as the config names them, and how one
+//! attempt at each is made. Retries, timeouts and counting live in [`super::delivery`].
+//!
+//! - `webhook`: a POST of the JSON [`Notification`] (exactly its eight fields);
+//! - `ntfy`: a POST of the message to an ntfy topic URL with `Title`, `Priority`, `Tags`
+//!   and `Click` headers (<https://docs.ntfy.sh/publish/>);
+//! - `desktop`: `notify-send` (freedesktop) on Linux or `osascript` on macOS, quietly
+//!   skipped without a desktop session. A D-Bus crate (notify-rust with zbus) would pull
+//!   some fifty crates into the daemon's build for one call; the commands are what those
+//!   crates talk to anyway.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::event::{EventKind, Notification};
+
+/// A channel's kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChannelKind {
+    /// POST of a JSON document.
+    Webhook,
+    /// POST to an ntfy topic.
+    Ntfy,
+    /// A desktop notification on this machine.
+    Desktop,
+}
+
+impl ChannelKind {
+    /// The name used in the config and the CLI.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelKind::Webhook => "webhook",
+            ChannelKind::Ntfy => "ntfy",
+            ChannelKind::Desktop => "desktop",
+        }
+    }
+}
+
+/// One entry of the config's `notifications` list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelConfig {
+    /// `webhook`, `ntfy` or `desktop`.
+    pub kind: ChannelKind,
+    /// Where to POST (webhook, ntfy); unused by `desktop`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub url: String,
+    /// The events it takes; all of them when absent or empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<String>,
+}
+
+impl ChannelConfig {
+    /// Checks the entry; the message says what to write instead.
+    pub fn validate(&self) -> Result<(), String> {
+        for name in &self.events {
+            if EventKind::parse(name).is_none() {
+                let known: Vec<&str> = EventKind::ALL.iter().map(|k| k.as_str()).collect();
+                return Err(format!(
+                    "unknown event {name:?} (known: {})",
+                    known.join(", ")
+                ));
+            }
+        }
+        match self.kind {
+            ChannelKind::Webhook | ChannelKind::Ntfy => {
+                let url = reqwest::Url::parse(&self.url).map_err(|err| {
+                    format!(
+                        "{} needs a \"url\" like https://ntfy.sh/my-topic ({err}: {:?})",
+                        self.kind.as_str(),
+                        self.url
+                    )
+                })?;
+                if !matches!(url.scheme(), "http" | "https") {
+                    return Err(format!(
+                        "the url of a {} channel must start with http:// or https://",
+                        self.kind.as_str()
+                    ));
+                }
+                Ok(())
+            }
+            ChannelKind::Desktop => Ok(()),
+        }
+    }
+
+    /// Whether this channel takes events of `kind` (tests go everywhere).
+    pub fn takes(&self, kind: EventKind) -> bool {
+        kind == EventKind::Test
+            || self.events.is_empty()
+            || self.events.iter().any(|name| name == kind.as_str())
+    }
+
+    /// The kinds it takes, for listings.
+    pub fn event_names(&self) -> BTreeSet<String> {
+        if self.events.is_empty() {
+            return BTreeSet::from(["*".to_owned()]);
+        }
+        self.events.iter().cloned().collect()
+    }
+}
+
+/// How one attempt went wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// Worth another try: no connection, a timeout, a 5xx or 429 answer.
+    #[error("{0}")]
+    Transient(String),
+    /// Another try would fail the same way (a 4xx answer, a bad URL).
+    #[error("{0}")]
+    Permanent(String),
+}
+
+/// What an attempt answered.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    /// Delivered; the receiver's answer ("200 OK").
+    Sent(String),
+    /// Not attempted, on purpose (no desktop session).
+    Skipped(String),
+}
+
+impl Answer {
+    /// The answer as text.
+    pub fn text(&self) -> &str {
+        match self {
+            Answer::Sent(text) | Answer::Skipped(text) => text,
+        }
+    }
+}
+
+/// Makes one attempt at delivering `note` on `channel`.
+pub async fn send(
+    client: &reqwest::Client,
+    channel: &ChannelConfig,
+    note: &Notification,
+) -> Result<Answer, SendError> {
+    match channel.kind {
+        ChannelKind::Webhook => {
+            let request = client.post(&channel.url).json(note);
+            answer(request.send().await).await
+        }
+        ChannelKind::Ntfy => {
+            let mut request = client
+                .post(&channel.url)
+                .header("Title", header_text(&note.title))
+                .header(
+                    "Priority",
+                    if note.event.urgent() {
+                        "high"
+                    } else {
+                        "default"
+                    },
+                )
+                .header("Tags", ntfy_tags(note.event))
+                .body(note.message.clone());
+            if !note.url.is_empty() {
+                request = request.header("Click", header_text(&note.url));
+            }
+            answer(request.send().await).await
+        }
+        ChannelKind::Desktop => desktop(note).await,
+    }
+}
+
+/// Emoji short codes ntfy shows before the title, then the event name.
+fn ntfy_tags(kind: EventKind) -> String {
+    let emoji = match kind {
+        EventKind::ApprovalNeeded => "warning",
+        EventKind::AgentDone | EventKind::BatchDone => "white_check_mark",
+        EventKind::AgentFailed => "x",
+        EventKind::SessionWaiting => "hourglass",
+        EventKind::Overlap => "twisted_rightwards_arrows",
+        EventKind::Test => "bell",
+    };
+    format!("{emoji},{}", kind.as_str())
+}
+
+/// `text` made safe for an HTTP header: printable ASCII only (our titles are ASCII; a
+/// stray character from a path becomes `?` rather than a refused request).
+fn header_text(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c == ' ' || c.is_ascii_graphic() {
+                c
+            } else {
+                '?'
+            }
+        })
+        .collect()
+}
+
+/// Turns an HTTP outcome into an answer or an error of the right sort.
+async fn answer(outcome: Result<reqwest::Response, reqwest::Error>) -> Result<Answer, SendError> {
+    let response = outcome.map_err(|err| {
+        let what = if err.is_timeout() {
+            "timed out".to_owned()
+        } else if err.is_connect() {
+            format!("cannot connect: {}", root_cause(&err))
+        } else {
+            root_cause(&err)
+        };
+        if err.is_builder() {
+            SendError::Permanent(what)
+        } else {
+            SendError::Transient(what)
+        }
+    })?;
+    let status = response.status();
+    let text = status.to_string();
+    if status.is_success() {
+        Ok(Answer::Sent(text))
+    } else if status.is_server_error() || status.as_u16() == 429 || status.as_u16() == 408 {
+        Err(SendError::Transient(format!("answered {text}")))
+    } else {
+        Err(SendError::Permanent(format!("answered {text}")))
+    }
+}
+
+/// The innermost cause of `err`, which says what actually went wrong.
+fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = err;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}
+
+/// Whether this machine has a desktop session to show notifications in.
+fn desktop_session() -> Option<&'static str> {
+    if cfg!(target_os = "macos") {
+        return Some("osascript");
+    }
+    let has = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+    (has("DBUS_SESSION_BUS_ADDRESS") && (has("DISPLAY") || has("WAYLAND_DISPLAY")))
+        .then_some("notify-send")
+}
+
+/// Shows `note` on the desktop, or says why not.
+async fn desktop(note: &Notification) -> Result<Answer, SendError> {
+    let Some(program) = desktop_session() else {
+        return Ok(Answer::Skipped("no desktop session".to_owned()));
+    };
+    let mut command = tokio::process::Command::new(program);
+    if program == "osascript" {
+        // Passed as arguments of the script, never spliced into its text.
+        command.args([
+            "-e",
+            "on run argv\ndisplay notification (item 2 of argv) with title (item 1 of argv)\nend run",
+            &note.title,
+            &note.message,
+        ]);
+    } else {
+        let urgency = if note.event.urgent() {
+            "critical"
+        } else {
+            "normal"
+        };
+        command.args([
+            "--app-name=claude-orchestra",
+            &format!("--urgency={urgency}"),
+            "--",
+            &note.title,
+            &note.message,
+        ]);
+    }
+    command
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    let child = match command.spawn() {
+        Ok(child) => child,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(Answer::Skipped(format!(
+                "{program} is not installed (install libnotify-bin for desktop notifications)"
+            )));
+        }
+        Err(err) => return Err(SendError::Permanent(format!("cannot run {program}: {err}"))),
+    };
+    let output = tokio::time::timeout(Duration::from_secs(5), child.wait_with_output())
+        .await
+        .map_err(|_| SendError::Transient(format!("{program} did not answer")))?
+        .map_err(|err| SendError::Transient(format!("{program}: {err}")))?;
+    if output.status.success() {
+        Ok(Answer::Sent("shown".to_owned()))
+    } else {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        Err(SendError::Transient(format!(
+            "{program} failed: {}",
+            super::text::short(super::text::first_line(&stderr))
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_entries_are_checked() {
+        let parse = |text: &str| serde_json::from_str::<ChannelConfig>(text);
+        let ok = parse(r#"{"kind":"ntfy","url":"https://ntfy.sh/t","events":["agent_done"]}"#)
+            .expect("valid");
+        ok.validate().expect("valid");
+        assert!(ok.takes(EventKind::AgentDone));
+        assert!(ok.takes(EventKind::Test));
+        assert!(!ok.takes(EventKind::AgentFailed));
+        let all = parse(r#"{"kind":"desktop"}"#).expect("valid");
+        all.validate().expect("valid");
+        assert!(all.takes(EventKind::Overlap));
+        for bad in [
+            r#"{"kind":"webhook"}"#,
+            r#"{"kind":"webhook","url":"ftp://x/y"}"#,
+            r#"{"kind":"ntfy","url":"https://ntfy.sh/t","events":["finished"]}"#,
+        ] {
+            assert!(parse(bad).expect("parses").validate().is_err(), "{bad}");
+        }
+        assert!(parse(r#"{"kind":"pager","url":"x"}"#).is_err());
+        assert!(parse(r#"{"kind":"ntfy","url":"x","topic":"y"}"#).is_err());
+    }
+
+    #[test]
+    fn header_text_is_ascii() {
+        assert_eq!(header_text("Agent finished"), "Agent finished");
+        assert_eq!(header_text("caf\u{e9}\n"), "caf??");
+    }
+}

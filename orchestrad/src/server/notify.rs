@@ -1,0 +1,144 @@
+//! The `Notify` service: channels and deliveries, test sends, the CLI's `Notification`
+//! hook, and the stream of notifications dashboards show.
+
+use std::sync::Arc;
+
+use orchestra_proto::v1 as pb;
+use orchestra_proto::v1::notify_server::Notify;
+use tokio::sync::broadcast::error::RecvError;
+use tonic::{Request, Response, Status};
+
+use super::stream::{BoxStream, async_stream};
+use crate::context::Context;
+use crate::notify::ChannelKind;
+
+/// Implements `orchestra.v1.Notify`.
+#[derive(Debug)]
+pub struct NotifyService {
+    /// The shared daemon context.
+    ctx: Arc<Context>,
+}
+
+impl NotifyService {
+    /// A service over `ctx`.
+    pub fn new(ctx: Arc<Context>) -> Self {
+        NotifyService { ctx }
+    }
+}
+
+#[tonic::async_trait]
+impl Notify for NotifyService {
+    async fn list(
+        &self,
+        _: Request<pb::ListNotifyRequest>,
+    ) -> Result<Response<pb::ListNotifyResponse>, Status> {
+        let notifier = &self.ctx.notifier;
+        Ok(Response::new(pb::ListNotifyResponse {
+            channels: notifier
+                .channels()
+                .iter()
+                .map(|(index, config, stats)| super::convert::notify_channel(*index, config, stats))
+                .collect(),
+            recent: notifier.recent().iter().map(Into::into).collect(),
+            summary: Some((&notifier.summary()).into()),
+        }))
+    }
+
+    async fn test(
+        &self,
+        request: Request<pb::TestNotifyRequest>,
+    ) -> Result<Response<pb::TestNotifyResponse>, Status> {
+        let wanted = request.into_inner().channel;
+        let kind = match wanted.trim() {
+            "" => None,
+            name => Some(
+                serde_json::from_value::<ChannelKind>(serde_json::Value::String(name.to_owned()))
+                    .map_err(|_| {
+                    Status::invalid_argument(format!(
+                        "unknown channel kind {name:?}: use webhook, ntfy or desktop"
+                    ))
+                })?,
+            ),
+        };
+        let configured = self.ctx.notifier.channels();
+        if configured.is_empty() {
+            return Err(Status::failed_precondition(format!(
+                "no notification channel is configured: add one under \"notifications\" in {}, \
+                 like [{{\"kind\": \"ntfy\", \"url\": \"https://ntfy.sh/your-topic\"}}], then run \
+                 `orchestractl daemon restart`",
+                self.ctx.settings.config_path.display()
+            )));
+        }
+        if let Some(kind) = kind
+            && !configured.iter().any(|(_, config, _)| config.kind == kind)
+        {
+            return Err(Status::not_found(format!(
+                "no {} channel is configured (see `orchestractl notify list`)",
+                kind.as_str()
+            )));
+        }
+        let results = self.ctx.notifier.test(kind).await;
+        Ok(Response::new(pb::TestNotifyResponse {
+            results: results.iter().map(Into::into).collect(),
+        }))
+    }
+
+    async fn hook(
+        &self,
+        request: Request<pb::NotifyHookRequest>,
+    ) -> Result<Response<pb::NotifyHookResponse>, Status> {
+        let input = request.into_inner().input_json;
+        let outcome =
+            crate::notify::sources::hook(&self.ctx, &input).map_err(Status::invalid_argument)?;
+        Ok(Response::new(match outcome {
+            Ok(()) => pb::NotifyHookResponse {
+                notified: true,
+                reason: String::new(),
+            },
+            Err(reason) => pb::NotifyHookResponse {
+                notified: false,
+                reason: reason.to_owned(),
+            },
+        }))
+    }
+
+    type WatchStream = BoxStream<pb::Notification>;
+
+    async fn watch(
+        &self,
+        request: Request<pb::WatchNotificationsRequest>,
+    ) -> Result<Response<Self::WatchStream>, Status> {
+        let url = request.into_inner().dashboard_url;
+        let notifier = self.ctx.notifier.clone();
+        let mut rx = notifier.bus().subscribe();
+        if !url.is_empty() {
+            notifier.dashboard_watching(&url);
+        }
+        let mut shutdown = self.ctx.shutdown.subscribe();
+        let stream = async_stream(
+            move |tx: tokio::sync::mpsc::Sender<Result<pb::Notification, Status>>| async move {
+                loop {
+                    let next = tokio::select! {
+                        next = rx.recv() => next,
+                        _ = shutdown.wait_for(|stop| *stop) => break,
+                        () = tx.closed() => break,
+                    };
+                    match next {
+                        Ok(event) => {
+                            if tx.send(Ok((&event.event).into())).await.is_err() {
+                                break;
+                            }
+                        }
+                        Err(RecvError::Lagged(_)) => continue,
+                        Err(RecvError::Closed) => break,
+                    }
+                }
+                // The dashboard went away: links to it would lead nowhere.
+                if !url.is_empty() {
+                    notifier.dashboard_gone(&url);
+                }
+            },
+        );
+        Ok(Response::new(stream))
+    }
+}
