@@ -8,6 +8,7 @@ pub mod approvals;
 pub mod convert;
 pub mod daemon;
 pub mod devices;
+pub mod integration;
 pub mod notify;
 pub mod sessions;
 pub mod status;
@@ -20,6 +21,7 @@ use orchestra_proto::v1::agents_server::AgentsServer;
 use orchestra_proto::v1::approvals_server::ApprovalsServer;
 use orchestra_proto::v1::daemon_server::DaemonServer;
 use orchestra_proto::v1::devices_server::DevicesServer;
+use orchestra_proto::v1::integration_server::IntegrationServer;
 use orchestra_proto::v1::notify_server::NotifyServer;
 use orchestra_proto::v1::sessions_server::SessionsServer;
 use tokio::net::{UnixListener, UnixStream};
@@ -55,6 +57,9 @@ pub async fn serve(
         .add_service(ApprovalsServer::new(approvals::ApprovalsService::new(
             ctx.clone(),
         )))
+        .add_service(IntegrationServer::new(
+            integration::IntegrationService::new(ctx.clone()),
+        ))
         .add_service(NotifyServer::new(notify::NotifyService::new(ctx.clone())))
         .add_service(reflection)
         .add_service(reflection_alpha)

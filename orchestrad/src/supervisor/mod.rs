@@ -7,10 +7,14 @@
 
 pub mod agent;
 pub mod approval;
+pub mod chain;
 pub mod control;
 pub mod forget;
+pub mod integrate;
 pub mod launch;
 pub mod monitor;
+pub mod radar;
+pub mod report;
 pub mod results;
 pub mod shim;
 pub mod stream;
@@ -81,6 +85,10 @@ pub struct SpawnOptions {
     pub max_budget_usd: f64,
     /// The caller's environment.
     pub env: std::collections::BTreeMap<String, String>,
+    /// `--after`: an agent (id or prefix) whose being done starts these tasks.
+    pub after: String,
+    /// `--no-siblings`: do not tell the agents of the batch about each other.
+    pub no_siblings: bool,
 }
 
 /// The agent supervisor. Shared as `Arc<Supervisor>`.
@@ -111,6 +119,8 @@ pub struct Supervisor {
     shutdown: watch::Receiver<bool>,
     /// Tool calls of our agents waiting for a person (see [`approval`]).
     approvals: Arc<crate::approvals::Approvals>,
+    /// What each agent changed, for the overlap radar.
+    radar: radar::Radar,
 }
 
 impl Supervisor {
@@ -149,6 +159,7 @@ impl Supervisor {
             wakers: Mutex::new(HashMap::new()),
             shutdown,
             approvals,
+            radar: radar::Radar::default(),
         })
     }
 
@@ -282,6 +293,7 @@ impl Supervisor {
                 return;
             }
             let _guard = this.schedule_lock.lock().await;
+            this.release_followers().await;
             let to_start: Vec<String> = {
                 let agents = this.agents.lock().expect("agents lock");
                 let mut active: HashMap<&str, u32> = HashMap::new();
@@ -290,7 +302,7 @@ impl Supervisor {
                 }
                 let mut queued: Vec<&AgentRecord> = agents
                     .values()
-                    .filter(|a| a.state == AgentState::Queued)
+                    .filter(|a| a.state == AgentState::Queued && chain::may_start(a))
                     .collect();
                 queued.sort_by(|a, b| a.created_at_ms.cmp(&b.created_at_ms).then(a.id.cmp(&b.id)));
                 let mut picked = Vec::new();
