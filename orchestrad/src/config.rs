@@ -33,6 +33,10 @@ pub struct Config {
     /// Seconds a pending approval waits before it is denied (the model is told why);
     /// 0 waits forever.
     pub approval_timeout_s: u64,
+    /// The user's own certificate (PEM) for `web --lan`, instead of the generated one.
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of `tls_cert`.
+    pub tls_key: Option<PathBuf>,
     /// Where to send notifications (webhook, ntfy, desktop); none by default.
     pub notifications: Vec<crate::notify::ChannelConfig>,
 }
@@ -57,6 +61,8 @@ impl Default for Config {
             claude_command: "claude".to_owned(),
             agent_permission_mode: "acceptEdits".to_owned(),
             approval_timeout_s: 0,
+            tls_cert: None,
+            tls_key: None,
             notifications: Vec::new(),
         }
     }
@@ -86,6 +92,8 @@ const KNOWN_KEYS: &[&str] = &[
     "claude_command",
     "agent_permission_mode",
     "approval_timeout_s",
+    "tls_cert",
+    "tls_key",
     "notifications",
 ];
 
@@ -202,6 +210,14 @@ impl Config {
         if let Ok(rest) = self.claude_projects_dir.strip_prefix("~") {
             self.claude_projects_dir = orchestra_proto::paths::home_dir().join(rest);
         }
+        for path in [&mut self.tls_cert, &mut self.tls_key]
+            .into_iter()
+            .flatten()
+        {
+            if let Ok(rest) = path.strip_prefix("~") {
+                *path = orchestra_proto::paths::home_dir().join(rest);
+            }
+        }
     }
 
     fn validate(&self, path: &Path) -> Result<(), ConfigError> {
@@ -238,6 +254,11 @@ impl Config {
                 self.agent_permission_mode,
                 crate::supervisor::launch::PERMISSION_MODES.join(", ")
             )));
+        }
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            return Err(invalid(
+                "tls_cert and tls_key go together: set both (your certificate and its key) or neither",
+            ));
         }
         for (index, channel) in self.notifications.iter().enumerate() {
             channel
