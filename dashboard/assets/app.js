@@ -68,6 +68,8 @@ function connect() {
 
 function apply(event) {
   if (event.type === "error") { $("conn").textContent = event.message; return; }
+  if (window.needsYou) window.needsYou.apply(event, api);
+  if (event.type === "approval") { if (event.seq) lastSeq = event.seq; return; }
   if (event.type === "resync") { lastSeq = 0; socket.close(); return; }
   if (event.seq) lastSeq = event.seq;
   if (event.type === "snapshot") {
@@ -129,7 +131,9 @@ function updateCard({ card, refs }, agent) {
   refs.badge.textContent = agent.state;
   refs.cost.textContent = `$${(agent.total_cost_usd || 0).toFixed(2)}`;
   refs.time.textContent = duration(agent);
-  refs.activity.textContent = agent.error || agent.activity || "";
+  const refused = (agent.permission_denials || []).length && agent.state !== "waiting"
+    ? `refused: ${agent.permission_denials.join("; ")}` : "";
+  refs.activity.textContent = agent.error || refused || agent.activity || "";
   refs.branch.textContent = agent.branch || "";
   // The overlap radar and `--after` chains: marked on the card itself.
   const overlaps = agent.overlaps || [];

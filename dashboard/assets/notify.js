@@ -8,9 +8,11 @@ const baseTitle = document.title;
 let unread = 0;
 
 function showUnread() {
-  document.title = unread ? `(${unread}) ${baseTitle}` : baseTitle;
+  // Pending approvals (approvals.js) need the user most: they are counted first.
+  const count = (window.needsYou && window.needsYou.pending()) || unread;
+  document.title = count ? `(${count}) ${baseTitle}` : baseTitle;
   if ("setAppBadge" in navigator) {
-    (unread ? navigator.setAppBadge(unread) : navigator.clearAppBadge()).catch(() => {});
+    (count ? navigator.setAppBadge(count) : navigator.clearAppBadge()).catch(() => {});
   }
 }
 

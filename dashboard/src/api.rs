@@ -28,6 +28,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/sessions/{id}/resume", post(resume))
         .route("/api/worktrees", get(worktrees))
         .route("/api/cleanup", post(cleanup))
+        .route("/api/approvals/{id}/decide", post(decide))
 }
 
 /// A gRPC error as an HTTP answer with the daemon's message.
@@ -284,4 +285,36 @@ async fn cleanup(State(state): State<Arc<AppState>>, Json(body): Json<CleanupBod
         })
         .await?;
     Ok(Json(response.into_inner()).into_response())
+}
+
+/// An answer to an approval from the page.
+#[derive(Debug, Deserialize)]
+pub struct DecideBody {
+    /// "allow", "always" or "deny".
+    decision: String,
+    /// For deny: what the model is told.
+    #[serde(default)]
+    message: String,
+}
+
+async fn decide(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
+    Json(body): Json<DecideBody>,
+) -> ApiResult {
+    // A paired device answers under its own name (the daemon checks the token again);
+    // the loopback page answers as "dashboard".
+    let device_token = crate::auth::cookie_token(&headers).unwrap_or_default();
+    let response =
+        orchestra_proto::v1::approvals_client::ApprovalsClient::new(state.channel.clone())
+            .decide(pb::DecideRequest {
+                id,
+                decision: body.decision,
+                message: body.message,
+                device_token,
+                client: "dashboard".to_owned(),
+            })
+            .await?;
+    Ok(Json(response.into_inner().approval).into_response())
 }

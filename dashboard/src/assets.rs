@@ -18,6 +18,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
         include_str!("../assets/app.js"),
     ),
     (
+        "/approvals.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/approvals.js"),
+    ),
+    (
         "/batches.js",
         "text/javascript; charset=utf-8",
         include_str!("../assets/batches.js"),

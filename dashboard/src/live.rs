@@ -20,9 +20,11 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse as _, Response};
 use axum::routing::get;
 use orchestra_proto::v1::agents_client::AgentsClient;
+use orchestra_proto::v1::approvals_client::ApprovalsClient;
 use orchestra_proto::v1::sessions_client::SessionsClient;
 use orchestra_proto::v1::{
-    ListAgentsRequest, ListSessionsRequest, LogsRequest, WatchAgentsRequest, WatchSessionsRequest,
+    ListAgentsRequest, ListApprovalsRequest, ListSessionsRequest, LogsRequest, WatchAgentsRequest,
+    WatchApprovalsRequest, WatchSessionsRequest,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -182,7 +184,8 @@ impl Hub {
             tx,
         });
         tokio::spawn(follow_agents(hub.clone(), channel.clone()));
-        tokio::spawn(follow_sessions(hub.clone(), channel));
+        tokio::spawn(follow_sessions(hub.clone(), channel.clone()));
+        tokio::spawn(follow_approvals(hub.clone(), channel));
         hub
     }
 
@@ -254,6 +257,23 @@ async fn follow_sessions(hub: Arc<Hub>, channel: Channel) {
 }
 
 /// The live routes.
+/// Approvals asked and answered, for the "Needs you" strip.
+async fn follow_approvals(hub: Arc<Hub>, channel: Channel) {
+    loop {
+        let mut client = ApprovalsClient::new(channel.clone());
+        if let Ok(stream) = client
+            .watch(WatchApprovalsRequest { snapshot: false })
+            .await
+        {
+            let mut stream = stream.into_inner();
+            while let Some(Ok(event)) = stream.next().await {
+                hub.push(|seq| json!({"type": "approval", "seq": seq, "kind": event.kind, "approval": event.approval}));
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/ws", get(live))
@@ -302,7 +322,14 @@ async fn snapshot(state: &AppState, seq: u64) -> Result<Value, tonic::Status> {
         .await?
         .into_inner()
         .sessions;
-    Ok(json!({"type": "snapshot", "seq": seq, "agents": agents, "sessions": sessions}))
+    let approvals = ApprovalsClient::new(state.channel.clone())
+        .list(ListApprovalsRequest { all: false })
+        .await?
+        .into_inner()
+        .approvals;
+    Ok(
+        json!({"type": "snapshot", "seq": seq, "agents": agents, "sessions": sessions, "approvals": approvals}),
+    )
 }
 
 async fn serve_live(mut socket: WebSocket, state: Arc<AppState>, since: Option<u64>) {

@@ -117,12 +117,73 @@ pub enum Command {
     /// Install orchestrad as a user service (systemd on Linux, launchd on macOS)
     #[command(subcommand)]
     Service(ServiceCommand),
+    /// List tool calls waiting for your answer (agents and hand-started sessions)
+    Approvals(ApprovalsArgs),
+    /// Allow a pending tool call (once, or always with --always)
+    Approve(ApproveArgs),
+    /// Deny a pending tool call; the model sees the message
+    Deny(DenyArgs),
+    /// Route hand-started Claude Code sessions' permission prompts through orchestrad
+    #[command(subcommand)]
+    Hooks(HooksCommand),
     /// Notification channels: send a test, list channels and recent deliveries
     #[command(subcommand)]
     Notify(NotifyCommand),
     /// Entry points for Claude Code hooks (run by Claude Code, not by hand)
     #[command(subcommand)]
     Hook(HookCommand),
+}
+
+/// `orchestractl approvals`
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  orchestractl approvals                 # pending, oldest first\n  orchestractl approvals --watch         # new requests and answers as they happen\n  orchestractl approvals --all --json    # answered ones too, as JSON\n  orchestractl approve 3f2a              # any unique id prefix works\n  orchestractl deny 3f2a --message \"use the staging database instead\""
+)]
+pub struct ApprovalsArgs {
+    /// Answered, cancelled and expired approvals too
+    #[arg(long)]
+    pub all: bool,
+    /// Keep printing approvals as they are asked and answered (JSON lines with --json)
+    #[arg(long)]
+    pub watch: bool,
+}
+
+/// `orchestractl approve`
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  orchestractl approve 3f2a\n  orchestractl approve 3f2a --always   # also apply Claude Code's suggested rule, so it is not asked again"
+)]
+pub struct ApproveArgs {
+    /// Approval id, or any unique prefix
+    pub id: String,
+    /// Also apply the request's permission suggestions (for example a rule allowing this
+    /// command), so that the same call is not asked again
+    #[arg(long)]
+    pub always: bool,
+}
+
+/// `orchestractl deny`
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  orchestractl deny 3f2a\n  orchestractl deny 3f2a --message \"do not delete build/, run make clean\""
+)]
+pub struct DenyArgs {
+    /// Approval id, or any unique prefix
+    pub id: String,
+    /// What the model is told [default: that the user denied it]
+    #[arg(long, value_name = "TEXT")]
+    pub message: Option<String>,
+}
+
+/// `orchestractl hooks ...`
+#[derive(Debug, Subcommand)]
+pub enum HooksCommand {
+    /// Add a PermissionRequest hook to Claude Code's settings.json (merged, with a backup)
+    Install,
+    /// Remove our hook again, leaving the rest of settings.json untouched
+    Uninstall,
+    /// Show whether the hook is installed and where
+    Status,
 }
 
 /// `orchestractl notify ...`
@@ -148,6 +209,10 @@ pub struct NotifyTestArgs {
 /// `orchestractl hook ...`
 #[derive(Debug, Subcommand)]
 pub enum HookCommand {
+    /// Read a PermissionRequest hook's input on stdin, ask orchestrad, wait for an answer
+    /// and print the hook's decision. Without a daemon or an answer in time it prints
+    /// nothing, and Claude Code asks in its own way.
+    PermissionRequest,
     /// Forward Claude Code's `Notification` hook input (stdin) to orchestrad
     ///
     /// orchestrad then tells the user the session waits for them (event `session_waiting`).

@@ -62,6 +62,12 @@ impl Clients {
         AgentsClient::new(self.channel.clone()).max_decoding_message_size(MAX_MESSAGE)
     }
 
+    /// The `Approvals` service.
+    pub fn approvals(&self) -> orchestra_proto::v1::approvals_client::ApprovalsClient<Channel> {
+        orchestra_proto::v1::approvals_client::ApprovalsClient::new(self.channel.clone())
+            .max_decoding_message_size(MAX_MESSAGE)
+    }
+
     /// The `Integration` service (merge, report, integration pull requests).
     pub fn integration(
         &self,

@@ -72,6 +72,10 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Config(cmd) => commands::config::run(&ctx, cmd).await,
             Command::Completions(cmd) => commands::completions::run(cmd),
             Command::Service(cmd) => commands::service::run(&ctx, cmd).await,
+            Command::Approvals(args) => commands::approvals::run(&ctx, args).await,
+            Command::Approve(args) => commands::approve::run(&ctx, args).await,
+            Command::Deny(args) => commands::deny::run(&ctx, args).await,
+            Command::Hooks(cmd) => commands::hooks::run(&ctx, cmd).await,
             Command::Notify(cmd) => commands::notify::run(&ctx, cmd).await,
             Command::Hook(cmd) => commands::hook::run(&ctx, cmd).await,
         }

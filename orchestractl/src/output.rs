@@ -200,6 +200,17 @@ pub fn short_id(id: &str) -> String {
     id.chars().take(8).collect()
 }
 
+/// A time of day, local, "14:03:07".
+pub fn clock(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| {
+            t.with_timezone(&chrono::Local)
+                .format("%H:%M:%S")
+                .to_string()
+        })
+        .unwrap_or_else(|| "-".to_owned())
+}
+
 /// Where a session goes in a list: busy first, then the other live ones, then the rest.
 pub fn live_rank(s: &orchestra_proto::v1::Session) -> u8 {
     match (s.live, s.live_status.as_str()) {

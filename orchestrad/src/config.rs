@@ -26,6 +26,13 @@ pub struct Config {
     pub dashboard_port: u16,
     /// The Claude Code executable: a name looked up on `PATH`, or a path.
     pub claude_command: String,
+    /// `--permission-mode` of agents whose spawn does not name one. `acceptEdits` by
+    /// default: an agent's worktree is its sandbox, so its file edits need no approval;
+    /// everything else off the allowlist asks (see `orchestractl approvals`).
+    pub agent_permission_mode: String,
+    /// Seconds a pending approval waits before it is denied (the model is told why);
+    /// 0 waits forever.
+    pub approval_timeout_s: u64,
     /// The user's own certificate (PEM) for `web --lan`, instead of the generated one.
     pub tls_cert: Option<PathBuf>,
     /// The private key (PEM) of `tls_cert`.
@@ -52,6 +59,8 @@ impl Default for Config {
             .to_vec(),
             dashboard_port: 8888,
             claude_command: "claude".to_owned(),
+            agent_permission_mode: "acceptEdits".to_owned(),
+            approval_timeout_s: 0,
             tls_cert: None,
             tls_key: None,
             notifications: Vec::new(),
@@ -81,6 +90,8 @@ const KNOWN_KEYS: &[&str] = &[
     "bypass_permissions",
     "dashboard_port",
     "claude_command",
+    "agent_permission_mode",
+    "approval_timeout_s",
     "tls_cert",
     "tls_key",
     "notifications",
@@ -233,6 +244,16 @@ impl Config {
         }
         if self.claude_command.trim().is_empty() {
             return Err(invalid("claude_command must not be empty"));
+        }
+        if !self.agent_permission_mode.is_empty()
+            && !crate::supervisor::launch::PERMISSION_MODES
+                .contains(&self.agent_permission_mode.as_str())
+        {
+            return Err(invalid(&format!(
+                "agent_permission_mode {:?} is not a permission mode: use one of {}",
+                self.agent_permission_mode,
+                crate::supervisor::launch::PERMISSION_MODES.join(", ")
+            )));
         }
         if self.tls_cert.is_some() != self.tls_key.is_some() {
             return Err(invalid(

@@ -85,6 +85,8 @@ pub struct Context {
     pub supervisor: std::sync::Arc<Supervisor>,
     /// Devices paired with the dashboard.
     pub devices: crate::devices::Devices,
+    /// Tool calls waiting for a person's answer (also held by the supervisor).
+    pub approvals: std::sync::Arc<crate::approvals::Approvals>,
     /// Tells the user about finishes, failures and waits (see [`crate::notify`]).
     pub notifier: std::sync::Arc<crate::notify::Notifier>,
 }
@@ -98,10 +100,12 @@ impl Context {
             &store,
             Bus::new(),
         )?);
+        let approvals = std::sync::Arc::new(crate::approvals::Approvals::load(&store)?);
         let supervisor = std::sync::Arc::new(Supervisor::load(
             settings.clone(),
             &store,
             sessions.clone(),
+            approvals.clone(),
             shutdown.subscribe(),
         )?);
         let devices = crate::devices::Devices::load(&store)?;
@@ -116,6 +120,7 @@ impl Context {
             sessions,
             supervisor,
             devices,
+            approvals,
             notifier,
         })
     }

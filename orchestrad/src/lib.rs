@@ -7,6 +7,7 @@
 //! Where things live: [`config`] (the user's settings), [`lifecycle`] (claiming the socket),
 //! [`store`] (persistence), [`events`] (the bus), [`server`] (one file per gRPC service).
 
+pub mod approvals;
 pub mod config;
 pub mod context;
 pub mod devices;

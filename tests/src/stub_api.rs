@@ -91,6 +91,11 @@ async fn messages(_headers: HeaderMap, body: Bytes) -> Response {
         .unwrap_or(0);
     let text = format!("hi from stub (turn with {} messages)", turns + 1);
     let id = format!("msg_stub_{:x}", body.len());
+    if request["stream"] == Value::Bool(true)
+        && let Some(reply) = tool_reply(&request)
+    {
+        return sse(&id, &model, reply);
+    }
     if let Some(reply) = scripted(&request, &model, &id).await {
         return reply;
     }
@@ -226,4 +231,104 @@ async fn scripted(request: &Value, model: &str, id: &str) -> Option<Response> {
         )
             .into_response(),
     )
+}
+
+/// What the stub answers in a tool scenario, like the mock of the captures did: a prompt
+/// with `TOOL_BASH:<command>` gets a Bash `tool_use`, and the tool result that follows
+/// gets "Tool finished (is_error=...). Result was: ...".
+enum ToolReply {
+    /// Call Bash with this command.
+    Bash(String),
+    /// Report the tool result.
+    Text(String),
+}
+
+/// The tool scenario of this request, if the conversation is in one.
+fn tool_reply(request: &Value) -> Option<ToolReply> {
+    let last_user = request["messages"]
+        .as_array()?
+        .iter()
+        .rev()
+        .find(|m| m["role"] == "user")?;
+    let blocks: Vec<Value> = match &last_user["content"] {
+        Value::String(text) => vec![json!({"type": "text", "text": text})],
+        Value::Array(blocks) => blocks.clone(),
+        _ => return None,
+    };
+    if let Some(result) = blocks.iter().find(|b| b["type"] == "tool_result") {
+        let content = match &result["content"] {
+            Value::String(text) => text.clone(),
+            Value::Array(parts) => parts
+                .iter()
+                .filter_map(|p| p["text"].as_str())
+                .collect::<Vec<_>>()
+                .join("\n"),
+            _ => String::new(),
+        };
+        let is_error = match result["is_error"].as_bool() {
+            Some(true) => "True",
+            Some(false) => "False",
+            None => "None",
+        };
+        return Some(ToolReply::Text(format!(
+            "Tool finished (is_error={is_error}). Result was: {content}"
+        )));
+    }
+    blocks.iter().find_map(|b| {
+        let text = b["text"].as_str()?;
+        let (_, rest) = text.split_once("TOOL_BASH:")?;
+        Some(ToolReply::Bash(rest.lines().next()?.trim().to_owned()))
+    })
+}
+
+/// A streamed answer for a tool scenario.
+fn sse(id: &str, model: &str, reply: ToolReply) -> Response {
+    let start = json!({"type": "message_start", "message": {"id": id, "type": "message", "role": "assistant", "model": model, "content": [], "stop_reason": null, "stop_sequence": null, "usage": {"input_tokens": 100, "output_tokens": 1, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}}});
+    let (block, delta, stop_reason) = match reply {
+        ToolReply::Bash(command) => {
+            let input = json!({"command": command, "description": format!("Run: {command}")});
+            (
+                json!({"type": "tool_use", "id": format!("toolu_stub_{}", id.trim_start_matches("msg_stub_")), "name": "Bash", "input": {}}),
+                json!({"type": "input_json_delta", "partial_json": input.to_string()}),
+                "tool_use",
+            )
+        }
+        ToolReply::Text(text) => (
+            json!({"type": "text", "text": ""}),
+            json!({"type": "text_delta", "text": text}),
+            "end_turn",
+        ),
+    };
+    let events = [
+        ("message_start", start),
+        (
+            "content_block_start",
+            json!({"type": "content_block_start", "index": 0, "content_block": block}),
+        ),
+        (
+            "content_block_delta",
+            json!({"type": "content_block_delta", "index": 0, "delta": delta}),
+        ),
+        (
+            "content_block_stop",
+            json!({"type": "content_block_stop", "index": 0}),
+        ),
+        (
+            "message_delta",
+            json!({"type": "message_delta", "delta": {"stop_reason": stop_reason, "stop_sequence": null}, "usage": {"output_tokens": 5}}),
+        ),
+        ("message_stop", json!({"type": "message_stop"})),
+    ];
+    let mut body = String::new();
+    for (name, data) in events {
+        body.push_str(&format!("event: {name}\ndata: {data}\n\n"));
+    }
+    (
+        [
+            (header::CONTENT_TYPE, "text/event-stream"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+        .into_response()
 }

@@ -452,9 +452,13 @@ fn permission_denials_and_init() {
     let exclude = std::fs::read_to_string(fresh.join(".git/info/exclude")).expect("exclude");
     assert!(exclude.contains("/.worktrees/"));
 
-    // Without Write allowed (the default patterns allow only git, npm and reads), the
-    // write is refused and the denial recorded.
-    spawn_json(&env, &fresh, &["TOOL_WRITE please"]);
+    // In dontAsk mode, without Write allowed (the default patterns allow only git, npm and
+    // reads), the write is refused without asking and the denial recorded.
+    spawn_json(
+        &env,
+        &fresh,
+        &["--permission-mode", "dontAsk", "TOOL_WRITE please"],
+    );
     let agents = wait_for_agents(&env, "done", all_finished);
     assert_eq!(agents[0]["state"], "done");
     let denials = agents[0]["permission_denials"].as_array().expect("denials");

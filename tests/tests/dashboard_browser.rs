@@ -405,6 +405,7 @@ async fn drive(client: &Client, env: &TestEnv, port: u16) {
     screenshot(client, "07-resumed").await;
 
     live_sessions_list_busy_first(client, env).await;
+    approve_from_the_phone(client, env).await;
 }
 
 /// Two Claude processes started by hand, one busy and one idle between turns, plus a
@@ -486,4 +487,96 @@ async fn live_sessions_list_busy_first(client: &Client, env: &TestEnv) {
         "bg 11111111 working"
     );
     screenshot(client, "08-live-busy-first").await;
+}
+
+/// The "Needs you" strip: a pending approval shows on top with its command as text, the
+/// title counts it, Allow runs the tool; one answered elsewhere leaves the page at once.
+async fn approve_from_the_phone(client: &Client, env: &TestEnv) {
+    let repo = env.root.path().join("repo");
+    let repo = repo.to_str().expect("p");
+    let command = "touch phone.txt # <b>bold</b>";
+    // Back to the tabs if a panel covers them.
+    client
+        .execute(
+            "const p = document.getElementById('panel'); \
+             if (!p.classList.contains('hidden')) document.getElementById('panel-close').click();",
+            vec![],
+        )
+        .await
+        .expect("close the panel");
+    env.ctl_ok(&["spawn", "--repo", repo, &format!("TOOL_BASH:{command}")]);
+    eventually(client, "the approval card shows", || async {
+        client
+            .find(Locator::Css("#approval-list li.approval"))
+            .await
+            .is_ok()
+    })
+    .await;
+    let card = client
+        .find(Locator::Css("#approval-list li.approval"))
+        .await
+        .expect("card");
+    let shown = card
+        .find(Locator::Css(".tool-input"))
+        .await
+        .expect("input")
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(shown, command, "the command shows as text");
+    assert!(
+        card.find_all(Locator::Css("b"))
+            .await
+            .expect("query")
+            .is_empty()
+    );
+    let title = client.title().await.expect("title");
+    assert!(title.starts_with("(1) "), "{title}");
+    screenshot(client, "08-needs-you").await;
+    card.find(Locator::Css("button[data-decision=allow]"))
+        .await
+        .expect("Allow")
+        .click()
+        .await
+        .expect("allow");
+    let agents = tokio::task::block_in_place(|| {
+        wait_for_agents(env, "the approved agent is done", |a| {
+            a.iter().any(|x| {
+                x["task"] == format!("TOOL_BASH:{command}").as_str() && x["state"] == "done"
+            })
+        })
+    });
+    let agent = agent_by_task(&agents, &format!("TOOL_BASH:{command}"));
+    let cwd = PathBuf::from(agent["cwd"].as_str().expect("cwd"));
+    assert!(cwd.join("phone.txt").exists(), "Allow on the phone ran it");
+    let all = env.ctl_json(&["approvals", "--all"]);
+    assert_eq!(all[0]["decided_by"], "dashboard");
+    eventually(client, "the strip hides", || async {
+        client.find(Locator::Css("#needs-you.hidden")).await.is_ok()
+    })
+    .await;
+
+    // Answered elsewhere: the card leaves without a reload.
+    env.ctl_ok(&["spawn", "--repo", repo, "TOOL_BASH:true"]);
+    eventually(client, "the second card shows", || async {
+        client
+            .find(Locator::Css("#approval-list li.approval"))
+            .await
+            .is_ok()
+    })
+    .await;
+    let pending = env.ctl_json(&["approvals"]);
+    env.ctl_ok(&["approve", pending[0]["id"].as_str().expect("id")]);
+    eventually(client, "the card leaves", || async {
+        client
+            .find_all(Locator::Css("#approval-list li.approval"))
+            .await
+            .is_ok_and(|cards| cards.is_empty())
+    })
+    .await;
+    let left = client
+        .execute("return window.needsYou.pending()", vec![])
+        .await
+        .expect("count");
+    assert_eq!(left, serde_json::json!(0), "nothing is counted as pending");
 }

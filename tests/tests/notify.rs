@@ -639,3 +639,31 @@ async fn the_overlap_radar_is_told_once_per_pair() {
     assert_eq!(told, 1, "{:#?}", receiver.posts());
     daemon.shutdown().await;
 }
+
+/// A real approval (an agent asking over stdio, not an injected one) reaches the webhook
+/// as `approval_needed`, with what it asks.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_agents_permission_request_is_told_as_approval_needed() {
+    let env = TestEnv::new();
+    let repo = env.git_repo();
+    let receiver = Receiver::start().await;
+    let daemon = daemon_with(&env, vec![channel("webhook", &receiver.url("/hook"))]).await;
+    let agent = spawn(&env, &repo, &["TOOL_BASH:rm -rf build"])[0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let post = receiver
+        .wait_for("/hook", "approval_needed", |p| {
+            p.json()["agent_id"] == agent.as_str()
+        })
+        .await;
+    assert_webhook_shape(&post);
+    let text = post.json().to_string();
+    assert!(text.contains("rm -rf build"), "{text}");
+    let pending = tokio::task::block_in_place(|| env.ctl_json(&["approvals"]));
+    tokio::task::block_in_place(|| {
+        env.ctl_ok(&["approve", pending[0]["id"].as_str().expect("id")]);
+        wait_for_agents(&env, "done", all_finished);
+    });
+    daemon.shutdown().await;
+}

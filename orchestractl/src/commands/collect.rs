@@ -104,6 +104,10 @@ pub async fn run(ctx: &Ctx, args: CollectArgs) -> anyhow::Result<ExitCode> {
         if !text.is_empty() {
             println!("    {}", output::truncate(text, 200));
         }
+        // Refused tools explain a run that "succeeded" with the work half done.
+        for denial in &agent.permission_denials {
+            println!("    refused: {}", output::truncate(denial, 120));
+        }
     }
     if response.results.len() > 1 {
         println!("total cost: ${total:.4}");

@@ -24,6 +24,7 @@ const TIMEOUT: Duration = Duration::from_secs(3);
 /// Runs a `hook` subcommand.
 pub async fn run(ctx: &Ctx, cmd: HookCommand) -> anyhow::Result<ExitCode> {
     match cmd {
+        HookCommand::PermissionRequest => super::hook_permission::run(ctx).await,
         HookCommand::Notification => {
             let mut input = String::new();
             if let Err(err) = std::io::stdin().take(MAX_INPUT).read_to_string(&mut input) {

@@ -1,15 +1,20 @@
 //! One module per subcommand.
 
 pub mod analytics;
+pub mod approvals;
+pub mod approve;
 pub mod cleanup;
 pub mod collect;
 pub mod completions;
 pub mod config;
 pub mod daemon;
+pub mod deny;
 pub mod export;
 pub mod forget;
 pub mod health;
 pub mod hook;
+pub mod hook_permission;
+pub mod hooks;
 pub mod init;
 pub mod logs;
 pub mod merge;

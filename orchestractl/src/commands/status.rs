@@ -32,9 +32,39 @@ pub async fn run(ctx: &Ctx, args: StatusArgs) -> anyhow::Result<ExitCode> {
     } else if agents.is_empty() {
         println!("no agents yet; start some with `orchestractl spawn \"a task\"`");
     } else {
+        let mut agents = agents;
+        // Agents waiting for you come first (the sort is stable: newest first within).
+        agents.sort_by_key(|a| a.state != "waiting");
         print_table(&agents, response.repo.is_empty());
+        print_pending(&clients).await?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The approvals agents wait for, with the command that answers them.
+async fn print_pending(clients: &crate::client::Clients) -> anyhow::Result<()> {
+    let pending = clients
+        .approvals()
+        .list(orchestra_proto::v1::ListApprovalsRequest { all: false })
+        .await?
+        .into_inner()
+        .approvals;
+    let pending: Vec<_> = pending.iter().filter(|a| !a.agent_id.is_empty()).collect();
+    if pending.is_empty() {
+        return Ok(());
+    }
+    println!("\nwaiting for you:");
+    for a in pending {
+        println!(
+            "  {}  agent {}  {}    orchestractl approve {} | deny {}",
+            a.id,
+            a.agent_id,
+            output::truncate(&a.summary, 60),
+            a.id,
+            a.id
+        );
+    }
+    Ok(())
 }
 
 /// The agents as a table; `show_repo` adds a REPO column (when they come from several).
@@ -54,10 +84,19 @@ pub fn print_table(agents: &[Agent], show_repo: bool) {
             } else {
                 "-".to_owned()
             };
-            let activity = if a.error.is_empty() {
-                &a.activity
-            } else {
+            let refused;
+            let activity = if !a.error.is_empty() {
                 &a.error
+            } else if !a.permission_denials.is_empty() && a.state != "waiting" {
+                // A refusal explains a run that "succeeded" with the work half done.
+                refused = format!(
+                    "{} refused: {}",
+                    a.permission_denials.len(),
+                    a.permission_denials.join("; ")
+                );
+                &refused
+            } else {
+                &a.activity
             };
             let mut row = vec![
                 a.id.clone(),

@@ -87,6 +87,7 @@ fn draw(
 ) -> anyhow::Result<()> {
     let mut list: Vec<Agent> = agents.values().cloned().collect();
     list.sort_by_key(|a| std::cmp::Reverse(a.created_at_ms));
+    list.sort_by_key(|a| a.state != "waiting");
     print!("\x1b[H\x1b[2J");
     println!("agents (Ctrl-C to stop watching; the agents keep running)\n");
     if list.is_empty() {

@@ -25,6 +25,42 @@ pub fn spawn(ctx: &Arc<Context>) {
     let sessions = ctx.sessions.bus().subscribe();
     tokio::spawn(follow_agents(ctx.clone(), agents));
     tokio::spawn(follow_sessions(ctx.clone(), sessions));
+    let approvals = ctx.approvals.bus().subscribe();
+    tokio::spawn(follow_approvals(ctx.clone(), approvals));
+}
+
+/// Tells each new pending approval (an agent's over stdio, or a hand-started session's
+/// through the `PermissionRequest` hook) as `approval_needed`.
+async fn follow_approvals(
+    ctx: Arc<Context>,
+    mut rx: broadcast::Receiver<Sequenced<crate::approvals::ApprovalEvent>>,
+) {
+    let mut shutdown = ctx.shutdown.subscribe();
+    loop {
+        let change = tokio::select! {
+            change = rx.recv() => change,
+            _ = shutdown.wait_for(|stop| *stop) => return,
+        };
+        let approval = match change {
+            Ok(change) if change.event.kind == "approval_needed" => change.event.approval,
+            Ok(_) | Err(RecvError::Lagged(_)) => continue,
+            Err(RecvError::Closed) => return,
+        };
+        let summary = approval.summary();
+        let detail = summary
+            .strip_prefix(approval.tool_name.as_str())
+            .unwrap_or(&summary)
+            .trim()
+            .to_owned();
+        ctx.notifier.notify(NotifyInput::ApprovalNeeded {
+            request_id: approval.id.clone(),
+            agent_id: approval.agent_id.clone(),
+            session_id: approval.session_id.clone(),
+            project_path: approval.project_path.clone(),
+            tool: approval.tool_name.clone(),
+            detail,
+        });
+    }
 }
 
 /// What was last seen of an agent: its state in which run.

@@ -228,6 +228,29 @@ impl From<&CleanupAction> for pb::CleanupAction {
     }
 }
 
+impl From<&crate::approvals::Approval> for pb::Approval {
+    fn from(a: &crate::approvals::Approval) -> Self {
+        pb::Approval {
+            id: a.id.clone(),
+            agent_id: a.agent_id.clone(),
+            session_id: a.session_id.clone(),
+            project_path: a.project_path.clone(),
+            tool_name: a.tool_name.clone(),
+            input_json: a.input.to_string(),
+            description: a.description.clone(),
+            state: a.state.as_str().to_owned(),
+            created_at_ms: a.created_at_ms,
+            decided_at_ms: a.decided_at_ms,
+            decided_by: a.decided_by.clone(),
+            message: a.message.clone(),
+            always: a.always,
+            summary: a.summary(),
+            agent_task: String::new(),
+            suggestions_json: a.suggestions.to_string(),
+        }
+    }
+}
+
 use crate::notify::{Delivery, Notification, Stats, Summary, TestResult};
 
 impl From<&Notification> for pb::Notification {

@@ -4,6 +4,7 @@
 //! convert the answer (conversions live in [`convert`], error mapping in [`status`]).
 
 pub mod agents;
+pub mod approvals;
 pub mod convert;
 pub mod daemon;
 pub mod devices;
@@ -17,6 +18,7 @@ use std::sync::Arc;
 
 use futures::Stream;
 use orchestra_proto::v1::agents_server::AgentsServer;
+use orchestra_proto::v1::approvals_server::ApprovalsServer;
 use orchestra_proto::v1::daemon_server::DaemonServer;
 use orchestra_proto::v1::devices_server::DevicesServer;
 use orchestra_proto::v1::integration_server::IntegrationServer;
@@ -75,6 +77,11 @@ pub async fn serve(
         )
         .add_service(
             NotifyServer::new(notify::NotifyService::new(ctx.clone()))
+                .max_decoding_message_size(MAX_REQUEST)
+                .max_encoding_message_size(MAX_RESPONSE),
+        )
+        .add_service(
+            ApprovalsServer::new(approvals::ApprovalsService::new(ctx.clone()))
                 .max_decoding_message_size(MAX_REQUEST)
                 .max_encoding_message_size(MAX_RESPONSE),
         )

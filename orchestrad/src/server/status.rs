@@ -67,3 +67,16 @@ impl From<crate::devices::DeviceError> for Status {
         }
     }
 }
+
+impl From<crate::approvals::ApprovalError> for Status {
+    fn from(err: crate::approvals::ApprovalError) -> Status {
+        use crate::approvals::ApprovalError as E;
+        let message = err.to_string();
+        match err {
+            E::NotFound(_) => Status::not_found(message),
+            E::Ambiguous(..) | E::Invalid(_) => Status::invalid_argument(message),
+            E::AlreadyAnswered(_) => Status::failed_precondition(message),
+            E::Store(_) => Status::internal(message),
+        }
+    }
+}

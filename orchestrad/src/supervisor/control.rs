@@ -30,6 +30,8 @@ impl Supervisor {
                 .await
             }
             state if state.is_active() => {
+                self.cancel_approvals(&agent.id, "the agent was stopped")
+                    .await;
                 let agent = self
                     .update(&agent.id, |a| {
                         a.stop_requested = true;
@@ -219,6 +221,7 @@ impl Supervisor {
             created_at_ms: now_ms(),
             log_path: self.agent_dir(&id).output(),
             allowed_tools: self.settings.config.bypass_permissions.clone(),
+            permission_mode: self.settings.config.agent_permission_mode.clone(),
             batch_id: new_id(),
             parallel: 1,
             resume_session: session.session_id.clone(),

@@ -13,9 +13,13 @@ use crate::worktree;
 /// How long a new shim has to report its child's pid.
 const SHIM_START_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The permission modes Claude Code knows.
-const PERMISSION_MODES: &[&str] = &[
+/// Set in every agent's environment to the agent's id.
+pub const AGENT_ENV: &str = "ORCHESTRA_AGENT_ID";
+
+/// The permission modes Claude Code knows (`manual` is 2.1.330's name for `default`).
+pub const PERMISSION_MODES: &[&str] = &[
     "acceptEdits",
+    "manual",
     "auto",
     "bypassPermissions",
     "default",
@@ -107,7 +111,11 @@ impl Supervisor {
                 created_at_ms: created + i as i64,
                 log_path: self.agent_dir(&id).output(),
                 model: options.model.clone(),
-                permission_mode: options.permission_mode.clone(),
+                permission_mode: if options.permission_mode.is_empty() {
+                    config.agent_permission_mode.clone()
+                } else {
+                    options.permission_mode.clone()
+                },
                 allowed_tools: allowed_tools.clone(),
                 max_budget_usd: options.max_budget_usd,
                 batch_id: batch_id.clone(),
@@ -197,6 +205,8 @@ fn claude_args(agent: &AgentRecord) -> Vec<String> {
     for tool in &agent.allowed_tools {
         flag("--allowedTools", tool);
     }
+    // Whatever is not allowed asks over stdio (see `approval.rs`) instead of being refused.
+    flag("--permission-prompt-tool", "stdio");
     if agent.max_budget_usd > 0.0 {
         flag("--max-budget-usd", &agent.max_budget_usd.to_string());
     }
@@ -321,7 +331,13 @@ fn prepare_and_launch(sup: &Supervisor, agent: &AgentRecord) -> Result<u32, Stri
         program,
         args: claude_args(agent),
         cwd: agent.cwd.clone(),
-        env: env.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        env: env
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            // Tells `orchestractl hook permission-request` it runs inside one of our agents,
+            // which asks over stdio already, so that nothing is asked twice.
+            .chain([(AGENT_ENV.to_owned(), agent.id.clone())])
+            .collect(),
         input: agent
             .pending_input
             .iter()

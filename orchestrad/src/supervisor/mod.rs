@@ -6,6 +6,7 @@
 //! on branches ([`results`]). Every transition is persisted before it is published.
 
 pub mod agent;
+pub mod approval;
 pub mod chain;
 pub mod control;
 pub mod forget;
@@ -116,6 +117,8 @@ pub struct Supervisor {
     wakers: Mutex<HashMap<String, tokio::sync::mpsc::Sender<()>>>,
     /// Becomes true when the daemon shuts down; monitors stop (agents keep running).
     shutdown: watch::Receiver<bool>,
+    /// Tool calls of our agents waiting for a person (see [`approval`]).
+    approvals: Arc<crate::approvals::Approvals>,
     /// What each agent changed, for the overlap radar.
     radar: radar::Radar,
 }
@@ -126,6 +129,7 @@ impl Supervisor {
         settings: Settings,
         store: &Store,
         sessions: Arc<SessionIndex>,
+        approvals: Arc<crate::approvals::Approvals>,
         shutdown: watch::Receiver<bool>,
     ) -> Result<Supervisor, StoreError> {
         let table = store.table(TABLE)?;
@@ -154,6 +158,7 @@ impl Supervisor {
             schedule_lock: tokio::sync::Mutex::new(()),
             wakers: Mutex::new(HashMap::new()),
             shutdown,
+            approvals,
             radar: radar::Radar::default(),
         })
     }
@@ -320,6 +325,7 @@ impl Supervisor {
     /// those that ended while the daemon was away, marks the vanished ones interrupted,
     /// completes half-done starts, then starts the queue.
     pub async fn reconcile(self: &Arc<Self>) {
+        self.reconcile_approvals().await;
         for agent in self.list() {
             if !agent.state.is_active() {
                 continue;

@@ -15,6 +15,9 @@ use crate::sessions::reader::{self, Line};
 /// How often output is looked for when nothing wakes the monitor sooner.
 const POLL: Duration = Duration::from_millis(100);
 
+/// Least time between two reads woken by file events.
+const MIN_GAP: Duration = Duration::from_millis(10);
+
 /// Every this many ticks, check that the shim is still alive.
 const CRASH_CHECK_TICKS: u64 = 10;
 
@@ -26,15 +29,39 @@ pub fn spawn(sup: &Arc<Supervisor>, id: &str) {
         if wakers.get(id).is_some_and(|w| !w.is_closed()) {
             return;
         }
-        wakers.insert(id.to_owned(), tx);
+        wakers.insert(id.to_owned(), tx.clone());
     }
+    // New output wakes the monitor at once rather than at the next poll, so a permission
+    // request is on every screen within milliseconds. Polling stays as the fallback.
+    let watcher = watch_dir(&sup.agent_dir(id).0, tx);
     let sup = sup.clone();
     let id = id.to_owned();
     tokio::spawn(async move {
+        let _watcher = watcher;
         run(&sup, &id, rx).await;
         sup.wakers.lock().expect("wakers lock").remove(&id);
         sup.schedule().await;
     });
+}
+
+/// A watcher of the agent's directory that wakes its monitor on every change; None where
+/// file events are unavailable (the poll then does the work).
+fn watch_dir(
+    dir: &std::path::Path,
+    wake: tokio::sync::mpsc::Sender<()>,
+) -> Option<notify::RecommendedWatcher> {
+    use notify::Watcher as _;
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if event.is_ok() {
+            // A full channel means a wake is pending already.
+            let _ = wake.try_send(());
+        }
+    })
+    .ok()?;
+    watcher
+        .watch(dir, notify::RecursiveMode::NonRecursive)
+        .ok()?;
+    Some(watcher)
 }
 
 async fn run(sup: &Arc<Supervisor>, id: &str, mut wake: tokio::sync::mpsc::Receiver<()>) {
@@ -77,6 +104,8 @@ async fn run(sup: &Arc<Supervisor>, id: &str, mut wake: tokio::sync::mpsc::Recei
         };
         match read {
             Ok(Ok((lines, new_offset))) if new_offset != offset => {
+                // Permission requests are stored before the offset moves past them.
+                sup.take_requests(id, &lines).await;
                 let mut refresh = false;
                 for line in &lines {
                     match stream::file_tool_signal(line) {
@@ -96,6 +125,8 @@ async fn run(sup: &Arc<Supervisor>, id: &str, mut wake: tokio::sync::mpsc::Recei
                         a.log_offset = new_offset;
                     })
                     .await;
+                // A request answered between the two steps must not leave it `waiting`.
+                sup.settle_waiting(id, None).await;
                 if refresh {
                     super::radar::spawn_refresh(sup, id);
                 }
@@ -116,16 +147,24 @@ async fn run(sup: &Arc<Supervisor>, id: &str, mut wake: tokio::sync::mpsc::Recei
             finish(sup, id, None).await;
             return;
         }
-        tokio::select! {
-            _ = wake.recv() => {}
-            () = tokio::time::sleep(POLL) => {}
+        let read_at = tokio::time::Instant::now();
+        let woken = tokio::select! {
+            _ = wake.recv() => true,
+            () = tokio::time::sleep(POLL) => false,
             _ = shutdown.wait_for(|stop| *stop) => return,
+        };
+        if woken {
+            // A chatty agent changes its files hundreds of times a second: one read per
+            // MIN_GAP takes all of them at once.
+            tokio::time::sleep_until(read_at + MIN_GAP).await;
+            while wake.try_recv().is_ok() {}
         }
     }
 }
 
 /// Sets the final state from the exit record (or its absence).
 async fn finish(sup: &Arc<Supervisor>, id: &str, exit: Option<super::shim::ExitRecord>) {
+    sup.cancel_approvals(id, "the agent's process ended").await;
     let stderr_tail = {
         let text = std::fs::read_to_string(sup.agent_dir(id).stderr()).unwrap_or_default();
         let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();

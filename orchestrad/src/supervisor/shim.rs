@@ -89,6 +89,12 @@ pub enum Request {
         /// The line, without newline.
         line: String,
     },
+    /// Write one line that answers a control request (a permission answer). Unlike a
+    /// message it expects no `result` of its own, so it does not hold stdin open.
+    Respond {
+        /// The line, without newline.
+        line: String,
+    },
 }
 
 /// The answer on `shim.sock`.
@@ -148,17 +154,27 @@ impl AgentDir {
         })
     }
 
-    /// Sends one line to the child's stdin through the shim.
+    /// Sends one user message to the child's stdin through the shim.
     pub fn send(&self, line: &str) -> Result<(), String> {
+        self.request(&Request::Send {
+            line: line.to_owned(),
+        })
+    }
+
+    /// Sends the answer to a control request to the child's stdin through the shim.
+    pub fn respond(&self, line: &str) -> Result<(), String> {
+        self.request(&Request::Respond {
+            line: line.to_owned(),
+        })
+    }
+
+    fn request(&self, request: &Request) -> Result<(), String> {
         let mut stream = UnixStream::connect(self.socket())
             .map_err(|err| format!("the agent's process is not taking input ({err})"))?;
         stream
             .set_read_timeout(Some(std::time::Duration::from_secs(5)))
             .map_err(|err| err.to_string())?;
-        let request = serde_json::to_string(&Request::Send {
-            line: line.to_owned(),
-        })
-        .map_err(|err| err.to_string())?;
+        let request = serde_json::to_string(request).map_err(|err| err.to_string())?;
         writeln!(stream, "{request}").map_err(|err| err.to_string())?;
         let mut answer = String::new();
         BufReader::new(stream)
@@ -328,6 +344,27 @@ fn serve_request(stream: UnixStream, input: &Mutex<Input>, output: &Mutex<std::f
         return;
     }
     let reply = match serde_json::from_str::<Request>(&text) {
+        Ok(Request::Respond { line }) => {
+            let mut guard = input.lock().expect("input lock");
+            match guard
+                .stdin
+                .as_mut()
+                .map(|stdin| writeln!(stdin, "{line}").and_then(|()| stdin.flush()))
+            {
+                Some(Ok(())) => Reply {
+                    ok: true,
+                    error: String::new(),
+                },
+                Some(Err(err)) => Reply {
+                    ok: false,
+                    error: format!("cannot write to the agent: {err}"),
+                },
+                None => Reply {
+                    ok: false,
+                    error: "the agent no longer takes input".to_owned(),
+                },
+            }
+        }
         Ok(Request::Send { line }) => {
             let mut guard = input.lock().expect("input lock");
             let written = guard

@@ -72,10 +72,8 @@ pub fn apply(agent: &mut AgentRecord, line: &[u8]) {
                     .and_then(Value::as_str)
                     .unwrap_or("tool");
                 let input = tool_summary(request.and_then(|r| r.get("input")));
-                agent.activity = truncate_chars(
-                    &format!("waiting for approval: {tool} {input}"),
-                    ACTIVITY_CHARS,
-                );
+                agent.activity =
+                    truncate_chars(&format!("needs approval: {tool} {input}"), ACTIVITY_CHARS);
                 if agent.state.is_active() {
                     agent.state = AgentState::Waiting;
                 }
@@ -142,6 +140,74 @@ pub fn apply(agent: &mut AgentRecord, line: &[u8]) {
         }
         _ => {}
     }
+}
+
+/// A control message from Claude Code that the approvals care about.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Control {
+    /// `control_request` / `can_use_tool`: the CLI waits for an answer on stdin.
+    CanUseTool {
+        /// The id to answer.
+        request_id: String,
+        /// The tool.
+        tool_name: String,
+        /// The tool's input.
+        input: Value,
+        /// The CLI's description of the call.
+        description: String,
+        /// `permission_suggestions`, for "always".
+        suggestions: Value,
+        /// The tool use asked about.
+        tool_use_id: String,
+    },
+    /// `control_cancel_request`: the CLI no longer waits for that answer.
+    Cancel {
+        /// The request withdrawn.
+        request_id: String,
+    },
+}
+
+/// The control message in a stream-json line, if it is one we act on.
+pub fn control(line: &[u8]) -> Option<Control> {
+    // Cheap filter first: most lines are assistant and user lines.
+    if !line.windows(8).any(|w| w == b"control_") {
+        return None;
+    }
+    let value: Value = serde_json::from_slice(line).ok()?;
+    let text = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or_default().to_owned();
+    match value.get("type").and_then(Value::as_str)? {
+        "control_request" => {
+            let request = value.get("request")?;
+            if request.get("subtype").and_then(Value::as_str) != Some("can_use_tool") {
+                return None;
+            }
+            Some(Control::CanUseTool {
+                request_id: text(value.get("request_id")),
+                tool_name: text(request.get("tool_name")),
+                input: request.get("input").cloned().unwrap_or(Value::Null),
+                description: text(request.get("description")),
+                suggestions: request
+                    .get("permission_suggestions")
+                    .cloned()
+                    .unwrap_or(Value::Null),
+                tool_use_id: text(request.get("tool_use_id")),
+            })
+        }
+        "control_cancel_request" => Some(Control::Cancel {
+            request_id: text(value.get("request_id")),
+        }),
+        _ => None,
+    }
+}
+
+/// The `control_response` line that answers request `request_id` with `answer`
+/// (`{"behavior":"allow",...}` or `{"behavior":"deny","message":...}`).
+pub fn control_response(request_id: &str, answer: &Value) -> String {
+    serde_json::json!({
+        "type": "control_response",
+        "response": {"subtype": "success", "request_id": request_id, "response": answer},
+    })
+    .to_string()
 }
 
 /// What a line says about tools that may change files (for the overlap radar).
@@ -236,6 +302,42 @@ mod tests {
             vec!["Bash: echo hi > out.txt".to_owned()]
         );
         assert!(agent.result.starts_with("Tool finished"));
+    }
+
+    #[test]
+    fn control_requests_of_the_captures_are_read() {
+        let lines = fixture("56_perm_prompt_always_allow_bash.transcript.jsonl");
+        let controls: Vec<Control> = lines
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|v| v["dir"] == "from_claude")
+            .filter_map(|v| control(v["msg"].to_string().as_bytes()))
+            .collect();
+        assert_eq!(controls.len(), 1, "the repeat is allowed by the saved rule");
+        let Control::CanUseTool {
+            request_id,
+            tool_name,
+            input,
+            suggestions,
+            ..
+        } = &controls[0]
+        else {
+            panic!("{controls:?}");
+        };
+        assert_eq!(request_id, "db344710-088e-4a4e-8636-40cab4a931e2");
+        assert_eq!(tool_name, "Bash");
+        assert_eq!(input["command"], "python3 -V");
+        assert_eq!(suggestions[0]["type"], "addRules");
+        let answer = control_response(request_id, &serde_json::json!({"behavior": "allow"}));
+        let parsed: Value = serde_json::from_str(&answer).expect("json");
+        assert_eq!(parsed["response"]["request_id"], request_id.as_str());
+        assert_eq!(parsed["response"]["subtype"], "success");
+        assert_eq!(
+            control(br#"{"type":"control_cancel_request","request_id":"r9"}"#),
+            Some(Control::Cancel {
+                request_id: "r9".to_owned()
+            })
+        );
     }
 
     #[test]

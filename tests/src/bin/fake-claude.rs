@@ -18,6 +18,9 @@
 //! - `CHATTY:<n>`: send n assistant text messages before the result;
 //! - `PACE:<ms>`: wait that long between those messages;
 //! - `EXIT:<code>`: exit at once with that code, printing no result.
+//! - `TOOL_BASH:<command>`: call the Bash tool with the rest of the prompt as its
+//!   command (run with `sh -c` in the cwd), asking for permission like the real CLI
+//!   (see `tests/src/fake_claude_permissions.rs`).
 //! - `PUT:<path>=<text>` (repeatable): call the Write tool to write `<text>` to that path,
 //!   then, with `GATE:<file>`, wait until `<file>` exists before answering (so a test
 //!   can look at an agent that has written and is still running).
@@ -28,6 +31,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+#[path = "../fake_claude_permissions.rs"]
+mod permission_protocol;
 #[path = "../fake_claude/shape.rs"]
 mod shape;
 
@@ -348,6 +353,9 @@ impl Session {
         if let Some(command) = word("BASH:") {
             return self.bash_turn(args, started, &command.replace('_', " "), &prompt_id);
         }
+        if let Some(command) = prompt.split_once("TOOL_BASH:").map(|(_, c)| c.trim()) {
+            return permission_protocol::bash_turn(self, args, command, &prompt_id, started, input);
+        }
         if let Some(code) = self.put_files(args, prompt, &prompt_id, started, input) {
             return code;
         }
@@ -440,6 +448,11 @@ impl Session {
                 .any(|t| t == "Write" || t == "Write(*)");
         if allowed {
             return Ok(());
+        }
+        if let Some(verdict) =
+            permission_protocol::ask_elsewhere(self, args, "Write", tool_input, input)
+        {
+            return verdict;
         }
         let path = tool_input["file_path"]
             .as_str()

@@ -10,7 +10,9 @@
 //! - `watch`: latency from appending a line to a session file to its `Watch` event;
 //! - `spawn`: `spawn` of 5 tasks to 5 agents running, in a repo of 2,000 files, beside
 //!   5 x `git worktree add`;
-//! - `chatty`: daemon CPU and RSS while 50 chatty agents run.
+//! - `chatty`: daemon CPU and RSS while 50 chatty agents run;
+//! - `approvals`: latency from an agent's permission request leaving Claude Code to the
+//!   approval showing in `orchestractl approvals --watch --json`.
 //!
 //! Each prints its figures; nothing here asserts a target (benchmarks measure, tests test).
 
@@ -30,6 +32,7 @@ fn main() -> anyhow::Result<()> {
         "watch" => watch(),
         "spawn" => spawn(),
         "chatty" => chatty(),
+        "approvals" => approvals(),
         "store-memory" => {
             // Where a warm start's memory goes: the store alone, then the loaded index.
             let dir = std::env::args().nth(2).unwrap_or_default();
@@ -521,5 +524,82 @@ fn chatty() -> anyhow::Result<()> {
         ticks as f64 / hz / secs * 100.0,
         peak_rss as f64 / 1024.0
     );
+    Ok(())
+}
+
+/// Each agent waits 0.3 s before asking, so the poller below is running when it asks.
+/// An agent's `control_request` line lands in its `output.jsonl` the moment Claude Code
+/// writes it (the shim copies stdout line by line, flushing each): that is "the request
+/// left Claude Code". A poller sees it within ~0.2 ms; a real `orchestractl approvals
+/// --watch --json` process shows when it is visible to a person.
+fn approvals() -> anyhow::Result<()> {
+    use std::io::BufRead;
+    const SAMPLES: usize = 100;
+    let env = TestEnv::new();
+    let repo = env.git_repo();
+    let repo_arg = repo.to_str().expect("utf-8 path").to_owned();
+    env.ctl_json(&["daemon", "status"]);
+    let mut watcher = env
+        .command(bin("orchestractl"))
+        .args(["--json", "approvals", "--watch"])
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let stdout = watcher.stdout.take().expect("piped");
+    let (tx, rx) = std::sync::mpsc::channel::<(String, String, Instant)>();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { return };
+            let seen = Instant::now();
+            let Ok(value) = serde_json::from_str::<serde_json::Value>(&line) else {
+                continue;
+            };
+            if value["state"] == "pending" {
+                let text = |k: &str| value[k].as_str().unwrap_or_default().to_owned();
+                let _ = tx.send((text("agent_id"), text("id"), seen));
+            }
+        }
+    });
+    let agents_dir = env.state_dir().join("agents");
+    let mut latencies = Vec::new();
+    for _ in 0..SAMPLES {
+        let spawned = env.ctl_json(&[
+            "spawn",
+            "--repo",
+            &repo_arg,
+            "--no-worktree",
+            "TOOL_BASH:true",
+        ]);
+        let agent = spawned[0]["id"].as_str().expect("id").to_owned();
+        let output = agents_dir.join(&agent).join("output.jsonl");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let asked = loop {
+            if std::fs::read(&output)
+                .is_ok_and(|b| b.windows(17).any(|w| w == b"\"control_request\""))
+            {
+                break Instant::now();
+            }
+            anyhow::ensure!(Instant::now() < deadline, "agent {agent} never asked");
+            std::thread::sleep(Duration::from_micros(200));
+        };
+        let (approval, seen) = loop {
+            let (agent_id, approval, seen) = rx.recv_timeout(Duration::from_secs(10))?;
+            if agent_id == agent {
+                break (approval, seen);
+            }
+        };
+        latencies.push(seen.saturating_duration_since(asked).as_secs_f64() * 1000.0);
+        env.ctl_ok(&["approve", &approval]);
+    }
+    let _ = watcher.kill();
+    let _ = watcher.wait();
+    latencies.sort_by(f64::total_cmp);
+    println!(
+        "permission request -> visible in `approvals --watch` ({SAMPLES} requests): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        percentile(&latencies, 0.5),
+        percentile(&latencies, 0.99),
+        latencies[latencies.len() - 1]
+    );
+    env.ctl_ok(&["stop", "--all"]);
+    env.ctl_ok(&["daemon", "stop"]);
     Ok(())
 }

@@ -1,0 +1,133 @@
+//! `orchestractl approvals [--all] [--watch]`: tool calls waiting for an answer.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use orchestra_proto::v1::{Approval, ListApprovalsRequest, WatchApprovalsRequest};
+use serde_json::{Value, json};
+use tokio_stream::StreamExt;
+
+use crate::cli::ApprovalsArgs;
+use crate::client::Ctx;
+use crate::output;
+
+/// The JSON form of an approval: the fields the README documents, with the tool input
+/// as a JSON object rather than text.
+pub fn to_json(a: &Approval) -> Value {
+    json!({
+        "id": a.id,
+        "agent_id": a.agent_id,
+        "session_id": a.session_id,
+        "project_path": a.project_path,
+        "tool_name": a.tool_name,
+        "input": serde_json::from_str::<Value>(&a.input_json).unwrap_or(Value::Null),
+        "description": a.description,
+        "state": a.state,
+        "created_at_ms": a.created_at_ms,
+        "decided_at_ms": a.decided_at_ms,
+        "decided_by": a.decided_by,
+    })
+}
+
+/// Who asks, for people: the agent and its task, or the session's project.
+pub fn asker(a: &Approval) -> String {
+    if a.agent_id.is_empty() {
+        format!("session {}", a.project_path)
+    } else {
+        format!(
+            "agent {} ({})",
+            a.agent_id,
+            output::truncate(&a.agent_task, 30)
+        )
+    }
+}
+
+/// Lists approvals, or follows them with --watch.
+pub async fn run(ctx: &Ctx, args: ApprovalsArgs) -> anyhow::Result<ExitCode> {
+    let clients = ctx.connect().await?;
+    if !args.watch {
+        let approvals = clients
+            .approvals()
+            .list(ListApprovalsRequest { all: args.all })
+            .await?
+            .into_inner()
+            .approvals;
+        if ctx.json {
+            output::json(&approvals.iter().map(to_json).collect::<Vec<_>>())?;
+        } else if approvals.is_empty() {
+            println!(
+                "{}",
+                if args.all {
+                    "no approvals yet"
+                } else {
+                    "nothing waits for you (see answered ones with --all)"
+                }
+            );
+        } else {
+            print_table(&approvals);
+            if approvals.iter().any(|a| a.state == "pending") {
+                println!(
+                    "\nanswer with `orchestractl approve ID [--always]` or `orchestractl deny ID [--message TEXT]`"
+                );
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut events = clients
+        .approvals()
+        .watch(WatchApprovalsRequest { snapshot: true })
+        .await?
+        .into_inner();
+    let mut stdout = std::io::stdout();
+    if !ctx.json {
+        println!("approvals as they come (Ctrl-C to stop watching)");
+    }
+    while let Some(event) = events.next().await {
+        let event = event?;
+        let Some(a) = event.approval else { continue };
+        if ctx.json {
+            writeln!(stdout, "{}", to_json(&a))?;
+        } else {
+            writeln!(
+                stdout,
+                "{}  {:<9}  {}  {}  {}{}",
+                output::clock(if a.decided_at_ms > 0 {
+                    a.decided_at_ms
+                } else {
+                    a.created_at_ms
+                }),
+                a.state,
+                a.id,
+                output::truncate(&a.summary, 60),
+                asker(&a),
+                if a.decided_by.is_empty() {
+                    String::new()
+                } else {
+                    format!("  by {}", a.decided_by)
+                }
+            )?;
+        }
+        stdout.flush()?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_table(approvals: &[Approval]) {
+    let rows: Vec<Vec<String>> = approvals
+        .iter()
+        .map(|a| {
+            vec![
+                a.id.clone(),
+                a.state.clone(),
+                output::clock(a.created_at_ms),
+                output::truncate(&a.summary, 50),
+                asker(a),
+                a.decided_by.clone(),
+            ]
+        })
+        .collect();
+    output::table(
+        &["ID", "STATE", "ASKED", "WHAT", "WHO ASKS", "ANSWERED BY"],
+        &rows,
+    );
+}

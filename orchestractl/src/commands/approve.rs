@@ -1,0 +1,54 @@
+//! `orchestractl approve ID [--always]`.
+
+use std::process::ExitCode;
+
+use orchestra_proto::v1::DecideRequest;
+
+use crate::cli::ApproveArgs;
+use crate::client::Ctx;
+use crate::output;
+
+/// Allows a pending tool call.
+pub async fn run(ctx: &Ctx, args: ApproveArgs) -> anyhow::Result<ExitCode> {
+    let decision = if args.always { "always" } else { "allow" };
+    decide(ctx, &args.id, decision, String::new()).await
+}
+
+/// Sends one decision and prints the outcome; shared with `deny`.
+pub async fn decide(
+    ctx: &Ctx,
+    id: &str,
+    decision: &str,
+    message: String,
+) -> anyhow::Result<ExitCode> {
+    let clients = ctx.connect().await?;
+    let approval = clients
+        .approvals()
+        .decide(DecideRequest {
+            id: id.to_owned(),
+            decision: decision.to_owned(),
+            message,
+            device_token: String::new(),
+            client: String::new(),
+        })
+        .await?
+        .into_inner()
+        .approval
+        .unwrap_or_default();
+    if ctx.json {
+        output::json(&super::approvals::to_json(&approval))?;
+    } else {
+        println!(
+            "{} {}: {}{}",
+            approval.state,
+            approval.id,
+            approval.summary,
+            if approval.always {
+                " (and from now on)"
+            } else {
+                ""
+            }
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,265 @@
+//! `orchestractl hooks install|uninstall|status`: our `PermissionRequest` hook in Claude
+//! Code's user settings (`$CLAUDE_CONFIG_DIR/settings.json`, else `~/.claude/settings.json`).
+//!
+//! Install merges one hook group into what is there and keeps a copy of the file as it
+//! was (`settings.json.orchestra-backup`); uninstall removes only our group, so whatever
+//! the user changed since stays. Our group is recognised by its command.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context as _, bail};
+use serde_json::{Value, json};
+
+use crate::cli::HooksCommand;
+use crate::client::Ctx;
+use crate::output;
+
+/// What our hook's command runs; also how our group is recognised.
+const MARKER: &str = "hook permission-request";
+
+/// The `timeout` Claude Code gives the hook, in seconds: generous, since a person has to
+/// notice and answer. The hook itself gives up a little earlier (see `hook.rs`).
+const HOOK_TIMEOUT_S: u64 = 600;
+
+/// Runs a `hooks` subcommand.
+pub async fn run(ctx: &Ctx, command: HooksCommand) -> anyhow::Result<ExitCode> {
+    let path = settings_path();
+    match command {
+        HooksCommand::Install => install(ctx, &path),
+        HooksCommand::Uninstall => uninstall(ctx, &path),
+        HooksCommand::Status => status(ctx, &path).await,
+    }
+}
+
+/// Claude Code's user settings file.
+pub fn settings_path() -> PathBuf {
+    let dir = match std::env::var_os("CLAUDE_CONFIG_DIR") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => orchestra_proto::paths::home_dir().join(".claude"),
+    };
+    dir.join("settings.json")
+}
+
+fn backup_path(path: &Path) -> PathBuf {
+    path.with_file_name("settings.json.orchestra-backup")
+}
+
+/// The command line the hook runs: this orchestractl, with our socket when it is not the
+/// default one (Claude Code may run the hook with another environment).
+fn hook_command(ctx: &Ctx) -> String {
+    let exe = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.canonicalize().ok())
+        .unwrap_or_else(|| PathBuf::from("orchestractl"));
+    let mut command = shell_quote(&exe.display().to_string());
+    if ctx.socket != orchestra_proto::paths::default_socket() {
+        command.push_str(" --socket ");
+        command.push_str(&shell_quote(&ctx.socket.display().to_string()));
+    }
+    command.push(' ');
+    command.push_str(MARKER);
+    command
+}
+
+fn shell_quote(text: &str) -> String {
+    if text
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-+=:,@".contains(c))
+    {
+        text.to_owned()
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    }
+}
+
+fn read(path: &Path) -> anyhow::Result<Option<Value>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) if text.trim().is_empty() => Ok(Some(json!({}))),
+        Ok(text) => {
+            let value: Value = serde_json::from_str(&text).with_context(|| {
+                format!(
+                    "{} is not valid JSON; fix it first (nothing was changed)",
+                    path.display()
+                )
+            })?;
+            if !value.is_object() {
+                bail!(
+                    "{} does not hold a JSON object; fix it first (nothing was changed)",
+                    path.display()
+                );
+            }
+            Ok(Some(value))
+        }
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(err) => Err(err).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
+
+fn write(path: &Path, value: &Value) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let tmp = path.with_extension("json.orchestra-tmp");
+    std::fs::write(&tmp, format!("{}\n", serde_json::to_string_pretty(value)?))
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))
+}
+
+/// Whether a hook group is ours.
+fn is_ours(group: &Value) -> bool {
+    group["hooks"].as_array().is_some_and(|hooks| {
+        hooks
+            .iter()
+            .any(|h| h["command"].as_str().is_some_and(|c| c.ends_with(MARKER)))
+    })
+}
+
+/// Our hook's command in `settings`, if installed.
+fn installed(settings: &Value) -> Option<String> {
+    settings["hooks"]["PermissionRequest"]
+        .as_array()?
+        .iter()
+        .filter(|g| is_ours(g))
+        .flat_map(|g| g["hooks"].as_array().cloned().unwrap_or_default())
+        .find_map(|h| {
+            h["command"]
+                .as_str()
+                .filter(|c| c.ends_with(MARKER))
+                .map(str::to_owned)
+        })
+}
+
+fn install(ctx: &Ctx, path: &Path) -> anyhow::Result<ExitCode> {
+    let existing = read(path)?;
+    let mut settings = existing.clone().unwrap_or_else(|| json!({}));
+    let command = hook_command(ctx);
+    if installed(&settings).as_deref() == Some(command.as_str()) {
+        report(ctx, "already installed", path, &command)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if existing.is_some() {
+        std::fs::copy(path, backup_path(path))
+            .with_context(|| format!("cannot back up {}", path.display()))?;
+    }
+    let root = settings.as_object_mut().expect("checked to be an object");
+    let hooks = root.entry("hooks").or_insert_with(|| json!({}));
+    if !hooks.is_object() {
+        bail!(
+            "\"hooks\" in {} is not an object; fix it first (nothing was changed)",
+            path.display()
+        );
+    }
+    let groups = hooks
+        .as_object_mut()
+        .expect("checked to be an object")
+        .entry("PermissionRequest")
+        .or_insert_with(|| json!([]));
+    let Some(groups) = groups.as_array_mut() else {
+        bail!(
+            "\"hooks.PermissionRequest\" in {} is not a list; fix it first (nothing was changed)",
+            path.display()
+        );
+    };
+    // An older install (another path to orchestractl) is replaced, not doubled.
+    groups.retain(|g| !is_ours(g));
+    groups.push(json!({
+        "matcher": "*",
+        "hooks": [{"type": "command", "command": command, "timeout": HOOK_TIMEOUT_S}],
+    }));
+    write(path, &settings)?;
+    report(ctx, "installed", path, &command)?;
+    if !ctx.json {
+        println!(
+            "Claude Code sessions you start by hand now ask through orchestrad: answer with \
+             `orchestractl approvals` or on the dashboard.\nA request waits up to {} minutes; \
+             without orchestrad running, or without an answer, Claude Code asks in its own way.",
+            HOOK_TIMEOUT_S / 60
+        );
+        if existing.is_some() {
+            println!(
+                "backup of the previous file: {}",
+                backup_path(path).display()
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn uninstall(ctx: &Ctx, path: &Path) -> anyhow::Result<ExitCode> {
+    let Some(mut settings) = read(path)? else {
+        report(ctx, "not installed", path, "")?;
+        return Ok(ExitCode::SUCCESS);
+    };
+    let Some(command) = installed(&settings) else {
+        report(ctx, "not installed", path, "")?;
+        return Ok(ExitCode::SUCCESS);
+    };
+    let root = settings.as_object_mut().expect("checked to be an object");
+    if let Some(hooks) = root.get_mut("hooks").and_then(Value::as_object_mut) {
+        if let Some(groups) = hooks
+            .get_mut("PermissionRequest")
+            .and_then(Value::as_array_mut)
+        {
+            groups.retain(|g| !is_ours(g));
+            if groups.is_empty() {
+                hooks.remove("PermissionRequest");
+            }
+        }
+        if hooks.is_empty() {
+            root.remove("hooks");
+        }
+    }
+    write(path, &settings)?;
+    report(ctx, "uninstalled", path, &command)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn status(ctx: &Ctx, path: &Path) -> anyhow::Result<ExitCode> {
+    let settings = read(path)?.unwrap_or_else(|| json!({}));
+    let command = installed(&settings);
+    let daemon = ctx.try_connect().await.ok().flatten().is_some();
+    if ctx.json {
+        output::json(&json!({
+            "installed": command.is_some(),
+            "settings_path": path,
+            "command": command.clone().unwrap_or_default(),
+            "daemon_running": daemon,
+        }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    match &command {
+        Some(command) => output::fields(&[
+            ("hook", "installed".to_owned()),
+            ("settings", path.display().to_string()),
+            ("command", command.clone()),
+            (
+                "orchestrad",
+                if daemon {
+                    "running: hand-started sessions ask here".to_owned()
+                } else {
+                    "not running: Claude Code asks in its own way".to_owned()
+                },
+            ),
+        ]),
+        None => println!(
+            "not installed in {}; run `orchestractl hooks install` to answer hand-started \
+             sessions' permission prompts from `orchestractl approvals` or your phone",
+            path.display()
+        ),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn report(ctx: &Ctx, what: &str, path: &Path, command: &str) -> anyhow::Result<()> {
+    if ctx.json {
+        output::json(&json!({
+            "result": what.replace(' ', "_"),
+            "settings_path": path,
+            "command": command,
+        }))
+    } else {
+        println!("{what}: {}", path.display());
+        Ok(())
+    }
+}

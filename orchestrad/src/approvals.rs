@@ -1,0 +1,484 @@
+//! Approvals: a Claude Code tool call waiting for a person's yes or no.
+//!
+//! Two kinds of asker: an agent of ours, whose `can_use_tool` control request arrives
+//! on its stream-json output (the shim keeps the request open and carries the answer
+//! back on stdin), and a hand-started session, whose `PermissionRequest` hook runs
+//! `orchestractl hook permission-request`, which asks here and blocks.
+//!
+//! Every approval is persisted before anyone is told about it, so a pending one survives
+//! a daemon restart. The first answer wins: the change from `pending` happens under one
+//! lock, and every later answer is refused with who answered and when. Changes are
+//! published on the approvals bus (`approval_needed`, `approval_resolved`).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::context::now_ms;
+use crate::events::Bus;
+use crate::store::{Store, StoreError, Table};
+
+/// Store table of approvals, keyed by approval id.
+const TABLE: &str = "approvals";
+
+/// Answered approvals older than this are forgotten at start-up.
+const KEEP_ANSWERED_MS: i64 = 7 * 24 * 3600 * 1000;
+
+/// Where an approval is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ApprovalState {
+    /// Waiting for an answer.
+    #[default]
+    Pending,
+    /// Allowed (once, or always).
+    Allowed,
+    /// Denied; the model sees the message.
+    Denied,
+    /// The request went away: withdrawn, the process ended, the agent was stopped.
+    Cancelled,
+    /// Nobody answered within `approval_timeout_s`; denied, and the model told why.
+    Expired,
+}
+
+impl ApprovalState {
+    /// The name on the wire and in the CLI.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApprovalState::Pending => "pending",
+            ApprovalState::Allowed => "allowed",
+            ApprovalState::Denied => "denied",
+            ApprovalState::Cancelled => "cancelled",
+            ApprovalState::Expired => "expired",
+        }
+    }
+}
+
+/// What a person answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Run the tool this once.
+    Allow,
+    /// Run it, and apply the request's permission suggestions so that the same call is
+    /// not asked again.
+    Always,
+    /// Do not run it; the model sees the message.
+    Deny(String),
+}
+
+/// One tool call waiting for (or given) an answer.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Approval {
+    /// Short unique id (8 hex digits); any unique prefix names it.
+    pub id: String,
+    /// The agent that asks; empty for a hand-started session.
+    pub agent_id: String,
+    /// The Claude Code session that asks, when known.
+    pub session_id: String,
+    /// The directory it runs in.
+    pub project_path: String,
+    /// The tool, like `Bash` or `Write`.
+    pub tool_name: String,
+    /// The tool's input, as Claude Code sent it.
+    pub input: Value,
+    /// Claude Code's own description of the call, if any.
+    pub description: String,
+    /// `permission_suggestions` of the request, sent back as `updatedPermissions` on
+    /// "always".
+    pub suggestions: Value,
+    /// The control request id to answer (agents only).
+    pub request_id: String,
+    /// The tool use it is about.
+    pub tool_use_id: String,
+    /// Where it is in its life.
+    pub state: ApprovalState,
+    /// Asked at, ms since the epoch.
+    pub created_at_ms: i64,
+    /// Answered (or cancelled, or expired) at.
+    pub decided_at_ms: i64,
+    /// Who answered: `cli`, a device's name, or `orchestrad` for cancels and timeouts.
+    pub decided_by: String,
+    /// A deny's message, or why it was cancelled or expired.
+    pub message: String,
+    /// Allowed with the permission suggestions applied.
+    pub always: bool,
+}
+
+impl Approval {
+    /// A short text of what is asked: `Bash rm -rf build`.
+    pub fn summary(&self) -> String {
+        let detail = ["command", "file_path", "path", "pattern", "url"]
+            .iter()
+            .find_map(|key| self.input.get(key).and_then(Value::as_str))
+            .map(|text| text.split_whitespace().collect::<Vec<_>>().join(" "))
+            .unwrap_or_else(|| self.description.clone());
+        format!("{} {detail}", self.tool_name).trim().to_owned()
+    }
+
+    /// The answer Claude Code expects in a `control_response` (and, for hooks, in the
+    /// hook's `decision`).
+    pub fn response(&self) -> Value {
+        match self.state {
+            ApprovalState::Allowed => {
+                let mut answer =
+                    serde_json::json!({"behavior": "allow", "updatedInput": self.input});
+                if self.always && self.suggestions.as_array().is_some_and(|s| !s.is_empty()) {
+                    answer["updatedPermissions"] = self.suggestions.clone();
+                }
+                answer
+            }
+            _ => serde_json::json!({"behavior": "deny", "message": self.message}),
+        }
+    }
+}
+
+/// A change published on the approvals bus.
+#[derive(Debug, Clone)]
+pub struct ApprovalEvent {
+    /// `approval_needed` (a new pending approval) or `approval_resolved` (answered,
+    /// cancelled or expired).
+    pub kind: &'static str,
+    /// The approval after the change.
+    pub approval: Arc<Approval>,
+}
+
+/// Errors of approval operations; each message says what to do next.
+#[derive(Debug, thiserror::Error)]
+pub enum ApprovalError {
+    /// No approval has this id or prefix.
+    #[error("no approval matches {0:?}: list them with `orchestractl approvals --all`")]
+    NotFound(String),
+    /// Several approvals share this prefix.
+    #[error("{0:?} matches several approvals ({1}): give more characters")]
+    Ambiguous(String, String),
+    /// Someone answered first (or it was cancelled or expired).
+    #[error("already answered ({0})")]
+    AlreadyAnswered(String),
+    /// The request is malformed.
+    #[error("{0}")]
+    Invalid(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Every approval, persisted, with the bus that announces changes.
+#[derive(Debug)]
+pub struct Approvals {
+    /// Every approval kept, by id.
+    all: Mutex<HashMap<String, Approval>>,
+    /// Persistence.
+    table: Table,
+    /// For flushing new approvals and answers before they are reported.
+    store: Store,
+    /// Where changes are published.
+    bus: Bus<ApprovalEvent>,
+}
+
+impl Approvals {
+    /// Loads the approvals: answered ones older than a week are dropped, and pending hook
+    /// approvals are cancelled (the hook that asked lost its connection with the old daemon
+    /// and has fallen back to Claude Code's own prompt).
+    pub fn load(store: &Store) -> Result<Approvals, StoreError> {
+        let table = store.table(TABLE)?;
+        let now = now_ms();
+        let mut all = HashMap::new();
+        for (id, mut approval) in table.all::<Approval>()? {
+            if approval.state != ApprovalState::Pending
+                && now - approval.decided_at_ms > KEEP_ANSWERED_MS
+            {
+                table.remove(&id)?;
+                continue;
+            }
+            if approval.state == ApprovalState::Pending && approval.agent_id.is_empty() {
+                resolve(
+                    &mut approval,
+                    ApprovalState::Cancelled,
+                    "orchestrad",
+                    "the daemon restarted while the hook waited",
+                );
+                table.put(&id, &approval)?;
+            }
+            all.insert(id, approval);
+        }
+        Ok(Approvals {
+            all: Mutex::new(all),
+            table,
+            store: store.clone(),
+            bus: Bus::new(),
+        })
+    }
+
+    /// The bus of approval changes.
+    pub fn bus(&self) -> &Bus<ApprovalEvent> {
+        &self.bus
+    }
+
+    /// Pending approvals (or every approval kept, with `all`), oldest first.
+    pub fn list(&self, all: bool) -> Vec<Approval> {
+        let mut list: Vec<Approval> = self
+            .all
+            .lock()
+            .expect("approvals lock")
+            .values()
+            .filter(|a| all || a.state == ApprovalState::Pending)
+            .cloned()
+            .collect();
+        list.sort_by(|a, b| a.created_at_ms.cmp(&b.created_at_ms).then(a.id.cmp(&b.id)));
+        list
+    }
+
+    /// Pending approvals of agent `agent_id`, oldest first.
+    pub fn pending_of(&self, agent_id: &str) -> Vec<Approval> {
+        let mut list: Vec<Approval> = self
+            .all
+            .lock()
+            .expect("approvals lock")
+            .values()
+            .filter(|a| a.state == ApprovalState::Pending && a.agent_id == agent_id)
+            .cloned()
+            .collect();
+        list.sort_by_key(|a| a.created_at_ms);
+        list
+    }
+
+    /// The approval with this id, or the only one whose id starts with it.
+    pub fn resolve(&self, id: &str) -> Result<Approval, ApprovalError> {
+        let all = self.all.lock().expect("approvals lock");
+        find(&all, id).cloned()
+    }
+
+    /// Records a new pending approval (flushed to disk), then announces it. An agent's
+    /// request already recorded (the same control request read again after a restart)
+    /// is returned as it is.
+    pub async fn add(&self, mut approval: Approval) -> Result<Approval, ApprovalError> {
+        {
+            let all = self.all.lock().expect("approvals lock");
+            if !approval.request_id.is_empty()
+                && let Some(existing) = all.values().find(|a| {
+                    a.agent_id == approval.agent_id && a.request_id == approval.request_id
+                })
+            {
+                return Ok(existing.clone());
+            }
+            approval.id = loop {
+                let id = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
+                if !all.contains_key(&id) {
+                    break id;
+                }
+            };
+        }
+        approval.state = ApprovalState::Pending;
+        if approval.created_at_ms == 0 {
+            approval.created_at_ms = now_ms();
+        }
+        self.table.put(&approval.id, &approval)?;
+        self.store.flush().await?;
+        self.all
+            .lock()
+            .expect("approvals lock")
+            .insert(approval.id.clone(), approval.clone());
+        tracing::info!(approval = %approval.id, agent = %approval.agent_id, what = %approval.summary(), "approval needed");
+        self.bus.publish(ApprovalEvent {
+            kind: "approval_needed",
+            approval: Arc::new(approval.clone()),
+        });
+        Ok(approval)
+    }
+
+    /// Answers approval `id` (or a unique prefix). The first answer wins; a later one
+    /// fails with who answered and when. Flushed before it is announced.
+    pub async fn decide(
+        &self,
+        id: &str,
+        decision: Decision,
+        decided_by: &str,
+    ) -> Result<Approval, ApprovalError> {
+        let (state, message, always) = match decision {
+            Decision::Allow => (ApprovalState::Allowed, String::new(), false),
+            Decision::Always => (ApprovalState::Allowed, String::new(), true),
+            Decision::Deny(message) => {
+                let message = if message.trim().is_empty() {
+                    format!(
+                        "The user denied this tool call (answered by {decided_by} through claude-orchestra)."
+                    )
+                } else {
+                    message
+                };
+                (ApprovalState::Denied, message, false)
+            }
+        };
+        self.transition(id, |approval| {
+            resolve(approval, state, decided_by, &message);
+            approval.always = always;
+        })
+        .await
+    }
+
+    /// Resolves a pending approval as `cancelled` (or `expired`) with `reason`; an
+    /// approval already answered stays as it is.
+    pub async fn close(
+        &self,
+        id: &str,
+        state: ApprovalState,
+        reason: &str,
+    ) -> Result<Approval, ApprovalError> {
+        self.transition(id, |approval| {
+            resolve(approval, state, "orchestrad", reason)
+        })
+        .await
+    }
+
+    /// Cancels every pending approval of `agent_id` (it ended or was stopped). Returns
+    /// those cancelled.
+    pub async fn cancel_agent(&self, agent_id: &str, reason: &str) -> Vec<Approval> {
+        let mut cancelled = Vec::new();
+        for approval in self.pending_of(agent_id) {
+            if let Ok(done) = self
+                .close(&approval.id, ApprovalState::Cancelled, reason)
+                .await
+            {
+                cancelled.push(done);
+            }
+        }
+        cancelled
+    }
+
+    /// The pending approval of `agent_id` for control request `request_id`, if any.
+    pub fn by_request(&self, agent_id: &str, request_id: &str) -> Option<Approval> {
+        self.all
+            .lock()
+            .expect("approvals lock")
+            .values()
+            .find(|a| a.agent_id == agent_id && a.request_id == request_id)
+            .cloned()
+    }
+
+    async fn transition(
+        &self,
+        id: &str,
+        change: impl FnOnce(&mut Approval),
+    ) -> Result<Approval, ApprovalError> {
+        let after = {
+            let mut all = self.all.lock().expect("approvals lock");
+            let key = find(&all, id)?.id.clone();
+            let approval = all.get_mut(&key).expect("found just now");
+            if approval.state != ApprovalState::Pending {
+                return Err(ApprovalError::AlreadyAnswered(answered_by(approval)));
+            }
+            change(approval);
+            // Written while the lock is held, so no later answer can be persisted first.
+            self.table.put(&approval.id, &*approval)?;
+            approval.clone()
+        };
+        self.store.flush().await?;
+        tracing::info!(approval = %after.id, state = after.state.as_str(), by = %after.decided_by, "approval resolved");
+        self.bus.publish(ApprovalEvent {
+            kind: "approval_resolved",
+            approval: Arc::new(after.clone()),
+        });
+        Ok(after)
+    }
+}
+
+fn resolve(approval: &mut Approval, state: ApprovalState, by: &str, message: &str) {
+    approval.state = state;
+    approval.decided_at_ms = now_ms();
+    approval.decided_by = by.to_owned();
+    approval.message = message.to_owned();
+}
+
+fn find<'a>(all: &'a HashMap<String, Approval>, id: &str) -> Result<&'a Approval, ApprovalError> {
+    let id = id.trim();
+    if id.is_empty() {
+        return Err(ApprovalError::Invalid(
+            "name an approval: see `orchestractl approvals`".to_owned(),
+        ));
+    }
+    if let Some(approval) = all.get(id) {
+        return Ok(approval);
+    }
+    let matches: Vec<&Approval> = all.values().filter(|a| a.id.starts_with(id)).collect();
+    match matches.as_slice() {
+        [] => Err(ApprovalError::NotFound(id.to_owned())),
+        [one] => Ok(one),
+        many => Err(ApprovalError::Ambiguous(
+            id.to_owned(),
+            many.iter()
+                .map(|a| a.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        )),
+    }
+}
+
+/// "allowed by cli at 14:03:07" and the like, for the error a late answer gets.
+fn answered_by(approval: &Approval) -> String {
+    let at = chrono::DateTime::from_timestamp_millis(approval.decided_at_ms)
+        .map(|t| {
+            t.with_timezone(&chrono::Local)
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string()
+        })
+        .unwrap_or_default();
+    format!(
+        "{} by {} at {at}",
+        approval.state.as_str(),
+        approval.decided_by
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn first_answer_wins_and_survives_a_reload() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("store");
+        let approvals = Approvals::load(&store).expect("load");
+        let asked = approvals
+            .add(Approval {
+                agent_id: "a1".into(),
+                request_id: "r1".into(),
+                tool_name: "Bash".into(),
+                input: serde_json::json!({"command": "rm -rf build"}),
+                ..Approval::default()
+            })
+            .await
+            .expect("add");
+        assert_eq!(asked.summary(), "Bash rm -rf build");
+        let again = approvals
+            .add(Approval {
+                agent_id: "a1".into(),
+                request_id: "r1".into(),
+                ..Approval::default()
+            })
+            .await
+            .expect("add again");
+        assert_eq!(again.id, asked.id, "the same request is one approval");
+        let won = approvals
+            .decide(&asked.id[..4], Decision::Allow, "cli")
+            .await
+            .expect("first");
+        assert_eq!(won.state, ApprovalState::Allowed);
+        let late = approvals
+            .decide(&asked.id, Decision::Deny(String::new()), "phone")
+            .await
+            .expect_err("second");
+        assert!(
+            late.to_string()
+                .starts_with("already answered (allowed by cli at "),
+            "{late}"
+        );
+        drop(approvals);
+        let reloaded = Approvals::load(&store).expect("reload");
+        assert_eq!(
+            reloaded.resolve(&asked.id).expect("kept").state,
+            ApprovalState::Allowed
+        );
+    }
+}

@@ -1,0 +1,245 @@
+//! The `Approvals` service: thin handlers over [`crate::approvals`] and the supervisor's
+//! delivery of answers to agents.
+
+use std::sync::Arc;
+
+use orchestra_proto::v1 as pb;
+use orchestra_proto::v1::approvals_server::Approvals;
+use serde_json::{Value, json};
+use tokio::sync::broadcast::error::RecvError;
+use tonic::{Request, Response, Status};
+
+use super::stream;
+use crate::approvals::{Approval, ApprovalState, Decision};
+use crate::context::Context;
+
+/// Implements `orchestra.v1.Approvals`.
+#[derive(Debug)]
+pub struct ApprovalsService {
+    /// The shared daemon context.
+    ctx: Arc<Context>,
+}
+
+impl ApprovalsService {
+    /// A service over `ctx`.
+    pub fn new(ctx: Arc<Context>) -> Self {
+        ApprovalsService { ctx }
+    }
+}
+
+/// The wire form of `approval`, with the asking agent's task filled in.
+fn wire(ctx: &Context, approval: &Approval) -> pb::Approval {
+    let mut out = pb::Approval::from(approval);
+    if !approval.agent_id.is_empty() {
+        out.agent_task = ctx
+            .supervisor
+            .peek(&approval.agent_id, |a| a.task.clone())
+            .unwrap_or_default();
+    }
+    out
+}
+
+/// What a `PermissionRequest` hook prints for a resolved approval; empty for "no
+/// decision" (Claude Code then asks in its own way).
+fn hook_output(approval: &Approval) -> String {
+    let decision = match approval.state {
+        ApprovalState::Allowed => {
+            let mut decision = json!({"behavior": "allow"});
+            if approval.always
+                && approval
+                    .suggestions
+                    .as_array()
+                    .is_some_and(|s| !s.is_empty())
+            {
+                decision["updatedPermissions"] = approval.suggestions.clone();
+            }
+            decision
+        }
+        ApprovalState::Denied | ApprovalState::Expired => {
+            json!({"behavior": "deny", "message": approval.message})
+        }
+        ApprovalState::Pending | ApprovalState::Cancelled => return String::new(),
+    };
+    json!({"hookSpecificOutput": {"hookEventName": "PermissionRequest", "decision": decision}})
+        .to_string()
+}
+
+/// Cancels a hook's approval if its caller goes away before it is answered (the hook
+/// timed out, or was killed): the request dropped by tonic drops this guard.
+struct CancelOnDrop {
+    /// The daemon context.
+    ctx: Arc<Context>,
+    /// The approval to cancel; None once answered.
+    id: Option<String>,
+}
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        let Some(id) = self.id.take() else { return };
+        let ctx = self.ctx.clone();
+        tokio::spawn(async move {
+            let _ = ctx
+                .approvals
+                .close(&id, ApprovalState::Cancelled, "the hook stopped waiting")
+                .await;
+        });
+    }
+}
+
+type Stream<T> = stream::BoxStream<T>;
+
+#[tonic::async_trait]
+impl Approvals for ApprovalsService {
+    async fn list(
+        &self,
+        request: Request<pb::ListApprovalsRequest>,
+    ) -> Result<Response<pb::ListApprovalsResponse>, Status> {
+        let all = request.into_inner().all;
+        Ok(Response::new(pb::ListApprovalsResponse {
+            approvals: self
+                .ctx
+                .approvals
+                .list(all)
+                .iter()
+                .map(|a| wire(&self.ctx, a))
+                .collect(),
+        }))
+    }
+
+    type WatchStream = Stream<pb::ApprovalEvent>;
+
+    async fn watch(
+        &self,
+        request: Request<pb::WatchApprovalsRequest>,
+    ) -> Result<Response<Self::WatchStream>, Status> {
+        let req = request.into_inner();
+        // Subscribe before the snapshot, so nothing falls between the two.
+        let events = self.ctx.approvals.bus().subscribe();
+        let snapshot = if req.snapshot {
+            self.ctx.approvals.list(false)
+        } else {
+            Vec::new()
+        };
+        let snapshot = snapshot
+            .iter()
+            .map(|approval| pb::ApprovalEvent {
+                kind: "snapshot".to_owned(),
+                approval: Some(wire(&self.ctx, approval)),
+                seq: 0,
+            })
+            .collect();
+        let ctx = self.ctx.clone();
+        Ok(Response::new(stream::watch(
+            self.ctx.clone(),
+            events,
+            snapshot,
+            move |change| pb::ApprovalEvent {
+                kind: change.event.kind.to_owned(),
+                approval: Some(wire(&ctx, &change.event.approval)),
+                seq: change.seq,
+            },
+        )))
+    }
+
+    async fn decide(
+        &self,
+        request: Request<pb::DecideRequest>,
+    ) -> Result<Response<pb::DecideResponse>, Status> {
+        let req = request.into_inner();
+        let decision = match req.decision.as_str() {
+            "allow" => Decision::Allow,
+            "always" => Decision::Always,
+            "deny" => Decision::Deny(req.message),
+            other => {
+                return Err(Status::invalid_argument(format!(
+                    "unknown decision {other:?}: use allow, always or deny"
+                )));
+            }
+        };
+        // Only the socket's own user reaches this service; a device must also prove
+        // it is paired, and its name is recorded.
+        let decided_by = if !req.device_token.is_empty() {
+            self.ctx.devices.verify(&req.device_token)?.name
+        } else if !req.client.is_empty() {
+            req.client
+        } else {
+            "cli".to_owned()
+        };
+        let approval = self
+            .ctx
+            .supervisor
+            .decide_approval(&req.id, decision, &decided_by)
+            .await?;
+        Ok(Response::new(pb::DecideResponse {
+            approval: Some(wire(&self.ctx, &approval)),
+        }))
+    }
+
+    async fn ask(
+        &self,
+        request: Request<pb::AskRequest>,
+    ) -> Result<Response<pb::AskResponse>, Status> {
+        let input: Value =
+            serde_json::from_str(&request.into_inner().hook_input_json).map_err(|err| {
+                Status::invalid_argument(format!("the hook input is not JSON: {err}"))
+            })?;
+        let text = |key: &str| input[key].as_str().unwrap_or_default().to_owned();
+        if text("tool_name").is_empty() {
+            return Err(Status::invalid_argument(
+                "the hook input has no tool_name: is this a PermissionRequest hook?",
+            ));
+        }
+        // Subscribe before adding, so the answer cannot slip by.
+        let mut events = self.ctx.approvals.bus().subscribe();
+        let approval = self
+            .ctx
+            .approvals
+            .add(Approval {
+                session_id: text("session_id"),
+                project_path: text("cwd"),
+                tool_name: text("tool_name"),
+                input: input["tool_input"].clone(),
+                description: input["tool_input"]["description"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                suggestions: input["permission_suggestions"].clone(),
+                ..Approval::default()
+            })
+            .await?;
+        let mut guard = CancelOnDrop {
+            ctx: self.ctx.clone(),
+            id: Some(approval.id.clone()),
+        };
+        let resolved = loop {
+            let next = tokio::select! {
+                next = events.recv() => next,
+                () = self.ctx.shutdown_requested() => {
+                    return Err(Status::unavailable("orchestrad is shutting down"));
+                }
+            };
+            match next {
+                Ok(event) if event.event.approval.id == approval.id => {
+                    if event.event.approval.state != ApprovalState::Pending {
+                        break (*event.event.approval).clone();
+                    }
+                }
+                Ok(_) => {}
+                Err(RecvError::Lagged(_)) => {
+                    let now = self.ctx.approvals.resolve(&approval.id)?;
+                    if now.state != ApprovalState::Pending {
+                        break now;
+                    }
+                }
+                Err(RecvError::Closed) => {
+                    return Err(Status::unavailable("orchestrad is shutting down"));
+                }
+            }
+        };
+        guard.id = None;
+        Ok(Response::new(pb::AskResponse {
+            hook_output_json: hook_output(&resolved),
+            approval: Some(wire(&self.ctx, &resolved)),
+        }))
+    }
+}

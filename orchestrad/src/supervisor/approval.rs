@@ -1,0 +1,213 @@
+//! Agents that ask: each `can_use_tool` control request of an agent becomes an
+//! [`Approval`]; an answer goes back to the process through its shim as a
+//! `control_response`; the agent is `waiting` while any of its approvals is pending.
+//!
+//! The shim holds the Claude process and its open request, so none of this depends on
+//! the daemon staying up: a restarted daemon finds the approval in the store and the
+//! process still waiting on its stdin.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::Supervisor;
+use super::agent::AgentState;
+use super::stream::{self, Control};
+use crate::approvals::{Approval, ApprovalError, ApprovalState, Decision};
+use crate::context::now_ms;
+
+impl Supervisor {
+    /// The approvals, shared with the `Approvals` service.
+    pub fn approvals(&self) -> &Arc<crate::approvals::Approvals> {
+        &self.approvals
+    }
+
+    /// Answers approval `id`; for an agent's approval the answer is sent to its process
+    /// at once and the agent goes back to `running` (unless it still asks something else).
+    pub async fn decide_approval(
+        self: &Arc<Self>,
+        id: &str,
+        decision: Decision,
+        decided_by: &str,
+    ) -> Result<Approval, ApprovalError> {
+        let approval = self.approvals.decide(id, decision, decided_by).await?;
+        self.deliver(&approval).await;
+        Ok(approval)
+    }
+
+    /// Sends the answer of a resolved agent approval to its process and updates the agent.
+    async fn deliver(self: &Arc<Self>, approval: &Approval) {
+        if approval.agent_id.is_empty() {
+            return;
+        }
+        if approval.state != ApprovalState::Cancelled {
+            let line = stream::control_response(&approval.request_id, &approval.response());
+            let dir = self.agent_dir(&approval.agent_id);
+            let sent = tokio::task::spawn_blocking(move || dir.respond(&line)).await;
+            match sent {
+                Ok(Ok(())) => {}
+                Ok(Err(reason)) => {
+                    tracing::warn!(agent = %approval.agent_id, %reason, "cannot deliver an approval")
+                }
+                Err(err) => tracing::warn!(%err, "approval delivery task failed"),
+            }
+        }
+        let verb = match approval.state {
+            ApprovalState::Allowed => "approved",
+            ApprovalState::Denied => "denied",
+            ApprovalState::Expired => "no answer in time, denied",
+            _ => "no longer asks",
+        };
+        let activity = format!("{verb}: {}", approval.summary());
+        self.settle_waiting(&approval.agent_id, Some(activity))
+            .await;
+        self.wake(&approval.agent_id);
+    }
+
+    /// Makes agent `id`'s state agree with its pending approvals: `waiting` with what it
+    /// asks while any is pending, else back to `running` (with `activity`, if given).
+    pub(super) async fn settle_waiting(&self, id: &str, activity: Option<String>) {
+        let pending = self.approvals.pending_of(id);
+        // The common case, called after every read of output: nothing to change.
+        if pending.is_empty() && self.peek(id, |a| a.state != AgentState::Waiting) != Some(false) {
+            return;
+        }
+        let _ = self
+            .update(id, |a| {
+                if !a.state.is_active() {
+                    return;
+                }
+                match pending.first() {
+                    Some(first) => {
+                        a.state = AgentState::Waiting;
+                        a.activity = format!("needs approval: {}", first.summary());
+                    }
+                    None if a.state == AgentState::Waiting => {
+                        a.state = AgentState::Running;
+                        if let Some(activity) = activity {
+                            a.activity = activity;
+                        }
+                    }
+                    None => {}
+                }
+            })
+            .await;
+    }
+
+    /// Records the approvals asked (and withdrawn) in new output `lines` of agent `id`.
+    /// Called before the lines are applied to the record, so a request is on disk before
+    /// the log offset moves past it.
+    pub(super) async fn take_requests(self: &Arc<Self>, id: &str, lines: &[Vec<u8>]) {
+        for line in lines {
+            match stream::control(line) {
+                Some(Control::CanUseTool {
+                    request_id,
+                    tool_name,
+                    input,
+                    description,
+                    suggestions,
+                    tool_use_id,
+                }) => {
+                    let Some((session_id, cwd)) =
+                        self.peek(id, |a| (a.session_id.clone(), a.cwd.clone()))
+                    else {
+                        return;
+                    };
+                    let asked = self
+                        .approvals
+                        .add(Approval {
+                            agent_id: id.to_owned(),
+                            session_id,
+                            project_path: cwd.display().to_string(),
+                            tool_name,
+                            input,
+                            description,
+                            suggestions,
+                            request_id,
+                            tool_use_id,
+                            created_at_ms: now_ms(),
+                            ..Approval::default()
+                        })
+                        .await;
+                    match asked {
+                        Ok(approval) => self.arm_timeout(&approval),
+                        Err(err) => tracing::error!(agent = id, %err, "cannot record an approval"),
+                    }
+                }
+                Some(Control::Cancel { request_id }) => {
+                    if let Some(approval) = self.approvals.by_request(id, &request_id) {
+                        let _ = self
+                            .approvals
+                            .close(
+                                &approval.id,
+                                ApprovalState::Cancelled,
+                                "Claude Code withdrew the request",
+                            )
+                            .await;
+                    }
+                }
+                None => {}
+            }
+        }
+    }
+
+    /// With `approval_timeout_s` set, denies `approval` when nobody answers in time (the
+    /// model is told why). Timers are re-armed at start-up from `created_at_ms`.
+    pub(super) fn arm_timeout(self: &Arc<Self>, approval: &Approval) {
+        let limit = self.settings.config.approval_timeout_s;
+        if limit == 0 || approval.state != ApprovalState::Pending {
+            return;
+        }
+        let due = approval.created_at_ms + (limit as i64) * 1000;
+        let this = self.clone();
+        let id = approval.id.clone();
+        let mut shutdown = self.shutdown.clone();
+        tokio::spawn(async move {
+            let wait = Duration::from_millis((due - now_ms()).max(0) as u64);
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                _ = shutdown.wait_for(|stop| *stop) => return,
+            }
+            let reason = format!(
+                "Nobody answered this permission request within {limit} s \
+                 (approval_timeout_s in the claude-orchestra config), so it was denied."
+            );
+            if let Ok(expired) = this
+                .approvals
+                .close(&id, ApprovalState::Expired, &reason)
+                .await
+            {
+                this.deliver(&expired).await;
+            }
+        });
+    }
+
+    /// Cancels the pending approvals of agent `id` (its process ended, or it is stopped).
+    pub(super) async fn cancel_approvals(&self, id: &str, reason: &str) {
+        self.approvals.cancel_agent(id, reason).await;
+    }
+
+    /// At start-up: re-arms the timers of pending agent approvals and cancels those whose
+    /// agent no longer runs.
+    pub(super) async fn reconcile_approvals(self: &Arc<Self>) {
+        for approval in self.approvals.list(false) {
+            if approval.agent_id.is_empty() {
+                continue;
+            }
+            let active = self
+                .peek(&approval.agent_id, |a| a.state.is_active())
+                .unwrap_or(false);
+            if active {
+                self.arm_timeout(&approval);
+            } else {
+                let _ = self
+                    .approvals
+                    .close(
+                        &approval.id,
+                        ApprovalState::Cancelled,
+                        "the agent is no longer running",
+                    )
+                    .await;
+            }
+        }
+    }
+}
