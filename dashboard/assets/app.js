@@ -131,6 +131,12 @@ function updateCard({ card, refs }, agent) {
   refs.time.textContent = duration(agent);
   refs.activity.textContent = agent.error || agent.activity || "";
   refs.branch.textContent = agent.branch || "";
+  // The overlap radar and `--after` chains: marked on the card itself.
+  const overlaps = agent.overlaps || [];
+  card.classList.toggle("overlap", overlaps.length > 0);
+  const relations = overlaps.map((o) => `⚠ also changed by ${o.agent_id}: ${o.paths.join(", ")}`);
+  if (agent.after) relations.push(`runs after ${agent.after}`);
+  if (relations.length) refs.branch.textContent = [agent.branch || "", ...relations].filter(Boolean).join(" · ");
   refs.stop.classList.toggle("hidden", !active);
 }
 

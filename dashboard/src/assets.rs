@@ -18,6 +18,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
         include_str!("../assets/app.js"),
     ),
     (
+        "/batches.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/batches.js"),
+    ),
+    (
         "/notify.js",
         "text/javascript; charset=utf-8",
         include_str!("../assets/notify.js"),

@@ -9,6 +9,7 @@
 pub mod api;
 pub mod assets;
 pub mod auth;
+pub mod integration;
 pub mod live;
 pub mod notify;
 
@@ -91,6 +92,7 @@ pub async fn run(
     announce(&state).await?;
     let app: Router = Router::new()
         .merge(api::routes())
+        .merge(integration::routes())
         .merge(live::routes())
         .merge(auth::routes())
         .merge(assets::routes())

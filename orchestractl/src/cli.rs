@@ -80,6 +80,10 @@ pub enum Command {
     Cleanup(CleanupArgs),
     /// Commit an agent's work, push its branch and open a pull request
     Pr(PrArgs),
+    /// Merge the branches of a batch (or of named agents) into one integration branch
+    Merge(MergeArgs),
+    /// One document for a batch: tasks, states, results, costs, changes, merge status
+    Report(ReportArgs),
     /// Forget finished agents: they leave `status` and `collect` (worktrees stay)
     Forget(ForgetArgs),
     /// Prepare a repository for agents
@@ -328,6 +332,12 @@ pub struct SpawnArgs {
     /// Spending cap per agent, in USD
     #[arg(long, value_name = "X")]
     pub max_budget_usd: Option<f64>,
+    /// Start these tasks once AGENT is done, from its branch, with its result as context
+    #[arg(long, value_name = "AGENT")]
+    pub after: Option<String>,
+    /// Do not tell the agents of this batch about each other's tasks and branches
+    #[arg(long)]
+    pub no_siblings: bool,
 }
 
 /// `orchestractl status`
@@ -441,9 +451,63 @@ pub struct CleanupArgs {
 
 /// `orchestractl pr`
 #[derive(Debug, Args)]
+#[command(
+    override_usage = "orchestractl pr <AGENT>\n       orchestractl pr --integration <BRANCH> [--repo PATH]",
+    after_help = "Examples:\n  orchestractl pr 3f2a                                   # one agent's branch\n  orchestractl pr --integration orchestra/integrate-9c1d  # a merged batch, the report as body"
+)]
 pub struct PrArgs {
     /// Agent id, or any unique prefix
-    pub agent: String,
+    #[arg(
+        required_unless_present = "integration",
+        conflicts_with = "integration"
+    )]
+    pub agent: Option<String>,
+    /// Open the pull request of this integration branch (made by `orchestractl merge`)
+    #[arg(long, value_name = "BRANCH")]
+    pub integration: Option<String>,
+    /// Repository of the integration branch [default: the current directory]
+    #[arg(long, value_name = "PATH", requires = "integration")]
+    pub repo: Option<PathBuf>,
+}
+
+/// `orchestractl merge`
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  orchestractl merge --dry-run           # which agents' work conflicts; changes nothing\n  orchestractl merge                     # the latest batch into orchestra/integrate-<batch>\n  orchestractl merge --batch 9c1d --into release/next\n  orchestractl merge 3f2a 7ab9           # these agents, in this order\n\nEach agent's uncommitted work is first committed on its own branch (the task as message).\nThe branches are merged in their own worktree, never in your checkout; a branch that\nconflicts is left out whole and named with its paths. Only finished agents are merged."
+)]
+pub struct MergeArgs {
+    /// Agents (ids or unique prefixes), merged in this order [default: the latest batch]
+    #[arg(value_name = "AGENT", conflicts_with = "batch")]
+    pub agents: Vec<String>,
+    /// Merge the finished agents of this batch (id or unique prefix)
+    #[arg(long, value_name = "ID")]
+    pub batch: Option<String>,
+    /// The integration branch [default: orchestra/integrate-<batch>]
+    #[arg(long, value_name = "BRANCH")]
+    pub into: Option<String>,
+    /// Only show which agents' work conflicts (computed in memory; changes nothing)
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Repository [default: the current directory]
+    #[arg(long, value_name = "PATH")]
+    pub repo: Option<PathBuf>,
+}
+
+/// `orchestractl report`
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  orchestractl report                   # the latest batch of this repository\n  orchestractl report --batch 9c1d --markdown > pr.md\n  orchestractl report --json"
+)]
+pub struct ReportArgs {
+    /// The batch (id or unique prefix) [default: the latest]
+    #[arg(long, value_name = "ID")]
+    pub batch: Option<String>,
+    /// Print Markdown (the body of `orchestractl pr --integration`)
+    #[arg(long)]
+    pub markdown: bool,
+    /// Repository [default: the current directory]
+    #[arg(long, value_name = "PATH")]
+    pub repo: Option<PathBuf>,
 }
 
 /// `orchestractl web`

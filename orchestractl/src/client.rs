@@ -62,6 +62,14 @@ impl Clients {
         AgentsClient::new(self.channel.clone()).max_decoding_message_size(MAX_MESSAGE)
     }
 
+    /// The `Integration` service (merge, report, integration pull requests).
+    pub fn integration(
+        &self,
+    ) -> orchestra_proto::v1::integration_client::IntegrationClient<Channel> {
+        orchestra_proto::v1::integration_client::IntegrationClient::new(self.channel.clone())
+            .max_decoding_message_size(MAX_MESSAGE)
+    }
+
     /// The `Devices` service.
     pub fn devices(&self) -> orchestra_proto::v1::devices_client::DevicesClient<Channel> {
         orchestra_proto::v1::devices_client::DevicesClient::new(self.channel.clone())

@@ -3,6 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+pub mod merge;
+
 use git2::{BranchType, DiffOptions, Repository, WorktreeAddOptions, WorktreePruneOptions};
 
 /// Longest slug, so paths and ref names stay short.
@@ -43,6 +45,16 @@ pub enum WorktreeError {
         /// git2's error.
         #[source]
         source: git2::Error,
+    },
+    /// A branch to be moved is checked out somewhere else.
+    #[error(
+        "branch {branch} is checked out at {path}; orchestra never moves a branch under someone's checkout: choose another --into"
+    )]
+    CheckedOut {
+        /// The branch.
+        branch: String,
+        /// Where it is checked out.
+        path: PathBuf,
     },
     /// A filesystem operation failed (disk full, path taken, permissions).
     #[error("cannot {op} {path}: {source}")]

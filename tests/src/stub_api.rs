@@ -4,6 +4,10 @@
 //! It answers `HEAD /` and `POST /v1/messages` (the query string is ignored). Streaming
 //! requests get Anthropic SSE with one text block, `hi from stub (turn with N messages)`;
 //! others get the same message as JSON.
+//!
+//! A prompt can script one tool call (see [`scripted`]): `STUB_PUT:<path>=<word>` makes the
+//! first answer a Bash call writing `<word>` to `<path>` in the CLI's working directory,
+//! and `STUB_GATE:<file>` holds the answer after that call's result until `<file>` exists.
 
 use std::net::SocketAddr;
 
@@ -87,6 +91,9 @@ async fn messages(_headers: HeaderMap, body: Bytes) -> Response {
         .unwrap_or(0);
     let text = format!("hi from stub (turn with {} messages)", turns + 1);
     let id = format!("msg_stub_{:x}", body.len());
+    if let Some(reply) = scripted(&request, &model, &id).await {
+        return reply;
+    }
     let usage = json!({"input_tokens": 100, "output_tokens": 5, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0});
     if request["stream"] != Value::Bool(true) {
         let message = json!({"id": id, "type": "message", "role": "assistant", "model": model,
@@ -132,4 +139,91 @@ async fn messages(_headers: HeaderMap, body: Bytes) -> Response {
         sse,
     )
         .into_response()
+}
+
+/// The word after `key` in `text` (letters, digits and `._/=-`), if `key` occurs.
+fn marker(text: &str, key: &str) -> Option<String> {
+    let start = text.find(key)? + key.len();
+    let word: String = text[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || "._/=-".contains(*c))
+        .collect();
+    (!word.is_empty()).then_some(word)
+}
+
+/// The scripted tool call of `STUB_PUT:` prompts: a Bash call first, then (once its result
+/// came back, and `STUB_GATE:`'s file exists) the usual text answer. Requests that offer
+/// no tools (titles, summaries) are answered as usual.
+async fn scripted(request: &Value, model: &str, id: &str) -> Option<Response> {
+    let offers_bash = request["tools"]
+        .as_array()
+        .is_some_and(|tools| tools.iter().any(|t| t["name"] == "Bash"));
+    let conversation = request["messages"].to_string();
+    let (path, word) = marker(&conversation, "STUB_PUT:")?
+        .split_once('=')
+        .map(|(p, w)| (p.to_owned(), w.to_owned()))?;
+    if !offers_bash {
+        return None;
+    }
+    if conversation.contains("tool_result") {
+        if let Some(gate) = marker(&conversation, "STUB_GATE:") {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            while !std::path::Path::new(&gate).exists() && std::time::Instant::now() < deadline {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
+        return None;
+    }
+    let input = json!({"command": format!("printf '%s\\n' {word} > {path}"), "description": format!("Write {path}")});
+    let tool_id = format!("toolu_stub_{}", id.trim_start_matches("msg_stub_"));
+    let usage = json!({"input_tokens": 100, "output_tokens": 5, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0});
+    if request["stream"] != Value::Bool(true) {
+        let message = json!({"id": id, "type": "message", "role": "assistant", "model": model,
+            "content": [{"type": "tool_use", "id": tool_id, "name": "Bash", "input": input}],
+            "stop_reason": "tool_use", "stop_sequence": null, "usage": usage});
+        return Some(
+            (
+                [(header::CONTENT_TYPE, "application/json")],
+                message.to_string(),
+            )
+                .into_response(),
+        );
+    }
+    let events = [
+        (
+            "message_start",
+            json!({"type": "message_start", "message": {"id": id, "type": "message", "role": "assistant", "model": model, "content": [], "stop_reason": null, "stop_sequence": null, "usage": usage}}),
+        ),
+        (
+            "content_block_start",
+            json!({"type": "content_block_start", "index": 0, "content_block": {"type": "tool_use", "id": tool_id, "name": "Bash", "input": {}}}),
+        ),
+        (
+            "content_block_delta",
+            json!({"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": input.to_string()}}),
+        ),
+        (
+            "content_block_stop",
+            json!({"type": "content_block_stop", "index": 0}),
+        ),
+        (
+            "message_delta",
+            json!({"type": "message_delta", "delta": {"stop_reason": "tool_use", "stop_sequence": null}, "usage": {"output_tokens": 5}}),
+        ),
+        ("message_stop", json!({"type": "message_stop"})),
+    ];
+    let mut sse = String::new();
+    for (name, data) in events {
+        sse.push_str(&format!("event: {name}\ndata: {data}\n\n"));
+    }
+    Some(
+        (
+            [
+                (header::CONTENT_TYPE, "text/event-stream"),
+                (header::CACHE_CONTROL, "no-cache"),
+            ],
+            sse,
+        )
+            .into_response(),
+    )
 }

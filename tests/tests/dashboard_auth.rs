@@ -122,6 +122,9 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/sessions/abcd/resume"),
     ("GET", "/api/worktrees"),
     ("POST", "/api/cleanup"),
+    ("GET", "/batches.js"),
+    ("POST", "/api/merge"),
+    ("GET", "/api/report"),
 ];
 
 #[test]

@@ -585,3 +585,57 @@ async fn a_waiting_session_is_told_once_from_the_hook_or_the_registry() {
     assert_eq!(post.json()["message"], "/work/y: permission to use Write");
     daemon.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_overlap_radar_is_told_once_per_pair() {
+    let env = TestEnv::new();
+    let repo = env.git_repo();
+    let receiver = Receiver::start().await;
+    let daemon = daemon_with(&env, vec![channel("webhook", &receiver.url("/hook"))]).await;
+    let gate = env.root.path().join("gate");
+    let g = gate.display().to_string();
+    let spawned = spawn(
+        &env,
+        &repo,
+        &[
+            "--allowed-tools",
+            "Write",
+            &format!("PUT:shared.txt=alpha GATE:{g} one"),
+            &format!("PUT:shared.txt=beta GATE:{g} two"),
+        ],
+    );
+    let mut ids: Vec<String> = spawned
+        .iter()
+        .map(|a| a["id"].as_str().expect("id").to_owned())
+        .collect();
+    ids.sort();
+    let post = receiver.wait_for("/hook", "overlap", |_| true).await;
+    assert_eq!(
+        post.json()["message"],
+        format!("agents {}, {} both change shared.txt", ids[0], ids[1]),
+        "{:#?}",
+        post.json()
+    );
+    std::fs::write(&gate, "go").expect("gate");
+    tokio::task::block_in_place(|| wait_for_agents(&env, "both finished", all_finished));
+    // A marker after them: once it is in, every overlap post of the pair has arrived.
+    daemon.ctx.notifier.notify(NotifyInput::Overlap {
+        agent_ids: vec!["m1".into(), "m2".into()],
+        project_path: "/repo".into(),
+        paths: vec!["marker".into()],
+    });
+    receiver
+        .wait_for("/hook", "overlap", |p| {
+            p.json()["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("marker"))
+        })
+        .await;
+    let told = receiver
+        .posts()
+        .iter()
+        .filter(|p| p.event() == "overlap" && p.body.contains("shared.txt"))
+        .count();
+    assert_eq!(told, 1, "{:#?}", receiver.posts());
+    daemon.shutdown().await;
+}

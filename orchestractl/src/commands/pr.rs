@@ -2,23 +2,35 @@
 
 use std::process::ExitCode;
 
-use orchestra_proto::v1::PrRequest;
+use orchestra_proto::v1::{IntegrationPrRequest, PrRequest};
 
 use crate::cli::PrArgs;
-use crate::client::Ctx;
+use crate::client::{Ctx, repo_arg};
 use crate::output;
 
 /// Turns an agent's branch into a pull request.
 pub async fn run(ctx: &Ctx, args: PrArgs) -> anyhow::Result<ExitCode> {
     let clients = ctx.connect().await?;
-    let pr = clients
-        .agents()
-        .pr(PrRequest {
-            id: args.agent,
-            env: std::env::vars().collect(),
-        })
-        .await?
-        .into_inner();
+    let pr = match &args.integration {
+        // An integration branch: its body is the batch report (`orchestractl report`).
+        Some(branch) => clients
+            .integration()
+            .open_integration_pr(IntegrationPrRequest {
+                repo: repo_arg(args.repo.as_deref())?,
+                branch: branch.clone(),
+                env: std::env::vars().collect(),
+            })
+            .await?
+            .into_inner(),
+        None => clients
+            .agents()
+            .pr(PrRequest {
+                id: args.agent.clone().unwrap_or_default(),
+                env: std::env::vars().collect(),
+            })
+            .await?
+            .into_inner(),
+    };
     // Nothing pushed means no pull request: a script must not take that for success.
     let code = if pr.pushed {
         ExitCode::SUCCESS

@@ -26,6 +26,8 @@ pub async fn run(ctx: &Ctx, args: SpawnArgs) -> anyhow::Result<ExitCode> {
             // The agents get the caller's environment (PATH, API keys, ...), as if
             // started from this shell.
             env: std::env::vars().collect(),
+            after: args.after.unwrap_or_default(),
+            no_siblings: args.no_siblings,
         })
         .await?
         .into_inner();

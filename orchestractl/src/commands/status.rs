@@ -90,4 +90,29 @@ pub fn print_table(agents: &[Agent], show_repo: bool) {
             &[8, 11, 7, 7, 30],
         );
     }
+    print_relations(agents);
+}
+
+/// Below the table: the overlap radar's findings and the `--after` chains.
+fn print_relations(agents: &[Agent]) {
+    let mut lines = Vec::new();
+    for a in agents {
+        for overlap in &a.overlaps {
+            lines.push(format!(
+                "{}  also changed by {}: {}",
+                a.id,
+                overlap.agent_id,
+                overlap.paths.join(", ")
+            ));
+        }
+        if !a.after.is_empty() {
+            lines.push(format!("{}  runs after {}", a.id, a.after));
+        }
+    }
+    if !lines.is_empty() {
+        println!();
+        for line in lines {
+            println!("{line}");
+        }
+    }
 }

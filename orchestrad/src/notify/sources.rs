@@ -55,6 +55,12 @@ async fn follow_agents(ctx: Arc<Context>, mut rx: broadcast::Receiver<Sequenced<
             _ = shutdown.wait_for(|stop| *stop) => return,
         };
         let agent = match change {
+            Ok(change) if change.event.kind == AgentChange::OVERLAP => {
+                if let Some(input) = overlap_input(&change.event.agent) {
+                    ctx.notifier.notify(input);
+                }
+                continue;
+            }
             Ok(change) => change.event.agent,
             Err(RecvError::Lagged(missed)) => {
                 tracing::warn!(
@@ -91,6 +97,34 @@ async fn follow_agents(ctx: Arc<Context>, mut rx: broadcast::Receiver<Sequenced<
             }
         }
     }
+}
+
+/// The notification for an overlap the radar found. Both agents of a pair publish the
+/// event; only the one with the smaller id tells it, so a pair is told once.
+fn overlap_input(agent: &AgentRecord) -> Option<NotifyInput> {
+    let others: Vec<&crate::supervisor::agent::Overlap> = agent
+        .overlaps
+        .iter()
+        .filter(|o| o.agent_id.as_str() > agent.id.as_str())
+        .collect();
+    if others.is_empty() {
+        return None;
+    }
+    let mut agent_ids = vec![agent.id.clone()];
+    let mut paths: Vec<String> = Vec::new();
+    for overlap in others {
+        agent_ids.push(overlap.agent_id.clone());
+        for path in &overlap.paths {
+            if !paths.contains(path) {
+                paths.push(path.clone());
+            }
+        }
+    }
+    Some(NotifyInput::Overlap {
+        agent_ids,
+        project_path: agent.repo.display().to_string(),
+        paths,
+    })
 }
 
 /// (done, not done) when every agent of `batch_id` has ended, else `None`.

@@ -110,6 +110,8 @@ impl Agents for AgentsService {
             allowed_tools: req.allowed_tools,
             max_budget_usd: req.max_budget_usd,
             env: req.env.into_iter().collect(),
+            after: req.after,
+            no_siblings: req.no_siblings,
         };
         let agents = self.ctx.supervisor.spawn(req.tasks, options).await?;
         Ok(Response::new(pb::SpawnResponse {

@@ -166,6 +166,16 @@ impl From<&AgentRecord> for pb::Agent {
             error: a.error.clone(),
             batch_id: a.batch_id.clone(),
             parallel: a.parallel,
+            overlaps: a
+                .overlaps
+                .iter()
+                .map(|o| pb::Overlap {
+                    agent_id: o.agent_id.clone(),
+                    paths: o.paths.clone(),
+                })
+                .collect(),
+            after: a.after.clone(),
+            merge_status: a.merge_status.clone(),
         }
     }
 }
@@ -292,6 +302,59 @@ impl From<&TestResult> for pb::NotifyTestResult {
             url: t.config.url.clone(),
             outcome: t.outcome.as_str().to_owned(),
             answer: t.answer.clone(),
+        }
+    }
+}
+
+impl From<&crate::supervisor::integrate::MergeOutcome> for pb::MergeResponse {
+    fn from(m: &crate::supervisor::integrate::MergeOutcome) -> Self {
+        pb::MergeResponse {
+            branch: m.branch.clone(),
+            merged: m.merged.clone(),
+            skipped: m
+                .skipped
+                .iter()
+                .map(|l| pb::SkippedBranch {
+                    agent_id: l.skipped.agent_id.clone(),
+                    paths: l.skipped.paths.clone(),
+                    conflicts_with: l.skipped.conflicts_with.clone(),
+                    reason: l.reason.clone(),
+                })
+                .collect(),
+            conflicts: m
+                .conflicts
+                .iter()
+                .map(|c| pb::Conflict {
+                    agents: c.agents.to_vec(),
+                    paths: c.paths.clone(),
+                })
+                .collect(),
+            dry_run: m.dry_run,
+            batch_id: m.batch_id.clone(),
+            worktree: m.worktree.clone(),
+            head: m.head.clone(),
+            committed: m.committed.clone(),
+        }
+    }
+}
+
+impl From<&crate::supervisor::report::Report> for pb::ReportResponse {
+    fn from(r: &crate::supervisor::report::Report) -> Self {
+        pb::ReportResponse {
+            batch_id: r.batch_id.clone(),
+            repo: r.repo.display().to_string(),
+            entries: r
+                .entries
+                .iter()
+                .map(|e| pb::ReportEntry {
+                    agent: Some((&e.agent).into()),
+                    diff: e.diff.map(Into::into),
+                    duration_ms: e.duration_ms,
+                    merge_status: e.merge_status.clone(),
+                })
+                .collect(),
+            total_cost_usd: r.total_cost_usd,
+            markdown: r.markdown.clone(),
         }
     }
 }

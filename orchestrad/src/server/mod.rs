@@ -7,6 +7,7 @@ pub mod agents;
 pub mod convert;
 pub mod daemon;
 pub mod devices;
+pub mod integration;
 pub mod notify;
 pub mod sessions;
 pub mod status;
@@ -18,6 +19,7 @@ use futures::Stream;
 use orchestra_proto::v1::agents_server::AgentsServer;
 use orchestra_proto::v1::daemon_server::DaemonServer;
 use orchestra_proto::v1::devices_server::DevicesServer;
+use orchestra_proto::v1::integration_server::IntegrationServer;
 use orchestra_proto::v1::notify_server::NotifyServer;
 use orchestra_proto::v1::sessions_server::SessionsServer;
 use tokio::net::{UnixListener, UnixStream};
@@ -50,6 +52,9 @@ pub async fn serve(
         .add_service(DevicesServer::new(devices::DevicesService::new(
             ctx.clone(),
         )))
+        .add_service(IntegrationServer::new(
+            integration::IntegrationService::new(ctx.clone()),
+        ))
         .add_service(NotifyServer::new(notify::NotifyService::new(ctx.clone())))
         .add_service(reflection)
         .add_service(reflection_alpha)

@@ -43,9 +43,12 @@ impl From<crate::supervisor::SupervisorError> for Status {
             E::NotFound(_) => Status::not_found(message),
             E::Ambiguous(..) | E::Invalid(_) => Status::invalid_argument(message),
             E::Precondition(_) => Status::failed_precondition(message),
-            E::Worktree(W::NotARepo { .. } | W::NoCommits { .. } | W::UnknownRef { .. }) => {
-                Status::failed_precondition(message)
-            }
+            E::Worktree(
+                W::NotARepo { .. }
+                | W::NoCommits { .. }
+                | W::UnknownRef { .. }
+                | W::CheckedOut { .. },
+            ) => Status::failed_precondition(message),
             E::Worktree(_) => Status::internal(message),
             E::Store(_) => Status::internal(message),
         }

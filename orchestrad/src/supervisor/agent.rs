@@ -143,6 +143,27 @@ pub struct AgentRecord {
     pub pending_input: Vec<String>,
     /// A stop was asked for: the exit that follows means `stopped`.
     pub stop_requested: bool,
+    /// Other agents of the repository that changed the same paths (the overlap radar).
+    pub overlaps: Vec<Overlap>,
+    /// The agent this one waits for (`spawn --after`): it starts from that agent's branch
+    /// once it is done.
+    pub after: String,
+    /// The agent it followed was done and this one was set to start from its branch.
+    pub after_released: bool,
+    /// What `merge` did with its branch ("merged into B", or why it was left out).
+    pub merge_status: String,
+    /// Told to Claude Code with `--append-system-prompt`: the other tasks of its batch.
+    pub system_prompt: String,
+}
+
+/// Paths another agent changed too.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Overlap {
+    /// The other agent.
+    pub agent_id: String,
+    /// The paths both changed against their base.
+    pub paths: Vec<String>,
 }
 
 impl AgentRecord {
@@ -163,8 +184,15 @@ impl AgentRecord {
 /// A change published on the agent bus.
 #[derive(Debug, Clone)]
 pub struct AgentChange {
-    /// "created" or "updated".
+    /// "created", "updated", or [`AgentChange::OVERLAP`].
     pub kind: &'static str,
     /// The agent after the change.
     pub agent: std::sync::Arc<AgentRecord>,
+}
+
+impl AgentChange {
+    /// The kind of change published when an agent's `overlaps` gain a path another agent
+    /// of its repository changed too (the overlap radar): the cue for a notification. The
+    /// agent carries all its overlaps; an `updated` change with the same record precedes it.
+    pub const OVERLAP: &'static str = "overlap";
 }

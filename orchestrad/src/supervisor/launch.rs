@@ -70,6 +70,7 @@ impl Supervisor {
         } else {
             options.allowed_tools.clone()
         };
+        let after = self.predecessor(&options.after, &repo)?;
         let batch_id = new_id();
         let created = now_ms();
         let mut slugs: Vec<String> = Vec::new();
@@ -112,8 +113,15 @@ impl Supervisor {
                 batch_id: batch_id.clone(),
                 parallel,
                 pending_input: vec![task.clone()],
+                after: after.clone(),
                 ..AgentRecord::default()
             };
+            records.push(record);
+        }
+        if !options.no_siblings {
+            super::chain::tell_siblings(&mut records);
+        }
+        for record in std::mem::take(&mut records) {
             records.push(self.insert(record, options.env.clone()).await?);
         }
         self.schedule().await;
@@ -191,6 +199,9 @@ fn claude_args(agent: &AgentRecord) -> Vec<String> {
     }
     if agent.max_budget_usd > 0.0 {
         flag("--max-budget-usd", &agent.max_budget_usd.to_string());
+    }
+    if !agent.system_prompt.is_empty() {
+        flag("--append-system-prompt", &agent.system_prompt);
     }
     args
 }

@@ -6,10 +6,14 @@
 //! on branches ([`results`]). Every transition is persisted before it is published.
 
 pub mod agent;
+pub mod chain;
 pub mod control;
 pub mod forget;
+pub mod integrate;
 pub mod launch;
 pub mod monitor;
+pub mod radar;
+pub mod report;
 pub mod results;
 pub mod shim;
 pub mod stream;
@@ -80,6 +84,10 @@ pub struct SpawnOptions {
     pub max_budget_usd: f64,
     /// The caller's environment.
     pub env: std::collections::BTreeMap<String, String>,
+    /// `--after`: an agent (id or prefix) whose being done starts these tasks.
+    pub after: String,
+    /// `--no-siblings`: do not tell the agents of the batch about each other.
+    pub no_siblings: bool,
 }
 
 /// The agent supervisor. Shared as `Arc<Supervisor>`.
@@ -108,6 +116,8 @@ pub struct Supervisor {
     wakers: Mutex<HashMap<String, tokio::sync::mpsc::Sender<()>>>,
     /// Becomes true when the daemon shuts down; monitors stop (agents keep running).
     shutdown: watch::Receiver<bool>,
+    /// What each agent changed, for the overlap radar.
+    radar: radar::Radar,
 }
 
 impl Supervisor {
@@ -144,6 +154,7 @@ impl Supervisor {
             schedule_lock: tokio::sync::Mutex::new(()),
             wakers: Mutex::new(HashMap::new()),
             shutdown,
+            radar: radar::Radar::default(),
         })
     }
 
@@ -277,6 +288,7 @@ impl Supervisor {
                 return;
             }
             let _guard = this.schedule_lock.lock().await;
+            this.release_followers().await;
             let to_start: Vec<String> = {
                 let agents = this.agents.lock().expect("agents lock");
                 let mut active: HashMap<&str, u32> = HashMap::new();
@@ -285,7 +297,7 @@ impl Supervisor {
                 }
                 let mut queued: Vec<&AgentRecord> = agents
                     .values()
-                    .filter(|a| a.state == AgentState::Queued)
+                    .filter(|a| a.state == AgentState::Queued && chain::may_start(a))
                     .collect();
                 queued.sort_by(|a, b| a.created_at_ms.cmp(&b.created_at_ms).then(a.id.cmp(&b.id)));
                 let mut picked = Vec::new();

@@ -41,6 +41,8 @@ async fn run(sup: &Arc<Supervisor>, id: &str, mut wake: tokio::sync::mpsc::Recei
     let dir = sup.agent_dir(id);
     let mut shutdown = sup.shutdown.clone();
     let mut ticks: u64 = 0;
+    // A file-changing tool was called and its result has not been seen yet.
+    let mut writing = false;
     loop {
         ticks += 1;
         let Some((active, log, offset)) = sup.peek(id, |a| {
@@ -75,6 +77,17 @@ async fn run(sup: &Arc<Supervisor>, id: &str, mut wake: tokio::sync::mpsc::Recei
         };
         match read {
             Ok(Ok((lines, new_offset))) if new_offset != offset => {
+                let mut refresh = false;
+                for line in &lines {
+                    match stream::file_tool_signal(line) {
+                        Some(stream::FileToolSignal::Called) => writing = true,
+                        Some(stream::FileToolSignal::Returned) if writing => {
+                            writing = false;
+                            refresh = true;
+                        }
+                        _ => {}
+                    }
+                }
                 let _ = sup
                     .update(id, |a| {
                         for line in &lines {
@@ -83,6 +96,9 @@ async fn run(sup: &Arc<Supervisor>, id: &str, mut wake: tokio::sync::mpsc::Recei
                         a.log_offset = new_offset;
                     })
                     .await;
+                if refresh {
+                    super::radar::spawn_refresh(sup, id);
+                }
             }
             Ok(Err(err)) if err.kind() != std::io::ErrorKind::NotFound => {
                 tracing::warn!(agent = id, %err, "cannot read agent output");
@@ -91,6 +107,8 @@ async fn run(sup: &Arc<Supervisor>, id: &str, mut wake: tokio::sync::mpsc::Recei
         }
         if let Some(exit) = exit {
             finish(sup, id, Some(exit)).await;
+            // What it left behind counts too (a Bash command may have written late).
+            super::radar::spawn_refresh(sup, id);
             return;
         }
         if !shim_alive && dir.read_info().is_some() && dir.read_exit().is_none() {

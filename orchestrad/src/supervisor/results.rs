@@ -232,7 +232,7 @@ impl Supervisor {
 }
 
 /// Runs a command with the caller's environment; returns (success, stdout+stderr).
-fn run(
+pub(super) fn run(
     program: &str,
     args: &[&str],
     cwd: &Path,
@@ -340,7 +340,7 @@ fn open_pr(
 }
 
 /// The compare page of a GitHub remote for `branch`.
-fn compare_url(remote: &str, branch: &str) -> Option<String> {
+pub(super) fn compare_url(remote: &str, branch: &str) -> Option<String> {
     let path = remote
         .strip_prefix("git@github.com:")
         .or_else(|| remote.strip_prefix("https://github.com/"))

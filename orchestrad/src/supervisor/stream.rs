@@ -144,6 +144,49 @@ pub fn apply(agent: &mut AgentRecord, line: &[u8]) {
     }
 }
 
+/// What a line says about tools that may change files (for the overlap radar).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileToolSignal {
+    /// A Write, Edit, MultiEdit, NotebookEdit or Bash call was made.
+    Called,
+    /// Some tool returned its result.
+    Returned,
+}
+
+/// Tools whose results may have changed files in the worktree.
+const FILE_TOOLS: &[&str] = &["Write", "Edit", "MultiEdit", "NotebookEdit", "Bash"];
+
+/// Whether `line` calls a tool that may change files, or carries a tool's result. Lines
+/// that cannot be either are rejected without being parsed.
+pub fn file_tool_signal(line: &[u8]) -> Option<FileToolSignal> {
+    let has = |needle: &[u8]| line.windows(needle.len()).any(|w| w == needle);
+    let calls = has(b"\"tool_use\"");
+    let returns = has(b"\"tool_result\"");
+    if !calls && !returns {
+        return None;
+    }
+    let value = serde_json::from_slice::<Value>(line).ok()?;
+    let blocks = value
+        .pointer("/message/content")
+        .and_then(Value::as_array)?;
+    let mut signal = None;
+    for block in blocks {
+        match block.get("type").and_then(Value::as_str) {
+            Some("tool_use")
+                if block
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .is_some_and(|n| FILE_TOOLS.contains(&n)) =>
+            {
+                signal = Some(FileToolSignal::Called);
+            }
+            Some("tool_result") => return Some(FileToolSignal::Returned),
+            _ => {}
+        }
+    }
+    signal
+}
+
 /// A short description of a tool's input: the path or command when there is one.
 fn tool_summary(input: Option<&Value>) -> String {
     let Some(input) = input else {

@@ -18,6 +18,9 @@
 //! - `CHATTY:<n>`: send n assistant text messages before the result;
 //! - `PACE:<ms>`: wait that long between those messages;
 //! - `EXIT:<code>`: exit at once with that code, printing no result.
+//! - `PUT:<path>=<text>` (repeatable): call the Write tool to write `<text>` to that path,
+//!   then, with `GATE:<file>`, wait until `<file>` exists before answering (so a test
+//!   can look at an agent that has written and is still running).
 
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
@@ -344,6 +347,9 @@ impl Session {
         }
         if let Some(command) = word("BASH:") {
             return self.bash_turn(args, started, &command.replace('_', " "), &prompt_id);
+        }
+        if let Some(code) = self.put_files(args, prompt, &prompt_id, started, input) {
+            return code;
         }
         let mut denials = Vec::new();
         let mut turns = 1;
@@ -842,4 +848,71 @@ fn watch_sigterm(registration: PathBuf) {
             std::process::exit(if signal == Signal::SIGINT { 130 } else { 143 });
         }
     });
+}
+
+impl Session {
+    /// `PUT:<path>=<text>` ... and `GATE:<file>`: Write calls with chosen contents, then
+    /// a wait for the gate file. Returns the exit code when the prompt asked for it.
+    fn put_files(
+        &mut self,
+        args: &Args,
+        prompt: &str,
+        prompt_id: &str,
+        started: std::time::Instant,
+        input: &mut dyn Iterator<Item = std::io::Result<String>>,
+    ) -> Option<i32> {
+        let puts: Vec<(String, String)> = prompt
+            .split_whitespace()
+            .filter_map(|w| w.strip_prefix("PUT:"))
+            .filter_map(|w| w.split_once('='))
+            .map(|(path, text)| (path.to_owned(), text.to_owned()))
+            .collect();
+        if puts.is_empty() {
+            return None;
+        }
+        let mut turns = 1;
+        let mut denials = Vec::new();
+        let mut results = Vec::new();
+        for (target, text) in puts {
+            turns += 1;
+            let path = self.cwd.join(&target);
+            let content = format!("{text}\n");
+            let input_json = json!({"file_path": path, "content": content});
+            let tool_use_id = format!("toolu_{}", uuid().replace('-', "")[..24].to_owned());
+            self.assistant(json!([{"type": "tool_use", "id": tool_use_id, "name": "Write", "input": input_json}]));
+            let verdict = self.permission(args, &tool_use_id, &input_json, input);
+            let (text, is_error) = match verdict {
+                Ok(()) => {
+                    if let Some(dir) = path.parent() {
+                        let _ = std::fs::create_dir_all(dir);
+                    }
+                    match std::fs::write(&path, &content) {
+                        Ok(()) => (
+                            format!("File created successfully at: {}", path.display()),
+                            false,
+                        ),
+                        Err(err) => (format!("Error writing file: {err}"), true),
+                    }
+                }
+                Err(reason) => {
+                    denials.push(json!({"tool_name": "Write", "tool_use_id": tool_use_id, "tool_input": input_json}));
+                    (reason, true)
+                }
+            };
+            self.tool_result(&tool_use_id, &text, is_error, prompt_id);
+            results.push(text);
+        }
+        if let Some(gate) = prompt
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("GATE:"))
+        {
+            while !Path::new(gate).exists() {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        let reply = format!("Wrote the files. {}", results.join(" "));
+        self.assistant(json!([{"type": "text", "text": reply}]));
+        self.finish(args, started, &reply, false, None, denials, turns);
+        Some(0)
+    }
 }

@@ -1,0 +1,99 @@
+//! The page's batch view API: preview a merge (the dry run), merge, and the batch report.
+//! Each route is one call to the daemon's `Integration` service.
+
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use orchestra_proto::v1 as pb;
+use orchestra_proto::v1::integration_client::IntegrationClient;
+use serde::Deserialize;
+use serde_json::json;
+use tonic::transport::Channel;
+
+use crate::{AppState, MAX_MESSAGE};
+
+/// The batch view's routes.
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/api/merge", post(merge))
+        .route("/api/report", get(report))
+}
+
+fn client(channel: &Channel) -> IntegrationClient<Channel> {
+    IntegrationClient::new(channel.clone()).max_decoding_message_size(MAX_MESSAGE)
+}
+
+/// A daemon error as an HTTP answer with its message (the same mapping as the rest of
+/// the API: a refused merge is the user's to fix, so 400).
+fn error(status: tonic::Status) -> Response {
+    use tonic::Code;
+    let code = match status.code() {
+        Code::NotFound => StatusCode::NOT_FOUND,
+        Code::InvalidArgument | Code::FailedPrecondition => StatusCode::BAD_REQUEST,
+        Code::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    (code, Json(json!({"error": status.message()}))).into_response()
+}
+
+/// The repository: the page's choice, else the one the dashboard was started in.
+fn repo_of(state: &AppState, repo: &str) -> String {
+    if repo.trim().is_empty() {
+        state.config.repo.display().to_string()
+    } else {
+        repo.trim().to_owned()
+    }
+}
+
+/// A merge or its preview, from the page.
+#[derive(Debug, Deserialize)]
+pub struct MergeBody {
+    /// Repository; empty for the default.
+    #[serde(default)]
+    repo: String,
+    /// The batch; empty for the latest.
+    #[serde(default)]
+    batch_id: String,
+    /// Only the pairwise conflicts.
+    #[serde(default)]
+    dry_run: bool,
+}
+
+async fn merge(State(state): State<Arc<AppState>>, Json(body): Json<MergeBody>) -> Response {
+    let request = pb::MergeRequest {
+        repo: repo_of(&state, &body.repo),
+        batch_id: body.batch_id,
+        dry_run: body.dry_run,
+        ..pb::MergeRequest::default()
+    };
+    match client(&state.channel).merge(request).await {
+        Ok(response) => Json(response.into_inner()).into_response(),
+        Err(status) => error(status),
+    }
+}
+
+/// Which report.
+#[derive(Debug, Deserialize)]
+pub struct ReportQuery {
+    /// Repository; empty for the default.
+    #[serde(default)]
+    repo: String,
+    /// The batch; empty for the latest.
+    #[serde(default)]
+    batch: String,
+}
+
+async fn report(State(state): State<Arc<AppState>>, Query(query): Query<ReportQuery>) -> Response {
+    let request = pb::ReportRequest {
+        repo: repo_of(&state, &query.repo),
+        batch_id: query.batch,
+    };
+    match client(&state.channel).report(request).await {
+        Ok(response) => Json(response.into_inner()).into_response(),
+        Err(status) => error(status),
+    }
+}

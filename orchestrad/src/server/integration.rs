@@ -1,0 +1,98 @@
+//! The `Integration` service: thin handlers over [`crate::supervisor::integrate`] and
+//! [`crate::supervisor::report`].
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use orchestra_proto::v1 as pb;
+use orchestra_proto::v1::integration_server::Integration;
+use tonic::{Request, Response, Status};
+
+use crate::context::Context;
+use crate::supervisor::integrate::MergeRequest;
+
+/// Implements `orchestra.v1.Integration`.
+#[derive(Debug)]
+pub struct IntegrationService {
+    /// The shared daemon context.
+    ctx: Arc<Context>,
+}
+
+impl IntegrationService {
+    /// A service over `ctx`.
+    pub fn new(ctx: Arc<Context>) -> Self {
+        IntegrationService { ctx }
+    }
+}
+
+/// The repository argument: an absolute directory the client named.
+fn repo_dir(repo: &str) -> Result<PathBuf, Status> {
+    let path = PathBuf::from(repo);
+    if repo.is_empty() || !path.is_absolute() {
+        return Err(Status::invalid_argument(format!(
+            "the repository path {repo:?} must be absolute: pass --repo or run the command inside the repository"
+        )));
+    }
+    Ok(path)
+}
+
+#[tonic::async_trait]
+impl Integration for IntegrationService {
+    async fn merge(
+        &self,
+        request: Request<pb::MergeRequest>,
+    ) -> Result<Response<pb::MergeResponse>, Status> {
+        let req = request.into_inner();
+        let outcome = self
+            .ctx
+            .supervisor
+            .merge(MergeRequest {
+                dir: repo_dir(&req.repo)?,
+                agents: req.agents,
+                batch: req.batch_id,
+                into: req.into,
+                dry_run: req.dry_run,
+            })
+            .await?;
+        Ok(Response::new((&outcome).into()))
+    }
+
+    async fn report(
+        &self,
+        request: Request<pb::ReportRequest>,
+    ) -> Result<Response<pb::ReportResponse>, Status> {
+        let req = request.into_inner();
+        let dir = (!req.repo.is_empty())
+            .then(|| repo_dir(&req.repo))
+            .transpose()?;
+        let report = self
+            .ctx
+            .supervisor
+            .report(dir.as_deref(), &req.batch_id)
+            .await?;
+        Ok(Response::new((&report).into()))
+    }
+
+    async fn open_integration_pr(
+        &self,
+        request: Request<pb::IntegrationPrRequest>,
+    ) -> Result<Response<pb::PrResponse>, Status> {
+        let req = request.into_inner();
+        let outcome = self
+            .ctx
+            .supervisor
+            .integration_pr(
+                &repo_dir(&req.repo)?,
+                &req.branch,
+                req.env.into_iter().collect(),
+            )
+            .await?;
+        Ok(Response::new(pb::PrResponse {
+            branch: outcome.branch,
+            committed: outcome.committed,
+            pushed: outcome.pushed,
+            pr_url: outcome.pr_url,
+            instructions: outcome.instructions,
+        }))
+    }
+}

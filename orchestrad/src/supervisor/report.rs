@@ -1,0 +1,322 @@
+//! The report of a batch: each task with its state, result, cost, duration, diff stat
+//! and merge status, as data and as Markdown (the body of the integration pull request
+//! that `orchestractl pr --integration BRANCH` opens).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use super::agent::AgentRecord;
+use super::results::{PrOutcome, compare_url, run};
+use super::{Supervisor, SupervisorError, repo_of};
+use crate::context::now_ms;
+use crate::worktree::{self, DiffStat};
+
+/// One task of a report.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// The agent.
+    pub agent: AgentRecord,
+    /// Its branch against its base.
+    pub diff: Option<DiffStat>,
+    /// How long it ran, ms.
+    pub duration_ms: u64,
+    /// What became of its branch.
+    pub merge_status: String,
+}
+
+/// A batch's report.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// The batch.
+    pub batch_id: String,
+    /// Its repository.
+    pub repo: PathBuf,
+    /// Its tasks, in the order given.
+    pub entries: Vec<Entry>,
+    /// Sum of the costs.
+    pub total_cost_usd: f64,
+    /// The same as Markdown.
+    pub markdown: String,
+}
+
+impl Supervisor {
+    /// The report of batch `batch` (empty: the latest) in the repository of `dir`.
+    pub async fn report(&self, dir: Option<&Path>, batch: &str) -> Result<Report, SupervisorError> {
+        let (batch_id, agents) = self.batch(dir, batch)?;
+        let now = now_ms();
+        let entries = tokio::task::spawn_blocking(move || {
+            agents
+                .into_iter()
+                .map(|agent| {
+                    let diff =
+                        (agent.worktree && agent.cwd.is_dir() && !agent.base_commit.is_empty())
+                            .then(|| worktree::diff_stat(&agent.cwd, &agent.base_commit).ok())
+                            .flatten();
+                    let merge_status = if !agent.merge_status.is_empty() {
+                        agent.merge_status.clone()
+                    } else if agent.worktree
+                        && worktree::is_merged(&agent.repo, &agent.branch).unwrap_or(false)
+                        && diff.is_some_and(|d| d.commits > 0)
+                    {
+                        "merged into HEAD".to_owned()
+                    } else {
+                        "not merged".to_owned()
+                    };
+                    Entry {
+                        duration_ms: agent.duration_ms(now),
+                        diff,
+                        merge_status,
+                        agent,
+                    }
+                })
+                .collect::<Vec<_>>()
+        })
+        .await
+        .map_err(|err| SupervisorError::Precondition(err.to_string()))?;
+        let repo = entries
+            .first()
+            .map(|e| e.agent.repo.clone())
+            .unwrap_or_default();
+        let total_cost_usd = entries.iter().map(|e| e.agent.total_cost_usd).sum();
+        let mut report = Report {
+            batch_id,
+            repo,
+            entries,
+            total_cost_usd,
+            markdown: String::new(),
+        };
+        report.markdown = markdown(&report);
+        Ok(report)
+    }
+
+    /// Pushes integration branch `branch` and opens a pull request whose body is the
+    /// report of the batch merged into it.
+    pub async fn integration_pr(
+        &self,
+        dir: &Path,
+        branch: &str,
+        env: BTreeMap<String, String>,
+    ) -> Result<PrOutcome, SupervisorError> {
+        let repo = repo_of(dir)?;
+        let branch = branch.trim().to_owned();
+        if branch.is_empty() {
+            return Err(SupervisorError::Invalid(
+                "name the integration branch: orchestractl pr --integration orchestra/integrate-<batch>"
+                    .to_owned(),
+            ));
+        }
+        let marker = format!("merged into {branch}");
+        let batch = self
+            .agents_of(Some(dir))?
+            .into_iter()
+            .find(|a| a.merge_status == marker)
+            .map(|a| a.batch_id)
+            .ok_or_else(|| {
+                SupervisorError::Precondition(format!(
+                    "no agent was merged into {branch}: run `orchestractl merge --into {branch}` first"
+                ))
+            })?;
+        let report = self.report(Some(dir), &batch).await?;
+        let merged = report
+            .entries
+            .iter()
+            .filter(|e| e.merge_status == marker)
+            .count();
+        let title = format!(
+            "Integrate batch {}: {merged} of {} task(s)",
+            report.batch_id,
+            report.entries.len()
+        );
+        tokio::task::spawn_blocking(move || open(&repo, &branch, &title, &report.markdown, &env))
+            .await
+            .map_err(|err| SupervisorError::Precondition(err.to_string()))?
+    }
+}
+
+/// Pushes `branch` from `repo` and asks `gh` for a pull request.
+fn open(
+    repo: &Path,
+    branch: &str,
+    title: &str,
+    body: &str,
+    env: &BTreeMap<String, String>,
+) -> Result<PrOutcome, SupervisorError> {
+    let mut outcome = PrOutcome {
+        branch: branch.to_owned(),
+        ..PrOutcome::default()
+    };
+    let git = |args: &[&str]| run("git", args, repo, env);
+    if git(&["rev-parse", "--verify", &format!("refs/heads/{branch}")]).is_none_or(|(ok, _)| !ok) {
+        return Err(SupervisorError::Precondition(format!(
+            "there is no branch {branch}: run `orchestractl merge` to make it"
+        )));
+    }
+    let remote = git(&["remote", "get-url", "origin"])
+        .filter(|(ok, _)| *ok)
+        .map(|(_, url)| url);
+    let Some(remote) = remote else {
+        outcome.instructions = format!(
+            "the repository has no `origin` remote; add one, then run: git -C {} push -u origin {branch}, \
+             and use `orchestractl report --markdown` as the pull request's description",
+            repo.display()
+        );
+        return Ok(outcome);
+    };
+    match git(&["push", "-u", "origin", branch]) {
+        Some((true, _)) => outcome.pushed = true,
+        other => {
+            let text = other.map(|(_, t)| t).unwrap_or_default();
+            outcome.instructions = format!(
+                "push failed ({text}); run: git -C {} push -u origin {branch}",
+                repo.display()
+            );
+            return Ok(outcome);
+        }
+    }
+    match run(
+        "gh",
+        &[
+            "pr", "create", "--head", branch, "--title", title, "--body", body,
+        ],
+        repo,
+        env,
+    ) {
+        Some((true, url)) => outcome.pr_url = url.lines().last().unwrap_or_default().to_owned(),
+        _ => {
+            outcome.instructions = match compare_url(&remote, branch) {
+                Some(url) => format!(
+                    "open a pull request at {url} with `orchestractl report --markdown` as its description"
+                ),
+                None => format!(
+                    "open a pull request for branch {branch} with `orchestractl report --markdown` as its description"
+                ),
+            };
+        }
+    }
+    Ok(outcome)
+}
+
+/// "1h 2m", "3m 4s", "5s".
+fn duration(ms: u64) -> String {
+    let secs = ms / 1000;
+    match secs {
+        0..60 => format!("{secs}s"),
+        60..3600 => format!("{}m {}s", secs / 60, secs % 60),
+        _ => format!("{}h {}m", secs / 3600, (secs % 3600) / 60),
+    }
+}
+
+/// Text that stays inside one Markdown table cell.
+fn cell(text: &str) -> String {
+    text.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace('|', "\\|")
+}
+
+/// "3 files, +10 -2, 1 commit" or "-".
+fn diff_text(diff: Option<DiffStat>) -> String {
+    match diff {
+        None => "-".to_owned(),
+        Some(d) => format!(
+            "{} file{}, +{} -{}{}",
+            d.files_changed,
+            if d.files_changed == 1 { "" } else { "s" },
+            d.insertions,
+            d.deletions,
+            if d.uncommitted { " (uncommitted)" } else { "" }
+        ),
+    }
+}
+
+/// The report as Markdown: a summary table, then one section per task with its result.
+pub fn markdown(report: &Report) -> String {
+    let mut md = String::new();
+    let tasks = report.entries.len();
+    let _ = writeln!(
+        md,
+        "## Batch `{}`: {tasks} task{}\n",
+        report.batch_id,
+        if tasks == 1 { "" } else { "s" }
+    );
+    let done = report
+        .entries
+        .iter()
+        .filter(|e| e.agent.state == super::agent::AgentState::Done)
+        .count();
+    let merged = report
+        .entries
+        .iter()
+        .filter(|e| e.merge_status.starts_with("merged"))
+        .count();
+    let _ = writeln!(
+        md,
+        "{done} done, {merged} merged, total cost ${:.2}. Repository: `{}`.\n",
+        report.total_cost_usd,
+        report.repo.display()
+    );
+    md.push_str("| # | Task | Agent | State | Cost | Time | Changes | Merge |\n");
+    md.push_str("|---|------|-------|-------|-----:|-----:|---------|-------|\n");
+    for (i, e) in report.entries.iter().enumerate() {
+        let _ = writeln!(
+            md,
+            "| {} | {} | `{}` | {} | ${:.2} | {} | {} | {} |",
+            i + 1,
+            cell(&crate::sessions::parse::truncate_chars(&e.agent.task, 80)),
+            e.agent.id,
+            e.agent.state.as_str(),
+            e.agent.total_cost_usd,
+            duration(e.duration_ms),
+            diff_text(e.diff),
+            cell(&e.merge_status)
+        );
+    }
+    for (i, e) in report.entries.iter().enumerate() {
+        let first = e.agent.task.lines().next().unwrap_or_default();
+        let _ = writeln!(
+            md,
+            "\n### {}. {}\n",
+            i + 1,
+            crate::sessions::parse::truncate_chars(first, 100)
+        );
+        let mut facts = vec![format!("agent `{}`", e.agent.id)];
+        if !e.agent.branch.is_empty() {
+            facts.push(format!("branch `{}`", e.agent.branch));
+        }
+        if !e.agent.after.is_empty() {
+            facts.push(format!("after `{}`", e.agent.after));
+        }
+        facts.push(e.agent.state.as_str().to_owned());
+        facts.push(e.merge_status.clone());
+        let _ = writeln!(md, "{}\n", facts.join(" · "));
+        if e.agent.task.lines().count() > 1 {
+            let _ = writeln!(md, "Task:\n\n{}\n", quote(&e.agent.task));
+        }
+        let result = if !e.agent.result.is_empty() {
+            e.agent.result.clone()
+        } else if !e.agent.error.is_empty() {
+            e.agent.error.clone()
+        } else {
+            "(no result)".to_owned()
+        };
+        let _ = writeln!(md, "{}", quote(&result));
+    }
+    md.push_str("\n---\nMade by claude-orchestra.\n");
+    md
+}
+
+/// Text as a Markdown block quote.
+fn quote(text: &str) -> String {
+    text.trim()
+        .lines()
+        .map(|l| {
+            if l.trim().is_empty() {
+                ">".to_owned()
+            } else {
+                format!("> {l}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}

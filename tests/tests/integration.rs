@@ -1,0 +1,553 @@
+//! Bringing parallel work together, as a user runs it on a real git repository: the
+//! overlap radar while agents run, `merge --dry-run`, `merge`, `report`, siblings told of
+//! each other, and `spawn --after` chains. fake-claude writes the files (`PUT:`) and
+//! holds until a gate file exists (`GATE:`), so "while they run" is a state, not a race.
+
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use orchestra_tests::{TestEnv, agent_by_task, all_finished, bin, wait_for_agents};
+use serde_json::{Value, json};
+
+fn spawn_json(env: &TestEnv, repo: &Path, args: &[&str]) -> Vec<Value> {
+    let mut all = vec!["spawn", "--repo", repo.to_str().expect("path")];
+    all.extend_from_slice(args);
+    env.ctl_json(&all).as_array().cloned().expect("agents")
+}
+
+/// Runs orchestractl, which may exit with 2 ("done, but something was left out").
+fn ctl_json_code(env: &TestEnv, args: &[&str]) -> (i32, Value) {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    let out = env.ctl(&all);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let value = serde_json::from_str(&stdout).unwrap_or_else(|err| {
+        panic!(
+            "orchestractl {args:?}: not JSON ({err}): {stdout}\nstderr: {}\ndaemon log:\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            env.daemon_log_tail()
+        )
+    });
+    (out.status.code().unwrap_or(-1), value)
+}
+
+fn id(agent: &Value) -> String {
+    agent["id"].as_str().expect("id").to_owned()
+}
+
+fn strs(value: &Value) -> Vec<String> {
+    value
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|v| v.as_str().expect("string").to_owned())
+        .collect()
+}
+
+/// The state of a checkout a merge must not touch: HEAD's commit and name, and its status.
+fn checkout_state(env: &TestEnv, dir: &Path) -> (String, String, String) {
+    (
+        env.git(dir, &["rev-parse", "HEAD"]),
+        env.git(dir, &["rev-parse", "--abbrev-ref", "HEAD"]),
+        env.git(dir, &["status", "--porcelain"]),
+    )
+}
+
+#[test]
+fn radar_dry_run_merge_and_report_on_three_agents() {
+    let env = TestEnv::new();
+    let repo = env.git_repo();
+    let gate = env.root.path().join("gate");
+    let g = gate.display();
+    let tasks = [
+        format!("PUT:shared.txt=alpha GATE:{g} build auth"),
+        format!("PUT:shared.txt=beta GATE:{g} write tests"),
+        format!("PUT:other.txt=gamma GATE:{g} speed up queries"),
+    ];
+    // Overlap events, as a notifier would read them. An earlier agent makes the watcher's
+    // snapshot non-empty: once that arrives, its subscription is live (it subscribes
+    // before the snapshot), so no event of the batch below can be missed.
+    spawn_json(&env, &repo, &["an earlier batch"]);
+    wait_for_agents(&env, "the earlier batch is done", all_finished);
+    let mut watch = env
+        .command(bin("orchestractl"))
+        .args(["--json", "status", "--watch"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("status --watch");
+    let (events_tx, events) = std::sync::mpsc::channel::<Value>();
+    let stdout = watch.stdout.take().expect("piped");
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if let Ok(value) = serde_json::from_str::<Value>(&line)
+                && events_tx.send(value).is_err()
+            {
+                break;
+            }
+        }
+    });
+    let deadline = std::time::Instant::now() + orchestra_tests::DEADLINE;
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let event = events.recv_timeout(left).expect("the watcher's snapshot");
+        if event["kind"] == "snapshot" {
+            break;
+        }
+    }
+
+    let spawned = spawn_json(
+        &env,
+        &repo,
+        &[
+            "--parallel",
+            "3",
+            "--allowed-tools",
+            "Write",
+            &tasks[0],
+            &tasks[1],
+            &tasks[2],
+        ],
+    );
+    let (a, b, c) = (id(&spawned[0]), id(&spawned[1]), id(&spawned[2]));
+    let batch = spawned[0]["batch_id"].as_str().expect("batch").to_owned();
+
+    // The radar flags the pair while they run, and only the pair.
+    // (A record can lag its worktree by a poll: the radar may see a file before the
+    // agent's own output says it runs, so "running" is waited for too.)
+    let agents = wait_for_agents(&env, "the radar flags a and b", |list| {
+        let overlaps = |t: &str| {
+            list.iter()
+                .find(|x| x["task"] == t && x["state"] == "running")
+                .map(|x| x["overlaps"].clone())
+        };
+        overlaps(&tasks[0]).is_some_and(|o| o.as_array().is_some_and(|o| !o.is_empty()))
+            && overlaps(&tasks[1]).is_some_and(|o| o.as_array().is_some_and(|o| !o.is_empty()))
+    });
+    for (task, other) in [(&tasks[0], &b), (&tasks[1], &a)] {
+        let agent = agent_by_task(&agents, task);
+        assert_eq!(agent["state"], "running", "still running: {agent:#}");
+        assert_eq!(
+            agent["overlaps"],
+            json!([{"agent_id": other, "paths": ["shared.txt"]}])
+        );
+    }
+    let third = agent_by_task(&agents, &tasks[2]);
+    assert_eq!(third["overlaps"], json!([]), "{third:#}");
+    let table = env.ctl_ok(&["status"]);
+    assert!(
+        table.contains(&format!("{a}  also changed by {b}: shared.txt")),
+        "{table}"
+    );
+    assert!(
+        table.contains(&format!("{b}  also changed by {a}: shared.txt")),
+        "{table}"
+    );
+    let mut flagged = std::collections::BTreeSet::new();
+    while flagged.len() < 2 {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let event = events
+            .recv_timeout(left)
+            .expect("an overlap event for each agent");
+        if event["kind"] == "overlap" {
+            assert!(
+                !event["agent"]["overlaps"]
+                    .as_array()
+                    .expect("overlaps")
+                    .is_empty()
+            );
+            flagged.insert(event["agent"]["id"].as_str().expect("id").to_owned());
+        }
+    }
+    assert_eq!(flagged, [a.clone(), b.clone()].into_iter().collect());
+    let _ = watch.kill();
+    let _ = watch.wait();
+
+    // A running batch is refused by merge, with what to do.
+    let out = env.ctl(&["merge", "--repo", repo.to_str().expect("path")]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("is still running") && stderr.contains("--dry-run"),
+        "{stderr}"
+    );
+
+    // The dry run reports exactly that pair, and changes nothing.
+    let worktrees: Vec<PathBuf> = tasks
+        .iter()
+        .map(|t| PathBuf::from(agent_by_task(&agents, t)["cwd"].as_str().expect("cwd")))
+        .collect();
+    let before: Vec<_> = worktrees.iter().map(|w| checkout_state(&env, w)).collect();
+    let user_before = checkout_state(&env, &repo);
+    let branches_before = env.git(&repo, &["branch", "--list"]);
+    let (code, dry) = ctl_json_code(
+        &env,
+        &["merge", "--dry-run", "--repo", repo.to_str().expect("path")],
+    );
+    assert_eq!(code, 2, "conflicts found: exit 2; {dry:#}");
+    assert_eq!(
+        dry["conflicts"],
+        json!([{"agents": [a, b], "paths": ["shared.txt"]}])
+    );
+    let after: Vec<_> = worktrees.iter().map(|w| checkout_state(&env, w)).collect();
+    assert_eq!(before, after, "the dry run left the worktrees alone");
+    assert_eq!(user_before, checkout_state(&env, &repo));
+    assert_eq!(branches_before, env.git(&repo, &["branch", "--list"]));
+
+    std::fs::write(&gate, "go").expect("gate");
+    let agents = wait_for_agents(&env, "all done", all_finished);
+    assert!(agents.iter().all(|x| x["state"] == "done"), "{agents:#?}");
+
+    // merge integrates two branches and leaves the third out with its paths.
+    let (code, merged) = ctl_json_code(&env, &["merge", "--repo", repo.to_str().expect("path")]);
+    assert_eq!(code, 2, "a branch was left out: exit 2; {merged:#}");
+    let branch = format!("orchestra/integrate-{batch}");
+    assert_eq!(merged["branch"], branch.as_str());
+    assert_eq!(strs(&merged["merged"]), [a.clone(), c.clone()]);
+    let skipped = merged["skipped"].as_array().expect("skipped");
+    assert_eq!(skipped.len(), 1, "{merged:#}");
+    assert_eq!(skipped[0]["agent_id"], b.as_str());
+    assert_eq!(skipped[0]["paths"], json!(["shared.txt"]));
+    assert_eq!(skipped[0]["conflicts_with"], json!([a]));
+    assert_eq!(
+        env.git(&repo, &["show", &format!("{branch}:shared.txt")]),
+        "alpha\n"
+    );
+    assert_eq!(
+        env.git(&repo, &["show", &format!("{branch}:other.txt")]),
+        "gamma\n"
+    );
+    // Nothing half-merged anywhere: the integration worktree is clean and has no
+    // conflict markers; the user's checkout is as it was.
+    let integration = PathBuf::from(merged["worktree"].as_str().expect("worktree"));
+    assert!(integration.starts_with(repo.join(".worktrees")));
+    assert_eq!(env.git(&integration, &["status", "--porcelain"]), "");
+    assert_eq!(
+        std::fs::read_to_string(integration.join("shared.txt")).expect("shared"),
+        "alpha\n"
+    );
+    assert_eq!(user_before, checkout_state(&env, &repo));
+    assert!(!repo.join("shared.txt").exists() && !repo.join("other.txt").exists());
+    // The agents' worktrees keep their files; their work is now committed on their branch.
+    for (worktree, (file, text)) in worktrees.iter().zip([
+        ("shared.txt", "alpha\n"),
+        ("shared.txt", "beta\n"),
+        ("other.txt", "gamma\n"),
+    ]) {
+        assert_eq!(
+            std::fs::read_to_string(worktree.join(file)).expect("file"),
+            text
+        );
+        assert_eq!(env.git(worktree, &["status", "--porcelain"]), "");
+    }
+    assert_eq!(
+        env.git(
+            &repo,
+            &[
+                "show",
+                &format!(
+                    "{}:shared.txt",
+                    agent_by_task(&agents, &tasks[1])["branch"]
+                        .as_str()
+                        .expect("branch")
+                )
+            ]
+        ),
+        "beta\n"
+    );
+
+    // Merging again changes nothing and is no error; the user's branch is never the target.
+    let head = env.git(&repo, &["rev-parse", &branch]);
+    let (code, again) = ctl_json_code(&env, &["merge", "--repo", repo.to_str().expect("path")]);
+    assert_eq!(code, 2, "{again:#}");
+    assert_eq!(again["merged"], merged["merged"]);
+    assert_eq!(env.git(&repo, &["rev-parse", &branch]), head);
+    let out = env.ctl(&[
+        "merge",
+        "--into",
+        "main",
+        "--repo",
+        repo.to_str().expect("path"),
+    ]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("branch main is checked out") && stderr.contains("--into"),
+        "{stderr}"
+    );
+    assert_eq!(user_before, checkout_state(&env, &repo));
+
+    // Merging into an existing integration branch moves it and its worktree forward.
+    let r = repo.to_str().expect("path");
+    let (code, first) = ctl_json_code(
+        &env,
+        &["merge", &a, "--into", "orchestra/step", "--repo", r],
+    );
+    assert_eq!(
+        (code, strs(&first["merged"])),
+        (0, vec![a.clone()]),
+        "{first:#}"
+    );
+    let (code, second) = ctl_json_code(
+        &env,
+        &["merge", &c, "--into", "orchestra/step", "--repo", r],
+    );
+    assert_eq!(
+        (code, strs(&second["merged"])),
+        (0, vec![c.clone()]),
+        "{second:#}"
+    );
+    let step = PathBuf::from(second["worktree"].as_str().expect("worktree"));
+    assert_eq!(
+        step,
+        PathBuf::from(first["worktree"].as_str().expect("worktree"))
+    );
+    assert_eq!(env.git(&step, &["status", "--porcelain"]), "");
+    assert!(step.join("shared.txt").exists() && step.join("other.txt").exists());
+    // Naming agents records where they went; merge the batch again to restore its status.
+    ctl_json_code(&env, &["merge", "--repo", r]);
+
+    // The report lists all three, with what became of each branch.
+    let report = env.ctl_json(&["report", "--repo", repo.to_str().expect("path")]);
+    assert_eq!(report["batch_id"], batch.as_str());
+    let entries = report["entries"].as_array().expect("entries");
+    assert_eq!(entries.len(), 3);
+    let statuses: Vec<(String, String)> = entries
+        .iter()
+        .map(|e| {
+            (
+                e["agent"]["id"].as_str().expect("id").to_owned(),
+                e["merge_status"].as_str().expect("status").to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(statuses[0], (a.clone(), format!("merged into {branch}")));
+    assert!(
+        statuses[1].1.contains("shared.txt") && statuses[1].1.contains(&a),
+        "{statuses:?}"
+    );
+    assert_eq!(statuses[2], (c.clone(), format!("merged into {branch}")));
+    let markdown = env.ctl_ok(&[
+        "report",
+        "--markdown",
+        "--repo",
+        repo.to_str().expect("path"),
+    ]);
+    for task in &tasks {
+        assert!(markdown.contains(task.as_str()), "{markdown}");
+    }
+    assert!(markdown.contains("| # | Task |"), "{markdown}");
+    assert!(markdown.contains("Wrote the files"), "{markdown}");
+
+    // The integration pull request: no remote here, so nothing is pushed (a failure for
+    // scripts) and it says what to do.
+    let (code, pr) = ctl_json_code(
+        &env,
+        &[
+            "pr",
+            "--integration",
+            &branch,
+            "--repo",
+            repo.to_str().expect("path"),
+        ],
+    );
+    assert_eq!(code, 1, "{pr:#}");
+    assert!(
+        pr["instructions"]
+            .as_str()
+            .expect("instructions")
+            .contains("origin"),
+        "{pr:#}"
+    );
+}
+
+#[test]
+fn siblings_are_told_of_each_other_unless_no_siblings() {
+    let env = TestEnv::new();
+    let repo = env.git_repo();
+    let spawned = spawn_json(&env, &repo, &["first thing", "second thing"]);
+    wait_for_agents(&env, "done", all_finished);
+    let args_of = |agent: &Value| -> Vec<String> {
+        let spec = env
+            .state_dir()
+            .join("agents")
+            .join(id(agent))
+            .join("spec.json");
+        let spec: Value =
+            serde_json::from_slice(&std::fs::read(&spec).expect("spec")).expect("json");
+        strs(&spec["args"])
+    };
+    for (me, other) in [(&spawned[0], &spawned[1]), (&spawned[1], &spawned[0])] {
+        let args = args_of(me);
+        let at = args
+            .iter()
+            .position(|a| a == "--append-system-prompt")
+            .unwrap_or_else(|| panic!("no sibling prompt: {args:?}"));
+        let prompt = &args[at + 1];
+        assert!(
+            prompt.contains(other["task"].as_str().expect("task")),
+            "{prompt}"
+        );
+        assert!(
+            prompt.contains(other["branch"].as_str().expect("branch")),
+            "{prompt}"
+        );
+        assert!(
+            !prompt.contains(me["task"].as_str().expect("task")),
+            "{prompt}"
+        );
+    }
+    let alone = spawn_json(
+        &env,
+        &repo,
+        &["--no-siblings", "third thing", "fourth thing"],
+    );
+    wait_for_agents(&env, "done", all_finished);
+    for agent in &alone {
+        assert!(!args_of(agent).contains(&"--append-system-prompt".to_owned()));
+    }
+}
+
+#[test]
+fn after_task_starts_from_its_predecessors_branch_only_once_it_is_done() {
+    let env = TestEnv::new();
+    let repo = env.git_repo();
+    let gate = env.root.path().join("gate");
+    let first_task = format!("PUT:first.txt=one GATE:{} first step", gate.display());
+    let first = &spawn_json(&env, &repo, &["--allowed-tools", "Write", &first_task])[0];
+    let second_task = "PUT:second.txt=two second step";
+    let second = &spawn_json(
+        &env,
+        &repo,
+        &[
+            "--allowed-tools",
+            "Write",
+            "--after",
+            &id(first)[..5],
+            second_task,
+        ],
+    )[0];
+    assert_eq!(second["after"], id(first).as_str());
+    assert_eq!(second["state"], "queued");
+
+    // The predecessor has written and runs on: the follower waits.
+    let first_cwd = PathBuf::from(first["cwd"].as_str().expect("cwd"));
+    wait_for_agents(&env, "the first has written", |_| {
+        first_cwd.join("first.txt").exists()
+    });
+    let agents = wait_for_agents(&env, "the follower says what it waits for", |list| {
+        agent_by_task(list, second_task)["activity"]
+            .as_str()
+            .is_some_and(|a| a.contains(&id(first)))
+    });
+    let waiting = agent_by_task(&agents, second_task);
+    assert_eq!(waiting["state"], "queued", "{waiting:#}");
+    assert_eq!(waiting["started_at_ms"], 0);
+    let table = env.ctl_ok(&["status"]);
+    assert!(
+        table.contains(&format!("{}  runs after {}", id(second), id(first))),
+        "{table}"
+    );
+
+    std::fs::write(&gate, "go").expect("gate");
+    let agents = wait_for_agents(&env, "both done", all_finished);
+    let (done_first, done_second) = (
+        agent_by_task(&agents, &first_task),
+        agent_by_task(&agents, second_task),
+    );
+    assert_eq!(done_second["state"], "done", "{done_second:#}");
+    assert!(done_second["started_at_ms"].as_i64() >= done_first["ended_at_ms"].as_i64());
+    // It started from the predecessor's branch head, with the predecessor's work
+    // committed there.
+    let head = env.git(
+        &repo,
+        &["rev-parse", done_first["branch"].as_str().expect("branch")],
+    );
+    assert_eq!(
+        done_second["base_commit"].as_str().expect("base"),
+        head.trim()
+    );
+    assert_eq!(
+        env.git(&repo, &["show", &format!("{}:first.txt", head.trim())]),
+        "one\n"
+    );
+    let second_cwd = PathBuf::from(done_second["cwd"].as_str().expect("cwd"));
+    assert_eq!(
+        std::fs::read_to_string(second_cwd.join("first.txt")).expect("first.txt"),
+        "one\n"
+    );
+    assert!(second_cwd.join("second.txt").exists());
+    // Its first message carried the predecessor's result.
+    let session = walk(&env.projects_dir())
+        .into_iter()
+        .find(|p| {
+            std::fs::read_to_string(p)
+                .is_ok_and(|t| t.contains(done_second["session_id"].as_str().expect("session")))
+        })
+        .expect("the follower's session file");
+    let text = std::fs::read_to_string(session).expect("session");
+    assert!(
+        text.contains("Wrote the files"),
+        "the result was given as context"
+    );
+
+    // A predecessor that fails stops its followers, with the reason.
+    let failing = &spawn_json(&env, &repo, &["FAIL this one"])[0];
+    let follower = &spawn_json(&env, &repo, &["--after", &id(failing), "never runs"])[0];
+    let agents = wait_for_agents(&env, "the chain ended", all_finished);
+    let stopped = agents
+        .iter()
+        .find(|a| a["id"] == follower["id"])
+        .expect("follower");
+    assert_eq!(stopped["state"], "stopped", "{stopped:#}");
+    assert!(
+        stopped["error"].as_str().expect("error").contains("failed"),
+        "{stopped:#}"
+    );
+    assert_eq!(stopped["started_at_ms"], 0, "it never ran");
+}
+
+/// Every file below `dir`.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+#[test]
+fn a_chain_survives_a_daemon_restart() {
+    let env = TestEnv::new();
+    let repo = env.git_repo();
+    let gate = env.root.path().join("gate");
+    let first_task = format!("PUT:first.txt=one GATE:{} first", gate.display());
+    let first = &spawn_json(&env, &repo, &["--allowed-tools", "Write", &first_task])[0];
+    let second = &spawn_json(&env, &repo, &["--after", &id(first), "then this"])[0];
+    let first_cwd = PathBuf::from(first["cwd"].as_str().expect("cwd"));
+    wait_for_agents(&env, "the first has written", |_| {
+        first_cwd.join("first.txt").exists()
+    });
+    env.ctl_ok(&["daemon", "stop"]);
+    // The predecessor finishes while the daemon is away.
+    std::fs::write(&gate, "go").expect("gate");
+    env.ctl_ok(&["daemon", "start"]);
+    let agents = wait_for_agents(&env, "the chain ran after the restart", all_finished);
+    let follower = agents
+        .iter()
+        .find(|a| a["id"] == second["id"])
+        .expect("follower");
+    assert_eq!(follower["state"], "done", "{follower:#}");
+    let head = env.git(
+        &repo,
+        &["rev-parse", first["branch"].as_str().expect("branch")],
+    );
+    assert_eq!(follower["base_commit"].as_str().expect("base"), head.trim());
+}
