@@ -421,9 +421,18 @@ document.addEventListener("DOMContentLoaded", async () => {
   try {
     info = await api("GET", "/api/info");
     $("spawn-repo").value = info.repo || "";
+    // Over TLS: the certificate's fingerprint, to compare with what the terminal printed.
+    if (info.fingerprint_sha256) {
+      $("cert-fingerprint").textContent = `Certificate SHA-256: ${info.fingerprint_sha256}`;
+      $("cert-fingerprint").classList.remove("hidden");
+    }
   } catch (err) {
     $("spawn-error").textContent = err.message;
   }
   setInterval(renderAgents, 1000);
   connect();
+  // The service worker (installable app, notification clicks); secure contexts only.
+  if ("serviceWorker" in navigator && window.isSecureContext) {
+    navigator.serviceWorker.register("/sw.js").catch(() => {});
+  }
 });

@@ -69,6 +69,8 @@ async fn info(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
         "version": env!("CARGO_PKG_VERSION"),
         "repo": state.config.repo,
         "lan": state.config.lan,
+        "tls": state.cert.is_some(),
+        "fingerprint_sha256": state.cert.as_ref().map(|c| c.fingerprint_sha256.clone()),
     }))
 }
 

@@ -38,6 +38,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
         include_str!("../assets/manifest.webmanifest"),
     ),
     (
+        "/sw.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/sw.js"),
+    ),
+    (
         "/icon.svg",
         "image/svg+xml",
         include_str!("../assets/icon.svg"),

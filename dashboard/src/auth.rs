@@ -70,7 +70,8 @@ fn is_loopback_host(host: &str, port: u16) -> bool {
         .any(|name| host == format!("{name}:{port}"))
 }
 
-fn cookie_token(headers: &HeaderMap) -> Option<String> {
+/// The device token in the request's cookie, if any.
+pub fn cookie_token(headers: &HeaderMap) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -127,7 +128,7 @@ async fn check(
         .is_some_and(|u| u.as_bytes().eq_ignore_ascii_case(b"websocket"));
     let changes = !matches!(*method, Method::GET | Method::HEAD);
     match origin {
-        Some(origin) if origin != format!("http://{host}") => {
+        Some(origin) if origin != format!("{}://{host}", state.scheme()) => {
             return Some(refuse(
                 StatusCode::FORBIDDEN,
                 "cross-origin requests are refused",
@@ -184,9 +185,12 @@ fn with_headers(mut response: Response) -> Response {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
+    // same-origin, not no-referrer: under no-referrer a browser sends `Origin: null` with
+    // the pairing form's POST, which the Origin check above (rightly) refuses. Other sites
+    // still get no referrer.
     headers.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers
@@ -205,7 +209,10 @@ pub struct PairQuery {
 
 /// The pairing page: a form, so the one-time code is spent by a deliberate POST and not
 /// by a link preview fetching the URL.
-async fn pair_page(Query(query): Query<PairQuery>) -> Html<String> {
+async fn pair_page(
+    State(state): State<Arc<AppState>>,
+    Query(query): Query<PairQuery>,
+) -> Html<String> {
     let code: String = query
         .code
         .chars()
@@ -219,8 +226,22 @@ async fn pair_page(Query(query): Query<PairQuery>) -> Html<String> {
 <p>This gives this browser lasting access to your agents. Only continue on your own device.</p>\
 <form method=post action=\"/pair\"><label>Pairing code <input name=code value=\"{code}\" \
 autocomplete=off autocapitalize=characters required></label>\
-<button type=submit>Pair</button></form></main>"
+<button type=submit>Pair</button></form>{}</main>",
+        fingerprint_note(&state)
     ))
+}
+
+/// On TLS, the certificate's fingerprint, for comparing with what the terminal printed.
+fn fingerprint_note(state: &AppState) -> String {
+    match &state.cert {
+        // The fingerprint is hex and colons only: nothing in it needs escaping.
+        Some(cert) => format!(
+            "<p class=fingerprint>Certificate SHA-256 fingerprint (compare it with the one \
+`orchestractl web --lan` printed):<br><code id=fingerprint>{}</code></p>",
+            cert.fingerprint_sha256
+        ),
+        None => String::new(),
+    }
 }
 
 /// The pairing form.
@@ -252,8 +273,11 @@ async fn pair(
             let token = paired.into_inner().token;
             state.tokens.remember(&token);
             // HttpOnly: no script can read it. SameSite=Strict: no other site can send it.
-            let cookie =
-                format!("{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age=31536000");
+            // Secure (over TLS): the browser never sends it over plain HTTP.
+            let secure = if state.cert.is_some() { "; Secure" } else { "" };
+            let cookie = format!(
+                "{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age=31536000{secure}"
+            );
             let mut response = Redirect::to("/").into_response();
             if let Ok(value) = HeaderValue::from_str(&cookie) {
                 response.headers_mut().insert(header::SET_COOKIE, value);

@@ -3,15 +3,21 @@
 //! The [`Hub`] follows the daemon's agent and session events, numbers them, and keeps the
 //! last [`BUFFER`] in memory. A page that reconnects (a phone waking up) sends the last
 //! number it saw and gets what it missed, or a fresh snapshot when that is too old.
+//!
+//! What a page may send is bounded: messages of at most [`MAX_WS_MESSAGE`] bytes, at most
+//! [`MAX_WS_RATE`] a second, and [`MAX_SOCKETS_PER_DEVICE`] sockets open per device. Over a
+//! bound the socket is closed with a WebSocket close code and a reason (or the upgrade
+//! refused with 429), and nothing else is affected.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
 use axum::extract::{Path, Query, State};
-use axum::response::Response;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse as _, Response};
 use axum::routing::get;
 use orchestra_proto::v1::agents_client::AgentsClient;
 use orchestra_proto::v1::sessions_client::SessionsClient;
@@ -28,6 +34,126 @@ use crate::{AppState, MAX_MESSAGE};
 
 /// Events kept for reconnecting pages.
 pub const BUFFER: usize = 2000;
+/// Largest message (and frame) a page may send; pages send next to nothing.
+pub const MAX_WS_MESSAGE: usize = 64 * 1024;
+/// Messages a page may send per second.
+pub const MAX_WS_RATE: u32 = 20;
+/// WebSockets one device (one token; on loopback, this machine) may hold open: a phone
+/// with a few tabs is well under it, a runaway script is not.
+pub const MAX_SOCKETS_PER_DEVICE: usize = 16;
+
+/// Open WebSockets per device.
+#[derive(Debug, Default)]
+pub struct SocketSlots(Mutex<HashMap<String, usize>>);
+
+/// One open WebSocket of a device; frees its slot when dropped.
+#[derive(Debug)]
+pub struct Slot {
+    /// The counts it was taken from.
+    slots: Arc<SocketSlots>,
+    /// The device.
+    key: String,
+}
+
+impl SocketSlots {
+    /// A slot for the device of `headers`, or `None` when it has too many open.
+    fn take(self: &Arc<Self>, headers: &HeaderMap) -> Option<Slot> {
+        let key = crate::auth::cookie_token(headers).unwrap_or_else(|| "loopback".to_owned());
+        let mut open = self.0.lock().unwrap_or_else(|poison| poison.into_inner());
+        let count = open.entry(key.clone()).or_insert(0);
+        if *count >= MAX_SOCKETS_PER_DEVICE {
+            return None;
+        }
+        *count += 1;
+        Some(Slot {
+            slots: self.clone(),
+            key,
+        })
+    }
+}
+
+/// The refusal of a socket over [`MAX_SOCKETS_PER_DEVICE`].
+fn too_many_sockets() -> Response {
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        format!(
+            "this device already has {MAX_SOCKETS_PER_DEVICE} live connections open: \
+             close some tabs of the dashboard and reload\n"
+        ),
+    )
+        .into_response()
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut open = self
+            .slots
+            .0
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        if let Some(count) = open.get_mut(&self.key) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.key);
+            }
+        }
+    }
+}
+
+/// Counts a page's messages per second.
+#[derive(Debug)]
+struct Rate {
+    /// Start of the current second.
+    since: Instant,
+    /// Messages in it.
+    count: u32,
+}
+
+impl Rate {
+    fn new() -> Rate {
+        Rate {
+            since: Instant::now(),
+            count: 0,
+        }
+    }
+
+    /// Counts one message; false when the page is over [`MAX_WS_RATE`].
+    fn allow(&mut self) -> bool {
+        if self.since.elapsed() >= Duration::from_secs(1) {
+            *self = Rate::new();
+        }
+        self.count += 1;
+        self.count <= MAX_WS_RATE
+    }
+}
+
+/// What to do with what a page sent: `None` to go on, else the close to send.
+fn judge(
+    incoming: Option<Result<Message, axum::Error>>,
+    rate: &mut Rate,
+) -> Option<Option<CloseFrame>> {
+    match incoming {
+        Some(Ok(Message::Close(_))) | None => Some(None),
+        // tungstenite reports an over-long message as an error; say why before closing.
+        Some(Err(err)) => Some(Some(CloseFrame {
+            code: close_code::SIZE,
+            reason: format!("closed: {err} (limit {MAX_WS_MESSAGE} bytes)").into(),
+        })),
+        Some(Ok(_)) if !rate.allow() => Some(Some(CloseFrame {
+            code: close_code::POLICY,
+            reason: format!("closed: more than {MAX_WS_RATE} messages a second").into(),
+        })),
+        Some(Ok(_)) => None,
+    }
+}
+
+/// Sends `close` (if any) and ends the socket.
+async fn close(mut socket: WebSocket, close: Option<CloseFrame>) {
+    if let Some(frame) = close {
+        tracing::debug!(reason = %frame.reason, "closing a page's socket");
+        let _ = socket.send(Message::Close(Some(frame))).await;
+    }
+}
 
 /// A numbered event, serialised once for every page.
 #[derive(Debug)]
@@ -143,10 +269,19 @@ pub struct LiveQuery {
 
 async fn live(
     ws: WebSocketUpgrade,
+    headers: HeaderMap,
     Query(query): Query<LiveQuery>,
     State(state): State<Arc<AppState>>,
 ) -> Response {
-    ws.on_upgrade(move |socket| serve_live(socket, state, query.since))
+    let Some(slot) = state.sockets.take(&headers) else {
+        return too_many_sockets();
+    };
+    ws.max_message_size(MAX_WS_MESSAGE)
+        .max_frame_size(MAX_WS_MESSAGE)
+        .on_upgrade(move |socket| async move {
+            let _slot = slot;
+            serve_live(socket, state, query.since).await;
+        })
 }
 
 /// A snapshot of what the page shows: every agent, and recent and live sessions.
@@ -209,6 +344,7 @@ async fn serve_live(mut socket: WebSocket, state: Arc<AppState>, since: Option<u
             }
         }
     }
+    let mut rate = Rate::new();
     loop {
         tokio::select! {
             event = events.recv() => match event {
@@ -225,9 +361,8 @@ async fn serve_live(mut socket: WebSocket, state: Arc<AppState>, since: Option<u
                 }
                 Err(broadcast::error::RecvError::Closed) => return,
             },
-            incoming = socket.recv() => match incoming {
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
-                Some(Ok(_)) => {}
+            incoming = socket.recv() => if let Some(frame) = judge(incoming, &mut rate) {
+                return close(socket, frame).await;
             },
         }
     }
@@ -235,10 +370,19 @@ async fn serve_live(mut socket: WebSocket, state: Arc<AppState>, since: Option<u
 
 async fn logs(
     ws: WebSocketUpgrade,
+    headers: HeaderMap,
     Path(id): Path<String>,
     State(state): State<Arc<AppState>>,
 ) -> Response {
-    ws.on_upgrade(move |socket| serve_logs(socket, state, id))
+    let Some(slot) = state.sockets.take(&headers) else {
+        return too_many_sockets();
+    };
+    ws.max_message_size(MAX_WS_MESSAGE)
+        .max_frame_size(MAX_WS_MESSAGE)
+        .on_upgrade(move |socket| async move {
+            let _slot = slot;
+            serve_logs(socket, state, id).await;
+        })
 }
 
 /// Streams an agent's output lines until it finishes or the page goes away.
@@ -257,6 +401,7 @@ async fn serve_logs(mut socket: WebSocket, state: Arc<AppState>, id: String) {
         }
     };
     tokio::pin!(stream);
+    let mut rate = Rate::new();
     loop {
         tokio::select! {
             line = stream.next() => match line {
@@ -270,9 +415,8 @@ async fn serve_logs(mut socket: WebSocket, state: Arc<AppState>, id: String) {
                     return;
                 }
             },
-            incoming = socket.recv() => match incoming {
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
-                Some(Ok(_)) => {}
+            incoming = socket.recv() => if let Some(frame) = judge(incoming, &mut rate) {
+                return close(socket, frame).await;
             },
         }
     }

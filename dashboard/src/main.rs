@@ -1,31 +1,81 @@
 //! `orchestra-dashboard`: parse arguments, set up tracing, hand over to the library.
-//! Usually started by `orchestractl web`.
+//! Usually started by `orchestractl web` (and `orchestractl web cert`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
+use orchestra_dashboard::cert::{self, CertFiles};
 
 /// The claude-orchestra web dashboard.
 #[derive(Debug, Parser)]
-#[command(name = "orchestra-dashboard", version)]
+#[command(
+    name = "orchestra-dashboard",
+    version,
+    args_conflicts_with_subcommands = true
+)]
 struct Cli {
+    /// Show or renew the LAN certificate instead of serving
+    #[command(subcommand)]
+    command: Option<Command>,
     /// Socket of orchestrad
     #[arg(long, env = "ORCHESTRA_SOCKET", value_name = "PATH")]
     socket: Option<PathBuf>,
     /// Port to listen on (0 for any free one)
     #[arg(long, default_value_t = 8888)]
     port: u16,
-    /// Listen on every interface, for phones on the LAN; requires pairing
+    /// Listen on every interface, for phones on the LAN, over HTTPS; requires pairing
     #[arg(long)]
     lan: bool,
+    /// With --lan: plain HTTP instead of HTTPS (anyone on the network can read the cookies)
+    #[arg(long, requires = "lan")]
+    insecure_http: bool,
     /// Repository the spawn form starts with [default: the current directory]
     #[arg(long, value_name = "PATH")]
     repo: Option<PathBuf>,
+    #[command(flatten)]
+    tls: TlsArgs,
     /// End when process PID (the `orchestractl web` that started us) ends. Not given when
     /// the dashboard runs as a service.
     #[arg(long, value_name = "PID", hide = true)]
     parent_pid: Option<u32>,
+}
+
+/// Which certificate to use.
+#[derive(Debug, clap::Args)]
+struct TlsArgs {
+    /// Your own certificate (PEM chain) instead of the generated one
+    #[arg(long, value_name = "PATH", requires = "tls_key", global = true)]
+    tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert
+    #[arg(long, value_name = "PATH", requires = "tls_cert", global = true)]
+    tls_key: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Show the LAN certificate: fingerprint, validity, names, files (made if missing)
+    Cert {
+        /// Make a new self-signed certificate (phones must accept it again)
+        #[arg(long)]
+        renew: bool,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+impl TlsArgs {
+    fn files(self) -> CertFiles {
+        match (self.tls_cert, self.tls_key) {
+            (Some(cert), Some(key)) => CertFiles {
+                cert,
+                key,
+                own: true,
+            },
+            _ => CertFiles::generated(&orchestra_proto::paths::state_dir()),
+        }
+    }
 }
 
 /// Ends this process when `parent` does, so a dashboard started by `orchestractl web` is
@@ -59,6 +109,10 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
+    let files = cli.tls.files();
+    if let Some(Command::Cert { renew, json }) = cli.command {
+        return show_cert(&files, renew, json);
+    }
     let config = orchestra_dashboard::Config {
         socket: cli
             .socket
@@ -69,6 +123,8 @@ fn main() -> ExitCode {
             .repo
             .or_else(|| std::env::current_dir().ok())
             .unwrap_or_else(|| PathBuf::from(".")),
+        insecure_http: cli.insecure_http,
+        cert: files,
     };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
@@ -87,4 +143,53 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `cert [--renew] [--json]`.
+fn show_cert(files: &CertFiles, renew: bool, json: bool) -> ExitCode {
+    if renew && files.own {
+        eprintln!(
+            "orchestra-dashboard: the certificate is your own (config tls_cert / tls_key); \
+             renew it where you made it, or remove those keys to use a generated one"
+        );
+        return ExitCode::FAILURE;
+    }
+    let info = match cert::load_or_create(files, renew) {
+        Ok(loaded) => loaded.info,
+        Err(err) => {
+            eprintln!("orchestra-dashboard: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if json {
+        match serde_json::to_string_pretty(&info) {
+            Ok(text) => println!("{text}"),
+            Err(err) => {
+                eprintln!("orchestra-dashboard: {err}");
+                return ExitCode::FAILURE;
+            }
+        }
+        return ExitCode::SUCCESS;
+    }
+    if info.created {
+        println!("made a new self-signed certificate; phones must accept it again");
+    }
+    println!("fingerprint (SHA-256): {}", info.fingerprint_sha256);
+    println!(
+        "public key (SPKI SHA-256, base64): {}",
+        info.spki_sha256_base64
+    );
+    println!("valid: {} to {}", info.not_before, info.not_after);
+    println!("names: {}", info.names.join(", "));
+    println!(
+        "certificate: {}{}",
+        info.cert_path.display(),
+        if info.source == "config" {
+            " (your own, from the config key tls_cert)"
+        } else {
+            ""
+        }
+    );
+    println!("private key: {}", info.key_path.display());
+    ExitCode::SUCCESS
 }

@@ -514,7 +514,7 @@ pub struct ReportArgs {
 #[derive(Debug, Args)]
 #[command(
     args_conflicts_with_subcommands = true,
-    after_help = "Examples:\n  orchestractl web                  # http://127.0.0.1:8888/, this machine only\n  orchestractl web --lan            # all interfaces; prints a pairing link and QR code\n  orchestractl web devices          # paired devices\n  orchestractl web revoke 3f2a      # unpair one"
+    after_help = "Examples:\n  orchestractl web                  # http://127.0.0.1:8888/, this machine only\n  orchestractl web --lan            # all interfaces over HTTPS; prints a pairing link, QR code and fingerprint\n  orchestractl web cert             # the LAN certificate: fingerprint, validity, files\n  orchestractl web devices          # paired devices\n  orchestractl web revoke 3f2a      # unpair one"
 )]
 pub struct WebArgs {
     /// Manage paired devices instead of serving
@@ -523,9 +523,13 @@ pub struct WebArgs {
     /// Port [default: dashboard_port from the config]
     #[arg(long, value_name = "P")]
     pub port: Option<u16>,
-    /// Listen on every interface (for your phone); only paired devices get in
+    /// Listen on every interface (for your phone), over HTTPS; only paired devices get in
     #[arg(long)]
     pub lan: bool,
+    /// With --lan: plain HTTP, not HTTPS. Anyone on the network can then read the pairing
+    /// code and device cookies and act as your phone; phones also refuse notifications
+    #[arg(long, requires = "lan")]
+    pub insecure_http: bool,
     /// Open the dashboard in a browser
     #[arg(long)]
     pub open: bool,
@@ -543,5 +547,14 @@ pub enum WebAction {
     Revoke {
         /// Device id, or any unique prefix
         id: String,
+    },
+    /// The LAN certificate: SHA-256 fingerprint, validity, names and files (made if missing)
+    #[command(
+        after_help = "Examples:\n  orchestractl web cert            # compare the fingerprint with what your phone shows\n  orchestractl web cert --renew    # a new self-signed certificate (phones accept it again)\n  orchestractl web cert --json\n\nTo use your own certificate (mkcert, `tailscale cert`), set tls_cert and tls_key in the config."
+    )]
+    Cert {
+        /// Make a new self-signed certificate
+        #[arg(long)]
+        renew: bool,
     },
 }

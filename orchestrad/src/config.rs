@@ -26,6 +26,10 @@ pub struct Config {
     pub dashboard_port: u16,
     /// The Claude Code executable: a name looked up on `PATH`, or a path.
     pub claude_command: String,
+    /// The user's own certificate (PEM) for `web --lan`, instead of the generated one.
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of `tls_cert`.
+    pub tls_key: Option<PathBuf>,
     /// Where to send notifications (webhook, ntfy, desktop); none by default.
     pub notifications: Vec<crate::notify::ChannelConfig>,
 }
@@ -48,6 +52,8 @@ impl Default for Config {
             .to_vec(),
             dashboard_port: 8888,
             claude_command: "claude".to_owned(),
+            tls_cert: None,
+            tls_key: None,
             notifications: Vec::new(),
         }
     }
@@ -75,6 +81,8 @@ const KNOWN_KEYS: &[&str] = &[
     "bypass_permissions",
     "dashboard_port",
     "claude_command",
+    "tls_cert",
+    "tls_key",
     "notifications",
 ];
 
@@ -191,6 +199,14 @@ impl Config {
         if let Ok(rest) = self.claude_projects_dir.strip_prefix("~") {
             self.claude_projects_dir = orchestra_proto::paths::home_dir().join(rest);
         }
+        for path in [&mut self.tls_cert, &mut self.tls_key]
+            .into_iter()
+            .flatten()
+        {
+            if let Ok(rest) = path.strip_prefix("~") {
+                *path = orchestra_proto::paths::home_dir().join(rest);
+            }
+        }
     }
 
     fn validate(&self, path: &Path) -> Result<(), ConfigError> {
@@ -217,6 +233,11 @@ impl Config {
         }
         if self.claude_command.trim().is_empty() {
             return Err(invalid("claude_command must not be empty"));
+        }
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            return Err(invalid(
+                "tls_cert and tls_key go together: set both (your certificate and its key) or neither",
+            ));
         }
         for (index, channel) in self.notifications.iter().enumerate() {
             channel

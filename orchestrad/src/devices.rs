@@ -4,6 +4,10 @@
 //! presents it gets a 256-bit device token. Only SHA-256 hashes of codes and tokens are
 //! kept (codes in memory, tokens in the store), so a leaked store unlocks nothing. Wrong
 //! codes are rate-limited so eight characters are plenty.
+//!
+//! Every secret comes from the OS random source (`getrandom`), and hashes of presented
+//! secrets are compared in constant time (`subtle`), so neither a predictable generator
+//! nor response timing tells an attacker anything about a live code or token.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -85,11 +89,34 @@ pub fn sha256_hex(text: &str) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// 256 bits from the OS random source.
 fn random_bytes() -> [u8; 32] {
     let mut bytes = [0u8; 32];
-    bytes[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
-    bytes[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    getrandom::fill(&mut bytes)
+        .expect("the OS random source works (getrandom cannot fail on Linux or macOS)");
     bytes
+}
+
+/// A pairing code of `len` characters, each uniformly random over [`ALPHABET`]: bytes at
+/// or above the largest multiple of the alphabet's size are drawn again, so no character
+/// is likelier than another (a plain `byte % 31` would favour the first nine).
+fn random_code(len: usize) -> String {
+    let limit = 256 - 256 % ALPHABET.len();
+    let mut code = String::with_capacity(len);
+    while code.len() < len {
+        for byte in random_bytes() {
+            if (byte as usize) < limit && code.len() < len {
+                code.push(ALPHABET[byte as usize % ALPHABET.len()] as char);
+            }
+        }
+    }
+    code
+}
+
+/// Whether two hex hashes are equal, in time that does not depend on where they differ.
+fn same_hash(a: &str, b: &str) -> bool {
+    use subtle::ConstantTimeEq as _;
+    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
 impl Devices {
@@ -103,10 +130,7 @@ impl Devices {
 
     /// A new one-time code and when it expires (ms since the epoch).
     pub fn create_code(&self) -> (String, i64) {
-        let code: String = random_bytes()[..8]
-            .iter()
-            .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
-            .collect();
+        let code = random_code(8);
         let mut pairing = self.pairing.lock().expect("pairing lock");
         let now = Instant::now();
         pairing.codes.retain(|_, expiry| *expiry > now);
@@ -126,7 +150,11 @@ impl Devices {
                 return Err(DeviceError::RateLimited);
             }
             let hash = sha256_hex(&code.trim().to_ascii_uppercase());
-            match pairing.codes.remove(&hash) {
+            // Every live code is compared (none skipped on a first mismatch), in constant time.
+            let found = pairing.codes.keys().fold(None, |found, live| {
+                found.or(same_hash(live, &hash).then(|| live.clone()))
+            });
+            match found.and_then(|live| pairing.codes.remove(&live)) {
                 Some(expiry) if expiry > now => {}
                 _ => {
                     let window = match pairing.window {
@@ -165,7 +193,7 @@ impl Devices {
         let mut device = self
             .list()?
             .into_iter()
-            .find(|d| d.token_sha256 == hash)
+            .find(|d| same_hash(&d.token_sha256, &hash))
             .ok_or(DeviceError::BadToken)?;
         // Seen-times are informative; recording them at most once a minute is plenty.
         let now = now_ms();
@@ -249,6 +277,47 @@ mod tests {
             "even a right code waits out the limit"
         );
         devices.revoke(&device.id[..4]).await.expect("revoke");
+        assert!(matches!(devices.verify(&token), Err(DeviceError::BadToken)));
+    }
+
+    #[test]
+    fn codes_use_every_character_evenly_and_tokens_carry_256_bits() {
+        let mut counts: HashMap<char, u32> = HashMap::new();
+        for _ in 0..10_000 {
+            for c in random_code(8).chars() {
+                *counts.entry(c).or_insert(0) += 1;
+            }
+        }
+        assert_eq!(counts.len(), ALPHABET.len(), "every character appears");
+        // 80000 draws: about 2581 per character, give or take 50. A plain `byte % 31`
+        // would give the first eight characters ~2727 and the rest ~2424.
+        let mean = |chars: &[u8]| {
+            chars
+                .iter()
+                .map(|c| counts[&(*c as char)] as f64)
+                .sum::<f64>()
+                / chars.len() as f64
+        };
+        let (first, rest) = (mean(&ALPHABET[..8]), mean(&ALPHABET[8..]));
+        assert!(
+            (first - rest).abs() < 100.0,
+            "biased codes: {first} vs {rest}"
+        );
+        let (a, b) = (random_bytes(), random_bytes());
+        assert_ne!(a, b);
+        assert!(same_hash(&sha256_hex("x"), &sha256_hex("x")));
+        assert!(!same_hash(&sha256_hex("x"), &sha256_hex("y")));
+        assert!(!same_hash("ab", "abc"));
+    }
+
+    #[tokio::test]
+    async fn revoked_tokens_stay_out() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("store");
+        let devices = Devices::load(&store).expect("devices");
+        let (code, _) = devices.create_code();
+        let (token, device) = devices.pair(&code, "phone").await.expect("pair");
+        devices.revoke(&device.id).await.expect("revoke");
         assert!(matches!(devices.verify(&token), Err(DeviceError::BadToken)));
     }
 }

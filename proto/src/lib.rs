@@ -14,6 +14,13 @@ pub use client::{ConnectError, connect};
 /// fields or RPCs does not need a bump.
 pub const PROTOCOL_VERSION: u32 = 1;
 
+/// Largest request the daemon reads (a spawn with many long tasks fits with room to
+/// spare); a larger one is refused with `RESOURCE_EXHAUSTED` before it is decoded.
+pub const MAX_REQUEST: usize = 16 * 1024 * 1024;
+/// Largest answer the daemon sends, and clients accept (a full session listing passes
+/// tonic's 4 MB default).
+pub const MAX_RESPONSE: usize = 256 * 1024 * 1024;
+
 /// Generated messages and service stubs for `orchestra.v1`.
 pub mod v1 {
     #![allow(clippy::all, clippy::pedantic, reason = "generated code")]

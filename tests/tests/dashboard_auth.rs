@@ -1,6 +1,7 @@
 //! The dashboard is safe by default: on loopback it refuses foreign hosts and origins;
 //! in LAN mode every route and the WebSocket refuse a request without a paired token,
-//! and pairing works end to end. Plain HTTP over a socket, so nothing is hidden.
+//! and pairing works end to end. Plain HTTP over a socket (`--insecure-http`), so nothing
+//! is hidden.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -29,7 +30,9 @@ fn start_dashboard(env: &TestEnv, lan: bool) -> Dashboard {
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
     if lan {
-        cmd.arg("--lan");
+        // These tests are about pairing and tokens, read on the wire: plain HTTP keeps
+        // them simple. TLS itself is tested in dashboard_tls.rs.
+        cmd.args(["--lan", "--insecure-http"]);
     }
     let mut child = cmd.spawn().expect("dashboard");
     let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
@@ -109,6 +112,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/app.js"),
     ("GET", "/app.css"),
     ("GET", "/manifest.webmanifest"),
+    ("GET", "/sw.js"),
     ("GET", "/icon.svg"),
     ("GET", "/icon-192.png"),
     ("GET", "/icon-512.png"),

@@ -1,4 +1,8 @@
-//! `orchestractl web [--port P] [--lan] [--open]`, `web devices`, `web revoke <id>`.
+//! `orchestractl web [--port P] [--lan [--insecure-http]] [--open]`, `web devices`,
+//! `web revoke <id>`, `web cert [--renew]`.
+//!
+//! Serving and the certificate belong to `orchestra-dashboard`; this command finds the
+//! settings (port, `tls_cert` / `tls_key`) in the daemon's config and runs it.
 
 use std::process::ExitCode;
 
@@ -57,17 +61,38 @@ pub async fn run(ctx: &Ctx, args: WebArgs) -> anyhow::Result<ExitCode> {
             }
             return Ok(ExitCode::SUCCESS);
         }
+        Some(WebAction::Cert { renew }) => {
+            let (_, settings) = clients.config().await?;
+            let binary = sibling_binary("orchestra-dashboard", "ORCHESTRA_DASHBOARD_BIN");
+            let mut command = tokio::process::Command::new(&binary);
+            command.arg("cert");
+            if renew {
+                command.arg("--renew");
+            }
+            if ctx.json {
+                command.arg("--json");
+            }
+            own_cert_args(&mut command, &settings);
+            let status = command
+                .status()
+                .await
+                .with_context(|| cannot_run(&binary))?;
+            return Ok(if status.success() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            });
+        }
         None => {}
     }
+    let (_, settings) = clients.config().await?;
     let port = match args.port {
         Some(port) => port,
-        None => {
-            let (_, settings) = clients.config().await?;
-            settings["dashboard_port"].as_u64().unwrap_or(8888) as u16
-        }
+        None => settings["dashboard_port"].as_u64().unwrap_or(8888) as u16,
     };
     let binary = sibling_binary("orchestra-dashboard", "ORCHESTRA_DASHBOARD_BIN");
     let mut command = tokio::process::Command::new(&binary);
+    own_cert_args(&mut command, &settings);
     command
         .arg("--socket")
         .arg(&ctx.socket)
@@ -82,14 +107,17 @@ pub async fn run(ctx: &Ctx, args: WebArgs) -> anyhow::Result<ExitCode> {
     if args.lan {
         command.arg("--lan");
     }
-    let mut child = command.spawn().with_context(|| {
-        format!(
-            "cannot run {}: is it installed next to orchestractl?",
-            binary.display()
-        )
-    })?;
+    if args.insecure_http {
+        command.arg("--insecure-http");
+    }
+    let mut child = command.spawn().with_context(|| cannot_run(&binary))?;
     if args.open {
-        let url = format!("http://127.0.0.1:{port}/");
+        let scheme = if args.lan && !args.insecure_http {
+            "https"
+        } else {
+            "http"
+        };
+        let url = format!("{scheme}://127.0.0.1:{port}/");
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
         let opener = if cfg!(target_os = "macos") {
             "open"
@@ -110,4 +138,22 @@ pub async fn run(ctx: &Ctx, args: WebArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+fn cannot_run(binary: &std::path::Path) -> String {
+    format!(
+        "cannot run {}: is it installed next to orchestractl?",
+        binary.display()
+    )
+}
+
+/// Passes the config's `tls_cert` / `tls_key` (the user's own certificate), when set.
+fn own_cert_args(command: &mut tokio::process::Command, settings: &serde_json::Value) {
+    if let (Some(cert), Some(key)) = (settings["tls_cert"].as_str(), settings["tls_key"].as_str()) {
+        command
+            .arg("--tls-cert")
+            .arg(cert)
+            .arg("--tls-key")
+            .arg(key);
+    }
 }

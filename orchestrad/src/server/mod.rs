@@ -43,19 +43,41 @@ pub async fn serve(
         .build_v1alpha()
         .expect("the descriptor set is produced by our own build script");
 
+    // Bounds both ways: a client cannot make the daemon buffer more than MAX_REQUEST, and
+    // an answer never exceeds what clients accept. Over either, tonic answers
+    // RESOURCE_EXHAUSTED (or OUT_OF_RANGE) for that call only; the daemon carries on.
+    use orchestra_proto::{MAX_REQUEST, MAX_RESPONSE};
     tonic::transport::Server::builder()
-        .add_service(DaemonServer::new(daemon::DaemonService::new(ctx.clone())))
-        .add_service(SessionsServer::new(sessions::SessionsService::new(
-            ctx.clone(),
-        )))
-        .add_service(AgentsServer::new(agents::AgentsService::new(ctx.clone())))
-        .add_service(DevicesServer::new(devices::DevicesService::new(
-            ctx.clone(),
-        )))
-        .add_service(IntegrationServer::new(
-            integration::IntegrationService::new(ctx.clone()),
-        ))
-        .add_service(NotifyServer::new(notify::NotifyService::new(ctx.clone())))
+        .add_service(
+            DaemonServer::new(daemon::DaemonService::new(ctx.clone()))
+                .max_decoding_message_size(MAX_REQUEST)
+                .max_encoding_message_size(MAX_RESPONSE),
+        )
+        .add_service(
+            SessionsServer::new(sessions::SessionsService::new(ctx.clone()))
+                .max_decoding_message_size(MAX_REQUEST)
+                .max_encoding_message_size(MAX_RESPONSE),
+        )
+        .add_service(
+            AgentsServer::new(agents::AgentsService::new(ctx.clone()))
+                .max_decoding_message_size(MAX_REQUEST)
+                .max_encoding_message_size(MAX_RESPONSE),
+        )
+        .add_service(
+            DevicesServer::new(devices::DevicesService::new(ctx.clone()))
+                .max_decoding_message_size(MAX_REQUEST)
+                .max_encoding_message_size(MAX_RESPONSE),
+        )
+        .add_service(
+            IntegrationServer::new(integration::IntegrationService::new(ctx.clone()))
+                .max_decoding_message_size(MAX_REQUEST)
+                .max_encoding_message_size(MAX_RESPONSE),
+        )
+        .add_service(
+            NotifyServer::new(notify::NotifyService::new(ctx.clone()))
+                .max_decoding_message_size(MAX_REQUEST)
+                .max_encoding_message_size(MAX_RESPONSE),
+        )
         .add_service(reflection)
         .add_service(reflection_alpha)
         .serve_with_incoming_shutdown(same_user_only(listener), shutdown)

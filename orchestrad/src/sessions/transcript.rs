@@ -31,7 +31,11 @@ pub struct Message {
 /// Reads every message of the session file at `path`. Lines that do not parse are
 /// skipped (the index counts them).
 pub fn read(path: &Path) -> std::io::Result<Vec<Message>> {
-    let bytes = std::fs::read(path)?;
+    Ok(messages_of(&std::fs::read(path)?))
+}
+
+/// The messages in the bytes of a session file; lines that do not parse are skipped.
+pub fn messages_of(bytes: &[u8]) -> Vec<Message> {
     let mut messages = Vec::new();
     for line in bytes.split(|b| *b == b'\n') {
         // The bulky 2.1.330 kinds (system prompt, tool schemas) hold no message.
@@ -43,7 +47,7 @@ pub fn read(path: &Path) -> std::io::Result<Vec<Message>> {
         };
         messages.extend(message_of(&value));
     }
-    Ok(messages)
+    messages
 }
 
 fn message_of(line: &Value) -> Option<Message> {
@@ -221,15 +225,38 @@ fn format_ms(ms: i64) -> String {
 /// Text around the first case-insensitive match of `needle` (already lowercase) in
 /// `text`, or `None` when there is no match.
 pub fn snippet(text: &str, needle: &str) -> Option<String> {
-    let lower = text.to_lowercase();
-    let at = lower.find(needle)?;
-    // Map the byte offset in the lowercase copy back to a char index (lowercasing can
-    // change byte lengths), then cut by chars.
-    let char_at = lower[..at].chars().count();
+    // Lowercasing can change lengths (`İ` becomes `i` and a combining dot, two chars), so
+    // an offset in the lowercase copy is no offset in `text`. Build the copy char by char
+    // and remember, for each lowercase char, the char of `text` it came from.
     let chars: Vec<char> = text.chars().collect();
-    let start = char_at.saturating_sub(60);
-    let end = (char_at + needle.chars().count() + 60).min(chars.len());
-    let mut out: String = chars[start..end]
+    let mut lower = String::with_capacity(text.len());
+    // (byte offset in `lower`, index in `chars`), in order.
+    let mut origin: Vec<(usize, usize)> = Vec::with_capacity(chars.len());
+    for (index, c) in chars.iter().enumerate() {
+        for l in c.to_lowercase() {
+            origin.push((lower.len(), index));
+            lower.push(fold_sigma(l));
+        }
+    }
+    // A needle from `str::to_lowercase` ends words with `ς` where char-wise lowercasing
+    // gives `σ`; both sides fold to `σ` (same length) so "ΣΣ" still finds "ΣΣ".
+    let needle: String = needle.chars().map(fold_sigma).collect();
+    let at = lower.find(&needle)?;
+    let char_of = |byte: usize| {
+        let i = origin.partition_point(|(start, _)| *start <= byte);
+        origin
+            .get(i.saturating_sub(1))
+            .map_or(0, |(_, index)| *index)
+    };
+    let first = char_of(at);
+    let last = if needle.is_empty() {
+        first
+    } else {
+        char_of(at + needle.len() - 1)
+    };
+    let start = first.saturating_sub(60);
+    let end = (last + 1 + 60).min(chars.len());
+    let mut out: String = chars[start..end.max(start)]
         .iter()
         .map(|c| if c.is_control() { ' ' } else { *c })
         .collect();
@@ -240,4 +267,38 @@ pub fn snippet(text: &str, needle: &str) -> Option<String> {
         out.push('…');
     }
     Some(out)
+}
+
+/// Final sigma as sigma, for matching.
+fn fold_sigma(c: char) -> char {
+    if c == 'ς' { 'σ' } else { c }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::snippet;
+
+    #[test]
+    fn snippets_survive_text_whose_lowercase_is_longer() {
+        // `İ` lowercases to two chars; before, the match's offset overshot the text and
+        // the slice panicked (found by the fuzz run, and known from search).
+        let text = "İ".repeat(200) + "needle" + &"x".repeat(10);
+        let out = snippet(&text, "needle").expect("a match");
+        assert!(out.contains("needle"), "{out}");
+        assert!(out.starts_with('…'));
+        assert_eq!(
+            snippet("İİİ abc", "i̇"),
+            Some("İİİ abc".to_owned()),
+            "a needle that is itself a lengthened lowercase"
+        );
+        assert_eq!(snippet("ABC", "b"), Some("ABC".to_owned()));
+        let text = "ΣΣ and more";
+        assert_eq!(
+            snippet(text, &text.to_lowercase()[..4]),
+            Some(text.to_owned()),
+            "final sigma"
+        );
+        assert_eq!(snippet("ABC", "z"), None);
+        assert_eq!(snippet("", ""), Some(String::new()));
+    }
 }

@@ -1,0 +1,353 @@
+//! The dashboard's TLS certificate: where it lives, making a self-signed one on first use,
+//! loading the user's own, and describing either (fingerprint, validity, names, files).
+//!
+//! The self-signed certificate names every address a phone may use to reach this machine
+//! (its LAN addresses, its host name, and loopback) and is kept in the state dir with its
+//! key, both 0600, so the phone accepts it once and keeps trusting it across restarts.
+//! A user who has a real certificate (mkcert, `tailscale cert`) points the config keys
+//! `tls_cert` / `tls_key` at it instead.
+
+use std::io::Write as _;
+use std::net::IpAddr;
+use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use rustls::pki_types::pem::PemObject as _;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use serde::Serialize;
+use sha2::{Digest as _, Sha256};
+
+/// Days a self-signed certificate is valid: Apple devices refuse server certificates that
+/// live longer than 398 days.
+const VALID_DAYS: i64 = 397;
+/// A certificate expiring within this many days is replaced when the dashboard starts.
+const RENEW_WITHIN_DAYS: i64 = 14;
+
+/// Why a certificate could not be made, read or used.
+#[derive(Debug, thiserror::Error)]
+pub enum CertError {
+    /// A file could not be read or written.
+    #[error("cannot {op} {path}: {source}")]
+    Io {
+        /// What was being done.
+        op: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file holds no usable certificate or key.
+    #[error("{path} holds no usable {what}: {detail}; check the config keys tls_cert / tls_key")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// "certificate" or "private key".
+        what: &'static str,
+        /// What was wrong.
+        detail: String,
+    },
+    /// rcgen could not make a certificate.
+    #[error("cannot make a self-signed certificate: {0}")]
+    Generate(#[from] rcgen::Error),
+}
+
+/// Where the certificate and key are, and whose they are.
+#[derive(Debug, Clone)]
+pub struct CertFiles {
+    /// PEM certificate chain, leaf first.
+    pub cert: PathBuf,
+    /// PEM private key.
+    pub key: PathBuf,
+    /// The user's own (config `tls_cert` / `tls_key`): never generated nor replaced here.
+    pub own: bool,
+}
+
+impl CertFiles {
+    /// The self-signed pair kept in `state_dir`.
+    pub fn generated(state_dir: &Path) -> CertFiles {
+        let dir = state_dir.join("dashboard-tls");
+        CertFiles {
+            cert: dir.join("cert.pem"),
+            key: dir.join("key.pem"),
+            own: false,
+        }
+    }
+}
+
+/// What a user needs to know about a certificate (`orchestractl web cert --json`).
+#[derive(Debug, Clone, Serialize)]
+pub struct CertInfo {
+    /// SHA-256 of the certificate (DER), colon-separated upper-case hex, as
+    /// `openssl x509 -fingerprint -sha256` and browsers print it.
+    pub fingerprint_sha256: String,
+    /// SHA-256 of the public key (SPKI), base64: what Chromium's
+    /// `--ignore-certificate-errors-spki-list` and HPKP-style pins take.
+    pub spki_sha256_base64: String,
+    /// Start of validity, RFC 3339.
+    pub not_before: String,
+    /// End of validity, RFC 3339.
+    pub not_after: String,
+    /// The host names and addresses the certificate names.
+    pub names: Vec<String>,
+    /// The certificate file.
+    pub cert_path: PathBuf,
+    /// The private key file.
+    pub key_path: PathBuf,
+    /// "generated" (self-signed, kept in the state dir) or "config" (the user's own).
+    pub source: &'static str,
+    /// Whether this run made a new certificate.
+    pub created: bool,
+}
+
+/// A certificate ready to serve.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The chain, leaf first.
+    pub chain: Vec<CertificateDer<'static>>,
+    /// Its key.
+    pub key: PrivateKeyDer<'static>,
+    /// What it is.
+    pub info: CertInfo,
+}
+
+/// Loads the certificate of `files`; the generated one is made when missing, unreadable,
+/// close to expiry, or when `renew` asks for a new one.
+pub fn load_or_create(files: &CertFiles, renew: bool) -> Result<Loaded, CertError> {
+    if files.own {
+        return load(files, false);
+    }
+    if !renew && files.cert.exists() && files.key.exists() {
+        match load(files, false) {
+            Ok(loaded) if !expires_soon(&loaded.info) => return Ok(loaded),
+            Ok(_) => tracing::info!("the dashboard certificate expires soon; making a new one"),
+            Err(err) => tracing::warn!(%err, "making a new dashboard certificate"),
+        }
+    }
+    create(files)?;
+    load(files, true)
+}
+
+/// The names a new certificate carries: loopback, the host name, and every address of
+/// this machine's interfaces.
+pub fn machine_names() -> Vec<String> {
+    let mut names = vec!["localhost".to_owned()];
+    if let Ok(host) = nix::unistd::gethostname()
+        && let Some(host) = host.to_str().filter(|h| !h.is_empty())
+    {
+        names.push(host.to_owned());
+        if !host.contains('.') {
+            // Phones on the LAN often reach a machine by its mDNS name.
+            names.push(format!("{host}.local"));
+        }
+    }
+    names.extend(machine_addresses().iter().map(IpAddr::to_string));
+    for ip in ["127.0.0.1", "::1"] {
+        names.push(ip.to_owned());
+    }
+    let mut seen = std::collections::HashSet::new();
+    names.retain(|n| seen.insert(n.clone()));
+    names
+}
+
+/// Every non-loopback address of this machine's interfaces (IPv4 first).
+pub fn machine_addresses() -> Vec<IpAddr> {
+    let Ok(addrs) = nix::ifaddrs::getifaddrs() else {
+        return Vec::new();
+    };
+    let mut ips: Vec<IpAddr> = addrs
+        .filter_map(|iface| {
+            let addr = iface.address?;
+            addr.as_sockaddr_in()
+                .map(|a| IpAddr::V4(a.ip()))
+                .or_else(|| addr.as_sockaddr_in6().map(|a| IpAddr::V6(a.ip())))
+        })
+        .filter(|ip| match ip {
+            IpAddr::V4(v4) => !v4.is_loopback() && !v4.is_unspecified() && !v4.is_link_local(),
+            // Link-local IPv6 needs a zone id in a URL: no phone will use it.
+            IpAddr::V6(v6) => {
+                !v6.is_loopback() && !v6.is_unspecified() && !v6.is_unicast_link_local()
+            }
+        })
+        .collect();
+    ips.sort_by_key(|ip| ip.is_ipv6());
+    ips.dedup();
+    ips
+}
+
+fn expires_soon(info: &CertInfo) -> bool {
+    chrono::DateTime::parse_from_rfc3339(&info.not_after).is_ok_and(|end| {
+        end.signed_duration_since(chrono::Utc::now()) < chrono::Duration::days(RENEW_WITHIN_DAYS)
+    })
+}
+
+/// Makes a new self-signed certificate and key and writes them 0600 (directory 0700).
+fn create(files: &CertFiles) -> Result<(), CertError> {
+    let io = |op, path: &Path| {
+        let path = path.to_path_buf();
+        move |source| CertError::Io { op, path, source }
+    };
+    let mut params = rcgen::CertificateParams::new(machine_names())?;
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "claude-orchestra dashboard");
+    let now = chrono::Utc::now();
+    let ymd = |t: chrono::DateTime<chrono::Utc>| {
+        use chrono::Datelike as _;
+        rcgen::date_time_ymd(t.year(), t.month() as u8, t.day() as u8)
+    };
+    // A day of slack either side of "now" for a phone whose clock is a little off.
+    params.not_before = ymd(now - chrono::Duration::days(1));
+    params.not_after = ymd(now + chrono::Duration::days(VALID_DAYS));
+    let key = rcgen::KeyPair::generate()?;
+    let cert = params.self_signed(&key)?;
+    if let Some(dir) = files.cert.parent() {
+        std::fs::create_dir_all(dir).map_err(io("create", dir))?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(io("set permissions of", dir))?;
+    }
+    // Key first: a certificate on disk without its key would be reloaded and fail.
+    write_private(&files.key, key.serialize_pem().as_bytes())?;
+    write_private(&files.cert, cert.pem().as_bytes())?;
+    Ok(())
+}
+
+/// Writes `bytes` to `path` with mode 0600 from the first byte on, replacing it whole.
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), CertError> {
+    let io = |op| {
+        let path = path.to_path_buf();
+        move |source| CertError::Io { op, path, source }
+    };
+    let tmp = path.with_extension("pem.tmp");
+    let _ = std::fs::remove_file(&tmp);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(io("create"))?;
+    file.write_all(bytes).map_err(io("write"))?;
+    file.sync_all().map_err(io("write"))?;
+    std::fs::rename(&tmp, path).map_err(io("replace"))?;
+    Ok(())
+}
+
+fn load(files: &CertFiles, created: bool) -> Result<Loaded, CertError> {
+    let invalid = |path: &Path, what, detail: String| CertError::Invalid {
+        path: path.to_path_buf(),
+        what,
+        detail,
+    };
+    let read_err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| CertError::Io {
+            op: "read",
+            path,
+            source,
+        }
+    };
+    let cert_text = std::fs::read(&files.cert).map_err(read_err(&files.cert))?;
+    let key_text = std::fs::read(&files.key).map_err(read_err(&files.key))?;
+    let chain = CertificateDer::pem_slice_iter(&cert_text)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|err| invalid(&files.cert, "certificate", err.to_string()))?;
+    let Some(leaf) = chain.first() else {
+        return Err(invalid(
+            &files.cert,
+            "certificate",
+            "no PEM certificate in it".to_owned(),
+        ));
+    };
+    let key = PrivateKeyDer::from_pem_slice(&key_text)
+        .map_err(|err| invalid(&files.key, "private key", err.to_string()))?;
+    let info = describe(leaf, files, created)
+        .map_err(|detail| invalid(&files.cert, "certificate", detail))?;
+    Ok(Loaded { chain, key, info })
+}
+
+/// SHA-256 of `bytes` as colon-separated upper-case hex.
+pub fn fingerprint(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+fn describe(
+    leaf: &CertificateDer<'_>,
+    files: &CertFiles,
+    created: bool,
+) -> Result<CertInfo, String> {
+    let (_, cert) = x509_parser::parse_x509_certificate(leaf).map_err(|err| err.to_string())?;
+    let time = |t: &x509_parser::time::ASN1Time| {
+        chrono::DateTime::from_timestamp(t.timestamp(), 0)
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            .unwrap_or_default()
+    };
+    let validity = cert.validity();
+    let mut names = Vec::new();
+    if let Ok(Some(san)) = cert.subject_alternative_name() {
+        for name in &san.value.general_names {
+            match name {
+                x509_parser::extensions::GeneralName::DNSName(dns) => names.push(dns.to_string()),
+                x509_parser::extensions::GeneralName::IPAddress(bytes) => {
+                    let ip = match bytes.len() {
+                        4 => <[u8; 4]>::try_from(*bytes).ok().map(IpAddr::from),
+                        16 => <[u8; 16]>::try_from(*bytes).ok().map(IpAddr::from),
+                        _ => None,
+                    };
+                    names.extend(ip.map(|ip| ip.to_string()));
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(CertInfo {
+        fingerprint_sha256: fingerprint(leaf),
+        spki_sha256_base64: base64::engine::general_purpose::STANDARD
+            .encode(Sha256::digest(cert.public_key().raw)),
+        not_before: time(&validity.not_before),
+        not_after: time(&validity.not_after),
+        names,
+        cert_path: files.cert.clone(),
+        key_path: files.key.clone(),
+        source: if files.own { "config" } else { "generated" },
+        created,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_generated_certificate_is_private_kept_and_renewed_on_request() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let files = CertFiles::generated(dir.path());
+        let first = load_or_create(&files, false).expect("create");
+        assert!(first.info.created);
+        assert!(first.info.names.contains(&"127.0.0.1".to_owned()));
+        assert!(first.info.names.contains(&"localhost".to_owned()));
+        for path in [&files.cert, &files.key] {
+            let mode = std::fs::metadata(path).expect("meta").permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{}", path.display());
+        }
+        let again = load_or_create(&files, false).expect("load");
+        assert!(!again.info.created);
+        assert_eq!(again.info.fingerprint_sha256, first.info.fingerprint_sha256);
+        let renewed = load_or_create(&files, true).expect("renew");
+        assert_ne!(
+            renewed.info.fingerprint_sha256,
+            first.info.fingerprint_sha256
+        );
+        let own = CertFiles {
+            own: true,
+            ..files.clone()
+        };
+        std::fs::write(&files.cert, "not a certificate").expect("write");
+        let err = load_or_create(&own, false).expect_err("garbage is refused");
+        assert!(err.to_string().contains("tls_cert"), "{err}");
+    }
+}

@@ -1,0 +1,230 @@
+//! Bounds on everything a peer can send: an oversized gRPC request, request body, or
+//! WebSocket message, too many messages a second, and too many sockets per device. Each is
+//! refused with a clear answer, and the daemon and the dashboard keep serving.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+use orchestra_proto::v1::agents_client::AgentsClient;
+use orchestra_proto::v1::daemon_client::DaemonClient;
+use orchestra_proto::v1::{SpawnRequest, StatusRequest};
+use orchestra_tests::{TestEnv, bin};
+
+#[tokio::test]
+async fn an_oversized_grpc_request_is_refused_and_the_daemon_carries_on() {
+    let env = TestEnv::new();
+    let daemon = env.daemon_in_process().await;
+    let channel = orchestra_proto::connect(&env.socket)
+        .await
+        .expect("connect");
+    let huge = "x".repeat(orchestra_proto::MAX_REQUEST + 1);
+    let refused = AgentsClient::new(channel.clone())
+        .spawn(SpawnRequest {
+            tasks: vec![huge],
+            ..SpawnRequest::default()
+        })
+        .await
+        .expect_err("a request over MAX_REQUEST is refused");
+    assert!(
+        matches!(
+            refused.code(),
+            tonic::Code::ResourceExhausted | tonic::Code::OutOfRange
+        ),
+        "{refused:?}"
+    );
+    assert!(refused.message().contains("too large"), "{refused:?}");
+    DaemonClient::new(channel)
+        .status(StatusRequest::default())
+        .await
+        .expect("the daemon still answers");
+    daemon.shutdown().await;
+}
+
+/// A loopback dashboard, killed on drop.
+struct Dashboard(Child, u16);
+
+impl Drop for Dashboard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_dashboard(env: &TestEnv) -> Dashboard {
+    env.ctl_ok(&["daemon", "start"]);
+    let mut child = env
+        .command(bin("orchestra-dashboard"))
+        .args(["--port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("dashboard");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let port = lines
+        .find_map(|line| {
+            line.ok()?
+                .strip_prefix("dashboard listening on http://127.0.0.1:")?
+                .trim_end_matches('/')
+                .parse()
+                .ok()
+        })
+        .expect("the dashboard printed its port");
+    std::thread::spawn(move || for _ in lines {});
+    Dashboard(child, port)
+}
+
+/// Opens a WebSocket on `path`; returns the stream after the 101, or the refusal's head.
+fn upgrade(port: u16, path: &str) -> Result<TcpStream, String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nOrigin: http://127.0.0.1:{port}\r\n\
+         Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+    )
+    .expect("write");
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        match stream.read(&mut byte) {
+            Ok(1) => head.push(byte[0]),
+            _ => break,
+        }
+    }
+    let head = String::from_utf8_lossy(&head).into_owned();
+    if head.starts_with("HTTP/1.1 101") {
+        Ok(stream)
+    } else {
+        // The connection stays open after a refusal: read its body by length.
+        let length = head
+            .lines()
+            .find_map(|l| {
+                let (name, value) = l.split_once(':')?;
+                name.eq_ignore_ascii_case("content-length")
+                    .then(|| value.trim().parse::<usize>().ok())?
+            })
+            .unwrap_or(0);
+        let mut body = vec![0u8; length];
+        let _ = stream.read_exact(&mut body);
+        Err(format!("{head}{}", String::from_utf8_lossy(&body)))
+    }
+}
+
+/// A masked client text frame (mask 0, so the payload is sent as is).
+fn frame(payload: &[u8]) -> Vec<u8> {
+    let mut out = vec![0x81];
+    match payload.len() {
+        n if n < 126 => out.push(0x80 | n as u8),
+        n if n < 65536 => {
+            out.push(0x80 | 126);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            out.push(0x80 | 127);
+            out.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    out.extend_from_slice(&[0, 0, 0, 0]);
+    out.extend_from_slice(payload);
+    out
+}
+
+/// Reads server frames until a close frame; returns its code and reason.
+fn close_code(stream: &mut TcpStream) -> (u16, String) {
+    loop {
+        let mut head = [0u8; 2];
+        stream
+            .read_exact(&mut head)
+            .expect("a frame from the server");
+        let len = match head[1] & 0x7f {
+            126 => {
+                let mut n = [0u8; 2];
+                stream.read_exact(&mut n).expect("len");
+                u16::from_be_bytes(n) as usize
+            }
+            127 => {
+                let mut n = [0u8; 8];
+                stream.read_exact(&mut n).expect("len");
+                u64::from_be_bytes(n) as usize
+            }
+            n => n as usize,
+        };
+        let mut payload = vec![0u8; len];
+        stream.read_exact(&mut payload).expect("payload");
+        if head[0] & 0x0f == 0x8 {
+            let code = u16::from_be_bytes([payload[0], payload[1]]);
+            return (code, String::from_utf8_lossy(&payload[2..]).into_owned());
+        }
+    }
+}
+
+#[test]
+fn the_dashboard_bounds_bodies_websockets_and_sockets_per_device() {
+    let env = TestEnv::new();
+    let dashboard = start_dashboard(&env);
+    let port = dashboard.1;
+
+    // A request body over 1 MiB: 413, not a buffered megabyte more.
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    let body = format!("{{\"tasks\": [\"{}\"]}}", "x".repeat(2 * 1024 * 1024));
+    write!(
+        stream,
+        "POST /api/agents HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nOrigin: http://127.0.0.1:{port}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .expect("head");
+    let _ = stream.write_all(body.as_bytes());
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+
+    // A message over 64 KiB: closed with 1009 (message too big) and a reason.
+    let mut ws = upgrade(port, "/ws").expect("upgrade");
+    ws.write_all(&frame(&vec![b'x'; 100 * 1024]))
+        .expect("send a big frame");
+    let (code, reason) = close_code(&mut ws);
+    assert_eq!(code, 1009, "{reason}");
+
+    // More than 20 messages a second: closed with 1008 (policy) and a reason.
+    let mut ws = upgrade(port, "/ws").expect("upgrade");
+    for _ in 0..40 {
+        if ws.write_all(&frame(b"hello")).is_err() {
+            break;
+        }
+    }
+    let (code, reason) = close_code(&mut ws);
+    assert_eq!(code, 1008, "{reason}");
+    assert!(reason.contains("messages a second"), "{reason}");
+    drop(ws);
+
+    // At most 16 open per device; the 17th is refused with 429 until one closes.
+    let mut open: Vec<TcpStream> = Vec::new();
+    orchestra_tests::wait_until("the closed sockets free their slots", || {
+        open.clear();
+        (0..16).all(|_| upgrade(port, "/ws").map(|ws| open.push(ws)).is_ok())
+    });
+    let refused = upgrade(port, "/ws").expect_err("the 17th is refused");
+    assert!(refused.starts_with("HTTP/1.1 429"), "{refused}");
+    assert!(refused.contains("close some tabs"), "{refused}");
+    drop(open.pop());
+    orchestra_tests::wait_until("a freed slot is usable again", || {
+        upgrade(port, "/ws").map(|ws| open.push(ws)).is_ok()
+    });
+
+    // And the dashboard still serves.
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    write!(
+        stream,
+        "GET /api/info HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("write");
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}
