@@ -11,15 +11,15 @@ Examples:
   orchestractl logs 3f2a -f          # follow one agent's transcript
   orchestractl collect --wait        # results, costs and branches once all are done
   orchestractl forget 3f2a 9c01      # drop finished agents from status and collect
-  orchestractl sessions              # Claude Code sessions of the last 24 hours, busy ones first, then idle
+  orchestractl sessions              # sessions of the last 24 hours, busy ones first
   orchestractl sessions --all --project api --json
   orchestractl show 7ab9             # one session (any unique id prefix works)
-  orchestractl search \"rate limit\" # search prompts and answers
+  orchestractl search \"rate limit\"   # search prompts and answers
   orchestractl watch --json          # live session events as JSON lines
   orchestractl resume 7ab9 \"now add tests\"
   orchestractl daemon status         # starts the daemon if needed, then reports on it
   orchestractl daemon status --json  # the same as JSON, for scripts
-  orchestractl config show           # the settings in force
+  orchestractl config show           # the config file, and whether the daemon runs with it
   orchestractl service install       # run orchestrad as a systemd/launchd user service
   orchestractl completions bash > ~/.local/share/bash-completion/completions/orchestractl";
 
@@ -237,7 +237,7 @@ pub enum DaemonCommand {
 /// `orchestractl config ...`
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
-    /// Print the settings in force (as loaded by the running daemon)
+    /// Print the config file as it is now, and whether the running daemon still runs with other settings
     Show,
     /// Print the path of the config file
     Path,

@@ -194,20 +194,12 @@ impl Ctx {
 
     /// Runs `orchestrad start`, which returns once the socket answers. Returns the pid.
     pub async fn start_daemon(&self) -> anyhow::Result<String> {
-        let binary = orchestrad_binary();
-        let output = tokio::process::Command::new(&binary)
-            .arg("--socket")
-            .arg(&self.socket)
-            .arg("start")
-            .stdin(Stdio::null())
-            .output()
-            .await
-            .with_context(|| {
-                format!(
-                    "cannot run {}: is orchestrad installed next to orchestractl or on PATH?",
-                    binary.display()
-                )
-            })?;
+        let output = run_orchestrad(&[
+            "--socket".as_ref(),
+            self.socket.as_os_str(),
+            "start".as_ref(),
+        ])
+        .await?;
         if !output.status.success() {
             let stderr = String::from_utf8_lossy(&output.stderr);
             bail!(
@@ -224,6 +216,23 @@ impl Ctx {
             .to_owned();
         Ok(pid)
     }
+}
+
+/// Runs orchestrad with `args` (stdin closed) and returns what it printed; the error
+/// says how to make it found when it cannot be run.
+pub async fn run_orchestrad(args: &[&std::ffi::OsStr]) -> anyhow::Result<std::process::Output> {
+    let binary = orchestrad_binary();
+    tokio::process::Command::new(&binary)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .with_context(|| {
+            format!(
+                "cannot run {}: is orchestrad installed next to orchestractl or on PATH?",
+                binary.display()
+            )
+        })
 }
 
 /// The orchestrad binary: `$ORCHESTRAD_BIN`, else the one next to this executable, else

@@ -196,6 +196,9 @@ fn restart_with_a_broken_config_keeps_the_daemon_and_config_show_reads_the_file_
     let stderr = text(&out.stderr);
     assert!(stderr.contains("line 3"), "says what is wrong: {stderr}");
     assert!(stderr.contains("left alone"), "{stderr}");
+    // One line each for what happened, why, and what to do; no runs of blanks left by a
+    // line continuation in the message.
+    assert!(!stderr.contains("   "), "no gaps in the text: {stderr}");
     let status = env.ctl_json(&["--no-autostart", "daemon", "status"]);
     assert_eq!(
         status["pid"].as_u64(),

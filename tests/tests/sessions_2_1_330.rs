@@ -284,3 +284,35 @@ fn claude_background_sessions_show_with_job_state_and_worktree() {
     assert_eq!(stopped["kind"], "updated");
     assert_eq!(stopped["session"]["worktree_branch"], "worktree-feat2");
 }
+
+#[test]
+fn a_first_background_job_shows_at_once_though_no_jobs_dir_was_there_at_start() {
+    // A daemon started before the user's first `claude --bg` had no jobs dir to watch, so
+    // the job waited for the heartbeat (an hour here). The daemon now makes the dirs
+    // (private) and watches them from the start.
+    use std::os::unix::fs::PermissionsExt as _;
+    let env = fixture_home();
+    env.write_config(&serde_json::json!({
+        "claude_command": bin("fake-claude"),
+        "heartbeat_interval": 3600,
+    }));
+    assert!(!env.claude_dir.join("jobs").exists(), "no jobs dir yet");
+    let watch = Watch::start(&env);
+    for dir in ["jobs", "sessions"] {
+        let meta = std::fs::metadata(env.claude_dir.join(dir)).expect("made by the daemon");
+        assert_eq!(meta.permissions().mode() & 0o777, 0o700, "{dir} is private");
+    }
+    let job_dir = env.claude_dir.join("jobs").join("ee9adb04");
+    std::fs::create_dir_all(&job_dir).expect("dir");
+    let text = std::fs::read_to_string(
+        orchestra_tests::fixtures().join("claude-code/2.1.330/background/job_state_live.json"),
+    )
+    .expect("fixture");
+    let mut state: Value = serde_json::from_str(&text).expect("json");
+    state["sessionId"] = BACKGROUND.into();
+    std::fs::write(job_dir.join("state.json"), state.to_string()).expect("write");
+    let event = watch.next_matching("job working", |e| {
+        e["session"]["session_id"] == BACKGROUND && e["session"]["job_state"] == "working"
+    });
+    assert_eq!(event["session"]["job_id"], "ee9adb04");
+}

@@ -5,12 +5,12 @@
 //! else: a file edited, created or broken since the daemon started.
 
 use std::path::Path;
-use std::process::{ExitCode, Stdio};
+use std::process::ExitCode;
 
 use anyhow::Context as _;
 
 use crate::cli::ConfigCommand;
-use crate::client::{Ctx, orchestrad_binary};
+use crate::client::{Ctx, run_orchestrad};
 use crate::output;
 
 /// Runs a `config` subcommand.
@@ -36,20 +36,12 @@ pub async fn run(ctx: &Ctx, cmd: ConfigCommand) -> anyhow::Result<ExitCode> {
 /// (`config_path`, `from_file`, `config`, `warnings`), or why it cannot load (as
 /// orchestrad says it, for the user to read).
 pub async fn load_now(path: &Path) -> anyhow::Result<Result<serde_json::Value, String>> {
-    let binary = orchestrad_binary();
-    let output = tokio::process::Command::new(&binary)
-        .arg("--config")
-        .arg(path)
-        .arg("check-config")
-        .stdin(Stdio::null())
-        .output()
-        .await
-        .with_context(|| {
-            format!(
-                "cannot run {}: is orchestrad installed next to orchestractl or on PATH?",
-                binary.display()
-            )
-        })?;
+    let output = run_orchestrad(&[
+        "--config".as_ref(),
+        path.as_os_str(),
+        "check-config".as_ref(),
+    ])
+    .await?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         return Ok(Err(stderr

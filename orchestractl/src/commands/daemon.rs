@@ -31,7 +31,9 @@ async fn restart(ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let config = orchestra_proto::paths::config_file();
     if let Err(reason) = super::config::load_now(&config).await? {
         bail!(
-            "not restarting: a new orchestrad could not start with the config file as it is now              ({reason}); the running daemon was left alone. Fix {}, then run              `orchestractl daemon restart` again",
+            "not restarting: a new orchestrad could not start with the config file as it is \
+             now, so the running daemon was left alone.\n{reason}\nFix {}, then run \
+             `orchestractl daemon restart` again",
             config.display()
         );
     }

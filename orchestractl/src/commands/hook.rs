@@ -5,7 +5,7 @@
 //! after a few seconds, prints nothing unless asked (`--json`), and exits 0 whatever
 //! happens (problems go to stderr, which Claude Code shows only in its debug output).
 
-use std::io::Read;
+use std::io::{IsTerminal, Read};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -26,6 +26,16 @@ pub async fn run(ctx: &Ctx, cmd: HookCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         HookCommand::PermissionRequest => super::hook_permission::run(ctx).await,
         HookCommand::Notification => {
+            // Run by hand in a terminal, reading stdin would wait for input that never
+            // comes (the timeout below only covers the daemon): say what it is for instead.
+            if std::io::stdin().is_terminal() {
+                eprintln!(
+                    "orchestractl hook notification reads Claude Code's hook JSON on stdin; \
+                     it is run by Claude Code (see `orchestractl hook notification --help`), \
+                     not by hand"
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
             let mut input = String::new();
             if let Err(err) = std::io::stdin().take(MAX_INPUT).read_to_string(&mut input) {
                 eprintln!("orchestractl hook: cannot read the hook input: {err}");

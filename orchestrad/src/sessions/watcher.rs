@@ -44,6 +44,15 @@ pub fn spawn(
         }
         let sessions_dir = claude_dir.join("sessions");
         let jobs_dir = claude_dir.join("jobs");
+        // Claude Code makes these on first use. A dir missing when the watch starts is
+        // never watched, so the first registration or `claude --bg` job would wait for the
+        // heartbeat (a minute by default): made now (private, as the CLI makes them), they
+        // are watched from the start.
+        for dir in [&sessions_dir, &jobs_dir] {
+            if let Err(err) = private_dir(dir) {
+                tracing::warn!(path = %dir.display(), %err, "cannot create a Claude Code dir");
+            }
+        }
         // The watcher lives as long as this task; dropping it stops the events.
         let watcher = start_watcher(&index, &projects, &[&sessions_dir, &jobs_dir], tx);
         // Without any watcher the heartbeat is the only way to notice changes.
@@ -164,6 +173,15 @@ async fn handle_batch(
     if work.live {
         refresh_live(index, claude_dir).await;
     }
+}
+
+/// Creates `dir` (and its parents) readable by this user only, unless it exists.
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt as _;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
 }
 
 async fn refresh_live(index: &Arc<SessionIndex>, claude_dir: &Path) {
