@@ -91,13 +91,15 @@ async fn messages(_headers: HeaderMap, body: Bytes) -> Response {
         .unwrap_or(0);
     let text = format!("hi from stub (turn with {} messages)", turns + 1);
     let id = format!("msg_stub_{:x}", body.len());
+    // The scripted `STUB_PUT:` call goes first: it holds a tool result's answer until its
+    // gate opens, then lets the tool scenario below answer it.
+    if let Some(reply) = scripted(&request, &model, &id).await {
+        return reply;
+    }
     if request["stream"] == Value::Bool(true)
         && let Some(reply) = tool_reply(&request)
     {
         return sse(&id, &model, reply);
-    }
-    if let Some(reply) = scripted(&request, &model, &id).await {
-        return reply;
     }
     let usage = json!({"input_tokens": 100, "output_tokens": 5, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0});
     if request["stream"] != Value::Bool(true) {
