@@ -375,7 +375,10 @@ fn a_running_claude_shows_as_live_then_ended() {
         .stdout(Stdio::null())
         .spawn()
         .expect("fake-claude");
-    let live = watch.next_matching("live", |e| e["session"]["live"] == true);
+    // The registration can be seen before the first line is indexed: wait for both.
+    let live = watch.next_matching("live with its prompt", |e| {
+        e["session"]["live"] == true && e["session"]["first_prompt"] == "SLOW:30 hello"
+    });
     assert_eq!(live["session"]["live_pid"], claude.id());
     assert_eq!(live["session"]["first_prompt"], "SLOW:30 hello");
     let listed = env.ctl_json(&["sessions", "--live"]);
