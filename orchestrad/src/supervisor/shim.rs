@@ -337,6 +337,27 @@ fn run_inner(dir: &AgentDir) -> std::io::Result<i32> {
     Ok(0)
 }
 
+/// Writes one line to the agent's stdin; `gone` says why not when stdin is closed.
+fn write_line(stdin: &mut Option<std::process::ChildStdin>, line: &str, gone: &str) -> Reply {
+    let written = stdin
+        .as_mut()
+        .map(|stdin| writeln!(stdin, "{line}").and_then(|()| stdin.flush()));
+    match written {
+        Some(Ok(())) => Reply {
+            ok: true,
+            error: String::new(),
+        },
+        Some(Err(err)) => Reply {
+            ok: false,
+            error: format!("cannot write to the agent: {err}"),
+        },
+        None => Reply {
+            ok: false,
+            error: gone.to_owned(),
+        },
+    }
+}
+
 fn serve_request(stream: UnixStream, input: &Mutex<Input>, output: &Mutex<std::fs::File>) {
     let mut reader = BufReader::new(&stream);
     let mut text = String::new();
@@ -346,51 +367,22 @@ fn serve_request(stream: UnixStream, input: &Mutex<Input>, output: &Mutex<std::f
     let reply = match serde_json::from_str::<Request>(&text) {
         Ok(Request::Respond { line }) => {
             let mut guard = input.lock().expect("input lock");
-            match guard
-                .stdin
-                .as_mut()
-                .map(|stdin| writeln!(stdin, "{line}").and_then(|()| stdin.flush()))
-            {
-                Some(Ok(())) => Reply {
-                    ok: true,
-                    error: String::new(),
-                },
-                Some(Err(err)) => Reply {
-                    ok: false,
-                    error: format!("cannot write to the agent: {err}"),
-                },
-                None => Reply {
-                    ok: false,
-                    error: "the agent no longer takes input".to_owned(),
-                },
-            }
+            write_line(&mut guard.stdin, &line, "the agent no longer takes input")
         }
         Ok(Request::Send { line }) => {
             let mut guard = input.lock().expect("input lock");
-            let written = guard
-                .stdin
-                .as_mut()
-                .map(|stdin| writeln!(stdin, "{line}").and_then(|()| stdin.flush()));
-            match written {
-                Some(Ok(())) => {
-                    guard.pending += 1;
-                    drop(guard);
-                    // Delivered all the same when this fails; only the log misses it.
-                    let _ = log_sent(output, &line);
-                    Reply {
-                        ok: true,
-                        error: String::new(),
-                    }
-                }
-                Some(Err(err)) => Reply {
-                    ok: false,
-                    error: format!("cannot write to the agent: {err}"),
-                },
-                None => Reply {
-                    ok: false,
-                    error: "the agent has finished its turn and is exiting".to_owned(),
-                },
+            let reply = write_line(
+                &mut guard.stdin,
+                &line,
+                "the agent has finished its turn and is exiting",
+            );
+            if reply.ok {
+                guard.pending += 1;
+                drop(guard);
+                // Delivered all the same when this fails; only the log misses it.
+                let _ = log_sent(output, &line);
             }
+            reply
         }
         Err(err) => Reply {
             ok: false,
