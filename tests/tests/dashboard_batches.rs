@@ -216,6 +216,18 @@ async fn batch_view_marks_overlaps_previews_merges_and_reports() {
         "{merged}"
     );
     assert!(merged.contains(&format!("left out: {}", id(1))), "{merged}");
+    // The cards say what happened to each agent; wait for that before the next click, as
+    // the new lines move the buttons (a click at the old place would miss).
+    let rows = shows(
+        &client,
+        "#batch-list .batch-rows",
+        "left out of orchestra/integrate-",
+    )
+    .await;
+    assert!(
+        rows.matches("merged into orchestra/integrate-").count() == 2,
+        "{rows}"
+    );
     screenshot(&client, "merged").await;
 
     click(&client, "#batch-list li.batch button[data-action=report]").await;
