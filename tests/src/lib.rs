@@ -6,9 +6,12 @@
 //! as the real binary ([`TestEnv::spawn_daemon`]); waits poll a condition against one
 //! deadline ([`wait_until`]), never a fixed sleep.
 
+pub mod browser;
+pub mod gate;
 pub mod generate;
 pub mod real_cli;
 pub mod stub_api;
+pub mod tools;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -18,6 +21,8 @@ use std::time::{Duration, Instant};
 
 use orchestrad::config::Config;
 use orchestrad::context::{Context, Settings};
+
+pub use gate::Gate;
 
 /// How long any single wait in a test may take before it fails.
 pub const DEADLINE: Duration = Duration::from_secs(30);

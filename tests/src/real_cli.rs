@@ -6,6 +6,8 @@
 
 use std::path::PathBuf;
 
+use crate::tools::in_ci;
+
 /// The pinned version, from `.ci/claude-code-version` (the one place that says it).
 pub fn pinned_version() -> String {
     let path = crate::workspace_root().join(".ci/claude-code-version");
@@ -13,10 +15,6 @@ pub fn pinned_version() -> String {
         .unwrap_or_else(|err| panic!("cannot read {}: {err}", path.display()))
         .trim()
         .to_owned()
-}
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
 }
 
 /// The real CLI of the pinned version, or `None` (after saying why) when it is missing

@@ -1,7 +1,7 @@
 //! Agents as a user runs them: spawn in a real git repo, watch, stop, send, collect,
 //! clean up, with fake-claude playing Claude Code.
 
-use orchestra_tests::{TestEnv, agent_by_task, all_finished, wait_for_agents};
+use orchestra_tests::{Gate, TestEnv, agent_by_task, all_finished, wait_for_agents};
 use serde_json::Value;
 
 fn stderr(out: &std::process::Output) -> String {
@@ -18,10 +18,12 @@ fn spawn_json(env: &TestEnv, repo: &std::path::Path, args: &[&str]) -> Vec<Value
 fn three_tasks_with_parallel_2_use_three_worktrees_and_queue_the_third() {
     let env = TestEnv::new();
     let repo = env.git_repo();
+    // The first two hold their slots until the test has seen the third queued.
+    let gate = Gate::new(&env, "slots");
     let tasks = [
-        "SLOW:1 WRITE:a.txt build auth API",
-        "SLOW:1 WRITE:b.txt write tests",
-        "WRITE:c.txt optimize queries",
+        gate.task("WRITE:a.txt build auth API"),
+        gate.task("WRITE:b.txt write tests"),
+        "WRITE:c.txt optimize queries".to_owned(),
     ];
     let spawned = spawn_json(
         &env,
@@ -31,13 +33,23 @@ fn three_tasks_with_parallel_2_use_three_worktrees_and_queue_the_third() {
             "2",
             "--allowed-tools",
             "Write",
-            tasks[0],
-            tasks[1],
-            tasks[2],
+            &tasks[0],
+            &tasks[1],
+            &tasks[2],
         ],
     );
     assert_eq!(spawned.len(), 3);
     assert_eq!(spawned[2]["state"], "queued", "the third waits for a slot");
+    wait_for_agents(&env, "the first two run", |a| {
+        a.iter().filter(|x| x["state"] == "running").count() == 2
+    });
+    let now = env.ctl_json(&["status"]);
+    assert_eq!(
+        agent_by_task(now.as_array().expect("list"), &tasks[2])["state"],
+        "queued",
+        "still waiting while both slots are busy"
+    );
+    gate.open();
     let agents = wait_for_agents(&env, "all done", all_finished);
 
     let mut branches = Vec::new();
@@ -129,20 +141,19 @@ fn three_tasks_with_parallel_2_use_three_worktrees_and_queue_the_third() {
 fn stop_send_and_logs() {
     let env = TestEnv::new();
     let repo = env.git_repo();
+    // Never opened: the long one runs until it is stopped.
+    let long_task = Gate::new(&env, "never").task("long task");
     let spawned = spawn_json(
         &env,
         &repo,
-        &["--parallel", "1", "SLOW:60 long task", "never starts"],
+        &["--parallel", "1", &long_task, "never starts"],
     );
     let (long, queued) = (
         spawned[0]["id"].as_str().expect("id"),
         spawned[1]["id"].as_str().expect("id"),
     );
     wait_for_agents(&env, "the long one runs", |a| {
-        agent_by_task(a, "SLOW:60 long task")["pid"]
-            .as_u64()
-            .unwrap_or(0)
-            > 0
+        agent_by_task(a, &long_task)["pid"].as_u64().unwrap_or(0) > 0
     });
     let pid = env
         .ctl_json(&["status"])
@@ -214,11 +225,13 @@ fn stop_send_and_logs() {
 fn a_live_agent_takes_a_follow_up_on_stdin() {
     let env = TestEnv::new();
     let repo = env.git_repo();
-    let spawned = spawn_json(&env, &repo, &["SLOW:2 first turn"]);
+    let gate = Gate::new(&env, "first-turn");
+    let spawned = spawn_json(&env, &repo, &[&gate.task("first turn")]);
     let id = spawned[0]["id"].as_str().expect("id").to_owned();
     wait_for_agents(&env, "running", |a| a[0]["state"] == "running");
     let sent = env.ctl_json(&["send", &id, "second turn"]);
     assert_eq!(sent["resumed"], false, "delivered to the live process");
+    gate.open();
     let agents = wait_for_agents(&env, "done", all_finished);
     assert_eq!(agents[0]["state"], "done");
     assert_eq!(agents[0]["runs"], 1, "one process did both turns");

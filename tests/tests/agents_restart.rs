@@ -4,7 +4,9 @@ use std::os::unix::process::CommandExt;
 
 use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
-use orchestra_tests::{TestEnv, agent_by_task, all_finished, bin, wait_for_agents, wait_until};
+use orchestra_tests::{
+    Gate, TestEnv, agent_by_task, all_finished, bin, wait_for_agents, wait_until,
+};
 use serde_json::Value;
 
 fn daemon_pid(env: &TestEnv) -> i32 {
@@ -22,14 +24,17 @@ fn agents_finish_with_complete_logs_after_the_daemon_is_killed() {
     let env = TestEnv::new();
     let repo = env.git_repo();
     let repo_arg = repo.to_str().expect("p");
+    // The first two answer only once the daemon that started them is dead.
+    let gate = Gate::new(&env, "daemon-killed");
+    let (one, two) = (gate.task("CHATTY:5 one"), gate.task("two"));
     env.ctl_json(&[
         "spawn",
         "--repo",
         repo_arg,
         "--parallel",
         "2",
-        "SLOW:2 CHATTY:5 one",
-        "SLOW:2 two",
+        &one,
+        &two,
         "three",
     ]);
     wait_for_agents(&env, "two running", |a| {
@@ -38,17 +43,18 @@ fn agents_finish_with_complete_logs_after_the_daemon_is_killed() {
     let pid = daemon_pid(&env);
     kill(Pid::from_raw(pid), Signal::SIGKILL).expect("kill -9 the daemon");
     wait_until("the daemon is dead", || gone(pid));
+    gate.open();
 
     // The next command starts a new daemon, which re-adopts the running agents.
     let agents = wait_for_agents(&env, "all done after the restart", all_finished);
     assert_ne!(daemon_pid(&env), pid);
-    for task in ["SLOW:2 CHATTY:5 one", "SLOW:2 two", "three"] {
+    for task in [one.as_str(), two.as_str(), "three"] {
         let agent = agent_by_task(&agents, task);
         assert_eq!(agent["state"], "done", "{agent:#}");
         assert!((agent["total_cost_usd"].as_f64().expect("cost") - 0.0501).abs() < 1e-9);
     }
     // Every line the agent printed is in its log, in order, once.
-    let one = agent_by_task(&agents, "SLOW:2 CHATTY:5 one")["id"]
+    let one = agent_by_task(&agents, &one)["id"]
         .as_str()
         .expect("id")
         .to_owned();
@@ -87,10 +93,12 @@ fn closing_the_terminal_that_spawned_them_does_not_stop_them() {
     let env = TestEnv::new();
     let repo = env.git_repo();
     // A "terminal": a shell in its own process group that spawns agents and stays.
+    let gate = Gate::new(&env, "terminal-closed");
     let script = format!(
-        "{} spawn --repo {} 'SLOW:2 survive the hangup' && sleep 60",
+        "{} spawn --repo {} '{}' && sleep 60",
         bin("orchestractl").display(),
-        repo.display()
+        repo.display(),
+        gate.task("survive the hangup")
     );
     let mut terminal = env.command("sh");
     terminal.args(["-c", &script]).process_group(0);
@@ -102,6 +110,7 @@ fn closing_the_terminal_that_spawned_them_does_not_stop_them() {
     let _ = killpg(group, Signal::SIGHUP);
     let _ = killpg(group, Signal::SIGKILL);
     terminal.wait().expect("terminal closed");
+    gate.open();
     let agents = wait_for_agents(&env, "finished", all_finished);
     assert_eq!(agents[0]["state"], "done", "{:#}", agents[0]);
 }
@@ -110,19 +119,22 @@ fn closing_the_terminal_that_spawned_them_does_not_stop_them() {
 fn an_agent_whose_process_vanished_while_the_daemon_was_down_is_interrupted() {
     let env = TestEnv::new();
     let repo = env.git_repo();
+    // Neither answers before the daemon is down: one dies, the other then finishes.
+    let gate = Gate::new(&env, "daemon-down");
+    let (doomed_task, later_task) = (gate.task("doomed"), gate.task("later"));
     env.ctl_json(&[
         "spawn",
         "--repo",
         repo.to_str().expect("p"),
-        "SLOW:60 doomed",
-        "SLOW:1 later",
+        &doomed_task,
+        &later_task,
     ]);
     let agents = wait_for_agents(&env, "running", |a| {
         a.iter().all(|x| x["state"] == "running")
     });
     env.ctl_ok(&["daemon", "stop"]);
     // While the daemon is away the machine "reboots" one agent: shim and child die at once.
-    let doomed = agent_by_task(&agents, "SLOW:60 doomed");
+    let doomed = agent_by_task(&agents, &doomed_task);
     let dir = env
         .state_dir()
         .join("agents")
@@ -135,13 +147,20 @@ fn an_agent_whose_process_vanished_while_the_daemon_was_down_is_interrupted() {
         let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
         wait_until("killed", || gone(pid));
     }
+    gate.open();
+    let later = agent_by_task(&agents, &later_task);
+    let later_log = env
+        .state_dir()
+        .join("agents")
+        .join(later["id"].as_str().expect("id"));
+    wait_until("the survivor's turn ends while the daemon is down", || {
+        std::fs::read_to_string(later_log.join("output.jsonl"))
+            .is_ok_and(|log| log.contains("\"type\":\"result\""))
+    });
     let agents = wait_for_agents(&env, "all settled", all_finished);
+    assert_eq!(agent_by_task(&agents, &doomed_task)["state"], "interrupted");
     assert_eq!(
-        agent_by_task(&agents, "SLOW:60 doomed")["state"],
-        "interrupted"
-    );
-    assert_eq!(
-        agent_by_task(&agents, "SLOW:1 later")["state"],
+        agent_by_task(&agents, &later_task)["state"],
         "done",
         "the survivor finished while we were away"
     );
@@ -231,7 +250,7 @@ fn resume_refuses_a_live_session_without_force() {
             "--output-format",
             "stream-json",
             "--verbose",
-            "SLOW:60 busy",
+            &Gate::new(&env, "never").task("busy"),
         ])
         .current_dir(&project)
         .stdout(std::process::Stdio::null())

@@ -2,34 +2,15 @@
 //! Messages API: an agent asks over stdio, and a hand-started `claude -p` asks through the
 //! installed `PermissionRequest` hook; both are approved from `orchestractl`.
 //!
-//! Needs the real CLI: `ORCHESTRA_REAL_CLAUDE=/path/to/claude` (else `claude` on `PATH`).
-//! Under `CI=true` a missing CLI fails the test; elsewhere it is skipped with a note.
+//! Needs the real CLI of the pinned version (see `real_cli`): under `CI=true` a missing CLI
+//! fails the test; elsewhere it is skipped with a note.
 
 use std::path::PathBuf;
 
+use orchestra_tests::real_cli::real_claude;
 use orchestra_tests::stub_api::StubApi;
 use orchestra_tests::{TestEnv, all_finished, bin, wait_for_agents, wait_until};
 use serde_json::Value;
-
-fn real_claude() -> Option<PathBuf> {
-    let found = std::env::var_os("ORCHESTRA_REAL_CLAUDE")
-        .filter(|p| !p.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::split_paths(&std::env::var_os("PATH")?)
-                .map(|dir| dir.join("claude"))
-                .find(|p| p.is_file())
-        });
-    if found.is_none() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "the real Claude Code CLI is needed under CI: install @anthropic-ai/claude-code \
-             2.1.330 and set ORCHESTRA_REAL_CLAUDE to its `claude`"
-        );
-        eprintln!("skipped: the real Claude Code CLI is not installed (set ORCHESTRA_REAL_CLAUDE)");
-    }
-    found
-}
 
 /// A command that asks in every mode but bypass, and leaves a file behind.
 const COMMAND: &str = "python3 -c \"open('ran.txt','w').write('ok')\"";

@@ -3,57 +3,19 @@
 //! page, a session's transcript opens, a finish shows as a toast and in the title, and
 //! hostile task text shows as text.
 //!
-//! Gated on `chromium` and `chromedriver` being installed (`.ci/run` installs them from
-//! Debian). Screenshots go to `target/test-artifacts/dashboard/`.
+//! Needs `chromium` and `chromedriver` (`.ci/run` installs them from Debian): under
+//! `CI=true` their absence fails the test, elsewhere it is skipped with the reason.
+//! Screenshots go to `target/test-artifacts/dashboard/`.
 
-use std::path::PathBuf;
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use fantoccini::{Client, ClientBuilder, Locator};
-use orchestra_tests::{TestEnv, agent_by_task, bin, wait_for_agents};
+use fantoccini::{Client, Locator};
+use orchestra_tests::browser::{self, Browser, Killed, screenshot};
+use orchestra_tests::{Gate, TestEnv, agent_by_task, bin, wait_for_agents};
 
-const XSS: &str = "SLOW:1 <img src=x onerror=alert(1)> & \"quotes\"";
-
-fn find_program(names: &[&str]) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    names
-        .iter()
-        .flat_map(|name| std::env::split_paths(&path).map(move |dir| dir.join(name)))
-        .find(|p| p.is_file())
-}
-
-/// A child killed on drop, with its whole process group (chromedriver's browser would
-/// otherwise outlive a failed test).
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let group = nix::unistd::Pid::from_raw(self.0.id() as i32);
-        let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-fn artifacts() -> PathBuf {
-    let dir = orchestra_tests::workspace_root().join("target/test-artifacts/dashboard");
-    std::fs::create_dir_all(&dir).expect("artifacts dir");
-    dir
-}
-
-async fn screenshot(client: &Client, name: &str) {
-    if let Ok(png) = client.screenshot().await {
-        let _ = std::fs::write(artifacts().join(format!("{name}.png")), png);
-    }
-}
+/// Hostile task text: it must show as text. Its gate opens once the card shows it running.
+const XSS: &str = "<img src=x onerror=alert(1)> & \"quotes\"";
 
 /// Polls `check` (which reads the page) until it holds, with one deadline.
 async fn eventually<F, Fut>(client: &Client, what: &str, mut check: F)
@@ -134,67 +96,18 @@ async fn card_button(client: &Client, task: &str, action: &str) -> fantoccini::e
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_dashboard_works_in_a_phone_sized_browser() {
-    let (Some(chromium), Some(driver)) = (
-        find_program(&["chromium", "chromium-browser", "google-chrome"]),
-        find_program(&["chromedriver"]),
-    ) else {
-        eprintln!("skipped: chromium and chromedriver are not installed");
+    let Some(tools) = browser::chromium_and_driver() else {
         return;
     };
     let env = TestEnv::new();
     let repo = env.git_repo();
     env.ctl_ok(&["daemon", "start"]);
-    let port = free_port();
-    let _dashboard = Killed(
-        env.command(bin("orchestra-dashboard"))
-            .args([
-                "--port",
-                &port.to_string(),
-                "--repo",
-                repo.to_str().expect("p"),
-            ])
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("dashboard"),
-    );
-    let driver_port = free_port();
-    let _driver = Killed(
-        std::os::unix::process::CommandExt::process_group(
-            &mut std::process::Command::new(&driver),
-            0,
-        )
-        .arg(format!("--port={driver_port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("chromedriver"),
-    );
-    orchestra_tests::wait_until("chromedriver and the dashboard listen", || {
-        std::net::TcpStream::connect(("127.0.0.1", driver_port)).is_ok()
-            && std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-    });
-    let profile = env.root.path().join("chromium-profile");
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".to_owned(),
-        serde_json::json!({
-            "binary": chromium,
-            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                     "--no-first-run", "--window-size=390,844", format!("--user-data-dir={}", profile.display())],
-            // A phone: 390x844 CSS pixels, touch, a mobile user agent.
-            "mobileEmulation": {"deviceMetrics": {"width": 390, "height": 844, "pixelRatio": 3.0, "touch": true}}
-        }),
-    );
-    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{driver_port}"))
-        .await
-        .expect("a WebDriver session");
+    let (_dashboard, port) = browser::dashboard(&env, &repo);
+    let browser = Browser::start(&env, &tools, &[]).await;
     // A failure panics inside `drive`; dropping chromedriver then ends the browser.
-    drive(&client, &env, port).await;
-    screenshot(&client, "last").await;
-    let _ = client.close().await;
+    drive(&browser.client, &env, port).await;
+    screenshot(&browser.client, "last").await;
+    let _ = browser.client.close().await;
 }
 
 async fn drive(client: &Client, env: &TestEnv, port: u16) {
@@ -214,6 +127,10 @@ async fn drive(client: &Client, env: &TestEnv, port: u16) {
         .expect("a number");
     assert_eq!(width, 390.0, "phone-sized viewport");
     screenshot(client, "01-empty").await;
+    let hostile_gate = Gate::new(env, "hostile");
+    let xss = hostile_gate.task(XSS);
+    // Never opened: the long one runs until it is stopped from the page.
+    let long_one = Gate::new(env, "never").task("long one");
 
     // Spawn two agents from the page; one with hostile text.
     let tasks = client
@@ -221,7 +138,7 @@ async fn drive(client: &Client, env: &TestEnv, port: u16) {
         .await
         .expect("textarea");
     tasks
-        .send_keys(&format!("{XSS}\nSLOW:60 long one"))
+        .send_keys(&format!("{xss}\n{long_one}"))
         .await
         .expect("type tasks");
     client
@@ -232,22 +149,17 @@ async fn drive(client: &Client, env: &TestEnv, port: u16) {
         .await
         .expect("spawn");
 
-    // The hostile one appears and changes state live, without a reload.
-    let mut seen = Vec::new();
-    let deadline = Instant::now() + orchestra_tests::DEADLINE;
-    loop {
-        if let Some(state) = card_state(client, XSS).await
-            && seen.last() != Some(&state)
-        {
-            seen.push(state);
-        }
-        if seen.last().is_some_and(|s| s == "done") {
-            break;
-        }
-        assert!(Instant::now() < deadline, "states seen: {seen:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(seen.len() >= 2, "the card changed state live: {seen:?}");
+    // The hostile one appears and changes state live, without a reload: running while its
+    // gate holds, done once it opens.
+    eventually(client, "the hostile one runs", || async {
+        card_state(client, &xss).await.as_deref() == Some("running")
+    })
+    .await;
+    hostile_gate.open();
+    eventually(client, "the hostile one is done, live", || async {
+        card_state(client, &xss).await.as_deref() == Some("done")
+    })
+    .await;
     // Its finish is told in the page: a toast, and the unread count in the title.
     eventually(client, "a toast tells the finish", || async {
         match client
@@ -288,22 +200,22 @@ async fn drive(client: &Client, env: &TestEnv, port: u16) {
 
     // Stop the long one from the page.
     eventually(client, "the long one runs", || async {
-        card_state(client, "SLOW:60 long one").await.as_deref() == Some("running")
+        card_state(client, &long_one).await.as_deref() == Some("running")
     })
     .await;
-    card_button(client, "SLOW:60 long one", "stop")
+    card_button(client, &long_one, "stop")
         .await
         .click()
         .await
         .expect("stop");
     eventually(client, "the long one is stopped", || async {
-        card_state(client, "SLOW:60 long one").await.as_deref() == Some("stopped")
+        card_state(client, &long_one).await.as_deref() == Some("stopped")
     })
     .await;
     screenshot(client, "03-stopped").await;
 
     // Logs stream into the panel; a follow-up sent from there resumes the agent.
-    card_button(client, XSS, "logs")
+    card_button(client, &xss, "logs")
         .await
         .click()
         .await
@@ -331,11 +243,11 @@ async fn drive(client: &Client, env: &TestEnv, port: u16) {
         .expect("send");
     let agents = tokio::task::block_in_place(|| {
         wait_for_agents(env, "the follow-up ran", |a| {
-            let agent = agent_by_task(a, XSS);
+            let agent = agent_by_task(a, &xss);
             agent["runs"] == 2 && agent["state"] == "done"
         })
     });
-    let session_id = agent_by_task(&agents, XSS)["session_id"]
+    let session_id = agent_by_task(&agents, &xss)["session_id"]
         .as_str()
         .expect("session")
         .to_owned();
@@ -449,7 +361,9 @@ async fn live_sessions_list_busy_first(client: &Client, env: &TestEnv) {
         )
         .expect("write");
     }
-    let _busy = Killed(fake(&["--session-id", BUSY, "SLOW:60 busy by hand"]));
+    // Never opened: busy until the test ends.
+    let busy_prompt = Gate::new(env, "never").task("busy by hand");
+    let _busy = Killed(fake(&["--session-id", BUSY, &busy_prompt]));
     let job_dir = env.claude_dir.join("jobs/11111111");
     std::fs::create_dir_all(&job_dir).expect("dir");
     std::fs::write(

@@ -15,25 +15,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fantoccini::{ClientBuilder, Locator};
-use orchestra_tests::{TestEnv, bin};
-
-/// Whether a tool is on PATH; under CI=true a missing one fails the test.
-fn have(tool: &str, install: &str) -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|path| {
-        std::env::split_paths(&path)
-            .map(|dir| dir.join(tool))
-            .find(|p| p.is_file())
-    });
-    if found.is_none() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "{tool} is missing: install it ({install}) in .ci/run"
-        );
-        eprintln!("skipped: {tool} is not installed ({install})");
-    }
-    found
-}
+use fantoccini::Locator;
+use orchestra_tests::browser::{self, Browser};
+use orchestra_tests::{TestEnv, bin, tools};
 
 /// `orchestractl web ...` in its own process group, killed whole on drop.
 struct Web {
@@ -165,7 +149,7 @@ fn openssl_fingerprint(port: u16) -> String {
 
 #[test]
 fn web_lan_answers_only_over_tls_with_the_certificate_web_cert_shows() {
-    if have("openssl", "apt-get install openssl").is_none() {
+    if tools::require(&["openssl"], "apt-get install openssl").is_none() {
         return;
     }
     let env = TestEnv::new();
@@ -324,23 +308,9 @@ fn the_users_own_certificate_comes_from_the_config() {
     assert!(String::from_utf8_lossy(&renew.stderr).contains("your own"));
 }
 
-/// A child killed on drop with its whole process group.
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let group = nix::unistd::Pid::from_raw(self.0.id() as i32);
-        let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
-        let _ = self.0.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_phone_that_trusts_the_certificate_pairs_and_gets_a_secure_cookie() {
-    let (Some(chromium), Some(driver)) = (
-        have("chromium", "apt-get install chromium"),
-        have("chromedriver", "apt-get install chromium-driver"),
-    ) else {
+    let Some(tools) = browser::chromium_and_driver() else {
         return;
     };
     let env = TestEnv::new();
@@ -351,42 +321,10 @@ async fn a_phone_that_trusts_the_certificate_pairs_and_gets_a_secure_cookie() {
         .expect("spki")
         .to_owned();
     let web = start_web(&env);
-    let driver_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port");
-    let _driver = Killed(
-        Command::new(&driver)
-            .process_group(0)
-            .arg(format!("--port={driver_port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver"),
-    );
-    orchestra_tests::wait_until("chromedriver listens", || {
-        TcpStream::connect(("127.0.0.1", driver_port)).is_ok()
-    });
-    let profile = env.root.path().join("chromium-profile");
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".to_owned(),
-        serde_json::json!({
-            "binary": chromium,
-            // Trust exactly this certificate's key, as a phone does once the user accepts it.
-            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                     "--no-first-run", "--window-size=390,844",
-                     format!("--ignore-certificate-errors-spki-list={spki}"),
-                     format!("--user-data-dir={}", profile.display())],
-            "mobileEmulation": {"deviceMetrics": {"width": 390, "height": 844, "pixelRatio": 3.0, "touch": true}}
-        }),
-    );
-    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{driver_port}"))
-        .await
-        .expect("a WebDriver session");
+    // Trust exactly this certificate's key, as a phone does once the user accepts it.
+    let trust = format!("--ignore-certificate-errors-spki-list={spki}");
+    let browser = Browser::start(&env, &tools, &[trust]).await;
+    let client = &browser.client;
     let base = format!("https://127.0.0.1:{}", web.port);
     client
         .goto(&format!("{base}/pair?code={}", web.code))
@@ -424,11 +362,7 @@ async fn a_phone_that_trusts_the_certificate_pairs_and_gets_a_secure_cookie() {
         .await
         .expect("text");
     assert!(note.contains(&web.fingerprint), "{note}");
-    if let Ok(png) = client.screenshot().await {
-        let dir = orchestra_tests::workspace_root().join("target/test-artifacts/dashboard");
-        let _ = std::fs::create_dir_all(&dir);
-        let _ = std::fs::write(dir.join("tls-paired.png"), png);
-    }
+    browser::screenshot(client, "tls-paired").await;
     let secure = client
         .execute(
             "return [window.isSecureContext, 'serviceWorker' in navigator, location.protocol]",
@@ -460,5 +394,5 @@ async fn a_phone_that_trusts_the_certificate_pairs_and_gets_a_secure_cookie() {
         "Some(Strict)",
         "SameSite=Strict"
     );
-    let _ = client.close().await;
+    let _ = browser.client.close().await;
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Write};
 use std::process::Stdio;
 
-use orchestra_tests::{TestEnv, bin, fixtures, wait_until};
+use orchestra_tests::{Gate, TestEnv, bin, fixtures, wait_until};
 use serde_json::Value;
 
 fn capture(name: &str) -> Vec<Value> {
@@ -194,15 +194,11 @@ fn the_stdio_permission_protocol_matches_the_capture() {
 fn sigterm_mid_turn_exits_143_after_init_only() {
     let env = TestEnv::new();
     let repo = env.git_repo();
+    // Never opened: SIGTERM arrives mid-turn.
+    let prompt = Gate::new(&env, "never").task("hi");
     let mut child = env
         .command(bin("fake-claude"))
-        .args([
-            "-p",
-            "--output-format",
-            "stream-json",
-            "--verbose",
-            "SLOW:30 hi",
-        ])
+        .args(["-p", "--output-format", "stream-json", "--verbose", &prompt])
         .current_dir(&repo)
         .stdout(Stdio::piped())
         .spawn()

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
-use orchestra_tests::{DEADLINE, TestEnv, all_finished, bin, wait_until};
+use orchestra_tests::{DEADLINE, Gate, TestEnv, all_finished, bin, wait_until};
 use serde_json::Value;
 
 fn text(bytes: &[u8]) -> String {
@@ -264,7 +264,12 @@ fn status_and_collect_show_the_repo_you_are_in_and_old_agents_can_be_forgotten()
 
     // collect --wait in repo does not wait on repo2's agent, and says nothing about
     // waiting when nothing is left to wait for.
-    let slow = spawn_in(&env, &repo2, &["SLOW:60 a long one"]);
+    // Never opened: repo2's agent runs until it is stopped.
+    let slow = spawn_in(
+        &env,
+        &repo2,
+        &[&Gate::new(&env, "never").task("a long one")],
+    );
     let out = ctl_in(&env, &repo, &["collect", "--wait"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
@@ -714,10 +719,13 @@ fn the_dashboard_ends_with_orchestractl_web() {
 fn messages_sent_to_an_agent_show_in_its_logs_as_the_users_turns() {
     let env = TestEnv::new();
     let repo = env.git_repo();
-    let id = spawn_in(&env, &repo, &["SLOW:2 first turn"]).remove(0);
+    let gate = Gate::new(&env, "first-turn");
+    let first = gate.task("first turn");
+    let id = spawn_in(&env, &repo, &[&first]).remove(0);
     wait_until("the agent runs", || state_of(&env, &id) == "running");
     let sent = env.ctl_json(&["send", &id, "and now the docs"]);
     assert_eq!(sent["resumed"], false);
+    gate.open();
     wait_all_finished(&env);
     let resumed = env.ctl_json(&["send", &id, "one more thing"]);
     assert_eq!(resumed["resumed"], true);
@@ -728,7 +736,7 @@ fn messages_sent_to_an_agent_show_in_its_logs_as_the_users_turns() {
     assert_eq!(
         turns,
         [
-            "» you: SLOW:2 first turn",
+            format!("» you: {first}").as_str(),
             "» you: and now the docs",
             "» you: one more thing"
         ],

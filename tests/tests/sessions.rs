@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::Stdio;
 
-use orchestra_tests::{TestEnv, bin, wait_until};
+use orchestra_tests::{Gate, TestEnv, bin, wait_until};
 use serde_json::Value;
 
 const REPO_DIR: &str = "-home-dev-work-repo";
@@ -362,25 +362,21 @@ fn a_running_claude_shows_as_live_then_ended() {
     let watch = Watch::start(&env);
     let project = env.root.path().join("proj");
     std::fs::create_dir_all(&project).expect("dir");
+    // Never opened: the turn runs until the test kills it.
+    let prompt = Gate::new(&env, "never").task("hello");
     let mut claude = env
         .command(bin("fake-claude"))
-        .args([
-            "-p",
-            "--output-format",
-            "stream-json",
-            "--verbose",
-            "SLOW:30 hello",
-        ])
+        .args(["-p", "--output-format", "stream-json", "--verbose", &prompt])
         .current_dir(&project)
         .stdout(Stdio::null())
         .spawn()
         .expect("fake-claude");
     // The registration can be seen before the first line is indexed: wait for both.
     let live = watch.next_matching("live with its prompt", |e| {
-        e["session"]["live"] == true && e["session"]["first_prompt"] == "SLOW:30 hello"
+        e["session"]["live"] == true && e["session"]["first_prompt"] == prompt.as_str()
     });
     assert_eq!(live["session"]["live_pid"], claude.id());
-    assert_eq!(live["session"]["first_prompt"], "SLOW:30 hello");
+    assert_eq!(live["session"]["first_prompt"], prompt.as_str());
     let listed = env.ctl_json(&["sessions", "--live"]);
     assert_eq!(listed.as_array().expect("list").len(), 1);
 

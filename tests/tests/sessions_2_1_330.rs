@@ -5,7 +5,7 @@
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
-use orchestra_tests::{TestEnv, bin, wait_until};
+use orchestra_tests::{Gate, TestEnv, bin, wait_until};
 use serde_json::Value;
 
 const REPO_DIR: &str = "-home-dev-work-repo";
@@ -193,21 +193,17 @@ fn live_sessions_show_busy_first_with_kind_and_name() {
     watch.next_matching("idle", |e| {
         e["session"]["live_status"] == "idle" && e["session"]["first_prompt"] == "first"
     });
+    // Never opened: busy until the test kills it.
+    let second = Gate::new(&env, "never").task("second");
     let mut busy = env
         .command(bin("fake-claude"))
-        .args([
-            "-p",
-            "--output-format",
-            "stream-json",
-            "--verbose",
-            "SLOW:30 second",
-        ])
+        .args(["-p", "--output-format", "stream-json", "--verbose", &second])
         .current_dir(&project)
         .stdout(Stdio::null())
         .spawn()
         .expect("fake-claude");
     let event = watch.next_matching("busy", |e| {
-        e["session"]["live_status"] == "busy" && e["session"]["first_prompt"] == "SLOW:30 second"
+        e["session"]["live_status"] == "busy" && e["session"]["first_prompt"] == second.as_str()
     });
     assert_eq!(event["session"]["live_kind"], "interactive");
     assert_eq!(event["session"]["live_pid"], busy.id());

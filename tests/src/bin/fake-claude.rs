@@ -9,7 +9,11 @@
 //! `result` line on SIGTERM. `tests/tests/real_claude.rs` checks it against the real CLI.
 //!
 //! The prompt steers it (words anywhere in the text):
-//! - `SLOW:<secs>`: wait that long before answering (the user line is already on disk);
+//! - `GATE:<file>`: wait until `<file>` exists before answering (the user line is already on
+//!   disk), so a test holds a turn open for exactly as long as it needs, with no race; if the
+//!   gate's directory disappears (the test is over) it exits 143 instead of waiting forever;
+//! - `SLOW:<secs>`: wait that long before answering (for benchmarks only: a test must not
+//!   depend on a turn being slower than a command, it uses `GATE:`);
 //! - `FAIL`: answer like an API error 400 (exit 1, `is_error: true`);
 //! - `WRITE:<path>` or `TOOL_WRITE`: call the Write tool on that path (default
 //!   `written.txt`), subject to permissions like the real CLI;
@@ -22,8 +26,8 @@
 //!   command (run with `sh -c` in the cwd), asking for permission like the real CLI
 //!   (see `tests/src/fake_claude_permissions.rs`).
 //! - `PUT:<path>=<text>` (repeatable): call the Write tool to write `<text>` to that path,
-//!   then, with `GATE:<file>`, wait until `<file>` exists before answering (so a test
-//!   can look at an agent that has written and is still running).
+//!   then, with `GATE:<file>`, wait for the gate after writing (so a test can look at an
+//!   agent that has written and is still running).
 
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
@@ -346,6 +350,10 @@ impl Session {
         }
         if let Some(secs) = word("SLOW:").and_then(|s| s.parse::<f64>().ok()) {
             std::thread::sleep(Duration::from_secs_f64(secs));
+        }
+        // With PUT: the gate holds after the writes instead (see `put_files`).
+        if !prompt.split_whitespace().any(|w| w.starts_with("PUT:")) {
+            wait_for_gate(prompt);
         }
         if prompt.split_whitespace().any(|w| w == "FAIL") {
             return self.api_error(started, 400);
@@ -915,17 +923,29 @@ impl Session {
             self.tool_result(&tool_use_id, &text, is_error, prompt_id);
             results.push(text);
         }
-        if let Some(gate) = prompt
-            .split_whitespace()
-            .find_map(|w| w.strip_prefix("GATE:"))
-        {
-            while !Path::new(gate).exists() {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        }
+        wait_for_gate(prompt);
         let reply = format!("Wrote the files. {}", results.join(" "));
         self.assistant(json!([{"type": "text", "text": reply}]));
         self.finish(args, started, &reply, false, None, denials, turns);
         Some(0)
+    }
+}
+
+/// `GATE:<file>`: waits until the test creates `<file>`. A gate whose directory is gone
+/// belongs to a finished test (its temp dir was removed): exit as if stopped, rather than
+/// wait forever.
+fn wait_for_gate(prompt: &str) {
+    let Some(gate) = prompt
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("GATE:"))
+    else {
+        return;
+    };
+    let gate = Path::new(gate);
+    while !gate.exists() {
+        if gate.parent().is_some_and(|dir| !dir.exists()) {
+            std::process::exit(143);
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
 }

@@ -1,0 +1,152 @@
+//! A phone-sized headless Chromium driven over WebDriver, for the dashboard tests: finding
+//! the browser and its driver, starting the dashboard and chromedriver on free ports, the
+//! capabilities of a phone, and screenshots for failures.
+
+use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use fantoccini::{Client, ClientBuilder};
+
+use crate::{TestEnv, bin, tools, wait_until};
+
+/// What installs the browser and its driver (on Debian, as `.ci/run` does).
+const INSTALL: &str = "apt-get install chromium chromium-driver";
+
+/// The Chromium binary and chromedriver, or `None` after saying how to install them
+/// (under `CI=true` their absence fails the test).
+pub fn chromium_and_driver() -> Option<(PathBuf, PathBuf)> {
+    let chromium = tools::require(&["chromium", "chromium-browser", "google-chrome"], INSTALL);
+    let driver = tools::require(&["chromedriver"], INSTALL);
+    chromium.zip(driver)
+}
+
+/// A child in its own process group, killed whole on drop (chromedriver's browser, or a
+/// dashboard, would otherwise outlive a failed test).
+#[derive(Debug)]
+pub struct Killed(pub Child);
+
+impl Killed {
+    /// Spawns `cmd` in a new process group.
+    pub fn spawn(cmd: &mut Command, what: &str) -> Killed {
+        Killed(
+            cmd.process_group(0)
+                .spawn()
+                .unwrap_or_else(|err| panic!("spawning {what}: {err}")),
+        )
+    }
+}
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let group = nix::unistd::Pid::from_raw(self.0.id() as i32);
+        let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A TCP port nobody listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// Waits until something listens on `port` of 127.0.0.1.
+pub fn wait_listening(what: &str, port: u16) {
+    wait_until(&format!("{what} listens on {port}"), || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+}
+
+/// Starts `orchestra-dashboard` for `repo` on a free port; returns it and the port once it
+/// listens.
+pub fn dashboard(env: &TestEnv, repo: &Path) -> (Killed, u16) {
+    let port = free_port();
+    let process = Killed::spawn(
+        env.command(bin("orchestra-dashboard"))
+            .args(["--port", &port.to_string(), "--repo"])
+            .arg(repo)
+            .stdout(Stdio::null()),
+        "orchestra-dashboard",
+    );
+    wait_listening("the dashboard", port);
+    (process, port)
+}
+
+/// A headless Chromium with a phone's screen (390x844 CSS pixels, touch), driven by its own
+/// chromedriver; both end when this is dropped.
+#[derive(Debug)]
+pub struct Browser {
+    /// The WebDriver session.
+    pub client: Client,
+    /// chromedriver, whose process group holds the browser.
+    _driver: Killed,
+}
+
+impl Browser {
+    /// Starts chromedriver and a Chromium session with a profile in `env`'s temp dir;
+    /// `extra_args` go to Chromium after the usual headless ones.
+    pub async fn start(
+        env: &TestEnv,
+        (chromium, driver): &(PathBuf, PathBuf),
+        extra_args: &[String],
+    ) -> Browser {
+        let driver_port = free_port();
+        let driver = Killed::spawn(
+            Command::new(driver)
+                .arg(format!("--port={driver_port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+            "chromedriver",
+        );
+        wait_listening("chromedriver", driver_port);
+        let profile = env.root.path().join("chromium-profile");
+        let mut args: Vec<String> = [
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--window-size=390,844",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        args.push(format!("--user-data-dir={}", profile.display()));
+        args.extend_from_slice(extra_args);
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".to_owned(),
+            serde_json::json!({
+                "binary": chromium,
+                "args": args,
+                // A phone: 390x844 CSS pixels, touch, a mobile user agent.
+                "mobileEmulation": {"deviceMetrics": {"width": 390, "height": 844, "pixelRatio": 3.0, "touch": true}}
+            }),
+        );
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{driver_port}"))
+            .await
+            .expect("a WebDriver session");
+        Browser {
+            client,
+            _driver: driver,
+        }
+    }
+}
+
+/// Saves a screenshot of the page as `target/test-artifacts/dashboard/<name>.png` (for a
+/// person reading a failure; a failed screenshot is not a failed test).
+pub async fn screenshot(client: &Client, name: &str) {
+    let dir = crate::workspace_root().join("target/test-artifacts/dashboard");
+    let _ = std::fs::create_dir_all(&dir);
+    if let Ok(png) = client.screenshot().await {
+        let _ = std::fs::write(dir.join(format!("{name}.png")), png);
+    }
+}
