@@ -189,7 +189,7 @@ pub enum HooksCommand {
 /// `orchestractl notify ...`
 #[derive(Debug, Subcommand)]
 #[command(
-    after_help = "Channels are set in config.json under \"notifications\", e.g.\n  \"notifications\": [\n    {\"kind\": \"ntfy\", \"url\": \"https://ntfy.sh/my-topic\"},\n    {\"kind\": \"webhook\", \"url\": \"http://127.0.0.1:9000/hook\", \"events\": [\"agent_failed\", \"batch_done\"]},\n    {\"kind\": \"desktop\"}\n  ]\nthen `orchestractl daemon restart`.\n\nExamples:\n  orchestractl notify test                 # every channel; prints each one's answer\n  orchestractl notify test --channel ntfy\n  orchestractl notify list --json"
+    after_help = "Channels are set in config.json under \"notifications\", e.g.\n  \"notifications\": [\n    {\"kind\": \"ntfy\", \"url\": \"https://ntfy.sh/my-topic\"},\n    {\"kind\": \"webhook\", \"url\": \"http://127.0.0.1:9000/hook\", \"events\": [\"agent_failed\", \"batch_done\"]},\n    {\"kind\": \"desktop\"}\n  ]\nthen `orchestractl daemon restart`. Paired phones add their own webpush channel: open the\ndashboard (`orchestractl web --lan`) on the phone and tap \"Notify me\".\n\nExamples:\n  orchestractl notify test                 # every channel; prints each one's answer\n  orchestractl notify test --channel ntfy\n  orchestractl notify list --json"
 )]
 pub enum NotifyCommand {
     /// Send a notification of event `test` through each channel and print what each answered
@@ -201,7 +201,7 @@ pub enum NotifyCommand {
 /// `orchestractl notify test`
 #[derive(Debug, Args)]
 pub struct NotifyTestArgs {
-    /// Only channels of this kind: webhook, ntfy or desktop
+    /// Only channels of this kind: webhook, ntfy, desktop or webpush (paired phones)
     #[arg(long, value_name = "KIND")]
     pub channel: Option<String>,
 }

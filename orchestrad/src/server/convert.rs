@@ -251,7 +251,7 @@ impl From<&crate::approvals::Approval> for pb::Approval {
     }
 }
 
-use crate::notify::{Delivery, Notification, Stats, Summary, TestResult};
+use crate::notify::{Delivery, Notification, Summary, TestResult};
 
 impl From<&Notification> for pb::Notification {
     fn from(n: &Notification) -> Self {
@@ -281,13 +281,11 @@ impl From<&Summary> for pb::NotifySummary {
 }
 
 /// A channel and its counters on the wire.
-pub fn notify_channel(
-    index: usize,
-    config: &crate::notify::ChannelConfig,
-    stats: &Stats,
-) -> pb::NotifyChannel {
+pub fn notify_channel(channel: &crate::notify::delivery::Channel) -> pb::NotifyChannel {
+    let (config, stats) = (&channel.config, channel.stats());
     pb::NotifyChannel {
-        index: index as u32,
+        index: channel.index as u32,
+        device_id: channel.device_id().to_owned(),
         kind: config.kind.as_str().to_owned(),
         url: config.url.clone(),
         events: config.event_names().into_iter().collect(),

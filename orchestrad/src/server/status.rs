@@ -80,3 +80,14 @@ impl From<crate::approvals::ApprovalError> for Status {
         }
     }
 }
+
+impl From<crate::notify::PushError> for Status {
+    fn from(err: crate::notify::PushError) -> Status {
+        use crate::notify::PushError as E;
+        let message = err.to_string();
+        match err {
+            E::Invalid(_) => Status::invalid_argument(message),
+            E::Store(_) => Status::internal(message),
+        }
+    }
+}
