@@ -178,9 +178,9 @@ pub struct DenyArgs {
 /// `orchestractl hooks ...`
 #[derive(Debug, Subcommand)]
 pub enum HooksCommand {
-    /// Add a PermissionRequest hook to Claude Code's settings.json (merged, with a backup)
+    /// Add our PermissionRequest and Notification hooks to Claude Code's settings.json (merged, with a backup)
     Install,
-    /// Remove our hook again, leaving the rest of settings.json untouched
+    /// Remove our hooks again, leaving the rest of settings.json untouched
     Uninstall,
     /// Show whether the hook is installed and where
     Status,
@@ -216,8 +216,8 @@ pub enum HookCommand {
     /// Forward Claude Code's `Notification` hook input (stdin) to orchestrad
     ///
     /// orchestrad then tells the user the session waits for them (event `session_waiting`).
-    /// It never starts orchestrad and always exits 0. Add to ~/.claude/settings.json:
-    /// {"hooks": {"Notification": [{"hooks": [{"type": "command", "command": "orchestractl hook notification"}]}]}}
+    /// It never starts orchestrad and always exits 0. `orchestractl hooks install` adds it
+    /// to ~/.claude/settings.json.
     Notification,
 }
 
