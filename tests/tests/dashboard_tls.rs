@@ -623,16 +623,19 @@ fn a_paired_phone_subscribes_to_web_push_and_gets_encrypted_notifications() {
         )
     };
 
-    let (status, _, body) = https(
-        &cert_path,
-        web.port,
-        "GET",
-        "/api/push",
-        &[("Cookie", cookie.as_str())],
-        "",
-    );
-    assert_eq!(status, 200, "{body}");
-    let info: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let push_info = |web: &Web| {
+        let (status, _, body) = https(
+            &cert_path,
+            web.port,
+            "GET",
+            "/api/push",
+            &[("Cookie", cookie.as_str())],
+            "",
+        );
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str::<serde_json::Value>(&body).expect("json")
+    };
+    let info = push_info(&web);
     assert_eq!(info["available"], true, "{info}");
     let server_key = info["public_key"].as_str().expect("key").to_owned();
     assert_eq!(URL_SAFE_NO_PAD.decode(&server_key).expect("b64").len(), 65);
@@ -761,16 +764,7 @@ fn a_paired_phone_subscribes_to_web_push_and_gets_encrypted_notifications() {
         "{list:#}"
     );
     let web = start_web(&env);
-    let (status, _, body) = https(
-        &cert_path,
-        web.port,
-        "GET",
-        "/api/push",
-        &[("Cookie", cookie.as_str())],
-        "",
-    );
-    assert_eq!(status, 200, "{body}");
-    let again: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let again = push_info(&web);
     assert_eq!(
         again["public_key"],
         server_key.as_str(),

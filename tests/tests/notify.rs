@@ -136,6 +136,27 @@ fn refused_url() -> String {
     format!("http://127.0.0.1:{port}/dead")
 }
 
+/// Runs a hook's `command` as Claude Code does, its `input` on stdin; checks it exited 0
+/// (a hook always does) and returns its output.
+fn run_hook_command(mut command: std::process::Command, input: &Value) -> std::process::Output {
+    use std::io::Write as _;
+    let mut child = command
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the hook starts");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.to_string().as_bytes())
+        .expect("write");
+    let out = child.wait_with_output().expect("the hook ran");
+    assert!(out.status.success(), "a hook always exits 0: {out:?}");
+    out
+}
+
 fn channel(kind: &str, url: &str) -> ChannelConfig {
     serde_json::from_value(json!({"kind": kind, "url": url})).expect("a channel")
 }
@@ -512,22 +533,9 @@ async fn a_waiting_session_is_told_once_from_the_hook_or_the_registry() {
         "message": "Claude needs your permission to use Bash",
     });
     let run_hook = |input: &Value| {
-        let mut child = env
-            .command(orchestra_tests::bin("orchestractl"))
-            .args(["--json", "hook", "notification"])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .expect("hook");
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(input.to_string().as_bytes())
-            .expect("write");
-        let out = child.wait_with_output().expect("hook ran");
-        assert!(out.status.success(), "a hook always exits 0");
+        let mut command = env.command(orchestra_tests::bin("orchestractl"));
+        command.args(["--json", "hook", "notification"]);
+        let out = run_hook_command(command, input);
         serde_json::from_slice::<Value>(&out.stdout).expect("json")
     };
     let first = tokio::task::block_in_place(|| run_hook(&hook_input));
@@ -626,24 +634,10 @@ async fn hooks_install_adds_the_notification_hook_which_tells_a_waiting_session(
         "notification_type": "idle_prompt",
     });
     let out = tokio::task::block_in_place(|| {
-        let mut child = env
-            .command("sh")
-            .args(["-c", command])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("sh");
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(input.to_string().as_bytes())
-            .expect("write");
-        child.wait_with_output().expect("the hook ran")
+        let mut sh = env.command("sh");
+        sh.args(["-c", command]);
+        run_hook_command(sh, &input)
     });
-    assert!(out.status.success(), "a hook always exits 0");
     assert!(
         out.stdout.is_empty(),
         "a Notification hook prints nothing Claude Code would read: {}",
