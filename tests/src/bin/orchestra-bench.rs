@@ -8,6 +8,8 @@
 //! - `list`: end-to-end `orchestractl sessions --all --json` with 10,000 sessions indexed,
 //!   and the daemon's RSS then;
 //! - `watch`: latency from appending a line to a session file to its `Watch` event;
+//! - `watch-index [MB]`: the same while the daemon indexes ~1 GB of 2.1.330 sessions that
+//!   arrive at once (a project directory moved into `~/.claude/projects`);
 //! - `spawn`: `spawn` of 5 tasks to 5 agents running, in a repo of 2,000 files, beside
 //!   5 x `git worktree add`;
 //! - `chatty`: daemon CPU and RSS while 50 chatty agents run;
@@ -30,6 +32,7 @@ fn main() -> anyhow::Result<()> {
         "search" => search(),
         "list" => list(),
         "watch" => watch(),
+        "watch-index" => watch_during_index(),
         "spawn" => spawn(),
         "chatty" => chatty(),
         "approvals" => approvals(),
@@ -82,7 +85,9 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         _ => {
-            eprintln!("usage: orchestra-bench index|search|list|watch|spawn|chatty|generate");
+            eprintln!(
+                "usage: orchestra-bench index|search|list|watch|watch-index|spawn|chatty|approvals|generate"
+            );
             std::process::exit(2);
         }
     }
@@ -259,7 +264,9 @@ fn search() -> anyhow::Result<()> {
         reset_peak_rss();
         let ticks = cpu_ticks(me);
         let started = Instant::now();
-        let (hits, searched) = orchestrad::sessions::query::search(&sessions, query, usize::MAX);
+        let progress = orchestrad::sessions::search::Progress::default();
+        let (hits, searched) =
+            orchestrad::sessions::search::search(&sessions, query, usize::MAX, &progress);
         let secs = started.elapsed().as_secs_f64();
         println!(
             "search {query:?} ({what}): {} hits in {searched} sessions, {:.0} MB in {secs:.2}s = {:.0} MB/s, {:.1} cores used, peak RSS {:.0} MB",
@@ -397,6 +404,114 @@ fn watch() -> anyhow::Result<()> {
             percentile(&latencies, 0.99),
             latencies[latencies.len() - 1]
         );
+        anyhow::Ok(())
+    })?;
+    env.ctl_ok(&["daemon", "stop"]);
+    Ok(())
+}
+
+/// `orchestra-bench watch-index [MB]`: append -> `Watch` latency while the running daemon
+/// indexes ~1 GB of 2.1.330 sessions that appear at once: a project directory written
+/// beside `~/.claude/projects` and moved in, as a restore or a sync would.
+fn watch_during_index() -> anyhow::Result<()> {
+    let mb: usize = match std::env::args().nth(2) {
+        Some(arg) => arg.parse()?,
+        None => 1000,
+    };
+    let env = TestEnv::new();
+    generate::write_projects(&env.projects_dir(), 200, 50_000, 10, 3)?;
+    let staging = env.root.path().join("staging");
+    let bytes = generate::write_projects_2_1_330(&staging, mb, 1_000_000, 1, 5)?;
+    let bulk_dir = std::fs::read_dir(&staging)?
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("nothing generated"))??
+        .path();
+    let bulk_sessions = std::fs::read_dir(&bulk_dir)?.count();
+    warm_page_cache(&staging);
+    env.ctl_json(&["daemon", "status"]);
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let channel = orchestra_proto::connect(&env.socket).await?;
+        let mut client = orchestra_proto::v1::sessions_client::SessionsClient::new(channel);
+        let mut events = client
+            .watch(orchestra_proto::v1::WatchSessionsRequest { snapshot: false })
+            .await?
+            .into_inner();
+        let file = env.projects_dir().join("-bench").join("watched.jsonl");
+        std::fs::create_dir_all(file.parent().expect("dir"))?;
+        std::fs::write(&file, "")?;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        // A name no generated project has.
+        let bulk_name = std::ffi::OsString::from("-home-dev-restored-from-backup");
+        let mut moved_at = None;
+        let mut indexed = 0usize;
+        let mut index_secs = 0.0;
+        let mut during = Vec::new();
+        let mut before = Vec::new();
+        for i in 0.. {
+            if i == 50 {
+                std::fs::rename(&bulk_dir, env.projects_dir().join(&bulk_name))?;
+                moved_at = Some(Instant::now());
+            }
+            let line = format!(
+                "{{\"type\":\"user\",\"cwd\":\"/w\",\"message\":{{\"role\":\"user\",\"content\":\"prompt {i}\"}}}}\n"
+            );
+            let started = Instant::now();
+            {
+                use std::io::Write;
+                let mut f = std::fs::OpenOptions::new().append(true).open(&file)?;
+                f.write_all(line.as_bytes())?;
+            }
+            loop {
+                let event = tokio::time::timeout(Duration::from_secs(30), events.next())
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("watch ended"))??;
+                let Some(session) = event.session else { continue };
+                if session.last_prompt == format!("prompt {i}") {
+                    break;
+                }
+                if event.kind == "created" && session.file_path.contains(bulk_name.to_str().unwrap_or("?")) {
+                    indexed += 1;
+                    if indexed == bulk_sessions {
+                        index_secs = moved_at.map_or(0.0, |t| t.elapsed().as_secs_f64());
+                    }
+                }
+            }
+            let ms = started.elapsed().as_secs_f64() * 1000.0;
+            if moved_at.is_none() {
+                before.push(ms);
+            } else if indexed < bulk_sessions {
+                during.push(ms);
+            } else {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        for list in [&mut before, &mut during] {
+            list.sort_by(f64::total_cmp);
+        }
+        println!(
+            "cold index of {bulk_sessions} sessions, {} MB, moved into the projects dir: {index_secs:.2}s = {:.0} MB/s",
+            bytes / 1_000_000,
+            bytes as f64 / 1e6 / index_secs.max(1e-9)
+        );
+        println!(
+            "append -> Watch event before it ({} appends): p50 {:.1} ms, p99 {:.1} ms",
+            before.len(),
+            percentile(&before, 0.5),
+            percentile(&before, 0.99)
+        );
+        if during.is_empty() {
+            println!("no append fell inside the cold index (too short): try a bigger MB");
+        } else {
+            println!(
+                "append -> Watch event during it ({} appends): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+                during.len(),
+                percentile(&during, 0.5),
+                percentile(&during, 0.99),
+                during[during.len() - 1]
+            );
+        }
         anyhow::Ok(())
     })?;
     env.ctl_ok(&["daemon", "stop"]);
