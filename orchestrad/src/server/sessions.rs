@@ -130,6 +130,10 @@ impl Sessions for SessionsService {
         let all = self.ctx.sessions.all();
         let total_indexed = all.len() as u64;
         let sessions = query::list(all, &filter, now_ms()).map_err(Status::invalid_argument)?;
+        // A listing of thousands leaves megabytes of garbage behind once it is sent.
+        if sessions.len() > 1000 {
+            crate::memory::trim_soon();
+        }
         Ok(Response::new(pb::ListSessionsResponse {
             sessions: sessions.iter().map(Into::into).collect(),
             total_indexed,

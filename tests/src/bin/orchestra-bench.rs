@@ -7,6 +7,8 @@
 //! - `search [MB]`: `Search` over ~1 GB of 2.1.330 sessions, in MB/s;
 //! - `list`: end-to-end `orchestractl sessions --all --json` with 10,000 sessions indexed,
 //!   and the daemon's RSS then;
+//! - `fresh [MB]`: `orchestractl sessions --all --json` with no daemon running (it starts
+//!   one, which indexes cold) over ~2 GB of 2.1.330 sessions, then the daemon's RSS;
 //! - `watch`: latency from appending a line to a session file to its `Watch` event;
 //! - `watch-index [MB]`: the same while the daemon indexes ~1 GB of 2.1.330 sessions that
 //!   arrive at once (a project directory moved into `~/.claude/projects`);
@@ -31,6 +33,7 @@ fn main() -> anyhow::Result<()> {
         "index" => index(),
         "search" => search(),
         "list" => list(),
+        "fresh" => fresh(),
         "watch" => watch(),
         "watch-index" => watch_during_index(),
         "spawn" => spawn(),
@@ -72,16 +75,26 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         "generate" => {
-            // orchestra-bench generate <projects-dir> <sessions> <average bytes>
+            // orchestra-bench generate <projects-dir> <sessions> <average bytes> [2.1.330]
             let args: Vec<String> = std::env::args().skip(2).collect();
-            let [dir, count, avg] = args.as_slice() else {
-                anyhow::bail!(
-                    "usage: orchestra-bench generate <projects-dir> <sessions> <average-bytes>"
-                );
+            let (dir, count, avg, shape) = match args.as_slice() {
+                [dir, count, avg] => (dir, count, avg, "2.1.197"),
+                [dir, count, avg, shape] => (dir, count, avg, shape.as_str()),
+                _ => anyhow::bail!(
+                    "usage: orchestra-bench generate <projects-dir> <sessions> <average-bytes> [2.1.330]"
+                ),
             };
-            let bytes =
-                generate::write_projects(Path::new(dir), count.parse()?, avg.parse()?, 100, 1)?;
-            println!("wrote {count} sessions, {} MB, to {dir}", bytes / 1_000_000);
+            let (dir, count, avg) = (Path::new(dir), count.parse()?, avg.parse()?);
+            let bytes = if shape == "2.1.330" {
+                generate::write_projects_2_1_330(dir, count, avg, 100, 1)?
+            } else {
+                generate::write_projects(dir, count, avg, 100, 1)?
+            };
+            println!(
+                "wrote {count} sessions, {} MB, to {}",
+                bytes / 1_000_000,
+                dir.display()
+            );
             Ok(())
         }
         _ => {
@@ -103,6 +116,23 @@ fn rss_kb(pid: u32) -> u64 {
         })
         .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
         .unwrap_or(0)
+}
+
+/// The RSS of `pid` once it stops falling: the daemon gives freed memory back a moment
+/// after big work (the first scan's flush, a big answer sent), and idles like that for days.
+/// Sampled every 100 ms until two seconds pass without a new low.
+fn settled_rss_kb(pid: u32) -> u64 {
+    let mut low = rss_kb(pid);
+    let mut since = Instant::now();
+    while since.elapsed() < Duration::from_secs(2) {
+        std::thread::sleep(Duration::from_millis(100));
+        let now = rss_kb(pid);
+        if now < low {
+            low = now;
+            since = Instant::now();
+        }
+    }
+    low
 }
 
 /// utime + stime of `pid`, in clock ticks.
@@ -293,10 +323,60 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     out
 }
 
+/// `orchestra-bench fresh [MB]`: the first `sessions` a user runs, the daemon not running,
+/// over ~2 GB of 2.1.330 sessions: start, cold index and the full answer, whole process.
+fn fresh() -> anyhow::Result<()> {
+    let mb: usize = match std::env::args().nth(2) {
+        Some(arg) => arg.parse()?,
+        None => 2000,
+    };
+    let env = TestEnv::new();
+    let bytes = generate::write_projects_2_1_330(&env.projects_dir(), mb, 1_000_000, 40, 13)?;
+    warm_page_cache(&env.projects_dir());
+    let started = Instant::now();
+    let out = env
+        .command(bin("orchestractl"))
+        .args(["sessions", "--all", "--json"])
+        .stdout(Stdio::piped())
+        .output()?;
+    let secs = started.elapsed().as_secs_f64();
+    anyhow::ensure!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed = serde_json::from_slice::<serde_json::Value>(&out.stdout)?
+        .as_array()
+        .map_or(0, Vec::len);
+    println!(
+        "orchestractl sessions --all --json, no daemon running, {listed} sessions / {} MB of 2.1.330 sessions: {secs:.2}s (daemon start + cold index + answer)",
+        bytes / 1_000_000
+    );
+    let status = env.ctl_json(&["daemon", "status"]);
+    println!(
+        "daemon RSS then: {:.1} MB",
+        rss_kb(status["pid"].as_u64().unwrap_or(0) as u32) as f64 / 1024.0
+    );
+    env.ctl_ok(&["daemon", "stop"]);
+    Ok(())
+}
+
+/// `orchestra-bench list [2.1.330]`: 10,000 sessions, of the 2.1.197 shape by default
+/// (~20 KB each) or of the 2.1.330 shape (~100 KB each: its lines are bigger).
 fn list() -> anyhow::Result<()> {
     let env = TestEnv::new();
-    let bytes = generate::write_projects(&env.projects_dir(), 10_000, 20_000, 100, 11)?;
-    eprintln!("generated 10,000 sessions, {} MB", bytes / 1_000_000);
+    let shape = std::env::args()
+        .nth(2)
+        .unwrap_or_else(|| "2.1.197".to_owned());
+    let bytes = if shape == "2.1.330" {
+        generate::write_projects_2_1_330(&env.projects_dir(), 10_000, 100_000, 100, 11)?
+    } else {
+        generate::write_projects(&env.projects_dir(), 10_000, 20_000, 100, 11)?
+    };
+    eprintln!(
+        "generated 10,000 sessions of the {shape} shape, {} MB",
+        bytes / 1_000_000
+    );
     let started = Instant::now();
     let status = env.ctl_json(&["daemon", "status"]);
     let pid = status["pid"].as_u64().unwrap_or(0) as u32;
@@ -341,8 +421,9 @@ fn list() -> anyhow::Result<()> {
         percentile(&recent, 0.5)
     );
     println!(
-        "daemon RSS with 10,000 sessions indexed: {:.1} MB",
-        rss_kb(pid) as f64 / 1024.0
+        "daemon RSS with 10,000 sessions indexed, right after the listings: {:.1} MB, settled: {:.1} MB",
+        rss_kb(pid) as f64 / 1024.0,
+        settled_rss_kb(pid) as f64 / 1024.0
     );
     env.ctl_ok(&["daemon", "stop"]);
     let started = Instant::now();
@@ -353,8 +434,8 @@ fn list() -> anyhow::Result<()> {
     );
     let status = env.ctl_json(&["daemon", "status"]);
     println!(
-        "daemon RSS after a warm start: {:.1} MB",
-        rss_kb(status["pid"].as_u64().unwrap_or(0) as u32) as f64 / 1024.0
+        "daemon RSS after a warm start, settled: {:.1} MB",
+        settled_rss_kb(status["pid"].as_u64().unwrap_or(0) as u32) as f64 / 1024.0
     );
     Ok(())
 }
