@@ -4,7 +4,8 @@
 use orchestra_proto::v1 as pb;
 
 use crate::sessions::meta::{SessionMeta, Tokens};
-use crate::sessions::query::{Health, Hit, Totals};
+use crate::sessions::query::{Health, Totals};
+use crate::sessions::search::Hit;
 use crate::sessions::transcript::Message;
 
 impl From<&Tokens> for pb::TokenUsage {

@@ -96,7 +96,7 @@ impl Store {
         // the daemon should stay light (the RSS target is tens of megabytes).
         let db = sled::Config::new()
             .path(dir)
-            .cache_capacity(8 * 1024 * 1024)
+            .cache_capacity(1024 * 1024)
             .open()
             .map_err(sled_err("open"))?;
         let store = Store {

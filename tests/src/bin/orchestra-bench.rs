@@ -7,7 +7,11 @@
 //! - `search [MB]`: `Search` over ~1 GB of 2.1.330 sessions, in MB/s;
 //! - `list`: end-to-end `orchestractl sessions --all --json` with 10,000 sessions indexed,
 //!   and the daemon's RSS then;
+//! - `fresh [MB]`: `orchestractl sessions --all --json` with no daemon running (it starts
+//!   one, which indexes cold) over ~2 GB of 2.1.330 sessions, then the daemon's RSS;
 //! - `watch`: latency from appending a line to a session file to its `Watch` event;
+//! - `watch-index [MB]`: the same while the daemon indexes ~1 GB of 2.1.330 sessions that
+//!   arrive at once (a project directory moved into `~/.claude/projects`);
 //! - `spawn`: `spawn` of 5 tasks to 5 agents running, in a repo of 2,000 files, beside
 //!   5 x `git worktree add`;
 //! - `chatty`: daemon CPU and RSS while 50 chatty agents run;
@@ -29,7 +33,9 @@ fn main() -> anyhow::Result<()> {
         "index" => index(),
         "search" => search(),
         "list" => list(),
+        "fresh" => fresh(),
         "watch" => watch(),
+        "watch-index" => watch_during_index(),
         "spawn" => spawn(),
         "chatty" => chatty(),
         "approvals" => approvals(),
@@ -69,20 +75,32 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         "generate" => {
-            // orchestra-bench generate <projects-dir> <sessions> <average bytes>
+            // orchestra-bench generate <projects-dir> <sessions> <average bytes> [2.1.330]
             let args: Vec<String> = std::env::args().skip(2).collect();
-            let [dir, count, avg] = args.as_slice() else {
-                anyhow::bail!(
-                    "usage: orchestra-bench generate <projects-dir> <sessions> <average-bytes>"
-                );
+            let (dir, count, avg, shape) = match args.as_slice() {
+                [dir, count, avg] => (dir, count, avg, "2.1.197"),
+                [dir, count, avg, shape] => (dir, count, avg, shape.as_str()),
+                _ => anyhow::bail!(
+                    "usage: orchestra-bench generate <projects-dir> <sessions> <average-bytes> [2.1.330]"
+                ),
             };
-            let bytes =
-                generate::write_projects(Path::new(dir), count.parse()?, avg.parse()?, 100, 1)?;
-            println!("wrote {count} sessions, {} MB, to {dir}", bytes / 1_000_000);
+            let (dir, count, avg) = (Path::new(dir), count.parse()?, avg.parse()?);
+            let bytes = if shape == "2.1.330" {
+                generate::write_projects_2_1_330(dir, count, avg, 100, 1)?
+            } else {
+                generate::write_projects(dir, count, avg, 100, 1)?
+            };
+            println!(
+                "wrote {count} sessions, {} MB, to {}",
+                bytes / 1_000_000,
+                dir.display()
+            );
             Ok(())
         }
         _ => {
-            eprintln!("usage: orchestra-bench index|search|list|watch|spawn|chatty|generate");
+            eprintln!(
+                "usage: orchestra-bench index|search|list|watch|watch-index|spawn|chatty|approvals|generate"
+            );
             std::process::exit(2);
         }
     }
@@ -98,6 +116,23 @@ fn rss_kb(pid: u32) -> u64 {
         })
         .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
         .unwrap_or(0)
+}
+
+/// The RSS of `pid` once it stops falling: the daemon gives freed memory back a moment
+/// after big work (the first scan's flush, a big answer sent), and idles like that for days.
+/// Sampled every 100 ms until two seconds pass without a new low.
+fn settled_rss_kb(pid: u32) -> u64 {
+    let mut low = rss_kb(pid);
+    let mut since = Instant::now();
+    while since.elapsed() < Duration::from_secs(2) {
+        std::thread::sleep(Duration::from_millis(100));
+        let now = rss_kb(pid);
+        if now < low {
+            low = now;
+            since = Instant::now();
+        }
+    }
+    low
 }
 
 /// utime + stime of `pid`, in clock ticks.
@@ -259,7 +294,9 @@ fn search() -> anyhow::Result<()> {
         reset_peak_rss();
         let ticks = cpu_ticks(me);
         let started = Instant::now();
-        let (hits, searched) = orchestrad::sessions::query::search(&sessions, query, usize::MAX);
+        let progress = orchestrad::sessions::search::Progress::default();
+        let (hits, searched) =
+            orchestrad::sessions::search::search(&sessions, query, usize::MAX, &progress);
         let secs = started.elapsed().as_secs_f64();
         println!(
             "search {query:?} ({what}): {} hits in {searched} sessions, {:.0} MB in {secs:.2}s = {:.0} MB/s, {:.1} cores used, peak RSS {:.0} MB",
@@ -286,10 +323,60 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     out
 }
 
+/// `orchestra-bench fresh [MB]`: the first `sessions` a user runs, the daemon not running,
+/// over ~2 GB of 2.1.330 sessions: start, cold index and the full answer, whole process.
+fn fresh() -> anyhow::Result<()> {
+    let mb: usize = match std::env::args().nth(2) {
+        Some(arg) => arg.parse()?,
+        None => 2000,
+    };
+    let env = TestEnv::new();
+    let bytes = generate::write_projects_2_1_330(&env.projects_dir(), mb, 1_000_000, 40, 13)?;
+    warm_page_cache(&env.projects_dir());
+    let started = Instant::now();
+    let out = env
+        .command(bin("orchestractl"))
+        .args(["sessions", "--all", "--json"])
+        .stdout(Stdio::piped())
+        .output()?;
+    let secs = started.elapsed().as_secs_f64();
+    anyhow::ensure!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed = serde_json::from_slice::<serde_json::Value>(&out.stdout)?
+        .as_array()
+        .map_or(0, Vec::len);
+    println!(
+        "orchestractl sessions --all --json, no daemon running, {listed} sessions / {} MB of 2.1.330 sessions: {secs:.2}s (daemon start + cold index + answer)",
+        bytes / 1_000_000
+    );
+    let status = env.ctl_json(&["daemon", "status"]);
+    println!(
+        "daemon RSS then: {:.1} MB",
+        rss_kb(status["pid"].as_u64().unwrap_or(0) as u32) as f64 / 1024.0
+    );
+    env.ctl_ok(&["daemon", "stop"]);
+    Ok(())
+}
+
+/// `orchestra-bench list [2.1.330]`: 10,000 sessions, of the 2.1.197 shape by default
+/// (~20 KB each) or of the 2.1.330 shape (~100 KB each: its lines are bigger).
 fn list() -> anyhow::Result<()> {
     let env = TestEnv::new();
-    let bytes = generate::write_projects(&env.projects_dir(), 10_000, 20_000, 100, 11)?;
-    eprintln!("generated 10,000 sessions, {} MB", bytes / 1_000_000);
+    let shape = std::env::args()
+        .nth(2)
+        .unwrap_or_else(|| "2.1.197".to_owned());
+    let bytes = if shape == "2.1.330" {
+        generate::write_projects_2_1_330(&env.projects_dir(), 10_000, 100_000, 100, 11)?
+    } else {
+        generate::write_projects(&env.projects_dir(), 10_000, 20_000, 100, 11)?
+    };
+    eprintln!(
+        "generated 10,000 sessions of the {shape} shape, {} MB",
+        bytes / 1_000_000
+    );
     let started = Instant::now();
     let status = env.ctl_json(&["daemon", "status"]);
     let pid = status["pid"].as_u64().unwrap_or(0) as u32;
@@ -334,8 +421,9 @@ fn list() -> anyhow::Result<()> {
         percentile(&recent, 0.5)
     );
     println!(
-        "daemon RSS with 10,000 sessions indexed: {:.1} MB",
-        rss_kb(pid) as f64 / 1024.0
+        "daemon RSS with 10,000 sessions indexed, right after the listings: {:.1} MB, settled: {:.1} MB",
+        rss_kb(pid) as f64 / 1024.0,
+        settled_rss_kb(pid) as f64 / 1024.0
     );
     env.ctl_ok(&["daemon", "stop"]);
     let started = Instant::now();
@@ -346,8 +434,8 @@ fn list() -> anyhow::Result<()> {
     );
     let status = env.ctl_json(&["daemon", "status"]);
     println!(
-        "daemon RSS after a warm start: {:.1} MB",
-        rss_kb(status["pid"].as_u64().unwrap_or(0) as u32) as f64 / 1024.0
+        "daemon RSS after a warm start, settled: {:.1} MB",
+        settled_rss_kb(status["pid"].as_u64().unwrap_or(0) as u32) as f64 / 1024.0
     );
     Ok(())
 }
@@ -397,6 +485,114 @@ fn watch() -> anyhow::Result<()> {
             percentile(&latencies, 0.99),
             latencies[latencies.len() - 1]
         );
+        anyhow::Ok(())
+    })?;
+    env.ctl_ok(&["daemon", "stop"]);
+    Ok(())
+}
+
+/// `orchestra-bench watch-index [MB]`: append -> `Watch` latency while the running daemon
+/// indexes ~1 GB of 2.1.330 sessions that appear at once: a project directory written
+/// beside `~/.claude/projects` and moved in, as a restore or a sync would.
+fn watch_during_index() -> anyhow::Result<()> {
+    let mb: usize = match std::env::args().nth(2) {
+        Some(arg) => arg.parse()?,
+        None => 1000,
+    };
+    let env = TestEnv::new();
+    generate::write_projects(&env.projects_dir(), 200, 50_000, 10, 3)?;
+    let staging = env.root.path().join("staging");
+    let bytes = generate::write_projects_2_1_330(&staging, mb, 1_000_000, 1, 5)?;
+    let bulk_dir = std::fs::read_dir(&staging)?
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("nothing generated"))??
+        .path();
+    let bulk_sessions = std::fs::read_dir(&bulk_dir)?.count();
+    warm_page_cache(&staging);
+    env.ctl_json(&["daemon", "status"]);
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let channel = orchestra_proto::connect(&env.socket).await?;
+        let mut client = orchestra_proto::v1::sessions_client::SessionsClient::new(channel);
+        let mut events = client
+            .watch(orchestra_proto::v1::WatchSessionsRequest { snapshot: false })
+            .await?
+            .into_inner();
+        let file = env.projects_dir().join("-bench").join("watched.jsonl");
+        std::fs::create_dir_all(file.parent().expect("dir"))?;
+        std::fs::write(&file, "")?;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        // A name no generated project has.
+        let bulk_name = std::ffi::OsString::from("-home-dev-restored-from-backup");
+        let mut moved_at = None;
+        let mut indexed = 0usize;
+        let mut index_secs = 0.0;
+        let mut during = Vec::new();
+        let mut before = Vec::new();
+        for i in 0.. {
+            if i == 50 {
+                std::fs::rename(&bulk_dir, env.projects_dir().join(&bulk_name))?;
+                moved_at = Some(Instant::now());
+            }
+            let line = format!(
+                "{{\"type\":\"user\",\"cwd\":\"/w\",\"message\":{{\"role\":\"user\",\"content\":\"prompt {i}\"}}}}\n"
+            );
+            let started = Instant::now();
+            {
+                use std::io::Write;
+                let mut f = std::fs::OpenOptions::new().append(true).open(&file)?;
+                f.write_all(line.as_bytes())?;
+            }
+            loop {
+                let event = tokio::time::timeout(Duration::from_secs(30), events.next())
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("watch ended"))??;
+                let Some(session) = event.session else { continue };
+                if session.last_prompt == format!("prompt {i}") {
+                    break;
+                }
+                if event.kind == "created" && session.file_path.contains(bulk_name.to_str().unwrap_or("?")) {
+                    indexed += 1;
+                    if indexed == bulk_sessions {
+                        index_secs = moved_at.map_or(0.0, |t| t.elapsed().as_secs_f64());
+                    }
+                }
+            }
+            let ms = started.elapsed().as_secs_f64() * 1000.0;
+            if moved_at.is_none() {
+                before.push(ms);
+            } else if indexed < bulk_sessions {
+                during.push(ms);
+            } else {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        for list in [&mut before, &mut during] {
+            list.sort_by(f64::total_cmp);
+        }
+        println!(
+            "cold index of {bulk_sessions} sessions, {} MB, moved into the projects dir: {index_secs:.2}s = {:.0} MB/s",
+            bytes / 1_000_000,
+            bytes as f64 / 1e6 / index_secs.max(1e-9)
+        );
+        println!(
+            "append -> Watch event before it ({} appends): p50 {:.1} ms, p99 {:.1} ms",
+            before.len(),
+            percentile(&before, 0.5),
+            percentile(&before, 0.99)
+        );
+        if during.is_empty() {
+            println!("no append fell inside the cold index (too short): try a bigger MB");
+        } else {
+            println!(
+                "append -> Watch event during it ({} appends): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+                during.len(),
+                percentile(&during, 0.5),
+                percentile(&during, 0.99),
+                during[during.len() - 1]
+            );
+        }
         anyhow::Ok(())
     })?;
     env.ctl_ok(&["daemon", "stop"]);
