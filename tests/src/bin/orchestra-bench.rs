@@ -4,6 +4,8 @@
 //! - `index [MB]`: cold index of ~1 GB (or MB) of generated sessions of each shape
 //!   (2.1.197, 2.1.330) on every core: MB/s, cores used, peak RSS, and ccusage on the
 //!   same files when it is installed;
+//! - `scan DIR`: a cold index of an existing projects dir (your own `~/.claude/projects`,
+//!   or one `generate` wrote), read-only, into a throwaway store;
 //! - `search [MB]`: `Search` over ~1 GB of 2.1.330 sessions, in MB/s;
 //! - `list`: end-to-end `orchestractl sessions --all --json` with 10,000 sessions indexed,
 //!   and the daemon's RSS then;
@@ -34,6 +36,7 @@ fn main() -> anyhow::Result<()> {
         "search" => search(),
         "list" => list(),
         "fresh" => fresh(),
+        "scan" => scan(),
         "watch" => watch(),
         "watch-index" => watch_during_index(),
         "spawn" => spawn(),
@@ -240,6 +243,39 @@ fn ccusage(config_dir: &Path) -> Option<f64> {
         .ok()?;
     let secs = started.elapsed().as_secs_f64();
     out.success().then_some(secs)
+}
+
+/// `orchestra-bench scan DIR`: cold index of the sessions already in DIR, three times, each
+/// into a fresh store, page cache warm.
+fn scan() -> anyhow::Result<()> {
+    let projects = std::path::PathBuf::from(
+        std::env::args()
+            .nth(2)
+            .ok_or_else(|| anyhow::anyhow!("usage: orchestra-bench scan <projects-dir>"))?,
+    );
+    warm_page_cache(&projects);
+    let me = std::process::id();
+    for _ in 0..3 {
+        let dir = tempfile::tempdir()?;
+        let store = orchestrad::store::Store::open(&dir.path().join("store"))?;
+        let index = orchestrad::sessions::SessionIndex::load(
+            projects.clone(),
+            &store,
+            orchestrad::events::Bus::new(),
+        )?;
+        let ticks = cpu_ticks(me);
+        let started = Instant::now();
+        let stats = index.scan();
+        let secs = started.elapsed().as_secs_f64();
+        println!(
+            "cold index: {} sessions, {:.0} MB in {secs:.2}s = {:.0} MB/s, {:.1} cores used",
+            stats.files,
+            stats.bytes_read as f64 / 1e6,
+            stats.bytes_read as f64 / 1e6 / secs,
+            (cpu_ticks(me) - ticks) as f64 / 100.0 / secs
+        );
+    }
+    Ok(())
 }
 
 /// Reads every file once through a small buffer, so figures are parsing speed, not disk
