@@ -372,6 +372,20 @@ fn a_closed_pipe_ends_every_command_quietly() {
 
 // 5 ---------------------------------------------------------------------------------------
 
+/// What a child writes, in chunks as they come, from a thread that reads its stdout.
+fn chunks_of(mut stdout: std::process::ChildStdout) -> std::sync::mpsc::Receiver<Vec<u8>> {
+    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
 #[test]
 fn status_watch_draws_one_first_frame_then_ticks_with_stable_columns() {
     let env = TestEnv::new();
@@ -389,16 +403,7 @@ fn status_watch_draws_one_first_frame_then_ticks_with_stable_columns() {
         .stderr(Stdio::null())
         .spawn()
         .expect("script (util-linux) runs status --watch on a terminal");
-    let mut stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = stdout.read(&mut buf) {
-            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
-                return;
-            }
-        }
-    });
+    let rx = chunks_of(child.stdout.take().expect("stdout"));
     // No agent changes from here on: every frame after the first is a tick.
     let mut output = String::new();
     let deadline = Instant::now() + DEADLINE;
@@ -458,16 +463,7 @@ fn status_watch_into_a_pipe_prints_a_table_per_change_without_screen_codes() {
         .stderr(Stdio::null())
         .spawn()
         .expect("status --watch");
-    let mut stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = stdout.read(&mut buf) {
-            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
-                return;
-            }
-        }
-    });
+    let rx = chunks_of(child.stdout.take().expect("stdout"));
     let mut output = String::new();
     let mut read_until = |what: &str, done: &dyn Fn(&str) -> bool| {
         let deadline = Instant::now() + DEADLINE;

@@ -476,55 +476,9 @@ fn list() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `orchestra-bench watch`: append -> `Watch` latency, 300 appends.
 fn watch() -> anyhow::Result<()> {
-    let env = TestEnv::new();
-    generate::write_projects(&env.projects_dir(), 200, 50_000, 10, 3)?;
-    env.ctl_json(&["daemon", "status"]);
-    let runtime = tokio::runtime::Runtime::new()?;
-    runtime.block_on(async {
-        let channel = orchestra_proto::connect(&env.socket).await?;
-        let mut client = orchestra_proto::v1::sessions_client::SessionsClient::new(channel);
-        let mut events = client
-            .watch(orchestra_proto::v1::WatchSessionsRequest { snapshot: false })
-            .await?
-            .into_inner();
-        let file = env.projects_dir().join("-bench").join("watched.jsonl");
-        std::fs::create_dir_all(file.parent().expect("dir"))?;
-        std::fs::write(&file, "")?;
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let mut latencies = Vec::new();
-        for i in 0..300 {
-            let line = format!(
-                "{{\"type\":\"user\",\"cwd\":\"/w\",\"message\":{{\"role\":\"user\",\"content\":\"prompt {i}\"}}}}\n"
-            );
-            let started = Instant::now();
-            {
-                use std::io::Write;
-                let mut f = std::fs::OpenOptions::new().append(true).open(&file)?;
-                f.write_all(line.as_bytes())?;
-            }
-            loop {
-                let event = tokio::time::timeout(Duration::from_secs(5), events.next())
-                    .await?
-                    .ok_or_else(|| anyhow::anyhow!("watch ended"))??;
-                if event.session.is_some_and(|s| s.last_prompt == format!("prompt {i}")) {
-                    break;
-                }
-            }
-            latencies.push(started.elapsed().as_secs_f64() * 1000.0);
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        latencies.sort_by(f64::total_cmp);
-        println!(
-            "append -> Watch event (300 appends): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-            percentile(&latencies, 0.5),
-            percentile(&latencies, 0.99),
-            latencies[latencies.len() - 1]
-        );
-        anyhow::Ok(())
-    })?;
-    env.ctl_ok(&["daemon", "stop"]);
-    Ok(())
+    watch_latency(None)
 }
 
 /// `orchestra-bench watch-index [MB]`: append -> `Watch` latency while the running daemon
@@ -535,16 +489,31 @@ fn watch_during_index() -> anyhow::Result<()> {
         Some(arg) => arg.parse()?,
         None => 1000,
     };
+    watch_latency(Some(mb))
+}
+
+/// Appends prompts to a watched session file and times each to its `Watch` event: 300
+/// of them, or, with `bulk_mb`, 50 before `bulk_mb` MB of sessions are moved in and as
+/// many as fit while they are indexed.
+fn watch_latency(bulk_mb: Option<usize>) -> anyhow::Result<()> {
     let env = TestEnv::new();
     generate::write_projects(&env.projects_dir(), 200, 50_000, 10, 3)?;
-    let staging = env.root.path().join("staging");
-    let bytes = generate::write_projects_2_1_330(&staging, mb, 1_000_000, 1, 5)?;
-    let bulk_dir = std::fs::read_dir(&staging)?
-        .next()
-        .ok_or_else(|| anyhow::anyhow!("nothing generated"))??
-        .path();
-    let bulk_sessions = std::fs::read_dir(&bulk_dir)?.count();
-    warm_page_cache(&staging);
+    // A name no generated project has.
+    let bulk_name = "-home-dev-restored-from-backup";
+    let bulk = match bulk_mb {
+        Some(mb) => {
+            let staging = env.root.path().join("staging");
+            let bytes = generate::write_projects_2_1_330(&staging, mb, 1_000_000, 1, 5)?;
+            let dir = std::fs::read_dir(&staging)?
+                .next()
+                .ok_or_else(|| anyhow::anyhow!("nothing generated"))??
+                .path();
+            let sessions = std::fs::read_dir(&dir)?.count();
+            warm_page_cache(&staging);
+            Some((dir, sessions, bytes))
+        }
+        None => None,
+    };
     env.ctl_json(&["daemon", "status"]);
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
@@ -558,17 +527,19 @@ fn watch_during_index() -> anyhow::Result<()> {
         std::fs::create_dir_all(file.parent().expect("dir"))?;
         std::fs::write(&file, "")?;
         tokio::time::sleep(Duration::from_millis(500)).await;
-        // A name no generated project has.
-        let bulk_name = std::ffi::OsString::from("-home-dev-restored-from-backup");
         let mut moved_at = None;
         let mut indexed = 0usize;
         let mut index_secs = 0.0;
-        let mut during = Vec::new();
         let mut before = Vec::new();
+        let mut during = Vec::new();
         for i in 0.. {
-            if i == 50 {
-                std::fs::rename(&bulk_dir, env.projects_dir().join(&bulk_name))?;
-                moved_at = Some(Instant::now());
+            match &bulk {
+                None if i == 300 => break,
+                Some((dir, _, _)) if i == 50 => {
+                    std::fs::rename(dir, env.projects_dir().join(bulk_name))?;
+                    moved_at = Some(Instant::now());
+                }
+                _ => {}
             }
             let line = format!(
                 "{{\"type\":\"user\",\"cwd\":\"/w\",\"message\":{{\"role\":\"user\",\"content\":\"prompt {i}\"}}}}\n"
@@ -587,47 +558,43 @@ fn watch_during_index() -> anyhow::Result<()> {
                 if session.last_prompt == format!("prompt {i}") {
                     break;
                 }
-                if event.kind == "created" && session.file_path.contains(bulk_name.to_str().unwrap_or("?")) {
+                if event.kind == "created" && session.file_path.contains(bulk_name) {
                     indexed += 1;
-                    if indexed == bulk_sessions {
+                    if bulk.as_ref().is_some_and(|(_, n, _)| indexed == *n) {
                         index_secs = moved_at.map_or(0.0, |t| t.elapsed().as_secs_f64());
                     }
                 }
             }
             let ms = started.elapsed().as_secs_f64() * 1000.0;
-            if moved_at.is_none() {
-                before.push(ms);
-            } else if indexed < bulk_sessions {
-                during.push(ms);
-            } else {
-                break;
+            match &bulk {
+                _ if moved_at.is_none() => before.push(ms),
+                Some((_, n, _)) if indexed < *n => during.push(ms),
+                _ => break,
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        for list in [&mut before, &mut during] {
+        let report = |what: &str, list: &mut Vec<f64>| {
             list.sort_by(f64::total_cmp);
-        }
-        println!(
-            "cold index of {bulk_sessions} sessions, {} MB, moved into the projects dir: {index_secs:.2}s = {:.0} MB/s",
-            bytes / 1_000_000,
-            bytes as f64 / 1e6 / index_secs.max(1e-9)
-        );
-        println!(
-            "append -> Watch event before it ({} appends): p50 {:.1} ms, p99 {:.1} ms",
-            before.len(),
-            percentile(&before, 0.5),
-            percentile(&before, 0.99)
-        );
-        if during.is_empty() {
-            println!("no append fell inside the cold index (too short): try a bigger MB");
-        } else {
+            match list.last() {
+                Some(max) => println!(
+                    "append -> Watch event{what} ({} appends): p50 {:.1} ms, p99 {:.1} ms, max {max:.1} ms",
+                    list.len(),
+                    percentile(list, 0.5),
+                    percentile(list, 0.99)
+                ),
+                None => println!("no append fell{what} (too short): try a bigger MB"),
+            }
+        };
+        if let Some((_, sessions, bytes)) = &bulk {
             println!(
-                "append -> Watch event during it ({} appends): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-                during.len(),
-                percentile(&during, 0.5),
-                percentile(&during, 0.99),
-                during[during.len() - 1]
+                "cold index of {sessions} sessions, {} MB, moved into the projects dir: {index_secs:.2}s = {:.0} MB/s",
+                bytes / 1_000_000,
+                *bytes as f64 / 1e6 / index_secs.max(1e-9)
             );
+            report(" before it", &mut before);
+            report(" during it", &mut during);
+        } else {
+            report("", &mut before);
         }
         anyhow::Ok(())
     })?;
