@@ -191,16 +191,7 @@ fn index_shape(shape: &str, mb: usize) -> anyhow::Result<()> {
     let me = std::process::id();
     reset_peak_rss();
     let store = orchestrad::store::Store::open(&dir.path().join("store"))?;
-    let index = orchestrad::sessions::SessionIndex::load(
-        projects.clone(),
-        &store,
-        orchestrad::events::Bus::new(),
-    )?;
-    let ticks = cpu_ticks(me);
-    let started = Instant::now();
-    let stats = index.scan();
-    let secs = started.elapsed().as_secs_f64();
-    let cores = (cpu_ticks(me) - ticks) as f64 / 100.0 / secs;
+    let (index, stats, secs, cores) = cold_index(&projects, &store)?;
     let ours = stats.bytes_read as f64 / 1e6 / secs;
     println!(
         "[{shape}] cold index: {} sessions, {:.0} MB in {:.2}s = {ours:.0} MB/s, {cores:.1} cores used, peak RSS {:.0} MB",
@@ -254,28 +245,43 @@ fn scan() -> anyhow::Result<()> {
             .ok_or_else(|| anyhow::anyhow!("usage: orchestra-bench scan <projects-dir>"))?,
     );
     warm_page_cache(&projects);
-    let me = std::process::id();
     for _ in 0..3 {
         let dir = tempfile::tempdir()?;
         let store = orchestrad::store::Store::open(&dir.path().join("store"))?;
-        let index = orchestrad::sessions::SessionIndex::load(
-            projects.clone(),
-            &store,
-            orchestrad::events::Bus::new(),
-        )?;
-        let ticks = cpu_ticks(me);
-        let started = Instant::now();
-        let stats = index.scan();
-        let secs = started.elapsed().as_secs_f64();
+        let (_, stats, secs, cores) = cold_index(&projects, &store)?;
         println!(
-            "cold index: {} sessions, {:.0} MB in {secs:.2}s = {:.0} MB/s, {:.1} cores used",
+            "cold index: {} sessions, {:.0} MB in {secs:.2}s = {:.0} MB/s, {cores:.1} cores used",
             stats.files,
             stats.bytes_read as f64 / 1e6,
             stats.bytes_read as f64 / 1e6 / secs,
-            (cpu_ticks(me) - ticks) as f64 / 100.0 / secs
         );
     }
     Ok(())
+}
+
+/// A cold index of `projects` into `store`: the index, how it went, the seconds it took
+/// and the cores it used (CPU time over wall time).
+fn cold_index(
+    projects: &Path,
+    store: &orchestrad::store::Store,
+) -> anyhow::Result<(
+    orchestrad::sessions::SessionIndex,
+    orchestrad::sessions::index::ScanStats,
+    f64,
+    f64,
+)> {
+    let index = orchestrad::sessions::SessionIndex::load(
+        projects.to_path_buf(),
+        store,
+        orchestrad::events::Bus::new(),
+    )?;
+    let me = std::process::id();
+    let ticks = cpu_ticks(me);
+    let started = Instant::now();
+    let stats = index.scan();
+    let secs = started.elapsed().as_secs_f64();
+    let cores = (cpu_ticks(me) - ticks) as f64 / 100.0 / secs;
+    Ok((index, stats, secs, cores))
 }
 
 /// Reads every file once through a small buffer, so figures are parsing speed, not disk
