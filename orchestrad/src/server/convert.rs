@@ -440,11 +440,12 @@ pub fn transcript_event(event: &crate::supervisor::stream::Event) -> Option<pb::
             duration_ms,
             num_turns,
             usage,
+            ..
         } => te::Event::Result(te::Result {
             subtype: subtype.clone(),
             is_error: *is_error,
             text: cut(text),
-            total_cost_usd: *total_cost_usd,
+            total_cost_usd: total_cost_usd.unwrap_or(0.0),
             duration_ms: *duration_ms,
             num_turns: *num_turns,
             usage: Some(usage.into()),
