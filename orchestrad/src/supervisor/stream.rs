@@ -1,6 +1,9 @@
-//! Reading Claude Code's stream-json output into an agent's record: the session id from
-//! `system/init`, activity from `assistant` lines, cost and result from `result` lines,
-//! and `waiting` while a permission request is open.
+//! Claude Code's stream-json, read in one place. [`events`] turns a line into typed
+//! [`Event`]s (session start, text, tool use, tool result, permission request, result, a
+//! message we sent, a line that is not JSON); everything else in the code base goes
+//! through them: the agent's record ([`apply`]), the approvals ([`control`]), the overlap
+//! radar ([`file_tool_signal`]), the shim's turn count ([`is_result`]), and `logs` and
+//! the dashboard, which render the events carried in `LogLine.events`.
 
 use serde_json::Value;
 
