@@ -433,6 +433,9 @@ pub struct LogsArgs {
     /// Print the stream-json lines as Claude Code wrote them (without the messages sent to it)
     #[arg(long)]
     pub raw: bool,
+    /// Print the transcript events the daemon read (what the dashboard renders), as JSON lines
+    #[arg(long, conflicts_with = "raw")]
+    pub events: bool,
 }
 
 /// `orchestractl send`
