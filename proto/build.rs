@@ -27,6 +27,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build_client(true)
         // `--json` output of the CLI is these messages as they are, field names and all.
         .type_attribute(".orchestra.v1", "#[derive(serde::Serialize)]")
+        // A transcript event's variant reads `tool_use`, as the proto field is named.
+        .type_attribute(
+            ".orchestra.v1.TranscriptEvent.event",
+            "#[serde(rename_all = \"snake_case\")]",
+        )
         .compile_fds(fds)?;
     Ok(())
 }

@@ -213,52 +213,20 @@ function message(role, text, cls) {
   return el("div", { class: `msg ${cls || role}` }, [el("span", { class: "role", text: role }), document.createTextNode(text)]);
 }
 
-/** One stream-json line as readable messages. */
-function readable(line) {
-  let value;
-  try { value = JSON.parse(line); } catch { return [message("output", line)]; }
-  const blocks = (value.message && Array.isArray(value.message.content)) ? value.message.content : [];
-  switch (value.type) {
-    case "system":
-      return value.subtype === "init" ? [message("session", `${value.session_id} · ${value.model} · ${value.cwd}`, "tool")] : [];
-    case "assistant":
-      return blocks.map((b) => b.type === "tool_use"
-        ? message(`tool · ${b.name}`, JSON.stringify(b.input), "tool")
-        : message("assistant", b.text || ""));
-    case "user":
-      // A message sent to the agent (its task, a follow-up): the user's turn.
-      if (value.orchestra === "sent") {
-        const content = value.message && value.message.content;
-        return [message("you", typeof content === "string" ? content : blocks.map((b) => b.text || "").join("\n"), "user")];
-      }
-      return blocks.filter((b) => b.type === "tool_result").map((b) =>
-        message(b.is_error ? "tool error" : "tool result",
-          typeof b.content === "string" ? b.content : JSON.stringify(b.content), "tool_result"));
-    case "control_request":
-      return [message("waiting for approval", `${value.request.tool_name} ${JSON.stringify(value.request.input)}`, "tool")];
-    case "result":
-      return [message(value.is_error ? "failed" : "turn finished",
-        `${value.result || (value.errors || []).join("; ")} ($${(value.total_cost_usd || 0).toFixed(4)})`, "result")];
-    default:
-      return [];
-  }
-}
-
 function openLogs(agent) {
   openPanel(`Logs · ${agent.task}`, {
     input: true, placeholder: "Follow-up message", submit: "Send",
     onSubmit: (text) => api("POST", `/api/agents/${encodeURIComponent(agent.id)}/send`, { message: text }),
   });
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  logSocket = new WebSocket(`${scheme}://${location.host}/ws/logs/${encodeURIComponent(agent.id)}`);
+  logSocket = new WebSocket(`${scheme}://${location.host}/ws/logs/${encodeURIComponent(agent.id)}?events=1`);
   logSocket.onmessage = (event) => {
     const body = $("panel-body");
-    let parsed = null;
-    try { parsed = JSON.parse(event.data); } catch { /* a plain line */ }
-    if (parsed && parsed.type === "end") return;
-    if (parsed && parsed.type === "error") { $("panel-error").textContent = parsed.message; return; }
+    const parsed = JSON.parse(event.data);
+    if (parsed.type === "end") return;
+    if (parsed.type === "error") { $("panel-error").textContent = parsed.message; return; }
     const nearBottom = body.scrollHeight - body.scrollTop - body.clientHeight < 40;
-    for (const node of readable(event.data)) body.appendChild(node);
+    for (const e of parsed.events || []) { const node = window.transcript.render(e); if (node) body.appendChild(node); }
     if (nearBottom) body.scrollTop = body.scrollHeight;
   };
 }

@@ -1,6 +1,8 @@
 // Notifications in the page: a toast for each one the daemon sends, the unread count in
 // the title and on the app badge, and a system notification where the page may show one
-// (a secure context: loopback or TLS, once the user allowed it with a tap).
+// (a secure context: loopback or TLS, once the user allowed it with a tap). On a paired
+// phone over TLS, allowing them also subscribes to Web Push, so the daemon reaches the
+// phone with the page closed (sw.js shows those).
 // Loaded before app.js, which hands every `notification` event to `notified`.
 "use strict";
 
@@ -76,6 +78,49 @@ function openLinked() {
   attempt();
 }
 
+/** "BASE64URL" -> bytes, as PushManager.subscribe takes the key. */
+function keyBytes(text) {
+  const b64 = (text + "=".repeat((4 - (text.length % 4)) % 4)).replace(/-/g, "+").replace(/_/g, "/");
+  return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+}
+
+function sameBytes(a, b) {
+  if (!a || a.byteLength !== b.byteLength) return false;
+  const x = new Uint8Array(a);
+  return x.every((v, i) => v === b[i]);
+}
+
+/**
+ * Subscribes this device to Web Push with the daemon's key and hands the subscription to
+ * the daemon (again on every visit, so a re-paired phone or a new daemon key is picked up).
+ * Quietly does nothing where push is not offered: loopback, plain HTTP, unpaired.
+ */
+async function subscribePush() {
+  if (!("serviceWorker" in navigator) || !("PushManager" in window) || !window.isSecureContext) return;
+  if (Notification.permission !== "granted") return;
+  try {
+    const info = await fetch("/api/push").then((r) => (r.ok ? r.json() : null));
+    if (!info || !info.available) return;
+    const key = keyBytes(info.public_key);
+    const registration = await navigator.serviceWorker.ready;
+    let subscription = await registration.pushManager.getSubscription();
+    if (subscription && !sameBytes(subscription.options.applicationServerKey, key)) {
+      await subscription.unsubscribe();
+      subscription = null;
+    }
+    if (!subscription) {
+      subscription = await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key });
+    }
+    await fetch("/api/push/subscribe", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(subscription),
+    });
+  } catch (err) {
+    console.warn("Web Push is not available here:", err);
+  }
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   for (const kind of ["click", "keydown", "touchstart"]) document.addEventListener(kind, markRead, { passive: true });
   document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible" && document.hasFocus()) markRead(); });
@@ -86,6 +131,14 @@ document.addEventListener("DOMContentLoaded", () => {
     enable.addEventListener("click", async () => {
       await Notification.requestPermission().catch(() => {});
       enable.classList.add("hidden");
+      subscribePush();
+    });
+  }
+  subscribePush();
+  // A tap on a pushed notification, with the page already open: sw.js names the item.
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.addEventListener("message", (event) => {
+      if (event.data && typeof event.data.open === "string") location.hash = event.data.open;
     });
   }
   window.addEventListener("hashchange", openLinked);

@@ -6,21 +6,37 @@
 self.addEventListener("install", () => self.skipWaiting());
 self.addEventListener("activate", (event) => event.waitUntil(self.clients.claim()));
 
-// A push message (Web Push) shows as a system notification.
+// A Web Push message from the daemon: the notification as a webhook gets it (`event`,
+// `title`, `message`, `agent_id`, `session_id`, ...), shown as a system notification.
 self.addEventListener("push", (event) => {
-  let data = {};
-  try { data = event.data ? event.data.json() : {}; } catch { data = { body: event.data.text() }; }
-  event.waitUntil(self.registration.showNotification(data.title || "orchestra", {
-    body: data.body || "", tag: data.tag, icon: "/icon-192.png", data: { url: data.url || "/" },
+  let n = {};
+  try { n = event.data ? event.data.json() : {}; } catch { n = { message: event.data.text() }; }
+  const item = n.agent_id ? `agent=${n.agent_id}` : n.session_id ? `session=${n.session_id}` : "";
+  event.waitUntil(self.registration.showNotification(n.title || "claude-orchestra", {
+    body: n.message || "",
+    // One notification per item: a newer one about the same agent replaces the older.
+    tag: `${n.event || "note"}:${n.agent_id || n.session_id || ""}`,
+    icon: "/icon-192.png",
+    badge: "/icon-192.png",
+    requireInteraction: n.event === "approval_needed",
+    data: { item },
   }));
 });
 
+// A tap opens the dashboard at the item (`#agent=ID`, `#session=ID`): an open page is
+// focused and told which item, else a new window opens there. Links are built on this
+// worker's own origin, so they lead to the dashboard the phone subscribed on.
 self.addEventListener("notificationclick", (event) => {
   event.notification.close();
-  const url = (event.notification.data && event.notification.data.url) || "/";
+  const item = (event.notification.data && event.notification.data.item) || "";
+  const url = new URL(item ? `/#${item}` : "/", self.registration.scope).href;
   event.waitUntil((async () => {
-    for (const client of await self.clients.matchAll({ type: "window" })) {
-      if ("focus" in client) return client.focus();
+    for (const client of await self.clients.matchAll({ type: "window", includeUncontrolled: true })) {
+      if ("focus" in client) {
+        await client.focus();
+        if (item) client.postMessage({ open: `#${item}` });
+        return;
+      }
     }
     return self.clients.openWindow(url);
   })());

@@ -32,7 +32,7 @@ pub fn routes() -> Router<Arc<AppState>> {
 }
 
 /// A gRPC error as an HTTP answer with the daemon's message.
-struct ApiError(tonic::Status);
+pub(crate) struct ApiError(pub(crate) tonic::Status);
 
 impl From<tonic::Status> for ApiError {
     fn from(status: tonic::Status) -> Self {
@@ -55,7 +55,7 @@ impl IntoResponse for ApiError {
     }
 }
 
-type ApiResult = Result<Response, ApiError>;
+pub(crate) type ApiResult = Result<Response, ApiError>;
 
 fn agents_client(channel: &Channel) -> AgentsClient<Channel> {
     AgentsClient::new(channel.clone()).max_decoding_message_size(MAX_MESSAGE)

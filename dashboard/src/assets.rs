@@ -28,6 +28,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
         include_str!("../assets/batches.js"),
     ),
     (
+        "/transcript.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/transcript.js"),
+    ),
+    (
         "/notify.js",
         "text/javascript; charset=utf-8",
         include_str!("../assets/notify.js"),

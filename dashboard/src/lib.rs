@@ -135,6 +135,7 @@ pub async fn run(
         .merge(api::routes())
         .merge(integration::routes())
         .merge(live::routes())
+        .merge(notify::routes())
         .merge(auth::routes())
         .merge(assets::routes())
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))

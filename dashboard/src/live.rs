@@ -395,12 +395,24 @@ async fn serve_live(mut socket: WebSocket, state: Arc<AppState>, since: Option<u
     }
 }
 
+/// Query of `/ws/logs/{id}`.
+#[derive(Debug, Default, Deserialize)]
+pub struct LogsQuery {
+    /// `1`: each frame is `{"type":"events","sent":..,"offset":..,"events":[..]}`, the
+    /// transcript events the daemon read from a line (what the page renders); else the
+    /// line as written.
+    #[serde(default)]
+    events: Option<String>,
+}
+
 async fn logs(
     ws: WebSocketUpgrade,
     headers: HeaderMap,
     Path(id): Path<String>,
+    Query(query): Query<LogsQuery>,
     State(state): State<Arc<AppState>>,
 ) -> Response {
+    let typed = query.events.as_deref() == Some("1");
     let Some(slot) = state.sockets.take(&headers) else {
         return too_many_sockets();
     };
@@ -408,12 +420,12 @@ async fn logs(
         .max_frame_size(MAX_WS_MESSAGE)
         .on_upgrade(move |socket| async move {
             let _slot = slot;
-            serve_logs(socket, state, id).await;
+            serve_logs(socket, state, id, typed).await;
         })
 }
 
 /// Streams an agent's output lines until it finishes or the page goes away.
-async fn serve_logs(mut socket: WebSocket, state: Arc<AppState>, id: String) {
+async fn serve_logs(mut socket: WebSocket, state: Arc<AppState>, id: String, typed: bool) {
     let mut client =
         AgentsClient::new(state.channel.clone()).max_decoding_message_size(MAX_MESSAGE);
     let stream = match client.logs(LogsRequest { id, follow: true }).await {
@@ -433,7 +445,13 @@ async fn serve_logs(mut socket: WebSocket, state: Arc<AppState>, id: String) {
         tokio::select! {
             line = stream.next() => match line {
                 Some(Ok(line)) => {
-                    if socket.send(Message::text(line.line)).await.is_err() {
+                    let frame = if typed {
+                        json!({"type": "events", "sent": line.sent, "offset": line.offset, "events": line.events})
+                            .to_string()
+                    } else {
+                        line.line
+                    };
+                    if socket.send(Message::text(frame)).await.is_err() {
                         return;
                     }
                 }

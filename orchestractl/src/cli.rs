@@ -178,9 +178,9 @@ pub struct DenyArgs {
 /// `orchestractl hooks ...`
 #[derive(Debug, Subcommand)]
 pub enum HooksCommand {
-    /// Add a PermissionRequest hook to Claude Code's settings.json (merged, with a backup)
+    /// Add our PermissionRequest and Notification hooks to Claude Code's settings.json (merged, with a backup)
     Install,
-    /// Remove our hook again, leaving the rest of settings.json untouched
+    /// Remove our hooks again, leaving the rest of settings.json untouched
     Uninstall,
     /// Show whether the hook is installed and where
     Status,
@@ -189,7 +189,7 @@ pub enum HooksCommand {
 /// `orchestractl notify ...`
 #[derive(Debug, Subcommand)]
 #[command(
-    after_help = "Channels are set in config.json under \"notifications\", e.g.\n  \"notifications\": [\n    {\"kind\": \"ntfy\", \"url\": \"https://ntfy.sh/my-topic\"},\n    {\"kind\": \"webhook\", \"url\": \"http://127.0.0.1:9000/hook\", \"events\": [\"agent_failed\", \"batch_done\"]},\n    {\"kind\": \"desktop\"}\n  ]\nthen `orchestractl daemon restart`.\n\nExamples:\n  orchestractl notify test                 # every channel; prints each one's answer\n  orchestractl notify test --channel ntfy\n  orchestractl notify list --json"
+    after_help = "Channels are set in config.json under \"notifications\", e.g.\n  \"notifications\": [\n    {\"kind\": \"ntfy\", \"url\": \"https://ntfy.sh/my-topic\"},\n    {\"kind\": \"webhook\", \"url\": \"http://127.0.0.1:9000/hook\", \"events\": [\"agent_failed\", \"batch_done\"]},\n    {\"kind\": \"desktop\"}\n  ]\nthen `orchestractl daemon restart`. Paired phones add their own webpush channel: open the\ndashboard (`orchestractl web --lan`) on the phone and tap \"Notify me\".\n\nExamples:\n  orchestractl notify test                 # every channel; prints each one's answer\n  orchestractl notify test --channel ntfy\n  orchestractl notify list --json"
 )]
 pub enum NotifyCommand {
     /// Send a notification of event `test` through each channel and print what each answered
@@ -201,7 +201,7 @@ pub enum NotifyCommand {
 /// `orchestractl notify test`
 #[derive(Debug, Args)]
 pub struct NotifyTestArgs {
-    /// Only channels of this kind: webhook, ntfy or desktop
+    /// Only channels of this kind: webhook, ntfy, desktop or webpush (paired phones)
     #[arg(long, value_name = "KIND")]
     pub channel: Option<String>,
 }
@@ -216,8 +216,8 @@ pub enum HookCommand {
     /// Forward Claude Code's `Notification` hook input (stdin) to orchestrad
     ///
     /// orchestrad then tells the user the session waits for them (event `session_waiting`).
-    /// It never starts orchestrad and always exits 0. Add to ~/.claude/settings.json:
-    /// {"hooks": {"Notification": [{"hooks": [{"type": "command", "command": "orchestractl hook notification"}]}]}}
+    /// It never starts orchestrad and always exits 0. `orchestractl hooks install` adds it
+    /// to ~/.claude/settings.json.
     Notification,
 }
 
@@ -433,6 +433,9 @@ pub struct LogsArgs {
     /// Print the stream-json lines as Claude Code wrote them (without the messages sent to it)
     #[arg(long)]
     pub raw: bool,
+    /// Print the transcript events the daemon read (what the dashboard renders), as JSON lines
+    #[arg(long, conflicts_with = "raw")]
+    pub events: bool,
 }
 
 /// `orchestractl send`

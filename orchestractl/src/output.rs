@@ -245,3 +245,49 @@ pub fn cost(usd: f64, is_estimate: bool) -> String {
         format!("${usd:.2}")
     }
 }
+
+/// A one-line progress report on stderr for work that takes a while: shown only on a
+/// terminal, only once the work has run for a second, redrawn in place and cleared when
+/// dropped, so quick commands, pipes and `--json` see nothing of it.
+#[derive(Debug)]
+pub struct Progress {
+    started: std::time::Instant,
+    on_terminal: bool,
+    shown: bool,
+}
+
+impl Progress {
+    /// Starts the clock.
+    pub fn new() -> Progress {
+        use std::io::IsTerminal as _;
+        Progress {
+            started: std::time::Instant::now(),
+            on_terminal: std::io::stderr().is_terminal(),
+            shown: false,
+        }
+    }
+
+    /// Shows `text` in place of the previous report, once a second has passed.
+    pub fn update(&mut self, text: &str) {
+        if !self.on_terminal || self.started.elapsed() < std::time::Duration::from_secs(1) {
+            return;
+        }
+        let secs = self.started.elapsed().as_secs();
+        let _ = write!(std::io::stderr(), "\r{text} ({secs} s)\x1b[K");
+        self.shown = true;
+    }
+}
+
+impl Default for Progress {
+    fn default() -> Self {
+        Progress::new()
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if self.shown {
+            let _ = write!(std::io::stderr(), "\r\x1b[K");
+        }
+    }
+}

@@ -109,8 +109,11 @@ impl Context {
             shutdown.subscribe(),
         )?);
         let devices = crate::devices::Devices::load(&store)?;
-        let notifier =
-            std::sync::Arc::new(crate::notify::Notifier::new(&settings.config.notifications));
+        let notifier = std::sync::Arc::new(crate::notify::Notifier::load(
+            &settings.config.notifications,
+            &store,
+            &devices.ids()?,
+        )?);
         Ok(Context {
             settings,
             store,

@@ -211,6 +211,16 @@ impl Devices {
         Ok(devices)
     }
 
+    /// The ids of every paired device.
+    pub fn ids(&self) -> Result<Vec<String>, StoreError> {
+        Ok(self
+            .table
+            .all::<Device>()?
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect())
+    }
+
     /// Unpairs the device with this id or unique prefix.
     pub async fn revoke(&self, id: &str) -> Result<Device, DeviceError> {
         let id = id.trim();

@@ -29,3 +29,19 @@ pub fn trim() {
         libc::malloc_trim(0);
     }
 }
+
+/// Returns freed memory to the system a second from now, once the answer that made the
+/// garbage (a full listing of thousands of sessions) has been encoded and sent. Calls in
+/// the meantime share that one trim. Needs a tokio runtime.
+pub fn trim_soon() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static SCHEDULED: AtomicBool = AtomicBool::new(false);
+    if SCHEDULED.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    tokio::spawn(async {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        SCHEDULED.store(false, Ordering::Release);
+        trim();
+    });
+}

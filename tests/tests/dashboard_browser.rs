@@ -225,6 +225,7 @@ async fn drive(client: &Client, env: &TestEnv, port: u16) {
         logs_text.contains("<img src=x onerror=alert(1)>"),
         "the task text shows literally in the logs"
     );
+    same_events_as_the_cli(client, env, XSS).await;
     screenshot(client, "04-logs").await;
     let input = client
         .find(Locator::Id("panel-input"))
@@ -493,4 +494,44 @@ async fn approve_from_the_phone(client: &Client, env: &TestEnv) {
         .await
         .expect("count");
     assert_eq!(left, serde_json::json!(0), "nothing is counted as pending");
+}
+
+/// The logs panel renders the same typed events, in the same order, as `orchestractl logs
+/// --events` prints for the agent whose task is `task` (both come from the daemon's one
+/// reading of the stream-json).
+async fn same_events_as_the_cli(client: &Client, env: &TestEnv, task: &str) {
+    let id = tokio::task::block_in_place(|| {
+        let agents = env.ctl_json(&["status", "--all"]);
+        agent_by_task(agents.as_array().expect("list"), task)["id"]
+            .as_str()
+            .expect("id")
+            .to_owned()
+    });
+    let cli: Vec<String> = tokio::task::block_in_place(|| env.ctl_ok(&["logs", &id, "--events"]))
+        .lines()
+        .map(|l| {
+            let event: serde_json::Value = serde_json::from_str(l).expect("event");
+            event["event"]
+                .as_object()
+                .and_then(|o| o.keys().next().cloned())
+                .expect("variant")
+        })
+        .collect();
+    assert!(cli.contains(&"result".to_owned()), "{cli:?}");
+    let shown = || async {
+        client
+            .execute(
+                "return [...document.querySelectorAll('#panel-body [data-kind]')].map(n => n.dataset.kind)",
+                vec![],
+            )
+            .await
+            .ok()
+            .and_then(|v| serde_json::from_value::<Vec<String>>(v).ok())
+            .unwrap_or_default()
+    };
+    eventually(client, "the panel shows every event", || async {
+        shown().await.len() >= cli.len()
+    })
+    .await;
+    assert_eq!(shown().await[..cli.len()], cli[..], "dashboard vs CLI");
 }

@@ -120,6 +120,35 @@ fn https(
     (status, head.to_owned(), body.to_owned())
 }
 
+/// Pairs over TLS with the code `web` printed: the `Set-Cookie` line and the cookie to
+/// send back (`name=value`).
+fn pair(cert_path: &Path, web: &Web) -> (String, String) {
+    let origin = format!("https://127.0.0.1:{}", web.port);
+    let (status, head, _) = https(
+        cert_path,
+        web.port,
+        "POST",
+        "/pair",
+        &[
+            ("Origin", origin.as_str()),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ],
+        &format!("code={}", web.code),
+    );
+    assert_eq!(status, 303, "{head}");
+    let cookie = head
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))
+        .expect("a cookie")
+        .to_owned();
+    let token = cookie
+        .split_once(':')
+        .and_then(|(_, v)| v.trim().split(';').next())
+        .expect("name=value")
+        .to_owned();
+    (cookie, token)
+}
+
 /// What `openssl s_client` sees: the SHA-256 fingerprint of the presented certificate.
 fn openssl_fingerprint(port: u16) -> String {
     let client = Command::new("openssl")
@@ -222,27 +251,10 @@ fn web_lan_answers_only_over_tls_with_the_certificate_web_cert_shows() {
         status, 403,
         "an http:// origin is foreign to the https:// page"
     );
-    let (status, head, _) = https(
-        &cert_path,
-        web.port,
-        "POST",
-        "/pair",
-        &form,
-        &format!("code={}", web.code),
-    );
-    assert_eq!(status, 303, "{head}");
-    let cookie = head
-        .lines()
-        .find(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))
-        .expect("a cookie");
+    let (cookie, token) = pair(&cert_path, &web);
     for attribute in ["; Secure", "; HttpOnly", "; SameSite=Strict"] {
         assert!(cookie.contains(attribute), "{attribute} missing: {cookie}");
     }
-    let token = cookie
-        .split_once(':')
-        .and_then(|(_, v)| v.trim().split(';').next())
-        .expect("name=value")
-        .to_owned();
     let (status, _, body) = https(
         &cert_path,
         web.port,
@@ -395,4 +407,313 @@ async fn a_phone_that_trusts_the_certificate_pairs_and_gets_a_secure_cookie() {
         "SameSite=Strict"
     );
     let _ = browser.client.close().await;
+}
+
+/// One request a stand-in push service got.
+#[derive(Debug)]
+struct Pushed {
+    /// "POST /push/abc HTTP/1.1".
+    request_line: String,
+    /// Headers, names lowercased.
+    headers: std::collections::HashMap<String, String>,
+    /// The raw (encrypted) body.
+    body: Vec<u8>,
+}
+
+/// A stand-in push service on loopback: answers every request `201 Created`, as push
+/// services do, and hands each one over.
+fn push_service() -> (u16, std::sync::mpsc::Receiver<Pushed>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            let mut reader = BufReader::new(stream);
+            let mut request_line = String::new();
+            if reader.read_line(&mut request_line).is_err() {
+                continue;
+            }
+            let mut headers = std::collections::HashMap::new();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
+                    break;
+                }
+                if let Some((name, value)) = line.split_once(':') {
+                    headers.insert(name.trim().to_ascii_lowercase(), value.trim().to_owned());
+                }
+            }
+            let length = headers
+                .get("content-length")
+                .and_then(|l| l.parse().ok())
+                .unwrap_or(0);
+            let mut body = vec![0; length];
+            if reader.read_exact(&mut body).is_err() {
+                continue;
+            }
+            let _ = reader.get_mut().write_all(
+                b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
+            let pushed = Pushed {
+                request_line: request_line.trim().to_owned(),
+                headers,
+                body,
+            };
+            if tx.send(pushed).is_err() {
+                return;
+            }
+        }
+    });
+    (port, rx)
+}
+
+/// Checks a push as a push service and then the phone would: the VAPID `Authorization`
+/// is signed by the key the dashboard handed out, and the `aes128gcm` body decrypts, with
+/// the browser's private key and secret, to the notification as a webhook gets it.
+fn open_push(
+    pushed: &Pushed,
+    server_key: &str,
+    browser: &web_push_native::p256::SecretKey,
+    auth: &[u8; 16],
+) -> serde_json::Value {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use web_push_native::jwt_simple::algorithms::{ECDSAP256PublicKeyLike as _, ES256PublicKey};
+    assert!(
+        pushed.request_line.starts_with("POST /push/phone-1 "),
+        "{pushed:?}"
+    );
+    assert_eq!(pushed.headers["content-encoding"], "aes128gcm");
+    assert_eq!(pushed.headers["ttl"], "3600");
+    let authorization = &pushed.headers["authorization"];
+    let (token, key) = authorization
+        .strip_prefix("vapid t=")
+        .and_then(|rest| rest.split_once(", k="))
+        .unwrap_or_else(|| panic!("not `vapid t=..., k=...`: {authorization}"));
+    assert_eq!(
+        key, server_key,
+        "signed with the key the page subscribed with"
+    );
+    let public = ES256PublicKey::from_bytes(&URL_SAFE_NO_PAD.decode(key).expect("b64"))
+        .expect("a P-256 key");
+    public
+        .verify_token::<web_push_native::jwt_simple::claims::NoCustomClaims>(token, None)
+        .expect("the VAPID token's signature holds");
+    let claims: serde_json::Value = serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(token.split('.').nth(1).expect("a JWT"))
+            .expect("b64"),
+    )
+    .expect("json");
+    assert_eq!(
+        claims["aud"], "http://127.0.0.1",
+        "the push service's origin"
+    );
+    assert!(
+        claims["sub"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("https://"))
+    );
+    let plain = web_push_native::decrypt(
+        pushed.body.clone(),
+        browser,
+        &web_push_native::Auth::clone_from_slice(auth),
+    )
+    .expect("the body decrypts with the browser's keys");
+    serde_json::from_slice(&plain).expect("the notification as JSON")
+}
+
+/// Web Push to a paired phone, through the API its page uses: the page gets the daemon's
+/// VAPID key, hands over a subscription, and from then on the daemon's `notify test` and
+/// its events reach the subscription's push service encrypted and signed; unpairing the
+/// phone removes its channel. A browser cannot subscribe here (headless Chromium has no
+/// push service to reach offline), so the subscription is made the way a browser makes
+/// one: a fresh P-256 key and a 16-byte secret, with an endpoint on a local stand-in.
+#[test]
+fn a_paired_phone_subscribes_to_web_push_and_gets_encrypted_notifications() {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use web_push_native::p256::elliptic_curve::sec1::ToEncodedPoint as _;
+    let env = TestEnv::new();
+    env.ctl_ok(&["daemon", "start"]);
+    let cert = env.ctl_json(&["web", "cert"]);
+    let cert_path = PathBuf::from(cert["cert_path"].as_str().expect("cert_path"));
+    let web = start_web(&env);
+    let (_, cookie) = pair(&cert_path, &web);
+    let origin = format!("https://127.0.0.1:{}", web.port);
+    let json_post = |path: &str, body: &serde_json::Value| {
+        https(
+            &cert_path,
+            web.port,
+            "POST",
+            path,
+            &[
+                ("Origin", origin.as_str()),
+                ("Content-Type", "application/json"),
+                ("Cookie", cookie.as_str()),
+            ],
+            &body.to_string(),
+        )
+    };
+
+    let push_info = |web: &Web| {
+        let (status, _, body) = https(
+            &cert_path,
+            web.port,
+            "GET",
+            "/api/push",
+            &[("Cookie", cookie.as_str())],
+            "",
+        );
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str::<serde_json::Value>(&body).expect("json")
+    };
+    let info = push_info(&web);
+    assert_eq!(info["available"], true, "{info}");
+    let server_key = info["public_key"].as_str().expect("key").to_owned();
+    assert_eq!(URL_SAFE_NO_PAD.decode(&server_key).expect("b64").len(), 65);
+
+    let (port, pushes) = push_service();
+    let browser = web_push_native::p256::SecretKey::random(
+        &mut web_push_native::p256::elliptic_curve::rand_core::OsRng,
+    );
+    let auth: [u8; 16] = *b"sixteen-byte-key";
+    let mut subscription = serde_json::json!({
+        "endpoint": format!("http://127.0.0.1:{port}/push/phone-1"),
+        "expirationTime": null,
+        "keys": {
+            "p256dh": URL_SAFE_NO_PAD.encode(browser.public_key().to_encoded_point(false).as_bytes()),
+            "auth": URL_SAFE_NO_PAD.encode(auth),
+        },
+    });
+    let mut bad = subscription.clone();
+    bad["keys"]["p256dh"] = "bm90IGEga2V5".into();
+    let (status, _, body) = json_post("/api/push/subscribe", &bad);
+    assert_eq!(
+        status, 400,
+        "a key that is not a P-256 point is refused: {body}"
+    );
+    let (status, _, body) = json_post("/api/push/subscribe", &subscription);
+    assert_eq!(status, 200, "{body}");
+    let made: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(made["channel"]["kind"], "webpush", "{made}");
+    let device_id = made["channel"]["device_id"]
+        .as_str()
+        .expect("device")
+        .to_owned();
+    let devices = env.ctl_json(&["web", "devices"]);
+    assert_eq!(
+        devices[0]["id"],
+        device_id.as_str(),
+        "the phone that paired"
+    );
+    // Subscribing again (every visit does) replaces the channel, it does not add one.
+    subscription["expirationTime"] = serde_json::Value::Null;
+    assert_eq!(json_post("/api/push/subscribe", &subscription).0, 200);
+    let list = env.ctl_json(&["notify", "list"]);
+    let push_channels: Vec<&serde_json::Value> = list["channels"]
+        .as_array()
+        .expect("channels")
+        .iter()
+        .filter(|c| c["kind"] == "webpush")
+        .collect();
+    assert_eq!(push_channels.len(), 1, "{list:#}");
+    assert_eq!(push_channels[0]["device_id"], device_id.as_str());
+    assert_eq!(
+        push_channels[0]["url"],
+        format!("http://127.0.0.1:{port}/…")
+    );
+
+    // `notify test` answers with what the push service said.
+    let tested = env.ctl_json(&["notify", "test", "--channel", "webpush"]);
+    assert_eq!(tested["results"][0]["outcome"], "sent", "{tested}");
+    assert_eq!(tested["results"][0]["answer"], "201 Created");
+    let pushed = pushes
+        .recv_timeout(Duration::from_secs(20))
+        .expect("a push for the test");
+    let note = open_push(&pushed, &server_key, &browser, &auth);
+    assert_eq!(note["event"], "test", "{note}");
+    let fields: Vec<&str> = note
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "agent_id",
+            "at_ms",
+            "event",
+            "message",
+            "project_path",
+            "session_id",
+            "title",
+            "url"
+        ],
+        "exactly the webhook's fields, nothing secret"
+    );
+
+    // An event goes the same way, through the daemon's queue: a hand-started session waits.
+    let mut hook = env
+        .command(bin("orchestractl"))
+        .args(["hook", "notification"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("hook");
+    hook.stdin
+        .take()
+        .expect("stdin")
+        .write_all(
+            serde_json::json!({"session_id": "0f0f0f0f-0000-4000-8000-000000000004", "cwd": "/work/p",
+                               "hook_event_name": "Notification", "message": "Claude needs your permission to use Bash"})
+                .to_string()
+                .as_bytes(),
+        )
+        .expect("write");
+    assert!(hook.wait().expect("hook").success());
+    let pushed = pushes
+        .recv_timeout(Duration::from_secs(20))
+        .expect("a push for the event");
+    assert_eq!(pushed.headers["urgency"], "normal");
+    let note = open_push(&pushed, &server_key, &browser, &auth);
+    assert_eq!(note["event"], "session_waiting", "{note}");
+    assert_eq!(note["session_id"], "0f0f0f0f-0000-4000-8000-000000000004");
+    assert_eq!(
+        note["message"],
+        "/work/p: Claude needs your permission to use Bash"
+    );
+
+    // The key and the subscription outlive a restart of the daemon.
+    drop(web);
+    env.ctl_ok(&["daemon", "restart"]);
+    let list = env.ctl_json(&["notify", "list"]);
+    assert!(
+        list["channels"]
+            .as_array()
+            .expect("channels")
+            .iter()
+            .any(|c| c["device_id"] == device_id.as_str()),
+        "{list:#}"
+    );
+    let web = start_web(&env);
+    let again = push_info(&web);
+    assert_eq!(
+        again["public_key"],
+        server_key.as_str(),
+        "the same VAPID key"
+    );
+
+    // Unpairing the phone removes its channel.
+    env.ctl_ok(&["web", "revoke", &device_id]);
+    let list = env.ctl_json(&["notify", "list"]);
+    assert!(
+        !list["channels"]
+            .as_array()
+            .expect("channels")
+            .iter()
+            .any(|c| c["kind"] == "webpush"),
+        "{list:#}"
+    );
 }

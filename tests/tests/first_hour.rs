@@ -377,22 +377,8 @@ fn a_closed_pipe_ends_every_command_quietly() {
 
 // 5 ---------------------------------------------------------------------------------------
 
-#[test]
-fn status_watch_draws_one_first_frame_then_ticks_with_stable_columns() {
-    let env = TestEnv::new();
-    let repo = env.git_repo();
-    let spawned = spawn_in(&env, &repo, &["quick a", "quick b", "quick c"]);
-    wait_all_finished(&env);
-
-    let mut child = env
-        .command(bin("orchestractl"))
-        .args(["status", "--watch"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("status --watch");
-    let mut stdout = child.stdout.take().expect("stdout");
+/// What a child writes, in chunks as they come, from a thread that reads its stdout.
+fn chunks_of(mut stdout: std::process::ChildStdout) -> std::sync::mpsc::Receiver<Vec<u8>> {
     let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
     std::thread::spawn(move || {
         let mut buf = [0u8; 4096];
@@ -402,6 +388,27 @@ fn status_watch_draws_one_first_frame_then_ticks_with_stable_columns() {
             }
         }
     });
+    rx
+}
+
+#[test]
+fn status_watch_draws_one_first_frame_then_ticks_with_stable_columns() {
+    let env = TestEnv::new();
+    let repo = env.git_repo();
+    let spawned = spawn_in(&env, &repo, &["quick a", "quick b", "quick c"]);
+    wait_all_finished(&env);
+
+    // On a terminal, as a user watches it: `script` gives it one (util-linux).
+    let watch = format!("exec {} status --watch", bin("orchestractl").display());
+    let mut child = env
+        .command("script")
+        .args(["-qfec", &watch, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("script (util-linux) runs status --watch on a terminal");
+    let rx = chunks_of(child.stdout.take().expect("stdout"));
     // No agent changes from here on: every frame after the first is a tick.
     let mut output = String::new();
     let deadline = Instant::now() + DEADLINE;
@@ -444,6 +451,47 @@ fn status_watch_draws_one_first_frame_then_ticks_with_stable_columns() {
     assert_eq!(first.find("STATE"), Some(10), "{first}");
     assert_eq!(first.find("TIME"), Some(23), "{first}");
     assert_eq!(first.find("COST"), Some(32), "{first}");
+}
+
+#[test]
+fn status_watch_into_a_pipe_prints_a_table_per_change_without_screen_codes() {
+    let env = TestEnv::new();
+    let repo = env.git_repo();
+    let first = spawn_in(&env, &repo, &["quick a"]);
+    wait_all_finished(&env);
+    let mut child = env
+        .command(bin("orchestractl"))
+        .args(["status", "--watch"])
+        .current_dir(&repo)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("status --watch");
+    let rx = chunks_of(child.stdout.take().expect("stdout"));
+    let mut output = String::new();
+    let mut read_until = |what: &str, done: &dyn Fn(&str) -> bool| {
+        let deadline = Instant::now() + DEADLINE;
+        while !done(&output) {
+            if let Ok(chunk) = rx.recv_timeout(Duration::from_millis(100)) {
+                output.push_str(&text(&chunk));
+            }
+            assert!(Instant::now() < deadline, "{what}: {output:?}");
+        }
+        output.clone()
+    };
+    read_until("the first table", &|o| o.contains(first[0].as_str()));
+    let second = spawn_in(&env, &repo, &["quick b"]);
+    let output = read_until("a table with the new agent", &|o| {
+        o.contains(second[0].as_str()) && o.matches("-- ").count() >= 2
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(!output.contains('\x1b'), "no terminal codes: {output:?}");
+    assert!(
+        output.starts_with("-- "),
+        "each table under a time stamp: {output:?}"
+    );
 }
 
 // 6 ---------------------------------------------------------------------------------------

@@ -136,6 +136,27 @@ fn refused_url() -> String {
     format!("http://127.0.0.1:{port}/dead")
 }
 
+/// Runs a hook's `command` as Claude Code does, its `input` on stdin; checks it exited 0
+/// (a hook always does) and returns its output.
+fn run_hook_command(mut command: std::process::Command, input: &Value) -> std::process::Output {
+    use std::io::Write as _;
+    let mut child = command
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the hook starts");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.to_string().as_bytes())
+        .expect("write");
+    let out = child.wait_with_output().expect("the hook ran");
+    assert!(out.status.success(), "a hook always exits 0: {out:?}");
+    out
+}
+
 fn channel(kind: &str, url: &str) -> ChannelConfig {
     serde_json::from_value(json!({"kind": kind, "url": url})).expect("a channel")
 }
@@ -512,22 +533,9 @@ async fn a_waiting_session_is_told_once_from_the_hook_or_the_registry() {
         "message": "Claude needs your permission to use Bash",
     });
     let run_hook = |input: &Value| {
-        let mut child = env
-            .command(orchestra_tests::bin("orchestractl"))
-            .args(["--json", "hook", "notification"])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .expect("hook");
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(input.to_string().as_bytes())
-            .expect("write");
-        let out = child.wait_with_output().expect("hook ran");
-        assert!(out.status.success(), "a hook always exits 0");
+        let mut command = env.command(orchestra_tests::bin("orchestractl"));
+        command.args(["--json", "hook", "notification"]);
+        let out = run_hook_command(command, input);
         serde_json::from_slice::<Value>(&out.stdout).expect("json")
     };
     let first = tokio::task::block_in_place(|| run_hook(&hook_input));
@@ -583,6 +591,76 @@ async fn a_waiting_session_is_told_once_from_the_hook_or_the_registry() {
         })
         .await;
     assert_eq!(post.json()["message"], "/work/y: permission to use Write");
+    daemon.shutdown().await;
+}
+
+/// `hooks install` adds Claude Code's `Notification` hook beside the permission hook; the
+/// command it wrote, run the way Claude Code runs a command hook (`sh -c`, the hook's JSON
+/// on stdin), reaches the webhook as `session_waiting`. The input has the fields Claude
+/// Code documents for this hook (`session_id`, `transcript_path`, `cwd`,
+/// `hook_event_name`, `message`, `notification_type`); our captures of 2.1.330 hold hook
+/// inputs (transcript 61) but no `Notification` one.
+#[tokio::test(flavor = "multi_thread")]
+async fn hooks_install_adds_the_notification_hook_which_tells_a_waiting_session() {
+    let env = TestEnv::new();
+    let receiver = Receiver::start().await;
+    let daemon = daemon_with(&env, vec![channel("webhook", &receiver.url("/hook"))]).await;
+    let installed = tokio::task::block_in_place(|| env.ctl_json(&["hooks", "install"]));
+    assert_eq!(installed["result"], "installed", "{installed}");
+    let settings: Value = serde_json::from_str(
+        &std::fs::read_to_string(env.claude_dir.join("settings.json")).expect("settings"),
+    )
+    .expect("json");
+    let groups = settings["hooks"]["Notification"]
+        .as_array()
+        .expect("a list");
+    assert_eq!(groups.len(), 1, "{settings:#}");
+    let hook = &groups[0]["hooks"][0];
+    assert_eq!(hook["type"], "command");
+    let command = hook["command"].as_str().expect("command");
+    assert!(command.ends_with(" hook notification"), "{command}");
+    assert_eq!(installed["notification_command"], command);
+    assert!(hook["timeout"].as_u64().is_some_and(|t| t >= 5));
+    let status = tokio::task::block_in_place(|| env.ctl_json(&["hooks", "status"]));
+    assert_eq!(status["notification_installed"], true, "{status}");
+
+    let session = "0b5e55ed-0000-4000-8000-000000000003";
+    let input = json!({
+        "session_id": session,
+        "transcript_path": format!("/home/dev/.claude/projects/-work-z/{session}.jsonl"),
+        "cwd": "/work/z",
+        "hook_event_name": "Notification",
+        "message": "Claude is waiting for your input",
+        "notification_type": "idle_prompt",
+    });
+    let out = tokio::task::block_in_place(|| {
+        let mut sh = env.command("sh");
+        sh.args(["-c", command]);
+        run_hook_command(sh, &input)
+    });
+    assert!(
+        out.stdout.is_empty(),
+        "a Notification hook prints nothing Claude Code would read: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let post = receiver
+        .wait_for("/hook", "session_waiting", |p| {
+            p.json()["session_id"] == session
+        })
+        .await;
+    assert_webhook_shape(&post);
+    assert_eq!(
+        post.json()["message"],
+        "/work/z: Claude is waiting for your input"
+    );
+
+    let removed = tokio::task::block_in_place(|| env.ctl_json(&["hooks", "uninstall"]));
+    assert_eq!(removed["result"], "uninstalled");
+    let after: Value = serde_json::from_str(
+        &std::fs::read_to_string(env.claude_dir.join("settings.json")).expect("settings"),
+    )
+    .expect("json");
+    assert!(after.get("hooks").is_none(), "both hooks removed: {after}");
     daemon.shutdown().await;
 }
 

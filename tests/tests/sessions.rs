@@ -419,3 +419,97 @@ fn index_persists_and_a_restart_rereads_only_what_changed() {
         "unchanged files keep their metadata"
     );
 }
+
+/// A project directory moved into the projects dir (a restore from a backup, a sync from
+/// another machine) brings its sessions without a single file event: it used to wait for
+/// the five-minute safety rescan.
+#[test]
+fn a_project_directory_moved_in_is_indexed_at_once() {
+    let env = TestEnv::new();
+    env.add_session_fixture(
+        "claude-code/sessions/write_tool_allowed.jsonl",
+        REPO_DIR,
+        "950f248a-5fe7-42b3-8857-c7792873b552.jsonl",
+    );
+    assert_eq!(
+        env.ctl_json(&["sessions", "--all"])
+            .as_array()
+            .expect("list")
+            .len(),
+        1
+    );
+    let outside = env.root.path().join("backup").join("-home-dev-restored");
+    std::fs::create_dir_all(&outside).expect("dir");
+    std::fs::copy(
+        orchestra_tests::fixtures().join("claude-code/sessions/bash_tool_denied.jsonl"),
+        outside.join("1a6d9363-249d-4837-af7a-1202bf63d6e8.jsonl"),
+    )
+    .expect("copy");
+    std::fs::rename(&outside, env.projects_dir().join("-home-dev-restored")).expect("move in");
+    wait_until("the moved-in session is listed", || {
+        env.ctl_json(&["sessions", "--all"])
+            .as_array()
+            .is_some_and(|list| {
+                list.iter()
+                    .any(|s| s["session_id"] == "1a6d9363-249d-4837-af7a-1202bf63d6e8")
+            })
+    });
+}
+
+/// A big scan and the events of a growing file read the same file from two threads at
+/// once: one reads while the other leaves a note, so the session is created once and never
+/// seen going backwards (two readers used to publish it twice and overwrite a newer entry
+/// with an older one), and every appended prompt is counted in the end.
+#[test]
+fn a_file_read_from_two_threads_at_once_moves_only_forward() {
+    let dir = tempfile::tempdir().expect("dir");
+    let projects = dir.path().join("projects");
+    let file = projects.join("-w").join("s.jsonl");
+    std::fs::create_dir_all(file.parent().expect("parent")).expect("dir");
+    let store = orchestrad::store::Store::open(&dir.path().join("store")).expect("store");
+    let bus = orchestrad::events::Bus::new();
+    let mut events = bus.subscribe();
+    let index = orchestrad::sessions::SessionIndex::load(projects, &store, bus).expect("index");
+    const PROMPTS: usize = 400;
+    let prompt = |i: usize| {
+        format!(
+            r#"{{"type":"user","cwd":"/w","message":{{"role":"user","content":"prompt {i}"}}}}"#
+        )
+    };
+    std::fs::write(&file, prompt(0) + "\n").expect("file");
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        for _ in 0..2 {
+            scope.spawn(|| {
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    index.refresh_file(&file);
+                }
+            });
+        }
+        let mut out = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&file)
+            .expect("open");
+        for i in 1..PROMPTS {
+            writeln!(out, "{}", prompt(i)).expect("append");
+        }
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+    index.refresh_file(&file);
+    let mut created = 0;
+    let mut seen = 0;
+    while let Ok(change) = events.try_recv() {
+        let change = change.event;
+        if change.kind == orchestrad::sessions::index::ChangeKind::Created {
+            created += 1;
+        }
+        assert!(
+            change.session.user_messages >= seen,
+            "went back from {seen} to {} prompts",
+            change.session.user_messages
+        );
+        seen = change.session.user_messages;
+    }
+    assert_eq!(created, 1);
+    assert_eq!(seen, PROMPTS as u64);
+}

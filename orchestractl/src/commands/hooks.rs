@@ -1,9 +1,13 @@
-//! `orchestractl hooks install|uninstall|status`: our `PermissionRequest` hook in Claude
-//! Code's user settings (`$CLAUDE_CONFIG_DIR/settings.json`, else `~/.claude/settings.json`).
+//! `orchestractl hooks install|uninstall|status`: our hooks in Claude Code's user settings
+//! (`$CLAUDE_CONFIG_DIR/settings.json`, else `~/.claude/settings.json`):
+//! - `PermissionRequest` runs `orchestractl hook permission-request`, so a hand-started
+//!   session's permission prompts are answered through orchestrad;
+//! - `Notification` runs `orchestractl hook notification`, so such a session waiting for
+//!   its user is told on the notification channels (`session_waiting`).
 //!
-//! Install merges one hook group into what is there and keeps a copy of the file as it
-//! was (`settings.json.orchestra-backup`); uninstall removes only our group, so whatever
-//! the user changed since stays. Our group is recognised by its command.
+//! Install merges one hook group per event into what is there and keeps a copy of the
+//! file as it was (`settings.json.orchestra-backup`); uninstall removes only our groups,
+//! so whatever the user changed since stays. Our groups are recognised by their command.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -15,12 +19,34 @@ use crate::cli::HooksCommand;
 use crate::client::Ctx;
 use crate::output;
 
-/// What our hook's command runs; also how our group is recognised.
-const MARKER: &str = "hook permission-request";
+/// One hook of ours: the Claude Code event, what its command runs after `orchestractl`
+/// (also how our group is recognised), and the `timeout` Claude Code gives it.
+struct Hook {
+    /// The event in `hooks` of settings.json.
+    event: &'static str,
+    /// The subcommand it runs.
+    marker: &'static str,
+    /// Seconds Claude Code waits for it.
+    timeout_s: u64,
+}
 
-/// The `timeout` Claude Code gives the hook, in seconds: generous, since a person has to
-/// notice and answer. The hook itself gives up a little earlier (see `hook.rs`).
-const HOOK_TIMEOUT_S: u64 = 600;
+/// The permission hook: generous, since a person has to notice and answer. The hook
+/// itself gives up a little earlier (see `hook_permission.rs`).
+const PERMISSION: Hook = Hook {
+    event: "PermissionRequest",
+    marker: "hook permission-request",
+    timeout_s: 600,
+};
+
+/// The notification hook: it only hands the input over and gives up after 3 s itself.
+const NOTIFICATION: Hook = Hook {
+    event: "Notification",
+    marker: "hook notification",
+    timeout_s: 10,
+};
+
+/// Every hook we install.
+const HOOKS: [&Hook; 2] = [&PERMISSION, &NOTIFICATION];
 
 /// Runs a `hooks` subcommand.
 pub async fn run(ctx: &Ctx, command: HooksCommand) -> anyhow::Result<ExitCode> {
@@ -45,9 +71,9 @@ fn backup_path(path: &Path) -> PathBuf {
     path.with_file_name("settings.json.orchestra-backup")
 }
 
-/// The command line the hook runs: this orchestractl, with our socket when it is not the
+/// The command line a hook runs: this orchestractl, with our socket when it is not the
 /// default one (Claude Code may run the hook with another environment).
-fn hook_command(ctx: &Ctx) -> String {
+fn hook_command(ctx: &Ctx, hook: &Hook) -> String {
     let exe = std::env::current_exe()
         .ok()
         .and_then(|p| p.canonicalize().ok())
@@ -58,7 +84,7 @@ fn hook_command(ctx: &Ctx) -> String {
         command.push_str(&shell_quote(&ctx.socket.display().to_string()));
     }
     command.push(' ');
-    command.push_str(MARKER);
+    command.push_str(hook.marker);
     command
 }
 
@@ -106,26 +132,28 @@ fn write(path: &Path, value: &Value) -> anyhow::Result<()> {
     std::fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))
 }
 
-/// Whether a hook group is ours.
-fn is_ours(group: &Value) -> bool {
+/// Whether a hook group is our `hook`'s.
+fn is_ours(group: &Value, hook: &Hook) -> bool {
     group["hooks"].as_array().is_some_and(|hooks| {
-        hooks
-            .iter()
-            .any(|h| h["command"].as_str().is_some_and(|c| c.ends_with(MARKER)))
+        hooks.iter().any(|h| {
+            h["command"]
+                .as_str()
+                .is_some_and(|c| c.ends_with(hook.marker))
+        })
     })
 }
 
-/// Our hook's command in `settings`, if installed.
-fn installed(settings: &Value) -> Option<String> {
-    settings["hooks"]["PermissionRequest"]
+/// Our `hook`'s command in `settings`, if installed.
+fn installed(settings: &Value, hook: &Hook) -> Option<String> {
+    settings["hooks"][hook.event]
         .as_array()?
         .iter()
-        .filter(|g| is_ours(g))
+        .filter(|g| is_ours(g, hook))
         .flat_map(|g| g["hooks"].as_array().cloned().unwrap_or_default())
         .find_map(|h| {
             h["command"]
                 .as_str()
-                .filter(|c| c.ends_with(MARKER))
+                .filter(|c| c.ends_with(hook.marker))
                 .map(str::to_owned)
         })
 }
@@ -133,8 +161,11 @@ fn installed(settings: &Value) -> Option<String> {
 fn install(ctx: &Ctx, path: &Path) -> anyhow::Result<ExitCode> {
     let existing = read(path)?;
     let mut settings = existing.clone().unwrap_or_else(|| json!({}));
-    let command = hook_command(ctx);
-    if installed(&settings).as_deref() == Some(command.as_str()) {
+    let command = hook_command(ctx, &PERMISSION);
+    if HOOKS
+        .iter()
+        .all(|hook| installed(&settings, hook) == Some(hook_command(ctx, hook)))
+    {
         report(ctx, "already installed", path, &command)?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -150,31 +181,36 @@ fn install(ctx: &Ctx, path: &Path) -> anyhow::Result<ExitCode> {
             path.display()
         );
     }
-    let groups = hooks
-        .as_object_mut()
-        .expect("checked to be an object")
-        .entry("PermissionRequest")
-        .or_insert_with(|| json!([]));
-    let Some(groups) = groups.as_array_mut() else {
-        bail!(
-            "\"hooks.PermissionRequest\" in {} is not a list; fix it first (nothing was changed)",
-            path.display()
-        );
-    };
-    // An older install (another path to orchestractl) is replaced, not doubled.
-    groups.retain(|g| !is_ours(g));
-    groups.push(json!({
-        "matcher": "*",
-        "hooks": [{"type": "command", "command": command, "timeout": HOOK_TIMEOUT_S}],
-    }));
+    let hooks = hooks.as_object_mut().expect("checked to be an object");
+    for hook in HOOKS {
+        let groups = hooks.entry(hook.event).or_insert_with(|| json!([]));
+        let Some(groups) = groups.as_array_mut() else {
+            bail!(
+                "\"hooks.{}\" in {} is not a list; fix it first (nothing was changed)",
+                hook.event,
+                path.display()
+            );
+        };
+        // An older install (another path to orchestractl) is replaced, not doubled.
+        groups.retain(|g| !is_ours(g, hook));
+        let entry = json!({"type": "command", "command": hook_command(ctx, hook), "timeout": hook.timeout_s});
+        groups.push(if hook.event == PERMISSION.event {
+            json!({"matcher": "*", "hooks": [entry]})
+        } else {
+            // Every kind of notification (a permission prompt, a long wait for input).
+            json!({"hooks": [entry]})
+        });
+    }
     write(path, &settings)?;
     report(ctx, "installed", path, &command)?;
     if !ctx.json {
         println!(
             "Claude Code sessions you start by hand now ask through orchestrad: answer with \
              `orchestractl approvals` or on the dashboard.\nA request waits up to {} minutes; \
-             without orchestrad running, or without an answer, Claude Code asks in its own way.",
-            HOOK_TIMEOUT_S / 60
+             without orchestrad running, or without an answer, Claude Code asks in its own way.\n\
+             When such a session waits for you, your notification channels say so \
+             (`orchestractl notify list`).",
+            PERMISSION.timeout_s / 60
         );
         if existing.is_some() {
             println!(
@@ -191,19 +227,22 @@ fn uninstall(ctx: &Ctx, path: &Path) -> anyhow::Result<ExitCode> {
         report(ctx, "not installed", path, "")?;
         return Ok(ExitCode::SUCCESS);
     };
-    let Some(command) = installed(&settings) else {
+    if HOOKS
+        .iter()
+        .all(|hook| installed(&settings, hook).is_none())
+    {
         report(ctx, "not installed", path, "")?;
         return Ok(ExitCode::SUCCESS);
-    };
+    }
+    let command = installed(&settings, &PERMISSION).unwrap_or_default();
     let root = settings.as_object_mut().expect("checked to be an object");
     if let Some(hooks) = root.get_mut("hooks").and_then(Value::as_object_mut) {
-        if let Some(groups) = hooks
-            .get_mut("PermissionRequest")
-            .and_then(Value::as_array_mut)
-        {
-            groups.retain(|g| !is_ours(g));
-            if groups.is_empty() {
-                hooks.remove("PermissionRequest");
+        for hook in HOOKS {
+            if let Some(groups) = hooks.get_mut(hook.event).and_then(Value::as_array_mut) {
+                groups.retain(|g| !is_ours(g, hook));
+                if groups.is_empty() {
+                    hooks.remove(hook.event);
+                }
             }
         }
         if hooks.is_empty() {
@@ -217,13 +256,16 @@ fn uninstall(ctx: &Ctx, path: &Path) -> anyhow::Result<ExitCode> {
 
 async fn status(ctx: &Ctx, path: &Path) -> anyhow::Result<ExitCode> {
     let settings = read(path)?.unwrap_or_else(|| json!({}));
-    let command = installed(&settings);
+    let command = installed(&settings, &PERMISSION);
+    let notification = installed(&settings, &NOTIFICATION);
     let daemon = ctx.try_connect().await.ok().flatten().is_some();
     if ctx.json {
         output::json(&json!({
             "installed": command.is_some(),
             "settings_path": path,
             "command": command.clone().unwrap_or_default(),
+            "notification_installed": notification.is_some(),
+            "notification_command": notification.clone().unwrap_or_default(),
             "daemon_running": daemon,
         }))?;
         return Ok(ExitCode::SUCCESS);
@@ -233,6 +275,12 @@ async fn status(ctx: &Ctx, path: &Path) -> anyhow::Result<ExitCode> {
             ("hook", "installed".to_owned()),
             ("settings", path.display().to_string()),
             ("command", command.clone()),
+            (
+                "notification hook",
+                notification.unwrap_or_else(|| {
+                    "not installed: run `orchestractl hooks install` again".to_owned()
+                }),
+            ),
             (
                 "orchestrad",
                 if daemon {
@@ -257,6 +305,11 @@ fn report(ctx: &Ctx, what: &str, path: &Path, command: &str) -> anyhow::Result<(
             "result": what.replace(' ', "_"),
             "settings_path": path,
             "command": command,
+            "notification_command": if command.is_empty() {
+                String::new()
+            } else {
+                hook_command(ctx, &NOTIFICATION)
+            },
         }))
     } else {
         println!("{what}: {}", path.display());

@@ -1,10 +1,11 @@
-//! `orchestractl logs <agent> [-f] [--raw]`: an agent's transcript.
+//! `orchestractl logs <agent> [-f] [--raw|--events]`: an agent's transcript, rendered from
+//! the typed events the daemon read from its stream-json (this file never parses a line).
 
 use std::io::Write;
 use std::process::ExitCode;
 
-use orchestra_proto::v1::LogsRequest;
-use serde_json::Value;
+use orchestra_proto::v1::transcript_event::Event;
+use orchestra_proto::v1::{LogsRequest, TranscriptEvent};
 use tokio_stream::StreamExt;
 
 use crate::cli::LogsArgs;
@@ -29,113 +30,49 @@ pub async fn run(ctx: &Ctx, args: LogsArgs) -> anyhow::Result<ExitCode> {
             // Raw is what Claude Code wrote; the messages sent to it are ours.
             continue;
         }
-        if args.raw || ctx.json {
+        if args.events {
+            for event in &line.events {
+                writeln!(stdout, "{}", serde_json::to_string(event)?)?;
+            }
+        } else if args.raw || ctx.json {
             writeln!(stdout, "{}", line.line)?;
-        } else if let Some(text) = readable(&line.line) {
-            writeln!(stdout, "{text}")?;
+        } else {
+            for text in line.events.iter().filter_map(readable) {
+                writeln!(stdout, "{text}")?;
+            }
         }
         stdout.flush()?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// One stream-json line as a person would want to read it; `None` to leave it out.
-fn readable(line: &str) -> Option<String> {
-    let Ok(value) = serde_json::from_str::<Value>(line) else {
-        return Some(line.to_owned());
-    };
-    let text = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or_default().to_owned();
-    match value.get("type").and_then(Value::as_str)? {
-        "system" if value.get("subtype").and_then(Value::as_str) == Some("init") => Some(format!(
+/// One transcript event as a person would want to read it (the daemon read the line).
+fn readable(event: &TranscriptEvent) -> Option<String> {
+    Some(match event.event.as_ref()? {
+        Event::SessionStarted(s) => format!(
             "● session {} started ({}) in {}",
-            text(value.get("session_id")),
-            text(value.get("model")),
-            text(value.get("cwd"))
-        )),
-        "assistant" => {
-            let blocks = value.pointer("/message/content")?.as_array()?;
-            let parts: Vec<String> = blocks
-                .iter()
-                .filter_map(|b| match b.get("type").and_then(Value::as_str) {
-                    Some("text") => Some(text(b.get("text"))),
-                    Some("tool_use") => Some(format!(
-                        "→ {} {}",
-                        text(b.get("name")),
-                        output::truncate(
-                            &b.get("input").map(Value::to_string).unwrap_or_default(),
-                            150
-                        )
-                    )),
-                    _ => None,
-                })
-                .collect();
-            (!parts.is_empty()).then(|| parts.join("\n"))
-        }
-        // A message sent to the agent (its task, `send`, a resume): the user's turn.
-        "user" if value.get("orchestra").and_then(Value::as_str) == Some("sent") => {
-            let text = match value.pointer("/message/content")? {
-                Value::String(text) => text.clone(),
-                Value::Array(blocks) => blocks
-                    .iter()
-                    .filter_map(|b| b.get("text").and_then(Value::as_str))
-                    .collect::<Vec<_>>()
-                    .join("\n"),
-                _ => return None,
-            };
-            Some(format!("» you: {text}"))
-        }
-        "user" => {
-            let blocks = value.pointer("/message/content")?.as_array()?;
-            let parts: Vec<String> = blocks
-                .iter()
-                .filter(|b| b.get("type").and_then(Value::as_str) == Some("tool_result"))
-                .map(|b| {
-                    let error = b.get("is_error").and_then(Value::as_bool).unwrap_or(false);
-                    let content = match b.get("content") {
-                        Some(Value::String(s)) => s.clone(),
-                        Some(other) => other.to_string(),
-                        None => String::new(),
-                    };
-                    format!(
-                        "← {}{}",
-                        if error { "error: " } else { "" },
-                        output::truncate(&content, 200)
-                    )
-                })
-                .collect();
-            (!parts.is_empty()).then(|| parts.join("\n"))
-        }
-        "control_request" => Some(format!(
+            s.session_id, s.model, s.cwd
+        ),
+        Event::Text(t) => t.text.clone(),
+        Event::ToolUse(t) => format!("→ {} {}", t.name, output::truncate(&t.input_json, 150)),
+        Event::ToolResult(t) => format!(
+            "← {}{}",
+            if t.is_error { "error: " } else { "" },
+            output::truncate(&t.content, 200)
+        ),
+        Event::PermissionRequest(p) => format!(
             "? waiting for approval: {} {}",
-            text(value.pointer("/request/tool_name")),
-            output::truncate(
-                &value
-                    .pointer("/request/input")
-                    .map(Value::to_string)
-                    .unwrap_or_default(),
-                150
-            )
-        )),
-        "result" => {
-            let error = value
-                .get("is_error")
-                .and_then(Value::as_bool)
-                .unwrap_or(false);
-            let cost = value
-                .get("total_cost_usd")
-                .and_then(Value::as_f64)
-                .unwrap_or(0.0);
-            let ms = value
-                .get("duration_ms")
-                .and_then(Value::as_u64)
-                .unwrap_or(0);
-            Some(format!(
-                "{} turn finished in {}, ${cost:.4}: {}",
-                if error { "✗" } else { "✓" },
-                output::duration(ms / 1000),
-                output::truncate(&text(value.get("result")), 300)
-            ))
-        }
-        _ => None,
-    }
+            p.tool_name,
+            output::truncate(&p.input_json, 150)
+        ),
+        Event::Result(r) => format!(
+            "{} turn finished in {}, ${:.4}: {}",
+            if r.is_error { "✗" } else { "✓" },
+            output::duration(r.duration_ms / 1000),
+            r.total_cost_usd,
+            output::truncate(&r.text, 300)
+        ),
+        Event::UserMessage(m) => format!("» you: {}", m.text),
+        Event::Output(o) => o.text.clone(),
+    })
 }

@@ -72,10 +72,11 @@ pub async fn run(ctx: &Ctx, cmd: NotifyCommand) -> anyhow::Result<ExitCode> {
                         c.failed.to_string(),
                         (c.dropped + c.skipped).to_string(),
                         c.queued.to_string(),
-                        if c.url.is_empty() {
-                            "-".to_owned()
-                        } else {
-                            c.url.clone()
+                        match (c.url.is_empty(), c.device_id.is_empty()) {
+                            (true, _) => "-".to_owned(),
+                            (false, true) => c.url.clone(),
+                            // A paired phone's push: which device, then where.
+                            (false, false) => format!("device {} via {}", c.device_id, c.url),
                         },
                     ]
                 })

@@ -2,7 +2,8 @@
 
 use std::process::ExitCode;
 
-use orchestra_proto::v1::SearchSessionsRequest;
+use orchestra_proto::v1::search_update::Update;
+use orchestra_proto::v1::{SearchSessionsRequest, SearchUpdate};
 
 use crate::cli::SearchArgs;
 use crate::client::Ctx;
@@ -11,15 +12,36 @@ use crate::output;
 /// Searches every session.
 pub async fn run(ctx: &Ctx, args: SearchArgs) -> anyhow::Result<ExitCode> {
     let clients = ctx.connect().await?;
-    let response = clients
+    let mut updates = clients
         .sessions()
-        .search(SearchSessionsRequest {
+        .search_stream(SearchSessionsRequest {
             query: args.query.clone(),
             hours: args.hours.unwrap_or(0.0),
             limit: args.limit,
         })
         .await?
         .into_inner();
+    // A search over gigabytes takes a while: say how far it got.
+    let mut progress = output::Progress::new();
+    let response = loop {
+        match updates.message().await? {
+            Some(SearchUpdate {
+                update: Some(Update::Progress(p)),
+            }) => progress.update(&format!(
+                "searching: {} of {} sessions, {} of {}",
+                p.sessions_searched,
+                p.sessions_total,
+                output::bytes(p.bytes_searched),
+                output::bytes(p.bytes_total)
+            )),
+            Some(SearchUpdate {
+                update: Some(Update::Result(result)),
+            }) => break result,
+            Some(SearchUpdate { update: None }) => {}
+            None => anyhow::bail!("the daemon ended the search without an answer: try again"),
+        }
+    };
+    drop(progress);
     if ctx.json {
         output::json(&response.hits)?;
         return Ok(ExitCode::SUCCESS);

@@ -2,7 +2,9 @@
 //!
 //! The first frame is drawn once from a listing (not once per agent); then every change
 //! redraws it (changes that arrive together, once), and so does a one-second tick, so the
-//! TIME of running agents moves even when nothing else happens.
+//! TIME of running agents moves even when nothing else happens. Into a pipe or a file it
+//! writes a new table, under a time stamp, only when something changed, and never the
+//! terminal's clear-screen codes.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -47,11 +49,19 @@ pub async fn run(ctx: &Ctx, clients: &Clients, repo: String) -> anyhow::Result<E
         .into_iter()
         .map(|a| (a.id.clone(), a))
         .collect();
+    let on_terminal = std::io::IsTerminal::is_terminal(&stdout);
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The first frame now; a tick comes at once, which the first frame stands for.
+    tick.tick().await;
+    draw(&agents, root.is_empty(), on_terminal, &mut stdout)?;
     loop {
         tokio::select! {
-            _ = tick.tick() => {}
+            _ = tick.tick() => {
+                if !on_terminal {
+                    continue;
+                }
+            }
             event = events.next() => {
                 let Some(event) = event else { break };
                 apply(&mut agents, event?, &wanted);
@@ -61,7 +71,7 @@ pub async fn run(ctx: &Ctx, clients: &Clients, repo: String) -> anyhow::Result<E
                 }
             }
         }
-        draw(&agents, root.is_empty(), &mut stdout)?;
+        draw(&agents, root.is_empty(), on_terminal, &mut stdout)?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -79,17 +89,23 @@ fn apply(
     }
 }
 
-/// One frame: clear the screen, then the table, newest first.
+/// One frame: clear the screen (or, into a pipe, a time stamp), then the table, newest
+/// first.
 fn draw(
     agents: &BTreeMap<String, Agent>,
     show_repo: bool,
+    on_terminal: bool,
     stdout: &mut std::io::Stdout,
 ) -> anyhow::Result<()> {
     let mut list: Vec<Agent> = agents.values().cloned().collect();
     list.sort_by_key(|a| std::cmp::Reverse(a.created_at_ms));
     list.sort_by_key(|a| a.state != "waiting");
-    print!("\x1b[H\x1b[2J");
-    println!("agents (Ctrl-C to stop watching; the agents keep running)\n");
+    if on_terminal {
+        print!("\x1b[H\x1b[2J");
+        println!("agents (Ctrl-C to stop watching; the agents keep running)\n");
+    } else {
+        println!("-- {}", chrono::Local::now().format("%Y-%m-%d %H:%M:%S"));
+    }
     if list.is_empty() {
         println!("no agents yet; start some with `orchestractl spawn \"a task\"`");
     } else {

@@ -4,13 +4,13 @@
 //! - `webhook`: a POST of the JSON [`Notification`] (exactly its eight fields);
 //! - `ntfy`: a POST of the message to an ntfy topic URL with `Title`, `Priority`, `Tags`
 //!   and `Click` headers (<https://docs.ntfy.sh/publish/>);
-//! - `desktop`: `notify-send` (freedesktop) on Linux or `osascript` on macOS, quietly
-//!   skipped without a desktop session. A D-Bus crate (notify-rust with zbus) would pull
-//!   some fifty crates into the daemon's build for one call; the commands are what those
-//!   crates talk to anyway.
+//! - `desktop`: a desktop notification on this machine ([`super::desktop`]), quietly
+//!   skipped without a desktop session;
+//! - `webpush`: an encrypted Web Push message to a paired phone's browser
+//!   ([`super::webpush`]). These are not written in the config: the dashboard adds one
+//!   when a paired phone opts in, and unpairing the phone removes it.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +26,8 @@ pub enum ChannelKind {
     Ntfy,
     /// A desktop notification on this machine.
     Desktop,
+    /// A Web Push message to a paired device (added by the dashboard, not the config).
+    Webpush,
 }
 
 impl ChannelKind {
@@ -35,6 +37,7 @@ impl ChannelKind {
             ChannelKind::Webhook => "webhook",
             ChannelKind::Ntfy => "ntfy",
             ChannelKind::Desktop => "desktop",
+            ChannelKind::Webpush => "webpush",
         }
     }
 }
@@ -83,6 +86,11 @@ impl ChannelConfig {
                 Ok(())
             }
             ChannelKind::Desktop => Ok(()),
+            ChannelKind::Webpush => Err(
+                "webpush channels are not written here: open the dashboard on your phone \
+                 (`orchestractl web --lan`, paired) and tap \"Notify me\""
+                    .to_owned(),
+            ),
         }
     }
 
@@ -161,7 +169,11 @@ pub async fn send(
             }
             answer(request.send().await).await
         }
-        ChannelKind::Desktop => desktop(note).await,
+        ChannelKind::Desktop => super::desktop::show(note).await,
+        // Sent by the channel itself, which holds the subscription (see `delivery`).
+        ChannelKind::Webpush => Err(SendError::Permanent(
+            "a webpush channel needs its subscription".to_owned(),
+        )),
     }
 }
 
@@ -193,7 +205,9 @@ fn header_text(text: &str) -> String {
 }
 
 /// Turns an HTTP outcome into an answer or an error of the right sort.
-async fn answer(outcome: Result<reqwest::Response, reqwest::Error>) -> Result<Answer, SendError> {
+pub(super) async fn answer(
+    outcome: Result<reqwest::Response, reqwest::Error>,
+) -> Result<Answer, SendError> {
     let response = outcome.map_err(|err| {
         let what = if err.is_timeout() {
             "timed out".to_owned()
@@ -228,73 +242,6 @@ fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
     cause.to_string()
 }
 
-/// Whether this machine has a desktop session to show notifications in.
-fn desktop_session() -> Option<&'static str> {
-    if cfg!(target_os = "macos") {
-        return Some("osascript");
-    }
-    let has = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
-    (has("DBUS_SESSION_BUS_ADDRESS") && (has("DISPLAY") || has("WAYLAND_DISPLAY")))
-        .then_some("notify-send")
-}
-
-/// Shows `note` on the desktop, or says why not.
-async fn desktop(note: &Notification) -> Result<Answer, SendError> {
-    let Some(program) = desktop_session() else {
-        return Ok(Answer::Skipped("no desktop session".to_owned()));
-    };
-    let mut command = tokio::process::Command::new(program);
-    if program == "osascript" {
-        // Passed as arguments of the script, never spliced into its text.
-        command.args([
-            "-e",
-            "on run argv\ndisplay notification (item 2 of argv) with title (item 1 of argv)\nend run",
-            &note.title,
-            &note.message,
-        ]);
-    } else {
-        let urgency = if note.event.urgent() {
-            "critical"
-        } else {
-            "normal"
-        };
-        command.args([
-            "--app-name=claude-orchestra",
-            &format!("--urgency={urgency}"),
-            "--",
-            &note.title,
-            &note.message,
-        ]);
-    }
-    command
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true);
-    let child = match command.spawn() {
-        Ok(child) => child,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-            return Ok(Answer::Skipped(format!(
-                "{program} is not installed (install libnotify-bin for desktop notifications)"
-            )));
-        }
-        Err(err) => return Err(SendError::Permanent(format!("cannot run {program}: {err}"))),
-    };
-    let output = tokio::time::timeout(Duration::from_secs(5), child.wait_with_output())
-        .await
-        .map_err(|_| SendError::Transient(format!("{program} did not answer")))?
-        .map_err(|err| SendError::Transient(format!("{program}: {err}")))?;
-    if output.status.success() {
-        Ok(Answer::Sent("shown".to_owned()))
-    } else {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        Err(SendError::Transient(format!(
-            "{program} failed: {}",
-            super::text::short(super::text::first_line(&stderr))
-        )))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -315,6 +262,7 @@ mod tests {
             r#"{"kind":"webhook"}"#,
             r#"{"kind":"webhook","url":"ftp://x/y"}"#,
             r#"{"kind":"ntfy","url":"https://ntfy.sh/t","events":["finished"]}"#,
+            r#"{"kind":"webpush","url":"https://push.example.com/x"}"#,
         ] {
             assert!(parse(bad).expect("parses").validate().is_err(), "{bad}");
         }

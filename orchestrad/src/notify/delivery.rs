@@ -4,6 +4,7 @@
 //! `daemon status`, `health` and `notify list`.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -11,6 +12,7 @@ use tokio::sync::mpsc;
 
 use super::channels::{self, Answer, ChannelConfig, SendError};
 use super::event::{EventKind, Notification};
+use super::webpush::{self, Subscription, Vapid};
 use crate::context::now_ms;
 
 /// Longest wait for one attempt (connect, send, answer).
@@ -114,6 +116,12 @@ pub struct Channel {
     rx: Mutex<Option<mpsc::Receiver<Notification>>>,
     /// Where deliveries are recorded.
     recent: Recent,
+    /// For a `webpush` channel: the key it signs with and the browser it pushes to.
+    push: Option<(Vapid, Subscription)>,
+    /// Wakes the worker to end it (the channel was removed).
+    stop: tokio::sync::Notify,
+    /// The push service said the subscription no longer exists.
+    gone: AtomicBool,
 }
 
 impl Channel {
@@ -127,7 +135,34 @@ impl Channel {
             tx,
             rx: Mutex::new(Some(rx)),
             recent,
+            push: None,
+            stop: tokio::sync::Notify::new(),
+            gone: AtomicBool::new(false),
         }
+    }
+
+    /// This channel, pushing to `subscription` signed with `vapid` (a `webpush` channel).
+    pub fn pushing(mut self, vapid: Vapid, subscription: Subscription) -> Channel {
+        self.push = Some((vapid, subscription));
+        self
+    }
+
+    /// The paired device a `webpush` channel pushes to; empty for the others.
+    pub fn device_id(&self) -> &str {
+        self.push
+            .as_ref()
+            .map_or("", |(_, subscription)| subscription.device_id.as_str())
+    }
+
+    /// Ends the worker once the notification it is on (if any) is settled; what is still
+    /// queued is dropped.
+    pub fn stop(&self) {
+        self.stop.notify_one();
+    }
+
+    /// Whether the push service said this channel's subscription is gone.
+    pub fn is_gone(&self) -> bool {
+        self.gone.load(Ordering::Relaxed)
     }
 
     /// A copy of the counters.
@@ -156,7 +191,12 @@ impl Channel {
         };
         let channel = self.clone();
         tokio::spawn(async move {
-            while let Some(note) = rx.recv().await {
+            loop {
+                let note = tokio::select! {
+                    note = rx.recv() => note,
+                    () = channel.stop.notified() => None,
+                };
+                let Some(note) = note else { break };
                 channel.deliver(&client, &note).await;
                 channel.stats.lock().expect("stats lock").queued -= 1;
             }
@@ -181,6 +221,9 @@ impl Channel {
                     backoff *= 2;
                 }
                 Err(err) => {
+                    if webpush::gone(&err) {
+                        self.gone.store(true, Ordering::Relaxed);
+                    }
                     return self.settle(note, Outcome::Failed, err.to_string(), attempt);
                 }
             }
@@ -193,9 +236,15 @@ impl Channel {
         client: &reqwest::Client,
         note: &Notification,
     ) -> Result<Answer, SendError> {
-        match tokio::time::timeout(ATTEMPT_TIMEOUT, channels::send(client, &self.config, note))
-            .await
-        {
+        let send = async {
+            match &self.push {
+                Some((vapid, subscription)) => {
+                    webpush::send(client, vapid, subscription, note).await
+                }
+                None => channels::send(client, &self.config, note).await,
+            }
+        };
+        match tokio::time::timeout(ATTEMPT_TIMEOUT, send).await {
             Ok(result) => result,
             Err(_) => Err(SendError::Transient(format!(
                 "no answer within {} s",

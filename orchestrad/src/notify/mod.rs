@@ -4,9 +4,13 @@
 //!  agent bus ───┐ sources.rs            coalesce.rs          delivery.rs (one worker each)
 //!  session bus ─┼─> NotifyInput ─> Event ─> batch window ─┬─> webhook queue ─> POST
 //!  hook RPC ────┤   (once per                (per channel) ├─> ntfy queue ────> POST
-//!  approvals ───┤    occurrence)                           ├─> desktop queue ─> notify-send
-//!  overlap ─────┘                                          └─> dashboard bus (Watch RPC)
+//!  approvals ───┤    occurrence)                           ├─> desktop queue ─> notify-rust
+//!  overlap ─────┘                                          ├─> webpush queues ─> push service
+//!                                                          └─> dashboard bus (Watch RPC)
 //! ```
+//!
+//! Configured channels come from `config.json`; `webpush` ones ([`push`]) from paired
+//! phones that opted in on the dashboard.
 //!
 //! Anything in the daemon reports with [`Notifier::notify`], which never waits. Events that
 //! arrive within [`QUIET`] of each other are coalesced, then each channel gets its own
@@ -15,12 +19,15 @@
 pub mod channels;
 pub mod coalesce;
 pub mod delivery;
+pub mod desktop;
 pub mod event;
+pub mod push;
 pub mod sources;
 pub mod text;
+pub mod webpush;
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -29,8 +36,10 @@ use tokio::sync::mpsc;
 pub use channels::{ChannelConfig, ChannelKind};
 pub use delivery::{Delivery, Outcome, Stats};
 pub use event::{Event, EventKind, Notification, NotifyInput};
+pub use push::PushError;
 
 use crate::events::Bus;
+use crate::store::{Store, StoreError};
 
 /// Events closer together than this are sent as one batch.
 pub const QUIET: Duration = Duration::from_millis(400);
@@ -80,6 +89,10 @@ pub struct Summary {
 pub struct Notifier {
     /// The configured channels.
     channels: Vec<Arc<delivery::Channel>>,
+    /// The `webpush` channels of paired devices, and the VAPID key.
+    push: push::Push,
+    /// Whether [`Notifier::start`] ran (channels added later start at once).
+    started: AtomicBool,
     /// Recent deliveries of every channel.
     recent: delivery::Recent,
     /// Into the coalescer.
@@ -103,9 +116,31 @@ pub struct Notifier {
 }
 
 impl Notifier {
-    /// A notifier for `configs`; nothing runs until [`Notifier::start`].
+    /// A notifier for `configs` whose push subscriptions and VAPID key live in memory
+    /// only; nothing runs until [`Notifier::start`].
     pub fn new(configs: &[ChannelConfig]) -> Notifier {
         let recent: delivery::Recent = Arc::default();
+        let push = push::Push::in_memory(configs.len(), recent.clone());
+        Notifier::with_push(configs, recent, push)
+    }
+
+    /// A notifier for `configs` that keeps push subscriptions of the devices in `paired`,
+    /// and its VAPID key, in `store`.
+    pub fn load(
+        configs: &[ChannelConfig],
+        store: &Store,
+        paired: &[String],
+    ) -> Result<Notifier, StoreError> {
+        let recent: delivery::Recent = Arc::default();
+        let push = push::Push::load(store, paired, configs.len(), recent.clone())?;
+        Ok(Notifier::with_push(configs, recent, push))
+    }
+
+    fn with_push(
+        configs: &[ChannelConfig],
+        recent: delivery::Recent,
+        push: push::Push,
+    ) -> Notifier {
         let channels = configs
             .iter()
             .enumerate()
@@ -120,6 +155,8 @@ impl Notifier {
         let (input, input_rx) = mpsc::channel(INPUT_QUEUE);
         Notifier {
             channels,
+            push,
+            started: AtomicBool::new(false),
             recent,
             input,
             input_rx: Mutex::new(Some(input_rx)),
@@ -160,7 +197,8 @@ impl Notifier {
         let Some(mut rx) = self.input_rx.lock().expect("input lock").take() else {
             return;
         };
-        for channel in &self.channels {
+        self.started.store(true, Ordering::SeqCst);
+        for channel in self.all_channels() {
             channel.start(self.client.clone());
         }
         let this = self.clone();
@@ -188,7 +226,7 @@ impl Notifier {
         for note in coalesce::coalesce(batch) {
             self.bus.publish(self.with_link(note));
         }
-        for channel in &self.channels {
+        for channel in self.all_channels() {
             let taken: Vec<Event> = batch
                 .iter()
                 .filter(|e| channel.config.takes(e.kind))
@@ -244,8 +282,8 @@ impl Notifier {
             NotifyInput::Test,
             crate::context::now_ms(),
         )));
-        let attempts = self
-            .channels
+        let channels = self.all_channels();
+        let attempts = channels
             .iter()
             .filter(|c| kind.is_none_or(|k| c.config.kind == k))
             .map(|channel| {
@@ -268,12 +306,35 @@ impl Notifier {
         futures::future::join_all(attempts).await
     }
 
-    /// Each channel with its counters.
-    pub fn channels(&self) -> Vec<(usize, ChannelConfig, Stats)> {
-        self.channels
-            .iter()
-            .map(|c| (c.index, c.config.clone(), c.stats()))
-            .collect()
+    /// Every channel: the configured ones, then the `webpush` ones.
+    pub fn all_channels(&self) -> Vec<Arc<delivery::Channel>> {
+        let mut all = self.channels.clone();
+        all.extend(self.push.channels());
+        all
+    }
+
+    /// The VAPID public key browsers subscribe with.
+    pub fn push_key(&self) -> String {
+        self.push.public_key()
+    }
+
+    /// Makes `subscription` its device's `webpush` channel (replacing an earlier one) and
+    /// starts it when the notifier runs.
+    pub fn push_subscribe(
+        &self,
+        subscription: webpush::Subscription,
+    ) -> Result<Arc<delivery::Channel>, PushError> {
+        let channel = self.push.subscribe(subscription)?;
+        if self.started.load(Ordering::SeqCst) {
+            channel.start(self.client.clone());
+        }
+        Ok(channel)
+    }
+
+    /// Drops the `webpush` channel of `device_id` (unsubscribed or unpaired); whether it
+    /// had one.
+    pub fn push_forget_device(&self, device_id: &str) -> Result<bool, StoreError> {
+        self.push.forget_device(device_id)
     }
 
     /// Recent deliveries, newest first.
@@ -284,13 +345,14 @@ impl Notifier {
 
     /// Totals over every channel.
     pub fn summary(&self) -> Summary {
+        let channels = self.all_channels();
         let mut summary = Summary {
-            channels: self.channels.len(),
+            channels: channels.len(),
             dropped: self.dropped_inputs.load(Ordering::Relaxed),
             ..Summary::default()
         };
         let mut latest = 0;
-        for channel in &self.channels {
+        for channel in &channels {
             let stats = channel.stats();
             summary.sent += stats.sent;
             summary.failed += stats.failed;

@@ -209,9 +209,14 @@ impl Agents for AgentsService {
                     let mut position = offset;
                     for bytes in lines {
                         let len = bytes.len() as u64 + 1;
+                        let events = crate::supervisor::stream::events(&bytes)
+                            .iter()
+                            .filter_map(super::convert::transcript_event)
+                            .collect();
                         let line = String::from_utf8_lossy(&bytes).into_owned();
                         if tx
                             .send(Ok(pb::LogLine {
+                                events,
                                 sent: line.starts_with(crate::supervisor::shim::SENT_PREFIX),
                                 line,
                                 offset: position,

@@ -4,7 +4,8 @@
 use orchestra_proto::v1 as pb;
 
 use crate::sessions::meta::{SessionMeta, Tokens};
-use crate::sessions::query::{Health, Hit, Totals};
+use crate::sessions::query::{Health, Totals};
+use crate::sessions::search::Hit;
 use crate::sessions::transcript::Message;
 
 impl From<&Tokens> for pb::TokenUsage {
@@ -251,7 +252,7 @@ impl From<&crate::approvals::Approval> for pb::Approval {
     }
 }
 
-use crate::notify::{Delivery, Notification, Stats, Summary, TestResult};
+use crate::notify::{Delivery, Notification, Summary, TestResult};
 
 impl From<&Notification> for pb::Notification {
     fn from(n: &Notification) -> Self {
@@ -281,13 +282,11 @@ impl From<&Summary> for pb::NotifySummary {
 }
 
 /// A channel and its counters on the wire.
-pub fn notify_channel(
-    index: usize,
-    config: &crate::notify::ChannelConfig,
-    stats: &Stats,
-) -> pb::NotifyChannel {
+pub fn notify_channel(channel: &crate::notify::delivery::Channel) -> pb::NotifyChannel {
+    let (config, stats) = (&channel.config, channel.stats());
     pb::NotifyChannel {
-        index: index as u32,
+        index: channel.index as u32,
+        device_id: channel.device_id().to_owned(),
         kind: config.kind.as_str().to_owned(),
         url: config.url.clone(),
         events: config.event_names().into_iter().collect(),
@@ -380,4 +379,78 @@ impl From<&crate::supervisor::report::Report> for pb::ReportResponse {
             markdown: r.markdown.clone(),
         }
     }
+}
+
+/// Longest text a transcript event carries; the whole line is in `LogLine.line`.
+const EVENT_TEXT_CHARS: usize = 64 * 1024;
+
+/// The proto form of a transcript event; `None` for what clients do not show (a
+/// withdrawn permission request).
+pub fn transcript_event(event: &crate::supervisor::stream::Event) -> Option<pb::TranscriptEvent> {
+    use crate::sessions::parse::truncate_chars;
+    use crate::supervisor::stream::{Control, Event};
+    use pb::transcript_event as te;
+    let cut = |text: &str| truncate_chars(text, EVENT_TEXT_CHARS);
+    let event = match event {
+        Event::SessionStarted {
+            session_id,
+            model,
+            cwd,
+        } => te::Event::SessionStarted(te::SessionStarted {
+            session_id: session_id.clone(),
+            model: model.clone(),
+            cwd: cwd.clone(),
+        }),
+        Event::Text(text) => te::Event::Text(te::Text { text: cut(text) }),
+        Event::ToolUse { id, name, input } => te::Event::ToolUse(te::ToolUse {
+            id: id.clone(),
+            name: name.clone(),
+            input_json: cut(&input.to_string()),
+        }),
+        Event::ToolResult {
+            tool_use_id,
+            content,
+            is_error,
+        } => te::Event::ToolResult(te::ToolResult {
+            tool_use_id: tool_use_id.clone(),
+            content: cut(content),
+            is_error: *is_error,
+        }),
+        Event::Control(Control::CanUseTool {
+            request_id,
+            tool_name,
+            input,
+            description,
+            tool_use_id,
+            ..
+        }) => te::Event::PermissionRequest(te::PermissionRequest {
+            request_id: request_id.clone(),
+            tool_name: tool_name.clone(),
+            input_json: cut(&input.to_string()),
+            description: cut(description),
+            tool_use_id: tool_use_id.clone(),
+        }),
+        Event::Control(Control::Cancel { .. }) => return None,
+        Event::Result {
+            subtype,
+            is_error,
+            text,
+            total_cost_usd,
+            duration_ms,
+            num_turns,
+            usage,
+            ..
+        } => te::Event::Result(te::Result {
+            subtype: subtype.clone(),
+            is_error: *is_error,
+            text: cut(text),
+            total_cost_usd: total_cost_usd.unwrap_or(0.0),
+            duration_ms: *duration_ms,
+            num_turns: *num_turns,
+            usage: Some(usage.into()),
+        }),
+        Event::UserMessage(text) => te::Event::UserMessage(te::UserMessage { text: cut(text) }),
+        Event::Output(text) => te::Event::Output(te::Output { text: cut(text) }),
+    };
+    Some(pb::TranscriptEvent { event: Some(event) })
 }

@@ -80,6 +80,10 @@ impl Devices for DevicesService {
         request: Request<pb::RevokeRequest>,
     ) -> Result<Response<pb::RevokeResponse>, Status> {
         let device = self.ctx.devices.revoke(&request.into_inner().id).await?;
+        // An unpaired phone gets no more pushes.
+        if self.ctx.notifier.push_forget_device(&device.id)? {
+            self.ctx.store.flush().await?;
+        }
         Ok(Response::new(pb::RevokeResponse {
             device: Some(wire(&device)),
         }))

@@ -9,8 +9,9 @@ use tokio::sync::broadcast::error::RecvError;
 use tonic::{Request, Response, Status};
 
 use super::stream::{BoxStream, async_stream};
-use crate::context::Context;
+use crate::context::{Context, now_ms};
 use crate::notify::ChannelKind;
+use crate::notify::webpush::Subscription;
 
 /// Implements `orchestra.v1.Notify`.
 #[derive(Debug)]
@@ -35,9 +36,9 @@ impl Notify for NotifyService {
         let notifier = &self.ctx.notifier;
         Ok(Response::new(pb::ListNotifyResponse {
             channels: notifier
-                .channels()
+                .all_channels()
                 .iter()
-                .map(|(index, config, stats)| super::convert::notify_channel(*index, config, stats))
+                .map(|channel| super::convert::notify_channel(channel))
                 .collect(),
             recent: notifier.recent().iter().map(Into::into).collect(),
             summary: Some((&notifier.summary()).into()),
@@ -55,12 +56,12 @@ impl Notify for NotifyService {
                 serde_json::from_value::<ChannelKind>(serde_json::Value::String(name.to_owned()))
                     .map_err(|_| {
                     Status::invalid_argument(format!(
-                        "unknown channel kind {name:?}: use webhook, ntfy or desktop"
+                        "unknown channel kind {name:?}: use webhook, ntfy, desktop or webpush"
                     ))
                 })?,
             ),
         };
-        let configured = self.ctx.notifier.channels();
+        let configured = self.ctx.notifier.all_channels();
         if configured.is_empty() {
             return Err(Status::failed_precondition(format!(
                 "no notification channel is configured: add one under \"notifications\" in {}, \
@@ -70,7 +71,7 @@ impl Notify for NotifyService {
             )));
         }
         if let Some(kind) = kind
-            && !configured.iter().any(|(_, config, _)| config.kind == kind)
+            && !configured.iter().any(|channel| channel.config.kind == kind)
         {
             return Err(Status::not_found(format!(
                 "no {} channel is configured (see `orchestractl notify list`)",
@@ -100,6 +101,48 @@ impl Notify for NotifyService {
                 reason: reason.to_owned(),
             },
         }))
+    }
+
+    async fn push_key(
+        &self,
+        _: Request<pb::PushKeyRequest>,
+    ) -> Result<Response<pb::PushKeyResponse>, Status> {
+        Ok(Response::new(pb::PushKeyResponse {
+            public_key: self.ctx.notifier.push_key(),
+        }))
+    }
+
+    async fn push_subscribe(
+        &self,
+        request: Request<pb::PushSubscribeRequest>,
+    ) -> Result<Response<pb::PushSubscribeResponse>, Status> {
+        let req = request.into_inner();
+        let device = self.ctx.devices.verify(&req.device_token)?;
+        let channel = self.ctx.notifier.push_subscribe(Subscription {
+            device_id: device.id,
+            endpoint: req.endpoint,
+            p256dh: req.p256dh,
+            auth: req.auth,
+            subscribed_at_ms: now_ms(),
+        })?;
+        // Durable before it is acknowledged.
+        self.ctx.store.flush().await?;
+        Ok(Response::new(pb::PushSubscribeResponse {
+            channel: Some(super::convert::notify_channel(&channel)),
+        }))
+    }
+
+    async fn push_unsubscribe(
+        &self,
+        request: Request<pb::PushUnsubscribeRequest>,
+    ) -> Result<Response<pb::PushUnsubscribeResponse>, Status> {
+        let device = self
+            .ctx
+            .devices
+            .verify(&request.into_inner().device_token)?;
+        let removed = self.ctx.notifier.push_forget_device(&device.id)?;
+        self.ctx.store.flush().await?;
+        Ok(Response::new(pb::PushUnsubscribeResponse { removed }))
     }
 
     type WatchStream = BoxStream<pb::Notification>;

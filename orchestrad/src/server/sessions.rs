@@ -1,6 +1,7 @@
 //! The `Sessions` service: thin handlers over [`crate::sessions`].
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use orchestra_proto::v1 as pb;
 use orchestra_proto::v1::sessions_server::Sessions;
@@ -11,6 +12,7 @@ use super::status::{io_error, join_error};
 use super::stream;
 use crate::context::{Context, now_ms};
 use crate::sessions::query::{self, ListFilter};
+use crate::sessions::search;
 use crate::sessions::transcript;
 
 /// Implements `orchestra.v1.Sessions`.
@@ -76,6 +78,40 @@ fn check_hours(hours: f64) -> Result<f64, Status> {
     }
 }
 
+impl SessionsService {
+    /// What a search reads: the sessions its filter keeps (newest first), the query and
+    /// the hit limit.
+    async fn search_plan(
+        &self,
+        req: pb::SearchSessionsRequest,
+    ) -> Result<(Vec<crate::sessions::SessionMeta>, String, usize), Status> {
+        self.ctx.sessions.wait_ready().await;
+        let query_text = req.query.trim().to_owned();
+        if query_text.is_empty() {
+            return Err(Status::invalid_argument("give some text to search for"));
+        }
+        let filter = ListFilter {
+            hours: check_hours(req.hours)?,
+            ..ListFilter::default()
+        };
+        let sessions = query::list(self.ctx.sessions.all(), &filter, now_ms())
+            .map_err(Status::invalid_argument)?;
+        let limit = if req.limit == 0 {
+            100
+        } else {
+            req.limit as usize
+        };
+        Ok((sessions, query_text, limit))
+    }
+}
+
+fn search_response((hits, searched): (Vec<search::Hit>, u64)) -> pb::SearchSessionsResponse {
+    pb::SearchSessionsResponse {
+        hits: hits.into_iter().map(Into::into).collect(),
+        sessions_searched: searched,
+    }
+}
+
 #[tonic::async_trait]
 impl Sessions for SessionsService {
     async fn list(
@@ -94,6 +130,10 @@ impl Sessions for SessionsService {
         let all = self.ctx.sessions.all();
         let total_indexed = all.len() as u64;
         let sessions = query::list(all, &filter, now_ms()).map_err(Status::invalid_argument)?;
+        // A listing of thousands leaves megabytes of garbage behind once it is sent.
+        if sessions.len() > 1000 {
+            crate::memory::trim_soon();
+        }
         Ok(Response::new(pb::ListSessionsResponse {
             sessions: sessions.iter().map(Into::into).collect(),
             total_indexed,
@@ -148,32 +188,57 @@ impl Sessions for SessionsService {
         &self,
         request: Request<pb::SearchSessionsRequest>,
     ) -> Result<Response<pb::SearchSessionsResponse>, Status> {
-        self.ctx.sessions.wait_ready().await;
-        let req = request.into_inner();
-        let query_text = req.query.trim().to_owned();
-        if query_text.is_empty() {
-            return Err(Status::invalid_argument("give some text to search for"));
-        }
-        let hours = check_hours(req.hours)?;
-        let limit = if req.limit == 0 {
-            100
-        } else {
-            req.limit as usize
-        };
-        let filter = ListFilter {
-            hours,
-            ..ListFilter::default()
-        };
-        let sessions = query::list(self.ctx.sessions.all(), &filter, now_ms())
-            .map_err(Status::invalid_argument)?;
-        let (hits, searched) =
-            tokio::task::spawn_blocking(move || query::search(&sessions, &query_text, limit))
-                .await
-                .map_err(join_error)?;
-        Ok(Response::new(pb::SearchSessionsResponse {
-            hits: hits.into_iter().map(Into::into).collect(),
-            sessions_searched: searched,
-        }))
+        let (sessions, query_text, limit) = self.search_plan(request.into_inner()).await?;
+        let progress = Arc::new(search::Progress::default());
+        let result = tokio::task::spawn_blocking(move || {
+            search::search(&sessions, &query_text, limit, &progress)
+        })
+        .await
+        .map_err(join_error)?;
+        Ok(Response::new(search_response(result)))
+    }
+
+    type SearchStreamStream = stream::BoxStream<pb::SearchUpdate>;
+
+    async fn search_stream(
+        &self,
+        request: Request<pb::SearchSessionsRequest>,
+    ) -> Result<Response<Self::SearchStreamStream>, Status> {
+        use pb::search_update::Update;
+        let (sessions, query_text, limit) = self.search_plan(request.into_inner()).await?;
+        let sessions_total = sessions.len() as u64;
+        let bytes_total = sessions.iter().map(|s| s.file_size).sum();
+        let progress = Arc::new(search::Progress::default());
+        let mut running = tokio::task::spawn_blocking({
+            let progress = progress.clone();
+            move || search::search(&sessions, &query_text, limit, &progress)
+        });
+        Ok(Response::new(stream::async_stream(move |tx| async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let update = loop {
+                tokio::select! {
+                    done = &mut running => break done.map_err(join_error).map(|result| {
+                        pb::SearchUpdate { update: Some(Update::Result(search_response(result))) }
+                    }),
+                    _ = tick.tick() => {
+                        let update = pb::SearchUpdate {
+                            update: Some(Update::Progress(pb::SearchProgress {
+                                sessions_searched: progress.sessions.load(Ordering::Relaxed),
+                                sessions_total,
+                                bytes_searched: progress.bytes.load(Ordering::Relaxed),
+                                bytes_total,
+                            })),
+                        };
+                        // A client that went away stops caring; the search ends on its own.
+                        if tx.send(Ok(update)).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            };
+            let _ = tx.send(update).await;
+        })))
     }
 
     async fn transcript(

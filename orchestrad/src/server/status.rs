@@ -50,7 +50,7 @@ impl From<crate::supervisor::SupervisorError> for Status {
                 | W::CheckedOut { .. },
             ) => Status::failed_precondition(message),
             E::Worktree(_) => Status::internal(message),
-            E::Store(_) => Status::internal(message),
+            E::Store(_) | E::Task { .. } => Status::internal(message),
         }
     }
 }
@@ -78,5 +78,39 @@ impl From<crate::approvals::ApprovalError> for Status {
             E::AlreadyAnswered(_) => Status::failed_precondition(message),
             E::Store(_) => Status::internal(message),
         }
+    }
+}
+
+impl From<crate::notify::PushError> for Status {
+    fn from(err: crate::notify::PushError) -> Status {
+        use crate::notify::PushError as E;
+        let message = err.to_string();
+        match err {
+            E::Invalid(_) => Status::invalid_argument(message),
+            E::Store(_) => Status::internal(message),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tonic::Code;
+
+    use crate::supervisor::{SupervisorError, blocking};
+
+    #[tokio::test]
+    async fn a_panicked_blocking_task_is_internal_not_a_precondition() {
+        let err = blocking("a task that panics", || panic!("boom"))
+            .await
+            .expect_err("the task panicked");
+        assert!(matches!(err, SupervisorError::Task { .. }), "{err}");
+        let status = tonic::Status::from(err);
+        assert_eq!(status.code(), Code::Internal, "{status:?}");
+        assert!(
+            status
+                .message()
+                .contains("a task that panics failed unexpectedly"),
+            "{status:?}"
+        );
     }
 }

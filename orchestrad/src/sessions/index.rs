@@ -111,6 +111,9 @@ pub struct SessionIndex {
     watcher_mode: Mutex<String>,
     /// True once the first scan is done: before that, answers would be partial.
     ready: tokio::sync::watch::Sender<bool>,
+    /// Files being read now, each with whether it must be read again when that read ends
+    /// (see [`SessionIndex::refresh_file`]).
+    reading: Mutex<HashMap<PathBuf, bool>>,
 }
 
 impl SessionIndex {
@@ -145,6 +148,7 @@ impl SessionIndex {
             bus,
             watcher_mode: Mutex::new("starting".to_owned()),
             ready: tokio::sync::watch::channel(false).0,
+            reading: Mutex::new(HashMap::new()),
         })
     }
 
@@ -196,7 +200,37 @@ impl SessionIndex {
     }
 
     /// Brings one file up to date; publishes and persists what changed.
+    ///
+    /// A big scan and the events of a growing file can ask for the same file at once (from
+    /// different threads). One reads it; a caller that finds it being read leaves a note
+    /// instead, and the reader goes round once more before it lets go, so no appended line
+    /// waits for the next event and none is applied twice.
     pub fn refresh_file(&self, path: &Path) -> ScanStats {
+        {
+            let mut reading = self.reading.lock().expect("reading lock");
+            if let Some(again) = reading.get_mut(path) {
+                *again = true;
+                return ScanStats::default();
+            }
+            reading.insert(path.to_path_buf(), false);
+        }
+        let mut total = ScanStats::default();
+        loop {
+            let stats = self.refresh_file_once(path);
+            total.files = stats.files;
+            total.refreshed = total.refreshed.max(stats.refreshed);
+            total.bytes_read += stats.bytes_read;
+            let mut reading = self.reading.lock().expect("reading lock");
+            if reading.get(path) == Some(&true) {
+                reading.insert(path.to_path_buf(), false);
+            } else {
+                reading.remove(path);
+                return total;
+            }
+        }
+    }
+
+    fn refresh_file_once(&self, path: &Path) -> ScanStats {
         let mut stats = ScanStats::default();
         let stat = match Stat::of(path) {
             Ok(stat) => stat,
@@ -356,6 +390,28 @@ impl SessionIndex {
         let stats = self.refresh_all(&files);
         seen.extend(files);
         Ok(stats)
+    }
+
+    /// Bytes of `path` not read yet (all of it for a file not indexed), from a `stat`:
+    /// tells a quick read from a big one before doing either.
+    pub fn unread_bytes(&self, path: &Path) -> u64 {
+        let Ok(stat) = Stat::of(path) else {
+            return 0;
+        };
+        let offset = self
+            .state
+            .read()
+            .expect("index lock")
+            .entries
+            .get(path)
+            .filter(|entry| entry.cursor.inode == stat.inode)
+            .map_or(0, |entry| entry.cursor.offset);
+        stat.size.saturating_sub(offset)
+    }
+
+    /// Brings `files` up to date on every core (see [`SessionIndex::refresh_file`]).
+    pub fn refresh_files(&self, files: &[PathBuf]) -> ScanStats {
+        self.refresh_all(files)
     }
 
     /// Brings `files` up to date on every core: workers take files from a shared counter

@@ -4,7 +4,8 @@
 //! ([`reader`], [`parse`]); [`watcher`] feeds it filesystem events; [`live`] tells which
 //! sessions a process is writing and what it is doing; [`jobs`] reads Claude Code's own
 //! background sessions; [`transcript`] reads whole conversations on demand;
-//! [`query`] answers list, search, analytics and health.
+//! [`query`] answers list, analytics and health; [`search`] reads files for a search on
+//! every core.
 
 pub mod index;
 pub mod jobs;
@@ -14,6 +15,7 @@ pub mod parse;
 pub mod pricing;
 pub mod query;
 pub mod reader;
+pub mod search;
 mod skim;
 pub mod transcript;
 pub mod watcher;

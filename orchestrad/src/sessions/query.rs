@@ -1,10 +1,10 @@
-//! Questions asked of the index: list, search, analytics and health.
+//! Questions asked of the index: list, analytics and health (search reads files:
+//! [`super::search`]).
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::meta::{SessionMeta, Tokens};
-use super::transcript;
 
 /// Filters and order for [`list`].
 #[derive(Debug, Default, Clone)]
@@ -69,71 +69,6 @@ pub fn list(
         sessions.truncate(filter.limit);
     }
     Ok(sessions)
-}
-
-/// One search match.
-#[derive(Debug, Clone)]
-pub struct Hit {
-    /// The session.
-    pub session_id: String,
-    /// Its project path.
-    pub project_path: String,
-    /// "user" or "assistant".
-    pub role: &'static str,
-    /// Text around the match.
-    pub snippet: String,
-    /// When the message was written.
-    pub timestamp_ms: i64,
-}
-
-/// Searches prompts and assistant text of `sessions` (newest first) for `query`,
-/// case-insensitively. Returns the hits and how many sessions were read.
-pub fn search(sessions: &[SessionMeta], query: &str, limit: usize) -> (Vec<Hit>, u64) {
-    let needle = query.to_lowercase();
-    // Raw bytes can rule a file out cheaply when the query is plain ASCII text (no JSON
-    // escapes or case folding beyond ASCII can hide a match then).
-    let ascii_prefilter = needle
-        .bytes()
-        .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\' || b == b' ');
-    let finder = memchr::memmem::Finder::new(needle.as_bytes());
-    let mut hits = Vec::new();
-    let mut searched = 0;
-    for session in sessions {
-        if hits.len() >= limit {
-            break;
-        }
-        if ascii_prefilter {
-            let Ok(bytes) = std::fs::read(&session.file_path) else {
-                continue;
-            };
-            if finder.find(&bytes.to_ascii_lowercase()).is_none() {
-                searched += 1;
-                continue;
-            }
-        }
-        searched += 1;
-        let Ok(messages) = transcript::read(Path::new(&session.file_path)) else {
-            continue;
-        };
-        for message in messages {
-            if hits.len() >= limit {
-                break;
-            }
-            if message.role != "user" && message.role != "assistant" {
-                continue;
-            }
-            if let Some(snippet) = transcript::snippet(&message.text, &needle) {
-                hits.push(Hit {
-                    session_id: session.session_id.clone(),
-                    project_path: session.project_path.clone(),
-                    role: message.role,
-                    snippet,
-                    timestamp_ms: message.timestamp_ms,
-                });
-            }
-        }
-    }
-    (hits, searched)
 }
 
 /// Totals of a group of sessions.

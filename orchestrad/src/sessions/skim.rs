@@ -131,9 +131,9 @@ pub(crate) fn skim(line: &[u8], decode: impl Fn(&str) -> bool) -> Option<Skim<'_
     if skip_ws(bytes, pos) != bytes.len() {
         return None;
     }
-    // Valid UTF-8 as a whole, checked last (lines to decode never get here), so serde_json's
-    // own leniency about invalid UTF-8 in skipped strings never matters.
-    std::str::from_utf8(line).ok()?;
+    // Valid UTF-8 as a whole: outside strings the walk accepts only ASCII, and every run of
+    // string bytes was checked where it leaves ASCII ([`valid_run`]), so serde_json's own
+    // leniency about invalid UTF-8 in skipped strings never matters.
     Some(Skim {
         kind: kind?,
         timestamp,
@@ -160,8 +160,7 @@ fn skip_string(bytes: &[u8], start: usize) -> Option<(usize, bool)> {
     let mut escaped = false;
     loop {
         let found = pos + memchr::memchr2(b'"', b'\\', &bytes[pos..])?;
-        // Control characters are not allowed raw inside a JSON string.
-        if has_control(&bytes[pos..found]) {
+        if !valid_run(&bytes[pos..found]) {
             return None;
         }
         if bytes[found] == b'"' {
@@ -182,12 +181,24 @@ fn skip_string(bytes: &[u8], start: usize) -> Option<(usize, bool)> {
     }
 }
 
-/// Whether `bytes` holds a control character. A fold without an early exit, which the
-/// compiler turns into vector compares (`any` went a byte at a time).
-fn has_control(bytes: &[u8]) -> bool {
-    bytes
-        .chunks(64)
-        .any(|block| block.iter().fold(0u8, |acc, &b| acc | u8::from(b < 0x20)) != 0)
+/// Whether a run of string bytes (between quotes and escapes) may stand in a JSON string:
+/// no raw control character, and valid UTF-8 where it leaves ASCII. A run never splits a
+/// UTF-8 sequence, whose bytes are all above ASCII, so valid runs make a valid line.
+/// One pass of folds without an early exit inside a block, which the compiler turns into
+/// vector compares (`any` went a byte at a time); the UTF-8 check runs only on the rare run
+/// with a byte above ASCII.
+fn valid_run(run: &[u8]) -> bool {
+    let mut high = 0u8;
+    for block in run.chunks(64) {
+        let (control, top) = block
+            .iter()
+            .fold((0u8, 0u8), |(c, h), &b| (c | u8::from(b < 0x20), h | b));
+        if control != 0 {
+            return false;
+        }
+        high |= top;
+    }
+    high < 0x80 || std::str::from_utf8(run).is_ok()
 }
 
 /// Skips one JSON value starting at `start` (no leading whitespace); returns the offset
@@ -315,6 +326,22 @@ mod tests {
             .map(|s| s.kind),
             Some("queue-operation")
         );
+    }
+
+    #[test]
+    fn text_beyond_ascii_is_checked_run_by_run() {
+        let fine = r#"{"type":"attachment","x":"héllo \"wörld\" ✓ 🎉","timestamp":"t"}"#;
+        assert_eq!(
+            skim(fine.as_bytes(), |_| false).map(|s| s.kind),
+            Some("attachment")
+        );
+        // A sequence cut short, a stray continuation byte, an overlong encoding.
+        for bad in [&b"\xc3"[..], b"\x80", b"\xc0\xaf"] {
+            let mut line = br#"{"type":"attachment","x":"ab"#.to_vec();
+            line.extend_from_slice(bad);
+            line.extend_from_slice(br#"cd"}"#);
+            assert_eq!(skim(&line, |_| false), None, "{bad:?}");
+        }
     }
 
     #[test]

@@ -4,12 +4,17 @@
 //!
 //! The notify callback only forwards events to an async channel; debouncing and all file
 //! reading happen here, on the blocking pool, never in the callback.
+//!
+//! Two lanes: a growing file is read at once, while big work (a new project directory of
+//! a gigabyte, a full rescan) runs in a lane of its own, so a line appended to a live
+//! session reaches `Watch` within milliseconds even while a cold index of gigabytes runs.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use notify::event::ModifyKind;
 use notify::{EventKind, RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 
@@ -19,6 +24,10 @@ use super::{jobs, live};
 /// How long to gather more events after the first one before acting: short, because the
 /// append-to-event latency target is 50 ms.
 const DEBOUNCE: Duration = Duration::from_millis(5);
+
+/// A file with more unread bytes than this is read in the bulk lane, so one big file (a
+/// session copied in) does not hold up the lines appended to live ones.
+const QUICK_READ: u64 = 1 << 20;
 
 /// How often the polling fallback looks at the files.
 const POLL_INTERVAL: Duration = Duration::from_secs(1);
@@ -74,6 +83,7 @@ pub fn spawn(
         index.flush().await;
         crate::memory::trim();
 
+        let (bulk, bulk_lane) = spawn_bulk_lane(index.clone());
         let mut heartbeat = tokio::time::interval(heartbeat);
         heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut rescan = tokio::time::interval(SAFETY_RESCAN);
@@ -88,22 +98,78 @@ pub fn spawn(
                     while let Ok(more) = rx.try_recv() {
                         batch.push(more);
                     }
-                    handle_batch(&index, &claude_dir, &[&sessions_dir, &jobs_dir], batch).await;
+                    handle_batch(&index, &claude_dir, &[&sessions_dir, &jobs_dir], &bulk, batch).await;
                 }
                 _ = heartbeat.tick() => {
                     if scan_on_heartbeat {
-                        blocking(&index, |index| index.scan()).await;
+                        let _ = bulk.send(Bulk::Scan);
                     }
                     refresh_live(&index, &claude_dir).await;
                     // Big answers (a full listing) leave freed memory behind; give it back.
                     crate::memory::trim();
                 }
                 _ = rescan.tick() => {
-                    blocking(&index, |index| index.scan()).await;
+                    let _ = bulk.send(Bulk::Scan);
                 }
             }
         }
+        // The lane ends its current work, then sees its channel closed.
+        drop(bulk);
+        let _ = bulk_lane.await;
     })
+}
+
+/// Big work for the bulk lane.
+#[derive(Debug)]
+enum Bulk {
+    /// Walk the whole projects directory.
+    Scan,
+    /// Read a new project directory.
+    Dir(PathBuf),
+    /// Read files with a big backlog.
+    Files(Vec<PathBuf>),
+}
+
+/// Starts the lane that does big work one piece at a time, coalescing what piles up
+/// meanwhile (ten new directories during a scan make one more pass, not ten).
+fn spawn_bulk_lane(
+    index: Arc<SessionIndex>,
+) -> (mpsc::UnboundedSender<Bulk>, tokio::task::JoinHandle<()>) {
+    let (tx, mut rx) = mpsc::unbounded_channel::<Bulk>();
+    let lane = tokio::spawn(async move {
+        while let Some(first) = rx.recv().await {
+            let mut full_scan = false;
+            let mut dirs = HashSet::new();
+            let mut files = HashSet::new();
+            let mut add = |work| match work {
+                Bulk::Scan => full_scan = true,
+                Bulk::Dir(dir) => {
+                    dirs.insert(dir);
+                }
+                Bulk::Files(more) => files.extend(more),
+            };
+            add(first);
+            while let Ok(more) = rx.try_recv() {
+                add(more);
+            }
+            blocking(&index, move |index| {
+                if full_scan {
+                    index.scan();
+                    return;
+                }
+                let mut seen = HashSet::new();
+                for dir in &dirs {
+                    if dir.parent() == Some(index.projects_dir()) {
+                        let _ = index.scan_dir(dir, &mut seen);
+                    }
+                }
+                let files: Vec<PathBuf> = files.into_iter().filter(|f| !seen.contains(f)).collect();
+                index.refresh_files(&files);
+            })
+            .await;
+        }
+    });
+    (tx, lane)
 }
 
 /// What a batch of events asks for.
@@ -119,6 +185,7 @@ async fn handle_batch(
     index: &Arc<SessionIndex>,
     claude_dir: &Path,
     registry_dirs: &[&Path],
+    bulk: &mpsc::UnboundedSender<Bulk>,
     batch: Vec<notify::Result<notify::Event>>,
 ) {
     let mut work = Work::default();
@@ -139,8 +206,13 @@ async fn handle_batch(
                 work.live = true;
             } else if index.is_session_file(&path) {
                 work.files.insert(path);
-            } else if matches!(event.kind, EventKind::Create(_)) && path.is_dir() {
-                // Events for a new directory's first writes can be missed: scan it.
+            } else if matches!(
+                event.kind,
+                EventKind::Create(_) | EventKind::Modify(ModifyKind::Name(_))
+            ) && path.is_dir()
+            {
+                // Events for a new directory's first writes can be missed, and a directory
+                // moved in (a restore, a sync) brings its files without any: scan it.
                 work.dirs.insert(path);
             } else if matches!(event.kind, EventKind::Remove(_))
                 && path.parent() == Some(index.projects_dir())
@@ -149,24 +221,30 @@ async fn handle_batch(
             }
         }
     }
-    blocking(index, move |index| {
-        if work.full_scan {
-            index.scan();
-            return;
-        }
-        let mut seen = HashSet::new();
-        for dir in &work.dirs {
-            if dir.parent() == Some(index.projects_dir()) {
-                let _ = index.scan_dir(dir, &mut seen);
+    if work.full_scan {
+        let _ = bulk.send(Bulk::Scan);
+    }
+    for dir in work.dirs {
+        let _ = bulk.send(Bulk::Dir(dir));
+    }
+    if !work.files.is_empty() {
+        let files = work.files;
+        let big = blocking(index, move |index| {
+            let mut big = Vec::new();
+            for file in files {
+                if index.unread_bytes(&file) > QUICK_READ {
+                    big.push(file);
+                } else {
+                    index.refresh_file(&file);
+                }
             }
+            big
+        })
+        .await;
+        if !big.is_empty() {
+            let _ = bulk.send(Bulk::Files(big));
         }
-        for file in &work.files {
-            if !seen.contains(file) {
-                index.refresh_file(file);
-            }
-        }
-    })
-    .await;
+    }
     // Registrations change when a Claude process starts, ends or turns busy / idle, job
     // files when a background session changes state; a session file growing says nothing
     // new about either (the heartbeat catches anything missed).

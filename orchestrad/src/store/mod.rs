@@ -96,7 +96,7 @@ impl Store {
         // the daemon should stay light (the RSS target is tens of megabytes).
         let db = sled::Config::new()
             .path(dir)
-            .cache_capacity(8 * 1024 * 1024)
+            .cache_capacity(1024 * 1024)
             .open()
             .map_err(sled_err("open"))?;
         let store = Store {
@@ -212,10 +212,10 @@ impl Table {
 
     /// Writes `value` under `key`.
     pub fn put<T: Serialize>(&self, key: &str, value: &T) -> Result<(), StoreError> {
-        let bytes = serde_json::to_vec(value).map_err(|source| StoreError::Decode {
+        let bytes = serde_json::to_vec(value).map_err(|err| StoreError::Encode {
             path: self.path.clone(),
             what: key.to_owned(),
-            source,
+            message: err.to_string(),
         })?;
         self.tree
             .insert(key, bytes)
@@ -305,5 +305,17 @@ mod tests {
         }
         let err = Store::open(dir.path()).expect_err("too new");
         assert!(matches!(err, StoreError::TooNew { .. }), "{err}");
+    }
+
+    #[test]
+    fn a_value_that_does_not_serialise_is_an_encode_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        let table = store.table("t").expect("table");
+        // JSON object keys must be strings; a map keyed by pairs cannot be written.
+        let value = std::collections::BTreeMap::from([((1, 2), 3)]);
+        let err = table.put("a", &value).expect_err("cannot serialise");
+        assert!(matches!(err, StoreError::Encode { .. }), "{err:?}");
+        assert!(err.to_string().contains("cannot encode a"), "{err}");
     }
 }

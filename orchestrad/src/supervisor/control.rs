@@ -111,9 +111,7 @@ impl Supervisor {
         if agent.state.is_active() {
             let dir = self.agent_dir(&agent.id);
             let line = user_message(&message);
-            let sent = tokio::task::spawn_blocking(move || dir.send(&line))
-                .await
-                .map_err(|err| SupervisorError::Precondition(err.to_string()))?;
+            let sent = super::blocking("sending to the agent", move || dir.send(&line)).await?;
             match sent {
                 Ok(()) => {
                     let agent = self

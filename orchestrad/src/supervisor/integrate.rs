@@ -203,16 +203,16 @@ impl Supervisor {
         if request.dry_run {
             let root = repo.clone();
             let agents = takers.clone();
-            outcome.conflicts = tokio::task::spawn_blocking(move || dry_run(&root, &agents))
-                .await
-                .map_err(|err| SupervisorError::Precondition(err.to_string()))??;
+            outcome.conflicts =
+                super::blocking("the dry run of the merge", move || dry_run(&root, &agents))
+                    .await??;
             return Ok(outcome);
         }
         let worktree_dir = self.settings.config.worktree_dir.clone();
         let root = repo.clone();
         let agents = takers.clone();
         let into = branch.clone();
-        let (committed, integration, gone) = tokio::task::spawn_blocking(move || {
+        let (committed, integration, gone) = super::blocking("merging the batch", move || {
             let mut committed = Vec::new();
             let mut candidates = Vec::new();
             let mut gone = Vec::new();
@@ -238,8 +238,7 @@ impl Supervisor {
             let integration = merge::integrate(&root, &into, &worktree, &candidates)?;
             Ok::<_, SupervisorError>((committed, integration, gone))
         })
-        .await
-        .map_err(|err| SupervisorError::Precondition(err.to_string()))??;
+        .await??;
         for id in gone {
             let branch_name = takers
                 .iter()

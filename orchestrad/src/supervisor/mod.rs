@@ -59,6 +59,30 @@ pub enum SupervisorError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A blocking task of ours panicked or was cancelled: a bug in the daemon, not
+    /// something the caller can fix, so it must not read as a precondition.
+    #[error(
+        "internal error: {what} failed unexpectedly ({source}); the daemon's log has the details"
+    )]
+    Task {
+        /// What the task was doing.
+        what: &'static str,
+        /// Tokio's report of the panic or cancellation.
+        #[source]
+        source: tokio::task::JoinError,
+    },
+}
+
+/// Runs `work` on the blocking pool. A panic in it becomes [`SupervisorError::Task`]
+/// (gRPC `INTERNAL`), logged here once.
+pub(crate) async fn blocking<T: Send + 'static>(
+    what: &'static str,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, SupervisorError> {
+    tokio::task::spawn_blocking(work).await.map_err(|source| {
+        tracing::error!(%source, "{what} failed unexpectedly");
+        SupervisorError::Task { what, source }
+    })
 }
 
 /// An environment: variable name to value.

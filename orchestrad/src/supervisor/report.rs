@@ -45,7 +45,7 @@ impl Supervisor {
     pub async fn report(&self, dir: Option<&Path>, batch: &str) -> Result<Report, SupervisorError> {
         let (batch_id, agents) = self.batch(dir, batch)?;
         let now = now_ms();
-        let entries = tokio::task::spawn_blocking(move || {
+        let entries = super::blocking("building the batch report", move || {
             agents
                 .into_iter()
                 .map(|agent| {
@@ -72,8 +72,7 @@ impl Supervisor {
                 })
                 .collect::<Vec<_>>()
         })
-        .await
-        .map_err(|err| SupervisorError::Precondition(err.to_string()))?;
+        .await?;
         let repo = entries
             .first()
             .map(|e| e.agent.repo.clone())
@@ -128,9 +127,10 @@ impl Supervisor {
             report.batch_id,
             report.entries.len()
         );
-        tokio::task::spawn_blocking(move || open(&repo, &branch, &title, &report.markdown, &env))
-            .await
-            .map_err(|err| SupervisorError::Precondition(err.to_string()))?
+        super::blocking("opening the pull request", move || {
+            open(&repo, &branch, &title, &report.markdown, &env)
+        })
+        .await?
     }
 }
 

@@ -100,7 +100,7 @@ impl Supervisor {
         }
         let mut agents = self.agents_of(dir)?;
         agents.reverse();
-        tokio::task::spawn_blocking(move || {
+        super::blocking("reading the agents' diffs", move || {
             agents
                 .into_iter()
                 .map(|agent| AgentResult {
@@ -110,7 +110,6 @@ impl Supervisor {
                 .collect()
         })
         .await
-        .map_err(|err| SupervisorError::Precondition(err.to_string()))
     }
 
     /// The agent worktrees of the repository containing `dir`.
@@ -125,7 +124,7 @@ impl Supervisor {
             .filter(|a| a.worktree && a.cwd.is_dir())
             .collect();
         let root = repo.clone();
-        let infos = tokio::task::spawn_blocking(move || {
+        let infos = super::blocking("reading the worktrees", move || {
             agents
                 .into_iter()
                 .map(|agent| WorktreeInfo {
@@ -135,8 +134,7 @@ impl Supervisor {
                 })
                 .collect()
         })
-        .await
-        .map_err(|err| SupervisorError::Precondition(err.to_string()))?;
+        .await?;
         Ok((repo, infos))
     }
 
@@ -156,7 +154,7 @@ impl Supervisor {
             .into_iter()
             .filter(|a| a.worktree && a.cwd.exists())
             .collect();
-        tokio::task::spawn_blocking(move || {
+        super::blocking("cleaning up worktrees", move || {
             let mut actions = Vec::new();
             for agent in agents {
                 let mut action = CleanupAction {
@@ -195,7 +193,6 @@ impl Supervisor {
             actions
         })
         .await
-        .map_err(|err| SupervisorError::Precondition(err.to_string()))
     }
 
     /// Commits what is uncommitted in the agent's worktree (the task as the message),
@@ -225,9 +222,7 @@ impl Supervisor {
                 agent.cwd.display()
             )));
         }
-        tokio::task::spawn_blocking(move || open_pr(&agent, &env))
-            .await
-            .map_err(|err| SupervisorError::Precondition(err.to_string()))?
+        super::blocking("opening the pull request", move || open_pr(&agent, &env)).await?
     }
 }
 

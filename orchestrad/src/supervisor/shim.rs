@@ -311,7 +311,7 @@ fn run_inner(dir: &AgentDir) -> std::io::Result<i32> {
                     output.write_all(&line)?;
                     output.flush()?;
                 }
-                if is_result(&line) {
+                if super::stream::is_result(&line) {
                     let mut guard = input.lock().expect("input lock");
                     guard.pending = guard.pending.saturating_sub(1);
                     if guard.pending == 0 {
@@ -395,17 +395,4 @@ fn serve_request(stream: UnixStream, input: &Mutex<Input>, output: &Mutex<std::f
         "{}",
         serde_json::to_string(&reply).unwrap_or_default()
     );
-}
-
-/// Whether a stream-json line is a `result` line.
-fn is_result(line: &[u8]) -> bool {
-    #[derive(Deserialize)]
-    struct Kind<'a> {
-        #[serde(rename = "type", borrow, default)]
-        kind: Option<std::borrow::Cow<'a, str>>,
-    }
-    serde_json::from_slice::<Kind>(line)
-        .ok()
-        .and_then(|k| k.kind)
-        .is_some_and(|k| k == "result")
 }

@@ -1,6 +1,9 @@
-//! Reading Claude Code's stream-json output into an agent's record: the session id from
-//! `system/init`, activity from `assistant` lines, cost and result from `result` lines,
-//! and `waiting` while a permission request is open.
+//! Claude Code's stream-json, read in one place. [`events`] turns a line into typed
+//! [`Event`]s (session start, text, tool use, tool result, permission request, result, a
+//! message we sent, a line that is not JSON); everything else in the code base goes
+//! through them: the agent's record ([`apply`]), the approvals ([`control`]), the overlap
+//! radar ([`file_tool_signal`]), the shim's turn count ([`is_result`]), and `logs` and
+//! the dashboard, which render the events carried in `LogLine.events`.
 
 use serde_json::Value;
 
@@ -10,121 +13,75 @@ use crate::sessions::parse::truncate_chars;
 /// Longest activity text kept.
 const ACTIVITY_CHARS: usize = 120;
 
-/// Applies one output line; malformed lines are ignored (the log keeps them).
+/// Applies one output line, through the events it holds; a line that is not JSON
+/// changes nothing (the log keeps it).
 pub fn apply(agent: &mut AgentRecord, line: &[u8]) {
-    let Ok(value) = serde_json::from_slice::<Value>(line) else {
-        return;
-    };
-    let kind = value
-        .get("type")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    match kind {
-        "system" if value.get("subtype").and_then(Value::as_str) == Some("init") => {
-            if let Some(id) = value.get("session_id").and_then(Value::as_str) {
-                agent.session_id = id.to_owned();
+    for event in events(line) {
+        apply_event(agent, event);
+    }
+}
+
+/// What one event tells the agent's record.
+fn apply_event(agent: &mut AgentRecord, event: Event) {
+    match event {
+        Event::SessionStarted { session_id, .. } => {
+            if !session_id.is_empty() {
+                agent.session_id = session_id;
             }
             if agent.state == AgentState::Starting {
                 agent.state = AgentState::Running;
             }
         }
-        "assistant" => {
+        Event::Text(text) => {
             if agent.state.is_active() {
                 agent.state = AgentState::Running;
             }
-            let blocks = value
-                .pointer("/message/content")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            for block in &blocks {
-                match block.get("type").and_then(Value::as_str) {
-                    Some("tool_use") => {
-                        let name = block.get("name").and_then(Value::as_str).unwrap_or("tool");
-                        agent.activity = truncate_chars(
-                            &format!("{name} {}", tool_summary(block.get("input"))),
-                            ACTIVITY_CHARS,
-                        );
-                    }
-                    Some("text") => {
-                        let text = block
-                            .get("text")
-                            .and_then(Value::as_str)
-                            .unwrap_or_default();
-                        let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
-                        if !one_line.is_empty() {
-                            agent.activity = truncate_chars(&one_line, ACTIVITY_CHARS);
-                        }
-                    }
-                    _ => {}
-                }
+            let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            agent.activity = truncate_chars(&one_line, ACTIVITY_CHARS);
+        }
+        Event::ToolUse { name, input, .. } => {
+            if agent.state.is_active() {
+                agent.state = AgentState::Running;
+            }
+            agent.activity = truncate_chars(
+                &format!("{name} {}", tool_summary(Some(&input))),
+                ACTIVITY_CHARS,
+            );
+        }
+        Event::Control(Control::CanUseTool {
+            tool_name, input, ..
+        }) => {
+            let tool = if tool_name.is_empty() {
+                "tool"
+            } else {
+                &tool_name
+            };
+            let input = tool_summary(Some(&input));
+            agent.activity =
+                truncate_chars(&format!("needs approval: {tool} {input}"), ACTIVITY_CHARS);
+            if agent.state.is_active() {
+                agent.state = AgentState::Waiting;
             }
         }
-        "control_request" => {
-            let request = value.get("request");
-            if request
-                .and_then(|r| r.get("subtype"))
-                .and_then(Value::as_str)
-                == Some("can_use_tool")
-            {
-                let tool = request
-                    .and_then(|r| r.get("tool_name"))
-                    .and_then(Value::as_str)
-                    .unwrap_or("tool");
-                let input = tool_summary(request.and_then(|r| r.get("input")));
-                agent.activity =
-                    truncate_chars(&format!("needs approval: {tool} {input}"), ACTIVITY_CHARS);
-                if agent.state.is_active() {
-                    agent.state = AgentState::Waiting;
-                }
-            }
-        }
-        "result" => {
-            agent.result = value
-                .get("result")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-                .or_else(|| {
-                    value.get("errors").and_then(Value::as_array).map(|errors| {
-                        errors
-                            .iter()
-                            .filter_map(Value::as_str)
-                            .collect::<Vec<_>>()
-                            .join("; ")
-                    })
-                })
-                .unwrap_or_default();
-            agent.is_error = value
-                .get("is_error")
-                .and_then(Value::as_bool)
-                .unwrap_or(false);
-            if let Some(cost) = value.get("total_cost_usd").and_then(Value::as_f64) {
-                // The process reports its own running total, which on 2.1.330 starts from
-                // the cost it restored from the session; earlier runs come before it.
+        Event::Result {
+            is_error,
+            text,
+            total_cost_usd,
+            usage,
+            permission_denials,
+            ..
+        } => {
+            agent.result = text;
+            agent.is_error = is_error;
+            // The process reports its own running total, which on 2.1.330 starts from
+            // the cost it restored from the session; earlier runs come before it.
+            if let Some(cost) = total_cost_usd {
                 agent.total_cost_usd =
                     agent.cost_before_run + (cost - agent.cost_restored_usd).max(0.0);
             }
-            if let Some(usage) = value.get("usage") {
-                let n = |key: &str| usage.get(key).and_then(Value::as_u64).unwrap_or(0);
-                agent.tokens.input += n("input_tokens");
-                agent.tokens.output += n("output_tokens");
-                agent.tokens.cache_read += n("cache_read_input_tokens");
-                agent.tokens.cache_creation += n("cache_creation_input_tokens");
-            }
-            for denial in value
-                .get("permission_denials")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                let tool = denial
-                    .get("tool_name")
-                    .and_then(Value::as_str)
-                    .unwrap_or("tool");
-                let entry = truncate_chars(
-                    &format!("{tool}: {}", tool_summary(denial.get("tool_input"))),
-                    200,
-                );
+            agent.tokens.add(&usage);
+            for (tool, input) in permission_denials {
+                let entry = truncate_chars(&format!("{tool}: {}", tool_summary(Some(&input))), 200);
                 if !agent.permission_denials.contains(&entry) {
                     agent.permission_denials.push(entry);
                 }
@@ -138,7 +95,218 @@ pub fn apply(agent: &mut AgentRecord, line: &[u8]) {
                 "finished its turn".to_owned()
             };
         }
-        _ => {}
+        Event::ToolResult { .. }
+        | Event::Control(Control::Cancel { .. })
+        | Event::UserMessage(_)
+        | Event::Output(_) => {}
+    }
+}
+
+/// One thing in an agent's conversation, read from a stream-json line: what `logs` and
+/// the dashboard render (through `LogLine.events`). This module is the one reader of the
+/// format; the clients never parse a line themselves.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// `system/init`: a run began.
+    SessionStarted {
+        /// Claude Code's session id.
+        session_id: String,
+        /// The model.
+        model: String,
+        /// The working directory.
+        cwd: String,
+    },
+    /// Text Claude wrote (an `assistant` text block).
+    Text(String),
+    /// A tool call (an `assistant` tool_use block).
+    ToolUse {
+        /// The call's id.
+        id: String,
+        /// The tool.
+        name: String,
+        /// Its input.
+        input: Value,
+    },
+    /// A tool's answer (a `user` tool_result block).
+    ToolResult {
+        /// The call answered.
+        tool_use_id: String,
+        /// What it returned, as text.
+        content: String,
+        /// It failed or was refused.
+        is_error: bool,
+    },
+    /// A permission request or its withdrawal.
+    Control(Control),
+    /// `result`: the end of a turn.
+    Result {
+        /// `success`, `error_during_execution`, ...
+        subtype: String,
+        /// The turn failed.
+        is_error: bool,
+        /// The answer, or the errors joined with "; ".
+        text: String,
+        /// The process's running total, when it reported one.
+        total_cost_usd: Option<f64>,
+        /// How long the turn took.
+        duration_ms: u64,
+        /// Model round trips.
+        num_turns: u64,
+        /// Tokens of the turn.
+        usage: crate::sessions::meta::Tokens,
+        /// Tool calls refused without asking: (tool, input).
+        permission_denials: Vec<(String, Value)>,
+    },
+    /// A message orchestra sent to the agent (its task, `send`, a resume).
+    UserMessage(String),
+    /// A line that is not JSON, as written.
+    Output(String),
+}
+
+/// Everything `line` says that is worth showing; none for kinds nobody shows (status
+/// notices, unknown types), several for a message with text and tool calls.
+pub fn events(line: &[u8]) -> Vec<Event> {
+    if line.trim_ascii().is_empty() {
+        return Vec::new();
+    }
+    let Ok(value) = serde_json::from_slice::<Value>(line) else {
+        return vec![Event::Output(String::from_utf8_lossy(line).into_owned())];
+    };
+    let text = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or_default().to_owned();
+    let blocks = || {
+        value
+            .pointer("/message/content")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    };
+    match value
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+    {
+        "system" if value.get("subtype").and_then(Value::as_str) == Some("init") => {
+            vec![Event::SessionStarted {
+                session_id: text(value.get("session_id")),
+                model: text(value.get("model")),
+                cwd: text(value.get("cwd")),
+            }]
+        }
+        "assistant" => blocks()
+            .iter()
+            .filter_map(|b| match b.get("type").and_then(Value::as_str) {
+                Some("text") => {
+                    let t = text(b.get("text"));
+                    (!t.trim().is_empty()).then_some(Event::Text(t))
+                }
+                Some("tool_use") => Some(Event::ToolUse {
+                    id: text(b.get("id")),
+                    name: b
+                        .get("name")
+                        .and_then(Value::as_str)
+                        .unwrap_or("tool")
+                        .to_owned(),
+                    input: b.get("input").cloned().unwrap_or(Value::Null),
+                }),
+                _ => None,
+            })
+            .collect(),
+        "user" if value.get("orchestra").and_then(Value::as_str) == Some("sent") => {
+            let content = match value.pointer("/message/content") {
+                Some(Value::String(t)) => t.clone(),
+                Some(Value::Array(blocks)) => block_text(blocks),
+                _ => return Vec::new(),
+            };
+            vec![Event::UserMessage(content)]
+        }
+        "user" => blocks()
+            .iter()
+            .filter(|b| b.get("type").and_then(Value::as_str) == Some("tool_result"))
+            .map(|b| Event::ToolResult {
+                tool_use_id: text(b.get("tool_use_id")),
+                content: match b.get("content") {
+                    Some(Value::String(t)) => t.clone(),
+                    Some(Value::Array(blocks)) => block_text(blocks),
+                    Some(other) => other.to_string(),
+                    None => String::new(),
+                },
+                is_error: b.get("is_error").and_then(Value::as_bool).unwrap_or(false),
+            })
+            .collect(),
+        "control_request" | "control_cancel_request" => {
+            control_of(&value).map(Event::Control).into_iter().collect()
+        }
+        "result" => {
+            let usage = value.get("usage");
+            let n = |key: &str| {
+                usage
+                    .and_then(|u| u.get(key))
+                    .and_then(Value::as_u64)
+                    .unwrap_or(0)
+            };
+            vec![Event::Result {
+                subtype: text(value.get("subtype")),
+                is_error: value
+                    .get("is_error")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
+                text: value
+                    .get("result")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+                    .or_else(|| {
+                        value.get("errors").and_then(Value::as_array).map(|errors| {
+                            errors
+                                .iter()
+                                .filter_map(Value::as_str)
+                                .collect::<Vec<_>>()
+                                .join("; ")
+                        })
+                    })
+                    .unwrap_or_default(),
+                total_cost_usd: value.get("total_cost_usd").and_then(Value::as_f64),
+                duration_ms: value
+                    .get("duration_ms")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(0),
+                num_turns: value.get("num_turns").and_then(Value::as_u64).unwrap_or(0),
+                usage: crate::sessions::meta::Tokens {
+                    input: n("input_tokens"),
+                    output: n("output_tokens"),
+                    cache_read: n("cache_read_input_tokens"),
+                    cache_creation: n("cache_creation_input_tokens"),
+                },
+                permission_denials: value
+                    .get("permission_denials")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .map(|d| {
+                        (
+                            d.get("tool_name")
+                                .and_then(Value::as_str)
+                                .unwrap_or("tool")
+                                .to_owned(),
+                            d.get("tool_input").cloned().unwrap_or(Value::Null),
+                        )
+                    })
+                    .collect(),
+            }]
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// The text blocks of a content array, joined; the JSON when there are none.
+fn block_text(blocks: &[Value]) -> String {
+    let texts: Vec<&str> = blocks
+        .iter()
+        .filter_map(|b| b.get("text").and_then(Value::as_str))
+        .collect();
+    if texts.is_empty() && !blocks.is_empty() {
+        Value::Array(blocks.to_vec()).to_string()
+    } else {
+        texts.join("\n")
     }
 }
 
@@ -174,6 +342,11 @@ pub fn control(line: &[u8]) -> Option<Control> {
         return None;
     }
     let value: Value = serde_json::from_slice(line).ok()?;
+    control_of(&value)
+}
+
+/// The control message of a parsed line.
+fn control_of(value: &Value) -> Option<Control> {
     let text = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or_default().to_owned();
     match value.get("type").and_then(Value::as_str)? {
         "control_request" => {
@@ -231,26 +404,31 @@ pub fn file_tool_signal(line: &[u8]) -> Option<FileToolSignal> {
     if !calls && !returns {
         return None;
     }
-    let value = serde_json::from_slice::<Value>(line).ok()?;
-    let blocks = value
-        .pointer("/message/content")
-        .and_then(Value::as_array)?;
     let mut signal = None;
-    for block in blocks {
-        match block.get("type").and_then(Value::as_str) {
-            Some("tool_use")
-                if block
-                    .get("name")
-                    .and_then(Value::as_str)
-                    .is_some_and(|n| FILE_TOOLS.contains(&n)) =>
-            {
+    for event in events(line) {
+        match event {
+            Event::ToolUse { name, .. } if FILE_TOOLS.contains(&name.as_str()) => {
                 signal = Some(FileToolSignal::Called);
             }
-            Some("tool_result") => return Some(FileToolSignal::Returned),
+            Event::ToolResult { .. } => return Some(FileToolSignal::Returned),
             _ => {}
         }
     }
     signal
+}
+
+/// Whether a stream-json line is a `result` line (the shim counts them; a borrowed parse
+/// that allocates nothing per line).
+pub fn is_result(line: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Kind<'a> {
+        #[serde(rename = "type", borrow, default)]
+        kind: Option<std::borrow::Cow<'a, str>>,
+    }
+    serde_json::from_slice::<Kind>(line)
+        .ok()
+        .and_then(|k| k.kind)
+        .is_some_and(|k| k == "result")
 }
 
 /// A short description of a tool's input: the path or command when there is one.
@@ -282,6 +460,111 @@ mod tests {
             .join("../tests/fixtures/claude-code/stream-json")
             .join(name);
         std::fs::read_to_string(path).expect("fixture")
+    }
+
+    /// Every event of a capture's stdout lines (`*.transcript.jsonl`: what the CLI wrote).
+    fn events_of(path: &str) -> Vec<Event> {
+        let text = std::fs::read_to_string(path).expect("capture");
+        text.lines()
+            .flat_map(|line| {
+                let value: Value = serde_json::from_str(line).expect("json");
+                match value.get("dir").and_then(Value::as_str) {
+                    Some("from_claude") => events(value["msg"].to_string().as_bytes()),
+                    Some(_) => Vec::new(),
+                    None => events(line.as_bytes()),
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn captured_lines_become_typed_events() {
+        let events = events_of(&format!(
+            "{}/../tests/fixtures/claude-code/stream-json/13_bash_no_flags.jsonl",
+            env!("CARGO_MANIFEST_DIR")
+        ));
+        assert!(
+            matches!(&events[0], Event::SessionStarted { session_id, .. } if session_id == "1a6d9363-249d-4837-af7a-1202bf63d6e8"),
+            "{events:?}"
+        );
+        assert!(events.iter().any(|e| matches!(e, Event::ToolUse { name, input, .. } if name == "Bash" && input["command"] == "echo hi > out.txt")));
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e, Event::ToolResult { is_error: true, .. }))
+        );
+        let Some(Event::Result {
+            total_cost_usd,
+            is_error,
+            text,
+            ..
+        }) = events.last()
+        else {
+            panic!("{events:?}");
+        };
+        assert!((total_cost_usd.expect("cost") - 0.19274).abs() < 1e-9);
+        assert!(!is_error);
+        assert!(text.starts_with("Tool finished"));
+    }
+
+    #[test]
+    fn permission_requests_of_2_1_330_and_2_1_197_are_events() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/claude-code");
+        for path in [
+            format!("{dir}/2.1.330/stream-json/50_perm_prompt_allow.transcript.jsonl"),
+            format!("{dir}/stream-json/50_perm_prompt_allow.transcript.jsonl"),
+        ] {
+            let events = events_of(&path);
+            let asked = events
+                .iter()
+                .filter(|e| matches!(e, Event::Control(Control::CanUseTool { tool_name, .. }) if tool_name == "Write"))
+                .count();
+            assert_eq!(asked, 1, "{path}: {events:?}");
+            assert!(
+                matches!(
+                    events.last(),
+                    Some(Event::Result {
+                        is_error: false,
+                        ..
+                    })
+                ),
+                "{path}"
+            );
+        }
+    }
+
+    #[test]
+    fn hostile_lines_give_output_or_nothing() {
+        assert_eq!(
+            events(b"not json {"),
+            vec![Event::Output("not json {".to_owned())]
+        );
+        assert_eq!(
+            events(b"\xff\xfe"),
+            vec![Event::Output("\u{fffd}\u{fffd}".to_owned())]
+        );
+        assert!(events(b"").is_empty());
+        assert!(events(br#"{"type":"mystery","x":1}"#).is_empty());
+        assert!(events(br#"[1,2]"#).is_empty());
+        assert!(events(br#"{"type":"assistant","message":{"content":"not blocks"}}"#).is_empty());
+        assert!(events(br#"{"type":"assistant","message":{"content":[{"type":"tool_use"}]}}"#)
+            .iter()
+            .all(|e| matches!(e, Event::ToolUse { name, input: Value::Null, .. } if name == "tool")));
+        let huge = format!(
+            r#"{{"type":"assistant","message":{{"content":[{{"type":"text","text":"{}"}}]}}}}"#,
+            "x".repeat(5 * 1024 * 1024)
+        );
+        assert!(
+            matches!(&events(huge.as_bytes())[..], [Event::Text(t)] if t.len() == 5 * 1024 * 1024)
+        );
+        let sent = format!(
+            "{}\"message\":{{\"role\":\"user\",\"content\":\"do it\"}}}}",
+            crate::supervisor::shim::SENT_PREFIX
+        );
+        assert_eq!(
+            events(sent.as_bytes()),
+            vec![Event::UserMessage("do it".to_owned())]
+        );
     }
 
     #[test]

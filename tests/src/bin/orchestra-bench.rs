@@ -4,10 +4,16 @@
 //! - `index [MB]`: cold index of ~1 GB (or MB) of generated sessions of each shape
 //!   (2.1.197, 2.1.330) on every core: MB/s, cores used, peak RSS, and ccusage on the
 //!   same files when it is installed;
+//! - `scan DIR`: a cold index of an existing projects dir (your own `~/.claude/projects`,
+//!   or one `generate` wrote), read-only, into a throwaway store;
 //! - `search [MB]`: `Search` over ~1 GB of 2.1.330 sessions, in MB/s;
 //! - `list`: end-to-end `orchestractl sessions --all --json` with 10,000 sessions indexed,
 //!   and the daemon's RSS then;
+//! - `fresh [MB]`: `orchestractl sessions --all --json` with no daemon running (it starts
+//!   one, which indexes cold) over ~2 GB of 2.1.330 sessions, then the daemon's RSS;
 //! - `watch`: latency from appending a line to a session file to its `Watch` event;
+//! - `watch-index [MB]`: the same while the daemon indexes ~1 GB of 2.1.330 sessions that
+//!   arrive at once (a project directory moved into `~/.claude/projects`);
 //! - `spawn`: `spawn` of 5 tasks to 5 agents running, in a repo of 2,000 files, beside
 //!   5 x `git worktree add`;
 //! - `chatty`: daemon CPU and RSS while 50 chatty agents run;
@@ -29,7 +35,10 @@ fn main() -> anyhow::Result<()> {
         "index" => index(),
         "search" => search(),
         "list" => list(),
+        "fresh" => fresh(),
+        "scan" => scan(),
         "watch" => watch(),
+        "watch-index" => watch_during_index(),
         "spawn" => spawn(),
         "chatty" => chatty(),
         "approvals" => approvals(),
@@ -69,20 +78,32 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         "generate" => {
-            // orchestra-bench generate <projects-dir> <sessions> <average bytes>
+            // orchestra-bench generate <projects-dir> <sessions> <average bytes> [2.1.330]
             let args: Vec<String> = std::env::args().skip(2).collect();
-            let [dir, count, avg] = args.as_slice() else {
-                anyhow::bail!(
-                    "usage: orchestra-bench generate <projects-dir> <sessions> <average-bytes>"
-                );
+            let (dir, count, avg, shape) = match args.as_slice() {
+                [dir, count, avg] => (dir, count, avg, "2.1.197"),
+                [dir, count, avg, shape] => (dir, count, avg, shape.as_str()),
+                _ => anyhow::bail!(
+                    "usage: orchestra-bench generate <projects-dir> <sessions> <average-bytes> [2.1.330]"
+                ),
             };
-            let bytes =
-                generate::write_projects(Path::new(dir), count.parse()?, avg.parse()?, 100, 1)?;
-            println!("wrote {count} sessions, {} MB, to {dir}", bytes / 1_000_000);
+            let (dir, count, avg) = (Path::new(dir), count.parse()?, avg.parse()?);
+            let bytes = if shape == "2.1.330" {
+                generate::write_projects_2_1_330(dir, count, avg, 100, 1)?
+            } else {
+                generate::write_projects(dir, count, avg, 100, 1)?
+            };
+            println!(
+                "wrote {count} sessions, {} MB, to {}",
+                bytes / 1_000_000,
+                dir.display()
+            );
             Ok(())
         }
         _ => {
-            eprintln!("usage: orchestra-bench index|search|list|watch|spawn|chatty|generate");
+            eprintln!(
+                "usage: orchestra-bench index|search|list|watch|watch-index|spawn|chatty|approvals|generate"
+            );
             std::process::exit(2);
         }
     }
@@ -98,6 +119,23 @@ fn rss_kb(pid: u32) -> u64 {
         })
         .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
         .unwrap_or(0)
+}
+
+/// The RSS of `pid` once it stops falling: the daemon gives freed memory back a moment
+/// after big work (the first scan's flush, a big answer sent), and idles like that for days.
+/// Sampled every 100 ms until two seconds pass without a new low.
+fn settled_rss_kb(pid: u32) -> u64 {
+    let mut low = rss_kb(pid);
+    let mut since = Instant::now();
+    while since.elapsed() < Duration::from_secs(2) {
+        std::thread::sleep(Duration::from_millis(100));
+        let now = rss_kb(pid);
+        if now < low {
+            low = now;
+            since = Instant::now();
+        }
+    }
+    low
 }
 
 /// utime + stime of `pid`, in clock ticks.
@@ -153,16 +191,7 @@ fn index_shape(shape: &str, mb: usize) -> anyhow::Result<()> {
     let me = std::process::id();
     reset_peak_rss();
     let store = orchestrad::store::Store::open(&dir.path().join("store"))?;
-    let index = orchestrad::sessions::SessionIndex::load(
-        projects.clone(),
-        &store,
-        orchestrad::events::Bus::new(),
-    )?;
-    let ticks = cpu_ticks(me);
-    let started = Instant::now();
-    let stats = index.scan();
-    let secs = started.elapsed().as_secs_f64();
-    let cores = (cpu_ticks(me) - ticks) as f64 / 100.0 / secs;
+    let (index, stats, secs, cores) = cold_index(&projects, &store)?;
     let ours = stats.bytes_read as f64 / 1e6 / secs;
     println!(
         "[{shape}] cold index: {} sessions, {:.0} MB in {:.2}s = {ours:.0} MB/s, {cores:.1} cores used, peak RSS {:.0} MB",
@@ -205,6 +234,54 @@ fn ccusage(config_dir: &Path) -> Option<f64> {
         .ok()?;
     let secs = started.elapsed().as_secs_f64();
     out.success().then_some(secs)
+}
+
+/// `orchestra-bench scan DIR`: cold index of the sessions already in DIR, three times, each
+/// into a fresh store, page cache warm.
+fn scan() -> anyhow::Result<()> {
+    let projects = std::path::PathBuf::from(
+        std::env::args()
+            .nth(2)
+            .ok_or_else(|| anyhow::anyhow!("usage: orchestra-bench scan <projects-dir>"))?,
+    );
+    warm_page_cache(&projects);
+    for _ in 0..3 {
+        let dir = tempfile::tempdir()?;
+        let store = orchestrad::store::Store::open(&dir.path().join("store"))?;
+        let (_, stats, secs, cores) = cold_index(&projects, &store)?;
+        println!(
+            "cold index: {} sessions, {:.0} MB in {secs:.2}s = {:.0} MB/s, {cores:.1} cores used",
+            stats.files,
+            stats.bytes_read as f64 / 1e6,
+            stats.bytes_read as f64 / 1e6 / secs,
+        );
+    }
+    Ok(())
+}
+
+/// A cold index of `projects` into `store`: the index, how it went, the seconds it took
+/// and the cores it used (CPU time over wall time).
+fn cold_index(
+    projects: &Path,
+    store: &orchestrad::store::Store,
+) -> anyhow::Result<(
+    orchestrad::sessions::SessionIndex,
+    orchestrad::sessions::index::ScanStats,
+    f64,
+    f64,
+)> {
+    let index = orchestrad::sessions::SessionIndex::load(
+        projects.to_path_buf(),
+        store,
+        orchestrad::events::Bus::new(),
+    )?;
+    let me = std::process::id();
+    let ticks = cpu_ticks(me);
+    let started = Instant::now();
+    let stats = index.scan();
+    let secs = started.elapsed().as_secs_f64();
+    let cores = (cpu_ticks(me) - ticks) as f64 / 100.0 / secs;
+    Ok((index, stats, secs, cores))
 }
 
 /// Reads every file once through a small buffer, so figures are parsing speed, not disk
@@ -259,7 +336,9 @@ fn search() -> anyhow::Result<()> {
         reset_peak_rss();
         let ticks = cpu_ticks(me);
         let started = Instant::now();
-        let (hits, searched) = orchestrad::sessions::query::search(&sessions, query, usize::MAX);
+        let progress = orchestrad::sessions::search::Progress::default();
+        let (hits, searched) =
+            orchestrad::sessions::search::search(&sessions, query, usize::MAX, &progress);
         let secs = started.elapsed().as_secs_f64();
         println!(
             "search {query:?} ({what}): {} hits in {searched} sessions, {:.0} MB in {secs:.2}s = {:.0} MB/s, {:.1} cores used, peak RSS {:.0} MB",
@@ -286,10 +365,60 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     out
 }
 
+/// `orchestra-bench fresh [MB]`: the first `sessions` a user runs, the daemon not running,
+/// over ~2 GB of 2.1.330 sessions: start, cold index and the full answer, whole process.
+fn fresh() -> anyhow::Result<()> {
+    let mb: usize = match std::env::args().nth(2) {
+        Some(arg) => arg.parse()?,
+        None => 2000,
+    };
+    let env = TestEnv::new();
+    let bytes = generate::write_projects_2_1_330(&env.projects_dir(), mb, 1_000_000, 40, 13)?;
+    warm_page_cache(&env.projects_dir());
+    let started = Instant::now();
+    let out = env
+        .command(bin("orchestractl"))
+        .args(["sessions", "--all", "--json"])
+        .stdout(Stdio::piped())
+        .output()?;
+    let secs = started.elapsed().as_secs_f64();
+    anyhow::ensure!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed = serde_json::from_slice::<serde_json::Value>(&out.stdout)?
+        .as_array()
+        .map_or(0, Vec::len);
+    println!(
+        "orchestractl sessions --all --json, no daemon running, {listed} sessions / {} MB of 2.1.330 sessions: {secs:.2}s (daemon start + cold index + answer)",
+        bytes / 1_000_000
+    );
+    let status = env.ctl_json(&["daemon", "status"]);
+    println!(
+        "daemon RSS then: {:.1} MB",
+        rss_kb(status["pid"].as_u64().unwrap_or(0) as u32) as f64 / 1024.0
+    );
+    env.ctl_ok(&["daemon", "stop"]);
+    Ok(())
+}
+
+/// `orchestra-bench list [2.1.330]`: 10,000 sessions, of the 2.1.197 shape by default
+/// (~20 KB each) or of the 2.1.330 shape (~100 KB each: its lines are bigger).
 fn list() -> anyhow::Result<()> {
     let env = TestEnv::new();
-    let bytes = generate::write_projects(&env.projects_dir(), 10_000, 20_000, 100, 11)?;
-    eprintln!("generated 10,000 sessions, {} MB", bytes / 1_000_000);
+    let shape = std::env::args()
+        .nth(2)
+        .unwrap_or_else(|| "2.1.197".to_owned());
+    let bytes = if shape == "2.1.330" {
+        generate::write_projects_2_1_330(&env.projects_dir(), 10_000, 100_000, 100, 11)?
+    } else {
+        generate::write_projects(&env.projects_dir(), 10_000, 20_000, 100, 11)?
+    };
+    eprintln!(
+        "generated 10,000 sessions of the {shape} shape, {} MB",
+        bytes / 1_000_000
+    );
     let started = Instant::now();
     let status = env.ctl_json(&["daemon", "status"]);
     let pid = status["pid"].as_u64().unwrap_or(0) as u32;
@@ -334,8 +463,9 @@ fn list() -> anyhow::Result<()> {
         percentile(&recent, 0.5)
     );
     println!(
-        "daemon RSS with 10,000 sessions indexed: {:.1} MB",
-        rss_kb(pid) as f64 / 1024.0
+        "daemon RSS with 10,000 sessions indexed, right after the listings: {:.1} MB, settled: {:.1} MB",
+        rss_kb(pid) as f64 / 1024.0,
+        settled_rss_kb(pid) as f64 / 1024.0
     );
     env.ctl_ok(&["daemon", "stop"]);
     let started = Instant::now();
@@ -346,15 +476,50 @@ fn list() -> anyhow::Result<()> {
     );
     let status = env.ctl_json(&["daemon", "status"]);
     println!(
-        "daemon RSS after a warm start: {:.1} MB",
-        rss_kb(status["pid"].as_u64().unwrap_or(0) as u32) as f64 / 1024.0
+        "daemon RSS after a warm start, settled: {:.1} MB",
+        settled_rss_kb(status["pid"].as_u64().unwrap_or(0) as u32) as f64 / 1024.0
     );
     Ok(())
 }
 
+/// `orchestra-bench watch`: append -> `Watch` latency, 300 appends.
 fn watch() -> anyhow::Result<()> {
+    watch_latency(None)
+}
+
+/// `orchestra-bench watch-index [MB]`: append -> `Watch` latency while the running daemon
+/// indexes ~1 GB of 2.1.330 sessions that appear at once: a project directory written
+/// beside `~/.claude/projects` and moved in, as a restore or a sync would.
+fn watch_during_index() -> anyhow::Result<()> {
+    let mb: usize = match std::env::args().nth(2) {
+        Some(arg) => arg.parse()?,
+        None => 1000,
+    };
+    watch_latency(Some(mb))
+}
+
+/// Appends prompts to a watched session file and times each to its `Watch` event: 300
+/// of them, or, with `bulk_mb`, 50 before `bulk_mb` MB of sessions are moved in and as
+/// many as fit while they are indexed.
+fn watch_latency(bulk_mb: Option<usize>) -> anyhow::Result<()> {
     let env = TestEnv::new();
     generate::write_projects(&env.projects_dir(), 200, 50_000, 10, 3)?;
+    // A name no generated project has.
+    let bulk_name = "-home-dev-restored-from-backup";
+    let bulk = match bulk_mb {
+        Some(mb) => {
+            let staging = env.root.path().join("staging");
+            let bytes = generate::write_projects_2_1_330(&staging, mb, 1_000_000, 1, 5)?;
+            let dir = std::fs::read_dir(&staging)?
+                .next()
+                .ok_or_else(|| anyhow::anyhow!("nothing generated"))??
+                .path();
+            let sessions = std::fs::read_dir(&dir)?.count();
+            warm_page_cache(&staging);
+            Some((dir, sessions, bytes))
+        }
+        None => None,
+    };
     env.ctl_json(&["daemon", "status"]);
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
@@ -368,8 +533,20 @@ fn watch() -> anyhow::Result<()> {
         std::fs::create_dir_all(file.parent().expect("dir"))?;
         std::fs::write(&file, "")?;
         tokio::time::sleep(Duration::from_millis(500)).await;
-        let mut latencies = Vec::new();
-        for i in 0..300 {
+        let mut moved_at = None;
+        let mut indexed = 0usize;
+        let mut index_secs = 0.0;
+        let mut before = Vec::new();
+        let mut during = Vec::new();
+        for i in 0.. {
+            match &bulk {
+                None if i == 300 => break,
+                Some((dir, _, _)) if i == 50 => {
+                    std::fs::rename(dir, env.projects_dir().join(bulk_name))?;
+                    moved_at = Some(Instant::now());
+                }
+                _ => {}
+            }
             let line = format!(
                 "{{\"type\":\"user\",\"cwd\":\"/w\",\"message\":{{\"role\":\"user\",\"content\":\"prompt {i}\"}}}}\n"
             );
@@ -380,23 +557,51 @@ fn watch() -> anyhow::Result<()> {
                 f.write_all(line.as_bytes())?;
             }
             loop {
-                let event = tokio::time::timeout(Duration::from_secs(5), events.next())
+                let event = tokio::time::timeout(Duration::from_secs(30), events.next())
                     .await?
                     .ok_or_else(|| anyhow::anyhow!("watch ended"))??;
-                if event.session.is_some_and(|s| s.last_prompt == format!("prompt {i}")) {
+                let Some(session) = event.session else { continue };
+                if session.last_prompt == format!("prompt {i}") {
                     break;
                 }
+                if event.kind == "created" && session.file_path.contains(bulk_name) {
+                    indexed += 1;
+                    if bulk.as_ref().is_some_and(|(_, n, _)| indexed == *n) {
+                        index_secs = moved_at.map_or(0.0, |t| t.elapsed().as_secs_f64());
+                    }
+                }
             }
-            latencies.push(started.elapsed().as_secs_f64() * 1000.0);
+            let ms = started.elapsed().as_secs_f64() * 1000.0;
+            match &bulk {
+                _ if moved_at.is_none() => before.push(ms),
+                Some((_, n, _)) if indexed < *n => during.push(ms),
+                _ => break,
+            }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        latencies.sort_by(f64::total_cmp);
-        println!(
-            "append -> Watch event (300 appends): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-            percentile(&latencies, 0.5),
-            percentile(&latencies, 0.99),
-            latencies[latencies.len() - 1]
-        );
+        let report = |what: &str, list: &mut Vec<f64>| {
+            list.sort_by(f64::total_cmp);
+            match list.last() {
+                Some(max) => println!(
+                    "append -> Watch event{what} ({} appends): p50 {:.1} ms, p99 {:.1} ms, max {max:.1} ms",
+                    list.len(),
+                    percentile(list, 0.5),
+                    percentile(list, 0.99)
+                ),
+                None => println!("no append fell{what} (too short): try a bigger MB"),
+            }
+        };
+        if let Some((_, sessions, bytes)) = &bulk {
+            println!(
+                "cold index of {sessions} sessions, {} MB, moved into the projects dir: {index_secs:.2}s = {:.0} MB/s",
+                bytes / 1_000_000,
+                *bytes as f64 / 1e6 / index_secs.max(1e-9)
+            );
+            report(" before it", &mut before);
+            report(" during it", &mut during);
+        } else {
+            report("", &mut before);
+        }
         anyhow::Ok(())
     })?;
     env.ctl_ok(&["daemon", "stop"]);
