@@ -260,10 +260,18 @@ impl Config {
                 "tls_cert and tls_key go together: set both (your certificate and its key) or neither",
             ));
         }
-        for (index, channel) in self.notifications.iter().enumerate() {
-            channel
-                .validate()
-                .map_err(|message| invalid(&format!("notifications[{index}]: {message}")))?;
+        // Every bad channel at once, so fixing them takes one restart, not one each.
+        let problems: Vec<String> = self
+            .notifications
+            .iter()
+            .enumerate()
+            .filter_map(|(index, channel)| {
+                let message = channel.validate().err()?;
+                Some(format!("notifications[{index}]: {message}"))
+            })
+            .collect();
+        if !problems.is_empty() {
+            return Err(invalid(&problems.join("; ")));
         }
         Ok(())
     }
@@ -280,6 +288,33 @@ fn strip_position(message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_bad_notification_channel_is_named_at_once() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("config.json");
+        std::fs::write(
+            &path,
+            r#"{"notifications": [
+                {"kind": "webhook", "url": "not a url"},
+                {"kind": "ntfy", "url": "https://ntfy.sh/ok"},
+                {"kind": "ntfy", "url": "ftp://x/y"}
+            ]}"#,
+        )
+        .expect("write");
+        let err = Config::load(&path)
+            .expect_err("two bad channels")
+            .to_string();
+        assert!(
+            err.contains("notifications[0]: webhook needs a \"url\" like https://example.com/"),
+            "{err}"
+        );
+        assert!(
+            err.contains("notifications[2]: the url of a ntfy channel"),
+            "{err}"
+        );
+        assert!(!err.contains("notifications[1]"), "{err}");
+    }
 
     #[test]
     fn missing_file_gives_defaults() {

@@ -71,8 +71,12 @@ impl ChannelConfig {
         match self.kind {
             ChannelKind::Webhook | ChannelKind::Ntfy => {
                 let url = reqwest::Url::parse(&self.url).map_err(|err| {
+                    let example = match self.kind {
+                        ChannelKind::Ntfy => "https://ntfy.sh/my-topic",
+                        _ => "https://example.com/hooks/orchestra",
+                    };
                     format!(
-                        "{} needs a \"url\" like https://ntfy.sh/my-topic ({err}: {:?})",
+                        "{} needs a \"url\" like {example} ({err}: {:?})",
                         self.kind.as_str(),
                         self.url
                     )

@@ -102,6 +102,8 @@ pub fn read_new_lines(
                     } else if pending.is_empty() {
                         on_line(Line::Complete(&data[..newline]));
                     } else {
+                        // The line began in an earlier read: its first bytes count too.
+                        consumed += pending.len() as u64;
                         pending.extend_from_slice(&data[..newline]);
                         on_line(Line::Complete(&pending));
                         pending.clear();
@@ -179,6 +181,29 @@ mod tests {
             progress.offset,
             std::fs::metadata(&path).expect("meta").len()
         );
+    }
+
+    #[test]
+    fn a_line_across_two_reads_is_counted_whole_in_the_offset() {
+        // Lines of 100 KB in a 1.5 MB file: some of them cross the 1 MB read boundary, and
+        // one waits without its newline while the next read brings it. The offset must land
+        // on the end of the file, or the next read would apply lines again.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("s.jsonl");
+        let line = format!("{{\"x\":\"{}\"}}\n", "a".repeat(100_000));
+        std::fs::write(&path, line.repeat(15)).expect("write");
+        let (lines, _, progress) = collect(&path, 0, false);
+        assert_eq!(lines.len(), 15);
+        let size = std::fs::metadata(&path).expect("meta").len();
+        assert_eq!(progress.offset, size);
+        // Nothing is read twice: from there, only what is appended.
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .expect("open");
+        file.write_all(b"{\"y\":1}\n").expect("append");
+        let (lines, _, _) = collect(&path, progress.offset, false);
+        assert_eq!(lines, ["{\"y\":1}"]);
     }
 
     #[test]
