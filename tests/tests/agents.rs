@@ -103,7 +103,7 @@ fn three_tasks_with_parallel_2_use_three_worktrees_and_queue_the_third() {
         })
         .min()
         .expect("two");
-    let third_start = agent_by_task(&agents, tasks[2])["started_at_ms"]
+    let third_start = agent_by_task(&agents, &tasks[2])["started_at_ms"]
         .as_i64()
         .expect("start");
     assert!(

@@ -225,7 +225,7 @@ async fn drive(client: &Client, env: &TestEnv, port: u16) {
         logs_text.contains("<img src=x onerror=alert(1)>"),
         "the task text shows literally in the logs"
     );
-    same_events_as_the_cli(client, env, XSS).await;
+    same_events_as_the_cli(client, env, &xss).await;
     screenshot(client, "04-logs").await;
     let input = client
         .find(Locator::Id("panel-input"))
@@ -462,7 +462,7 @@ async fn approve_from_the_phone(client: &Client, env: &TestEnv) {
         })
     });
     let agent = agent_by_task(&agents, &format!("TOOL_BASH:{command}"));
-    let cwd = PathBuf::from(agent["cwd"].as_str().expect("cwd"));
+    let cwd = std::path::PathBuf::from(agent["cwd"].as_str().expect("cwd"));
     assert!(cwd.join("phone.txt").exists(), "Allow on the phone ran it");
     let all = env.ctl_json(&["approvals", "--all"]);
     assert_eq!(all[0]["decided_by"], "dashboard");
