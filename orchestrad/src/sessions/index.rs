@@ -628,3 +628,122 @@ fn decorate(state: &State, meta: &SessionMeta) -> SessionMeta {
     }
     meta
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prompt(text: &str) -> String {
+        format!(
+            "{{\"type\":\"user\",\"cwd\":\"/w\",\"timestamp\":\"2026-11-22T10:00:00Z\",\"message\":{{\"role\":\"user\",\"content\":\"{text}\"}}}}\n"
+        )
+    }
+
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        projects: PathBuf,
+        _store: crate::store::Store,
+        index: SessionIndex,
+    }
+
+    fn fixture() -> Fixture {
+        let dir = tempfile::tempdir().expect("dir");
+        let projects = dir.path().join("projects");
+        std::fs::create_dir_all(projects.join("-w")).expect("project dir");
+        let store = crate::store::Store::open(&dir.path().join("store")).expect("store");
+        let index = SessionIndex::load(projects.clone(), &store, Bus::new()).expect("index");
+        Fixture {
+            _dir: dir,
+            projects,
+            _store: store,
+            index,
+        }
+    }
+
+    #[test]
+    fn appended_lines_are_read_once_and_a_truncated_file_starts_over() {
+        let f = fixture();
+        let file = f.projects.join("-w").join("abc.jsonl");
+        std::fs::write(&file, prompt("one")).expect("write");
+        let first = f.index.refresh_file(&file);
+        assert_eq!(
+            (first.refreshed, first.bytes_read),
+            (1, prompt("one").len() as u64)
+        );
+        // Nothing new: nothing read.
+        assert_eq!(f.index.refresh_file(&file).bytes_read, 0);
+        let mut out = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&file)
+            .expect("open");
+        std::io::Write::write_all(&mut out, prompt("two").as_bytes()).expect("append");
+        assert_eq!(
+            f.index.refresh_file(&file).bytes_read,
+            prompt("two").len() as u64,
+            "only the appended line is read"
+        );
+        let meta = f.index.resolve("abc").expect("indexed");
+        assert_eq!((meta.user_messages, meta.last_prompt.as_str()), (2, "two"));
+        // Rewritten shorter (a new file under the same name): read again from the start.
+        std::fs::write(&file, prompt("fresh")).expect("rewrite");
+        f.index.refresh_file(&file);
+        let meta = f.index.resolve("abc").expect("indexed");
+        assert_eq!(
+            (meta.user_messages, meta.first_prompt.as_str()),
+            (1, "fresh")
+        );
+    }
+
+    #[test]
+    fn ids_resolve_by_unique_prefix_and_vanished_files_are_dropped() {
+        let f = fixture();
+        for id in ["aaa111", "aaa222", "bbb333"] {
+            std::fs::write(
+                f.projects.join("-w").join(format!("{id}.jsonl")),
+                prompt(id),
+            )
+            .expect("write");
+        }
+        let stats = f.index.scan();
+        assert_eq!((stats.files, stats.refreshed), (3, 3));
+        assert_eq!(f.index.resolve("bbb").expect("unique").session_id, "bbb333");
+        assert_eq!(
+            f.index.resolve(" aaa111 ").expect("exact").session_id,
+            "aaa111"
+        );
+        assert!(matches!(
+            f.index.resolve("aaa"),
+            Err(ResolveError::Ambiguous { ref matches, .. }) if matches.len() == 2
+        ));
+        assert!(matches!(
+            f.index.resolve("zzz"),
+            Err(ResolveError::NotFound(_))
+        ));
+        assert!(matches!(
+            f.index.resolve("  "),
+            Err(ResolveError::NotFound(_))
+        ));
+        std::fs::remove_file(f.projects.join("-w").join("bbb333.jsonl")).expect("remove");
+        f.index.scan();
+        assert!(f.index.resolve("bbb").is_err());
+        assert_eq!(f.index.all().len(), 2);
+    }
+
+    #[test]
+    fn only_session_files_of_a_project_directory_count() {
+        let f = fixture();
+        assert!(
+            f.index
+                .is_session_file(&f.projects.join("-w").join("x.jsonl"))
+        );
+        assert!(!f.index.is_session_file(&f.projects.join("x.jsonl")));
+        assert!(
+            !f.index
+                .is_session_file(&f.projects.join("-w").join("x.json"))
+        );
+        assert!(
+            !f.index
+                .is_session_file(&f.projects.join("-w").join("sub").join("x.jsonl"))
+        );
+    }
+}

@@ -205,3 +205,172 @@ pub fn health(sessions: &[SessionMeta], now_ms: i64) -> Health {
         .sort_by_key(|s| std::cmp::Reverse(s.file_size));
     health
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOUR: i64 = 3_600_000;
+    const NOW: i64 = 1_800_000_000_000;
+
+    fn session(id: &str, project: &str, hours_ago: i64) -> SessionMeta {
+        SessionMeta {
+            session_id: id.to_owned(),
+            project_path: project.to_owned(),
+            project_dir: project.replace('/', "-"),
+            modified_at_ms: NOW - hours_ago * HOUR,
+            started_at_ms: NOW - hours_ago * HOUR - HOUR,
+            ..SessionMeta::default()
+        }
+    }
+
+    fn ids(list: &[SessionMeta]) -> Vec<&str> {
+        list.iter().map(|s| s.session_id.as_str()).collect()
+    }
+
+    #[test]
+    fn the_hours_filter_keeps_recent_and_live_sessions_newest_first() {
+        let mut live_old = session("live-old", "/w/a", 100);
+        live_old.live = true;
+        let all = vec![
+            session("old", "/w/a", 30),
+            session("new", "/w/a", 1),
+            session("newer", "/w/b", 0),
+            live_old,
+        ];
+        let filter = ListFilter {
+            hours: 24.0,
+            ..ListFilter::default()
+        };
+        let listed = list(all.clone(), &filter, NOW).expect("list");
+        // Live first, then newest first; the 30-hour-old one is out.
+        assert_eq!(ids(&listed), ["live-old", "newer", "new"]);
+        let only_live = ListFilter {
+            live_only: true,
+            ..ListFilter::default()
+        };
+        assert_eq!(
+            ids(&list(all, &only_live, NOW).expect("list")),
+            ["live-old"]
+        );
+    }
+
+    #[test]
+    fn project_filter_sort_and_limit() {
+        let mut cheap = session("cheap", "/home/dev/Web", 1);
+        cheap.estimated_cost_usd = 0.5;
+        let mut dear = session("dear", "/home/dev/web-api", 2);
+        dear.cli_cost_usd = Some(3.0);
+        let other = session("other", "/home/dev/cli", 0);
+        let filter = ListFilter {
+            project: "WEB".to_owned(),
+            sort: "cost".to_owned(),
+            ..ListFilter::default()
+        };
+        let all = vec![cheap, dear, other];
+        assert_eq!(
+            ids(&list(all.clone(), &filter, NOW).expect("list")),
+            ["dear", "cheap"]
+        );
+        let first = ListFilter {
+            limit: 1,
+            ..ListFilter::default()
+        };
+        assert_eq!(
+            ids(&list(all.clone(), &first, NOW).expect("list")),
+            ["other"]
+        );
+        let bad = ListFilter {
+            sort: "colour".to_owned(),
+            ..ListFilter::default()
+        };
+        let err = list(all, &bad, NOW).expect_err("unknown sort");
+        assert!(err.contains("use modified, started"), "{err}");
+    }
+
+    #[test]
+    fn a_busy_session_is_never_cut_by_a_limit() {
+        let mut busy = session("busy", "/w", 50);
+        busy.live = true;
+        busy.live_status = "busy".to_owned();
+        let mut idle = session("idle", "/w", 0);
+        idle.live = true;
+        let all = vec![session("fresh", "/w", 0), idle, busy];
+        let filter = ListFilter {
+            limit: 2,
+            ..ListFilter::default()
+        };
+        assert_eq!(
+            ids(&list(all, &filter, NOW).expect("list")),
+            ["busy", "idle"]
+        );
+    }
+
+    #[test]
+    fn analytics_adds_up_per_project_and_per_day() {
+        let mut a = session("a", "/w/a", 0);
+        a.user_messages = 2;
+        a.assistant_messages = 3;
+        a.estimated_cost_usd = 1.0;
+        let mut b = session("b", "/w/a", 48);
+        b.cli_cost_usd = Some(2.0);
+        b.estimated_cost_usd = 9.0;
+        let mut c = session("c", "", 0);
+        c.estimated_cost_usd = 0.25;
+        let (projects, days, total) = analytics(&[a, b, c]);
+        assert_eq!(projects[0].key, "/w/a");
+        assert_eq!((projects[0].sessions, projects[0].messages), (2, 5));
+        // The CLI's own figure wins over the estimate; only the rest is estimated.
+        assert!(
+            (projects[0].cost - 3.0).abs() < 1e-9,
+            "{}",
+            projects[0].cost
+        );
+        assert!((projects[0].estimated_cost - 1.0).abs() < 1e-9);
+        // A session without a cwd is counted under its directory name.
+        assert_eq!(projects[1].key, "");
+        assert_eq!(days.len(), 2);
+        assert!(days[0].key > days[1].key, "newest day first");
+        assert_eq!(total.sessions, 3);
+        assert!((total.cost - 3.25).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_worktree_belongs_to_its_repository() {
+        assert_eq!(
+            repository_of("/home/dev/app/.worktrees/task-fix-login", ".worktrees"),
+            "/home/dev/app"
+        );
+        assert_eq!(
+            repository_of(
+                "/home/dev/app/.worktrees/task-fix-login/src",
+                "/.worktrees/"
+            ),
+            "/home/dev/app"
+        );
+        assert_eq!(
+            repository_of("/home/dev/app", ".worktrees"),
+            "/home/dev/app"
+        );
+        assert_eq!(repository_of("/home/dev/app", ""), "/home/dev/app");
+    }
+
+    #[test]
+    fn health_finds_stale_orphaned_large_and_damaged_files() {
+        let here = std::env::temp_dir().display().to_string();
+        let mut stale = session("stale", &here, 72);
+        stale.file_size = 10;
+        let mut orphan = session("orphan", "/nonexistent/project/gone", 1);
+        orphan.file_size = 30;
+        let mut damaged = session("damaged", &here, 1);
+        damaged.skipped_lines = 4;
+        damaged.file_size = 20;
+        let report = health(&[stale, orphan, damaged], NOW);
+        assert_eq!((report.sessions, report.sessions_bytes), (3, 60));
+        assert_eq!((report.stale_sessions, report.stale_bytes), (1, 10));
+        assert_eq!(ids(&report.orphaned), ["orphan"]);
+        assert_eq!(ids(&report.parse_errors), ["damaged"]);
+        assert_eq!(report.skipped_lines, 4);
+        assert_eq!(ids(&report.largest), ["orphan", "damaged", "stale"]);
+    }
+}

@@ -284,7 +284,34 @@ fn fold_sigma(c: char) -> char {
 
 #[cfg(test)]
 mod tests {
-    use super::snippet;
+    use super::{messages_of, snippet};
+
+    #[test]
+    fn a_file_becomes_the_conversation_its_user_saw() {
+        let lines = [
+            r#"{"type":"queue-operation","operation":"enqueue","content":"hi"}"#,
+            r#"{"type":"user","timestamp":"2026-11-22T10:00:00Z","message":{"role":"user","content":"fix the <system-reminder>noise</system-reminder>login"}}"#,
+            r#"{"type":"user","isMeta":true,"message":{"role":"user","content":"meta, not typed"}}"#,
+            r#"{"type":"attachment","attachment":{"type":"prompt_snapshot","content":"huge"},"timestamp":"2026-11-22T10:00:01Z"}"#,
+            r#"{"type":"assistant","isSidechain":true,"message":{"role":"assistant","model":"claude-opus-5-5","content":[{"type":"text","text":"Looking."},{"type":"tool_use","name":"Read","input":{"file_path":"a.rs"}}]}}"#,
+            r#"{"type":"user","message":{"role":"user","content":[{"type":"tool_result","content":"fn a() {}","is_error":true}]}}"#,
+            r#"{"type":"api-request-body","body":"never a message"}"#,
+            "not json at all",
+            r#"{"type":"summary","summary":"Login fixed"}"#,
+        ];
+        let messages = messages_of(lines.join("\n").as_bytes());
+        let roles: Vec<&str> = messages.iter().map(|m| m.role).collect();
+        assert_eq!(roles, ["user", "assistant", "tool_result", "summary"]);
+        assert_eq!(messages[0].text, "fix the login");
+        assert!(messages[0].timestamp_ms > 0);
+        assert_eq!(messages[1].text, "Looking.");
+        assert_eq!(messages[1].model, "claude-opus-5-5");
+        assert!(messages[1].sidechain);
+        assert_eq!(messages[1].tool_calls, [r#"Read {"file_path":"a.rs"}"#]);
+        assert_eq!(messages[2].text, "fn a() {}");
+        assert!(messages[2].is_error);
+        assert_eq!(messages[3].text, "Login fixed");
+    }
 
     #[test]
     fn snippets_survive_text_whose_lowercase_is_longer() {
