@@ -16,9 +16,9 @@ use std::sync::{Arc, Mutex};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::context::now_ms;
 use crate::events::Bus;
 use crate::store::{Store, StoreError, Table};
+use crate::time::now_ms;
 
 /// Store table of approvals, keyed by approval id.
 const TABLE: &str = "approvals";

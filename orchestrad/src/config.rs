@@ -246,13 +246,12 @@ impl Config {
             return Err(invalid("claude_command must not be empty"));
         }
         if !self.agent_permission_mode.is_empty()
-            && !crate::supervisor::launch::PERMISSION_MODES
-                .contains(&self.agent_permission_mode.as_str())
+            && !PERMISSION_MODES.contains(&self.agent_permission_mode.as_str())
         {
             return Err(invalid(&format!(
                 "agent_permission_mode {:?} is not a permission mode: use one of {}",
                 self.agent_permission_mode,
-                crate::supervisor::launch::PERMISSION_MODES.join(", ")
+                PERMISSION_MODES.join(", ")
             )));
         }
         if self.tls_cert.is_some() != self.tls_key.is_some() {
@@ -282,6 +281,71 @@ fn strip_position(message: &str) -> String {
     match message.rfind(" at line ") {
         Some(index) => message[..index].to_owned(),
         None => message.to_owned(),
+    }
+}
+
+/// The permission modes Claude Code knows (`manual` is 2.1.330's name for `default`).
+pub const PERMISSION_MODES: &[&str] = &[
+    "acceptEdits",
+    "manual",
+    "auto",
+    "bypassPermissions",
+    "default",
+    "dontAsk",
+    "plan",
+];
+
+/// Where the daemon lives and what it was told at start.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The socket clients connect to.
+    pub socket: PathBuf,
+    /// The directory for the store, logs and agent files.
+    pub state_dir: PathBuf,
+    /// The config file that was loaded (or would have been).
+    pub config_path: PathBuf,
+    /// The settings in force.
+    pub config: Config,
+    /// Start-up warnings for `daemon status` (unknown config keys and the like).
+    pub warnings: Vec<String>,
+    /// Whether the config file existed (else every value is a default).
+    pub config_from_file: bool,
+    /// Claude Code's own directory (`$CLAUDE_CONFIG_DIR` or `~/.claude`), where live CLI
+    /// processes register themselves under `sessions/`.
+    pub claude_dir: PathBuf,
+    /// The orchestrad binary, run as `orchestrad shim` for each agent (the daemon's own
+    /// executable; tests running the daemon in-process point it at the built binary).
+    pub orchestrad_exe: PathBuf,
+}
+
+impl Settings {
+    /// Loads the config at `config_path` and fills in the rest.
+    pub fn load(
+        socket: PathBuf,
+        state_dir: PathBuf,
+        config_path: PathBuf,
+    ) -> Result<Settings, ConfigError> {
+        let loaded = Config::load(&config_path)?;
+        Ok(Settings {
+            socket,
+            state_dir,
+            config_path,
+            config: loaded.config,
+            warnings: loaded.warnings,
+            config_from_file: loaded.from_file,
+            claude_dir: claude_config_dir(),
+            orchestrad_exe: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("orchestrad")),
+        })
+    }
+
+    /// The sled store's directory.
+    pub fn store_dir(&self) -> PathBuf {
+        self.state_dir.join("store")
+    }
+
+    /// The directory of per-agent files (logs, shim sockets, exit records).
+    pub fn agents_dir(&self) -> PathBuf {
+        self.state_dir.join("agents")
     }
 }
 

@@ -1,70 +1,16 @@
 //! What every part of the running daemon shares: settings, store, buses, and the way to
 //! ask for a shutdown.
 
-use std::path::PathBuf;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use tokio::sync::watch;
 
-use crate::config::Config;
+use crate::config::Settings;
 use crate::events::Bus;
 use crate::sessions::SessionIndex;
 use crate::store::Store;
 use crate::supervisor::Supervisor;
-
-/// Where the daemon lives and what it was told at start.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    /// The socket clients connect to.
-    pub socket: PathBuf,
-    /// The directory for the store, logs and agent files.
-    pub state_dir: PathBuf,
-    /// The config file that was loaded (or would have been).
-    pub config_path: PathBuf,
-    /// The settings in force.
-    pub config: Config,
-    /// Start-up warnings for `daemon status` (unknown config keys and the like).
-    pub warnings: Vec<String>,
-    /// Whether the config file existed (else every value is a default).
-    pub config_from_file: bool,
-    /// Claude Code's own directory (`$CLAUDE_CONFIG_DIR` or `~/.claude`), where live CLI
-    /// processes register themselves under `sessions/`.
-    pub claude_dir: PathBuf,
-    /// The orchestrad binary, run as `orchestrad shim` for each agent (the daemon's own
-    /// executable; tests running the daemon in-process point it at the built binary).
-    pub orchestrad_exe: PathBuf,
-}
-
-impl Settings {
-    /// Loads the config at `config_path` and fills in the rest.
-    pub fn load(
-        socket: PathBuf,
-        state_dir: PathBuf,
-        config_path: PathBuf,
-    ) -> Result<Settings, crate::config::ConfigError> {
-        let loaded = Config::load(&config_path)?;
-        Ok(Settings {
-            socket,
-            state_dir,
-            config_path,
-            config: loaded.config,
-            warnings: loaded.warnings,
-            config_from_file: loaded.from_file,
-            claude_dir: crate::config::claude_config_dir(),
-            orchestrad_exe: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("orchestrad")),
-        })
-    }
-
-    /// The sled store's directory.
-    pub fn store_dir(&self) -> PathBuf {
-        self.state_dir.join("store")
-    }
-
-    /// The directory of per-agent files (logs, shim sockets, exit records).
-    pub fn agents_dir(&self) -> PathBuf {
-        self.state_dir.join("agents")
-    }
-}
+use crate::time::now_ms;
 
 /// Shared by every service and background task of one daemon run.
 #[derive(Debug)]
@@ -102,7 +48,7 @@ impl Context {
         )?);
         let approvals = std::sync::Arc::new(crate::approvals::Approvals::load(&store)?);
         let supervisor = std::sync::Arc::new(Supervisor::load(
-            settings.clone(),
+            crate::supervisor::SupervisorSettings::from_settings(&settings),
             &store,
             sessions.clone(),
             approvals.clone(),
@@ -138,12 +84,4 @@ impl Context {
         let mut rx = self.shutdown.subscribe();
         let _ = rx.wait_for(|stop| *stop).await;
     }
-}
-
-/// Milliseconds since the Unix epoch, now.
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }

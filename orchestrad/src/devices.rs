@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::context::now_ms;
 use crate::store::{Store, StoreError, Table};
+use crate::time::now_ms;
 
 /// Store table of devices, keyed by device id.
 const TABLE: &str = "devices";

@@ -4,8 +4,22 @@
 //! gRPC API on a Unix socket. The binary in `main.rs` only parses arguments and calls
 //! [`Daemon::open`] and [`Daemon::serve`]; tests do the same in-process.
 //!
-//! Where things live: [`config`] (the user's settings), [`lifecycle`] (claiming the socket),
-//! [`store`] (persistence), [`events`] (the bus), [`server`] (one file per gRPC service).
+//! Where things live. Each layer uses only the ones below it (no module cycle):
+//!
+//! - Plumbing: [`time`] (now, in ms), [`text`] (cutting text, durations), [`memory`]
+//!   (giving memory back), [`events`] (the bus every change is published on), [`store`]
+//!   (the sled database), [`lifecycle`] (claiming the socket, the pid file).
+//! - Domains: [`sessions`] (the live index of Claude Code's session files), [`worktree`]
+//!   (git worktrees and merges), [`approvals`] (tool calls waiting for a person),
+//!   [`devices`] (phones paired with the dashboard), [`notify`] (channels and delivery).
+//! - [`config`]: the user's settings (naming notify's channel entries) and the daemon's
+//!   start-up [`config::Settings`].
+//! - [`supervisor`]: agents (launch, monitor, chains, the overlap radar, reports).
+//! - Wiring: [`notify_sources`] (the buses that feed notifications), [`context`] (what
+//!   every service shares), [`server`] (one file per gRPC service).
+//!
+//! How processes are told apart (pids, start times) lives in `orchestra_proto::process`,
+//! shared with the CLI and the tests.
 
 pub mod approvals;
 pub mod config;
@@ -15,15 +29,19 @@ pub mod events;
 pub mod lifecycle;
 pub mod memory;
 pub mod notify;
+pub mod notify_sources;
 pub mod server;
 pub mod sessions;
 pub mod store;
 pub mod supervisor;
+pub mod text;
+pub mod time;
 pub mod worktree;
 
 use std::sync::Arc;
 
-use context::{Context, Settings};
+use config::Settings;
+use context::Context;
 
 /// A daemon that has claimed its socket and opened its store, ready to serve.
 ///
@@ -96,7 +114,13 @@ impl Daemon {
         // Notifications follow the buses from before the agents are re-adopted, so a run
         // that ended while the daemon was away is still told.
         ctx.notifier.start();
-        notify::sources::spawn(&ctx);
+        notify_sources::spawn(notify_sources::Sources {
+            notifier: ctx.notifier.clone(),
+            supervisor: ctx.supervisor.clone(),
+            sessions: ctx.sessions.clone(),
+            approvals: ctx.approvals.clone(),
+            shutdown: ctx.shutdown.subscribe(),
+        });
         // Re-adopt agents that outlived the previous daemon, then go on with the queue.
         tokio::spawn({
             let supervisor = ctx.supervisor.clone();

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
-use orchestrad::context::Settings;
+use orchestrad::config::Settings;
 
 const EXAMPLES: &str = "\
 Examples:

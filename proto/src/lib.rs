@@ -1,11 +1,13 @@
 //! The wire format of claude-orchestra and the one way to reach the daemon.
 //!
 //! Everything a client needs lives here: the generated gRPC types and stubs
-//! ([`v1`]), the reference client ([`connect`]), the default paths ([`paths`]) and
-//! [`PROTOCOL_VERSION`]. No binary opens a connection any other way.
+//! ([`v1`]), the reference client ([`connect`]), the default paths ([`paths`]),
+//! [`PROTOCOL_VERSION`], and how to tell whether a process runs ([`process`]). No binary
+//! opens a connection any other way.
 
 pub mod client;
 pub mod paths;
+pub mod process;
 
 pub use client::{ConnectError, connect};
 

@@ -20,7 +20,8 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use orchestrad::config::Config;
-use orchestrad::context::{Context, Settings};
+use orchestrad::config::Settings;
+use orchestrad::context::Context;
 
 pub use gate::Gate;
 

@@ -175,9 +175,7 @@ fn stop_send_and_logs() {
     );
     assert_eq!(agent_by_task(&agents, "never starts")["runs"], 0);
     assert!(
-        !std::path::Path::new(&format!("/proc/{pid}")).exists()
-            || std::fs::read_to_string(format!("/proc/{pid}/stat"))
-                .is_ok_and(|s| s.contains(") Z ")),
+        orchestra_proto::process::gone(pid as u32),
         "the process is gone"
     );
 

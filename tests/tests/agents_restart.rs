@@ -16,7 +16,7 @@ fn daemon_pid(env: &TestEnv) -> i32 {
 }
 
 fn gone(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |s| s.contains(") Z "))
+    orchestra_proto::process::gone(pid as u32)
 }
 
 #[test]

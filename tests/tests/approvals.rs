@@ -197,7 +197,7 @@ fn a_pending_approval_survives_kill_9_of_the_daemon() {
         .expect("pid") as i32;
     kill(Pid::from_raw(pid), Signal::SIGKILL).expect("kill -9 the daemon");
     wait_until("the daemon is dead", || {
-        std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |s| s.contains(") Z "))
+        orchestra_proto::process::gone(pid as u32)
     });
     // The next command starts a new daemon: the approval and the waiting agent are there.
     let again = wait_for_one_pending(&env);

@@ -27,7 +27,7 @@ fn status_json_starts_the_daemon_and_reports_version_and_pid() {
     );
     let pid = status["pid"].as_i64().expect("pid");
     assert!(
-        std::path::Path::new(&format!("/proc/{pid}")).exists(),
+        orchestra_proto::process::alive(pid as u32, None),
         "pid {pid} is alive"
     );
 
@@ -63,9 +63,7 @@ fn after_kill_9_the_next_command_recovers_the_stale_socket() {
     let pid = first["pid"].as_i64().expect("pid") as i32;
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), Signal::SIGKILL).expect("kill");
     wait_until("the daemon is gone", || {
-        std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .map(|stat| stat.contains(") Z "))
-            .unwrap_or(true)
+        orchestra_proto::process::gone(pid as u32)
     });
     assert!(env.socket.exists(), "kill -9 leaves the socket behind");
     let second = env.ctl_json(&["daemon", "status"]);

@@ -697,30 +697,6 @@ fn every_command_line_in_the_readme_parses() {
 
 // 9 ---------------------------------------------------------------------------------------
 
-/// The pids whose parent is `parent`.
-fn children_of(parent: u32) -> Vec<u32> {
-    std::fs::read_dir("/proc")
-        .expect("/proc")
-        .flatten()
-        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-                stat.rsplit_once(')')
-                    .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok())
-                    == Some(parent)
-            })
-        })
-        .collect()
-}
-
-fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-        !stat
-            .rsplit_once(')')
-            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
-    })
-}
-
 #[test]
 fn the_dashboard_ends_with_orchestractl_web() {
     let env = TestEnv::new();
@@ -735,7 +711,10 @@ fn the_dashboard_ends_with_orchestractl_web() {
         .expect("orchestractl web");
     let mut dashboard = 0;
     wait_until("orchestractl web starts the dashboard", || {
-        dashboard = children_of(web.id()).into_iter().next().unwrap_or(0);
+        dashboard = orchestra_proto::process::children(web.id())
+            .into_iter()
+            .next()
+            .unwrap_or(0);
         dashboard != 0
     });
     nix::sys::signal::kill(
@@ -745,10 +724,10 @@ fn the_dashboard_ends_with_orchestractl_web() {
     .expect("SIGTERM");
     let _ = web.wait();
     let ended = Instant::now() + Duration::from_secs(10);
-    while alive(dashboard) && Instant::now() < ended {
+    while orchestra_proto::process::alive(dashboard, None) && Instant::now() < ended {
         std::thread::sleep(Duration::from_millis(20));
     }
-    let orphan = alive(dashboard);
+    let orphan = orchestra_proto::process::alive(dashboard, None);
     if orphan {
         let _ = nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(dashboard as i32),

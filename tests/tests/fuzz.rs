@@ -313,7 +313,7 @@ async fn fuzz_hook_input() {
     let result = tokio::task::spawn_blocking(move || {
         runner(cases(5_000)).run(&input_line(seeds), |input| {
             let text = String::from_utf8_lossy(&input);
-            let _ = orchestrad::notify::sources::hook(&ctx, &text);
+            let _ = orchestrad::notify_sources::hook(&ctx.sessions, &ctx.notifier, &text);
             Ok(())
         })
     })

@@ -569,13 +569,7 @@ async fn a_waiting_session_is_told_once_from_the_hook_or_the_registry() {
     let registry = env.claude_dir.join("sessions");
     std::fs::create_dir_all(&registry).expect("dir");
     let me = std::process::id();
-    let proc_start = std::fs::read_to_string(format!("/proc/{me}/stat"))
-        .ok()
-        .and_then(|s| {
-            s.rsplit_once(')')
-                .and_then(|(_, rest)| rest.split_whitespace().nth(19).map(str::to_owned))
-        })
-        .unwrap_or_default();
+    let proc_start = orchestra_proto::process::start_time(me).unwrap_or_default();
     let register = |status: &str| {
         let entry = json!({"pid": me, "sessionId": session, "cwd": "/work/y", "procStart": proc_start,
                            "kind": "interactive", "status": status, "waitingFor": "permission to use Write"});

@@ -105,7 +105,9 @@ async fn stop_quietly(ctx: &Ctx) -> anyhow::Result<Option<u32>> {
     // Wait until the process is gone (not just its socket), so a command right after
     // this never races the old daemon for its store.
     let deadline = Instant::now() + Duration::from_secs(15);
-    while orchestra_proto::connect(&ctx.socket).await.is_ok() || !process_gone(pid) {
+    while orchestra_proto::connect(&ctx.socket).await.is_ok()
+        || !orchestra_proto::process::gone(pid)
+    {
         if Instant::now() > deadline {
             bail!("orchestrad (pid {pid}) did not stop within 15 s; try `kill {pid}`");
         }
@@ -153,15 +155,4 @@ fn print_status(ctx: &Ctx, status: &StatusResponse) -> anyhow::Result<()> {
     }
     output::fields(&rows);
     Ok(())
-}
-
-/// Whether process `pid` has exited (a zombie counts as exited).
-fn process_gone(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat
-            .rsplit_once(')')
-            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
-        Err(_) if std::path::Path::new("/proc/self").exists() => true,
-        Err(_) => nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), None).is_err(),
-    }
 }

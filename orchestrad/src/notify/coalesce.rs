@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use super::event::{Event, EventKind, Notification};
-use super::text::truncate;
+use crate::text::fit_chars;
 
 /// Lines listed in a coalesced message before "and N more".
 const MAX_LINES: usize = 5;
@@ -52,7 +52,7 @@ fn combine(kind: EventKind, events: &[&Event]) -> Notification {
     let mut lines: Vec<String> = events
         .iter()
         .take(MAX_LINES)
-        .map(|e| truncate(&e.message, 160))
+        .map(|e| fit_chars(&e.message, 160))
         .collect();
     if n > MAX_LINES {
         lines.push(format!("and {} more", n - MAX_LINES));

@@ -10,10 +10,11 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use super::channels::{self, Answer, ChannelConfig, SendError};
+use super::attempt::{Answer, SendError};
+use super::channels::{self, ChannelConfig};
 use super::event::{EventKind, Notification};
 use super::webpush::{self, Subscription, Vapid};
-use crate::context::now_ms;
+use crate::time::now_ms;
 
 /// Longest wait for one attempt (connect, send, answer).
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);

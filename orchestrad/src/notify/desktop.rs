@@ -5,7 +5,7 @@
 //! A daemon started from a service manager or over SSH has no desktop to show anything in:
 //! there the channel answers "skipped" at once instead of failing and retrying.
 
-use super::channels::{Answer, SendError};
+use super::attempt::{Answer, SendError};
 use super::event::Notification;
 
 /// Why there is no desktop session to show a notification in, or `None` when there is.

@@ -7,8 +7,8 @@
 
 use serde::Serialize;
 
-use super::text::human_duration;
-pub use super::text::{first_line, short, short_path, truncate};
+pub use super::text::{first_line, short, short_path};
+use crate::text::human_duration;
 
 /// The kinds of notification, named as in the config's `events` and the payloads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]

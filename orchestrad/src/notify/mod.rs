@@ -1,13 +1,16 @@
 //! Notifications: tell the user when an agent or a session needs them, finishes or fails.
 //!
 //! ```text
-//!  agent bus ───┐ sources.rs            coalesce.rs          delivery.rs (one worker each)
+//!  agent bus ───┐ notify_sources.rs     coalesce.rs          delivery.rs (one worker each)
 //!  session bus ─┼─> NotifyInput ─> Event ─> batch window ─┬─> webhook queue ─> POST
 //!  hook RPC ────┤   (once per                (per channel) ├─> ntfy queue ────> POST
 //!  approvals ───┤    occurrence)                           ├─> desktop queue ─> notify-rust
 //!  overlap ─────┘                                          ├─> webpush queues ─> push service
 //!                                                          └─> dashboard bus (Watch RPC)
 //! ```
+//!
+//! What feeds it lives above it, in `notify_sources.rs`: it follows the agent,
+//! session and approval buses, which this module does not depend on.
 //!
 //! Configured channels come from `config.json`; `webpush` ones ([`push`]) from paired
 //! phones that opted in on the dashboard.
@@ -16,13 +19,13 @@
 //! arrive within [`QUIET`] of each other are coalesced, then each channel gets its own
 //! queue, so nothing here can hold up an agent.
 
+pub mod attempt;
 pub mod channels;
 pub mod coalesce;
 pub mod delivery;
 pub mod desktop;
 pub mod event;
 pub mod push;
-pub mod sources;
 pub mod text;
 pub mod webpush;
 
@@ -185,7 +188,7 @@ impl Notifier {
             }
             told.insert(request_id.clone());
         }
-        let event = Event::from_input(input, crate::context::now_ms());
+        let event = Event::from_input(input, crate::time::now_ms());
         if self.input.try_send(event).is_err() {
             self.dropped_inputs.fetch_add(1, Ordering::Relaxed);
             tracing::warn!("notification queue full; an event was dropped");
@@ -280,7 +283,7 @@ impl Notifier {
     pub async fn test(&self, kind: Option<ChannelKind>) -> Vec<TestResult> {
         let note = self.with_link(Notification::single(&Event::from_input(
             NotifyInput::Test,
-            crate::context::now_ms(),
+            crate::time::now_ms(),
         )));
         let channels = self.all_channels();
         let attempts = channels
@@ -290,8 +293,8 @@ impl Notifier {
                 let note = note.clone();
                 async move {
                     let (outcome, answer) = match channel.attempt(&self.client, &note).await {
-                        Ok(channels::Answer::Sent(text)) => (Outcome::Sent, text),
-                        Ok(channels::Answer::Skipped(text)) => (Outcome::Skipped, text),
+                        Ok(attempt::Answer::Sent(text)) => (Outcome::Sent, text),
+                        Ok(attempt::Answer::Skipped(text)) => (Outcome::Skipped, text),
                         Err(err) => (Outcome::Failed, err.to_string()),
                     };
                     channel.settle(&note, outcome, answer.clone(), 1);
@@ -368,7 +371,7 @@ impl Notifier {
 
     /// Marks the present wait of `session_id` as told; false when it already was (by the
     /// hook within [`HOOK_DEDUP`], or by the registry for as long as the wait lasts).
-    fn tell_wait(&self, session_id: &str, from_hook: bool) -> bool {
+    pub fn tell_wait(&self, session_id: &str, from_hook: bool) -> bool {
         let mut told = self.waits_told.lock().expect("waits lock");
         match told.get(session_id) {
             Some(at) if !from_hook || at.elapsed() < HOOK_DEDUP => false,
@@ -380,7 +383,7 @@ impl Notifier {
     }
 
     /// Forgets the told wait of `session_id` (it is busy again).
-    fn end_wait(&self, session_id: &str) {
+    pub fn end_wait(&self, session_id: &str) {
         self.waits_told
             .lock()
             .expect("waits lock")

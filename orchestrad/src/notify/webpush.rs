@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use web_push_native::jwt_simple::algorithms::{ECDSAP256PublicKeyLike as _, ES256KeyPair};
 use web_push_native::{Auth, WebPushBuilder, p256};
 
-use super::channels::{Answer, SendError};
+use super::attempt::{Answer, SendError};
 use super::event::Notification;
 
 /// Who sends (the JWT's `sub`): push services want a way to reach the sender, and refuse
@@ -144,7 +144,7 @@ impl Subscription {
 /// fields, nothing secret), its message cut to fit a push.
 pub fn payload(note: &Notification) -> Vec<u8> {
     let mut note = note.clone();
-    note.message = super::text::truncate(&note.message, MAX_MESSAGE);
+    note.message = crate::text::fit_chars(&note.message, MAX_MESSAGE);
     serde_json::to_vec(&note).expect("a notification always serializes")
 }
 
@@ -184,7 +184,7 @@ pub async fn send(
         Ok(response) if matches!(response.status().as_u16(), 404 | 410) => Err(
             SendError::Permanent(format!("{GONE} ({})", response.status())),
         ),
-        outcome => super::channels::answer(outcome).await,
+        outcome => super::attempt::answer(outcome).await,
     }
 }
 

@@ -198,7 +198,7 @@ impl From<&AgentResult> for pb::AgentResult {
         pb::AgentResult {
             agent: Some((&r.agent).into()),
             diff: r.diff.map(Into::into),
-            duration_ms: r.agent.duration_ms(crate::context::now_ms()),
+            duration_ms: r.agent.duration_ms(crate::time::now_ms()),
         }
     }
 }
@@ -387,8 +387,8 @@ const EVENT_TEXT_CHARS: usize = 64 * 1024;
 /// The proto form of a transcript event; `None` for what clients do not show (a
 /// withdrawn permission request).
 pub fn transcript_event(event: &crate::supervisor::stream::Event) -> Option<pb::TranscriptEvent> {
-    use crate::sessions::parse::truncate_chars;
     use crate::supervisor::stream::{Control, Event};
+    use crate::text::truncate_chars;
     use pb::transcript_event as te;
     let cut = |text: &str| truncate_chars(text, EVENT_TEXT_CHARS);
     let event = match event {

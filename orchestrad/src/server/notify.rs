@@ -9,9 +9,10 @@ use tokio::sync::broadcast::error::RecvError;
 use tonic::{Request, Response, Status};
 
 use super::stream::{BoxStream, async_stream};
-use crate::context::{Context, now_ms};
+use crate::context::Context;
 use crate::notify::ChannelKind;
 use crate::notify::webpush::Subscription;
+use crate::time::now_ms;
 
 /// Implements `orchestra.v1.Notify`.
 #[derive(Debug)]
@@ -89,8 +90,8 @@ impl Notify for NotifyService {
         request: Request<pb::NotifyHookRequest>,
     ) -> Result<Response<pb::NotifyHookResponse>, Status> {
         let input = request.into_inner().input_json;
-        let outcome =
-            crate::notify::sources::hook(&self.ctx, &input).map_err(Status::invalid_argument)?;
+        let outcome = crate::notify_sources::hook(&self.ctx.sessions, &self.ctx.notifier, &input)
+            .map_err(Status::invalid_argument)?;
         Ok(Response::new(match outcome {
             Ok(()) => pb::NotifyHookResponse {
                 notified: true,

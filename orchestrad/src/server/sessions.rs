@@ -10,10 +10,11 @@ use tonic::{Request, Response, Status};
 use super::convert;
 use super::status::{io_error, join_error};
 use super::stream;
-use crate::context::{Context, now_ms};
+use crate::context::Context;
 use crate::sessions::query::{self, ListFilter};
 use crate::sessions::search;
 use crate::sessions::transcript;
+use crate::time::now_ms;
 
 /// Implements `orchestra.v1.Sessions`.
 #[derive(Debug)]

@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use orchestra_proto::process;
 use serde::Deserialize;
 
 /// A live Claude process.
@@ -71,7 +72,7 @@ pub fn scan(claude_dir: &Path) -> HashMap<String, LiveProcess> {
             serde_json::Value::Number(n) => Some(n.to_string()),
             _ => None,
         });
-        if process_alive(reg.pid, start.as_deref()) {
+        if process::alive(reg.pid, start.as_deref()) {
             live.insert(
                 reg.session_id,
                 LiveProcess {
@@ -88,41 +89,6 @@ pub fn scan(claude_dir: &Path) -> HashMap<String, LiveProcess> {
     live
 }
 
-/// Whether `pid` is a running process that started at `proc_start` (field 22 of its
-/// `/proc/<pid>/stat`) when that is known.
-pub fn process_alive(pid: u32, proc_start: Option<&str>) -> bool {
-    if pid == 0 {
-        return false;
-    }
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => {
-            // The command name may contain spaces and parentheses: fields start after the
-            // last ')'. State is field 3, start time field 22.
-            let Some((_, rest)) = stat.rsplit_once(')') else {
-                return false;
-            };
-            let fields: Vec<&str> = rest.split_whitespace().collect();
-            if fields.first() == Some(&"Z") {
-                return false;
-            }
-            match (proc_start, fields.get(19)) {
-                (Some(expected), Some(actual)) if !expected.is_empty() => expected == *actual,
-                _ => true,
-            }
-        }
-        Err(_) if Path::new("/proc/self").exists() => false,
-        // No /proc (macOS): ask the kernel whether the pid exists.
-        Err(_) => nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), None).is_ok(),
-    }
-}
-
-/// Field 22 of `/proc/<pid>/stat` (start time in clock ticks since boot), if readable.
-pub fn proc_start(pid: u32) -> Option<String> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let (_, rest) = stat.rsplit_once(')')?;
-    rest.split_whitespace().nth(19).map(str::to_owned)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,7 +99,7 @@ mod tests {
         let sessions = dir.path().join("sessions");
         std::fs::create_dir_all(&sessions).expect("dir");
         let me = std::process::id();
-        let start = proc_start(me).expect("own stat");
+        let start = process::start_time(me).expect("own stat");
         let write = |name: &str, pid: u32, id: &str, start: &str| {
             std::fs::write(
                 sessions.join(name),
@@ -157,7 +123,7 @@ mod tests {
         let sessions = dir.path().join("sessions");
         std::fs::create_dir_all(&sessions).expect("dir");
         let me = std::process::id();
-        let start = proc_start(me).expect("own stat");
+        let start = process::start_time(me).expect("own stat");
         let fixtures = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../tests/fixtures/claude-code/2.1.330/registry");
         for (file, pid) in [

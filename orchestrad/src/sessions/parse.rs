@@ -13,6 +13,7 @@ use serde_json::value::RawValue;
 
 use super::meta::{Entry, Tokens};
 use super::pricing;
+use crate::text::truncate_chars;
 
 /// Longest prompt text kept in the metadata; the transcript has the whole text.
 const PROMPT_CHARS: usize = 500;
@@ -389,14 +390,6 @@ fn strip_tag(text: &str, tag: &str) -> String {
     }
     out.push_str(rest);
     out
-}
-
-/// At most `max` characters of `text`, with an ellipsis when cut.
-pub(crate) fn truncate_chars(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        None => text.to_owned(),
-        Some((index, _)) => format!("{}…", &text[..index]),
-    }
 }
 
 /// An RFC 3339 timestamp as ms since the epoch.

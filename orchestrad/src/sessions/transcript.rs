@@ -155,7 +155,7 @@ pub fn to_markdown(meta: &super::meta::SessionMeta, messages: &[Message]) -> Str
     use std::fmt::Write;
     let mut out = String::new();
     let title = if meta.title.is_empty() {
-        super::parse::truncate_chars(&meta.first_prompt, 80)
+        crate::text::truncate_chars(&meta.first_prompt, 80)
     } else {
         meta.title.clone()
     };

@@ -13,7 +13,7 @@ use super::Supervisor;
 use super::agent::AgentState;
 use super::stream::{self, Control};
 use crate::approvals::{Approval, ApprovalError, ApprovalState, Decision};
-use crate::context::now_ms;
+use crate::time::now_ms;
 
 impl Supervisor {
     /// The approvals, shared with the `Approvals` service.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::agent::{AgentRecord, AgentState};
 use super::{Supervisor, SupervisorError};
-use crate::context::now_ms;
+use crate::time::now_ms;
 use crate::worktree::merge;
 
 /// Whether a queued agent may be started by the scheduler: it follows nobody, or the
@@ -26,7 +26,7 @@ pub fn tell_siblings(records: &mut [AgentRecord]) {
     let lines: Vec<String> = records
         .iter()
         .map(|r| {
-            let task = crate::sessions::parse::truncate_chars(
+            let task = crate::text::truncate_chars(
                 &r.task.split_whitespace().collect::<Vec<_>>().join(" "),
                 300,
             );

@@ -9,8 +9,8 @@ use nix::unistd::Pid;
 use super::agent::{AgentRecord, AgentState};
 use super::launch::{start, user_message};
 use super::{Supervisor, SupervisorError, new_id};
-use crate::context::now_ms;
 use crate::sessions::SessionMeta;
+use crate::time::now_ms;
 
 /// How long a stopped agent has between SIGTERM and SIGKILL.
 const STOP_GRACE: Duration = Duration::from_secs(5);

@@ -7,7 +7,8 @@ use std::time::Duration;
 use super::agent::{AgentRecord, AgentState};
 use super::shim::{self, Spec};
 use super::{SpawnOptions, Supervisor, SupervisorError, monitor, new_id, repo_of};
-use crate::context::now_ms;
+use crate::config::PERMISSION_MODES;
+use crate::time::now_ms;
 use crate::worktree;
 
 /// How long a new shim has to report its child's pid.
@@ -15,17 +16,6 @@ const SHIM_START_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Set in every agent's environment to the agent's id.
 pub const AGENT_ENV: &str = "ORCHESTRA_AGENT_ID";
-
-/// The permission modes Claude Code knows (`manual` is 2.1.330's name for `default`).
-pub const PERMISSION_MODES: &[&str] = &[
-    "acceptEdits",
-    "manual",
-    "auto",
-    "bypassPermissions",
-    "default",
-    "dontAsk",
-    "plan",
-];
 
 impl Supervisor {
     /// Accepts `tasks`: each is persisted as `queued` before this returns; the scheduler

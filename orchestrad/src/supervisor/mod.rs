@@ -26,7 +26,7 @@ use std::sync::{Arc, Mutex};
 use agent::{AgentChange, AgentRecord, AgentState};
 use tokio::sync::watch;
 
-use crate::context::Settings;
+use crate::config::{Config, Settings};
 use crate::events::Bus;
 use crate::sessions::SessionIndex;
 use crate::store::{Store, StoreError, Table};
@@ -115,11 +115,36 @@ pub struct SpawnOptions {
     pub no_siblings: bool,
 }
 
+/// What the supervisor needs of the daemon's settings, and nothing more.
+#[derive(Debug, Clone)]
+pub struct SupervisorSettings {
+    /// The settings in force (claude command, permissions, worktree dir, limits).
+    pub config: Config,
+    /// The config file, named in errors that a config change would fix.
+    pub config_path: PathBuf,
+    /// The directory of per-agent files (logs, shim sockets, exit records).
+    pub agents_dir: PathBuf,
+    /// The orchestrad binary, run as `orchestrad shim` for each agent.
+    pub orchestrad_exe: PathBuf,
+}
+
+impl SupervisorSettings {
+    /// The supervisor's part of the daemon's settings.
+    pub fn from_settings(settings: &Settings) -> SupervisorSettings {
+        SupervisorSettings {
+            config: settings.config.clone(),
+            config_path: settings.config_path.clone(),
+            agents_dir: settings.agents_dir(),
+            orchestrad_exe: settings.orchestrad_exe.clone(),
+        }
+    }
+}
+
 /// The agent supervisor. Shared as `Arc<Supervisor>`.
 #[derive(Debug)]
 pub struct Supervisor {
-    /// Settings of the daemon (config, state dir, the orchestrad binary for shims).
-    settings: Settings,
+    /// Its part of the daemon's settings.
+    settings: SupervisorSettings,
     /// Every agent, by id.
     agents: Mutex<HashMap<String, AgentRecord>>,
     /// Persistence of the records.
@@ -150,7 +175,7 @@ pub struct Supervisor {
 impl Supervisor {
     /// Loads the agent records from the store.
     pub fn load(
-        settings: Settings,
+        settings: SupervisorSettings,
         store: &Store,
         sessions: Arc<SessionIndex>,
         approvals: Arc<crate::approvals::Approvals>,
@@ -192,14 +217,9 @@ impl Supervisor {
         &self.bus
     }
 
-    /// The daemon's settings.
-    pub fn settings(&self) -> &Settings {
-        &self.settings
-    }
-
     /// The directory of an agent's files.
     pub fn agent_dir(&self, id: &str) -> shim::AgentDir {
-        shim::AgentDir(self.settings.agents_dir().join(id))
+        shim::AgentDir(self.settings.agents_dir.join(id))
     }
 
     /// Every agent, newest first.
@@ -371,7 +391,7 @@ impl Supervisor {
                 let _ = self
                     .update(&agent.id, |a| {
                         a.state = AgentState::Interrupted;
-                        a.ended_at_ms = crate::context::now_ms();
+                        a.ended_at_ms = crate::time::now_ms();
                         a.pid = 0;
                         a.activity = "interrupted: its process vanished".to_owned();
                     })

@@ -9,8 +9,8 @@ use std::time::Duration;
 use super::Supervisor;
 use super::agent::AgentState;
 use super::stream;
-use crate::context::now_ms;
 use crate::sessions::reader::{self, Line};
+use crate::time::now_ms;
 
 /// How often output is looked for when nothing wakes the monitor sooner.
 const POLL: Duration = Duration::from_millis(100);

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use super::agent::AgentRecord;
 use super::results::{PrOutcome, compare_url, run};
 use super::{Supervisor, SupervisorError, repo_of};
-use crate::context::now_ms;
+use crate::time::now_ms;
 use crate::worktree::{self, DiffStat};
 
 /// One task of a report.
@@ -197,16 +197,6 @@ fn open(
     Ok(outcome)
 }
 
-/// "1h 2m", "3m 4s", "5s".
-fn duration(ms: u64) -> String {
-    let secs = ms / 1000;
-    match secs {
-        0..60 => format!("{secs}s"),
-        60..3600 => format!("{}m {}s", secs / 60, secs % 60),
-        _ => format!("{}h {}m", secs / 3600, (secs % 3600) / 60),
-    }
-}
-
 /// Text that stays inside one Markdown table cell.
 fn cell(text: &str) -> String {
     text.split_whitespace()
@@ -263,11 +253,11 @@ pub fn markdown(report: &Report) -> String {
             md,
             "| {} | {} | `{}` | {} | ${:.2} | {} | {} | {} |",
             i + 1,
-            cell(&crate::sessions::parse::truncate_chars(&e.agent.task, 80)),
+            cell(&crate::text::truncate_chars(&e.agent.task, 80)),
             e.agent.id,
             e.agent.state.as_str(),
             e.agent.total_cost_usd,
-            duration(e.duration_ms),
+            crate::text::human_duration(e.duration_ms),
             diff_text(e.diff),
             cell(&e.merge_status)
         );
@@ -278,7 +268,7 @@ pub fn markdown(report: &Report) -> String {
             md,
             "\n### {}. {}\n",
             i + 1,
-            crate::sessions::parse::truncate_chars(first, 100)
+            crate::text::truncate_chars(first, 100)
         );
         let mut facts = vec![format!("agent `{}`", e.agent.id)];
         if !e.agent.branch.is_empty() {

@@ -263,7 +263,7 @@ fn open_pr(
         .ok_or_else(|| SupervisorError::Precondition("git is not installed".to_owned()))?;
     if !status.1.is_empty() {
         git(&["add", "-A"]);
-        let message = crate::sessions::parse::truncate_chars(agent.task.trim(), 200);
+        let message = crate::text::truncate_chars(agent.task.trim(), 200);
         match git(&["commit", "-m", &message]) {
             Some((true, _)) => outcome.committed = true,
             Some((false, text)) => {
@@ -297,10 +297,8 @@ fn open_pr(
         }
         None => {}
     }
-    let title = crate::sessions::parse::truncate_chars(
-        agent.task.lines().next().unwrap_or("orchestra agent"),
-        70,
-    );
+    let title =
+        crate::text::truncate_chars(agent.task.lines().next().unwrap_or("orchestra agent"), 70);
     let body = format!(
         "{}\n\n{}\n\nMade by claude-orchestra agent {}.",
         agent.task, agent.result, agent.id

@@ -150,7 +150,7 @@ impl AgentDir {
     /// Whether the shim process is alive.
     pub fn shim_alive(&self) -> bool {
         self.read_info().is_some_and(|info| {
-            crate::sessions::live::process_alive(info.shim_pid, info.shim_start.as_deref())
+            orchestra_proto::process::alive(info.shim_pid, info.shim_start.as_deref())
         })
     }
 
@@ -216,7 +216,7 @@ pub fn run(dir: &Path) -> i32 {
                 &ExitRecord {
                     code: Some(127),
                     signal: None,
-                    ended_at_ms: crate::context::now_ms(),
+                    ended_at_ms: crate::time::now_ms(),
                 },
             );
             1
@@ -256,7 +256,7 @@ fn run_inner(dir: &AgentDir) -> std::io::Result<i32> {
         &dir.info(),
         &ShimInfo {
             shim_pid: std::process::id(),
-            shim_start: crate::sessions::live::proc_start(std::process::id()),
+            shim_start: orchestra_proto::process::start_time(std::process::id()),
             child_pid,
         },
     )?;
@@ -331,7 +331,7 @@ fn run_inner(dir: &AgentDir) -> std::io::Result<i32> {
         &ExitRecord {
             code: status.code(),
             signal: status.signal(),
-            ended_at_ms: crate::context::now_ms(),
+            ended_at_ms: crate::time::now_ms(),
         },
     )?;
     Ok(0)

@@ -8,7 +8,7 @@
 use serde_json::Value;
 
 use super::agent::{AgentRecord, AgentState};
-use crate::sessions::parse::truncate_chars;
+use crate::text::truncate_chars;
 
 /// Longest activity text kept.
 const ACTIVITY_CHARS: usize = 120;

@@ -418,7 +418,7 @@ pub fn integrate(
                 "Merge {} (agent {}): {}",
                 candidate.branch,
                 candidate.agent_id,
-                crate::sessions::parse::truncate_chars(first_line, 100)
+                crate::text::truncate_chars(first_line, 100)
             );
             current = repo
                 .commit(None, &sig, &sig, &message, &tree, &[&ours, &theirs])

@@ -836,13 +836,7 @@ fn register(claude_dir: &Path, session_id: &str, cwd: &Path) -> PathBuf {
     let dir = claude_dir.join("sessions");
     let _ = std::fs::create_dir_all(&dir);
     let pid = std::process::id();
-    let proc_start = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|stat| {
-            let after = stat.rsplit_once(')')?.1;
-            after.split_whitespace().nth(19).map(str::to_owned)
-        })
-        .unwrap_or_default();
+    let proc_start = orchestra_proto::process::start_time(pid).unwrap_or_default();
     let path = dir.join(format!("{pid}.json"));
     let record = shape::registration(
         pid,

@@ -110,15 +110,7 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn rss_kb(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .map(str::to_owned)
-        })
-        .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
-        .unwrap_or(0)
+    orchestra_proto::process::memory_kb(pid, "VmRSS").unwrap_or(0)
 }
 
 /// The RSS of `pid` once it stops falling: the daemon gives freed memory back a moment
@@ -140,18 +132,7 @@ fn settled_rss_kb(pid: u32) -> u64 {
 
 /// utime + stime of `pid`, in clock ticks.
 fn cpu_ticks(pid: u32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, r)| r.split_whitespace().collect())
-        .unwrap_or_default();
-    let n = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    n(11) + n(12)
+    orchestra_proto::process::stat(pid).map_or(0, |stat| stat.cpu_ticks)
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -302,14 +283,7 @@ fn reset_peak_rss() {
 }
 
 fn peak_rss_kb(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
-        })
-        .unwrap_or(0)
+    orchestra_proto::process::memory_kb(pid, "VmHWM").unwrap_or(0)
 }
 
 /// `orchestra-bench search [MB]`: a search over ~1 GB of 2.1.330 sessions for a word in

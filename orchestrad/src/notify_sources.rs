@@ -11,14 +11,36 @@ use std::sync::Arc;
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 
-use super::NotifyInput;
-use crate::context::{Context, now_ms};
+use tokio::sync::watch;
+
+use crate::approvals::Approvals;
 use crate::events::Sequenced;
+use crate::notify::{Notifier, NotifyInput};
+use crate::sessions::SessionIndex;
 use crate::sessions::index::SessionChange;
+use crate::supervisor::Supervisor;
 use crate::supervisor::agent::{AgentChange, AgentRecord, AgentState};
+use crate::time::now_ms;
+
+/// What the followers read: the owners of the buses they follow, the notifier they tell,
+/// and the daemon's shutdown flag.
+#[derive(Debug)]
+pub struct Sources {
+    /// Tells the user.
+    pub notifier: Arc<Notifier>,
+    /// The agents and their bus.
+    pub supervisor: Arc<Supervisor>,
+    /// The session index and its bus.
+    pub sessions: Arc<SessionIndex>,
+    /// The approvals and their bus.
+    pub approvals: Arc<Approvals>,
+    /// Becomes true when the daemon shuts down.
+    pub shutdown: watch::Receiver<bool>,
+}
 
 /// Starts the followers of the agent and session buses.
-pub fn spawn(ctx: &Arc<Context>) {
+pub fn spawn(ctx: Sources) {
+    let ctx = Arc::new(ctx);
     // Subscribed here, before the caller goes on to re-adopt agents, so no change is
     // published before someone listens.
     let agents = ctx.supervisor.bus().subscribe();
@@ -32,10 +54,10 @@ pub fn spawn(ctx: &Arc<Context>) {
 /// Tells each new pending approval (an agent's over stdio, or a hand-started session's
 /// through the `PermissionRequest` hook) as `approval_needed`.
 async fn follow_approvals(
-    ctx: Arc<Context>,
+    ctx: Arc<Sources>,
     mut rx: broadcast::Receiver<Sequenced<crate::approvals::ApprovalEvent>>,
 ) {
-    let mut shutdown = ctx.shutdown.subscribe();
+    let mut shutdown = ctx.shutdown.clone();
     loop {
         let change = tokio::select! {
             change = rx.recv() => change,
@@ -67,7 +89,7 @@ async fn follow_approvals(
 type Seen = (AgentState, u32);
 
 /// Tells finishes, failures and finished spawns.
-async fn follow_agents(ctx: Arc<Context>, mut rx: broadcast::Receiver<Sequenced<AgentChange>>) {
+async fn follow_agents(ctx: Arc<Sources>, mut rx: broadcast::Receiver<Sequenced<AgentChange>>) {
     // `rx` was subscribed before the list is read, so no change falls between the two.
     let mut seen: HashMap<String, Seen> = HashMap::new();
     let mut batches_told: HashSet<String> = HashSet::new();
@@ -84,7 +106,7 @@ async fn follow_agents(ctx: Arc<Context>, mut rx: broadcast::Receiver<Sequenced<
         }
     };
     seed(&mut seen, &mut batches_told);
-    let mut shutdown = ctx.shutdown.subscribe();
+    let mut shutdown = ctx.shutdown.clone();
     loop {
         let change = tokio::select! {
             change = rx.recv() => change,
@@ -223,8 +245,8 @@ const WAITING: &str = "waiting";
 
 /// Tells when a session the user started by hand waits for them, as the CLI's registry
 /// (`~/.claude/sessions/<pid>.json`, `status: "waiting"`, `waitingFor`) says.
-async fn follow_sessions(ctx: Arc<Context>, mut rx: broadcast::Receiver<Sequenced<SessionChange>>) {
-    let mut shutdown = ctx.shutdown.subscribe();
+async fn follow_sessions(ctx: Arc<Sources>, mut rx: broadcast::Receiver<Sequenced<SessionChange>>) {
+    let mut shutdown = ctx.shutdown.clone();
     loop {
         let change = tokio::select! {
             change = rx.recv() => change,
@@ -275,7 +297,11 @@ struct HookInput {
 pub type HookOutcome = Result<(), &'static str>;
 
 /// Turns a `Notification` hook's input into a `session_waiting`, unless the wait was told.
-pub fn hook(ctx: &Context, input_json: &str) -> Result<HookOutcome, String> {
+pub fn hook(
+    sessions: &SessionIndex,
+    notifier: &Notifier,
+    input_json: &str,
+) -> Result<HookOutcome, String> {
     let input: HookInput = serde_json::from_str(input_json)
         .map_err(|err| format!("the hook input is not Claude Code's hook JSON: {err}"))?;
     if !input.hook_event_name.is_empty() && input.hook_event_name != "Notification" {
@@ -284,18 +310,18 @@ pub fn hook(ctx: &Context, input_json: &str) -> Result<HookOutcome, String> {
     if input.session_id.is_empty() {
         return Err("the hook input has no session_id".to_owned());
     }
-    let session = ctx.sessions.resolve(&input.session_id).ok();
+    let session = sessions.resolve(&input.session_id).ok();
     if session.as_ref().is_some_and(|s| !s.agent_id.is_empty()) {
         return Ok(Err("the session belongs to an agent"));
     }
-    if !ctx.notifier.tell_wait(&input.session_id, true) {
+    if !notifier.tell_wait(&input.session_id, true) {
         return Ok(Err("this wait was already told"));
     }
     let project_path = session
         .map(|s| s.project_path)
         .filter(|p| !p.is_empty())
         .unwrap_or(input.cwd);
-    ctx.notifier.notify(NotifyInput::SessionWaiting {
+    notifier.notify(NotifyInput::SessionWaiting {
         session_id: input.session_id,
         project_path,
         waiting_for: input.message,
