@@ -169,17 +169,17 @@ impl Ctx {
                 self.socket.display()
             );
         }
-        match self.start_daemon().await {
-            Ok(pid) => {
-                eprintln!("orchestractl: orchestrad was not running; started it (pid {pid})");
-            }
-            // Another command started it at the same moment: use that one.
-            Err(err) if err.to_string().contains("already serving") => {}
-            Err(err) => return Err(err),
-        }
+        // `AlreadyServing`: another command started it at the same moment; use that one.
+        let started = self.start_daemon().await? == Started::Now;
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         loop {
             if let Some(clients) = self.try_connect().await? {
+                if started {
+                    eprintln!(
+                        "orchestractl: orchestrad was not running; started it (pid {})",
+                        clients.status.pid
+                    );
+                }
                 return Ok(clients);
             }
             if std::time::Instant::now() > deadline {
@@ -192,14 +192,17 @@ impl Ctx {
         }
     }
 
-    /// Runs `orchestrad start`, which returns once the socket answers. Returns the pid.
-    pub async fn start_daemon(&self) -> anyhow::Result<String> {
+    /// Runs `orchestrad start`, which returns once the socket answers.
+    pub async fn start_daemon(&self) -> anyhow::Result<Started> {
         let output = run_orchestrad(&[
             "--socket".as_ref(),
             self.socket.as_os_str(),
             "start".as_ref(),
         ])
         .await?;
+        if output.status.code() == Some(i32::from(orchestra_proto::EXIT_ALREADY_SERVING)) {
+            return Ok(Started::AlreadyServing);
+        }
         if !output.status.success() {
             let stderr = String::from_utf8_lossy(&output.stderr);
             bail!(
@@ -207,15 +210,17 @@ impl Ctx {
                 stderr.trim().trim_start_matches("orchestrad: ")
             );
         }
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        let pid = stdout
-            .split("(pid ")
-            .nth(1)
-            .and_then(|rest| rest.split(')').next())
-            .unwrap_or("?")
-            .to_owned();
-        Ok(pid)
+        Ok(Started::Now)
     }
+}
+
+/// What `orchestrad start` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Started {
+    /// It started a daemon, which answers now.
+    Now,
+    /// Another daemon already serves the socket (started at the same moment, say).
+    AlreadyServing,
 }
 
 /// Runs orchestrad with `args` (stdin closed) and returns what it printed; the error

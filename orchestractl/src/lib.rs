@@ -98,8 +98,10 @@ fn describe(err: &anyhow::Error) -> String {
         return format!("{err:#}");
     };
     match status.code() {
+        // A status with a source was made here, from a connection failure; the daemon's
+        // own answers carry none.
         tonic::Code::Unavailable | tonic::Code::Unknown
-            if status.message().contains("transport") || status.message().contains("connect") =>
+            if std::error::Error::source(status).is_some() =>
         {
             format!(
                 "lost the connection to orchestrad ({}); check `orchestractl daemon status`",

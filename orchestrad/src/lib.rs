@@ -161,16 +161,9 @@ async fn watch_socket_file(ctx: Arc<Context>, socket: std::path::PathBuf) {
 /// locks one file at a time): wait a moment for it rather than fail.
 fn open_store(dir: &std::path::Path) -> Result<store::Store, store::StoreError> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        match store::Store::open(dir) {
-            Err(err)
-                if err.to_string().contains("could not acquire lock")
-                    && std::time::Instant::now() < deadline =>
-            {
-                tracing::info!("waiting for the previous orchestrad to release the store");
-                std::thread::sleep(std::time::Duration::from_millis(50));
-            }
-            result => return result,
-        }
+    while store::Store::locked_by_another(dir) && std::time::Instant::now() < deadline {
+        tracing::info!("waiting for the previous orchestrad to release the store");
+        std::thread::sleep(std::time::Duration::from_millis(50));
     }
+    store::Store::open(dir)
 }

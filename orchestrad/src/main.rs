@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 use orchestrad::config::Settings;
+use orchestrad::lifecycle::ClaimError;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -89,10 +90,35 @@ fn main() -> ExitCode {
         Err(err) => {
             tracing::error!("{err:#}");
             eprintln!("orchestrad: {err:#}");
-            ExitCode::FAILURE
+            exit_code_of(&err)
         }
     }
 }
+
+/// Whether `err` is another daemon having the socket.
+fn already_serving(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<ClaimError>(),
+            Some(ClaimError::AlreadyRunning { .. })
+        )
+    })
+}
+
+/// [`orchestra_proto::EXIT_ALREADY_SERVING`] when another daemon has the socket, else 1.
+fn exit_code_of(err: &anyhow::Error) -> ExitCode {
+    if already_serving(err) {
+        ExitCode::from(orchestra_proto::EXIT_ALREADY_SERVING)
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// What the detached child tells its parent over the ready pipe: `ready <pid>`, or why it
+/// could not start, its first word saying whether another daemon had the socket.
+const READY: &str = "ready ";
+const BUSY: &str = "busy ";
+const FAILED: &str = "failed ";
 
 /// `orchestrad check-config`: what a daemon started now would run with, in the shape of
 /// the `GetConfig` answer, so a client can compare it with the running daemon's. Used by
@@ -190,7 +216,11 @@ fn start_detached(settings: Settings) -> anyhow::Result<ExitCode> {
             drop(ready_tx);
             let mut answer = String::new();
             std::fs::File::from(ready_rx).read_to_string(&mut answer)?;
-            match answer.strip_prefix("ready ") {
+            if let Some(reason) = answer.strip_prefix(BUSY) {
+                eprintln!("orchestrad: {}", reason.trim());
+                return Ok(ExitCode::from(orchestra_proto::EXIT_ALREADY_SERVING));
+            }
+            match answer.strip_prefix(READY) {
                 Some(pid) => {
                     println!(
                         "orchestrad started (pid {}), listening on {}, logging to {}",
@@ -204,11 +234,11 @@ fn start_detached(settings: Settings) -> anyhow::Result<ExitCode> {
                     "orchestrad exited during start-up; see {}",
                     log_path.display()
                 ),
-                None => anyhow::bail!("{}", answer.trim()),
+                None => anyhow::bail!("{}", answer.trim_start_matches(FAILED).trim()),
             }
         }
         daemonize::Outcome::Child(Err(err)) => {
-            report(ready_tx, &format!("cannot detach: {err}"));
+            report(ready_tx, &format!("{FAILED}cannot detach: {err}"));
             Ok(ExitCode::FAILURE)
         }
         daemonize::Outcome::Child(Ok(_)) => {
@@ -220,11 +250,12 @@ fn start_detached(settings: Settings) -> anyhow::Result<ExitCode> {
                 Ok(daemon) => daemon,
                 Err(err) => {
                     tracing::error!("{err:#}");
-                    report(ready_tx, &format!("{err:#}"));
-                    return Ok(ExitCode::FAILURE);
+                    let kind = if already_serving(&err) { BUSY } else { FAILED };
+                    report(ready_tx, &format!("{kind}{err:#}"));
+                    return Ok(exit_code_of(&err));
                 }
             };
-            report(ready_tx, &format!("ready {}", std::process::id()));
+            report(ready_tx, &format!("{READY}{}", std::process::id()));
             let claim = runtime.block_on(daemon.serve(signal))?;
             finish(runtime, claim);
             Ok(ExitCode::SUCCESS)

@@ -16,6 +16,11 @@ pub use client::{ConnectError, connect};
 /// fields or RPCs does not need a bump.
 pub const PROTOCOL_VERSION: u32 = 1;
 
+/// The exit code of `orchestrad run` and `orchestrad start` when another daemon already
+/// serves the socket. Clients that start the daemon (`orchestractl`) tell this case by the
+/// code, never by the message.
+pub const EXIT_ALREADY_SERVING: u8 = 3;
+
 /// Largest request the daemon reads (a spawn with many long tasks fits with room to
 /// spare); a larger one is refused with `RESOURCE_EXHAUSTED` before it is decoded.
 pub const MAX_REQUEST: usize = 16 * 1024 * 1024;

@@ -47,13 +47,57 @@ fn a_second_daemon_on_the_same_socket_fails_clearly() {
         .arg("run")
         .output()
         .expect("run");
-    assert!(!out.status.success());
+    assert_eq!(
+        out.status.code(),
+        Some(i32::from(orchestra_proto::EXIT_ALREADY_SERVING)),
+        "the exit code tells clients that another daemon serves"
+    );
     let message = stderr(&out);
     assert!(message.contains("already serving"), "{message}");
     assert!(
         message.contains(&first.pid().to_string()),
         "names the pid: {message}"
     );
+    // `start` detaches, and its parent gives the same answer over the ready pipe.
+    let out = env
+        .command(bin("orchestrad"))
+        .arg("start")
+        .output()
+        .expect("start");
+    assert_eq!(
+        out.status.code(),
+        Some(i32::from(orchestra_proto::EXIT_ALREADY_SERVING)),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("already serving"), "{}", stderr(&out));
+}
+
+#[test]
+fn commands_started_together_share_one_autostarted_daemon() {
+    let env = TestEnv::new();
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            env.command(bin("orchestractl"))
+                .args(["--json", "daemon", "status"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawn orchestractl")
+        })
+        .collect();
+    let pids: std::collections::BTreeSet<i64> = children
+        .into_iter()
+        .map(|child| {
+            let out = child.wait_with_output().expect("wait");
+            assert!(out.status.success(), "{}", stderr(&out));
+            let status: serde_json::Value =
+                serde_json::from_slice(&out.stdout).expect("one JSON document");
+            status["pid"].as_i64().expect("pid")
+        })
+        .collect();
+    assert_eq!(pids.len(), 1, "one daemon for all of them: {pids:?}");
+    env.ctl_ok(&["daemon", "stop"]);
 }
 
 #[test]

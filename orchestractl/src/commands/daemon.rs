@@ -38,19 +38,21 @@ async fn restart(ctx: &Ctx) -> anyhow::Result<ExitCode> {
         );
     }
     let stopped = stop_quietly(ctx).await?;
-    let pid = ctx.start_daemon().await?;
-    match ctx.try_connect().await? {
-        Some(clients) if ctx.json => print_status(ctx, &clients.status)?,
-        _ => match stopped {
-            Some(old) => println!(
-                "restarted orchestrad: pid {old} stopped, pid {pid} serving on {}",
-                ctx.socket.display()
-            ),
-            None => println!(
-                "orchestrad was not running; started it (pid {pid}) on {}",
-                ctx.socket.display()
-            ),
-        },
+    ctx.start_daemon().await?;
+    let clients = reach_started(ctx).await?;
+    let pid = clients.status.pid;
+    if ctx.json {
+        print_status(ctx, &clients.status)?;
+    } else if let Some(old) = stopped {
+        println!(
+            "restarted orchestrad: pid {old} stopped, pid {pid} serving on {}",
+            ctx.socket.display()
+        );
+    } else {
+        println!(
+            "orchestrad was not running; started it (pid {pid}) on {}",
+            ctx.socket.display()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -68,12 +70,29 @@ async fn start(ctx: &Ctx) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let pid = ctx.start_daemon().await?;
-    match ctx.try_connect().await? {
-        Some(clients) if ctx.json => print_status(ctx, &clients.status)?,
-        _ => println!("started orchestrad (pid {pid}) on {}", ctx.socket.display()),
+    ctx.start_daemon().await?;
+    let clients = reach_started(ctx).await?;
+    if ctx.json {
+        print_status(ctx, &clients.status)?;
+    } else {
+        println!(
+            "started orchestrad (pid {}) on {}",
+            clients.status.pid,
+            ctx.socket.display()
+        );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The daemon that `orchestrad start` just reported ready.
+async fn reach_started(ctx: &Ctx) -> anyhow::Result<crate::client::Clients> {
+    match ctx.try_connect().await? {
+        Some(clients) => Ok(clients),
+        None => bail!(
+            "started orchestrad but cannot reach it at {}; see orchestrad.log in its state dir",
+            ctx.socket.display()
+        ),
+    }
 }
 
 async fn stop(ctx: &Ctx) -> anyhow::Result<ExitCode> {

@@ -86,6 +86,22 @@ pub struct Table {
 }
 
 impl Store {
+    /// Whether another process holds the store in `dir` open: sled takes an exclusive
+    /// `flock` on its `db` file for as long as a database is open, so a probe for the same
+    /// lock answers without reading sled's error text.
+    pub fn locked_by_another(dir: &Path) -> bool {
+        use nix::errno::Errno;
+        use nix::fcntl::{Flock, FlockArg};
+        let Ok(file) = std::fs::OpenOptions::new().read(true).open(dir.join("db")) else {
+            return false;
+        };
+        // Dropping the probe's lock unlocks at once.
+        matches!(
+            Flock::lock(file, FlockArg::LockExclusiveNonblock),
+            Err((_, Errno::EWOULDBLOCK))
+        )
+    }
+
     /// Opens (or creates) the store in `dir` and checks its schema version.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
         let sled_err = |op| {
@@ -288,6 +304,14 @@ impl Table {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_open_store_is_seen_as_locked_by_its_flock() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        assert!(!Store::locked_by_another(dir.path()), "no store yet");
+        let _store = Store::open(dir.path()).expect("open");
+        assert!(Store::locked_by_another(dir.path()));
+    }
 
     #[test]
     fn schema_version_is_written_and_newer_is_refused() {
