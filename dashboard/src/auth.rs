@@ -7,8 +7,9 @@
 //! the daemon checks (its store keeps only token hashes). Every answer carries a
 //! Content-Security-Policy that forbids inline script.
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -43,13 +44,12 @@ impl TokenCache {
     fn fresh(&self, token: &str) -> bool {
         self.0
             .lock()
-            .expect("token cache lock")
             .get(token)
             .is_some_and(|at| at.elapsed() < TOKEN_TTL)
     }
 
     fn remember(&self, token: &str) {
-        let mut cache = self.0.lock().expect("token cache lock");
+        let mut cache = self.0.lock();
         cache.retain(|_, at| at.elapsed() < TOKEN_TTL);
         cache.insert(token.to_owned(), Instant::now());
     }

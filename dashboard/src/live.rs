@@ -9,8 +9,9 @@
 //! bound the socket is closed with a WebSocket close code and a reason (or the upgrade
 //! refused with 429), and nothing else is affected.
 
+use parking_lot::Mutex;
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -61,7 +62,7 @@ impl SocketSlots {
     /// A slot for the device of `headers`, or `None` when it has too many open.
     fn take(self: &Arc<Self>, headers: &HeaderMap) -> Option<Slot> {
         let key = crate::auth::cookie_token(headers).unwrap_or_else(|| "loopback".to_owned());
-        let mut open = self.0.lock().unwrap_or_else(|poison| poison.into_inner());
+        let mut open = self.0.lock();
         let count = open.entry(key.clone()).or_insert(0);
         if *count >= MAX_SOCKETS_PER_DEVICE {
             return None;
@@ -88,11 +89,7 @@ fn too_many_sockets() -> Response {
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        let mut open = self
-            .slots
-            .0
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner());
+        let mut open = self.slots.0.lock();
         if let Some(count) = open.get_mut(&self.key) {
             *count -= 1;
             if *count == 0 {
@@ -193,7 +190,7 @@ impl Hub {
     pub fn push(&self, build: impl FnOnce(u64) -> Value) {
         // Numbering and sending under one lock: pages drop anything numbered below what
         // they last got, so events must never leave out of order.
-        let mut recent = self.recent.lock().expect("hub lock");
+        let mut recent = self.recent.lock();
         recent.1 += 1;
         let seq = recent.1;
         let event = Arc::new(Event {
@@ -209,12 +206,12 @@ impl Hub {
 
     /// The number of the last event.
     pub fn last_seq(&self) -> u64 {
-        self.recent.lock().expect("hub lock").1
+        self.recent.lock().1
     }
 
     /// Events after `seq`, or `None` when some of them are no longer kept.
     pub fn since(&self, seq: u64) -> Option<Vec<Arc<Event>>> {
-        let recent = self.recent.lock().expect("hub lock");
+        let recent = self.recent.lock();
         if seq > recent.1 {
             return None;
         }

@@ -5,6 +5,7 @@
 use std::io::Write as _;
 
 use serde::Serialize;
+use unicode_width::{UnicodeWidthChar as _, UnicodeWidthStr as _};
 
 /// Writes `args` to stdout. The crate's `print!`/`println!` come here (see `lib.rs`), so
 /// no output of ours can panic on a closed pipe the way `std::println!` does.
@@ -54,9 +55,10 @@ pub fn json<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
 
 /// Prints `key: value` lines with the keys aligned.
 pub fn fields(rows: &[(&str, String)]) {
-    let width = rows.iter().map(|(key, _)| key.len()).max().unwrap_or(0);
+    let width = rows.iter().map(|(key, _)| key.width()).max().unwrap_or(0);
     for (key, value) in rows {
-        println!("{key:>width$}  {value}");
+        let pad = " ".repeat(width - key.width());
+        println!("{pad}{key}  {value}");
     }
 }
 
@@ -68,15 +70,22 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) {
 /// [`table`] with columns at least `min` wide, so a table redrawn as values change
 /// (`status --watch`) keeps its columns in place.
 pub fn table_min(header: &[&str], rows: &[Vec<String>], min: &[usize]) {
+    for line in table_lines(header, rows, min) {
+        println!("{line}");
+    }
+}
+
+/// The lines of [`table_min`], columns aligned by display width.
+fn table_lines(header: &[&str], rows: &[Vec<String>], min: &[usize]) -> Vec<String> {
     let mut widths: Vec<usize> = header
         .iter()
         .enumerate()
-        .map(|(i, h)| h.chars().count().max(min.get(i).copied().unwrap_or(0)))
+        .map(|(i, h)| h.width().max(min.get(i).copied().unwrap_or(0)))
         .collect();
     for row in rows {
         for (i, cell) in row.iter().enumerate() {
             if let Some(width) = widths.get_mut(i) {
-                *width = (*width).max(cell.chars().count());
+                *width = (*width).max(cell.width());
             }
         }
     }
@@ -86,17 +95,18 @@ pub fn table_min(header: &[&str], rows: &[Vec<String>], min: &[usize]) {
             if i + 1 == cells.len() {
                 out.push_str(cell);
             } else {
-                let pad = widths[i] - cell.chars().count();
+                let pad = widths[i].saturating_sub(cell.width());
                 out.push_str(cell);
                 out.push_str(&" ".repeat(pad + 2));
             }
         }
-        println!("{}", out.trim_end());
+        out.trim_end().to_owned()
     };
-    line(header.to_vec());
+    let mut lines = vec![line(header.to_vec())];
     for row in rows {
-        line(row.iter().map(String::as_str).collect());
+        lines.push(line(row.iter().map(String::as_str).collect()));
     }
+    lines
 }
 
 /// A duration in seconds as "3d 4h", "5m 2s" and the like.
@@ -110,37 +120,57 @@ pub fn duration(secs: u64) -> String {
     }
 }
 
-/// Cuts `text` to `max` characters on one line, with an ellipsis when cut.
-pub fn truncate(text: &str, max: usize) -> String {
-    let one_line: String = text
-        .chars()
+/// `text` on one line: control characters (newlines, tabs, escapes) become spaces.
+fn one_line(text: &str) -> String {
+    text.chars()
         .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    if one_line.chars().count() <= max {
-        one_line
-    } else {
-        let cut: String = one_line.chars().take(max.saturating_sub(1)).collect();
-        format!("{cut}…")
-    }
+        .collect()
 }
 
-/// Cuts `text` to `max` characters keeping its end, with an ellipsis in front when cut:
-/// for paths, whose last parts tell them apart.
-pub fn truncate_left(text: &str, max: usize) -> String {
-    let one_line: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    let count = one_line.chars().count();
-    if count <= max {
-        one_line
-    } else {
-        let keep: String = one_line
-            .chars()
-            .skip(count - max.saturating_sub(1))
-            .collect();
-        format!("…{keep}")
+/// The columns `c` takes in a terminal (two for CJK and most emoji, none for a combining
+/// mark).
+fn columns(c: char) -> usize {
+    c.width().unwrap_or(0)
+}
+
+/// Cuts `text` to `max` terminal columns on one line, with an ellipsis when cut. Widths
+/// are display widths, so CJK and emoji cells line up with the rest.
+pub fn truncate(text: &str, max: usize) -> String {
+    let line = one_line(text);
+    if line.width() <= max {
+        return line;
     }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in line.chars() {
+        if used + columns(c) > max.saturating_sub(1) {
+            break;
+        }
+        used += columns(c);
+        out.push(c);
+    }
+    out.push('…');
+    out
+}
+
+/// Cuts `text` to `max` terminal columns keeping its end, with an ellipsis in front when
+/// cut: for paths, whose last parts tell them apart.
+pub fn truncate_left(text: &str, max: usize) -> String {
+    let line = one_line(text);
+    if line.width() <= max {
+        return line;
+    }
+    let mut keep = Vec::new();
+    let mut used = 0;
+    for c in line.chars().rev() {
+        if used + columns(c) > max.saturating_sub(1) {
+            break;
+        }
+        used += columns(c);
+        keep.push(c);
+    }
+    let tail: String = keep.into_iter().rev().collect();
+    format!("…{tail}")
 }
 
 /// How long ago `ms` (since the epoch) was: "3m ago", "2h ago", "5d ago".
@@ -289,5 +319,41 @@ impl Drop for Progress {
         if self.shown {
             let _ = write!(std::io::stderr(), "\r\x1b[K");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_line_up_by_display_width_with_cjk_and_emoji() {
+        let rows = vec![
+            vec!["a1".to_owned(), "ascii task".to_owned(), "done".to_owned()],
+            vec!["b2".to_owned(), "修复登录".to_owned(), "running".to_owned()],
+            vec![
+                "c3".to_owned(),
+                "ship it 🚀".to_owned(),
+                "queued".to_owned(),
+            ],
+        ];
+        let lines = table_lines(&["ID", "TASK", "STATE"], &rows, &[]);
+        // The third column starts at the same terminal column on every line.
+        let starts: Vec<usize> = lines
+            .iter()
+            .zip(["STATE", "done", "running", "queued"])
+            .map(|(line, last)| line[..line.rfind(last).expect("cell")].width())
+            .collect();
+        assert!(starts.windows(2).all(|w| w[0] == w[1]), "{lines:#?}");
+    }
+
+    #[test]
+    fn cutting_counts_columns_not_characters() {
+        assert_eq!(truncate("修复登录页面", 7), "修复登…");
+        assert_eq!(truncate("修复登录页面", 7).width(), 7);
+        assert_eq!(truncate("short", 7), "short");
+        assert_eq!(truncate("a\nb", 7), "a b", "one line");
+        assert_eq!(truncate_left("/home/修复/登录", 6), "…/登录");
+        assert!(truncate_left("/home/修复/登录", 6).width() <= 6);
     }
 }

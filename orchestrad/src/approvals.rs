@@ -10,8 +10,9 @@
 //! lock, and every later answer is refused with who answered and when. Changes are
 //! published on the approvals bus (`approval_needed`, `approval_resolved`).
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -222,7 +223,6 @@ impl Approvals {
         let mut list: Vec<Approval> = self
             .all
             .lock()
-            .expect("approvals lock")
             .values()
             .filter(|a| all || a.state == ApprovalState::Pending)
             .cloned()
@@ -236,7 +236,6 @@ impl Approvals {
         let mut list: Vec<Approval> = self
             .all
             .lock()
-            .expect("approvals lock")
             .values()
             .filter(|a| a.state == ApprovalState::Pending && a.agent_id == agent_id)
             .cloned()
@@ -247,7 +246,7 @@ impl Approvals {
 
     /// The approval with this id, or the only one whose id starts with it.
     pub fn resolve(&self, id: &str) -> Result<Approval, ApprovalError> {
-        let all = self.all.lock().expect("approvals lock");
+        let all = self.all.lock();
         find(&all, id).cloned()
     }
 
@@ -256,7 +255,7 @@ impl Approvals {
     /// is returned as it is.
     pub async fn add(&self, mut approval: Approval) -> Result<Approval, ApprovalError> {
         {
-            let all = self.all.lock().expect("approvals lock");
+            let all = self.all.lock();
             if !approval.request_id.is_empty()
                 && let Some(existing) = all.values().find(|a| {
                     a.agent_id == approval.agent_id && a.request_id == approval.request_id
@@ -279,7 +278,6 @@ impl Approvals {
         self.store.flush().await?;
         self.all
             .lock()
-            .expect("approvals lock")
             .insert(approval.id.clone(), approval.clone());
         tracing::info!(approval = %approval.id, agent = %approval.agent_id, what = %approval.summary(), "approval needed");
         self.bus.publish(ApprovalEvent {
@@ -351,7 +349,6 @@ impl Approvals {
     pub fn by_request(&self, agent_id: &str, request_id: &str) -> Option<Approval> {
         self.all
             .lock()
-            .expect("approvals lock")
             .values()
             .find(|a| a.agent_id == agent_id && a.request_id == request_id)
             .cloned()
@@ -363,7 +360,7 @@ impl Approvals {
         change: impl FnOnce(&mut Approval),
     ) -> Result<Approval, ApprovalError> {
         let after = {
-            let mut all = self.all.lock().expect("approvals lock");
+            let mut all = self.all.lock();
             let key = find(&all, id)?.id.clone();
             let approval = all.get_mut(&key).expect("found just now");
             if approval.state != ApprovalState::Pending {

@@ -9,8 +9,8 @@
 //! secrets are compared in constant time (`subtle`), so neither a predictable generator
 //! nor response timing tells an attacker anything about a live code or token.
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -131,7 +131,7 @@ impl Devices {
     /// A new one-time code and when it expires (ms since the epoch).
     pub fn create_code(&self) -> (String, i64) {
         let code = random_code(8);
-        let mut pairing = self.pairing.lock().expect("pairing lock");
+        let mut pairing = self.pairing.lock();
         let now = Instant::now();
         pairing.codes.retain(|_, expiry| *expiry > now);
         pairing.codes.insert(sha256_hex(&code), now + CODE_LIFETIME);
@@ -141,7 +141,7 @@ impl Devices {
     /// Exchanges `code` for a token; returns the token and the new device.
     pub async fn pair(&self, code: &str, name: &str) -> Result<(String, Device), DeviceError> {
         {
-            let mut pairing = self.pairing.lock().expect("pairing lock");
+            let mut pairing = self.pairing.lock();
             let now = Instant::now();
             if let Some((start, wrong)) = pairing.window
                 && now.duration_since(start) < WINDOW

@@ -4,7 +4,8 @@
 //! Events carry a sequence number, increasing by one per event, so a client that
 //! reconnects can tell what it missed.
 
-use std::sync::{Arc, Mutex};
+use parking_lot::Mutex;
+use std::sync::Arc;
 
 use tokio::sync::broadcast;
 
@@ -58,7 +59,7 @@ impl<E: Clone> Bus<E> {
 
     /// Publishes `event`; returns its sequence number. Having no subscriber is fine.
     pub fn publish(&self, event: E) -> u64 {
-        let mut last = self.seq.lock().expect("bus lock");
+        let mut last = self.seq.lock();
         *last += 1;
         let seq = *last;
         let _ = self.tx.send(Sequenced { seq, event });
@@ -72,7 +73,7 @@ impl<E: Clone> Bus<E> {
 
     /// The sequence number of the last event published.
     pub fn last_seq(&self) -> u64 {
-        *self.seq.lock().expect("bus lock")
+        *self.seq.lock()
     }
 }
 

@@ -3,9 +3,10 @@
 //! a timeout; transient failures are retried with backoff; everything is counted for
 //! `daemon status`, `health` and `notify list`.
 
+use parking_lot::Mutex;
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::mpsc;
@@ -168,26 +169,26 @@ impl Channel {
 
     /// A copy of the counters.
     pub fn stats(&self) -> Stats {
-        self.stats.lock().expect("stats lock").clone()
+        self.stats.lock().clone()
     }
 
     /// Queues `note`; never waits. A full queue drops it (counted and recorded).
     pub fn enqueue(&self, note: Notification) {
-        self.stats.lock().expect("stats lock").queued += 1;
+        self.stats.lock().queued += 1;
         if let Err(err) = self.tx.try_send(note) {
             let note = match err {
                 mpsc::error::TrySendError::Full(note) | mpsc::error::TrySendError::Closed(note) => {
                     note
                 }
             };
-            self.stats.lock().expect("stats lock").queued -= 1;
+            self.stats.lock().queued -= 1;
             self.settle(&note, Outcome::Dropped, "queue full".to_owned(), 0);
         }
     }
 
     /// Starts the worker (once).
     pub fn start(self: &Arc<Self>, client: reqwest::Client) {
-        let Some(mut rx) = self.rx.lock().expect("rx lock").take() else {
+        let Some(mut rx) = self.rx.lock().take() else {
             return;
         };
         let channel = self.clone();
@@ -199,7 +200,7 @@ impl Channel {
                 };
                 let Some(note) = note else { break };
                 channel.deliver(&client, &note).await;
-                channel.stats.lock().expect("stats lock").queued -= 1;
+                channel.stats.lock().queued -= 1;
             }
         });
     }
@@ -217,7 +218,7 @@ impl Channel {
                 }
                 Err(SendError::Transient(err)) if attempt < MAX_ATTEMPTS => {
                     tracing::debug!(channel = self.index, %err, attempt, "notification attempt failed; retrying");
-                    self.stats.lock().expect("stats lock").retries += 1;
+                    self.stats.lock().retries += 1;
                     tokio::time::sleep(backoff).await;
                     backoff *= 2;
                 }
@@ -257,7 +258,7 @@ impl Channel {
     /// Counts and records what became of `note`.
     pub fn settle(&self, note: &Notification, outcome: Outcome, answer: String, attempts: u32) {
         {
-            let mut stats = self.stats.lock().expect("stats lock");
+            let mut stats = self.stats.lock();
             match outcome {
                 Outcome::Sent => stats.sent += 1,
                 Outcome::Skipped => stats.skipped += 1,
@@ -281,7 +282,7 @@ impl Channel {
                 "notification not delivered"
             );
         }
-        let mut recent = self.recent.lock().expect("recent lock");
+        let mut recent = self.recent.lock();
         recent.push_back(Delivery {
             channel: self.index,
             kind: self.config.kind.as_str(),

@@ -29,9 +29,10 @@ pub mod push;
 pub mod text;
 pub mod webpush;
 
+use parking_lot::Mutex;
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
@@ -178,7 +179,7 @@ impl Notifier {
         if let NotifyInput::ApprovalNeeded { request_id, .. } = &input
             && !request_id.is_empty()
         {
-            let mut told = self.approvals_told.lock().expect("approvals lock");
+            let mut told = self.approvals_told.lock();
             if told.contains(request_id) {
                 return;
             }
@@ -197,7 +198,7 @@ impl Notifier {
 
     /// Starts the coalescer and one worker per channel (once; needs a runtime).
     pub fn start(self: &Arc<Self>) {
-        let Some(mut rx) = self.input_rx.lock().expect("input lock").take() else {
+        let Some(mut rx) = self.input_rx.lock().take() else {
             return;
         };
         self.started.store(true, Ordering::SeqCst);
@@ -243,7 +244,7 @@ impl Notifier {
 
     /// `note` with a link to its item on the dashboard, when one runs.
     fn with_link(&self, mut note: Notification) -> Notification {
-        let Some(base) = self.dashboards.lock().expect("url lock").last().cloned() else {
+        let Some(base) = self.dashboards.lock().last().cloned() else {
             return note;
         };
         note.url = if !note.agent_id.is_empty() {
@@ -259,15 +260,12 @@ impl Notifier {
     /// Records that a dashboard at `url` watches; links point at it until
     /// [`Notifier::dashboard_gone`] (another one's going away does not unset it).
     pub fn dashboard_watching(&self, url: &str) {
-        self.dashboards
-            .lock()
-            .expect("url lock")
-            .push(url.to_owned());
+        self.dashboards.lock().push(url.to_owned());
     }
 
     /// Records that the dashboard at `url` stopped watching.
     pub fn dashboard_gone(&self, url: &str) {
-        let mut dashboards = self.dashboards.lock().expect("url lock");
+        let mut dashboards = self.dashboards.lock();
         if let Some(index) = dashboards.iter().rposition(|u| u == url) {
             dashboards.remove(index);
         }
@@ -342,7 +340,7 @@ impl Notifier {
 
     /// Recent deliveries, newest first.
     pub fn recent(&self) -> Vec<Delivery> {
-        let recent: VecDeque<Delivery> = self.recent.lock().expect("recent lock").clone();
+        let recent: VecDeque<Delivery> = self.recent.lock().clone();
         recent.into_iter().rev().collect()
     }
 
@@ -372,7 +370,7 @@ impl Notifier {
     /// Marks the present wait of `session_id` as told; false when it already was (by the
     /// hook within [`HOOK_DEDUP`], or by the registry for as long as the wait lasts).
     pub fn tell_wait(&self, session_id: &str, from_hook: bool) -> bool {
-        let mut told = self.waits_told.lock().expect("waits lock");
+        let mut told = self.waits_told.lock();
         match told.get(session_id) {
             Some(at) if !from_hook || at.elapsed() < HOOK_DEDUP => false,
             _ => {
@@ -384,10 +382,7 @@ impl Notifier {
 
     /// Forgets the told wait of `session_id` (it is busy again).
     pub fn end_wait(&self, session_id: &str) {
-        self.waits_told
-            .lock()
-            .expect("waits lock")
-            .remove(session_id);
+        self.waits_told.lock().remove(session_id);
     }
 }
 

@@ -4,8 +4,9 @@
 //! A subscription belongs to a paired device: a new one replaces the device's old one,
 //! unpairing the device removes it, and so does the push service saying it is gone.
 
+use parking_lot::Mutex;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 
 use super::channels::{ChannelConfig, ChannelKind};
 use super::delivery::{Channel, Recent};
@@ -96,10 +97,7 @@ impl Push {
             };
             match serde_json::from_value::<Subscription>(subscription) {
                 Ok(subscription) if paired.iter().any(|id| id == device_id) => {
-                    push.channels
-                        .lock()
-                        .expect("push lock")
-                        .push(push.channel(subscription));
+                    push.channels.lock().push(push.channel(subscription));
                 }
                 _ => table.remove(&key)?,
             }
@@ -141,7 +139,7 @@ impl Push {
         }
         let device_id = subscription.device_id.clone();
         let channel = self.channel(subscription);
-        let mut channels = self.channels.lock().expect("push lock");
+        let mut channels = self.channels.lock();
         channels.retain(|old| {
             let same = old.device_id() == device_id;
             if same {
@@ -158,7 +156,7 @@ impl Push {
         if let Some(table) = &self.table {
             table.remove(&format!("{SUBSCRIPTION}{device_id}"))?;
         }
-        let mut channels = self.channels.lock().expect("push lock");
+        let mut channels = self.channels.lock();
         let before = channels.len();
         channels.retain(|channel| {
             let same = channel.device_id() == device_id;
@@ -176,7 +174,6 @@ impl Push {
         let gone: Vec<String> = self
             .channels
             .lock()
-            .expect("push lock")
             .iter()
             .filter(|c| c.is_gone())
             .map(|c| c.device_id().to_owned())
@@ -187,6 +184,6 @@ impl Push {
                 tracing::warn!(%err, "cannot drop a gone push subscription");
             }
         }
-        self.channels.lock().expect("push lock").clone()
+        self.channels.lock().clone()
     }
 }

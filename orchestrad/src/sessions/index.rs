@@ -4,10 +4,11 @@
 //! One task (the watcher) writes; gRPC handlers read. Liveness is kept apart from the
 //! per-file entries so that the two never overwrite each other's updates.
 
+use parking_lot::{Mutex, RwLock};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
 
 use super::jobs::Job;
 use super::live::LiveProcess;
@@ -114,6 +115,11 @@ pub struct SessionIndex {
     /// Files being read now, each with whether it must be read again when that read ends
     /// (see [`SessionIndex::refresh_file`]).
     reading: Mutex<HashMap<PathBuf, bool>>,
+    /// How often the watcher was started again after a panic.
+    watcher_restarts: std::sync::atomic::AtomicU64,
+    /// Tests make reading this file panic, to see the watcher recover.
+    #[cfg(test)]
+    pub(crate) panic_on: Mutex<Option<PathBuf>>,
 }
 
 impl SessionIndex {
@@ -149,6 +155,9 @@ impl SessionIndex {
             watcher_mode: Mutex::new("starting".to_owned()),
             ready: tokio::sync::watch::channel(false).0,
             reading: Mutex::new(HashMap::new()),
+            watcher_restarts: std::sync::atomic::AtomicU64::new(0),
+            #[cfg(test)]
+            panic_on: Mutex::new(None),
         })
     }
 
@@ -180,14 +189,29 @@ impl SessionIndex {
         &self.bus
     }
 
-    /// How changes are detected ("notify" or "polling: <why>").
+    /// How changes are detected ("notify" or "polling: <why>"), and how often the watcher
+    /// was started again after a panic, if it was.
     pub fn watcher_mode(&self) -> String {
-        self.watcher_mode.lock().expect("watcher mode lock").clone()
+        let mode = self.watcher_mode.lock().clone();
+        match self
+            .watcher_restarts
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            0 => mode,
+            n => format!("{mode} (started again after {n} panic(s); see orchestrad.log)"),
+        }
+    }
+
+    /// Counts a restart of the watcher after a panic; returns the count.
+    pub fn note_watcher_restart(&self) -> u64 {
+        self.watcher_restarts
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1
     }
 
     /// Records how changes are detected.
     pub fn set_watcher_mode(&self, mode: String) {
-        *self.watcher_mode.lock().expect("watcher mode lock") = mode;
+        *self.watcher_mode.lock() = mode;
     }
 
     /// Whether `path` is a session file of this index (`<projects>/<dir>/<id>.jsonl`).
@@ -207,20 +231,23 @@ impl SessionIndex {
     /// waits for the next event and none is applied twice.
     pub fn refresh_file(&self, path: &Path) -> ScanStats {
         {
-            let mut reading = self.reading.lock().expect("reading lock");
+            let mut reading = self.reading.lock();
             if let Some(again) = reading.get_mut(path) {
                 *again = true;
                 return ScanStats::default();
             }
             reading.insert(path.to_path_buf(), false);
         }
+        // A panic while reading must not leave the file marked as being read, or no later
+        // event would read it again.
+        let _release = ReleaseOnPanic { index: self, path };
         let mut total = ScanStats::default();
         loop {
             let stats = self.refresh_file_once(path);
             total.files = stats.files;
             total.refreshed = total.refreshed.max(stats.refreshed);
             total.bytes_read += stats.bytes_read;
-            let mut reading = self.reading.lock().expect("reading lock");
+            let mut reading = self.reading.lock();
             if reading.get(path) == Some(&true) {
                 reading.insert(path.to_path_buf(), false);
             } else {
@@ -231,6 +258,10 @@ impl SessionIndex {
     }
 
     fn refresh_file_once(&self, path: &Path) -> ScanStats {
+        #[cfg(test)]
+        if self.panic_on.lock().as_deref() == Some(path) {
+            panic!("a test asked reading {} to panic", path.display());
+        }
         let mut stats = ScanStats::default();
         let stat = match Stat::of(path) {
             Ok(stat) => stat,
@@ -240,13 +271,7 @@ impl SessionIndex {
             }
         };
         stats.files = 1;
-        let previous = self
-            .state
-            .read()
-            .expect("index lock")
-            .entries
-            .get(path)
-            .cloned();
+        let previous = self.state.read().entries.get(path).cloned();
         let existed = previous.is_some();
         let mut entry = match previous {
             Some(entry)
@@ -310,7 +335,7 @@ impl SessionIndex {
             ChangeKind::Created
         };
         let session = {
-            let mut state = self.state.write().expect("index lock");
+            let mut state = self.state.write();
             let meta = decorate(&state, &entry.meta);
             state.entries.insert(path.to_path_buf(), entry);
             meta
@@ -323,7 +348,7 @@ impl SessionIndex {
     }
 
     fn remove(&self, path: &Path) {
-        let removed = self.state.write().expect("index lock").entries.remove(path);
+        let removed = self.state.write().entries.remove(path);
         if let Some(entry) = removed {
             let _ = self.table.remove(&path.to_string_lossy());
             self.bus.publish(SessionChange {
@@ -344,7 +369,7 @@ impl SessionIndex {
                 if err.kind() != std::io::ErrorKind::NotFound {
                     unreadable.push(format!("{}: {err}", self.projects_dir.display()));
                 }
-                self.state.write().expect("index lock").unreadable = unreadable;
+                self.state.write().unreadable = unreadable;
                 return stats;
             }
         };
@@ -361,7 +386,7 @@ impl SessionIndex {
         stats = self.refresh_all(&files);
         seen.extend(files);
         let gone: Vec<PathBuf> = {
-            let mut state = self.state.write().expect("index lock");
+            let mut state = self.state.write();
             state.unreadable = unreadable;
             state
                 .entries
@@ -401,7 +426,6 @@ impl SessionIndex {
         let offset = self
             .state
             .read()
-            .expect("index lock")
             .entries
             .get(path)
             .filter(|entry| entry.cursor.inode == stat.inode)
@@ -453,7 +477,7 @@ impl SessionIndex {
     /// those that stopped being live.
     pub fn set_live(&self, live: HashMap<String, LiveProcess>) {
         let changes: Vec<SessionChange> = {
-            let mut state = self.state.write().expect("index lock");
+            let mut state = self.state.write();
             let before = std::mem::replace(&mut state.live, live);
             let mut changes = Vec::new();
             for entry in state.entries.values() {
@@ -482,7 +506,7 @@ impl SessionIndex {
     /// sessions whose job appeared, changed (working / blocked / stopped) or went away.
     pub fn set_jobs(&self, jobs: HashMap<String, Job>) {
         let changes: Vec<SessionChange> = {
-            let mut state = self.state.write().expect("index lock");
+            let mut state = self.state.write();
             let before = std::mem::replace(&mut state.jobs, jobs);
             state
                 .entries
@@ -504,17 +528,12 @@ impl SessionIndex {
 
     /// The live process writing `session_id`, with its registered status, if any.
     pub fn live_process(&self, session_id: &str) -> Option<LiveProcess> {
-        self.state
-            .read()
-            .expect("index lock")
-            .live
-            .get(session_id)
-            .cloned()
+        self.state.read().live.get(session_id).cloned()
     }
 
     /// Marks `session_id` as owned by `agent_id` (or frees it with `None`).
     pub fn set_owner(&self, session_id: &str, agent_id: Option<&str>) {
-        let mut state = self.state.write().expect("index lock");
+        let mut state = self.state.write();
         match agent_id {
             Some(agent) => state.owners.insert(session_id.to_owned(), agent.to_owned()),
             None => state.owners.remove(session_id),
@@ -523,7 +542,7 @@ impl SessionIndex {
 
     /// Every indexed session, decorated with liveness and ownership.
     pub fn all(&self) -> Vec<SessionMeta> {
-        let state = self.state.read().expect("index lock");
+        let state = self.state.read();
         state
             .entries
             .values()
@@ -533,7 +552,7 @@ impl SessionIndex {
 
     /// Counts: (indexed, live).
     pub fn counts(&self) -> (u64, u64) {
-        let state = self.state.read().expect("index lock");
+        let state = self.state.read();
         let live = state
             .entries
             .values()
@@ -544,7 +563,7 @@ impl SessionIndex {
 
     /// Directories that could not be read at the last scan.
     pub fn unreadable(&self) -> Vec<String> {
-        self.state.read().expect("index lock").unreadable.clone()
+        self.state.read().unreadable.clone()
     }
 
     /// The session with this id, or the only one whose id starts with it.
@@ -553,7 +572,7 @@ impl SessionIndex {
         if id.is_empty() {
             return Err(ResolveError::NotFound(id.to_owned()));
         }
-        let state = self.state.read().expect("index lock");
+        let state = self.state.read();
         let mut matches: Vec<&Entry> = Vec::new();
         for entry in state.entries.values() {
             if entry.meta.session_id == id {
@@ -627,6 +646,20 @@ fn decorate(state: &State, meta: &SessionMeta) -> SessionMeta {
         meta.agent_id = agent.clone();
     }
     meta
+}
+
+/// Takes a file off the list of files being read if its read panics.
+struct ReleaseOnPanic<'a> {
+    index: &'a SessionIndex,
+    path: &'a Path,
+}
+
+impl Drop for ReleaseOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.index.reading.lock().remove(self.path);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -38,14 +38,79 @@ const SAFETY_RESCAN: Duration = Duration::from_secs(300);
 /// Set `ORCHESTRA_WATCHER=poll` to use polling (for filesystems without events).
 const WATCHER_ENV: &str = "ORCHESTRA_WATCHER";
 
+/// The first pause before a watcher that panicked is started again; it doubles up to
+/// [`RESTART_MAX`] while the panics go on.
+const RESTART_FIRST: Duration = Duration::from_millis(100);
+const RESTART_MAX: Duration = Duration::from_secs(30);
+
 /// Starts keeping `index` current until `shutdown` resolves.
+///
+/// A panic while indexing (a bug met on some file) must not leave the index stale for the
+/// rest of the daemon's life: it is logged, and the watcher starts again, with a full
+/// scan, after a pause that grows while the panics go on.
 pub fn spawn(
     index: Arc<SessionIndex>,
     claude_dir: PathBuf,
     heartbeat: Duration,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> tokio::task::JoinHandle<()> {
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
+        shutdown.await;
+        stop_tx.send_replace(true);
+    });
+    tokio::spawn(async move {
+        let mut pause = RESTART_FIRST;
+        loop {
+            let mut stop = stop_rx.clone();
+            let run = tokio::spawn(watch(
+                index.clone(),
+                claude_dir.clone(),
+                heartbeat,
+                async move {
+                    let _ = stop.wait_for(|stop| *stop).await;
+                },
+            ));
+            match run.await {
+                Err(err) if err.is_panic() && !*stop_rx.borrow() => {
+                    let restarts = index.note_watcher_restart();
+                    tracing::error!(
+                        restarts,
+                        "the session watcher panicked ({}); starting it again in {} ms",
+                        panic_text(err.into_panic()),
+                        pause.as_millis()
+                    );
+                    let mut stop = stop_rx.clone();
+                    tokio::select! {
+                        () = tokio::time::sleep(pause) => {}
+                        _ = stop.wait_for(|stop| *stop) => return,
+                    }
+                    pause = (pause * 2).min(RESTART_MAX);
+                }
+                _ => return,
+            }
+        }
+    })
+}
+
+/// What a panic said, when it said it with a string.
+fn panic_text(payload: Box<dyn std::any::Any + Send>) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".to_owned())
+}
+
+/// One life of the watcher: the first scan, then events until `shutdown` resolves. A
+/// panic in its index work (here or in the bulk lane) ends it by panicking.
+async fn watch(
+    index: Arc<SessionIndex>,
+    claude_dir: PathBuf,
+    heartbeat: Duration,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    {
         let (tx, mut rx) = mpsc::unbounded_channel::<notify::Result<notify::Event>>();
         let projects = index.projects_dir().to_path_buf();
         if let Err(err) = std::fs::create_dir_all(&projects) {
@@ -83,7 +148,7 @@ pub fn spawn(
         index.flush().await;
         crate::memory::trim();
 
-        let (bulk, bulk_lane) = spawn_bulk_lane(index.clone());
+        let (bulk, mut bulk_lane) = spawn_bulk_lane(index.clone());
         let mut heartbeat = tokio::time::interval(heartbeat);
         heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut rescan = tokio::time::interval(SAFETY_RESCAN);
@@ -92,6 +157,13 @@ pub fn spawn(
         loop {
             tokio::select! {
                 () = &mut shutdown => break,
+                lane = &mut bulk_lane => {
+                    // The lane only ends early by a panic: end this life the same way.
+                    if let Err(err) = lane {
+                        std::panic::resume_unwind(err.into_panic());
+                    }
+                    return;
+                }
                 Some(first) = rx.recv() => {
                     let mut batch = vec![first];
                     tokio::time::sleep(DEBOUNCE).await;
@@ -116,7 +188,7 @@ pub fn spawn(
         // The lane ends its current work, then sees its channel closed.
         drop(bulk);
         let _ = bulk_lane.await;
-    })
+    }
 }
 
 /// Big work for the bulk lane.
@@ -276,9 +348,11 @@ async fn blocking<T: Send + 'static>(
     f: impl FnOnce(&SessionIndex) -> T + Send + 'static,
 ) -> T {
     let index = index.clone();
-    tokio::task::spawn_blocking(move || f(&index))
-        .await
-        .expect("index task panicked")
+    match tokio::task::spawn_blocking(move || f(&index)).await {
+        Ok(value) => value,
+        // Carry the panic to the watcher's task, which [`spawn`] starts again.
+        Err(err) => std::panic::resume_unwind(err.into_panic()),
+    }
 }
 
 /// The OS watcher if it can be had, else a polling one; records which in the index.
@@ -337,5 +411,72 @@ fn start_watcher(
             index.set_watcher_mode(format!("rescan on heartbeat only: {err}"));
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::Bus;
+    use std::time::Instant;
+
+    fn prompt(text: &str) -> String {
+        format!(
+            "{{\"type\":\"user\",\"cwd\":\"/w\",\"timestamp\":\"2026-11-22T10:00:00Z\",\"message\":{{\"role\":\"user\",\"content\":\"{text}\"}}}}\n"
+        )
+    }
+
+    async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !done() {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panic_while_indexing_restarts_the_watcher_instead_of_leaving_it_stale() {
+        let dir = tempfile::tempdir().expect("dir");
+        let projects = dir.path().join("projects");
+        std::fs::create_dir_all(projects.join("-w")).expect("project dir");
+        let store = crate::store::Store::open(&dir.path().join("store")).expect("store");
+        let index =
+            Arc::new(SessionIndex::load(projects.clone(), &store, Bus::new()).expect("index"));
+        let bad = projects.join("-w").join("bad.jsonl");
+        *index.panic_on.lock() = Some(bad.clone());
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let task = spawn(
+            index.clone(),
+            dir.path().join("claude"),
+            Duration::from_secs(3600),
+            async move {
+                let _ = stop_rx.await;
+            },
+        );
+        index.wait_ready().await;
+
+        std::fs::write(&bad, prompt("breaks the reader")).expect("write");
+        wait_for("a restart after the panic", || {
+            index.watcher_mode().contains("started again after 1 panic")
+        })
+        .await;
+        // The bug is gone (say, the file was fixed): the restarted watcher reads on.
+        *index.panic_on.lock() = None;
+        let good = projects.join("-w").join("good.jsonl");
+        std::fs::write(&good, prompt("after the restart")).expect("write");
+        wait_for("both files indexed", || {
+            index.resolve("good").is_ok() && index.resolve("bad").is_ok()
+        })
+        .await;
+        assert_eq!(
+            index.resolve("good").expect("good").first_prompt,
+            "after the restart"
+        );
+
+        stop_tx.send(()).expect("stop");
+        tokio::time::timeout(Duration::from_secs(30), task)
+            .await
+            .expect("the watcher ends on shutdown")
+            .expect("no panic escapes");
     }
 }

@@ -109,7 +109,7 @@ impl Supervisor {
     /// when it ended otherwise.
     pub(super) async fn release_followers(self: &Arc<Self>) {
         let waiting: Vec<(String, String, String)> = {
-            let agents = self.agents.lock().expect("agents lock");
+            let agents = self.agents.lock();
             agents
                 .values()
                 .filter(|a| a.state == AgentState::Queued && !may_start(a))

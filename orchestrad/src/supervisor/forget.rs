@@ -38,9 +38,9 @@ impl Supervisor {
         // Gone on disk before anyone is told.
         self.store.flush().await?;
         for agent in &agents {
-            self.agents.lock().expect("agents lock").remove(&agent.id);
-            self.envs.lock().expect("envs lock").remove(&agent.id);
-            self.wakers.lock().expect("wakers lock").remove(&agent.id);
+            self.agents.lock().remove(&agent.id);
+            self.envs.lock().remove(&agent.id);
+            self.wakers.lock().remove(&agent.id);
             if !agent.session_id.is_empty() {
                 self.sessions.set_owner(&agent.session_id, None);
             }

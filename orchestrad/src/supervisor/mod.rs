@@ -19,9 +19,10 @@ pub mod results;
 pub mod shim;
 pub mod stream;
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use agent::{AgentChange, AgentRecord, AgentState};
 use tokio::sync::watch;
@@ -224,20 +225,14 @@ impl Supervisor {
 
     /// Every agent, newest first.
     pub fn list(&self) -> Vec<AgentRecord> {
-        let mut agents: Vec<AgentRecord> = self
-            .agents
-            .lock()
-            .expect("agents lock")
-            .values()
-            .cloned()
-            .collect();
+        let mut agents: Vec<AgentRecord> = self.agents.lock().values().cloned().collect();
         agents.sort_by(|a, b| b.created_at_ms.cmp(&a.created_at_ms).then(a.id.cmp(&b.id)));
         agents
     }
 
     /// Counts: (running, queued, total).
     pub fn counts(&self) -> (u64, u64, u64) {
-        let agents = self.agents.lock().expect("agents lock");
+        let agents = self.agents.lock();
         let running = agents.values().filter(|a| a.state.is_active()).count() as u64;
         let queued = agents
             .values()
@@ -249,7 +244,7 @@ impl Supervisor {
     /// The agent with this id, or the only one whose id starts with it.
     pub fn resolve(&self, id: &str) -> Result<AgentRecord, SupervisorError> {
         let id = id.trim();
-        let agents = self.agents.lock().expect("agents lock");
+        let agents = self.agents.lock();
         if let Some(agent) = agents.get(id) {
             return Ok(agent.clone());
         }
@@ -273,16 +268,10 @@ impl Supervisor {
     /// Adds a new record: persisted and flushed before it is published.
     async fn insert(&self, agent: AgentRecord, env: Env) -> Result<AgentRecord, SupervisorError> {
         self.env_table.put(&agent.id, &env)?;
-        self.envs
-            .lock()
-            .expect("envs lock")
-            .insert(agent.id.clone(), Arc::new(env));
+        self.envs.lock().insert(agent.id.clone(), Arc::new(env));
         self.table.put(&agent.id, &agent)?;
         self.store.flush().await?;
-        self.agents
-            .lock()
-            .expect("agents lock")
-            .insert(agent.id.clone(), agent.clone());
+        self.agents.lock().insert(agent.id.clone(), agent.clone());
         self.bus.publish(AgentChange {
             kind: "created",
             agent: Arc::new(agent.clone()),
@@ -298,7 +287,7 @@ impl Supervisor {
         change: impl FnOnce(&mut AgentRecord),
     ) -> Result<AgentRecord, SupervisorError> {
         let (before, after) = {
-            let mut agents = self.agents.lock().expect("agents lock");
+            let mut agents = self.agents.lock();
             let agent = agents
                 .get_mut(id)
                 .ok_or_else(|| SupervisorError::NotFound(id.to_owned()))?;
@@ -339,7 +328,7 @@ impl Supervisor {
             let _guard = this.schedule_lock.lock().await;
             this.release_followers().await;
             let to_start: Vec<String> = {
-                let agents = this.agents.lock().expect("agents lock");
+                let agents = this.agents.lock();
                 let mut active: HashMap<&str, u32> = HashMap::new();
                 for agent in agents.values().filter(|a| a.state.is_active()) {
                     *active.entry(agent.batch_id.as_str()).or_default() += 1;
@@ -408,22 +397,17 @@ impl Supervisor {
 
     /// The environment agent `id` runs with.
     pub fn env_of(&self, id: &str) -> Arc<Env> {
-        self.envs
-            .lock()
-            .expect("envs lock")
-            .get(id)
-            .cloned()
-            .unwrap_or_default()
+        self.envs.lock().get(id).cloned().unwrap_or_default()
     }
 
     /// Reads fields of agent `id` without cloning the whole record.
     pub fn peek<T>(&self, id: &str, read: impl FnOnce(&AgentRecord) -> T) -> Option<T> {
-        self.agents.lock().expect("agents lock").get(id).map(read)
+        self.agents.lock().get(id).map(read)
     }
 
     /// Wakes the monitor of `id`, if any.
     fn wake(&self, id: &str) {
-        if let Some(waker) = self.wakers.lock().expect("wakers lock").get(id) {
+        if let Some(waker) = self.wakers.lock().get(id) {
             let _ = waker.try_send(());
         }
     }

@@ -25,7 +25,7 @@ const CRASH_CHECK_TICKS: u64 = 10;
 pub fn spawn(sup: &Arc<Supervisor>, id: &str) {
     let (tx, rx) = tokio::sync::mpsc::channel(8);
     {
-        let mut wakers = sup.wakers.lock().expect("wakers lock");
+        let mut wakers = sup.wakers.lock();
         if wakers.get(id).is_some_and(|w| !w.is_closed()) {
             return;
         }
@@ -39,7 +39,7 @@ pub fn spawn(sup: &Arc<Supervisor>, id: &str) {
     tokio::spawn(async move {
         let _watcher = watcher;
         run(&sup, &id, rx).await;
-        sup.wakers.lock().expect("wakers lock").remove(&id);
+        sup.wakers.lock().remove(&id);
         sup.schedule().await;
     });
 }

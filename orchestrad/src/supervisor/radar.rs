@@ -5,8 +5,9 @@
 //! less than watching every worktree's files. Both agents of an overlap carry it in
 //! `overlaps`, and an `overlap` event is published for each when a path is new to it.
 
+use parking_lot::Mutex;
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use super::Supervisor;
 use super::agent::{AgentChange, AgentRecord, Overlap};
@@ -55,7 +56,7 @@ impl Supervisor {
             .filter(|o| peers(&agent, o))
             .collect();
         let unknown: Vec<AgentRecord> = {
-            let changed = self.radar.changed.lock().expect("radar lock");
+            let changed = self.radar.changed.lock();
             others
                 .iter()
                 .filter(|o| !changed.contains_key(&o.id))
@@ -73,7 +74,7 @@ impl Supervisor {
         };
         let Ok(measured) = measured else { return };
         let (mine, theirs): (BTreeSet<String>, Vec<(String, BTreeSet<String>)>) = {
-            let mut changed = self.radar.changed.lock().expect("radar lock");
+            let mut changed = self.radar.changed.lock();
             for (agent_id, paths) in measured {
                 changed.insert(agent_id, paths);
             }
@@ -139,7 +140,7 @@ impl Supervisor {
 
     /// Forgets what the radar measured for agent `id` (its worktree is gone).
     pub fn forget_changes(&self, id: &str) {
-        self.radar.changed.lock().expect("radar lock").remove(id);
+        self.radar.changed.lock().remove(id);
     }
 }
 

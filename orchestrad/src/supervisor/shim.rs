@@ -14,12 +14,13 @@
 //! Files of an agent dir: `spec.json` (what to run, written by the daemon), `output.jsonl`,
 //! `stderr.log`, `shim.json` (pids), `shim.sock`, `exit.json`.
 
+use parking_lot::Mutex;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -38,7 +39,7 @@ fn sent_line(line: &str) -> String {
 
 /// Appends the record of a sent message to the log.
 fn log_sent(output: &Mutex<std::fs::File>, line: &str) -> std::io::Result<()> {
-    let mut output = output.lock().expect("output lock");
+    let mut output = output.lock();
     output.write_all(sent_line(line).as_bytes())?;
     output.flush()
 }
@@ -266,7 +267,7 @@ fn run_inner(dir: &AgentDir) -> std::io::Result<i32> {
         pending: 0,
     }));
     {
-        let mut guard = input.lock().expect("input lock");
+        let mut guard = input.lock();
         for line in &spec.input {
             if let Some(stdin) = guard.stdin.as_mut() {
                 writeln!(stdin, "{line}")?;
@@ -307,12 +308,12 @@ fn run_inner(dir: &AgentDir) -> std::io::Result<i32> {
                     line.push(b'\n');
                 }
                 {
-                    let mut output = output.lock().expect("output lock");
+                    let mut output = output.lock();
                     output.write_all(&line)?;
                     output.flush()?;
                 }
                 if super::stream::is_result(&line) {
-                    let mut guard = input.lock().expect("input lock");
+                    let mut guard = input.lock();
                     guard.pending = guard.pending.saturating_sub(1);
                     if guard.pending == 0 {
                         // Every message has its answer: EOF lets the process end.
@@ -366,11 +367,11 @@ fn serve_request(stream: UnixStream, input: &Mutex<Input>, output: &Mutex<std::f
     }
     let reply = match serde_json::from_str::<Request>(&text) {
         Ok(Request::Respond { line }) => {
-            let mut guard = input.lock().expect("input lock");
+            let mut guard = input.lock();
             write_line(&mut guard.stdin, &line, "the agent no longer takes input")
         }
         Ok(Request::Send { line }) => {
-            let mut guard = input.lock().expect("input lock");
+            let mut guard = input.lock();
             let reply = write_line(
                 &mut guard.stdin,
                 &line,
