@@ -8,13 +8,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use orchestra_proto::v1 as pb;
-use orchestra_proto::v1::agents_client::AgentsClient;
-use orchestra_proto::v1::sessions_client::SessionsClient;
 use serde::Deserialize;
 use serde_json::json;
-use tonic::transport::Channel;
 
-use crate::{AppState, MAX_MESSAGE};
+use crate::AppState;
 
 /// The API routes.
 pub fn routes() -> Router<Arc<AppState>> {
@@ -57,14 +54,6 @@ impl IntoResponse for ApiError {
 
 pub(crate) type ApiResult = Result<Response, ApiError>;
 
-fn agents_client(channel: &Channel) -> AgentsClient<Channel> {
-    AgentsClient::new(channel.clone()).max_decoding_message_size(MAX_MESSAGE)
-}
-
-fn sessions_client(channel: &Channel) -> SessionsClient<Channel> {
-    SessionsClient::new(channel.clone()).max_decoding_message_size(MAX_MESSAGE)
-}
-
 async fn info(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
     Json(json!({
         "version": env!("CARGO_PKG_VERSION"),
@@ -76,7 +65,9 @@ async fn info(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
 }
 
 async fn agents(State(state): State<Arc<AppState>>) -> ApiResult {
-    let list = agents_client(&state.channel)
+    let list = state
+        .client
+        .agents()
         .list(pb::ListAgentsRequest::default())
         .await?;
     Ok(Json(list.into_inner().agents).into_response())
@@ -104,7 +95,9 @@ async fn spawn(State(state): State<Arc<AppState>>, Json(body): Json<SpawnBody>) 
     } else {
         body.repo.trim().to_owned()
     };
-    let response = agents_client(&state.channel)
+    let response = state
+        .client
+        .agents()
         .spawn(pb::SpawnRequest {
             repo,
             tasks: body.tasks,
@@ -120,7 +113,9 @@ async fn spawn(State(state): State<Arc<AppState>>, Json(body): Json<SpawnBody>) 
 }
 
 async fn stop(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> ApiResult {
-    let response = agents_client(&state.channel)
+    let response = state
+        .client
+        .agents()
         .stop(pb::StopRequest { id, all: false })
         .await?;
     Ok(Json(response.into_inner().agents).into_response())
@@ -138,7 +133,9 @@ async fn send(
     Path(id): Path<String>,
     Json(body): Json<SendBody>,
 ) -> ApiResult {
-    let response = agents_client(&state.channel)
+    let response = state
+        .client
+        .agents()
         .send(pb::SendRequest {
             id,
             message: body.message,
@@ -162,7 +159,7 @@ async fn sessions(
     State(state): State<Arc<AppState>>,
     Query(query): Query<SessionsQuery>,
 ) -> ApiResult {
-    let mut client = sessions_client(&state.channel);
+    let mut client = state.client.sessions();
     if query.q.trim().is_empty() {
         let list = client
             .list(pb::ListSessionsRequest {
@@ -199,7 +196,9 @@ async fn transcript(
     Path(id): Path<String>,
     Query(query): Query<TranscriptQuery>,
 ) -> ApiResult {
-    let response = sessions_client(&state.channel)
+    let response = state
+        .client
+        .sessions()
         .transcript(pb::TranscriptRequest {
             id,
             offset: query.offset,
@@ -222,7 +221,9 @@ async fn resume(
     Path(id): Path<String>,
     Json(body): Json<ResumeBody>,
 ) -> ApiResult {
-    let response = sessions_client(&state.channel)
+    let response = state
+        .client
+        .sessions()
         .resume(pb::ResumeSessionRequest {
             id,
             prompt: body.prompt,
@@ -253,7 +254,9 @@ async fn worktrees(
     State(state): State<Arc<AppState>>,
     Query(query): Query<RepoQuery>,
 ) -> ApiResult {
-    let response = agents_client(&state.channel)
+    let response = state
+        .client
+        .agents()
         .worktrees(pb::WorktreesRequest {
             repo: repo_or_default(&state, &query.repo),
         })
@@ -276,7 +279,9 @@ pub struct CleanupBody {
 }
 
 async fn cleanup(State(state): State<Arc<AppState>>, Json(body): Json<CleanupBody>) -> ApiResult {
-    let response = agents_client(&state.channel)
+    let response = state
+        .client
+        .agents()
         .cleanup(pb::CleanupRequest {
             repo: repo_or_default(&state, &body.repo),
             all: body.all,
@@ -306,15 +311,16 @@ async fn decide(
     // A paired device answers under its own name (the daemon checks the token again);
     // the loopback page answers as "dashboard".
     let device_token = crate::auth::cookie_token(&headers).unwrap_or_default();
-    let response =
-        orchestra_proto::v1::approvals_client::ApprovalsClient::new(state.channel.clone())
-            .decide(pb::DecideRequest {
-                id,
-                decision: body.decision,
-                message: body.message,
-                device_token,
-                client: "dashboard".to_owned(),
-            })
-            .await?;
+    let response = state
+        .client
+        .approvals()
+        .decide(pb::DecideRequest {
+            id,
+            decision: body.decision,
+            message: body.message,
+            device_token,
+            client: "dashboard".to_owned(),
+        })
+        .await?;
     Ok(Json(response.into_inner().approval).into_response())
 }

@@ -18,7 +18,6 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
-use orchestra_proto::v1::devices_client::DevicesClient;
 use orchestra_proto::v1::{PairRequest, VerifyRequest};
 use serde::Deserialize;
 
@@ -151,7 +150,7 @@ async fn check(
     if state.tokens.fresh(&token) {
         return None;
     }
-    let mut devices = DevicesClient::new(state.channel.clone());
+    let mut devices = state.client.devices();
     match devices
         .verify(VerifyRequest {
             token: token.clone(),
@@ -261,7 +260,7 @@ async fn pair(
         .and_then(|ua| ua.to_str().ok())
         .unwrap_or("browser")
         .to_owned();
-    let mut devices = DevicesClient::new(state.channel.clone());
+    let mut devices = state.client.devices();
     match devices
         .pair(PairRequest {
             code: form.code,

@@ -9,22 +9,16 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use orchestra_proto::v1 as pb;
-use orchestra_proto::v1::integration_client::IntegrationClient;
 use serde::Deserialize;
 use serde_json::json;
-use tonic::transport::Channel;
 
-use crate::{AppState, MAX_MESSAGE};
+use crate::AppState;
 
 /// The batch view's routes.
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/api/merge", post(merge))
         .route("/api/report", get(report))
-}
-
-fn client(channel: &Channel) -> IntegrationClient<Channel> {
-    IntegrationClient::new(channel.clone()).max_decoding_message_size(MAX_MESSAGE)
 }
 
 /// A daemon error as an HTTP answer with its message (the same mapping as the rest of
@@ -70,7 +64,7 @@ async fn merge(State(state): State<Arc<AppState>>, Json(body): Json<MergeBody>) 
         dry_run: body.dry_run,
         ..pb::MergeRequest::default()
     };
-    match client(&state.channel).merge(request).await {
+    match state.client.integration().merge(request).await {
         Ok(response) => Json(response.into_inner()).into_response(),
         Err(status) => error(status),
     }
@@ -92,7 +86,7 @@ async fn report(State(state): State<Arc<AppState>>, Query(query): Query<ReportQu
         repo: repo_of(&state, &query.repo),
         batch_id: query.batch,
     };
-    match client(&state.channel).report(request).await {
+    match state.client.integration().report(request).await {
         Ok(response) => Json(response.into_inner()).into_response(),
         Err(status) => error(status),
     }

@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use axum::Router;
-use tonic::transport::Channel;
+use orchestra_proto::Client;
 
 /// How the dashboard was asked to run.
 #[derive(Debug, Clone)]
@@ -54,8 +54,8 @@ impl Config {
 pub struct AppState {
     /// How we run.
     pub config: Config,
-    /// The channel to the daemon.
-    pub channel: Channel,
+    /// The daemon, reached through the reference client (protocol checked at start).
+    pub client: Client,
     /// The live-event hub.
     pub hub: Arc<live::Hub>,
     /// Recently verified device tokens.
@@ -79,19 +79,16 @@ impl AppState {
 /// below what would strain memory. A larger body gets 413 Payload Too Large.
 pub const MAX_BODY: usize = 1024 * 1024;
 
-/// Largest gRPC answer accepted (a full session listing can pass tonic's 4 MB default).
-pub const MAX_MESSAGE: usize = 256 * 1024 * 1024;
-
 /// Runs the dashboard until `shutdown` resolves.
 pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let channel = orchestra_proto::connect(&config.socket)
-        .await
-        .with_context(|| {
-            "is orchestrad running? start it with `orchestractl daemon start`".to_owned()
-        })?;
+    let client = Client::connect(
+        &config.socket,
+        concat!("orchestra-dashboard ", env!("CARGO_PKG_VERSION")),
+    )
+    .await?;
     let ip = if config.lan {
         IpAddr::V4(Ipv4Addr::UNSPECIFIED)
     } else {
@@ -115,15 +112,15 @@ pub async fn run(
     } else {
         None
     };
-    let hub = live::Hub::start(channel.clone());
+    let hub = live::Hub::start(client.clone());
     tokio::spawn(notify::follow(
         hub.clone(),
-        channel.clone(),
+        client.clone(),
         base_url(&config, port),
     ));
     let state = Arc::new(AppState {
         config: config.clone(),
-        channel: channel.clone(),
+        client,
         hub,
         tokens: auth::TokenCache::default(),
         port,
@@ -180,8 +177,7 @@ async fn announce(state: &AppState) -> anyhow::Result<()> {
              and notifications on a plain-HTTP page. Drop --insecure-http to serve HTTPS."
         );
     }
-    let mut devices =
-        orchestra_proto::v1::devices_client::DevicesClient::new(state.channel.clone());
+    let mut devices = state.client.devices();
     let code = devices
         .create_pairing_code(orchestra_proto::v1::CreatePairingCodeRequest {})
         .await?

@@ -10,7 +10,7 @@
 //! refused with 429), and nothing else is affected.
 
 use parking_lot::Mutex;
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -20,9 +20,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse as _, Response};
 use axum::routing::get;
-use orchestra_proto::v1::agents_client::AgentsClient;
-use orchestra_proto::v1::approvals_client::ApprovalsClient;
-use orchestra_proto::v1::sessions_client::SessionsClient;
+use orchestra_proto::Client;
+use orchestra_proto::bus::{Bus, Sequenced};
 use orchestra_proto::v1::{
     ListAgentsRequest, ListApprovalsRequest, ListSessionsRequest, LogsRequest, WatchAgentsRequest,
     WatchApprovalsRequest, WatchSessionsRequest,
@@ -31,9 +30,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
 use tokio_stream::StreamExt;
-use tonic::transport::Channel;
 
-use crate::{AppState, MAX_MESSAGE};
+use crate::AppState;
 
 /// Events kept for reconnecting pages.
 pub const BUFFER: usize = 2000;
@@ -154,123 +152,111 @@ async fn close(mut socket: WebSocket, close: Option<CloseFrame>) {
     }
 }
 
-/// A numbered event, serialised once for every page.
-#[derive(Debug)]
-pub struct Event {
-    /// Its number.
-    pub seq: u64,
-    /// The JSON text sent to pages.
-    pub json: String,
-}
+/// The JSON text of a numbered event, serialised once for every page.
+pub type Event = Sequenced<Arc<str>>;
 
-/// Numbers and fans out the daemon's events.
+/// Numbers the daemon's events, keeps the last [`BUFFER`] for pages that reconnect, and
+/// fans them out: the daemon's own bus ([`orchestra_proto::bus`]) with a history.
 #[derive(Debug)]
 pub struct Hub {
-    /// The recent events and the last number handed out.
-    recent: Mutex<(VecDeque<Arc<Event>>, u64)>,
-    /// Live subscribers.
-    tx: broadcast::Sender<Arc<Event>>,
+    /// The events, numbered in order.
+    bus: Bus<Arc<str>>,
 }
 
 impl Hub {
-    /// Starts following the daemon behind `channel`.
-    pub fn start(channel: Channel) -> Arc<Hub> {
-        let (tx, _) = broadcast::channel(4096);
+    /// Starts following the daemon behind `client`.
+    pub fn start(client: Client) -> Arc<Hub> {
         let hub = Arc::new(Hub {
-            recent: Mutex::new((VecDeque::new(), 0)),
-            tx,
+            bus: Bus::with_history(BUFFER),
         });
-        tokio::spawn(follow_agents(hub.clone(), channel.clone()));
-        tokio::spawn(follow_sessions(hub.clone(), channel.clone()));
-        tokio::spawn(follow_approvals(hub.clone(), channel));
+        tokio::spawn(follow(hub.clone(), client.clone(), Feed::Agents));
+        tokio::spawn(follow(hub.clone(), client.clone(), Feed::Sessions));
+        tokio::spawn(follow(hub.clone(), client, Feed::Approvals));
         hub
     }
 
     /// Numbers and publishes an event built from its number.
     pub fn push(&self, build: impl FnOnce(u64) -> Value) {
-        // Numbering and sending under one lock: pages drop anything numbered below what
-        // they last got, so events must never leave out of order.
-        let mut recent = self.recent.lock();
-        recent.1 += 1;
-        let seq = recent.1;
-        let event = Arc::new(Event {
-            seq,
-            json: build(seq).to_string(),
-        });
-        recent.0.push_back(event.clone());
-        if recent.0.len() > BUFFER {
-            recent.0.pop_front();
-        }
-        let _ = self.tx.send(event);
+        // Numbered and sent under the bus's one lock: pages drop anything numbered below
+        // what they last got, so events never leave out of order.
+        self.bus
+            .publish_with(|seq| Arc::from(build(seq).to_string()));
     }
 
     /// The number of the last event.
     pub fn last_seq(&self) -> u64 {
-        self.recent.lock().1
+        self.bus.last_seq()
     }
 
     /// Events after `seq`, or `None` when some of them are no longer kept.
-    pub fn since(&self, seq: u64) -> Option<Vec<Arc<Event>>> {
-        let recent = self.recent.lock();
-        if seq > recent.1 {
-            return None;
-        }
-        let oldest = recent.0.front().map_or(recent.1 + 1, |e| e.seq);
-        if seq + 1 < oldest {
-            return None;
-        }
-        Some(recent.0.iter().filter(|e| e.seq > seq).cloned().collect())
+    pub fn since(&self, seq: u64) -> Option<Vec<Event>> {
+        self.bus.since(seq)
+    }
+
+    /// A receiver of the events published from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.bus.subscribe()
     }
 }
 
-/// Follows agent events; after losing the daemon, tells pages to take a fresh snapshot.
-async fn follow_agents(hub: Arc<Hub>, channel: Channel) {
+/// A `Watch` stream of the daemon that the hub follows.
+#[derive(Debug, Clone, Copy)]
+enum Feed {
+    Agents,
+    Sessions,
+    Approvals,
+}
+
+/// Follows one of the daemon's `Watch` streams. When the stream ends (the daemon went
+/// away, or this follower fell behind the daemon's bus), what pages hold may be stale:
+/// they are told to take a fresh snapshot, for every feed alike.
+async fn follow(hub: Arc<Hub>, client: Client, feed: Feed) {
     loop {
-        let mut client = AgentsClient::new(channel.clone()).max_decoding_message_size(MAX_MESSAGE);
-        if let Ok(stream) = client.watch(WatchAgentsRequest { snapshot: false }).await {
-            let mut stream = stream.into_inner();
-            while let Some(Ok(event)) = stream.next().await {
-                hub.push(|seq| json!({"type": "agent", "seq": seq, "kind": event.kind, "agent": event.agent}));
+        let followed = match feed {
+            Feed::Agents => {
+                relay(&hub, client.agents().watch(WatchAgentsRequest { snapshot: false }).await, |seq, event| {
+                    json!({"type": "agent", "seq": seq, "kind": event.kind, "agent": event.agent})
+                })
+                .await
             }
+            Feed::Sessions => {
+                relay(&hub, client.sessions().watch(WatchSessionsRequest { snapshot: false }).await, |seq, event| {
+                    json!({"type": "session", "seq": seq, "kind": event.kind, "session": event.session})
+                })
+                .await
+            }
+            Feed::Approvals => {
+                relay(&hub, client.approvals().watch(WatchApprovalsRequest { snapshot: false }).await, |seq, event| {
+                    json!({"type": "approval", "seq": seq, "kind": event.kind, "approval": event.approval})
+                })
+                .await
+            }
+        };
+        if followed {
+            hub.push(|seq| json!({"type": "resync", "seq": seq}));
         }
-        hub.push(|seq| json!({"type": "resync", "seq": seq}));
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
 
-/// Follows session events.
-async fn follow_sessions(hub: Arc<Hub>, channel: Channel) {
-    loop {
-        let mut client =
-            SessionsClient::new(channel.clone()).max_decoding_message_size(MAX_MESSAGE);
-        if let Ok(stream) = client.watch(WatchSessionsRequest { snapshot: false }).await {
-            let mut stream = stream.into_inner();
-            while let Some(Ok(event)) = stream.next().await {
-                hub.push(|seq| json!({"type": "session", "seq": seq, "kind": event.kind, "session": event.session}));
-            }
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
+/// Publishes each event of a `Watch` answer as `to_json` makes it, until the stream
+/// ends; false when there was no stream to follow.
+async fn relay<E>(
+    hub: &Hub,
+    answer: Result<tonic::Response<tonic::Streaming<E>>, tonic::Status>,
+    to_json: impl Fn(u64, E) -> Value,
+) -> bool {
+    let Ok(stream) = answer else {
+        return false;
+    };
+    let mut stream = stream.into_inner();
+    while let Some(Ok(event)) = stream.next().await {
+        hub.push(|seq| to_json(seq, event));
     }
+    true
 }
 
 /// The live routes.
-/// Approvals asked and answered, for the "Needs you" strip.
-async fn follow_approvals(hub: Arc<Hub>, channel: Channel) {
-    loop {
-        let mut client = ApprovalsClient::new(channel.clone());
-        if let Ok(stream) = client
-            .watch(WatchApprovalsRequest { snapshot: false })
-            .await
-        {
-            let mut stream = stream.into_inner();
-            while let Some(Ok(event)) = stream.next().await {
-                hub.push(|seq| json!({"type": "approval", "seq": seq, "kind": event.kind, "approval": event.approval}));
-            }
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
-}
-
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/ws", get(live))
@@ -303,14 +289,16 @@ async fn live(
 
 /// A snapshot of what the page shows: every agent, and recent and live sessions.
 async fn snapshot(state: &AppState, seq: u64) -> Result<Value, tonic::Status> {
-    let agents = AgentsClient::new(state.channel.clone())
-        .max_decoding_message_size(MAX_MESSAGE)
+    let agents = state
+        .client
+        .agents()
         .list(ListAgentsRequest::default())
         .await?
         .into_inner()
         .agents;
-    let sessions = SessionsClient::new(state.channel.clone())
-        .max_decoding_message_size(MAX_MESSAGE)
+    let sessions = state
+        .client
+        .sessions()
         .list(ListSessionsRequest {
             hours: 24.0 * 7.0,
             limit: 200,
@@ -319,7 +307,9 @@ async fn snapshot(state: &AppState, seq: u64) -> Result<Value, tonic::Status> {
         .await?
         .into_inner()
         .sessions;
-    let approvals = ApprovalsClient::new(state.channel.clone())
+    let approvals = state
+        .client
+        .approvals()
         .list(ListApprovalsRequest { all: false })
         .await?
         .into_inner()
@@ -331,7 +321,7 @@ async fn snapshot(state: &AppState, seq: u64) -> Result<Value, tonic::Status> {
 
 async fn serve_live(mut socket: WebSocket, state: Arc<AppState>, since: Option<u64>) {
     // Subscribe first, so nothing falls between the catch-up and the live events.
-    let mut events = state.hub.tx.subscribe();
+    let mut events = state.hub.subscribe();
     let mut last;
     match since.and_then(|seq| state.hub.since(seq).map(|missed| (seq, missed))) {
         Some((seq, missed)) => {
@@ -339,7 +329,7 @@ async fn serve_live(mut socket: WebSocket, state: Arc<AppState>, since: Option<u
             for event in missed {
                 last = event.seq;
                 if socket
-                    .send(Message::text(event.json.clone()))
+                    .send(Message::text(event.event.as_ref()))
                     .await
                     .is_err()
                 {
@@ -374,7 +364,7 @@ async fn serve_live(mut socket: WebSocket, state: Arc<AppState>, since: Option<u
             event = events.recv() => match event {
                 Ok(event) if event.seq > last => {
                     last = event.seq;
-                    if socket.send(Message::text(event.json.clone())).await.is_err() {
+                    if socket.send(Message::text(event.event.as_ref())).await.is_err() {
                         return;
                     }
                 }
@@ -423,8 +413,7 @@ async fn logs(
 
 /// Streams an agent's output lines until it finishes or the page goes away.
 async fn serve_logs(mut socket: WebSocket, state: Arc<AppState>, id: String, typed: bool) {
-    let mut client =
-        AgentsClient::new(state.channel.clone()).max_decoding_message_size(MAX_MESSAGE);
+    let mut client = state.client.agents();
     let stream = match client.logs(LogsRequest { id, follow: true }).await {
         Ok(stream) => stream.into_inner(),
         Err(status) => {

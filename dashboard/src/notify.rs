@@ -17,13 +17,12 @@ use axum::http::HeaderMap;
 use axum::response::IntoResponse as _;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use orchestra_proto::Client;
 use orchestra_proto::v1 as pb;
 use orchestra_proto::v1::WatchNotificationsRequest;
-use orchestra_proto::v1::notify_client::NotifyClient;
 use serde::Deserialize;
 use serde_json::json;
 use tokio_stream::StreamExt;
-use tonic::transport::Channel;
 
 use crate::AppState;
 use crate::api::{ApiError, ApiResult};
@@ -53,7 +52,9 @@ fn push_unavailable(state: &AppState, headers: &HeaderMap) -> Option<&'static st
 }
 
 async fn push_info(State(state): State<Arc<AppState>>, headers: HeaderMap) -> ApiResult {
-    let key = NotifyClient::new(state.channel.clone())
+    let key = state
+        .client
+        .notify()
         .push_key(pb::PushKeyRequest {})
         .await?
         .into_inner();
@@ -92,7 +93,9 @@ async fn subscribe(
     if let Some(why) = push_unavailable(&state, &headers) {
         return Err(ApiError(tonic::Status::failed_precondition(why)));
     }
-    let response = NotifyClient::new(state.channel.clone())
+    let response = state
+        .client
+        .notify()
         .push_subscribe(pb::PushSubscribeRequest {
             device_token: crate::auth::cookie_token(&headers).unwrap_or_default(),
             endpoint: body.endpoint,
@@ -108,7 +111,9 @@ async fn unsubscribe(State(state): State<Arc<AppState>>, headers: HeaderMap) -> 
     if let Some(why) = push_unavailable(&state, &headers) {
         return Err(ApiError(tonic::Status::failed_precondition(why)));
     }
-    let response = NotifyClient::new(state.channel.clone())
+    let response = state
+        .client
+        .notify()
         .push_unsubscribe(pb::PushUnsubscribeRequest {
             device_token: crate::auth::cookie_token(&headers).unwrap_or_default(),
         })
@@ -118,9 +123,9 @@ async fn unsubscribe(State(state): State<Arc<AppState>>, headers: HeaderMap) -> 
 }
 
 /// Follows notifications until the dashboard stops, reconnecting after losing the daemon.
-pub async fn follow(hub: Arc<Hub>, channel: Channel, dashboard_url: String) {
+pub async fn follow(hub: Arc<Hub>, daemon: Client, dashboard_url: String) {
     loop {
-        let mut client = NotifyClient::new(channel.clone());
+        let mut client = daemon.notify();
         let request = WatchNotificationsRequest {
             dashboard_url: dashboard_url.clone(),
         };

@@ -4,18 +4,8 @@
 use std::path::PathBuf;
 use std::process::Stdio;
 
-use anyhow::{Context as _, bail};
-use orchestra_proto::v1::{
-    StatusRequest, StatusResponse, agents_client::AgentsClient, daemon_client::DaemonClient,
-    sessions_client::SessionsClient,
-};
-use tonic::transport::Channel;
-
 use crate::cli::Cli;
-
-/// Largest answer a client accepts. tonic's default (4 MB) is less than a listing of
-/// 10,000 sessions; a big transcript page can be larger still.
-const MAX_MESSAGE: usize = 256 * 1024 * 1024;
+use anyhow::{Context as _, bail};
 
 /// What every command needs to know about how it was called.
 #[derive(Debug, Clone)]
@@ -28,68 +18,25 @@ pub struct Ctx {
     pub autostart: bool,
 }
 
-/// An open, protocol-checked connection to the daemon.
-#[derive(Debug, Clone)]
-pub struct Clients {
-    /// The channel every stub shares.
-    pub channel: Channel,
-    /// The daemon's answer to `Status` at connect time.
-    pub status: StatusResponse,
-}
+/// Who we are, in a protocol mismatch.
+const ME: &str = concat!("orchestractl ", env!("CARGO_PKG_VERSION"));
 
-impl Clients {
-    /// The `Daemon` service.
-    pub fn daemon(&self) -> DaemonClient<Channel> {
-        DaemonClient::new(self.channel.clone()).max_decoding_message_size(MAX_MESSAGE)
-    }
+/// An open, protocol-checked connection to the daemon (the reference client's).
+pub use orchestra_proto::Client;
 
-    /// The settings in force: the daemon's answer, and its settings as a JSON object.
-    pub async fn config(
-        &self,
-    ) -> anyhow::Result<(orchestra_proto::v1::GetConfigResponse, serde_json::Value)> {
-        let config = self
-            .daemon()
-            .get_config(orchestra_proto::v1::GetConfigRequest {})
-            .await?
-            .into_inner();
-        let settings = serde_json::from_str(&config.config_json)
-            .context("the daemon sent a config that is not JSON")?;
-        Ok((config, settings))
-    }
-
-    /// The `Agents` service.
-    pub fn agents(&self) -> AgentsClient<Channel> {
-        AgentsClient::new(self.channel.clone()).max_decoding_message_size(MAX_MESSAGE)
-    }
-
-    /// The `Approvals` service.
-    pub fn approvals(&self) -> orchestra_proto::v1::approvals_client::ApprovalsClient<Channel> {
-        orchestra_proto::v1::approvals_client::ApprovalsClient::new(self.channel.clone())
-            .max_decoding_message_size(MAX_MESSAGE)
-    }
-
-    /// The `Integration` service (merge, report, integration pull requests).
-    pub fn integration(
-        &self,
-    ) -> orchestra_proto::v1::integration_client::IntegrationClient<Channel> {
-        orchestra_proto::v1::integration_client::IntegrationClient::new(self.channel.clone())
-            .max_decoding_message_size(MAX_MESSAGE)
-    }
-
-    /// The `Devices` service.
-    pub fn devices(&self) -> orchestra_proto::v1::devices_client::DevicesClient<Channel> {
-        orchestra_proto::v1::devices_client::DevicesClient::new(self.channel.clone())
-    }
-
-    /// The `Notify` service.
-    pub fn notify(&self) -> orchestra_proto::v1::notify_client::NotifyClient<Channel> {
-        orchestra_proto::v1::notify_client::NotifyClient::new(self.channel.clone())
-    }
-
-    /// The `Sessions` service.
-    pub fn sessions(&self) -> SessionsClient<Channel> {
-        SessionsClient::new(self.channel.clone()).max_decoding_message_size(MAX_MESSAGE)
-    }
+/// The settings the running daemon has in force: its answer, and its settings as a JSON
+/// object.
+pub async fn running_config(
+    client: &Client,
+) -> anyhow::Result<(orchestra_proto::v1::GetConfigResponse, serde_json::Value)> {
+    let config = client
+        .daemon()
+        .get_config(orchestra_proto::v1::GetConfigRequest {})
+        .await?
+        .into_inner();
+    let settings = serde_json::from_str(&config.config_json)
+        .context("the daemon sent a config that is not JSON")?;
+    Ok((config, settings))
 }
 
 impl Ctx {
@@ -107,67 +54,24 @@ impl Ctx {
     }
 
     /// Connects to a running daemon, or returns `None` when nothing answers.
-    pub async fn try_connect(&self) -> anyhow::Result<Option<Clients>> {
-        // A daemon that was just killed can still accept a connection that then dies in
-        // the first call: such a socket counts as "not running" after a few tries.
-        for attempt in 0..5 {
-            if attempt > 0 {
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            }
-            let Ok(channel) = orchestra_proto::connect(&self.socket).await else {
-                return Ok(None);
-            };
-            match DaemonClient::new(channel.clone())
-                .status(StatusRequest {})
-                .await
-            {
-                Ok(status) => return self.checked(channel, status.into_inner()).map(Some),
-                Err(status)
-                    if matches!(
-                        status.code(),
-                        tonic::Code::Unavailable | tonic::Code::Unknown
-                    ) =>
-                {
-                    continue;
-                }
-                Err(status) => {
-                    return Err(anyhow::Error::new(status).context(format!(
-                        "something answers on {} but it is not a working orchestrad",
-                        self.socket.display()
-                    )));
-                }
-            }
+    pub async fn try_connect(&self) -> anyhow::Result<Option<Client>> {
+        match Client::connect(&self.socket, ME).await {
+            Ok(client) => Ok(Some(client)),
+            Err(orchestra_proto::ConnectError::Unreachable { .. }) => Ok(None),
+            Err(err) => Err(err.into()),
         }
-        Ok(None)
-    }
-
-    fn checked(&self, channel: Channel, status: StatusResponse) -> anyhow::Result<Clients> {
-        if status.protocol_version != orchestra_proto::PROTOCOL_VERSION {
-            bail!(
-                "orchestractl {} speaks protocol {} but orchestrad {} (pid {}) at {} speaks \
-                 protocol {}: install matching versions, then run `orchestractl daemon restart`",
-                env!("CARGO_PKG_VERSION"),
-                orchestra_proto::PROTOCOL_VERSION,
-                status.version,
-                status.pid,
-                self.socket.display(),
-                status.protocol_version
-            );
-        }
-        Ok(Clients { channel, status })
     }
 
     /// Connects to the daemon, starting it first when it is not running (unless
     /// `--no-autostart`).
-    pub async fn connect(&self) -> anyhow::Result<Clients> {
+    pub async fn connect(&self) -> anyhow::Result<Client> {
         if let Some(clients) = self.try_connect().await? {
             return Ok(clients);
         }
         if !self.autostart {
-            bail!(
-                "cannot reach orchestrad at {}: is it running? try `orchestractl daemon start`",
-                self.socket.display()
-            );
+            // The reference client's own words: "cannot reach orchestrad at PATH: is it
+            // running? ...".
+            return Client::connect(&self.socket, ME).await.map_err(Into::into);
         }
         // `AlreadyServing`: another command started it at the same moment; use that one.
         let started = self.start_daemon().await? == Started::Now;

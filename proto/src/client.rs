@@ -1,4 +1,7 @@
-//! The reference client: a tonic [`Channel`] over the daemon's local socket.
+//! The reference client: a tonic [`Channel`] over the daemon's local socket, checked
+//! against the daemon's protocol version, with a typed stub per service that accepts
+//! answers up to [`crate::MAX_RESPONSE`]. The CLI and the dashboard both reach the daemon
+//! through [`Client::connect`].
 
 use std::path::{Path, PathBuf};
 
@@ -8,11 +11,22 @@ use interprocess::local_socket::{
 };
 use tonic::transport::{Channel, Endpoint, Uri};
 
+use crate::v1::{
+    StatusRequest, StatusResponse, agents_client::AgentsClient, approvals_client::ApprovalsClient,
+    daemon_client::DaemonClient, devices_client::DevicesClient,
+    integration_client::IntegrationClient, notify_client::NotifyClient,
+    sessions_client::SessionsClient,
+};
+
 /// Why a connection to the daemon could not be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
     /// Nothing listens on the socket, or the socket file is missing.
-    #[error("cannot reach orchestrad at {path}: {source}")]
+    #[error(
+        "cannot reach orchestrad at {}: is it running? start it with \
+         `orchestractl daemon start` ({source})",
+        path.display()
+    )]
     Unreachable {
         /// The socket that was tried.
         path: PathBuf,
@@ -20,14 +34,162 @@ pub enum ConnectError {
         #[source]
         source: std::io::Error,
     },
+    /// Something answers on the socket, but not as a working orchestrad.
+    #[error(
+        "something answers on {} but it is not a working orchestrad: {}",
+        path.display(),
+        status.message()
+    )]
+    NotOrchestrad {
+        /// The socket.
+        path: PathBuf,
+        /// What its `Status` call answered.
+        status: tonic::Status,
+    },
+    /// The daemon speaks another version of the protocol.
+    #[error(
+        "{client} speaks protocol {ours} but orchestrad {} (pid {}) at {} speaks protocol \
+         {}: install matching versions, then run `orchestractl daemon restart`",
+        daemon.version,
+        daemon.pid,
+        path.display(),
+        daemon.protocol_version
+    )]
+    ProtocolMismatch {
+        /// The socket.
+        path: PathBuf,
+        /// Who we are ("orchestractl 0.1.0").
+        client: String,
+        /// Our [`crate::PROTOCOL_VERSION`].
+        ours: u32,
+        /// The daemon's status, naming its version.
+        daemon: Box<StatusResponse>,
+    },
 }
 
 impl ConnectError {
     /// The socket path that could not be reached.
     pub fn path(&self) -> &Path {
         match self {
-            ConnectError::Unreachable { path, .. } => path,
+            ConnectError::Unreachable { path, .. }
+            | ConnectError::NotOrchestrad { path, .. }
+            | ConnectError::ProtocolMismatch { path, .. } => path,
         }
+    }
+}
+
+/// An open connection to a daemon that speaks our protocol, with one typed stub per
+/// service. Cheap to clone: every stub shares the channel.
+#[derive(Debug, Clone)]
+pub struct Client {
+    /// The channel every stub shares.
+    pub channel: Channel,
+    /// The daemon's answer to `Status` when the connection was made.
+    pub status: StatusResponse,
+}
+
+/// Applies the message-size limits both ways to a generated stub.
+macro_rules! limited {
+    ($stub:ident, $channel:expr) => {
+        $stub::new($channel.clone())
+            .max_decoding_message_size(crate::MAX_RESPONSE)
+            .max_encoding_message_size(crate::MAX_REQUEST)
+    };
+}
+
+impl Client {
+    /// Connects to the daemon on `socket` and checks that it speaks our protocol.
+    /// `client` names the caller in a mismatch ("orchestractl 0.1.0").
+    ///
+    /// A daemon that was just killed can still accept a connection that then dies in
+    /// the first call: such a socket counts as unreachable after a few tries.
+    pub async fn connect(socket: &Path, client: &str) -> Result<Client, ConnectError> {
+        let mut last = None;
+        for attempt in 0..5 {
+            if attempt > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            let channel = connect(socket).await?;
+            match DaemonClient::new(channel.clone())
+                .status(StatusRequest {})
+                .await
+            {
+                Ok(status) => return Client::checked(socket, client, channel, status.into_inner()),
+                Err(status)
+                    if matches!(
+                        status.code(),
+                        tonic::Code::Unavailable | tonic::Code::Unknown
+                    ) =>
+                {
+                    last = Some(status);
+                }
+                Err(status) => {
+                    return Err(ConnectError::NotOrchestrad {
+                        path: socket.to_path_buf(),
+                        status,
+                    });
+                }
+            }
+        }
+        Err(ConnectError::Unreachable {
+            path: socket.to_path_buf(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                last.map_or_else(String::new, |status| status.message().to_owned()),
+            ),
+        })
+    }
+
+    fn checked(
+        socket: &Path,
+        client: &str,
+        channel: Channel,
+        status: StatusResponse,
+    ) -> Result<Client, ConnectError> {
+        if status.protocol_version != crate::PROTOCOL_VERSION {
+            return Err(ConnectError::ProtocolMismatch {
+                path: socket.to_path_buf(),
+                client: client.to_owned(),
+                ours: crate::PROTOCOL_VERSION,
+                daemon: Box::new(status),
+            });
+        }
+        Ok(Client { channel, status })
+    }
+
+    /// The `Daemon` service.
+    pub fn daemon(&self) -> DaemonClient<Channel> {
+        limited!(DaemonClient, self.channel)
+    }
+
+    /// The `Agents` service.
+    pub fn agents(&self) -> AgentsClient<Channel> {
+        limited!(AgentsClient, self.channel)
+    }
+
+    /// The `Sessions` service.
+    pub fn sessions(&self) -> SessionsClient<Channel> {
+        limited!(SessionsClient, self.channel)
+    }
+
+    /// The `Approvals` service.
+    pub fn approvals(&self) -> ApprovalsClient<Channel> {
+        limited!(ApprovalsClient, self.channel)
+    }
+
+    /// The `Integration` service (merge, report, integration pull requests).
+    pub fn integration(&self) -> IntegrationClient<Channel> {
+        limited!(IntegrationClient, self.channel)
+    }
+
+    /// The `Devices` service.
+    pub fn devices(&self) -> DevicesClient<Channel> {
+        limited!(DevicesClient, self.channel)
+    }
+
+    /// The `Notify` service.
+    pub fn notify(&self) -> NotifyClient<Channel> {
+        limited!(NotifyClient, self.channel)
     }
 }
 

@@ -5,11 +5,12 @@
 //! [`PROTOCOL_VERSION`], and how to tell whether a process runs ([`process`]). No binary
 //! opens a connection any other way.
 
+pub mod bus;
 pub mod client;
 pub mod paths;
 pub mod process;
 
-pub use client::{ConnectError, connect};
+pub use client::{Client, ConnectError, connect};
 
 /// Version of the wire protocol. Bump it when a change to `orchestra/v1` would make an
 /// older client misread a newer daemon (a removed field, a changed meaning). Adding

@@ -79,19 +79,31 @@ async fn a_protocol_mismatch_gives_a_clear_message() {
             ))
             .serve_with_incoming(tokio_stream::wrappers::UnixListenerStream::new(listener)),
     );
-    let out = tokio::task::spawn_blocking(move || {
+    let (out, dashboard) = tokio::task::spawn_blocking(move || {
         let out = env.ctl(&["daemon", "status"]);
+        // The dashboard goes through the same client, so it refuses the same way.
+        let dashboard = env
+            .command(orchestra_tests::bin("orchestra-dashboard"))
+            .args(["--port", "0"])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("run the dashboard");
         drop(env);
-        out
+        (out, dashboard)
     })
     .await
     .expect("join");
     server.abort();
-    assert!(!out.status.success());
-    let message = String::from_utf8_lossy(&out.stderr);
-    assert!(message.contains("speaks protocol"), "{message}");
-    assert!(
-        message.contains("9.9.9") && message.contains("orchestractl daemon restart"),
-        "{message}"
-    );
+    for (who, out) in [("orchestractl", out), ("orchestra-dashboard", dashboard)] {
+        assert!(!out.status.success(), "{who} went on");
+        let message = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            message.contains(&format!("{who} ")) && message.contains("speaks protocol"),
+            "{message}"
+        );
+        assert!(
+            message.contains("9.9.9") && message.contains("orchestractl daemon restart"),
+            "{message}"
+        );
+    }
 }

@@ -56,7 +56,7 @@ pub async fn load_now(path: &Path) -> anyhow::Result<Result<serde_json::Value, S
 
 async fn show(ctx: &Ctx) -> anyhow::Result<()> {
     let clients = ctx.connect().await?;
-    let (running, running_settings) = clients.config().await?;
+    let (running, running_settings) = crate::client::running_config(&clients).await?;
     let path = std::path::PathBuf::from(&running.config_path);
     let now = load_now(&path).await?;
     let (from_file, settings, warnings, file_error) = match &now {

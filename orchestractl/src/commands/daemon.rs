@@ -85,7 +85,7 @@ async fn start(ctx: &Ctx) -> anyhow::Result<ExitCode> {
 }
 
 /// The daemon that `orchestrad start` just reported ready.
-async fn reach_started(ctx: &Ctx) -> anyhow::Result<crate::client::Clients> {
+async fn reach_started(ctx: &Ctx) -> anyhow::Result<crate::client::Client> {
     match ctx.try_connect().await? {
         Some(clients) => Ok(clients),
         None => bail!(

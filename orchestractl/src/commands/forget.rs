@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use orchestra_proto::v1::ForgetRequest;
 
 use crate::cli::ForgetArgs;
-use crate::client::{Clients, Ctx};
+use crate::client::{Client, Ctx};
 use crate::output;
 
 /// Forgets the agents named.
@@ -22,7 +22,7 @@ pub async fn run(ctx: &Ctx, args: ForgetArgs) -> anyhow::Result<ExitCode> {
 
 /// Asks the daemon to forget `ids`; returns the agents forgotten.
 pub async fn forget(
-    clients: &Clients,
+    clients: &Client,
     ids: Vec<String>,
 ) -> anyhow::Result<Vec<orchestra_proto::v1::Agent>> {
     Ok(clients

@@ -42,7 +42,7 @@ pub async fn run(ctx: &Ctx, args: StatusArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// The approvals agents wait for, with the command that answers them.
-async fn print_pending(clients: &crate::client::Clients) -> anyhow::Result<()> {
+async fn print_pending(clients: &crate::client::Client) -> anyhow::Result<()> {
     let pending = clients
         .approvals()
         .list(orchestra_proto::v1::ListApprovalsRequest { all: false })

@@ -14,11 +14,11 @@ use std::time::Duration;
 use orchestra_proto::v1::{Agent, AgentEvent, ListAgentsRequest, WatchAgentsRequest};
 use tokio_stream::StreamExt;
 
-use crate::client::{Clients, Ctx};
+use crate::client::{Client, Ctx};
 
 /// Watches the agents of `repo` (every agent when empty) until the daemon goes away or
 /// the user stops it.
-pub async fn run(ctx: &Ctx, clients: &Clients, repo: String) -> anyhow::Result<ExitCode> {
+pub async fn run(ctx: &Ctx, clients: &Client, repo: String) -> anyhow::Result<ExitCode> {
     // Subscribe before listing, so no change falls between the two.
     let mut events = clients
         .agents()

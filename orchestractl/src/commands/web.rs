@@ -62,7 +62,7 @@ pub async fn run(ctx: &Ctx, args: WebArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
         Some(WebAction::Cert { renew }) => {
-            let (_, settings) = clients.config().await?;
+            let (_, settings) = crate::client::running_config(&clients).await?;
             let binary = sibling_binary("orchestra-dashboard", "ORCHESTRA_DASHBOARD_BIN");
             let mut command = tokio::process::Command::new(&binary);
             command.arg("cert");
@@ -85,7 +85,7 @@ pub async fn run(ctx: &Ctx, args: WebArgs) -> anyhow::Result<ExitCode> {
         }
         None => {}
     }
-    let (_, settings) = clients.config().await?;
+    let (_, settings) = crate::client::running_config(&clients).await?;
     let port = match args.port {
         Some(port) => port,
         None => settings["dashboard_port"].as_u64().unwrap_or(8888) as u16,
