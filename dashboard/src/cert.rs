@@ -13,6 +13,7 @@ use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
+use orchestra_proto::fs::at;
 use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde::Serialize;
@@ -28,16 +29,8 @@ const RENEW_WITHIN_DAYS: i64 = 14;
 #[derive(Debug, thiserror::Error)]
 pub enum CertError {
     /// A file could not be read or written.
-    #[error("cannot {op} {path}: {source}")]
-    Io {
-        /// What was being done.
-        op: &'static str,
-        /// The file.
-        path: PathBuf,
-        /// What the OS said.
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] orchestra_proto::fs::PathError),
     /// A file holds no usable certificate or key.
     #[error("{path} holds no usable {what}: {detail}; check the config keys tls_cert / tls_key")]
     Invalid {
@@ -184,10 +177,6 @@ fn expires_soon(info: &CertInfo) -> bool {
 
 /// Makes a new self-signed certificate and key and writes them 0600 (directory 0700).
 fn create(files: &CertFiles) -> Result<(), CertError> {
-    let io = |op, path: &Path| {
-        let path = path.to_path_buf();
-        move |source| CertError::Io { op, path, source }
-    };
     let mut params = rcgen::CertificateParams::new(machine_names())?;
     params
         .distinguished_name
@@ -203,9 +192,9 @@ fn create(files: &CertFiles) -> Result<(), CertError> {
     let key = rcgen::KeyPair::generate()?;
     let cert = params.self_signed(&key)?;
     if let Some(dir) = files.cert.parent() {
-        std::fs::create_dir_all(dir).map_err(io("create", dir))?;
+        std::fs::create_dir_all(dir).map_err(at("create", dir))?;
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-            .map_err(io("set permissions of", dir))?;
+            .map_err(at("set permissions of", dir))?;
     }
     // Key first: a certificate on disk without its key would be reloaded and fail.
     write_private(&files.key, key.serialize_pem().as_bytes())?;
@@ -215,10 +204,6 @@ fn create(files: &CertFiles) -> Result<(), CertError> {
 
 /// Writes `bytes` to `path` with mode 0600 from the first byte on, replacing it whole.
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), CertError> {
-    let io = |op| {
-        let path = path.to_path_buf();
-        move |source| CertError::Io { op, path, source }
-    };
     let tmp = path.with_extension("pem.tmp");
     let _ = std::fs::remove_file(&tmp);
     let mut file = std::fs::OpenOptions::new()
@@ -226,10 +211,10 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), CertError> {
         .create_new(true)
         .mode(0o600)
         .open(&tmp)
-        .map_err(io("create"))?;
-    file.write_all(bytes).map_err(io("write"))?;
-    file.sync_all().map_err(io("write"))?;
-    std::fs::rename(&tmp, path).map_err(io("replace"))?;
+        .map_err(at("create", &tmp))?;
+    file.write_all(bytes).map_err(at("write", path))?;
+    file.sync_all().map_err(at("write", path))?;
+    std::fs::rename(&tmp, path).map_err(at("replace", path))?;
     Ok(())
 }
 
@@ -239,16 +224,8 @@ fn load(files: &CertFiles, created: bool) -> Result<Loaded, CertError> {
         what,
         detail,
     };
-    let read_err = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| CertError::Io {
-            op: "read",
-            path,
-            source,
-        }
-    };
-    let cert_text = std::fs::read(&files.cert).map_err(read_err(&files.cert))?;
-    let key_text = std::fs::read(&files.key).map_err(read_err(&files.key))?;
+    let cert_text = std::fs::read(&files.cert).map_err(at("read", &files.cert))?;
+    let key_text = std::fs::read(&files.key).map_err(at("read", &files.key))?;
     let chain = CertificateDer::pem_slice_iter(&cert_text)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|err| invalid(&files.cert, "certificate", err.to_string()))?;

@@ -11,6 +11,7 @@ use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 
 use nix::fcntl::{Flock, FlockArg};
+use orchestra_proto::fs::at;
 
 /// Why the daemon could not claim its socket.
 #[derive(Debug, thiserror::Error)]
@@ -27,21 +28,8 @@ pub enum ClaimError {
         pid: String,
     },
     /// A filesystem step failed.
-    #[error("cannot {op} {path}: {source}")]
-    Io {
-        /// What was being done.
-        op: &'static str,
-        /// On which path.
-        path: PathBuf,
-        /// The OS error.
-        #[source]
-        source: std::io::Error,
-    },
-}
-
-fn io_err(op: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> ClaimError {
-    let path = path.to_path_buf();
-    move |source| ClaimError::Io { op, path, source }
+    #[error(transparent)]
+    Io(#[from] orchestra_proto::fs::PathError),
 }
 
 /// A claimed socket: the bound listener and the lock that makes it ours.
@@ -89,7 +77,7 @@ pub fn claim(socket: &Path) -> Result<Claim, ClaimError> {
         .truncate(false)
         .mode(0o600)
         .open(&pid_file)
-        .map_err(io_err("open pid file", &pid_file))?;
+        .map_err(at("open pid file", &pid_file))?;
     let mut lock = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
         Ok(lock) => lock,
         Err((mut file, _errno)) => {
@@ -106,24 +94,23 @@ pub fn claim(socket: &Path) -> Result<Claim, ClaimError> {
         }
     };
     lock.set_len(0)
-        .map_err(io_err("truncate pid file", &pid_file))?;
-    lock.rewind()
-        .map_err(io_err("rewind pid file", &pid_file))?;
-    writeln!(lock, "{}", std::process::id()).map_err(io_err("write pid file", &pid_file))?;
+        .map_err(at("truncate pid file", &pid_file))?;
+    lock.rewind().map_err(at("rewind pid file", &pid_file))?;
+    writeln!(lock, "{}", std::process::id()).map_err(at("write pid file", &pid_file))?;
 
     // We hold the lock, so any socket file here was left by a daemon that died without
     // cleaning up (kill -9, power loss): it is stale and safe to replace.
     match std::fs::remove_file(socket) {
         Ok(()) => tracing::info!(socket = %socket.display(), "replaced a stale socket"),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-        Err(source) => return Err(io_err("remove stale socket", socket)(source)),
+        Err(source) => return Err(at("remove stale socket", socket)(source).into()),
     }
-    let listener = UnixListener::bind(socket).map_err(io_err("bind socket", socket))?;
+    let listener = UnixListener::bind(socket).map_err(at("bind socket", socket))?;
     std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o600))
-        .map_err(io_err("set permissions of", socket))?;
+        .map_err(at("set permissions of", socket))?;
     listener
         .set_nonblocking(true)
-        .map_err(io_err("configure socket", socket))?;
+        .map_err(at("configure socket", socket))?;
     Ok(Claim {
         listener,
         socket: socket.to_path_buf(),
@@ -141,16 +128,16 @@ fn prepare_private_dir(dir: &Path) -> Result<(), ClaimError> {
             .recursive(true)
             .mode(0o700)
             .create(dir)
-            .map_err(io_err("create directory", dir))?;
+            .map_err(at("create directory", dir))?;
         return std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-            .map_err(io_err("set permissions of", dir));
+            .map_err(|err| at("set permissions of", dir)(err).into());
     }
     if dir
         .file_name()
         .is_some_and(|name| name == orchestra_proto::paths::APP_DIR)
     {
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-            .map_err(io_err("set permissions of", dir))?;
+            .map_err(at("set permissions of", dir))?;
     }
     Ok(())
 }
@@ -161,7 +148,7 @@ pub fn create_private_dir(dir: &Path) -> Result<(), ClaimError> {
         .recursive(true)
         .mode(0o700)
         .create(dir)
-        .map_err(io_err("create directory", dir))
+        .map_err(|err| at("create directory", dir)(err).into())
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 pub mod merge;
 
 use git2::{BranchType, DiffOptions, Repository, WorktreeAddOptions, WorktreePruneOptions};
+use orchestra_proto::fs::at;
 
 /// Longest slug, so paths and ref names stay short.
 const SLUG_MAX: usize = 40;
@@ -57,16 +58,8 @@ pub enum WorktreeError {
         path: PathBuf,
     },
     /// A filesystem operation failed (disk full, path taken, permissions).
-    #[error("cannot {op} {path}: {source}")]
-    Io {
-        /// What was being done.
-        op: &'static str,
-        /// The path.
-        path: PathBuf,
-        /// The OS error.
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] orchestra_proto::fs::PathError),
 }
 
 fn git_err(repo: &Path, op: &'static str) -> impl FnOnce(git2::Error) -> WorktreeError {
@@ -214,7 +207,7 @@ pub fn create(
         }
     };
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|source| WorktreeError::Io {
+        std::fs::create_dir_all(parent).map_err(|source| orchestra_proto::fs::PathError {
             op: "create directory",
             path: parent.to_path_buf(),
             source,
@@ -243,18 +236,14 @@ pub fn ensure_excluded(repo: &Repository, worktree_dir: &str) -> Result<bool, Wo
     if current.lines().any(|l| l.trim() == line) {
         return Ok(false);
     }
-    let io = |op| {
-        let path = exclude.clone();
-        move |source| WorktreeError::Io { op, path, source }
-    };
-    std::fs::create_dir_all(&info).map_err(io("create"))?;
+    std::fs::create_dir_all(&info).map_err(at("create", &exclude))?;
     let mut text = current;
     if !text.is_empty() && !text.ends_with('\n') {
         text.push('\n');
     }
     text.push_str(&line);
     text.push('\n');
-    std::fs::write(&exclude, text).map_err(io("write"))?;
+    std::fs::write(&exclude, text).map_err(at("write", &exclude))?;
     Ok(true)
 }
 
@@ -358,7 +347,7 @@ pub fn remove(
             .map_err(git_err(repo_root, "remove the worktree"))?;
     }
     if path.exists() {
-        std::fs::remove_dir_all(path).map_err(|source| WorktreeError::Io {
+        std::fs::remove_dir_all(path).map_err(|source| orchestra_proto::fs::PathError {
             op: "remove",
             path: path.to_path_buf(),
             source,
@@ -465,7 +454,7 @@ pub fn init(dir: &Path, worktree_dir: &str) -> Result<InitReport, WorktreeError>
         report.created_commit = true;
     }
     let base = worktree_base(&root, worktree_dir);
-    std::fs::create_dir_all(&base).map_err(|source| WorktreeError::Io {
+    std::fs::create_dir_all(&base).map_err(|source| orchestra_proto::fs::PathError {
         op: "create",
         path: base.clone(),
         source,

@@ -7,6 +7,7 @@
 
 pub mod bus;
 pub mod client;
+pub mod fs;
 pub mod paths;
 pub mod process;
 

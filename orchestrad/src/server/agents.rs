@@ -148,25 +148,18 @@ impl Agents for AgentsService {
         request: Request<pb::WatchAgentsRequest>,
     ) -> Result<Response<Self::WatchStream>, Status> {
         let req = request.into_inner();
-        // Subscribe before the snapshot, so nothing falls between the two.
-        let events = self.ctx.supervisor.bus().subscribe();
-        let snapshot = if req.snapshot {
-            self.ctx.supervisor.list()
-        } else {
-            Vec::new()
+        let watch = stream::Watch {
+            bus: self.ctx.supervisor.bus(),
+            snapshot: req.snapshot,
+            current: Box::new(|| self.ctx.supervisor.list()),
         };
-        let snapshot = snapshot
-            .iter()
-            .map(|agent| pb::AgentEvent {
+        Ok(Response::new(watch.stream(
+            self.ctx.clone(),
+            |agent| pb::AgentEvent {
                 kind: "snapshot".to_owned(),
                 agent: Some(agent.into()),
                 seq: 0,
-            })
-            .collect();
-        Ok(Response::new(stream::watch(
-            self.ctx.clone(),
-            events,
-            snapshot,
+            },
             |change| pb::AgentEvent {
                 kind: change.event.kind.to_owned(),
                 agent: Some(change.event.agent.as_ref().into()),

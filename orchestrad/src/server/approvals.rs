@@ -113,26 +113,19 @@ impl Approvals for ApprovalsService {
         request: Request<pb::WatchApprovalsRequest>,
     ) -> Result<Response<Self::WatchStream>, Status> {
         let req = request.into_inner();
-        // Subscribe before the snapshot, so nothing falls between the two.
-        let events = self.ctx.approvals.bus().subscribe();
-        let snapshot = if req.snapshot {
-            self.ctx.approvals.list(false)
-        } else {
-            Vec::new()
+        let watch = stream::Watch {
+            bus: self.ctx.approvals.bus(),
+            snapshot: req.snapshot,
+            current: Box::new(|| self.ctx.approvals.list(false)),
         };
-        let snapshot = snapshot
-            .iter()
-            .map(|approval| pb::ApprovalEvent {
+        let ctx = self.ctx.clone();
+        Ok(Response::new(watch.stream(
+            self.ctx.clone(),
+            |approval| pb::ApprovalEvent {
                 kind: "snapshot".to_owned(),
                 approval: Some(wire(&self.ctx, approval)),
                 seq: 0,
-            })
-            .collect();
-        let ctx = self.ctx.clone();
-        Ok(Response::new(stream::watch(
-            self.ctx.clone(),
-            events,
-            snapshot,
+            },
             move |change| pb::ApprovalEvent {
                 kind: change.event.kind.to_owned(),
                 approval: Some(wire(&ctx, &change.event.approval)),

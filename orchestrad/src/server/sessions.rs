@@ -158,25 +158,18 @@ impl Sessions for SessionsService {
     ) -> Result<Response<Self::WatchStream>, Status> {
         let req = request.into_inner();
         self.ctx.sessions.wait_ready().await;
-        // Subscribe before the snapshot, so nothing falls between the two.
-        let events = self.ctx.sessions.bus().subscribe();
-        let snapshot = if req.snapshot {
-            self.ctx.sessions.all()
-        } else {
-            Vec::new()
+        let watch = stream::Watch {
+            bus: self.ctx.sessions.bus(),
+            snapshot: req.snapshot,
+            current: Box::new(|| self.ctx.sessions.all()),
         };
-        let snapshot = snapshot
-            .iter()
-            .map(|meta| pb::SessionEvent {
+        Ok(Response::new(watch.stream(
+            self.ctx.clone(),
+            |meta| pb::SessionEvent {
                 kind: "snapshot".to_owned(),
                 session: Some(meta.into()),
                 seq: 0,
-            })
-            .collect();
-        Ok(Response::new(stream::watch(
-            self.ctx.clone(),
-            events,
-            snapshot,
+            },
             |change| pb::SessionEvent {
                 kind: change.event.kind.as_str().to_owned(),
                 session: Some(change.event.session.as_ref().into()),

@@ -8,7 +8,7 @@ use tokio::sync::broadcast::{self, error::RecvError};
 use tonic::Status;
 
 use crate::context::Context;
-use crate::events::Sequenced;
+use crate::events::{Bus, Sequenced};
 
 /// A boxed server stream.
 pub type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
@@ -26,10 +26,40 @@ where
     Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))
 }
 
+/// What a `Watch` call streams: when asked, the current items first (each as a
+/// `snapshot` message), then every event of the bus.
+pub struct Watch<'a, E, S> {
+    /// The bus to follow.
+    pub bus: &'a Bus<E>,
+    /// Whether the client asked for the current items first.
+    pub snapshot: bool,
+    /// The current items, read only when asked for, after subscribing to the bus, so no
+    /// event falls between the two.
+    pub current: Box<dyn FnOnce() -> Vec<S> + 'a>,
+}
+
+impl<E: Clone + Send + 'static, S> Watch<'_, E, S> {
+    /// The stream: `as_snapshot` makes the snapshot messages, `as_event` the live ones.
+    pub fn stream<T: Send + 'static>(
+        self,
+        ctx: Arc<Context>,
+        as_snapshot: impl Fn(&S) -> T,
+        as_event: impl Fn(Sequenced<E>) -> T + Send + 'static,
+    ) -> BoxStream<T> {
+        let events = self.bus.subscribe();
+        let snapshot = if self.snapshot {
+            (self.current)().iter().map(as_snapshot).collect()
+        } else {
+            Vec::new()
+        };
+        watch(ctx, events, snapshot, as_event)
+    }
+}
+
 /// A `Watch` stream: the `snapshot` messages first, then every event from `events`
 /// converted by `convert`, until the client goes away or the daemon shuts down. A client
 /// that falls behind the bus gets `DATA_LOSS` and should reconnect with a snapshot.
-pub fn watch<E, T>(
+fn watch<E, T>(
     ctx: Arc<Context>,
     mut events: broadcast::Receiver<Sequenced<E>>,
     snapshot: Vec<T>,

@@ -228,10 +228,18 @@ impl Table {
 
     /// Writes `value` under `key`.
     pub fn put<T: Serialize>(&self, key: &str, value: &T) -> Result<(), StoreError> {
-        let bytes = serde_json::to_vec(value).map_err(|err| StoreError::Encode {
+        self.insert_encoded(
+            key,
+            serde_json::to_vec(value).map_err(|err| err.to_string()),
+        )
+    }
+
+    /// Writes what an encoder made of a value under `key`, or says why it could not.
+    fn insert_encoded(&self, key: &str, bytes: Result<Vec<u8>, String>) -> Result<(), StoreError> {
+        let bytes = bytes.map_err(|message| StoreError::Encode {
             path: self.path.clone(),
             what: key.to_owned(),
-            message: err.to_string(),
+            message,
         })?;
         self.tree
             .insert(key, bytes)
@@ -250,11 +258,20 @@ impl Table {
     /// Every record, in key order. Records that no longer decode are skipped with a
     /// warning: one bad record must not hide the others.
     pub fn all<T: DeserializeOwned>(&self) -> Result<Vec<(String, T)>, StoreError> {
+        self.decode_all(|bytes| serde_json::from_slice(bytes).map_err(|err| err.to_string()))
+    }
+
+    /// Every record as `decode` reads it, in key order; undecodable ones are skipped with
+    /// a warning.
+    fn decode_all<T>(
+        &self,
+        decode: impl Fn(&[u8]) -> Result<T, String>,
+    ) -> Result<Vec<(String, T)>, StoreError> {
         let mut out = Vec::new();
         for item in self.tree.iter() {
             let (key, value) = item.map_err(self.sled_err("scan"))?;
             let key = String::from_utf8_lossy(&key).into_owned();
-            match serde_json::from_slice(&value) {
+            match decode(&value) {
                 Ok(value) => out.push((key, value)),
                 Err(err) => tracing::warn!(%key, %err, "skipping undecodable record"),
             }
@@ -265,30 +282,16 @@ impl Table {
     /// Writes `value` under `key` in a compact binary encoding (postcard), for big tables
     /// that only the daemon reads, such as the session index.
     pub fn put_compact<T: Serialize>(&self, key: &str, value: &T) -> Result<(), StoreError> {
-        let bytes = postcard::to_allocvec(value).map_err(|err| StoreError::Encode {
-            path: self.path.clone(),
-            what: key.to_owned(),
-            message: err.to_string(),
-        })?;
-        self.tree
-            .insert(key, bytes)
-            .map(drop)
-            .map_err(self.sled_err("put"))
+        self.insert_encoded(
+            key,
+            postcard::to_allocvec(value).map_err(|err| err.to_string()),
+        )
     }
 
     /// Every record written by [`Table::put_compact`], in key order; undecodable ones are
     /// skipped with a warning.
     pub fn all_compact<T: DeserializeOwned>(&self) -> Result<Vec<(String, T)>, StoreError> {
-        let mut out = Vec::new();
-        for item in self.tree.iter() {
-            let (key, value) = item.map_err(self.sled_err("scan"))?;
-            let key = String::from_utf8_lossy(&key).into_owned();
-            match postcard::from_bytes(&value) {
-                Ok(value) => out.push((key, value)),
-                Err(err) => tracing::warn!(%key, %err, "skipping undecodable record"),
-            }
-        }
-        Ok(out)
+        self.decode_all(|bytes| postcard::from_bytes(bytes).map_err(|err| err.to_string()))
     }
 
     /// Waits until this table's writes are on disk.

@@ -140,10 +140,12 @@ pub fn snapshot(path: &Path) -> Result<(Oid, Oid), WorktreeError> {
             Ok(meta) => {
                 use std::os::unix::fs::PermissionsExt;
                 let (id, mode) = if meta.file_type().is_symlink() {
-                    let target = std::fs::read_link(&full).map_err(|source| WorktreeError::Io {
-                        op: "read the link",
-                        path: full.clone(),
-                        source,
+                    let target = std::fs::read_link(&full).map_err(|source| {
+                        orchestra_proto::fs::PathError {
+                            op: "read the link",
+                            path: full.clone(),
+                            source,
+                        }
                     })?;
                     let bytes = target.to_string_lossy().into_owned();
                     let id = repo
@@ -524,18 +526,21 @@ fn publish(
                 .branch(into, &target, true)
                 .map_err(err("create the integration branch"))?;
             if let Some(parent) = worktree.parent() {
-                std::fs::create_dir_all(parent).map_err(|source| WorktreeError::Io {
-                    op: "create directory",
-                    path: parent.to_path_buf(),
-                    source,
+                std::fs::create_dir_all(parent).map_err(|source| {
+                    orchestra_proto::fs::PathError {
+                        op: "create directory",
+                        path: parent.to_path_buf(),
+                        source,
+                    }
                 })?;
             }
             if worktree.exists() {
-                return Err(WorktreeError::Io {
+                return Err(orchestra_proto::fs::PathError {
                     op: "create the integration worktree at",
                     path: worktree.to_path_buf(),
                     source: std::io::Error::from(std::io::ErrorKind::AlreadyExists),
-                });
+                }
+                .into());
             }
             {
                 let mut options = WorktreeAddOptions::new();
