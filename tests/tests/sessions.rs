@@ -402,9 +402,25 @@ fn index_persists_and_a_restart_rereads_only_what_changed() {
         .projects_dir()
         .join(REPO_DIR)
         .join("950f248a-5fe7-42b3-8857-c7792873b552.jsonl");
-    append(&path, br#"{"type":"user","cwd":"/home/dev/work/repo","message":{"role":"user","content":"added while down"}}"#);
+    let added: &[u8] = br#"{"type":"user","cwd":"/home/dev/work/repo","message":{"role":"user","content":"added while down"}}"#;
+    append(&path, added);
     append(&path, b"\n");
     let second = env.ctl_json(&["sessions", "--all"]);
+    // The restarted daemon's first scan saw every file but read only the appended line.
+    let status = env.ctl_json(&["daemon", "status"]);
+    let scan = &status["first_scan"];
+    assert_eq!(scan["done"], true, "{status}");
+    assert_eq!(
+        scan["files"],
+        first.as_array().map_or(0, Vec::len),
+        "{scan}"
+    );
+    assert_eq!(scan["files_read"], 1, "only the grown file: {scan}");
+    assert_eq!(
+        scan["bytes_read"],
+        added.len() + 1,
+        "only its appended bytes: {scan}"
+    );
     assert_eq!(
         first.as_array().map(Vec::len),
         second.as_array().map(Vec::len)

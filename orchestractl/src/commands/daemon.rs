@@ -166,6 +166,22 @@ fn print_status(ctx: &Ctx, status: &StatusResponse) -> anyhow::Result<()> {
     if !status.watcher.is_empty() {
         rows.push(("watcher", status.watcher.clone()));
     }
+    if let Some(scan) = &status.first_scan {
+        rows.push((
+            "first scan",
+            if scan.done {
+                format!(
+                    "{} files, {} read ({}) in {} ms",
+                    scan.files,
+                    scan.files_read,
+                    output::bytes(scan.bytes_read),
+                    scan.ms
+                )
+            } else {
+                "running".to_owned()
+            },
+        ));
+    }
     if let Some(n) = status.notifications.as_ref().filter(|n| n.channels > 0) {
         rows.push(("notifications", super::notify::summary_line(n)));
     }

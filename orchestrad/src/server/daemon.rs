@@ -38,6 +38,16 @@ impl Daemon for DaemonService {
             sessions_indexed,
             sessions_live,
             watcher: ctx.sessions.watcher_mode(),
+            first_scan: Some(match ctx.sessions.first_scan() {
+                Some((stats, ms)) => orchestra_proto::v1::IndexScan {
+                    files: stats.files,
+                    files_read: stats.refreshed,
+                    bytes_read: stats.bytes_read,
+                    ms,
+                    done: true,
+                },
+                None => orchestra_proto::v1::IndexScan::default(),
+            }),
             version: env!("CARGO_PKG_VERSION").to_owned(),
             protocol_version: orchestra_proto::PROTOCOL_VERSION,
             pid: std::process::id(),

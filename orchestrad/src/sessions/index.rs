@@ -117,6 +117,8 @@ pub struct SessionIndex {
     reading: Mutex<HashMap<PathBuf, bool>>,
     /// How often the watcher was started again after a panic.
     watcher_restarts: std::sync::atomic::AtomicU64,
+    /// The first scan's figures and how long it took (ms), once it is done.
+    first_scan: Mutex<Option<(ScanStats, u64)>>,
     /// Tests make reading this file panic, to see the watcher recover.
     #[cfg(test)]
     pub(crate) panic_on: Mutex<Option<PathBuf>>,
@@ -156,6 +158,7 @@ impl SessionIndex {
             ready: tokio::sync::watch::channel(false).0,
             reading: Mutex::new(HashMap::new()),
             watcher_restarts: std::sync::atomic::AtomicU64::new(0),
+            first_scan: Mutex::new(None),
             #[cfg(test)]
             panic_on: Mutex::new(None),
         })
@@ -166,6 +169,16 @@ impl SessionIndex {
         if let Err(err) = self.table.flush().await {
             tracing::warn!(%err, "cannot flush the session index");
         }
+    }
+
+    /// Records the figures of the first scan, which took `ms`.
+    pub fn set_first_scan(&self, stats: ScanStats, ms: u64) {
+        *self.first_scan.lock() = Some((stats, ms));
+    }
+
+    /// The first scan's figures and duration (ms), once it is done.
+    pub fn first_scan(&self) -> Option<(ScanStats, u64)> {
+        *self.first_scan.lock()
     }
 
     /// Marks the first scan as done.

@@ -134,6 +134,9 @@ async fn watch(
 
         let started = std::time::Instant::now();
         let stats = blocking(&index, |index| index.scan()).await;
+        if index.first_scan().is_none() {
+            index.set_first_scan(stats, started.elapsed().as_millis() as u64);
+        }
         tracing::info!(
             files = stats.files,
             read = stats.refreshed,
