@@ -29,6 +29,16 @@ impl Gate {
         format!("GATE:{} {text}", self.path.display())
     }
 
+    /// `text` prefixed with the word that makes the stub Messages API (for the real CLI)
+    /// hold its answers until this gate opens.
+    pub fn stub_prompt(&self, text: &str) -> String {
+        format!(
+            "{}{} {text}",
+            crate::stub_api::HOLD_MARKER,
+            self.path.display()
+        )
+    }
+
     /// Lets every turn waiting on this gate answer.
     pub fn open(&self) {
         std::fs::write(&self.path, "").expect("opening the gate");

@@ -69,16 +69,25 @@ impl Drop for StubApi {
     }
 }
 
-/// A prompt containing this makes the stub hold its answer this long, so a test can see
-/// the CLI busy mid-turn.
-pub const SLOW_MARKER: &str = "STUB_SLOW";
-const SLOW_FOR: std::time::Duration = std::time::Duration::from_secs(60);
+/// A prompt with `STUB_HOLD:<file>` makes the stub hold every answer of that conversation
+/// until `<file>` exists (see [`crate::gate::Gate::stub_prompt`]), so a test sees the CLI
+/// busy mid-turn for exactly as long as it wants.
+pub const HOLD_MARKER: &str = "STUB_HOLD:";
+
+/// Waits until the gate file `gate` exists, for at most a minute (a test that never opens
+/// it, and kills the CLI instead, leaves no request hanging for ever).
+async fn wait_for_gate(gate: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !std::path::Path::new(gate).exists() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
 
 async fn messages(_headers: HeaderMap, body: Bytes) -> Response {
     let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     // Only the conversation counts: the system prompt never holds the marker.
-    if request["messages"].to_string().contains(SLOW_MARKER) {
-        tokio::time::sleep(SLOW_FOR).await;
+    if let Some(gate) = marker(&request["messages"].to_string(), HOLD_MARKER) {
+        wait_for_gate(&gate).await;
     }
     let model = request["model"]
         .as_str()
@@ -174,10 +183,7 @@ async fn scripted(request: &Value, model: &str, id: &str) -> Option<Response> {
     }
     if conversation.contains("tool_result") {
         if let Some(gate) = marker(&conversation, "STUB_GATE:") {
-            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-            while !std::path::Path::new(&gate).exists() && std::time::Instant::now() < deadline {
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            }
+            wait_for_gate(&gate).await;
         }
         return None;
     }

@@ -6,8 +6,9 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use orchestra_tests::gate::Gate;
 use orchestra_tests::real_cli::real_claude;
-use orchestra_tests::stub_api::{SLOW_MARKER, StubApi};
+use orchestra_tests::stub_api::StubApi;
 use orchestra_tests::{TestEnv, bin, wait_for_agents, wait_until};
 use serde_json::Value;
 
@@ -160,13 +161,15 @@ fn a_running_print_run_shows_busy_then_drops_out_of_live() {
     let (_runtime, stub) = stub();
     let env = TestEnv::new();
     let repo = env.git_repo().canonicalize().expect("repo");
+    // The stub holds the turn until the test is done looking; then SIGTERM ends the run.
+    let hold = Gate::new(&env, "hold-the-turn");
     let mut child = cli(&real, &env, &stub, &repo)
         .args([
             "-p",
             "--output-format",
             "stream-json",
             "--verbose",
-            &format!("{SLOW_MARKER} say hi"),
+            &hold.stub_prompt("say hi"),
         ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
