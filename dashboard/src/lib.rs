@@ -8,6 +8,13 @@
 //! On the LAN it serves HTTPS only ([`tls`], with the certificate of [`cert`]); loopback
 //! stays plain HTTP, which browsers already treat as a secure context.
 
+/// The crate's `println!` goes through [`stdout_line`], so a closed stdout never panics.
+macro_rules! println {
+    ($($arg:tt)*) => {
+        $crate::stdout_line(format_args!($($arg)*))
+    };
+}
+
 pub mod api;
 pub mod assets;
 pub mod auth;
@@ -24,6 +31,14 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use axum::Router;
 use orchestra_proto::Client;
+
+/// Writes one line to stdout. A reader that went away (`orchestractl web | head -1`) is
+/// not the server's problem: what it would have read is dropped, and serving goes on.
+pub fn stdout_line(args: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{args}").and_then(|()| out.flush());
+}
 
 /// How the dashboard was asked to run.
 #[derive(Debug, Clone)]
@@ -169,6 +184,7 @@ async fn announce(state: &AppState) -> anyhow::Result<()> {
         println!("(loopback only; use --lan to reach it from your phone, with pairing)");
         return Ok(());
     }
+    println!("(and on every interface of this machine, port {port}: the LAN link is below)");
     if state.config.insecure_http {
         println!(
             "WARNING: --insecure-http: plain HTTP on the LAN. Anyone on this network can read \

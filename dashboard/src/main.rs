@@ -146,6 +146,16 @@ fn main() -> ExitCode {
 }
 
 /// `cert [--renew] [--json]`.
+/// The cert command's lines go through the library's [`stdout_line`], so `cert | head -1`
+/// ends quietly instead of with a panic.
+///
+/// [`stdout_line`]: orchestra_dashboard::stdout_line
+macro_rules! println {
+    ($($arg:tt)*) => {
+        orchestra_dashboard::stdout_line(format_args!($($arg)*))
+    };
+}
+
 fn show_cert(files: &CertFiles, renew: bool, json: bool) -> ExitCode {
     if renew && files.own {
         eprintln!(

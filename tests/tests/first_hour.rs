@@ -366,6 +366,9 @@ fn a_closed_pipe_ends_every_command_quietly() {
         &["completions", "bash"],
         &["--json", "status"],
         &["daemon", "status"],
+        // Runs the dashboard binary, whose stdout is the same closed pipe.
+        &["web", "cert"],
+        &["--json", "web", "cert"],
     ] {
         let out = with_closed_stdout(&env, args);
         let stderr = text(&out.stderr);

@@ -15,12 +15,13 @@ pub async fn run(ctx: &Ctx, args: SessionsArgs) -> anyhow::Result<ExitCode> {
     } else {
         args.hours.unwrap_or(24.0)
     };
+    let project = args.project.unwrap_or_default();
     let clients = ctx.connect().await?;
     let response = clients
         .sessions()
         .list(ListSessionsRequest {
             hours,
-            project: args.project.unwrap_or_default(),
+            project: project.clone(),
             live_only: args.live,
             sort: args.sort,
             limit: args.limit.unwrap_or(0),
@@ -38,10 +39,23 @@ pub async fn run(ctx: &Ctx, args: SessionsArgs) -> anyhow::Result<ExitCode> {
                 clients.status.claude_projects_dir
             );
         } else {
-            println!(
-                "no sessions match ({} indexed); try `orchestractl sessions --all`",
-                response.total_indexed
-            );
+            let n = response.total_indexed;
+            let what = match (args.live, project.is_empty()) {
+                (true, true) => {
+                    "no live sessions: no Claude Code process is running now".to_owned()
+                }
+                (true, false) => format!("no live sessions of {project}"),
+                (false, false) => format!("no sessions of {project}"),
+                (false, true) if args.all => "no sessions match".to_owned(),
+                (false, true) => format!("no sessions in the last {hours} h"),
+            };
+            // Only a time window that `--all` would widen is worth a hint.
+            let hint = if args.all || args.live {
+                String::new()
+            } else {
+                "; try `orchestractl sessions --all`".to_owned()
+            };
+            println!("{what} ({n} indexed){hint}");
         }
         return Ok(ExitCode::SUCCESS);
     }
