@@ -307,8 +307,19 @@ fn status_and_collect_show_the_repo_you_are_in_and_old_agents_can_be_forgotten()
     );
     let next = spawn_in(&env, &repo, &["quick three"]);
     wait_all_finished(&env);
+    // A resume of that agent runs in its worktree: it goes with the worktree.
+    let resumed = json_in(&env, &repo, &["resume", &next[0], "quick more"]);
+    let resumed = resumed["agent_id"]
+        .as_str()
+        .expect("the resume agent's id")
+        .to_owned();
+    wait_all_finished(&env);
     let cleaned = json_in(&env, &repo, &["cleanup", "--forget"]);
-    assert_eq!(ids(&cleaned["forgotten"]), next, "{cleaned:#}");
+    let mut forgotten = ids(&cleaned["forgotten"]);
+    forgotten.sort();
+    let mut expected = vec![next[0].clone(), resumed];
+    expected.sort();
+    assert_eq!(forgotten, expected, "{cleaned:#}");
     assert_eq!(ids(&env.ctl_json(&["status", "--all"])), mine);
 }
 

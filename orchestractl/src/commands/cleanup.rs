@@ -21,12 +21,14 @@ pub async fn run(ctx: &Ctx, args: CleanupArgs) -> anyhow::Result<ExitCode> {
         })
         .await?
         .into_inner();
-    // The agents whose worktrees went are history: offer to forget them, or do it.
+    // The agents whose worktrees went are history (and so are the resumes that ran in
+    // them): offer to forget them, or do it.
     let removed: Vec<String> = response
         .actions
         .iter()
         .filter(|a| a.remove_worktree)
-        .map(|a| a.agent_id.clone())
+        .flat_map(|a| std::iter::once(&a.agent_id).chain(&a.sharing_agents))
+        .cloned()
         .collect();
     let forgotten = if args.forget && !response.dry_run && !removed.is_empty() {
         super::forget::forget(&clients, removed.clone()).await?

@@ -66,7 +66,9 @@ fn readable(event: &TranscriptEvent) -> Option<String> {
             output::truncate(&p.input_json, 150)
         ),
         Event::Result(r) => format!(
-            "{} turn finished in {}, ${:.4}: {}",
+            // Claude Code's figure is the session's running total (a resumed session
+            // counts its earlier runs too), not this turn's cost.
+            "{} turn finished in {} (session so far ${:.4}): {}",
             if r.is_error { "✗" } else { "✓" },
             output::duration(r.duration_ms / 1000),
             r.total_cost_usd,

@@ -225,6 +225,7 @@ impl From<&CleanupAction> for pb::CleanupAction {
             remove_worktree: c.remove_worktree,
             delete_branch: c.delete_branch,
             skipped: c.skipped.clone(),
+            sharing_agents: c.sharing_agents.clone(),
         }
     }
 }

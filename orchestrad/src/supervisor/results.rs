@@ -43,6 +43,8 @@ pub struct CleanupAction {
     pub delete_branch: bool,
     /// Why nothing happens.
     pub skipped: String,
+    /// Other agents that ran in this worktree (resumes of its session).
+    pub sharing_agents: Vec<String>,
 }
 
 /// What `pr` did.
@@ -149,24 +151,48 @@ impl Supervisor {
         force: bool,
     ) -> Result<Vec<CleanupAction>, SupervisorError> {
         let repo = repo_of(dir)?;
-        let agents: Vec<AgentRecord> = self
-            .agents_of(Some(dir))?
-            .into_iter()
+        let everyone = self.agents_of(Some(dir))?;
+        let agents: Vec<AgentRecord> = everyone
+            .iter()
             .filter(|a| a.worktree && a.cwd.exists())
+            .cloned()
+            .collect();
+        // A `resume` of an agent's session runs in that agent's worktree without owning it.
+        let sharing = move |owner: &AgentRecord| -> Vec<AgentRecord> {
+            everyone
+                .iter()
+                .filter(|a| a.id != owner.id && !a.worktree && a.cwd == owner.cwd)
+                .cloned()
+                .collect()
+        };
+        let agents: Vec<(AgentRecord, Vec<AgentRecord>)> = agents
+            .into_iter()
+            .map(|a| {
+                let sharers = sharing(&a);
+                (a, sharers)
+            })
             .collect();
         super::blocking("cleaning up worktrees", move || {
             let mut actions = Vec::new();
-            for agent in agents {
+            for (agent, sharers) in agents {
                 let mut action = CleanupAction {
                     agent_id: agent.id.clone(),
                     worktree: agent.cwd.clone(),
                     branch: agent.branch.clone(),
+                    sharing_agents: sharers.iter().map(|a| a.id.clone()).collect(),
                     ..CleanupAction::default()
                 };
                 let diff = diff_of(&agent);
                 let merged = worktree::is_merged(&repo, &agent.branch).unwrap_or(false);
+                let busy_sharer = sharers.iter().find(|a| !a.state.is_finished());
                 if !agent.state.is_finished() {
                     action.skipped = format!("agent is {}", agent.state.as_str());
+                } else if let Some(other) = busy_sharer {
+                    action.skipped = format!(
+                        "agent {} (a resume of its session) is {} in this worktree",
+                        other.id,
+                        other.state.as_str()
+                    );
                 } else if diff.is_some_and(|d| d.uncommitted) && !force {
                     action.skipped = "uncommitted changes (commit them, or use --force)".to_owned();
                 } else if merged {
