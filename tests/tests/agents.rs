@@ -132,6 +132,13 @@ fn three_tasks_with_parallel_2_use_three_worktrees_and_queue_the_third() {
         assert_eq!(result["diff"]["insertions"], 1);
         assert_eq!(result["diff"]["uncommitted"], true);
         assert!(!agent["session_id"].as_str().expect("session").is_empty());
+        assert_eq!(agent["model"], "", "no --model was asked for");
+        assert!(
+            agent["model_used"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("claude-")),
+            "the model Claude Code reported: {agent:#}"
+        );
     }
     let worktrees = env.ctl_json(&["worktrees", "--repo", repo.to_str().expect("path")]);
     assert_eq!(worktrees["worktrees"].as_array().expect("list").len(), 3);

@@ -162,6 +162,7 @@ impl From<&AgentRecord> for pb::Agent {
             permission_denials: a.permission_denials.clone(),
             log_path: a.log_path.display().to_string(),
             model: a.model.clone(),
+            model_used: a.model_used.clone(),
             permission_mode: a.permission_mode.clone(),
             runs: a.runs,
             error: a.error.clone(),

@@ -123,6 +123,9 @@ pub struct AgentRecord {
     pub log_offset: u64,
     /// `--model`, if asked for.
     pub model: String,
+    /// The model Claude Code said it runs (`system/init`).
+    #[serde(default)]
+    pub model_used: String,
     /// `--permission-mode`, if asked for.
     pub permission_mode: String,
     /// `--allowedTools` patterns.

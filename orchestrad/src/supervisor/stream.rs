@@ -24,9 +24,14 @@ pub fn apply(agent: &mut AgentRecord, line: &[u8]) {
 /// What one event tells the agent's record.
 fn apply_event(agent: &mut AgentRecord, event: Event) {
     match event {
-        Event::SessionStarted { session_id, .. } => {
+        Event::SessionStarted {
+            session_id, model, ..
+        } => {
             if !session_id.is_empty() {
                 agent.session_id = session_id;
+            }
+            if !model.is_empty() {
+                agent.model_used = model;
             }
             if agent.state == AgentState::Starting {
                 agent.state = AgentState::Running;
