@@ -1,9 +1,11 @@
 // claude-orchestra dashboard: the batch view. For each batch (one spawn), its agents with
 // the overlap radar's marks and `--after` chains, "Preview merge" (the dry run: which
 // agents' work conflicts, nothing changed), "Merge" (one integration branch; what was
-// left out and why) and the batch report. Loaded after app.js, whose helpers ($, el, api)
-// and live `agents` map it reads; it keeps its own cards, one per batch, updated in place.
-"use strict";
+// left out and why) and the batch report. It reads the live `agents` map of agents.js and
+// keeps its own cards, one per batch, updated in place when the view shows.
+
+import { $, el, api } from "./dom.js";
+import { agents } from "./agents.js";
 
 const batchCards = new Map();
 
@@ -77,7 +79,8 @@ function mergeLines(answer) {
   return lines.map((text) => el("div", { class: "card-line merge-line", text }));
 }
 
-function renderBatches() {
+/** Brings the batch cards up to date with the agents (a batch's rows only when they changed). */
+export function renderBatches() {
   const list = $("batch-list");
   if (!list) return;
   const batches = batchesOf([...agents.values()]);
@@ -108,10 +111,3 @@ function renderBatches() {
     if (!seen.has(batchId)) { entry.card.remove(); batchCards.delete(batchId); }
   }
 }
-
-document.addEventListener("DOMContentLoaded", () => {
-  const tab = document.querySelector('nav button[data-tab="batches"]');
-  if (tab) tab.addEventListener("click", renderBatches);
-  // The live map is kept by app.js; redraw what changed while the view is open.
-  setInterval(() => { if ($("batches").classList.contains("active")) renderBatches(); }, 500);
-});

@@ -3,15 +3,20 @@
 // (a secure context: loopback or TLS, once the user allowed it with a tap). On a paired
 // phone over TLS, allowing them also subscribes to Web Push, so the daemon reaches the
 // phone with the page closed (sw.js shows those).
-// Loaded before app.js, which hands every `notification` event to `notified`.
-"use strict";
+// app.js hands every `notification` event to `notified`.
+
+import { pendingApprovals } from "./approvals.js";
+import { agents } from "./agents.js";
+import { openLogs } from "./logs.js";
+import { openTranscript } from "./sessions.js";
+import { showTab } from "./tabs.js";
 
 const baseTitle = document.title;
 let unread = 0;
 
-function showUnread() {
-  // Pending approvals (approvals.js) need the user most: they are counted first.
-  const count = (window.needsYou && window.needsYou.pending()) || unread;
+/** The title and app badge: pending approvals first (they need the user most), else unread news. */
+export function showUnread() {
+  const count = pendingApprovals() || unread;
   document.title = count ? `(${count}) ${baseTitle}` : baseTitle;
   if ("setAppBadge" in navigator) {
     (count ? navigator.setAppBadge(count) : navigator.clearAppBadge()).catch(() => {});
@@ -19,7 +24,7 @@ function showUnread() {
 }
 
 /** Called by app.js for each notification event. */
-function notified(n) {
+export function notified(n) {
   unread += 1;
   showUnread();
   toast(n);
@@ -71,7 +76,7 @@ function openLinked() {
   const [, kind, id] = match;
   const deadline = Date.now() + 10000;
   const attempt = () => {
-    if (kind === "agent" && typeof agents !== "undefined" && agents.has(id)) { showTab("agents"); openLogs(agents.get(id)); return; }
+    if (kind === "agent" && agents.has(id)) { showTab("agents"); openLogs(agents.get(id)); return; }
     if (kind === "session") { showTab("sessions"); openTranscript(id); return; }
     if (Date.now() < deadline) setTimeout(attempt, 250);
   };
@@ -121,7 +126,8 @@ async function subscribePush() {
   }
 }
 
-document.addEventListener("DOMContentLoaded", () => {
+/** Wires the page's notification bits; app.js calls it once the page is there. */
+export function startNotifications() {
   for (const kind of ["click", "keydown", "touchstart"]) document.addEventListener(kind, markRead, { passive: true });
   document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible" && document.hasFocus()) markRead(); });
   const enable = document.getElementById("notify-enable");
@@ -143,4 +149,4 @@ document.addEventListener("DOMContentLoaded", () => {
   }
   window.addEventListener("hashchange", openLinked);
   openLinked();
-});
+}

@@ -10,53 +10,40 @@ use axum::routing::get;
 
 use crate::AppState;
 
-/// (path, content type, content) of every asset.
+/// JavaScript, served as modules (`app.js` imports the others).
+const JS: &str = "text/javascript; charset=utf-8";
+
+/// `(path, content type, content)` of the asset file `assets/$name`, served at `/$name`.
+macro_rules! asset {
+    ($name:literal, $type:expr) => {
+        (
+            concat!("/", $name),
+            $type,
+            include_str!(concat!("../assets/", $name)),
+        )
+    };
+}
+
+/// Every asset but the page and the PNG icons, one line per file in name order. A new
+/// module of the page is one more line here and an `import` where it is used.
 const ASSETS: &[(&str, &str, &str)] = &[
-    (
-        "/app.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../assets/app.js"),
-    ),
-    (
-        "/approvals.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../assets/approvals.js"),
-    ),
-    (
-        "/batches.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../assets/batches.js"),
-    ),
-    (
-        "/transcript.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../assets/transcript.js"),
-    ),
-    (
-        "/notify.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../assets/notify.js"),
-    ),
-    (
-        "/app.css",
-        "text/css; charset=utf-8",
-        include_str!("../assets/app.css"),
-    ),
-    (
-        "/manifest.webmanifest",
-        "application/manifest+json",
-        include_str!("../assets/manifest.webmanifest"),
-    ),
-    (
-        "/sw.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../assets/sw.js"),
-    ),
-    (
-        "/icon.svg",
-        "image/svg+xml",
-        include_str!("../assets/icon.svg"),
-    ),
+    asset!("agents.js", JS),
+    asset!("app.css", "text/css; charset=utf-8"),
+    asset!("app.js", JS),
+    asset!("approvals.js", JS),
+    asset!("batches.js", JS),
+    asset!("dom.js", JS),
+    asset!("icon.svg", "image/svg+xml"),
+    asset!("live.js", JS),
+    asset!("logs.js", JS),
+    asset!("manifest.webmanifest", "application/manifest+json"),
+    asset!("notify.js", JS),
+    asset!("panel.js", JS),
+    asset!("sessions.js", JS),
+    asset!("sw.js", JS),
+    asset!("tabs.js", JS),
+    asset!("transcript.js", JS),
+    asset!("worktrees.js", JS),
 ];
 
 /// Home-screen icons (rendered from icon.svg), which phones want as PNG.

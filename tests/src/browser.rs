@@ -65,6 +65,12 @@ pub fn wait_listening(what: &str, port: u16) {
 /// listens.
 pub fn dashboard(env: &TestEnv, repo: &Path) -> (Killed, u16) {
     let port = free_port();
+    (dashboard_on(env, repo, port), port)
+}
+
+/// Starts `orchestra-dashboard` for `repo` on `port` (again, after a restart); returns it
+/// once it listens.
+pub fn dashboard_on(env: &TestEnv, repo: &Path, port: u16) -> Killed {
     let process = Killed::spawn(
         env.command(bin("orchestra-dashboard"))
             .args(["--port", &port.to_string(), "--repo"])
@@ -73,7 +79,7 @@ pub fn dashboard(env: &TestEnv, repo: &Path) -> (Killed, u16) {
         "orchestra-dashboard",
     );
     wait_listening("the dashboard", port);
-    (process, port)
+    process
 }
 
 /// A headless Chromium with a phone's screen (390x844 CSS pixels, touch), driven by its own

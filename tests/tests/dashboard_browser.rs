@@ -110,6 +110,115 @@ async fn the_dashboard_works_in_a_phone_sized_browser() {
     let _ = browser.client.close().await;
 }
 
+/// The page's modules keep what they show in place: an agent's card stays the same DOM node
+/// through its events, and the log panel reconnects when its socket drops (the dashboard
+/// restarts on the same port) and then shows new lines, each once.
+#[tokio::test(flavor = "multi_thread")]
+async fn cards_update_in_place_and_the_log_panel_survives_a_dashboard_restart() {
+    let Some(tools) = browser::chromium_and_driver() else {
+        return;
+    };
+    let env = TestEnv::new();
+    let repo = env.git_repo();
+    env.ctl_ok(&["daemon", "start"]);
+    let (dashboard, port) = browser::dashboard(&env, &repo);
+    let browser = Browser::start(&env, &tools, &[]).await;
+    let client = &browser.client;
+    client
+        .goto(&format!("http://127.0.0.1:{port}/"))
+        .await
+        .expect("open the page");
+    eventually(client, "the page is live", || async {
+        client.find(Locator::Css("#conn.live")).await.is_ok()
+    })
+    .await;
+    let gate = Gate::new(&env, "held");
+    let task = gate.task("held, then done");
+    let repo_arg = repo.to_str().expect("path");
+    env.ctl_ok(&["spawn", "--repo", repo_arg, &task]);
+    eventually(client, "the agent runs", || async {
+        card_state(client, &task).await.as_deref() == Some("running")
+    })
+    .await;
+    // A mark on the card's node: it must still be there after the agent's later events.
+    client
+        .execute(
+            "document.querySelector('#agent-list li.agent').orchestraMark = 'same node'",
+            vec![],
+        )
+        .await
+        .expect("mark the card");
+    card_button(client, &task, "logs")
+        .await
+        .click()
+        .await
+        .expect("open the logs");
+    let kinds = || async {
+        client
+            .execute(
+                "return [...document.querySelectorAll('#panel-body [data-kind]')].map(n => n.dataset.kind)",
+                vec![],
+            )
+            .await
+            .expect("kinds")
+            .as_array()
+            .expect("a list")
+            .iter()
+            .map(|k| k.as_str().unwrap_or_default().to_owned())
+            .collect::<Vec<String>>()
+    };
+    eventually(client, "the logs show the task", || async {
+        kinds().await.iter().any(|k| k == "user_message")
+    })
+    .await;
+    let before = kinds().await;
+
+    // The dashboard goes away and comes back on the same port: both sockets drop.
+    drop(dashboard);
+    let _dashboard = browser::dashboard_on(&env, &repo, port);
+    eventually(client, "the page is live again", || async {
+        client.find(Locator::Css("#conn.live")).await.is_ok()
+    })
+    .await;
+    gate.open();
+    eventually(client, "the card says done", || async {
+        card_state(client, &task).await.as_deref() == Some("done")
+    })
+    .await;
+    eventually(
+        client,
+        "the reconnected log shows the end of the turn",
+        || async { kinds().await.iter().any(|k| k == "result") },
+    )
+    .await;
+    screenshot(client, "05-logs-after-restart").await;
+    let after = kinds().await;
+    assert_eq!(
+        after[..before.len()],
+        before[..],
+        "what was shown stays: {after:?}"
+    );
+    for kind in ["session_started", "user_message", "result"] {
+        assert_eq!(
+            after.iter().filter(|k| *k == kind).count(),
+            1,
+            "{kind} shown once after the reconnect: {after:?}"
+        );
+    }
+    let mark = client
+        .execute(
+            "return document.querySelector('#agent-list li.agent').orchestraMark || null",
+            vec![],
+        )
+        .await
+        .expect("read the mark");
+    assert_eq!(
+        mark, "same node",
+        "the card was updated in place, not rebuilt"
+    );
+    let _ = browser.client.close().await;
+}
+
 async fn drive(client: &Client, env: &TestEnv, port: u16) {
     client
         .goto(&format!("http://127.0.0.1:{port}/"))

@@ -1,0 +1,53 @@
+// Helpers every module of the page shares. Plain JavaScript, no dependencies, no inline
+// script (the Content-Security-Policy forbids it). Every piece of user-supplied text reaches
+// the page through textContent, never as HTML.
+
+export const $ = (id) => document.getElementById(id);
+
+/** Builds an element; `text` is set as text, never parsed as HTML. */
+export function el(tag, props = {}, children = []) {
+  const node = document.createElement(tag);
+  if (props.class) node.className = props.class;
+  if (props.text !== undefined) node.textContent = String(props.text);
+  for (const [key, value] of Object.entries(props.attrs || {})) node.setAttribute(key, value);
+  if (props.onclick) node.addEventListener("click", props.onclick);
+  for (const child of children) if (child) node.appendChild(child);
+  return node;
+}
+
+/** A JSON call to the dashboard's API; a refusal throws with the server's words. */
+export async function api(method, path, body) {
+  const response = await fetch(path, {
+    method,
+    headers: body ? { "Content-Type": "application/json" } : {},
+    body: body ? JSON.stringify(body) : undefined,
+    credentials: "same-origin",
+  });
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(data.error || `${response.status} ${response.statusText}`);
+  return data;
+}
+
+/** The WebSocket URL of `path` on this origin (wss over TLS). */
+export function wsUrl(path) {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  return `${scheme}://${location.host}${path}`;
+}
+
+/** "12s ago", "3m ago", "2h ago", "4d ago". */
+export function ago(ms) {
+  if (!ms) return "";
+  const s = Math.max(0, Math.round((Date.now() - ms) / 1000));
+  if (s < 60) return `${s}s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ago`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h ago`;
+  return `${Math.floor(s / 86400)}d ago`;
+}
+
+/** How long an agent has run (until now, while it runs). */
+export function elapsed(agent) {
+  if (!agent.started_at_ms) return "";
+  const end = agent.ended_at_ms || Date.now();
+  const s = Math.max(0, Math.round((end - agent.started_at_ms) / 1000));
+  return s < 60 ? `${s}s` : `${Math.floor(s / 60)}m ${s % 60}s`;
+}
