@@ -2,7 +2,7 @@
 //! and refusing to talk across a protocol mismatch.
 
 use std::path::PathBuf;
-use std::process::Stdio;
+use std::process::{ExitCode, Stdio};
 
 use crate::cli::Cli;
 use anyhow::{Context as _, bail};
@@ -51,6 +51,21 @@ impl Ctx {
             json: cli.json,
             autostart: !cli.no_autostart,
         }
+    }
+
+    /// How every command that prints data answers: `value` as one pretty JSON document
+    /// under `--json`, else what `human` prints for people.
+    pub fn answer<T: serde::Serialize + ?Sized>(
+        &self,
+        value: &T,
+        human: impl FnOnce() -> anyhow::Result<()>,
+    ) -> anyhow::Result<ExitCode> {
+        if self.json {
+            crate::output::json(value)?;
+        } else {
+            human()?;
+        }
+        Ok(ExitCode::SUCCESS)
     }
 
     /// Connects to a running daemon, or returns `None` when nothing answers.

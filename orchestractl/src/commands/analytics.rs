@@ -31,27 +31,25 @@ pub async fn run(ctx: &Ctx, args: AnalyticsArgs) -> anyhow::Result<ExitCode> {
         })
         .await?
         .into_inner();
-    if ctx.json {
-        output::json(&response)?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    let header = [
-        "PROJECT",
-        "SESSIONS",
-        "MESSAGES",
-        "TOKENS IN",
-        "TOKENS OUT",
-        "COST",
-    ];
-    let mut rows: Vec<Vec<String>> = response.projects.iter().map(|t| row(t, 48)).collect();
-    if let Some(total) = &response.total {
-        rows.push(row(total, 48));
-    }
-    output::table(&header, &rows);
-    println!();
-    let mut header = header;
-    header[0] = "DAY (UTC)";
-    let rows: Vec<Vec<String>> = response.days.iter().map(|t| row(t, 12)).collect();
-    output::table(&header, &rows);
-    Ok(ExitCode::SUCCESS)
+    ctx.answer(&response, || {
+        let header = [
+            "PROJECT",
+            "SESSIONS",
+            "MESSAGES",
+            "TOKENS IN",
+            "TOKENS OUT",
+            "COST",
+        ];
+        let mut rows: Vec<Vec<String>> = response.projects.iter().map(|t| row(t, 48)).collect();
+        if let Some(total) = &response.total {
+            rows.push(row(total, 48));
+        }
+        output::table(&header, &rows);
+        println!();
+        let mut header = header;
+        header[0] = "DAY (UTC)";
+        let rows: Vec<Vec<String>> = response.days.iter().map(|t| row(t, 12)).collect();
+        output::table(&header, &rows);
+        Ok(())
+    })
 }

@@ -6,7 +6,6 @@ use orchestra_proto::v1::DecideRequest;
 
 use crate::cli::ApproveArgs;
 use crate::client::Ctx;
-use crate::output;
 
 /// Allows a pending tool call.
 pub async fn run(ctx: &Ctx, args: ApproveArgs) -> anyhow::Result<ExitCode> {
@@ -35,9 +34,7 @@ pub async fn decide(
         .into_inner()
         .approval
         .unwrap_or_default();
-    if ctx.json {
-        output::json(&super::approvals::to_json(&approval))?;
-    } else {
+    ctx.answer(&super::approvals::to_json(&approval), || {
         println!(
             "{} {}: {}{}",
             approval.state,
@@ -49,6 +46,6 @@ pub async fn decide(
                 ""
             }
         );
-    }
-    Ok(ExitCode::SUCCESS)
+        Ok(())
+    })
 }

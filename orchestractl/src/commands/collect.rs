@@ -46,71 +46,69 @@ pub async fn run(ctx: &Ctx, args: CollectArgs) -> anyhow::Result<ExitCode> {
         })
         .await?
         .into_inner();
-    if ctx.json {
-        output::json(&response.results)?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    if response.results.is_empty() {
-        if response.repo.is_empty() {
-            println!("no agents yet");
-        } else {
-            println!(
-                "no agents in {} (`--all` shows every repository's)",
-                scope::repo_label(&response.repo)
-            );
-        }
-    }
-    let mut total = 0.0;
-    for result in &response.results {
-        let Some(agent) = &result.agent else { continue };
-        total += agent.total_cost_usd;
-        println!(
-            "{}  {}  {}  ${:.4}  {}{}",
-            agent.id,
-            agent.state,
-            output::duration(result.duration_ms / 1000),
-            agent.total_cost_usd,
-            // Results from every repository name theirs.
+    ctx.answer(&response.results, || {
+        if response.results.is_empty() {
             if response.repo.is_empty() {
-                format!("{}  ", scope::repo_label(&agent.repo))
+                println!("no agents yet");
             } else {
-                String::new()
-            },
-            output::truncate(&agent.task, 60)
-        );
-        if !agent.branch.is_empty() {
-            match &result.diff {
-                Some(d) => println!(
-                    "    {}: {} file(s) changed, +{} -{}, {} commit(s){}",
-                    agent.branch,
-                    d.files_changed,
-                    d.insertions,
-                    d.deletions,
-                    d.commits,
-                    if d.uncommitted {
-                        ", uncommitted changes"
-                    } else {
-                        ""
-                    }
-                ),
-                None => println!("    {} (worktree removed)", agent.branch),
+                println!(
+                    "no agents in {} (`--all` shows every repository's)",
+                    scope::repo_label(&response.repo)
+                );
             }
         }
-        let text = if agent.error.is_empty() {
-            &agent.result
-        } else {
-            &agent.error
-        };
-        if !text.is_empty() {
-            println!("    {}", output::truncate(text, 200));
+        let mut total = 0.0;
+        for result in &response.results {
+            let Some(agent) = &result.agent else { continue };
+            total += agent.total_cost_usd;
+            println!(
+                "{}  {}  {}  ${:.4}  {}{}",
+                agent.id,
+                agent.state,
+                output::duration(result.duration_ms / 1000),
+                agent.total_cost_usd,
+                // Results from every repository name theirs.
+                if response.repo.is_empty() {
+                    format!("{}  ", scope::repo_label(&agent.repo))
+                } else {
+                    String::new()
+                },
+                output::truncate(&agent.task, 60)
+            );
+            if !agent.branch.is_empty() {
+                match &result.diff {
+                    Some(d) => println!(
+                        "    {}: {} file(s) changed, +{} -{}, {} commit(s){}",
+                        agent.branch,
+                        d.files_changed,
+                        d.insertions,
+                        d.deletions,
+                        d.commits,
+                        if d.uncommitted {
+                            ", uncommitted changes"
+                        } else {
+                            ""
+                        }
+                    ),
+                    None => println!("    {} (worktree removed)", agent.branch),
+                }
+            }
+            let text = if agent.error.is_empty() {
+                &agent.result
+            } else {
+                &agent.error
+            };
+            if !text.is_empty() {
+                println!("    {}", output::truncate(text, 200));
+            }
+            // Refused tools explain a run that "succeeded" with the work half done.
+            for denial in &agent.permission_denials {
+                println!("    refused: {}", output::truncate(denial, 120));
+            }
         }
-        // Refused tools explain a run that "succeeded" with the work half done.
-        for denial in &agent.permission_denials {
-            println!("    refused: {}", output::truncate(denial, 120));
+        if response.results.len() > 1 {
+            println!("total cost: ${total:.4}");
         }
-    }
-    if response.results.len() > 1 {
-        println!("total cost: ${total:.4}");
-    }
-    Ok(ExitCode::SUCCESS)
+        Ok(())
+    })
 }

@@ -104,12 +104,10 @@ async fn stop(ctx: &Ctx) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     };
-    if ctx.json {
-        output::json(&serde_json::json!({ "stopped": true, "pid": pid }))?;
-    } else {
+    ctx.answer(&serde_json::json!({ "stopped": true, "pid": pid }), || {
         println!("stopped orchestrad (pid {pid}); running agents keep running");
-    }
-    Ok(ExitCode::SUCCESS)
+        Ok(())
+    })
 }
 
 /// Stops the running daemon and waits until it is gone; returns its pid (`None` when none

@@ -12,12 +12,10 @@ use crate::output;
 pub async fn run(ctx: &Ctx, args: ForgetArgs) -> anyhow::Result<ExitCode> {
     let clients = ctx.connect().await?;
     let forgotten = forget(&clients, args.agents).await?;
-    if ctx.json {
-        output::json(&forgotten)?;
-    } else {
+    ctx.answer(&forgotten, || {
         print(&forgotten);
-    }
-    Ok(ExitCode::SUCCESS)
+        Ok(())
+    })
 }
 
 /// Asks the daemon to forget `ids`; returns the agents forgotten.

@@ -259,44 +259,45 @@ async fn status(ctx: &Ctx, path: &Path) -> anyhow::Result<ExitCode> {
     let command = installed(&settings, &PERMISSION);
     let notification = installed(&settings, &NOTIFICATION);
     let daemon = ctx.try_connect().await.ok().flatten().is_some();
-    if ctx.json {
-        output::json(&json!({
+    ctx.answer(
+        &json!({
             "installed": command.is_some(),
             "settings_path": path,
             "command": command.clone().unwrap_or_default(),
             "notification_installed": notification.is_some(),
             "notification_command": notification.clone().unwrap_or_default(),
             "daemon_running": daemon,
-        }))?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    match &command {
-        Some(command) => output::fields(&[
-            ("hook", "installed".to_owned()),
-            ("settings", path.display().to_string()),
-            ("command", command.clone()),
-            (
-                "notification hook",
-                notification.unwrap_or_else(|| {
-                    "not installed: run `orchestractl hooks install` again".to_owned()
-                }),
-            ),
-            (
-                "orchestrad",
-                if daemon {
-                    "running: hand-started sessions ask here".to_owned()
-                } else {
-                    "not running: Claude Code asks in its own way".to_owned()
-                },
-            ),
-        ]),
-        None => println!(
-            "not installed in {}; run `orchestractl hooks install` to answer hand-started \
-             sessions' permission prompts from `orchestractl approvals` or your phone",
-            path.display()
-        ),
-    }
-    Ok(ExitCode::SUCCESS)
+        }),
+        || {
+            match &command {
+                Some(command) => output::fields(&[
+                    ("hook", "installed".to_owned()),
+                    ("settings", path.display().to_string()),
+                    ("command", command.clone()),
+                    (
+                        "notification hook",
+                        notification.unwrap_or_else(|| {
+                            "not installed: run `orchestractl hooks install` again".to_owned()
+                        }),
+                    ),
+                    (
+                        "orchestrad",
+                        if daemon {
+                            "running: hand-started sessions ask here".to_owned()
+                        } else {
+                            "not running: Claude Code asks in its own way".to_owned()
+                        },
+                    ),
+                ]),
+                None => println!(
+                    "not installed in {}; run `orchestractl hooks install` to answer hand-started \
+                 sessions' permission prompts from `orchestractl approvals` or your phone",
+                    path.display()
+                ),
+            }
+            Ok(())
+        },
+    )
 }
 
 fn report(ctx: &Ctx, what: &str, path: &Path, command: &str) -> anyhow::Result<()> {

@@ -6,7 +6,6 @@ use orchestra_proto::v1::InitRequest;
 
 use crate::cli::RepoArgs;
 use crate::client::{Ctx, repo_arg};
-use crate::output;
 
 /// Prepares the repository.
 pub async fn run(ctx: &Ctx, args: RepoArgs) -> anyhow::Result<ExitCode> {
@@ -18,36 +17,34 @@ pub async fn run(ctx: &Ctx, args: RepoArgs) -> anyhow::Result<ExitCode> {
         })
         .await?
         .into_inner();
-    if ctx.json {
-        output::json(&report)?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    if report.created_repo {
-        println!("created a git repository in {}", report.repo);
-    }
-    if report.created_commit {
-        match report.committed_files.len() {
-            0 => println!("made an empty first commit (worktrees need one to branch from)"),
-            n => {
-                println!(
-                    "made a first commit of the {n} file(s) already here (.gitignore respected), \
-                     so agents start with them:"
-                );
-                for file in report.committed_files.iter().take(20) {
-                    println!("  {file}");
-                }
-                if n > 20 {
-                    println!("  … and {} more (`git show --stat HEAD`)", n - 20);
+    ctx.answer(&report, || {
+        if report.created_repo {
+            println!("created a git repository in {}", report.repo);
+        }
+        if report.created_commit {
+            match report.committed_files.len() {
+                0 => println!("made an empty first commit (worktrees need one to branch from)"),
+                n => {
+                    println!(
+                        "made a first commit of the {n} file(s) already here (.gitignore respected), \
+                         so agents start with them:"
+                    );
+                    for file in report.committed_files.iter().take(20) {
+                        println!("  {file}");
+                    }
+                    if n > 20 {
+                        println!("  … and {} more (`git show --stat HEAD`)", n - 20);
+                    }
                 }
             }
         }
-    }
-    if report.added_exclude {
-        println!("added the worktree dir to .git/info/exclude");
-    }
-    println!(
-        "{} is ready: agents will work in {}",
-        report.repo, report.worktree_dir
-    );
-    Ok(ExitCode::SUCCESS)
+        if report.added_exclude {
+            println!("added the worktree dir to .git/info/exclude");
+        }
+        println!(
+            "{} is ready: agents will work in {}",
+            report.repo, report.worktree_dir
+        );
+        Ok(())
+    })
 }

@@ -22,57 +22,55 @@ pub async fn run(ctx: &Ctx, args: ReportArgs) -> anyhow::Result<ExitCode> {
         })
         .await?
         .into_inner();
-    if ctx.json {
-        output::json(&report)?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    if args.markdown {
-        print!("{}", report.markdown);
-        return Ok(ExitCode::SUCCESS);
-    }
-    println!(
-        "batch {} in {}: {} task(s), ${:.2}\n",
-        report.batch_id,
-        report.repo,
-        report.entries.len(),
-        report.total_cost_usd
-    );
-    let rows: Vec<Vec<String>> = report
-        .entries
-        .iter()
-        .map(|e| {
-            let agent = e.agent.clone().unwrap_or_default();
-            let changes = e
-                .diff
-                .map(|d| {
-                    format!(
-                        "{} files +{} -{}",
-                        d.files_changed, d.insertions, d.deletions
-                    )
-                })
-                .unwrap_or_else(|| "-".to_owned());
-            let result = if agent.result.is_empty() {
-                agent.error.clone()
-            } else {
-                agent.result.clone()
-            };
-            vec![
-                agent.id.clone(),
-                agent.state.clone(),
-                format!("${:.2}", agent.total_cost_usd),
-                output::duration(e.duration_ms / 1000),
-                changes,
-                output::truncate(&e.merge_status, 40),
-                output::truncate(&agent.task, 30),
-                output::truncate(&result, 50),
-            ]
-        })
-        .collect();
-    output::table(
-        &[
-            "ID", "STATE", "COST", "TIME", "CHANGES", "MERGE", "TASK", "RESULT",
-        ],
-        &rows,
-    );
-    Ok(ExitCode::SUCCESS)
+    ctx.answer(&report, || {
+        if args.markdown {
+            print!("{}", report.markdown);
+            return Ok(());
+        }
+        println!(
+            "batch {} in {}: {} task(s), ${:.2}\n",
+            report.batch_id,
+            report.repo,
+            report.entries.len(),
+            report.total_cost_usd
+        );
+        let rows: Vec<Vec<String>> = report
+            .entries
+            .iter()
+            .map(|e| {
+                let agent = e.agent.clone().unwrap_or_default();
+                let changes = e
+                    .diff
+                    .map(|d| {
+                        format!(
+                            "{} files +{} -{}",
+                            d.files_changed, d.insertions, d.deletions
+                        )
+                    })
+                    .unwrap_or_else(|| "-".to_owned());
+                let result = if agent.result.is_empty() {
+                    agent.error.clone()
+                } else {
+                    agent.result.clone()
+                };
+                vec![
+                    agent.id.clone(),
+                    agent.state.clone(),
+                    format!("${:.2}", agent.total_cost_usd),
+                    output::duration(e.duration_ms / 1000),
+                    changes,
+                    output::truncate(&e.merge_status, 40),
+                    output::truncate(&agent.task, 30),
+                    output::truncate(&result, 50),
+                ]
+            })
+            .collect();
+        output::table(
+            &[
+                "ID", "STATE", "COST", "TIME", "CHANGES", "MERGE", "TASK", "RESULT",
+            ],
+            &rows,
+        );
+        Ok(())
+    })
 }

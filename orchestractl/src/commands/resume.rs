@@ -6,7 +6,6 @@ use orchestra_proto::v1::ResumeSessionRequest;
 
 use crate::cli::ResumeArgs;
 use crate::client::Ctx;
-use crate::output;
 
 /// Asks the daemon to resume a session.
 pub async fn run(ctx: &Ctx, args: ResumeArgs) -> anyhow::Result<ExitCode> {
@@ -21,14 +20,12 @@ pub async fn run(ctx: &Ctx, args: ResumeArgs) -> anyhow::Result<ExitCode> {
         })
         .await?
         .into_inner();
-    if ctx.json {
-        output::json(&resumed)?;
-    } else {
+    ctx.answer(&resumed, || {
         println!(
             "resuming session {} in {} as agent {}",
             resumed.session_id, resumed.cwd, resumed.agent_id
         );
         println!("follow it with: orchestractl logs {} -f", resumed.agent_id);
-    }
-    Ok(ExitCode::SUCCESS)
+        Ok(())
+    })
 }

@@ -42,26 +42,24 @@ pub async fn run(ctx: &Ctx, args: SearchArgs) -> anyhow::Result<ExitCode> {
         }
     };
     drop(progress);
-    if ctx.json {
-        output::json(&response.hits)?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    if response.hits.is_empty() {
-        println!(
-            "no match for {:?} in {} sessions",
-            args.query, response.sessions_searched
-        );
-        return Ok(ExitCode::SUCCESS);
-    }
-    for hit in &response.hits {
-        println!(
-            "{}  {:<9}  {}  {}",
-            output::short_id(&hit.session_id),
-            hit.role,
-            output::age(hit.timestamp_ms),
-            output::truncate(&hit.project_path, 40)
-        );
-        println!("    {}", output::truncate(&hit.snippet, 160));
-    }
-    Ok(ExitCode::SUCCESS)
+    ctx.answer(&response.hits, || {
+        if response.hits.is_empty() {
+            println!(
+                "no match for {:?} in {} sessions",
+                args.query, response.sessions_searched
+            );
+            return Ok(());
+        }
+        for hit in &response.hits {
+            println!(
+                "{}  {:<9}  {}  {}",
+                output::short_id(&hit.session_id),
+                hit.role,
+                output::age(hit.timestamp_ms),
+                output::truncate(&hit.project_path, 40)
+            );
+            println!("    {}", output::truncate(&hit.snippet, 160));
+        }
+        Ok(())
+    })
 }

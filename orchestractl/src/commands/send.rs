@@ -6,7 +6,6 @@ use orchestra_proto::v1::SendRequest;
 
 use crate::cli::SendArgs;
 use crate::client::Ctx;
-use crate::output;
 
 /// Sends the message.
 pub async fn run(ctx: &Ctx, args: SendArgs) -> anyhow::Result<ExitCode> {
@@ -19,17 +18,17 @@ pub async fn run(ctx: &Ctx, args: SendArgs) -> anyhow::Result<ExitCode> {
         })
         .await?
         .into_inner();
-    if ctx.json {
-        output::json(&response)?;
-    } else if let Some(agent) = &response.agent {
-        if response.resumed {
-            println!(
-                "agent {} had finished; resumed its session with the message",
-                agent.id
-            );
-        } else {
-            println!("sent to agent {} ({})", agent.id, agent.state);
+    ctx.answer(&response, || {
+        if let Some(agent) = &response.agent {
+            if response.resumed {
+                println!(
+                    "agent {} had finished; resumed its session with the message",
+                    agent.id
+                );
+            } else {
+                println!("sent to agent {} ({})", agent.id, agent.state);
+            }
         }
-    }
-    Ok(ExitCode::SUCCESS)
+        Ok(())
+    })
 }

@@ -28,84 +28,82 @@ pub async fn run(ctx: &Ctx, args: SessionsArgs) -> anyhow::Result<ExitCode> {
         })
         .await?
         .into_inner();
-    if ctx.json {
-        output::json(&response.sessions)?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    if response.sessions.is_empty() {
-        if response.total_indexed == 0 {
-            println!(
-                "no Claude Code sessions found in {} yet",
-                clients.status.claude_projects_dir
-            );
-        } else {
-            let n = response.total_indexed;
-            let what = match (args.live, project.is_empty()) {
-                (true, true) => {
-                    "no live sessions: no Claude Code process is running now".to_owned()
-                }
-                (true, false) => format!("no live sessions of {project}"),
-                (false, false) => format!("no sessions of {project}"),
-                (false, true) if args.all => "no sessions match".to_owned(),
-                (false, true) => format!("no sessions in the last {hours} h"),
-            };
-            // Only a time window that `--all` would widen is worth a hint.
-            let hint = if args.all || args.live {
-                String::new()
+    ctx.answer(&response.sessions, || {
+        if response.sessions.is_empty() {
+            if response.total_indexed == 0 {
+                println!(
+                    "no Claude Code sessions found in {} yet",
+                    clients.status.claude_projects_dir
+                );
             } else {
-                "; try `orchestractl sessions --all`".to_owned()
-            };
-            println!("{what} ({n} indexed){hint}");
+                let n = response.total_indexed;
+                let what = match (args.live, project.is_empty()) {
+                    (true, true) => {
+                        "no live sessions: no Claude Code process is running now".to_owned()
+                    }
+                    (true, false) => format!("no live sessions of {project}"),
+                    (false, false) => format!("no sessions of {project}"),
+                    (false, true) if args.all => "no sessions match".to_owned(),
+                    (false, true) => format!("no sessions in the last {hours} h"),
+                };
+                // Only a time window that `--all` would widen is worth a hint.
+                let hint = if args.all || args.live {
+                    String::new()
+                } else {
+                    "; try `orchestractl sessions --all`".to_owned()
+                };
+                println!("{what} ({n} indexed){hint}");
+            }
+            return Ok(());
         }
-        return Ok(ExitCode::SUCCESS);
-    }
-    // Busy sessions first, then the other live ones, then the rest, each group in the
-    // order the daemon gave.
-    let mut sessions = response.sessions;
-    sessions.sort_by_key(output::live_rank);
-    let rows: Vec<Vec<String>> = sessions
-        .iter()
-        .map(|s| {
-            let tokens = s
-                .tokens
-                .as_ref()
-                .map(|t| t.input + t.output + t.cache_read + t.cache_creation)
-                .unwrap_or(0);
-            vec![
-                output::short_id(&s.session_id),
-                output::live_label(s),
-                output::age(s.modified_at_ms),
-                project_label(&s.project_path),
-                (s.user_messages + s.assistant_messages).to_string(),
-                output::tokens(tokens),
-                output::cost(s.cost_usd, s.cost_is_estimate),
-                // A background session is known by its name; a `-p` run's derived name
-                // ("repo-68") says less than its prompt.
-                output::truncate(
-                    if !s.name.is_empty() && (!s.job_id.is_empty() || s.live_kind == "bg") {
-                        &s.name
-                    } else {
-                        &s.first_prompt
-                    },
-                    50,
-                ),
-            ]
-        })
-        .collect();
-    output::table(
-        &[
-            "ID",
-            "LIVE",
-            "MODIFIED",
-            "PROJECT",
-            "MSGS",
-            "TOKENS",
-            "COST",
-            "FIRST PROMPT / NAME",
-        ],
-        &rows,
-    );
-    Ok(ExitCode::SUCCESS)
+        // Busy sessions first, then the other live ones, then the rest, each group in the
+        // order the daemon gave.
+        let mut sessions = response.sessions.clone();
+        sessions.sort_by_key(output::live_rank);
+        let rows: Vec<Vec<String>> = sessions
+            .iter()
+            .map(|s| {
+                let tokens = s
+                    .tokens
+                    .as_ref()
+                    .map(|t| t.input + t.output + t.cache_read + t.cache_creation)
+                    .unwrap_or(0);
+                vec![
+                    output::short_id(&s.session_id),
+                    output::live_label(s),
+                    output::age(s.modified_at_ms),
+                    project_label(&s.project_path),
+                    (s.user_messages + s.assistant_messages).to_string(),
+                    output::tokens(tokens),
+                    output::cost(s.cost_usd, s.cost_is_estimate),
+                    // A background session is known by its name; a `-p` run's derived name
+                    // ("repo-68") says less than its prompt.
+                    output::truncate(
+                        if !s.name.is_empty() && (!s.job_id.is_empty() || s.live_kind == "bg") {
+                            &s.name
+                        } else {
+                            &s.first_prompt
+                        },
+                        50,
+                    ),
+                ]
+            })
+            .collect();
+        output::table(
+            &[
+                "ID",
+                "LIVE",
+                "MODIFIED",
+                "PROJECT",
+                "MSGS",
+                "TOKENS",
+                "COST",
+                "FIRST PROMPT / NAME",
+            ],
+            &rows,
+        );
+        Ok(())
+    })
 }
 
 /// How the PROJECT column names a project: home as `~`, an agent worktree

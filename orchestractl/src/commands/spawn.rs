@@ -34,28 +34,26 @@ pub async fn run(ctx: &Ctx, args: SpawnArgs) -> anyhow::Result<ExitCode> {
     for warning in &response.warnings {
         eprintln!("orchestractl: warning: {warning}");
     }
-    if ctx.json {
-        output::json(&response.agents)?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    for agent in &response.agents {
-        let place = if agent.branch.is_empty() {
-            agent.cwd.clone()
-        } else {
-            format!("{} on {}", agent.cwd, agent.branch)
-        };
-        println!(
-            "{}  {:<8}  {}  {}",
-            agent.id,
-            agent.state,
-            output::truncate(&agent.task, 40),
-            place
+    ctx.answer(&response.agents, || {
+        for agent in &response.agents {
+            let place = if agent.branch.is_empty() {
+                agent.cwd.clone()
+            } else {
+                format!("{} on {}", agent.cwd, agent.branch)
+            };
+            println!(
+                "{}  {:<8}  {}  {}",
+                agent.id,
+                agent.state,
+                output::truncate(&agent.task, 40),
+                place
+            );
+        }
+        let parallel = response.agents.first().map(|a| a.parallel).unwrap_or(1);
+        eprintln!(
+            "{} agent(s) accepted, at most {parallel} at once; follow with `orchestractl status --watch`",
+            response.agents.len()
         );
-    }
-    let parallel = response.agents.first().map(|a| a.parallel).unwrap_or(1);
-    eprintln!(
-        "{} agent(s) accepted, at most {parallel} at once; follow with `orchestractl status --watch`",
-        response.agents.len()
-    );
-    Ok(ExitCode::SUCCESS)
+        Ok(())
+    })
 }

@@ -19,19 +19,19 @@ pub async fn run(ctx: &Ctx, args: StopArgs) -> anyhow::Result<ExitCode> {
         })
         .await?
         .into_inner();
-    if ctx.json {
-        output::json(&response.agents)?;
-    } else if response.agents.is_empty() {
-        println!("nothing to stop");
-    } else {
-        for agent in &response.agents {
-            println!(
-                "{}  {}  {}",
-                agent.id,
-                agent.activity,
-                output::truncate(&agent.task, 50)
-            );
+    ctx.answer(&response.agents, || {
+        if response.agents.is_empty() {
+            println!("nothing to stop");
+        } else {
+            for agent in &response.agents {
+                println!(
+                    "{}  {}  {}",
+                    agent.id,
+                    agent.activity,
+                    output::truncate(&agent.task, 50)
+                );
+            }
         }
-    }
-    Ok(ExitCode::SUCCESS)
+        Ok(())
+    })
 }

@@ -18,44 +18,42 @@ pub async fn run(ctx: &Ctx, args: RepoArgs) -> anyhow::Result<ExitCode> {
         })
         .await?
         .into_inner();
-    if ctx.json {
-        output::json(&response)?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    if response.worktrees.is_empty() {
-        println!("no agent worktrees in {}", response.repo);
-        return Ok(ExitCode::SUCCESS);
-    }
-    let rows: Vec<Vec<String>> = response
-        .worktrees
-        .iter()
-        .map(|w| {
-            let diff = w.diff.map_or("-".to_owned(), |d| {
-                format!(
-                    "{} files +{} -{}{}",
-                    d.files_changed,
-                    d.insertions,
-                    d.deletions,
-                    if d.uncommitted { " *" } else { "" }
-                )
-            });
-            vec![
-                w.agent_id.clone(),
-                w.agent_state.clone(),
-                w.branch.clone(),
-                diff,
-                if w.merged {
-                    "merged".into()
-                } else {
-                    String::new()
-                },
-                w.path.clone(),
-            ]
-        })
-        .collect();
-    output::table(
-        &["AGENT", "STATE", "BRANCH", "CHANGES", "MERGED", "PATH"],
-        &rows,
-    );
-    Ok(ExitCode::SUCCESS)
+    ctx.answer(&response, || {
+        if response.worktrees.is_empty() {
+            println!("no agent worktrees in {}", response.repo);
+            return Ok(());
+        }
+        let rows: Vec<Vec<String>> = response
+            .worktrees
+            .iter()
+            .map(|w| {
+                let diff = w.diff.map_or("-".to_owned(), |d| {
+                    format!(
+                        "{} files +{} -{}{}",
+                        d.files_changed,
+                        d.insertions,
+                        d.deletions,
+                        if d.uncommitted { " *" } else { "" }
+                    )
+                });
+                vec![
+                    w.agent_id.clone(),
+                    w.agent_state.clone(),
+                    w.branch.clone(),
+                    diff,
+                    if w.merged {
+                        "merged".into()
+                    } else {
+                        String::new()
+                    },
+                    w.path.clone(),
+                ]
+            })
+            .collect();
+        output::table(
+            &["AGENT", "STATE", "BRANCH", "CHANGES", "MERGED", "PATH"],
+            &rows,
+        );
+        Ok(())
+    })
 }
