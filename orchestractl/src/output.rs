@@ -24,13 +24,21 @@ pub fn print_bytes(bytes: &[u8]) {
     }
 }
 
-/// Whether `err` (or anything it wraps) says the reader of stdout went away.
+/// Whether `err` (or anything it wraps) says the reader of stdout went away. A broken
+/// pipe on the way to the daemon (a connection it refused or dropped) is not that: it is
+/// an error the user must see.
 pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
-    err.chain().any(|cause| {
-        cause
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-    })
+    let from_the_daemon = err.chain().any(|cause| {
+        cause.is::<orchestra_proto::ConnectError>()
+            || cause.is::<tonic::Status>()
+            || cause.is::<tonic::transport::Error>()
+    });
+    !from_the_daemon
+        && err.chain().any(|cause| {
+            cause
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+        })
 }
 
 /// Stdout cannot be written. A closed pipe means the reader has what it wanted (`| head`):
@@ -345,6 +353,17 @@ mod tests {
             .map(|(line, last)| line[..line.rfind(last).expect("cell")].width())
             .collect();
         assert!(starts.windows(2).all(|w| w[0] == w[1]), "{lines:#?}");
+    }
+
+    #[test]
+    fn a_broken_pipe_to_the_daemon_is_not_a_closed_stdout() {
+        let pipe = || std::io::Error::from(std::io::ErrorKind::BrokenPipe);
+        assert!(is_broken_pipe(&anyhow::Error::new(pipe())));
+        let refused = orchestra_proto::ConnectError::Unreachable {
+            path: "/run/o.sock".into(),
+            source: pipe(),
+        };
+        assert!(!is_broken_pipe(&anyhow::Error::new(refused)));
     }
 
     #[test]

@@ -172,7 +172,12 @@ fn peers_of_another_uid_are_refused() {
         .current_dir("/")
         .output()
         .expect("run as nobody");
-    assert!(!out.status.success(), "another uid must be refused");
+    assert!(
+        !out.status.success(),
+        "another uid must be refused: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        stderr(&out)
+    );
     // The same call as our own uid works.
     env.ctl_ok(&["--no-autostart", "daemon", "status"]);
 }
