@@ -15,7 +15,7 @@ use std::path::Path;
 pub const MAX_LINE: usize = 32 * 1024 * 1024;
 
 /// Size of each read.
-const CHUNK: usize = 1024 * 1024;
+const CHUNK: usize = 256 * 1024;
 
 /// The file's identity and size, to decide whether it changed since the last read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,21 +71,55 @@ pub fn read_new_lines(
     path: &Path,
     offset: u64,
     skipping_oversized: bool,
-    mut on_line: impl FnMut(Line<'_>),
+    on_line: impl FnMut(Line<'_>),
 ) -> std::io::Result<Progress> {
     let mut file = File::open(path)?;
     let stat = Stat::from(&file.metadata()?);
     file.seek(SeekFrom::Start(offset))?;
+    // Sized to what is new (tailing polls read a few bytes), and kept by the thread for
+    // its next file: zeroing a fresh chunk for every file of a cold index was measurable.
+    let new_bytes = stat.size.saturating_sub(offset) as usize;
+    let want = new_bytes.clamp(4096, CHUNK);
+    let mut buffer = CHUNK_BUFFER.take();
+    if buffer.len() < want {
+        buffer.resize(want, 0);
+    }
+    let result = read_lines(
+        &mut file,
+        &mut buffer[..want],
+        offset,
+        skipping_oversized,
+        on_line,
+    );
+    CHUNK_BUFFER.set(buffer);
+    let (consumed, skipping) = result?;
+    Ok(Progress {
+        offset: consumed,
+        skipping_oversized: skipping,
+        stat,
+    })
+}
+
+thread_local! {
+    /// The thread's read buffer, reused from file to file.
+    static CHUNK_BUFFER: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// The loop of [`read_new_lines`] over `file` (at `offset`), reading into `chunk`: the
+/// offset after the last line handed on, and whether an oversized line is being skipped.
+fn read_lines(
+    file: &mut File,
+    chunk: &mut [u8],
+    offset: u64,
+    skipping_oversized: bool,
+    mut on_line: impl FnMut(Line<'_>),
+) -> std::io::Result<(u64, bool)> {
     let mut consumed = offset;
     let mut skipping = skipping_oversized;
     // Bytes of the current, not yet complete, line.
     let mut pending: Vec<u8> = Vec::new();
-    // Sized to what is new: tailing polls read a few bytes, and zeroing a full chunk on
-    // every poll was measurable.
-    let new_bytes = stat.size.saturating_sub(offset) as usize;
-    let mut chunk = vec![0u8; new_bytes.clamp(4096, CHUNK)];
     loop {
-        let read = match file.read(&mut chunk) {
+        let read = match file.read(chunk) {
             Ok(0) => break,
             Ok(n) => n,
             Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
@@ -134,11 +168,7 @@ pub fn read_new_lines(
         on_line(Line::Complete(&pending));
         consumed += pending.len() as u64;
     }
-    Ok(Progress {
-        offset: consumed,
-        skipping_oversized: skipping,
-        stat,
-    })
+    Ok((consumed, skipping))
 }
 
 #[cfg(test)]
