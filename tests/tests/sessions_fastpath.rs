@@ -1,13 +1,14 @@
-//! The fast path of the session index (lines told by a skim of their top level, never
-//! decoded) gives exactly the metadata of the straightforward parser, line by line, on
-//! every captured session file, on generated corpora of both shapes, and on hostile
-//! variants of every line (cut short, a byte replaced).
+//! The fast paths of the session index (lines told by a skim of their top level, never
+//! decoded; `user` and `assistant` lines decoded in one strict pass) give exactly the
+//! metadata of the straightforward parser, line by line, on every captured session file,
+//! on generated corpora of both shapes, on hostile variants of every line (cut short, a
+//! byte replaced) and on messages of every odd shape.
 
 use std::path::{Path, PathBuf};
 
 use orchestra_tests::generate;
 use orchestrad::sessions::meta::Entry;
-use orchestrad::sessions::parse::{apply_line, apply_line_parsed, takes_fast_path};
+use orchestrad::sessions::parse::{apply_line, apply_line_parsed, takes_fast_path, takes_one_pass};
 
 fn jsonl_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).expect("read fixtures dir").flatten() {
@@ -129,4 +130,93 @@ fn fast_path_equals_the_full_parse_on_generated_corpora() {
         let bytes = std::fs::read(file).expect("read");
         compare(&file.display().to_string(), &lines_of(&bytes));
     }
+}
+
+#[test]
+fn one_pass_equals_the_full_parse_on_odd_messages() {
+    let contents = [
+        r#""a prompt""#,
+        r#""<command-name>/clear</command-name>""#,
+        r#""with \"escapes\" \u00e9""#,
+        "null",
+        "5",
+        "true",
+        r#"{"type":"text","text":"an object, not a list"}"#,
+        "[]",
+        "[5]",
+        r#"["a string block"]"#,
+        r#"[{"type":"text","text":"hi"},{"type":"text","text":"there"}]"#,
+        r#"[{"type":"text","text":5}]"#,
+        r#"[{"type":5,"text":"hi"}]"#,
+        r#"[{"type":"text","type":"text","text":"twice"}]"#,
+        r#"[{"type":"text","text":"kept"},7,{"type":"tool_result","content":"x"}]"#,
+        r#"[{"type":"tool_result","tool_use_id":"t","content":[{"type":"text","text":"r"}]}]"#,
+        r#"[{"type":"tool_use","name":"Bash","input":{}},{"type":"tool_use","name":7}]"#,
+        r#"[{"type":"tool_use","input":{}},null]"#,
+    ];
+    let mut lines = Vec::new();
+    for (n, content) in contents.iter().enumerate() {
+        for kind in ["user", "assistant"] {
+            lines.push(format!(
+                r#"{{"type":"{kind}","cwd":"/w","message":{{"id":"m{n}","model":"claude-opus-4-8","content":{content},"usage":{{"input_tokens":3}}}},"timestamp":"2026-11-22T00:00:0{}Z"}}"#,
+                n % 10
+            ));
+        }
+    }
+    for odd in [
+        r#"{"type":"user","message":{"content":"x","content":"y"}}"#,
+        r#"{"type":"user","message":{"content":"x"},"message":{"content":"y"}}"#,
+        r#"{"type":"assistant","message":{"id":"m","usage":{"input_tokens":-1}}}"#,
+        r#"{"type":"assistant","message":{"id":"m","usage":{"input_tokens":1.5}}}"#,
+        r#"{"type":"assistant","message":{"id":"m","usage":5}}"#,
+        r#"{"type":"user","message":"error"}"#,
+        r#"{"type":"user","message":null}"#,
+        r#"{"type":"user","isSidechain":true,"message":[1]}"#,
+        r#"{"type":"summary","summary":"S","message":7}"#,
+        r#"{"type":"cost-state","totalCostUSD":0.5,"message":{"content":5}}"#,
+    ] {
+        lines.push(odd.to_owned());
+    }
+    // Invalid UTF-8 in a part each reading skips.
+    let mut bytes: Vec<Vec<u8>> = lines.iter().map(|l| l.as_bytes().to_vec()).collect();
+    bytes.push(
+        b"{\"type\":\"user\",\"toolUseResult\":\"\xff\",\"message\":{\"content\":\"hi\"}}".to_vec(),
+    );
+    bytes.push(b"{\"type\":\"user\",\"message\":{\"role\":\"\xff\",\"content\":\"hi\"}}".to_vec());
+    bytes.push(b"{\"type\":\"assistant\",\"message\":{\"content\":[{\"type\":\"tool_use\",\"name\":\"B\",\"input\":\"\xc3\"}]}}".to_vec());
+    let one_pass = bytes.iter().filter(|l| takes_one_pass(l)).count();
+    let refs: Vec<&[u8]> = bytes.iter().map(Vec::as_slice).collect();
+    // Each line alone, and all of them in a row, so state carries over.
+    for line in &refs {
+        compare("odd message", &[line]);
+    }
+    compare("odd messages in a row", &refs);
+    // Both readings were exercised: most lines in one pass, the odd ones by the reference.
+    assert!(
+        one_pass >= 12 && one_pass < bytes.len() - 10,
+        "{one_pass} of {} lines in one pass",
+        bytes.len()
+    );
+}
+
+#[test]
+fn one_pass_takes_most_conversation_lines_of_real_files() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let mut files = Vec::new();
+    jsonl_files(&root, &mut files);
+    let (mut conversation, mut one_pass) = (0, 0);
+    for file in &files {
+        let bytes = std::fs::read(file).expect("read fixture");
+        for line in lines_of(&bytes) {
+            if line.starts_with(br#"{"parentUuid""#) && !takes_fast_path(line) {
+                conversation += 1;
+                one_pass += usize::from(takes_one_pass(line));
+            }
+        }
+    }
+    assert!(conversation > 50, "{conversation} conversation lines");
+    assert!(
+        one_pass * 10 >= conversation * 9,
+        "{one_pass} of {conversation} conversation lines in one pass"
+    );
 }

@@ -18,9 +18,11 @@ use crate::text::truncate_chars;
 /// Longest prompt text kept in the metadata; the transcript has the whole text.
 const PROMPT_CHARS: usize = 500;
 
-/// The top-level fields of a line that the metadata needs.
+/// The top-level fields of a line that the metadata needs; `M` is how `message` is read
+/// (kept raw by the reference parse, decoded in the same pass by the fast one).
 #[derive(Deserialize)]
-struct RawLine<'a> {
+#[serde(bound(deserialize = "M: Deserialize<'de>"))]
+struct RawLine<'a, M> {
     #[serde(rename = "type", borrow, default)]
     kind: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
@@ -35,8 +37,8 @@ struct RawLine<'a> {
     is_sidechain: Option<bool>,
     #[serde(rename = "isMeta", default)]
     is_meta: Option<bool>,
-    #[serde(borrow, default)]
-    message: Option<&'a RawValue>,
+    #[serde(default)]
+    message: Option<M>,
     #[serde(borrow, default)]
     summary: Option<Cow<'a, str>>,
     #[serde(rename = "customTitle", borrow, default)]
@@ -89,17 +91,76 @@ const DECODED_KINDS: &[&str] = &[
     "assistant",
 ];
 
-/// The fields of `message` the metadata needs.
+/// The fields of `message` the metadata needs; `C` is how `content` is read.
 #[derive(Deserialize)]
-struct RawMessage<'a> {
+#[serde(bound(deserialize = "C: Deserialize<'de>"))]
+struct RawMessage<'a, C> {
     #[serde(borrow, default)]
     id: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     model: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    content: Option<&'a RawValue>,
+    #[serde(default)]
+    content: Option<C>,
     #[serde(default)]
     usage: Option<RawUsage>,
+}
+
+/// A message's content: the prompt's text, or its blocks.
+enum Content<'a> {
+    /// `"content": "..."`.
+    Text(Cow<'a, str>),
+    /// `"content": [...]`, the blocks the metadata could read.
+    Blocks(Vec<RawBlock<'a>>),
+}
+
+impl<'a> Content<'a> {
+    /// Reads a raw content the lenient way: a block that is not an object of the expected
+    /// fields is passed over, a content that is neither a string nor an array has no
+    /// blocks.
+    fn from_raw(raw: &'a RawValue) -> Option<Content<'a>> {
+        let text = raw.get();
+        if text.starts_with('"') {
+            return serde_json::from_str(text).ok().map(Content::Text);
+        }
+        let items = serde_json::from_str::<Vec<&RawValue>>(text).unwrap_or_default();
+        Some(Content::Blocks(
+            items
+                .into_iter()
+                .filter_map(|item| serde_json::from_str(item.get()).ok())
+                .collect(),
+        ))
+    }
+}
+
+/// The strict, one-pass reading of a content: a string, or an array of block objects;
+/// anything else is an error, and the line then takes the lenient reference parse.
+impl<'de: 'a, 'a> Deserialize<'de> for Content<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visit<'a> {
+            type Value = Content<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string or an array of content blocks")
+            }
+            fn visit_borrowed_str<E>(self, text: &'de str) -> Result<Content<'a>, E> {
+                Ok(Content::Text(Cow::Borrowed(text)))
+            }
+            fn visit_str<E>(self, text: &str) -> Result<Content<'a>, E> {
+                Ok(Content::Text(Cow::Owned(text.to_owned())))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Content<'a>, A::Error> {
+                let mut blocks = Vec::new();
+                while let Some(block) = seq.next_element()? {
+                    blocks.push(block);
+                }
+                Ok(Content::Blocks(blocks))
+            }
+        }
+        deserializer.deserialize_any(Visit(std::marker::PhantomData))
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -116,13 +177,13 @@ struct RawUsage {
 
 /// One content block; only what tells its kind, its text and a tool's name.
 #[derive(Deserialize)]
-pub(crate) struct RawBlock<'a> {
+struct RawBlock<'a> {
     #[serde(rename = "type", borrow, default)]
-    pub kind: Option<Cow<'a, str>>,
+    kind: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
-    pub text: Option<Cow<'a, str>>,
+    text: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
-    pub name: Option<Cow<'a, str>>,
+    name: Option<Cow<'a, str>>,
 }
 
 /// Why a line was not applied.
@@ -151,6 +212,15 @@ pub fn apply_line(entry: &mut Entry, line: &[u8]) -> Result<(), Skip> {
         }
         return Ok(());
     }
+    // One pass: the message decoded as the line is read (a tool result's bulk is skipped
+    // once, not re-read for each level). Whatever that strict reading refuses takes the
+    // reference parse, which then decides. UTF-8 is checked first: serde_json does not
+    // check the strings it skips, and the reference's raw `message` must be UTF-8.
+    if std::str::from_utf8(line).is_ok()
+        && let Ok(raw) = serde_json::from_slice::<RawLine<RawMessage<Content>>>(line)
+    {
+        return apply_raw(entry, raw, Ok);
+    }
     apply_line_parsed(entry, line)
 }
 
@@ -162,6 +232,16 @@ pub fn takes_fast_path(line: &[u8]) -> bool {
         .is_some_and(|skim| !DECODED_KINDS.contains(&skim.kind))
 }
 
+/// Whether [`apply_line`] decodes `line` in one pass (a `user` or `assistant` line the
+/// strict reading accepts), for tests that check the reference parse is seldom needed.
+#[doc(hidden)]
+pub fn takes_one_pass(line: &[u8]) -> bool {
+    let line = trim_ascii(line);
+    !takes_fast_path(line)
+        && std::str::from_utf8(line).is_ok()
+        && serde_json::from_slice::<RawLine<RawMessage<Content>>>(line).is_ok()
+}
+
 /// [`apply_line`] the straightforward way: every line decoded by serde_json. The
 /// reference the fast path is tested against.
 pub fn apply_line_parsed(entry: &mut Entry, line: &[u8]) -> Result<(), Skip> {
@@ -169,7 +249,25 @@ pub fn apply_line_parsed(entry: &mut Entry, line: &[u8]) -> Result<(), Skip> {
     if line.is_empty() {
         return Ok(());
     }
-    let raw: RawLine = serde_json::from_slice(line).map_err(|_| Skip::Malformed)?;
+    let raw: RawLine<&RawValue> = serde_json::from_slice(line).map_err(|_| Skip::Malformed)?;
+    apply_raw(entry, raw, |message| {
+        let message: RawMessage<&RawValue> =
+            serde_json::from_str(message.get()).map_err(|_| Skip::Malformed)?;
+        Ok(RawMessage {
+            id: message.id,
+            model: message.model,
+            content: message.content.and_then(Content::from_raw),
+            usage: message.usage,
+        })
+    })
+}
+
+/// Applies a line read either way; `decode` gives its message (or says it is unusable).
+fn apply_raw<'a, M>(
+    entry: &mut Entry,
+    raw: RawLine<'a, M>,
+    decode: impl FnOnce(M) -> Result<RawMessage<'a, Content<'a>>, Skip>,
+) -> Result<(), Skip> {
     let Some(kind) = raw.kind.as_deref() else {
         return Err(Skip::Malformed);
     };
@@ -232,15 +330,15 @@ pub fn apply_line_parsed(entry: &mut Entry, line: &[u8]) -> Result<(), Skip> {
     }
     // A `message` that is not an object (older files have `"message": "error"`) makes
     // the line unusable for a user or assistant line.
-    let message: RawMessage = match raw.message {
-        Some(raw) => serde_json::from_str(raw.get()).map_err(|_| Skip::Malformed)?,
+    let message = match raw.message {
+        Some(message) => decode(message)?,
         None => return Err(Skip::Malformed),
     };
     if kind == "user" {
         if sidechain || raw.is_meta.unwrap_or(false) {
             return Ok(());
         }
-        if let Some(prompt) = message.content.and_then(|c| prompt_text(c.get())) {
+        if let Some(prompt) = message.content.as_ref().and_then(prompt_text) {
             meta.user_messages += 1;
             if meta.first_prompt.is_empty() {
                 meta.first_prompt = prompt.clone();
@@ -264,16 +362,16 @@ fn apply_timestamp(entry: &mut Entry, timestamp: Option<&str>) {
     }
 }
 
-fn apply_assistant(entry: &mut Entry, message: &RawMessage, sidechain: bool) {
+fn apply_assistant(entry: &mut Entry, message: &RawMessage<Content>, sidechain: bool) {
     let meta = &mut entry.meta;
     let model = message.model.as_deref().unwrap_or_default();
     // Tool calls are counted per line: one message's blocks may be split over lines.
-    if let Some(content) = message.content {
-        for_each_block(content.get(), |block| {
+    if let Some(Content::Blocks(blocks)) = &message.content {
+        for block in blocks {
             if block.kind.as_deref() == Some("tool_use") {
                 meta.count_tool(block.name.as_deref().unwrap_or("unknown"));
             }
-        });
+        }
     }
     let id = message.id.as_deref().unwrap_or_default();
     if !id.is_empty() && id == entry.cursor.last_message_id {
@@ -308,40 +406,30 @@ pub fn last_cli_cost(path: &std::path::Path) -> Option<f64> {
         if !line.starts_with(br#"{"type":"cost-state""#) {
             return None;
         }
-        let raw: RawLine = serde_json::from_slice(line).ok()?;
+        let raw: RawLine<serde::de::IgnoredAny> = serde_json::from_slice(line).ok()?;
         raw.total_cost_usd
     })
 }
 
-/// Calls `f` on every object block of a content array; a string content has none.
-pub(crate) fn for_each_block(content: &str, mut f: impl FnMut(&RawBlock)) {
-    let Ok(items) = serde_json::from_str::<Vec<&RawValue>>(content) else {
-        return;
-    };
-    for item in items {
-        if let Ok(block) = serde_json::from_str::<RawBlock>(item.get()) {
-            f(&block);
-        }
-    }
-}
-
 /// The user's own words in a `user` message's content, or `None` when the line is a tool
 /// result, a command wrapper, a system reminder or otherwise not typed by the user.
-pub(crate) fn prompt_text(content: &str) -> Option<String> {
-    let text = if content.starts_with('"') {
-        serde_json::from_str::<Cow<str>>(content).ok()?.into_owned()
-    } else {
-        let mut parts = Vec::new();
-        let mut tool_result = false;
-        for_each_block(content, |block| match block.kind.as_deref() {
-            Some("text") => parts.extend(block.text.as_deref().map(str::to_owned)),
-            Some("tool_result") => tool_result = true,
-            _ => {}
-        });
-        if tool_result {
-            return None;
+fn prompt_text(content: &Content) -> Option<String> {
+    let text = match content {
+        Content::Text(text) => Cow::Borrowed(text.as_ref()),
+        Content::Blocks(blocks) => {
+            if blocks
+                .iter()
+                .any(|block| block.kind.as_deref() == Some("tool_result"))
+            {
+                return None;
+            }
+            let parts: Vec<&str> = blocks
+                .iter()
+                .filter(|block| block.kind.as_deref() == Some("text"))
+                .filter_map(|block| block.text.as_deref())
+                .collect();
+            Cow::Owned(parts.join("\n"))
         }
-        parts.join("\n")
     };
     own_words(&text).map(|words| truncate_chars(&words, PROMPT_CHARS))
 }
