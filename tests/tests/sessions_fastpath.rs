@@ -214,9 +214,65 @@ fn one_pass_takes_most_conversation_lines_of_real_files() {
             }
         }
     }
-    assert!(conversation > 50, "{conversation} conversation lines");
+    // (Tool results are not among them: the skim settles those.)
+    assert!(conversation > 30, "{conversation} conversation lines");
     assert!(
         one_pass * 10 >= conversation * 9,
         "{one_pass} of {conversation} conversation lines in one pass"
     );
+}
+
+#[test]
+fn skimmed_tool_results_equal_the_full_parse() {
+    let result = r#"{"type":"tool_result","tool_use_id":"t1","content":"ok \"quoted\" é"}"#;
+    let messages = [
+        format!(r#"{{"role":"user","content":[{result}]}}"#),
+        format!(
+            r#"{{"role":"user","id":null,"model":"m","content":[{{"type":"text","text":"x"}},{result}]}}"#
+        ),
+        format!(r#"{{"role":"user","content":[{result},{{"type":"text","text":"also typed"}}]}}"#),
+        // Odd shapes, each read by serde instead.
+        format!(r#"{{"role":"user","content":[{result}],"content":"hi"}}"#),
+        format!(r#"{{"role":"user","content":[{result},5]}}"#),
+        format!(r#"{{"role":"user","content":[{result},{{"type":"text","text":7}}]}}"#),
+        r#"{"role":"user","content":[{"type":"tool_result","type":"text"}]}"#.to_owned(),
+        r#"{"role":"user","content":[{"type":"tool\u005fresult"}]}"#.to_owned(),
+        format!(r#"{{"role":"user","id":5,"content":[{result}]}}"#),
+        format!(r#"{{"role":"user","usage":{{"input_tokens":-1}},"content":[{result}]}}"#),
+        format!(r#"{{"role":"user","usage":{{"input_tokens":1}},"content":[{result}]}}"#),
+        format!(r#"{{"r\u006fle":"user","content":[{result}]}}"#),
+        format!(r#"{{"role":"user","content":{result}}}"#),
+        r#"{"role":"user","content":[]}"#.to_owned(),
+        r#"{"role":"user","content":"a prompt"}"#.to_owned(),
+    ];
+    let tops = [
+        r#""cwd":"/w/a","gitBranch":"main","version":"2.1.330""#,
+        r#""cwd":"","gitBranch":null,"version":"2.1.331","isSidechain":true"#,
+        r#""isMeta":true,"cwd":"/w/b","isSidechain":false"#,
+        r#""cwd":"/w/\u0063""#,
+        r#""totalCostUSD":1,"cwd":"/w/c""#,
+        r#""cwd":"/w/d","cwd":"/w/e""#,
+    ];
+    let mut lines = Vec::new();
+    for (n, message) in messages.iter().enumerate() {
+        for (m, top) in tops.iter().enumerate() {
+            // `type` before and after `message`, as the CLI writes either.
+            lines.push(format!(
+                r#"{{"parentUuid":null,{top},"type":"user","message":{message},"timestamp":"2026-11-2{}T00:00:0{m}Z"}}"#,
+                n % 10
+            ));
+            lines.push(format!(
+                r#"{{"message":{message},{top},"timestamp":"2026-11-2{}T00:00:0{m}Z","type":"user"}}"#,
+                n % 10
+            ));
+        }
+    }
+    let refs: Vec<&[u8]> = lines.iter().map(|l| l.as_bytes()).collect();
+    for line in &refs {
+        compare("tool result", &[line]);
+    }
+    compare("tool results in a row", &refs);
+    let skimmed = refs.iter().filter(|l| takes_fast_path(l)).count();
+    // The three well-formed messages under the three plain top levels, both orders.
+    assert_eq!(skimmed, 3 * 3 * 2, "{skimmed} of {} skimmed", refs.len());
 }

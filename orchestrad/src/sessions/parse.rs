@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::meta::{Entry, Tokens};
+use super::meta::{Entry, SessionMeta, Tokens};
 use super::pricing;
 use crate::text::truncate_chars;
 
@@ -204,9 +204,19 @@ pub fn apply_line(entry: &mut Entry, line: &[u8]) -> Result<(), Skip> {
     if line.is_empty() {
         return Ok(());
     }
-    if let Some(skim) = super::skim::skim(line, |kind| DECODED_KINDS.contains(&kind))
-        && !DECODED_KINDS.contains(&skim.kind)
-    {
+    if let Some(skim) = skim(line) {
+        if skim.kind == "user" {
+            // A tool result: everything but its prompt, which it has not.
+            apply_timestamp(entry, skim.timestamp);
+            apply_conversation_fields(
+                &mut entry.meta,
+                skim.cwd,
+                skim.git_branch,
+                skim.version,
+                skim.is_sidechain,
+            );
+            return Ok(());
+        }
         if !IGNORED_KINDS.contains(&skim.kind) {
             apply_timestamp(entry, skim.timestamp);
         }
@@ -224,12 +234,23 @@ pub fn apply_line(entry: &mut Entry, line: &[u8]) -> Result<(), Skip> {
     apply_line_parsed(entry, line)
 }
 
+/// The skim of `line` when it settles the line without decoding: a kind that counts only
+/// by its timestamp (or not at all), or a `user` line that is a tool result. The walk
+/// stops at the `type` of the other decoded kinds, which serde_json reads anyway.
+fn skim(line: &[u8]) -> Option<super::skim::Skim<'_>> {
+    super::skim::skim(line, |kind| kind != "user" && DECODED_KINDS.contains(&kind)).filter(|skim| {
+        match skim.kind {
+            "user" => skim.tool_result,
+            kind => !DECODED_KINDS.contains(&kind),
+        }
+    })
+}
+
 /// Whether [`apply_line`] settles `line` from a skim, without decoding it (for tests and
 /// benchmarks that check the fast path is taken).
 #[doc(hidden)]
 pub fn takes_fast_path(line: &[u8]) -> bool {
-    super::skim::skim(trim_ascii(line), |kind| DECODED_KINDS.contains(&kind))
-        .is_some_and(|skim| !DECODED_KINDS.contains(&skim.kind))
+    skim(trim_ascii(line)).is_some()
 }
 
 /// Whether [`apply_line`] decodes `line` in one pass (a `user` or `assistant` line the
@@ -309,25 +330,14 @@ fn apply_raw<'a, M>(
         "user" | "assistant" => {}
         _ => return Ok(()),
     }
-    if let Some(cwd) = raw.cwd.as_deref().filter(|c| !c.is_empty())
-        && meta.project_path.is_empty()
-    {
-        meta.project_path = cwd.to_owned();
-    }
-    if let Some(branch) = raw.git_branch.as_deref().filter(|b| !b.is_empty())
-        && meta.git_branch != branch
-    {
-        meta.git_branch = branch.to_owned();
-    }
-    if let Some(version) = raw.version.as_deref().filter(|v| !v.is_empty())
-        && meta.cli_version != version
-    {
-        meta.cli_version = version.to_owned();
-    }
     let sidechain = raw.is_sidechain.unwrap_or(false);
-    if sidechain {
-        meta.sidechain_lines += 1;
-    }
+    apply_conversation_fields(
+        meta,
+        raw.cwd.as_deref(),
+        raw.git_branch.as_deref(),
+        raw.version.as_deref(),
+        sidechain,
+    );
     // A `message` that is not an object (older files have `"message": "error"`) makes
     // the line unusable for a user or assistant line.
     let message = match raw.message {
@@ -349,6 +359,35 @@ fn apply_raw<'a, M>(
     }
     apply_assistant(entry, &message, sidechain);
     Ok(())
+}
+
+/// What every `user` and `assistant` line tells, whatever its message: the project, the
+/// branch, the CLI's version, and whether it is a subagent's.
+fn apply_conversation_fields(
+    meta: &mut SessionMeta,
+    cwd: Option<&str>,
+    git_branch: Option<&str>,
+    version: Option<&str>,
+    sidechain: bool,
+) {
+    if let Some(cwd) = cwd.filter(|c| !c.is_empty())
+        && meta.project_path.is_empty()
+    {
+        meta.project_path = cwd.to_owned();
+    }
+    if let Some(branch) = git_branch.filter(|b| !b.is_empty())
+        && meta.git_branch != branch
+    {
+        meta.git_branch = branch.to_owned();
+    }
+    if let Some(version) = version.filter(|v| !v.is_empty())
+        && meta.cli_version != version
+    {
+        meta.cli_version = version.to_owned();
+    }
+    if sidechain {
+        meta.sidechain_lines += 1;
+    }
 }
 
 /// Widens the session's time span to the line's timestamp.

@@ -13,12 +13,23 @@
 //! takes the full parse, which then decides. A differential test holds the two paths equal.
 
 /// What the skimmer found at the top level of a line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct Skim<'a> {
     /// The `type` field.
     pub kind: &'a str,
     /// The `timestamp` field, when present and a string.
     pub timestamp: Option<&'a str>,
+    /// The `cwd` field, when present and a string.
+    pub cwd: Option<&'a str>,
+    /// The `gitBranch` field, when present and a string.
+    pub git_branch: Option<&'a str>,
+    /// The `version` field, when present and a string.
+    pub version: Option<&'a str>,
+    /// `isSidechain` is `true`.
+    pub is_sidechain: bool,
+    /// `message` is an object whose `content` is a list of well-formed blocks, one of
+    /// them a `tool_result`, read exactly as the full parse reads it ([`tool_result`]).
+    pub tool_result: bool,
 }
 
 /// Deeper nesting is left to serde_json, whose own limit is 128.
@@ -57,7 +68,7 @@ pub(crate) fn skim(line: &[u8], decode: impl Fn(&str) -> bool) -> Option<Skim<'_
     }
     pos = skip_ws(bytes, pos + 1);
     let mut kind = None;
-    let mut timestamp = None;
+    let mut found = Skim::default();
     // Which decoded fields were seen, to leave duplicates (an error for serde) to serde.
     let mut seen: u32 = 0;
     if bytes.get(pos) == Some(&b'}') {
@@ -92,7 +103,10 @@ pub(crate) fn skim(line: &[u8], decode: impl Fn(&str) -> bool) -> Option<Skim<'_
                 match index {
                     0 if decode(value) => return None,
                     0 => kind = Some(value),
-                    1 => timestamp = Some(value),
+                    1 => found.timestamp = Some(value),
+                    2 => found.cwd = Some(value),
+                    3 => found.git_branch = Some(value),
+                    4 => found.version = Some(value),
                     _ => {}
                 }
                 pos = end;
@@ -102,6 +116,9 @@ pub(crate) fn skim(line: &[u8], decode: impl Fn(&str) -> bool) -> Option<Skim<'_
         } else if let Some(index) = BOOL_FIELDS.iter().position(|f| *f == key) {
             seen = mark(seen, STRING_FIELDS.len() + index)?;
             let rest = &bytes[value_start..];
+            if index == 0 && rest.starts_with(b"true") {
+                found.is_sidechain = true;
+            }
             pos = value_start
                 + if rest.starts_with(b"true") || rest.starts_with(b"null") {
                     4
@@ -112,10 +129,13 @@ pub(crate) fn skim(line: &[u8], decode: impl Fn(&str) -> bool) -> Option<Skim<'_
                 };
         } else if UNSURE_FIELDS.contains(&key) {
             return None;
+        } else if key == b"message" {
+            seen = mark(seen, STRING_FIELDS.len() + BOOL_FIELDS.len())?;
+            (pos, found.tool_result) = match tool_result(bytes, value_start) {
+                Some(read) => read,
+                None => (skip_value(bytes, value_start)?, false),
+            };
         } else {
-            if key == b"message" {
-                seen = mark(seen, STRING_FIELDS.len() + BOOL_FIELDS.len())?;
-            }
             pos = skip_value(bytes, value_start)?;
         }
         pos = skip_ws(bytes, pos);
@@ -136,8 +156,127 @@ pub(crate) fn skim(line: &[u8], decode: impl Fn(&str) -> bool) -> Option<Skim<'_
     // leniency about invalid UTF-8 in skipped strings never matters.
     Some(Skim {
         kind: kind?,
-        timestamp,
+        ..found
     })
+}
+
+/// Reads the `message` value at `start` as the full parse reads a tool result: the offset
+/// after it, and whether it is one for sure: an object whose `id` and `model` are strings
+/// or null, without `usage`, whose `content` is a list of objects, each with a `type`,
+/// `text` and `name` that are strings or null, one of them `"type":"tool_result"`. Such a
+/// message gives no prompt. `None` for an odd shape (escaped keys, a repeated field, a
+/// content that is not a list of objects), which the caller then walks the general way.
+fn tool_result(bytes: &[u8], start: usize) -> Option<(usize, bool)> {
+    let mut tool_result = false;
+    let mut usage = false;
+    let mut seen = 0u32;
+    let end = walk_object(bytes, start, |key, value| {
+        match key {
+            b"id" | b"model" => {
+                seen = mark(seen, usize::from(key == b"model"))?;
+                string_or_null(bytes, value)
+            }
+            b"content" => {
+                seen = mark(seen, 2)?;
+                walk_array(bytes, value, |element| {
+                    let mut block = 0u32;
+                    walk_object(bytes, element, |key, value| match key {
+                        b"type" => {
+                            block = mark(block, 0)?;
+                            let end = string_or_null(bytes, value)?;
+                            if &bytes[value..end] == br#""tool_result""# {
+                                tool_result = true;
+                            }
+                            Some(end)
+                        }
+                        b"text" | b"name" => {
+                            block = mark(block, 1 + usize::from(key == b"name"))?;
+                            string_or_null(bytes, value)
+                        }
+                        _ => skip_value(bytes, value),
+                    })
+                })
+            }
+            // Token counts (an assistant's): their range is left to the full parse.
+            b"usage" => {
+                usage = true;
+                skip_value(bytes, value)
+            }
+            _ => skip_value(bytes, value),
+        }
+    })?;
+    Some((end, tool_result && !usage))
+}
+
+/// Walks the object at `start`, calling `value(key, offset)` for each member with the
+/// offset of its value, which returns the offset after that value; returns the offset
+/// after the object. `None` when it is not an object, a key has escapes, or `value` says
+/// so.
+fn walk_object(
+    bytes: &[u8],
+    start: usize,
+    mut value: impl FnMut(&[u8], usize) -> Option<usize>,
+) -> Option<usize> {
+    if bytes.get(start) != Some(&b'{') {
+        return None;
+    }
+    let mut pos = skip_ws(bytes, start + 1);
+    if bytes.get(pos) == Some(&b'}') {
+        return Some(pos + 1);
+    }
+    loop {
+        if bytes.get(pos) != Some(&b'"') {
+            return None;
+        }
+        let (key_end, escaped) = skip_string(bytes, pos)?;
+        if escaped {
+            return None;
+        }
+        let key = &bytes[pos + 1..key_end - 1];
+        pos = skip_ws(bytes, key_end);
+        if bytes.get(pos) != Some(&b':') {
+            return None;
+        }
+        pos = skip_ws(bytes, value(key, skip_ws(bytes, pos + 1))?);
+        match bytes.get(pos) {
+            Some(b',') => pos = skip_ws(bytes, pos + 1),
+            Some(b'}') => return Some(pos + 1),
+            _ => return None,
+        }
+    }
+}
+
+/// Walks the array at `start`, calling `element(offset)` for each element, which returns
+/// the offset after it; returns the offset after the array.
+fn walk_array(
+    bytes: &[u8],
+    start: usize,
+    mut element: impl FnMut(usize) -> Option<usize>,
+) -> Option<usize> {
+    if bytes.get(start) != Some(&b'[') {
+        return None;
+    }
+    let mut pos = skip_ws(bytes, start + 1);
+    if bytes.get(pos) == Some(&b']') {
+        return Some(pos + 1);
+    }
+    loop {
+        pos = skip_ws(bytes, element(pos)?);
+        match bytes.get(pos) {
+            Some(b',') => pos = skip_ws(bytes, pos + 1),
+            Some(b']') => return Some(pos + 1),
+            _ => return None,
+        }
+    }
+}
+
+/// Skips a string (escapes allowed) or `null` at `start`.
+fn string_or_null(bytes: &[u8], start: usize) -> Option<usize> {
+    match bytes.get(start)? {
+        b'"' => Some(skip_string(bytes, start)?.0),
+        b'n' if bytes[start..].starts_with(b"null") => Some(start + 4),
+        _ => None,
+    }
 }
 
 /// Sets bit `index` of `seen`; `None` if it was already set.
@@ -189,8 +328,25 @@ fn skip_string(bytes: &[u8], start: usize) -> Option<(usize, bool)> {
 
 /// The first byte at or after `pos` that ends a run of string bytes (a quote, a backslash
 /// or a control character), and whether any byte before it is above ASCII. The line is
-/// looked at 64 bytes at a time ([`classify`]), the last few one by one.
+/// looked at 64 bytes at a time, the last few one by one: with AVX2 where the CPU has it
+/// (told at run time), else with SSE2 ([`classify`]).
 fn find_special(bytes: &[u8], pos: usize) -> Option<(usize, bool)> {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        #[allow(unsafe_code, reason = "calls an AVX2 function on a CPU that has AVX2")]
+        // SAFETY: the CPU was just found to have AVX2.
+        return unsafe { avx2::find_special(bytes, pos) };
+    }
+    find_special_with(bytes, pos, classify)
+}
+
+/// [`find_special`] with `classify` telling the bits of each 64-byte block.
+#[inline(always)]
+fn find_special_with(
+    bytes: &[u8],
+    pos: usize,
+    classify: impl Fn(&[u8; 64]) -> (u64, u64),
+) -> Option<(usize, bool)> {
     let mut at = pos;
     let mut high = false;
     while let Some(block) = bytes.get(at..at + 64) {
@@ -210,6 +366,42 @@ fn find_special(bytes: &[u8], pos: usize) -> Option<(usize, bool)> {
         high |= byte >= 0x80;
     }
     None
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use std::arch::x86_64::{
+        __m256i, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_min_epu8, _mm256_movemask_epi8,
+        _mm256_or_si256, _mm256_set1_epi8,
+    };
+
+    /// [`super::find_special`], its loop compiled for AVX2.
+    #[target_feature(enable = "avx2")]
+    pub(super) fn find_special(bytes: &[u8], pos: usize) -> Option<(usize, bool)> {
+        super::find_special_with(bytes, pos, |block| classify(block))
+    }
+
+    /// [`super::classify`] 32 bytes per instruction.
+    #[target_feature(enable = "avx2")]
+    #[allow(unsafe_code, reason = "unaligned loads from a 64-byte array")]
+    fn classify(block: &[u8; 64]) -> (u64, u64) {
+        let (mut special, mut above) = (0u64, 0u64);
+        for (k, lane) in block.chunks_exact(32).enumerate() {
+            // SAFETY: `lane` is 32 readable bytes; the load has no alignment need.
+            let v = unsafe { _mm256_loadu_si256(lane.as_ptr().cast::<__m256i>()) };
+            let ends = _mm256_or_si256(
+                _mm256_or_si256(
+                    _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'"' as i8)),
+                    _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'\\' as i8)),
+                ),
+                // byte <= 0x1f, unsigned
+                _mm256_cmpeq_epi8(_mm256_min_epu8(v, _mm256_set1_epi8(0x1f)), v),
+            );
+            special |= u64::from(_mm256_movemask_epi8(ends) as u32) << (32 * k);
+            above |= u64::from(_mm256_movemask_epi8(v) as u32) << (32 * k);
+        }
+        (special, above)
+    }
 }
 
 /// Whether `byte` ends a run of plain string bytes.
@@ -382,7 +574,10 @@ mod tests {
             skim(line, |_| false),
             Some(Skim {
                 kind: "attachment",
-                timestamp: Some("2026-11-22T03:21:23.803Z")
+                timestamp: Some("2026-11-22T03:21:23.803Z"),
+                cwd: Some("/w"),
+                is_sidechain: false,
+                ..Skim::default()
             })
         );
         // Older files put spaces after colons.
@@ -425,7 +620,7 @@ mod tests {
                         seed ^= seed >> 7;
                         seed ^= seed << 17;
                         // Mostly plain bytes, so runs get long.
-                        if seed % 8 == 0 {
+                        if seed.is_multiple_of(8) {
                             alphabet[(seed >> 8) as usize % alphabet.len()]
                         } else {
                             b'a'
@@ -438,6 +633,12 @@ mod tests {
                         .position(|&b| ends_run(b))
                         .map(|i| (pos + i, line[pos..pos + i].iter().any(|&b| b >= 0x80)));
                     assert_eq!(find_special(&line, pos), expected, "{line:?} from {pos}");
+                    // The SSE2 path too, where the CPU would take AVX2.
+                    assert_eq!(
+                        find_special_with(&line, pos, classify),
+                        expected,
+                        "{line:?} from {pos}"
+                    );
                 }
             }
         }

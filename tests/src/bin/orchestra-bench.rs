@@ -37,6 +37,7 @@ fn main() -> anyhow::Result<()> {
         "list" => list(),
         "fresh" => fresh(),
         "scan" => scan(),
+        "parse" => parse(),
         "watch" => watch(),
         "watch-index" => watch_during_index(),
         "spawn" => spawn(),
@@ -235,6 +236,46 @@ fn scan() -> anyhow::Result<()> {
             stats.files,
             stats.bytes_read as f64 / 1e6,
             stats.bytes_read as f64 / 1e6 / secs,
+        );
+    }
+    Ok(())
+}
+
+/// `orchestra-bench parse DIR`: the parsing alone, on one thread, no I/O: every line of
+/// the files in DIR (held in memory) applied to its session's metadata, five times. To
+/// compare changes to the parser without the page cache's noise.
+fn parse() -> anyhow::Result<()> {
+    let projects = std::path::PathBuf::from(
+        std::env::args()
+            .nth(2)
+            .ok_or_else(|| anyhow::anyhow!("usage: orchestra-bench parse <projects-dir>"))?,
+    );
+    let files: Vec<Vec<u8>> = walk(&projects)
+        .into_iter()
+        .filter(|path| path.extension().is_some_and(|e| e == "jsonl"))
+        .map(std::fs::read)
+        .collect::<Result<_, _>>()?;
+    let bytes: usize = files.iter().map(Vec::len).sum();
+    for _ in 0..5 {
+        let started = Instant::now();
+        let mut skipped = 0u64;
+        for file in &files {
+            let mut entry = orchestrad::sessions::meta::Entry::default();
+            let mut start = 0;
+            for end in memchr::memchr_iter(b'\n', file) {
+                let line = &file[start..end];
+                skipped +=
+                    u64::from(orchestrad::sessions::parse::apply_line(&mut entry, line).is_err());
+                start = end + 1;
+            }
+            std::hint::black_box(&entry);
+        }
+        let secs = started.elapsed().as_secs_f64();
+        println!(
+            "parse: {} files, {:.0} MB in {secs:.3}s = {:.0} MB/s on one thread ({skipped} lines skipped)",
+            files.len(),
+            bytes as f64 / 1e6,
+            bytes as f64 / 1e6 / secs
         );
     }
     Ok(())
