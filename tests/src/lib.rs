@@ -328,6 +328,60 @@ impl TestEnv {
         std::fs::copy(fixtures().join(fixture), &dest).expect("copying fixture");
         dest
     }
+
+    /// [`TestEnv::add_session_fixture`] with every `"timestamp"` moved by the same amount
+    /// so that the last one is now: for what filters by age (`hours`, `--since`), which a
+    /// capture's own dates leave behind as the calendar moves on.
+    pub fn add_recent_session_fixture(
+        &self,
+        fixture: &str,
+        project_dir: &str,
+        name: &str,
+    ) -> PathBuf {
+        let dest = self.add_session_fixture(fixture, project_dir, name);
+        let text = std::fs::read_to_string(&dest).expect("reading fixture");
+        std::fs::write(&dest, shift_timestamps_to_now(&text)).expect("writing fixture");
+        dest
+    }
+}
+
+/// Moves every `"timestamp":"<RFC 3339>"` in `text` by the one offset that makes the
+/// latest of them now.
+pub fn shift_timestamps_to_now(text: &str) -> String {
+    const KEY: &str = "\"timestamp\":\"";
+    let stamps = |text: &str| -> Vec<(usize, usize, chrono::DateTime<chrono::FixedOffset>)> {
+        let mut found = Vec::new();
+        let mut from = 0;
+        while let Some(at) = text[from..].find(KEY) {
+            let start = from + at + KEY.len();
+            let Some(len) = text[start..].find('"') else {
+                break;
+            };
+            if let Ok(time) = chrono::DateTime::parse_from_rfc3339(&text[start..start + len]) {
+                found.push((start, start + len, time));
+            }
+            from = start + len;
+        }
+        found
+    };
+    let found = stamps(text);
+    let Some(latest) = found.iter().map(|(_, _, time)| *time).max() else {
+        return text.to_owned();
+    };
+    let shift = chrono::Utc::now().fixed_offset() - latest;
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    for (start, end, time) in found {
+        out.push_str(&text[copied..start]);
+        out.push_str(
+            &(time + shift)
+                .with_timezone(&chrono::Utc)
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        );
+        copied = end;
+    }
+    out.push_str(&text[copied..]);
+    out
 }
 
 /// Polls `orchestractl status --json` until `done` holds for the agent list.

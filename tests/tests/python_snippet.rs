@@ -42,7 +42,8 @@ fn the_readme_python_snippet_lists_services_reads_sessions_and_spawns() {
     }
     let env = TestEnv::new();
     let repo = env.git_repo();
-    env.add_session_fixture(
+    // The snippet lists the last week's sessions: the capture's dates are moved to now.
+    env.add_recent_session_fixture(
         "claude-code/sessions/01_session_after_first_run.jsonl",
         "-tmp-python",
         "5f0e8f2a-python-snippet.jsonl",

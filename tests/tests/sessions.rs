@@ -31,7 +31,8 @@ fn fixture_home() -> TestEnv {
             "950f248a-5fe7-42b3-8857-c7792873b552",
         ),
     ] {
-        env.add_session_fixture(fixture, REPO_DIR, &format!("{name}.jsonl"));
+        // Recent, as a user's current work is (the older files below stay in 2025: stale).
+        env.add_recent_session_fixture(fixture, REPO_DIR, &format!("{name}.jsonl"));
     }
     for (fixture, name) in [
         ("older-format/edge_cases.jsonl", "edge_cases"),
