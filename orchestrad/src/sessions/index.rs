@@ -460,6 +460,8 @@ impl SessionIndex {
             .min(files.len());
         let next = AtomicUsize::new(0);
         let work = || {
+            // One read buffer for all the files this worker reads, freed when it is done.
+            let _buffer = reader::ReuseBuffer::start();
             let mut stats = ScanStats::default();
             while let Some(path) = files.get(next.fetch_add(1, Ordering::Relaxed)) {
                 let file_stats = self.refresh_file(path);

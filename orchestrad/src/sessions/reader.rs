@@ -76,8 +76,9 @@ pub fn read_new_lines(
     let mut file = File::open(path)?;
     let stat = Stat::from(&file.metadata()?);
     file.seek(SeekFrom::Start(offset))?;
-    // Sized to what is new (tailing polls read a few bytes), and kept by the thread for
-    // its next file: a fresh buffer per file of a cold index cost page faults and zeroing.
+    // Sized to what is new (tailing polls read a few bytes); within a [`ReuseBuffer`] kept
+    // for the thread's next file: a fresh buffer per file of a cold index cost page faults
+    // and zeroing.
     let new_bytes = stat.size.saturating_sub(offset) as usize;
     let want = new_bytes.clamp(4096, CHUNK);
     let mut buffer = READ_BUFFER.take();
@@ -92,11 +93,10 @@ pub fn read_new_lines(
         skipping_oversized,
         on_line,
     );
-    // A long line grew it: give that back rather than keep it for the thread's life.
-    if buffer.len() > CHUNK {
-        buffer = Vec::new();
+    // Kept only for a batch, and never grown by a long line.
+    if REUSE.get() && buffer.len() <= CHUNK {
+        READ_BUFFER.set(buffer);
     }
-    READ_BUFFER.set(buffer);
     let (consumed, skipping) = result?;
     Ok(Progress {
         offset: consumed,
@@ -106,8 +106,30 @@ pub fn read_new_lines(
 }
 
 thread_local! {
-    /// The thread's read buffer, reused from file to file.
+    /// The thread's read buffer, reused from file to file within a [`ReuseBuffer`].
     static READ_BUFFER: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+    /// Whether a [`ReuseBuffer`] is alive on this thread.
+    static REUSE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// While alive, the thread's reads share one buffer, freed when it is dropped: for a
+/// worker going through many files. Other reads (a tail of a growing file) use a buffer
+/// of their own, so idle threads hold none.
+pub struct ReuseBuffer(());
+
+impl ReuseBuffer {
+    /// Starts reusing the thread's read buffer.
+    pub fn start() -> ReuseBuffer {
+        REUSE.set(true);
+        ReuseBuffer(())
+    }
+}
+
+impl Drop for ReuseBuffer {
+    fn drop(&mut self) {
+        REUSE.set(false);
+        drop(READ_BUFFER.take());
+    }
 }
 
 /// The loop of [`read_new_lines`] over `file` (at `offset`), reading into the first `size`
@@ -275,8 +297,14 @@ mod tests {
             assert_eq!(line.len(), len + format!("{{\"n\":{n},\"x\":\"\"}}").len());
         }
         assert_eq!(progress.offset, text.len() as u64);
-        // The thread's buffer went back to its usual size.
+        // Outside a batch the thread keeps no buffer; inside one, never a grown one.
+        assert!(READ_BUFFER.take().is_empty());
+        let batch = ReuseBuffer::start();
+        collect(&path, 0, false);
         assert!(READ_BUFFER.take().len() <= CHUNK);
+        collect(&path, 0, false);
+        drop(batch);
+        assert!(READ_BUFFER.take().is_empty());
     }
 
     #[test]
