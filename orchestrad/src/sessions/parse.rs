@@ -222,16 +222,20 @@ pub fn apply_line(entry: &mut Entry, line: &[u8]) -> Result<(), Skip> {
         }
         return Ok(());
     }
-    // One pass: the message decoded as the line is read (a tool result's bulk is skipped
-    // once, not re-read for each level). Whatever that strict reading refuses takes the
-    // reference parse, which then decides. UTF-8 is checked first: serde_json does not
-    // check the strings it skips, and the reference's raw `message` must be UTF-8.
-    if std::str::from_utf8(line).is_ok()
-        && let Ok(raw) = serde_json::from_slice::<RawLine<RawMessage<Content>>>(line)
-    {
-        return apply_raw(entry, raw, Ok);
+    // Whatever the one-pass reading refuses takes the reference parse, which decides.
+    match decode_in_one_pass(line) {
+        Some(raw) => apply_raw(entry, raw, Ok),
+        None => apply_line_parsed(entry, line),
     }
-    apply_line_parsed(entry, line)
+}
+
+/// The line with its message decoded as it is read (a prompt's or an assistant's blocks
+/// are not re-read for each level), or `None` where that strict reading refuses it. UTF-8
+/// is checked first: serde_json does not check the strings it skips, and the reference's
+/// raw `message` must be UTF-8.
+fn decode_in_one_pass(line: &[u8]) -> Option<RawLine<'_, RawMessage<'_, Content<'_>>>> {
+    std::str::from_utf8(line).ok()?;
+    serde_json::from_slice(line).ok()
 }
 
 /// The skim of `line` when it settles the line without decoding: a kind that counts only
@@ -258,9 +262,7 @@ pub fn takes_fast_path(line: &[u8]) -> bool {
 #[doc(hidden)]
 pub fn takes_one_pass(line: &[u8]) -> bool {
     let line = trim_ascii(line);
-    !takes_fast_path(line)
-        && std::str::from_utf8(line).is_ok()
-        && serde_json::from_slice::<RawLine<RawMessage<Content>>>(line).is_ok()
+    !takes_fast_path(line) && decode_in_one_pass(line).is_some()
 }
 
 /// [`apply_line`] the straightforward way: every line decoded by serde_json. The

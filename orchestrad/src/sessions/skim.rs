@@ -62,97 +62,67 @@ const UNSURE_FIELDS: &[&[u8]] = &[b"totalCostUSD"];
 /// `type` is found to be one, so such lines are not walked twice.
 pub(crate) fn skim(line: &[u8], decode: impl Fn(&str) -> bool) -> Option<Skim<'_>> {
     let bytes = line;
-    let mut pos = skip_ws(bytes, 0);
-    if bytes.get(pos) != Some(&b'{') {
-        return None;
-    }
-    pos = skip_ws(bytes, pos + 1);
     let mut kind = None;
     let mut found = Skim::default();
     // Which decoded fields were seen, to leave duplicates (an error for serde) to serde.
     let mut seen: u32 = 0;
-    if bytes.get(pos) == Some(&b'}') {
-        return None;
-    }
-    loop {
-        if bytes.get(pos) != Some(&b'"') {
-            return None;
-        }
-        let (key_end, escaped) = skip_string(bytes, pos)?;
-        let key = &bytes[pos + 1..key_end - 1];
-        if escaped {
-            // An escaped key might spell a decoded field.
-            return None;
-        }
-        pos = skip_ws(bytes, key_end);
-        if bytes.get(pos) != Some(&b':') {
-            return None;
-        }
-        pos = skip_ws(bytes, pos + 1);
-        let value_start = pos;
+    // An escaped key might spell a decoded field: `walk_object` refuses those.
+    let end = walk_object(bytes, skip_ws(bytes, 0), |key, value_start| {
+        let rest = &bytes[value_start..];
         if let Some(index) = STRING_FIELDS.iter().position(|f| *f == key) {
             seen = mark(seen, index)?;
-            if bytes[value_start..].starts_with(b"null") {
-                pos = value_start + 4;
-            } else if bytes.get(value_start) == Some(&b'"') {
-                let (end, escaped) = skip_string(bytes, value_start)?;
-                if escaped {
-                    return None;
-                }
-                let value = std::str::from_utf8(&bytes[value_start + 1..end - 1]).ok()?;
-                match index {
-                    0 if decode(value) => return None,
-                    0 => kind = Some(value),
-                    1 => found.timestamp = Some(value),
-                    2 => found.cwd = Some(value),
-                    3 => found.git_branch = Some(value),
-                    4 => found.version = Some(value),
-                    _ => {}
-                }
-                pos = end;
-            } else {
+            if rest.starts_with(b"null") {
+                return Some(value_start + 4);
+            }
+            if rest.first() != Some(&b'"') {
                 return None;
             }
+            let (end, escaped) = skip_string(bytes, value_start)?;
+            if escaped {
+                return None;
+            }
+            let value = std::str::from_utf8(&bytes[value_start + 1..end - 1]).ok()?;
+            match index {
+                0 if decode(value) => return None,
+                0 => kind = Some(value),
+                1 => found.timestamp = Some(value),
+                2 => found.cwd = Some(value),
+                3 => found.git_branch = Some(value),
+                4 => found.version = Some(value),
+                _ => {}
+            }
+            Some(end)
         } else if let Some(index) = BOOL_FIELDS.iter().position(|f| *f == key) {
             seen = mark(seen, STRING_FIELDS.len() + index)?;
-            let rest = &bytes[value_start..];
             if index == 0 && rest.starts_with(b"true") {
                 found.is_sidechain = true;
             }
-            pos = value_start
-                + if rest.starts_with(b"true") || rest.starts_with(b"null") {
-                    4
-                } else if rest.starts_with(b"false") {
-                    5
-                } else {
-                    return None;
-                };
+            if rest.starts_with(b"true") || rest.starts_with(b"null") {
+                Some(value_start + 4)
+            } else if rest.starts_with(b"false") {
+                Some(value_start + 5)
+            } else {
+                None
+            }
         } else if UNSURE_FIELDS.contains(&key) {
-            return None;
+            None
         } else if key == b"message" {
             seen = mark(seen, STRING_FIELDS.len() + BOOL_FIELDS.len())?;
-            (pos, found.tool_result) = match tool_result(bytes, value_start) {
+            let (end, tool_result) = match tool_result(bytes, value_start) {
                 Some(read) => read,
                 None => (skip_value(bytes, value_start)?, false),
             };
+            found.tool_result = tool_result;
+            Some(end)
         } else {
-            pos = skip_value(bytes, value_start)?;
+            skip_value(bytes, value_start)
         }
-        pos = skip_ws(bytes, pos);
-        match bytes.get(pos) {
-            Some(b',') => pos = skip_ws(bytes, pos + 1),
-            Some(b'}') => {
-                pos += 1;
-                break;
-            }
-            _ => return None,
-        }
-    }
-    if skip_ws(bytes, pos) != bytes.len() {
+    })?;
+    if skip_ws(bytes, end) != bytes.len() {
         return None;
     }
     // Valid UTF-8 as a whole: outside strings the walk accepts only ASCII, and every run of
-    // string bytes was checked where it leaves ASCII ([`valid_run`]), so serde_json's own
+    // string bytes was checked where it leaves ASCII ([`skip_string`]), so serde_json's own
     // leniency about invalid UTF-8 in skipped strings never matters.
     Some(Skim {
         kind: kind?,
