@@ -103,7 +103,7 @@ fn main() -> anyhow::Result<()> {
         }
         _ => {
             eprintln!(
-                "usage: orchestra-bench index|search|list|watch|watch-index|spawn|chatty|approvals|generate"
+                "usage: orchestra-bench index|search|list|fresh|scan|parse|watch|watch-index|spawn|chatty|approvals|generate|store-memory (BENCHMARKS.md says what each measures)"
             );
             std::process::exit(2);
         }
@@ -221,11 +221,7 @@ fn ccusage(config_dir: &Path) -> Option<f64> {
 /// `orchestra-bench scan DIR`: cold index of the sessions already in DIR, three times, each
 /// into a fresh store, page cache warm.
 fn scan() -> anyhow::Result<()> {
-    let projects = std::path::PathBuf::from(
-        std::env::args()
-            .nth(2)
-            .ok_or_else(|| anyhow::anyhow!("usage: orchestra-bench scan <projects-dir>"))?,
-    );
+    let projects = projects_arg("scan")?;
     warm_page_cache(&projects);
     for _ in 0..3 {
         let dir = tempfile::tempdir()?;
@@ -241,15 +237,34 @@ fn scan() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The projects directory named after `scenario`: one that holds session files, or an
+/// error that says what to pass (an empty or mistyped directory would time nothing).
+fn projects_arg(scenario: &str) -> anyhow::Result<std::path::PathBuf> {
+    let Some(dir) = std::env::args().nth(2) else {
+        anyhow::bail!(
+            "usage: orchestra-bench {scenario} <projects-dir> (e.g. ~/.claude/projects, or one \
+             written by `orchestra-bench generate`)"
+        );
+    };
+    let dir = std::path::PathBuf::from(dir);
+    let sessions = walk(&dir)
+        .iter()
+        .filter(|path| path.extension().is_some_and(|e| e == "jsonl"))
+        .count();
+    if sessions == 0 {
+        anyhow::bail!(
+            "{}: no session files (*.jsonl) there; pass a Claude Code projects directory",
+            dir.display()
+        );
+    }
+    Ok(dir)
+}
+
 /// `orchestra-bench parse DIR`: the parsing alone, on one thread, no I/O: every line of
 /// the files in DIR (held in memory) applied to its session's metadata, five times. To
 /// compare changes to the parser without the page cache's noise.
 fn parse() -> anyhow::Result<()> {
-    let projects = std::path::PathBuf::from(
-        std::env::args()
-            .nth(2)
-            .ok_or_else(|| anyhow::anyhow!("usage: orchestra-bench parse <projects-dir>"))?,
-    );
+    let projects = projects_arg("parse")?;
     let files: Vec<Vec<u8>> = walk(&projects)
         .into_iter()
         .filter(|path| path.extension().is_some_and(|e| e == "jsonl"))
