@@ -175,6 +175,8 @@ pub struct Approvals {
     table: Table,
     /// For flushing new approvals and answers before they are reported.
     store: Store,
+    /// Approvals whose answer is being written: a second answer meanwhile is refused.
+    deciding: Mutex<std::collections::HashSet<String>>,
     /// Where changes are published.
     bus: Bus<ApprovalEvent>,
 }
@@ -209,6 +211,7 @@ impl Approvals {
             all: Mutex::new(all),
             table,
             store: store.clone(),
+            deciding: Mutex::default(),
             bus: Bus::new(),
         })
     }
@@ -274,8 +277,14 @@ impl Approvals {
         if approval.created_at_ms == 0 {
             approval.created_at_ms = now_ms();
         }
-        self.table.put(&approval.id, &approval)?;
-        self.store.flush().await?;
+        // The request was made whatever the disk says: queued when the store cannot
+        // take it now, so the person can still see it and answer.
+        self.table.put_or_queue(&approval.id, &approval)?;
+        if let Err(err) = self.store.flush().await
+            && !err.is_unavailable()
+        {
+            return Err(err.into());
+        }
         self.all
             .lock()
             .insert(approval.id.clone(), approval.clone());
@@ -309,7 +318,7 @@ impl Approvals {
                 (ApprovalState::Denied, message, false)
             }
         };
-        self.transition(id, |approval| {
+        self.transition(id, true, |approval| {
             resolve(approval, state, decided_by, &message);
             approval.always = always;
         })
@@ -324,7 +333,7 @@ impl Approvals {
         state: ApprovalState,
         reason: &str,
     ) -> Result<Approval, ApprovalError> {
-        self.transition(id, |approval| {
+        self.transition(id, false, |approval| {
             resolve(approval, state, "orchestrad", reason)
         })
         .await
@@ -354,24 +363,50 @@ impl Approvals {
             .cloned()
     }
 
+    /// Moves a pending approval on with `change`. A person's answer (`strict`) is on
+    /// disk before memory changes and anyone is told; if the store cannot take it the
+    /// answer fails with the reason and the approval stays pending. A fact the daemon
+    /// observed (the process ended, the time ran out) is not undone by a full disk: it is
+    /// queued for the store's recovery.
     async fn transition(
         &self,
         id: &str,
+        strict: bool,
         change: impl FnOnce(&mut Approval),
     ) -> Result<Approval, ApprovalError> {
-        let after = {
-            let mut all = self.all.lock();
-            let key = find(&all, id)?.id.clone();
-            let approval = all.get_mut(&key).expect("found just now");
+        let (before, after) = {
+            let all = self.all.lock();
+            let approval = find(&all, id)?;
             if approval.state != ApprovalState::Pending {
                 return Err(ApprovalError::AlreadyAnswered(answered_by(approval)));
             }
-            change(approval);
+            let mut deciding = self.deciding.lock();
+            if deciding.contains(&approval.id) {
+                return Err(ApprovalError::AlreadyAnswered(
+                    "another answer is being recorded just now".to_owned(),
+                ));
+            }
+            let mut after = approval.clone();
+            change(&mut after);
             // Written while the lock is held, so no later answer can be persisted first.
-            self.table.put(&approval.id, &*approval)?;
-            approval.clone()
+            if strict {
+                self.table.put(&after.id, &after)?;
+            } else {
+                self.table.put_or_queue(&after.id, &after)?;
+            }
+            deciding.insert(after.id.clone());
+            (approval.clone(), after)
         };
-        self.store.flush().await?;
+        let flushed = self.store.flush().await;
+        self.deciding.lock().remove(&after.id);
+        if let Err(err) = flushed
+            && (strict || !err.is_unavailable())
+        {
+            // What the store must end up with is what memory still says.
+            self.table.queue_put(&before.id, &before);
+            return Err(err.into());
+        }
+        self.all.lock().insert(after.id.clone(), after.clone());
         tracing::info!(approval = %after.id, state = after.state.as_str(), by = %after.decided_by, "approval resolved");
         self.bus.publish(ApprovalEvent {
             kind: "approval_resolved",

@@ -339,7 +339,10 @@ impl SessionIndex {
         if entry.meta.modified_at_ms == 0 {
             entry.meta.modified_at_ms = mtime_ms;
         }
-        if let Err(err) = self.table.put_compact(&path.to_string_lossy(), &entry) {
+        if let Err(err) = self.table.put_compact(&path.to_string_lossy(), &entry)
+            && !err.is_unavailable()
+        {
+            // A store that cannot take writes says so once itself; the index is a cache.
             tracing::warn!(%err, "cannot persist index entry");
         }
         let kind = if existed {

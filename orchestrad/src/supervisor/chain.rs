@@ -142,7 +142,7 @@ impl Supervisor {
                     match start {
                         Ok(tip) => {
                             let message = with_context(&before, &task);
-                            let _ = self
+                            super::logged(self
                                 .update(&id, |a| {
                                     if !tip.is_empty() {
                                         a.base_commit = tip;
@@ -152,7 +152,7 @@ impl Supervisor {
                                     a.after_released = true;
                                     a.activity = format!("queued after {} (done)", before.id);
                                 })
-                                .await;
+                                .await);
                         }
                         Err(err) => {
                             let reason = format!(
@@ -178,7 +178,7 @@ impl Supervisor {
                 }
                 _ => {
                     let activity = format!("waiting for {} ({})", before.id, before.state.as_str());
-                    let _ = self.update(&id, |a| a.activity = activity).await;
+                    super::logged(self.update(&id, |a| a.activity = activity).await);
                 }
             }
         }

@@ -271,14 +271,14 @@ impl Supervisor {
         }
         for id in &outcome.merged {
             let status = format!("merged into {branch}");
-            let _ = self.update(id, |a| a.merge_status = status).await;
+            super::logged(self.update(id, |a| a.merge_status = status).await);
         }
         for left in &outcome.skipped {
             if takers.iter().any(|a| a.id == left.skipped.agent_id) {
                 let status = format!("left out of {branch}: {}", left.reason);
-                let _ = self
+                super::logged(self
                     .update(&left.skipped.agent_id, |a| a.merge_status = status)
-                    .await;
+                    .await);
             }
         }
         // Keep the batch order in the report of what was left out.

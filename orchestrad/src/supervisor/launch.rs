@@ -268,7 +268,7 @@ pub async fn start(sup: &Arc<Supervisor>, id: &str) {
     };
     match outcome {
         Ok(pid) => {
-            let _ = sup
+            super::logged(sup
                 .update(id, |a| {
                     a.pid = pid;
                     a.pending_input.clear();
@@ -276,19 +276,19 @@ pub async fn start(sup: &Arc<Supervisor>, id: &str) {
                         a.activity = "started".to_owned();
                     }
                 })
-                .await;
+                .await);
             monitor::spawn(sup, id);
         }
         Err(error) => {
             tracing::warn!(agent = id, %error, "agent failed to start");
-            let _ = sup
+            super::logged(sup
                 .update(id, |a| {
                     a.state = AgentState::Failed;
                     a.activity = "failed to start".to_owned();
                     a.error = error;
                     a.ended_at_ms = now_ms();
                 })
-                .await;
+                .await);
             sup.schedule().await;
         }
     }

@@ -17,6 +17,7 @@ pub mod radar;
 pub mod report;
 pub mod results;
 pub mod shim;
+pub mod shim_log;
 pub mod stream;
 
 use parking_lot::Mutex;
@@ -265,13 +266,15 @@ impl Supervisor {
         }
     }
 
-    /// Adds a new record: persisted and flushed before it is published.
+    /// Adds a new record: persisted and flushed before it is published. Refused when the
+    /// store cannot take it (a full disk): nothing is started that could not be recorded.
     async fn insert(&self, agent: AgentRecord, env: Env) -> Result<AgentRecord, SupervisorError> {
         self.env_table.put(&agent.id, &env)?;
-        self.envs.lock().insert(agent.id.clone(), Arc::new(env));
         self.table.put(&agent.id, &agent)?;
         self.store.flush().await?;
+        self.envs.lock().insert(agent.id.clone(), Arc::new(env));
         self.agents.lock().insert(agent.id.clone(), agent.clone());
+        self.mirror(&agent);
         self.bus.publish(AgentChange {
             kind: "created",
             agent: Arc::new(agent.clone()),
@@ -280,33 +283,61 @@ impl Supervisor {
     }
 
     /// Changes an agent with `change`, persists it (flushed to disk when the state
-    /// changed), then publishes it. Returns the record after the change.
+    /// changed), then changes memory and publishes it. Returns the record after the
+    /// change.
+    ///
+    /// What an update records has happened (the process ended, the user asked to stop),
+    /// so a store that cannot take it now (a full disk) does not undo it: the write is
+    /// queued and made as soon as the store recovers, and the store's health says so
+    /// meanwhile (`daemon status`, `status`, the page).
     pub async fn update(
         &self,
         id: &str,
         change: impl FnOnce(&mut AgentRecord),
     ) -> Result<AgentRecord, SupervisorError> {
-        let (before, after) = {
-            let mut agents = self.agents.lock();
+        let (before, mut after) = {
+            let agents = self.agents.lock();
             let agent = agents
-                .get_mut(id)
+                .get(id)
                 .ok_or_else(|| SupervisorError::NotFound(id.to_owned()))?;
-            let before = agent.clone();
-            change(agent);
-            (before, agent.clone())
+            (agent.clone(), agent.clone())
         };
+        change(&mut after);
         if before == after {
             return Ok(after);
         }
-        self.table.put(id, &after)?;
+        self.table.put_or_queue(id, &after)?;
         if before.state != after.state {
-            self.store.flush().await?;
+            // A flush that fails leaves the write queued by the store.
+            if let Err(err) = self.store.flush().await
+                && !err.is_unavailable()
+            {
+                return Err(err.into());
+            }
             tracing::info!(
                 agent = id,
                 from = before.state.as_str(),
                 to = after.state.as_str(),
                 "agent state"
             );
+        }
+        {
+            // Fields changed by another update meanwhile are kept: only what this change
+            // touched is taken over.
+            let mut agents = self.agents.lock();
+            let Some(agent) = agents.get_mut(id) else {
+                return Err(SupervisorError::NotFound(id.to_owned()));
+            };
+            if *agent != before {
+                let mut merged = agent.clone();
+                merged.take_changes(&before, &after);
+                after = merged;
+                self.table.put_or_queue(id, &after)?;
+            }
+            *agent = after.clone();
+        }
+        if before.state != after.state || before.session_id != after.session_id {
+            self.mirror(&after);
         }
         if before.session_id != after.session_id && !after.session_id.is_empty() {
             self.sessions.set_owner(&after.session_id, Some(&after.id));
@@ -316,6 +347,17 @@ impl Supervisor {
             agent: Arc::new(after.clone()),
         });
         Ok(after)
+    }
+
+    /// Keeps a copy of the record in the agent's directory (`record.json`), from which a
+    /// damaged store is rebuilt. Best effort: the store is the record of truth.
+    fn mirror(&self, agent: &AgentRecord) {
+        let dir = self.agent_dir(&agent.id);
+        let written = std::fs::create_dir_all(&dir.0)
+            .and_then(|()| shim::write_json(&dir.record(), agent));
+        if let Err(err) = written {
+            tracing::debug!(agent = %agent.id, %err, "cannot write the record's copy");
+        }
     }
 
     /// Starts queued agents while their batch has free slots.
@@ -371,20 +413,20 @@ impl Supervisor {
             } else if agent.state == AgentState::Starting && !has_info {
                 // The daemon died between recording the intent and starting the shim.
                 tracing::info!(agent = %agent.id, "finishing an interrupted start");
-                let _ = self
+                logged(self
                     .update(&agent.id, |a| a.state = AgentState::Queued)
-                    .await;
+                    .await);
                 launch::start(self, &agent.id).await;
             } else {
                 tracing::warn!(agent = %agent.id, "agent process vanished without an exit record");
-                let _ = self
+                logged(self
                     .update(&agent.id, |a| {
                         a.state = AgentState::Interrupted;
                         a.ended_at_ms = crate::time::now_ms();
                         a.pid = 0;
                         a.activity = "interrupted: its process vanished".to_owned();
                     })
-                    .await;
+                    .await);
             }
         }
         self.schedule().await;
@@ -410,6 +452,15 @@ impl Supervisor {
         if let Some(waker) = self.wakers.lock().get(id) {
             let _ = waker.try_send(());
         }
+    }
+}
+
+/// Logs an update that could not be recorded (the agent was forgotten meanwhile, or its
+/// record does not encode), for callers that have no one else to tell. A store that
+/// cannot take writes is not such a failure: [`Supervisor::update`] queues the write.
+pub(crate) fn logged(result: Result<AgentRecord, SupervisorError>) {
+    if let Err(err) = result {
+        tracing::error!(%err, "cannot record an agent's change");
     }
 }
 

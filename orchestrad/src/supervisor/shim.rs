@@ -3,7 +3,9 @@
 //! daemon staying alive:
 //!
 //! - every stdout line is appended to `output.jsonl` (the daemon tails it, and picks up
-//!   where it left off after a restart, so no line is lost);
+//!   where it left off after a restart, so no line is lost); a full disk never stops the
+//!   draining of stdout ([`super::shim_log`]: lines wait for room, or a marker says how
+//!   many were lost), and the exit record is retried until it is written;
 //! - stdin messages arrive on `shim.sock` (one JSON request per connection);
 //! - stdin is closed once every message sent has had its `result`, so the process ends;
 //! - the exit status goes to `exit.json`;
@@ -12,7 +14,8 @@
 //!   echo its input).
 //!
 //! Files of an agent dir: `spec.json` (what to run, written by the daemon), `output.jsonl`,
-//! `stderr.log`, `shim.json` (pids), `shim.sock`, `exit.json`.
+//! `stderr.log`, `shim.json` (pids), `shim.sock`, `exit.json`, and `record.json` (the
+//! daemon's copy of the agent's record, see [`super::Supervisor::update`]).
 
 use parking_lot::Mutex;
 use std::io::{BufRead, BufReader, Write};
@@ -23,6 +26,8 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+
+use super::shim_log::LogWriter;
 
 /// How a user message sent to the agent starts in `output.jsonl`: a stream-json `user`
 /// line with `"orchestra":"sent"`, which tells it from the lines Claude Code wrote.
@@ -37,11 +42,36 @@ fn sent_line(line: &str) -> String {
     format!("{SENT_PREFIX}\"message\":{message}}}\n")
 }
 
-/// Appends the record of a sent message to the log.
-fn log_sent(output: &Mutex<std::fs::File>, line: &str) -> std::io::Result<()> {
-    let mut output = output.lock();
-    output.write_all(sent_line(line).as_bytes())?;
-    output.flush()
+/// Appends the record of a sent message to the log (kept while the disk is full).
+fn log_sent(output: &Mutex<LogWriter>, line: &str) {
+    output.lock().write_line(sent_line(line).as_bytes(), true);
+}
+
+/// Whether the daemon needs `line` to follow the agent, so the log must keep it even when
+/// lines are being dropped for want of room: the session's start, control requests, and
+/// the result.
+fn must_keep(line: &[u8]) -> bool {
+    super::stream::is_result(line)
+        || super::stream::control(line).is_some()
+        || line.starts_with(br#"{"type":"system","subtype":"init""#)
+}
+
+/// Does `attempt` until it works, waiting a second between tries: for the writes the
+/// daemon needs (the exit record) while the disk is full.
+fn until_written(what: &str, dir: &AgentDir, mut attempt: impl FnMut() -> std::io::Result<()>) {
+    let mut said = false;
+    while let Err(err) = attempt() {
+        if !said {
+            let _ = writeln!(
+                std::io::stderr(),
+                "orchestrad shim {}: cannot write {what} ({}); retrying until there is room",
+                dir.0.display(),
+                crate::store::health::io_words(&err)
+            );
+            said = true;
+        }
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    }
 }
 
 /// What the shim runs, written by the daemon before starting it.
@@ -136,6 +166,11 @@ impl AgentDir {
     /// `exit.json`.
     pub fn exit(&self) -> PathBuf {
         self.0.join("exit.json")
+    }
+    /// `record.json`: the daemon's copy of the agent's record, for rebuilding a damaged
+    /// store.
+    pub fn record(&self) -> PathBuf {
+        self.0.join("record.json")
     }
 
     /// The shim's pids, once it has written them.
@@ -232,12 +267,12 @@ fn run_inner(dir: &AgentDir) -> std::io::Result<i32> {
         .append(true)
         .open(dir.stderr())?;
     // Shared by the output reader and whoever writes to stdin (sent messages are logged).
-    let output = Arc::new(Mutex::new(
+    let output = Arc::new(Mutex::new(LogWriter::new(
         std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(dir.output())?,
-    ));
+    )));
     let _ = std::fs::remove_file(dir.socket());
     let listener = UnixListener::bind(dir.socket())?;
 
@@ -272,7 +307,7 @@ fn run_inner(dir: &AgentDir) -> std::io::Result<i32> {
             if let Some(stdin) = guard.stdin.as_mut() {
                 writeln!(stdin, "{line}")?;
                 stdin.flush()?;
-                log_sent(&output, line)?;
+                log_sent(&output, line);
             }
         }
         guard.pending = spec.input.len();
@@ -292,10 +327,29 @@ fn run_inner(dir: &AgentDir) -> std::io::Result<i32> {
         });
     }
 
+    // Lines held for want of room are written as soon as there is some, also while the
+    // agent is quiet.
+    {
+        let output = Arc::downgrade(&output);
+        std::thread::spawn(move || {
+            while let Some(output) = output.upgrade() {
+                {
+                    let mut output = output.lock();
+                    if output.has_pending() {
+                        output.drain();
+                    }
+                }
+                drop(output);
+                std::thread::sleep(std::time::Duration::from_millis(500));
+            }
+        });
+    }
+
     // Output: every line to the log, flushed at once; count results to close stdin.
     let stdout = child.stdout.take().expect("stdout is piped");
     let reader = std::thread::spawn({
         let input = input.clone();
+        let output = output.clone();
         move || -> std::io::Result<()> {
             let mut reader = BufReader::new(stdout);
             let mut line = Vec::new();
@@ -307,11 +361,7 @@ fn run_inner(dir: &AgentDir) -> std::io::Result<i32> {
                 if !line.ends_with(b"\n") {
                     line.push(b'\n');
                 }
-                {
-                    let mut output = output.lock();
-                    output.write_all(&line)?;
-                    output.flush()?;
-                }
+                output.lock().write_line(&line, must_keep(&line));
                 if super::stream::is_result(&line) {
                     let mut guard = input.lock();
                     guard.pending = guard.pending.saturating_sub(1);
@@ -326,15 +376,22 @@ fn run_inner(dir: &AgentDir) -> std::io::Result<i32> {
     let status = child.wait()?;
     let _ = reader.join();
     let _ = std::fs::remove_file(dir.socket());
+    // The log first, whole, then the exit record: the daemon reads the record as "the
+    // log is complete".
+    until_written("the agent's log", dir, || {
+        if output.lock().drain() {
+            Ok(())
+        } else {
+            Err(std::io::Error::from_raw_os_error(28))
+        }
+    });
     use std::os::unix::process::ExitStatusExt;
-    write_json(
-        &dir.exit(),
-        &ExitRecord {
-            code: status.code(),
-            signal: status.signal(),
-            ended_at_ms: crate::time::now_ms(),
-        },
-    )?;
+    let record = ExitRecord {
+        code: status.code(),
+        signal: status.signal(),
+        ended_at_ms: crate::time::now_ms(),
+    };
+    until_written("the exit record", dir, || write_json(&dir.exit(), &record));
     Ok(0)
 }
 
@@ -359,7 +416,7 @@ fn write_line(stdin: &mut Option<std::process::ChildStdin>, line: &str, gone: &s
     }
 }
 
-fn serve_request(stream: UnixStream, input: &Mutex<Input>, output: &Mutex<std::fs::File>) {
+fn serve_request(stream: UnixStream, input: &Mutex<Input>, output: &Mutex<LogWriter>) {
     let mut reader = BufReader::new(&stream);
     let mut text = String::new();
     if reader.read_line(&mut text).is_err() {
@@ -380,8 +437,7 @@ fn serve_request(stream: UnixStream, input: &Mutex<Input>, output: &Mutex<std::f
             if reply.ok {
                 guard.pending += 1;
                 drop(guard);
-                // Delivered all the same when this fails; only the log misses it.
-                let _ = log_sent(output, &line);
+                log_sent(output, &line);
             }
             reply
         }
