@@ -9,7 +9,7 @@
 //   transcript.js typed transcript events           dom.js      helpers; text is never HTML
 //   tabs.js       which tab shows
 
-import { $, api } from "./dom.js";
+import { $, api, el } from "./dom.js";
 import { connect } from "./live.js";
 import { resetAgents, upsertAgent, removeAgent, onAgentsChanged, tickTimes, spawn } from "./agents.js";
 import { resetSessions, applySession, search, showAll } from "./sessions.js";
@@ -45,6 +45,19 @@ function apply(event) {
   }
 }
 
+/** Shows what is wrong with the daemon's disk or store, or hides the banner. */
+async function showConditions() {
+  let conditions = [];
+  try {
+    conditions = (await api("GET", "/api/health")).conditions || [];
+  } catch {
+    return;
+  }
+  const banner = $("conditions");
+  banner.replaceChildren(...conditions.map((line) => el("p", { text: line })));
+  banner.classList.toggle("hidden", conditions.length === 0);
+}
+
 document.addEventListener("DOMContentLoaded", async () => {
   for (const button of document.querySelectorAll("nav button")) button.addEventListener("click", () => showTab(button.dataset.tab));
   whenShown("worktrees", loadWorktrees);
@@ -71,6 +84,9 @@ document.addEventListener("DOMContentLoaded", async () => {
   }
   // Only running agents' elapsed times change without an event.
   setInterval(tickTimes, 1000);
+  // A full disk or a damaged store shows as a banner while it lasts.
+  showConditions();
+  setInterval(showConditions, 5000);
   connect(apply);
   startNotifications();
   // The service worker (installable app, notification clicks); secure contexts only.

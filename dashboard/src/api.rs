@@ -17,6 +17,7 @@ use crate::AppState;
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/api/info", get(info))
+        .route("/api/health", get(health))
         .route("/api/agents", get(agents).post(spawn))
         .route("/api/agents/{id}/stop", post(stop))
         .route("/api/agents/{id}/send", post(send))
@@ -62,6 +63,22 @@ async fn info(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
         "tls": state.cert.is_some(),
         "fingerprint_sha256": state.cert.as_ref().map(|c| c.fingerprint_sha256.clone()),
     }))
+}
+
+/// What is wrong with the daemon's disk or store, for the page's banner.
+async fn health(State(state): State<Arc<AppState>>) -> ApiResult {
+    let status = state
+        .client
+        .daemon()
+        .status(pb::StatusRequest {})
+        .await?
+        .into_inner();
+    Ok(Json(json!({
+        "conditions": status.conditions,
+        "disk": status.disk,
+        "store": status.store,
+    }))
+    .into_response())
 }
 
 async fn agents(State(state): State<Arc<AppState>>) -> ApiResult {

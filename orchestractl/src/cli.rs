@@ -232,6 +232,12 @@ pub enum DaemonCommand {
     Status,
     /// Stop orchestrad, then start it again
     Restart,
+    /// Read the store and the agents' directories and report where they do not agree
+    /// (exit 1 when they do not)
+    #[command(
+        after_help = "Examples:\n  orchestractl daemon check\n  orchestractl daemon check --json"
+    )]
+    Check,
 }
 
 /// `orchestractl config ...`

@@ -35,11 +35,19 @@ pub struct Context {
     pub approvals: std::sync::Arc<crate::approvals::Approvals>,
     /// Tells the user about finishes, failures and waits (see [`crate::notify`]).
     pub notifier: std::sync::Arc<crate::notify::Notifier>,
+    /// The state directory's disk, watched.
+    pub disk: std::sync::Arc<crate::disk::DiskWatch>,
+    /// Set when the store was found damaged at start and rebuilt.
+    pub repair: Option<crate::repair::Repair>,
 }
 
 impl Context {
     /// A context for a daemon that starts now.
-    pub fn new(settings: Settings, store: Store) -> Result<Context, crate::store::StoreError> {
+    pub fn new(
+        settings: Settings,
+        store: Store,
+        repair: Option<crate::repair::Repair>,
+    ) -> Result<Context, crate::store::StoreError> {
         let (shutdown, _) = watch::channel(false);
         let sessions = std::sync::Arc::new(SessionIndex::load(
             settings.config.claude_projects_dir.clone(),
@@ -60,7 +68,10 @@ impl Context {
             &store,
             &devices.ids()?,
         )?);
+        let disk = crate::disk::DiskWatch::new(store.clone());
         Ok(Context {
+            disk,
+            repair,
             settings,
             store,
             started: Instant::now(),

@@ -8,15 +8,17 @@
 //!
 //! - Plumbing: [`time`] (now, in ms), [`text`] (cutting text, durations), [`memory`]
 //!   (giving memory back), [`events`] (the bus every change is published on), [`store`]
-//!   (the sled database), [`lifecycle`] (claiming the socket, the pid file).
+//!   (the sled database, its health), [`disk`] (the state dir's disk, watched; the store
+//!   recovered), [`lifecycle`] (claiming the socket, the pid file).
 //! - Domains: [`sessions`] (the live index of Claude Code's session files), [`worktree`]
 //!   (git worktrees and merges), [`approvals`] (tool calls waiting for a person),
 //!   [`devices`] (phones paired with the dashboard), [`notify`] (channels and delivery).
 //! - [`config`]: the user's settings (naming notify's channel entries) and the daemon's
 //!   start-up [`config::Settings`].
 //! - [`supervisor`]: agents (launch, monitor, chains, the overlap radar, reports).
-//! - Wiring: [`notify_sources`] (the buses that feed notifications), [`context`] (what
-//!   every service shares), [`server`] (one file per gRPC service).
+//! - Wiring: [`notify_sources`] (the buses that feed notifications), [`repair`] (a damaged
+//!   store noticed and rebuilt from the agents' directories), [`context`] (what every
+//!   service shares), [`server`] (one file per gRPC service).
 //!
 //! How processes are told apart (pids, start times) lives in `orchestra_proto::process`,
 //! shared with the CLI and the tests.
@@ -25,11 +27,13 @@ pub mod approvals;
 pub mod config;
 pub mod context;
 pub mod devices;
+pub mod disk;
 pub mod events;
 pub mod lifecycle;
 pub mod memory;
 pub mod notify;
 pub mod notify_sources;
+pub mod repair;
 pub mod server;
 pub mod sessions;
 pub mod store;
@@ -61,11 +65,13 @@ impl Daemon {
         use anyhow::Context as _;
         lifecycle::create_private_dir(&settings.state_dir)?;
         let claim = lifecycle::claim(&settings.socket)?;
-        let store = open_store(&settings.store_dir()).context("cannot open the daemon's store")?;
+        let (store, repair) =
+            repair::open_or_rebuild(&settings.store_dir(), &settings.agents_dir(), open_store)
+                .context("cannot open the daemon's store")?;
         for warning in &settings.warnings {
             tracing::warn!("{warning}");
         }
-        let ctx = Arc::new(Context::new(settings, store)?);
+        let ctx = Arc::new(Context::new(settings, store, repair)?);
         Ok(Daemon { ctx, claim })
     }
 
@@ -111,6 +117,7 @@ impl Daemon {
             )
         };
         tokio::spawn(watch_socket_file(ctx.clone(), claim.socket().to_path_buf()));
+        tokio::spawn(ctx.disk.clone().run(ctx.shutdown.subscribe()));
         // Notifications follow the buses from before the agents are re-adopted, so a run
         // that ended while the daemon was away is still told.
         ctx.notifier.start();
@@ -119,6 +126,7 @@ impl Daemon {
             supervisor: ctx.supervisor.clone(),
             sessions: ctx.sessions.clone(),
             approvals: ctx.approvals.clone(),
+            disk: ctx.disk.clone(),
             shutdown: ctx.shutdown.subscribe(),
         });
         // Re-adopt agents that outlived the previous daemon, then go on with the queue.

@@ -34,6 +34,8 @@ pub struct Sources {
     pub sessions: Arc<SessionIndex>,
     /// The approvals and their bus.
     pub approvals: Arc<Approvals>,
+    /// The state directory's disk.
+    pub disk: Arc<crate::disk::DiskWatch>,
     /// Becomes true when the daemon shuts down.
     pub shutdown: watch::Receiver<bool>,
 }
@@ -49,6 +51,36 @@ pub fn spawn(ctx: Sources) {
     tokio::spawn(follow_sessions(ctx.clone(), sessions));
     let approvals = ctx.approvals.bus().subscribe();
     tokio::spawn(follow_approvals(ctx.clone(), approvals));
+    let disk = ctx.disk.subscribe();
+    tokio::spawn(follow_disk(ctx.clone(), disk));
+}
+
+/// Tells `disk_full` once when the state directory's disk fills, and `disk_ok` once when
+/// it has room again.
+async fn follow_disk(ctx: Arc<Sources>, mut rx: watch::Receiver<crate::store::DiskState>) {
+    let mut shutdown = ctx.shutdown.clone();
+    let mut told_full = rx.borrow_and_update().is_full();
+    if told_full {
+        let message = rx.borrow().describe();
+        ctx.notifier.notify(NotifyInput::Disk {
+            full: true,
+            message,
+        });
+    }
+    loop {
+        tokio::select! {
+            changed = rx.changed() => if changed.is_err() { return },
+            _ = shutdown.wait_for(|stop| *stop) => return,
+        }
+        let disk = rx.borrow_and_update().clone();
+        if disk.is_full() != told_full {
+            told_full = disk.is_full();
+            ctx.notifier.notify(NotifyInput::Disk {
+                full: told_full,
+                message: disk.describe(),
+            });
+        }
+    }
 }
 
 /// Tells each new pending approval (an agent's over stdio, or a hand-started session's

@@ -1,10 +1,10 @@
-//! `orchestractl daemon start|stop|status|restart`.
+//! `orchestractl daemon start|stop|status|restart|check`.
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::bail;
-use orchestra_proto::v1::{ShutdownRequest, StatusResponse};
+use orchestra_proto::v1::{CheckRequest, ShutdownRequest, StatusResponse};
 
 use crate::cli::DaemonCommand;
 use crate::client::Ctx;
@@ -21,7 +21,40 @@ pub async fn run(ctx: &Ctx, cmd: DaemonCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         DaemonCommand::Restart => restart(ctx).await,
+        DaemonCommand::Check => check(ctx).await,
     }
+}
+
+/// `daemon check`: the store against the agents' directories.
+async fn check(ctx: &Ctx) -> anyhow::Result<ExitCode> {
+    let clients = ctx.connect().await?;
+    let report = clients.daemon().check(CheckRequest {}).await?.into_inner();
+    let agree = report.findings.is_empty();
+    if ctx.json {
+        output::json(&report)?;
+    } else {
+        println!(
+            "{} agents in the store, {} agent directories on disk",
+            report.agents_in_store, report.agent_dirs
+        );
+        for finding in &report.findings {
+            println!("{}  {}: {}", finding.agent_id, finding.kind, finding.detail);
+        }
+        if let Some(disk) = report.disk.as_ref().filter(|d| d.state == "full") {
+            println!("disk: {}", disk.message);
+        }
+        if let Some(repair) = report.store.as_ref().and_then(|s| s.repair.as_ref()) {
+            println!("store rebuilt: {}", repair.note);
+        }
+        if agree {
+            println!("the store and the agents' directories agree");
+        }
+    }
+    Ok(if agree {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 /// Stops the daemon and starts a new one, but only once the config file is known to load:
@@ -182,6 +215,22 @@ fn print_status(ctx: &Ctx, status: &StatusResponse) -> anyhow::Result<()> {
     }
     if let Some(n) = status.notifications.as_ref().filter(|n| n.channels > 0) {
         rows.push(("notifications", super::notify::summary_line(n)));
+    }
+    if let Some(disk) = &status.disk {
+        rows.push(("disk", disk.message.clone()));
+    }
+    if let Some(store) = &status.store {
+        let mut line = store.state.clone();
+        if !store.error.is_empty() {
+            line.push_str(&format!(": {}", store.error));
+        }
+        if store.queued_writes > 0 {
+            line.push_str(&format!(" ({} writes wait for room)", store.queued_writes));
+        }
+        rows.push(("store", line));
+        if let Some(repair) = &store.repair {
+            rows.push(("store rebuilt", repair.note.clone()));
+        }
     }
     for warning in &status.warnings {
         rows.push(("warning", warning.clone()));

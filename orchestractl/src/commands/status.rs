@@ -22,6 +22,11 @@ pub async fn run(ctx: &Ctx, args: StatusArgs) -> anyhow::Result<ExitCode> {
         .await?
         .into_inner();
     let agents = response.agents;
+    if !ctx.json {
+        for line in &clients.status.conditions {
+            println!("{line}");
+        }
+    }
     if ctx.json {
         output::json(&agents)?;
     } else if agents.is_empty() && !response.repo.is_empty() {

@@ -162,6 +162,8 @@ fn ntfy_tags(kind: EventKind) -> String {
         EventKind::SessionWaiting => "hourglass",
         EventKind::Overlap => "twisted_rightwards_arrows",
         EventKind::Test => "bell",
+        EventKind::DiskFull => "floppy_disk",
+        EventKind::DiskOk => "white_check_mark",
     };
     format!("{emoji},{}", kind.as_str())
 }

@@ -48,6 +48,8 @@ fn combine(kind: EventKind, events: &[&Event]) -> Notification {
         EventKind::ApprovalNeeded => format!("{n} approvals needed"),
         EventKind::Overlap => format!("{n} overlaps between agents"),
         EventKind::Test => format!("{n} test notifications"),
+        EventKind::DiskFull => "Disk full".to_owned(),
+        EventKind::DiskOk => "Disk has room again".to_owned(),
     };
     let mut lines: Vec<String> = events
         .iter()

@@ -28,11 +28,15 @@ pub enum EventKind {
     Overlap,
     /// Sent by `orchestractl notify test`.
     Test,
+    /// The state directory's disk is full: agents go on, but nothing new is recorded.
+    DiskFull,
+    /// The disk has room again; the store took its writes.
+    DiskOk,
 }
 
 impl EventKind {
     /// Every kind, in the order they are documented.
-    pub const ALL: [EventKind; 7] = [
+    pub const ALL: [EventKind; 9] = [
         EventKind::ApprovalNeeded,
         EventKind::AgentDone,
         EventKind::AgentFailed,
@@ -40,6 +44,8 @@ impl EventKind {
         EventKind::SessionWaiting,
         EventKind::Overlap,
         EventKind::Test,
+        EventKind::DiskFull,
+        EventKind::DiskOk,
     ];
 
     /// The name used in the config and on the wire.
@@ -52,6 +58,8 @@ impl EventKind {
             EventKind::SessionWaiting => "session_waiting",
             EventKind::Overlap => "overlap",
             EventKind::Test => "test",
+            EventKind::DiskFull => "disk_full",
+            EventKind::DiskOk => "disk_ok",
         }
     }
 
@@ -64,7 +72,7 @@ impl EventKind {
 
     /// Whether it needs the user now (ntfy priority `high`).
     pub fn urgent(self) -> bool {
-        matches!(self, EventKind::ApprovalNeeded)
+        matches!(self, EventKind::ApprovalNeeded | EventKind::DiskFull)
     }
 }
 
@@ -153,6 +161,13 @@ pub enum NotifyInput {
     },
     /// A test from `orchestractl notify test`.
     Test,
+    /// The state directory's disk became full (`full`), or has room again.
+    Disk {
+        /// Whether it is full now.
+        full: bool,
+        /// The condition in words ("no space left on /x (12 KB free): ...").
+        message: String,
+    },
 }
 
 /// One event, before coalescing: what happened, with the texts a user reads.
@@ -300,6 +315,17 @@ impl Event {
                 );
                 event.agent_id = agent_ids.first().cloned().unwrap_or_default();
                 event.project_path = project_path;
+            }
+            NotifyInput::Disk { full, message } => {
+                (event.kind, event.title) = if full {
+                    (
+                        EventKind::DiskFull,
+                        "Disk full: agents go on, nothing new is recorded".to_owned(),
+                    )
+                } else {
+                    (EventKind::DiskOk, "Disk has room again".to_owned())
+                };
+                event.message = short(&message);
             }
             NotifyInput::Test => {
                 event.title = "Test notification".to_owned();

@@ -3,8 +3,9 @@
 use std::sync::Arc;
 
 use orchestra_proto::v1::{
-    GetConfigRequest, GetConfigResponse, ShutdownRequest, ShutdownResponse, StatusRequest,
-    StatusResponse, daemon_server::Daemon,
+    CheckFinding, CheckRequest, CheckResponse, DiskStatus, GetConfigRequest, GetConfigResponse,
+    ShutdownRequest, ShutdownResponse, StatusRequest, StatusResponse, StoreRepair, StoreStatus,
+    daemon_server::Daemon,
 };
 use tonic::{Request, Response, Status};
 
@@ -59,6 +60,34 @@ impl Daemon for DaemonService {
             started_at_ms: ctx.started_at_ms,
             warnings: settings.warnings.clone(),
             notifications: Some((&ctx.notifier.summary()).into()),
+            conditions: conditions(ctx),
+            disk: Some(disk_status(ctx)),
+            store: Some(store_status(ctx)),
+        }))
+    }
+
+    async fn check(&self, _: Request<CheckRequest>) -> Result<Response<CheckResponse>, Status> {
+        let ctx = self.ctx.clone();
+        let checked = tokio::task::spawn_blocking(move || {
+            crate::repair::check(&ctx.store, &ctx.settings.agents_dir())
+        })
+        .await
+        .map_err(|err| Status::internal(format!("the check failed unexpectedly: {err}")))?
+        .map_err(|err| Status::unavailable(err.to_string()))?;
+        let (findings, agents_in_store, agent_dirs) = checked;
+        Ok(Response::new(CheckResponse {
+            findings: findings
+                .into_iter()
+                .map(|f| CheckFinding {
+                    agent_id: f.agent_id,
+                    kind: f.kind.to_owned(),
+                    detail: f.detail,
+                })
+                .collect(),
+            agents_in_store,
+            agent_dirs,
+            store: Some(store_status(&self.ctx)),
+            disk: Some(disk_status(&self.ctx)),
         }))
     }
 
@@ -90,4 +119,56 @@ impl Daemon for DaemonService {
         });
         Ok(Response::new(ShutdownResponse {}))
     }
+}
+
+/// The state directory's disk, as `daemon status` shows it.
+fn disk_status(ctx: &Context) -> DiskStatus {
+    let disk = ctx.disk.current();
+    DiskStatus {
+        message: disk.describe(),
+        state: disk.state.to_owned(),
+        path: disk.path,
+        free_bytes: disk.free_bytes,
+    }
+}
+
+/// The store's health, and the repair made at start if any.
+fn store_status(ctx: &Context) -> StoreStatus {
+    let health = ctx.store.health();
+    StoreStatus {
+        state: if health.is_ok() { "ok" } else { "failing" }.to_owned(),
+        error: health.error().unwrap_or_default().to_owned(),
+        failing_since_ms: health.since_ms(),
+        queued_writes: ctx.store.queued_writes() as u64,
+        repair: ctx.repair.as_ref().map(|repair| StoreRepair {
+            reason: repair.reason.clone(),
+            damaged_copy: repair.damaged_copy.display().to_string(),
+            agents_rebuilt: repair.agents_rebuilt,
+            approvals_expired: repair.approvals_expired,
+            at_ms: repair.at_ms,
+            note: repair.note(),
+        }),
+    }
+}
+
+/// What is wrong with the disk or the store, one line each, in words.
+pub fn conditions(ctx: &Context) -> Vec<String> {
+    let mut lines = Vec::new();
+    let disk = ctx.disk.current();
+    if disk.is_full() {
+        lines.push(format!(
+            "disk full: {}; agents go on and their output waits, but nothing new can start",
+            disk.describe()
+        ));
+    }
+    let health = ctx.store.health();
+    if let Some(error) = health.error().filter(|_| !disk.is_full()) {
+        lines.push(format!(
+            "the store cannot be written ({error}); orchestrad retries by itself"
+        ));
+    }
+    if let Some(repair) = &ctx.repair {
+        lines.push(format!("store rebuilt: {}", repair.note()));
+    }
+    lines
 }

@@ -100,7 +100,11 @@ impl DiskState {
         DiskState {
             state: if full { "full" } else { "ok" },
             path: path.display().to_string(),
-            free_bytes: if free_bytes == u64::MAX { 0 } else { free_bytes },
+            free_bytes: if free_bytes == u64::MAX {
+                0
+            } else {
+                free_bytes
+            },
         }
     }
 

@@ -114,7 +114,13 @@ impl StoreError {
         matches!(
             self,
             StoreError::DiskFull { .. } | StoreError::Unavailable { .. }
-        ) || matches!(self, StoreError::Sled { source: sled::Error::Io(_), .. })
+        ) || matches!(
+            self,
+            StoreError::Sled {
+                source: sled::Error::Io(_),
+                ..
+            }
+        )
     }
 }
 
@@ -227,8 +233,7 @@ impl Store {
 
     /// Bytes the store takes on disk.
     pub fn size_on_disk(&self) -> u64 {
-        self.read_db("measure", sled::Db::size_on_disk)
-            .unwrap_or(0)
+        self.read_db("measure", sled::Db::size_on_disk).unwrap_or(0)
     }
 
     /// Waits until every write so far is on disk.
@@ -393,6 +398,19 @@ impl Store {
         }
         self.inner.health.lock().recovered(&path, queued.len());
         Ok(true)
+    }
+
+    /// Why a new piece of work should not start now: the store refuses writes, or its disk
+    /// is full. `None` when writes should work.
+    pub fn refuses_writes(&self) -> Option<StoreError> {
+        if !self.inner.health.lock().is_ok() {
+            return Some(self.unavailable());
+        }
+        let free = health::free_bytes(&self.inner.path)?;
+        (free < health::FULL_BELOW_BYTES).then(|| StoreError::DiskFull {
+            path: self.inner.path.clone(),
+            free_bytes: free,
+        })
     }
 
     /// Writes queued while the store could not take them, waiting for [`Store::recover`].
@@ -688,7 +706,11 @@ mod tests {
         assert_eq!(table.get::<i32>("a").expect("read"), Some(1));
         assert!(store.recover().expect("recovered"));
         assert!(store.health().is_ok());
-        assert_eq!(table.get::<i32>("c").expect("read"), Some(3), "queued write");
+        assert_eq!(
+            table.get::<i32>("c").expect("read"),
+            Some(3),
+            "queued write"
+        );
         assert_eq!(
             table.get::<i32>("a").expect("read"),
             Some(1),

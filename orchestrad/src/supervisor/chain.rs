@@ -142,8 +142,8 @@ impl Supervisor {
                     match start {
                         Ok(tip) => {
                             let message = with_context(&before, &task);
-                            super::logged(self
-                                .update(&id, |a| {
+                            super::logged(
+                                self.update(&id, |a| {
                                     if !tip.is_empty() {
                                         a.base_commit = tip;
                                         a.base_ref = before.branch.clone();
@@ -152,7 +152,8 @@ impl Supervisor {
                                     a.after_released = true;
                                     a.activity = format!("queued after {} (done)", before.id);
                                 })
-                                .await);
+                                .await,
+                            );
                         }
                         Err(err) => {
                             let reason = format!(

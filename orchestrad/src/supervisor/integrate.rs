@@ -276,9 +276,10 @@ impl Supervisor {
         for left in &outcome.skipped {
             if takers.iter().any(|a| a.id == left.skipped.agent_id) {
                 let status = format!("left out of {branch}: {}", left.reason);
-                super::logged(self
-                    .update(&left.skipped.agent_id, |a| a.merge_status = status)
-                    .await);
+                super::logged(
+                    self.update(&left.skipped.agent_id, |a| a.merge_status = status)
+                        .await,
+                );
             }
         }
         // Keep the batch order in the report of what was left out.

@@ -47,6 +47,10 @@ impl Supervisor {
             ));
         }
         self.claude_program(&options.env)?;
+        if let Some(refused) = self.store.refuses_writes() {
+            // Nothing is started that could not be recorded.
+            return Err(refused.into());
+        }
         let repo = repo_of(&options.repo)?;
         let config = &self.settings.config;
         let base_commit = if options.no_worktree {
@@ -268,27 +272,29 @@ pub async fn start(sup: &Arc<Supervisor>, id: &str) {
     };
     match outcome {
         Ok(pid) => {
-            super::logged(sup
-                .update(id, |a| {
+            super::logged(
+                sup.update(id, |a| {
                     a.pid = pid;
                     a.pending_input.clear();
                     if a.state == AgentState::Starting {
                         a.activity = "started".to_owned();
                     }
                 })
-                .await);
+                .await,
+            );
             monitor::spawn(sup, id);
         }
         Err(error) => {
             tracing::warn!(agent = id, %error, "agent failed to start");
-            super::logged(sup
-                .update(id, |a| {
+            super::logged(
+                sup.update(id, |a| {
                     a.state = AgentState::Failed;
                     a.activity = "failed to start".to_owned();
                     a.error = error;
                     a.ended_at_ms = now_ms();
                 })
-                .await);
+                .await,
+            );
             sup.schedule().await;
         }
     }

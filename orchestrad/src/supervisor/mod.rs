@@ -353,8 +353,8 @@ impl Supervisor {
     /// damaged store is rebuilt. Best effort: the store is the record of truth.
     fn mirror(&self, agent: &AgentRecord) {
         let dir = self.agent_dir(&agent.id);
-        let written = std::fs::create_dir_all(&dir.0)
-            .and_then(|()| shim::write_json(&dir.record(), agent));
+        let written =
+            std::fs::create_dir_all(&dir.0).and_then(|()| shim::write_json(&dir.record(), agent));
         if let Err(err) = written {
             tracing::debug!(agent = %agent.id, %err, "cannot write the record's copy");
         }
@@ -413,20 +413,22 @@ impl Supervisor {
             } else if agent.state == AgentState::Starting && !has_info {
                 // The daemon died between recording the intent and starting the shim.
                 tracing::info!(agent = %agent.id, "finishing an interrupted start");
-                logged(self
-                    .update(&agent.id, |a| a.state = AgentState::Queued)
-                    .await);
+                logged(
+                    self.update(&agent.id, |a| a.state = AgentState::Queued)
+                        .await,
+                );
                 launch::start(self, &agent.id).await;
             } else {
                 tracing::warn!(agent = %agent.id, "agent process vanished without an exit record");
-                logged(self
-                    .update(&agent.id, |a| {
+                logged(
+                    self.update(&agent.id, |a| {
                         a.state = AgentState::Interrupted;
                         a.ended_at_ms = crate::time::now_ms();
                         a.pid = 0;
                         a.activity = "interrupted: its process vanished".to_owned();
                     })
-                    .await);
+                    .await,
+                );
             }
         }
         self.schedule().await;

@@ -117,14 +117,15 @@ async fn run(sup: &Arc<Supervisor>, id: &str, mut wake: tokio::sync::mpsc::Recei
                         _ => {}
                     }
                 }
-                super::logged(sup
-                    .update(id, |a| {
+                super::logged(
+                    sup.update(id, |a| {
                         for line in &lines {
                             stream::apply(a, line);
                         }
                         a.log_offset = new_offset;
                     })
-                    .await);
+                    .await,
+                );
                 // A request answered between the two steps must not leave it `waiting`.
                 sup.settle_waiting(id, None).await;
                 if refresh {
@@ -170,8 +171,8 @@ async fn finish(sup: &Arc<Supervisor>, id: &str, exit: Option<super::shim::ExitR
         let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
         lines[lines.len().saturating_sub(3)..].join("\n")
     };
-    super::logged(sup
-        .update(id, |a| {
+    super::logged(
+        sup.update(id, |a| {
             a.pid = 0;
             a.ended_at_ms = exit.as_ref().map(|e| e.ended_at_ms).unwrap_or_else(now_ms);
             let Some(exit) = exit else {
@@ -208,5 +209,6 @@ async fn finish(sup: &Arc<Supervisor>, id: &str, exit: Option<super::shim::ExitR
                 };
             }
         })
-        .await);
+        .await,
+    );
 }

@@ -198,6 +198,10 @@ mod tests {
         assert_eq!(lines[fits + 1], "{\"type\":\"result\"}");
         // Written through from now on.
         log.write_line(b"after\n", false);
-        assert!(std::fs::read_to_string(&path).expect("read").ends_with("after\n"));
+        assert!(
+            std::fs::read_to_string(&path)
+                .expect("read")
+                .ends_with("after\n")
+        );
     }
 }
