@@ -21,6 +21,8 @@
 //!   `--allowedTools Bash` or a bypass allows it, like the real CLI without a prompt tool;
 //! - `CHATTY:<n>`: send n assistant text messages before the result;
 //! - `PACE:<ms>`: wait that long between those messages;
+//! - `UNTIL:<file>`: send such messages until `<file>` exists (a stream of output lines
+//!   for as long as a test needs it), then go on (`WRITE:` included);
 //! - `EXIT:<code>`: exit at once with that code, printing no result.
 //! - `TOOL_BASH:<command>`: call the Bash tool with the rest of the prompt as its
 //!   command (run with `sh -c` in the cwd), asking for permission like the real CLI
@@ -375,6 +377,30 @@ impl Session {
                 .any(|w| w == "TOOL_WRITE")
                 .then(|| "written.txt".to_owned())
         });
+        let chatty = word("CHATTY:")
+            .and_then(|n| n.parse::<u32>().ok())
+            .unwrap_or(0);
+        let pace = word("PACE:")
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or(0);
+        let until = word("UNTIL:").map(PathBuf::from);
+        let mut step = 0;
+        while step < chatty || until.as_ref().is_some_and(|file| !file.exists()) {
+            if until
+                .as_ref()
+                .is_some_and(|file| file.parent().is_some_and(|dir| !dir.exists()))
+            {
+                // The test is over.
+                return 143;
+            }
+            if pace > 0 {
+                std::thread::sleep(Duration::from_millis(pace));
+            }
+            self.assistant(
+                json!([{"type": "text", "text": format!("working on it, step {step}")}]),
+            );
+            step += 1;
+        }
         if let Some(target) = write_target {
             turns += 1;
             let path = self.cwd.join(&target);
@@ -415,18 +441,6 @@ impl Session {
             self.assistant(json!([{"type": "text", "text": reply}]));
             self.finish(args, started, &reply, false, None, denials, turns);
             return 0;
-        }
-        let chatty = word("CHATTY:")
-            .and_then(|n| n.parse::<u32>().ok())
-            .unwrap_or(0);
-        let pace = word("PACE:")
-            .and_then(|n| n.parse::<u64>().ok())
-            .unwrap_or(0);
-        for i in 0..chatty {
-            if pace > 0 {
-                std::thread::sleep(Duration::from_millis(pace));
-            }
-            self.assistant(json!([{"type": "text", "text": format!("working on it, step {i}")}]));
         }
         let reply = format!(
             "hi from fake-claude: {}",
