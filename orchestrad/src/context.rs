@@ -29,6 +29,8 @@ pub struct Context {
     pub sessions: std::sync::Arc<SessionIndex>,
     /// The agents.
     pub supervisor: std::sync::Arc<Supervisor>,
+    /// Their work brought together.
+    pub integration: std::sync::Arc<crate::integration::Integration>,
     /// Devices paired with the dashboard.
     pub devices: crate::devices::Devices,
     /// Tool calls waiting for a person's answer (also held by the supervisor).
@@ -69,9 +71,11 @@ impl Context {
             &devices.ids()?,
         )?);
         let disk = crate::disk::DiskWatch::new(store.clone());
+        let integration = crate::integration::Integration::new(supervisor.clone());
         Ok(Context {
             disk,
             repair,
+            integration,
             settings,
             store,
             started: Instant::now(),

@@ -15,7 +15,8 @@
 //!   [`devices`] (phones paired with the dashboard), [`notify`] (channels and delivery).
 //! - [`config`]: the user's settings (naming notify's channel entries) and the daemon's
 //!   start-up [`config::Settings`].
-//! - [`supervisor`]: agents (launch, monitor, chains, the overlap radar, reports).
+//! - [`supervisor`]: agents' lives (launch, monitor, chains, the overlap radar).
+//! - [`integration`]: their work brought together (merge, report, PRs, results, cleanup).
 //! - Wiring: [`notify_sources`] (the buses that feed notifications), [`repair`] (a damaged
 //!   store noticed and rebuilt from the agents' directories), [`context`] (what every
 //!   service shares), [`server`] (one file per gRPC service).
@@ -29,6 +30,7 @@ pub mod context;
 pub mod devices;
 pub mod disk;
 pub mod events;
+pub mod integration;
 pub mod lifecycle;
 pub mod memory;
 pub mod notify;

@@ -65,6 +65,12 @@ impl orchestra_proto::v1::daemon_server::Daemon for OtherVersion {
     ) -> Result<tonic::Response<orchestra_proto::v1::GetConfigResponse>, tonic::Status> {
         Err(tonic::Status::unimplemented("no"))
     }
+    async fn check(
+        &self,
+        _: tonic::Request<orchestra_proto::v1::CheckRequest>,
+    ) -> Result<tonic::Response<orchestra_proto::v1::CheckResponse>, tonic::Status> {
+        Err(tonic::Status::unimplemented("no"))
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -271,7 +271,7 @@ impl Agents for AgentsService {
         let dir = (!req.repo.is_empty()).then(|| PathBuf::from(&req.repo));
         let results = self
             .ctx
-            .supervisor
+            .integration
             .collect(dir.as_deref(), req.wait)
             .await?;
         Ok(Response::new(pb::CollectResponse {
@@ -285,7 +285,7 @@ impl Agents for AgentsService {
         request: Request<pb::WorktreesRequest>,
     ) -> Result<Response<pb::WorktreesResponse>, Status> {
         let dir = repo_dir(&request.into_inner().repo)?;
-        let (repo, infos) = self.ctx.supervisor.worktrees(&dir).await?;
+        let (repo, infos) = self.ctx.integration.worktrees(&dir).await?;
         Ok(Response::new(pb::WorktreesResponse {
             repo: repo.display().to_string(),
             worktrees: infos.iter().map(Into::into).collect(),
@@ -300,7 +300,7 @@ impl Agents for AgentsService {
         let dir = repo_dir(&req.repo)?;
         let actions = self
             .ctx
-            .supervisor
+            .integration
             .cleanup(&dir, req.all, req.dry_run, req.force)
             .await?;
         Ok(Response::new(pb::CleanupResponse {
@@ -353,7 +353,7 @@ impl Agents for AgentsService {
         let req = request.into_inner();
         let outcome = self
             .ctx
-            .supervisor
+            .integration
             .pr(&req.id, req.env.into_iter().collect())
             .await?;
         Ok(Response::new(pb::PrResponse {

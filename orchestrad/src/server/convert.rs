@@ -132,8 +132,8 @@ pub fn health(h: &Health, store_bytes: u64, watcher: String) -> pb::HealthRespon
     }
 }
 
+use crate::integration::results::{AgentResult, CleanupAction, WorktreeInfo};
 use crate::supervisor::agent::AgentRecord;
-use crate::supervisor::results::{AgentResult, CleanupAction, WorktreeInfo};
 use crate::worktree::DiffStat;
 
 impl From<&AgentRecord> for pb::Agent {
@@ -330,8 +330,8 @@ impl From<&TestResult> for pb::NotifyTestResult {
     }
 }
 
-impl From<&crate::supervisor::integrate::MergeOutcome> for pb::MergeResponse {
-    fn from(m: &crate::supervisor::integrate::MergeOutcome) -> Self {
+impl From<&crate::integration::merge::MergeOutcome> for pb::MergeResponse {
+    fn from(m: &crate::integration::merge::MergeOutcome) -> Self {
         pb::MergeResponse {
             branch: m.branch.clone(),
             merged: m.merged.clone(),
@@ -362,8 +362,8 @@ impl From<&crate::supervisor::integrate::MergeOutcome> for pb::MergeResponse {
     }
 }
 
-impl From<&crate::supervisor::report::Report> for pb::ReportResponse {
-    fn from(r: &crate::supervisor::report::Report) -> Self {
+impl From<&crate::integration::report::Report> for pb::ReportResponse {
+    fn from(r: &crate::integration::report::Report) -> Self {
         pb::ReportResponse {
             batch_id: r.batch_id.clone(),
             repo: r.repo.display().to_string(),

@@ -9,7 +9,7 @@ use orchestra_proto::v1::integration_server::Integration;
 use tonic::{Request, Response, Status};
 
 use crate::context::Context;
-use crate::supervisor::integrate::MergeRequest;
+use crate::integration::merge::MergeRequest;
 
 /// Implements `orchestra.v1.Integration`.
 #[derive(Debug)]
@@ -45,7 +45,7 @@ impl Integration for IntegrationService {
         let req = request.into_inner();
         let outcome = self
             .ctx
-            .supervisor
+            .integration
             .merge(MergeRequest {
                 dir: repo_dir(&req.repo)?,
                 agents: req.agents,
@@ -67,7 +67,7 @@ impl Integration for IntegrationService {
             .transpose()?;
         let report = self
             .ctx
-            .supervisor
+            .integration
             .report(dir.as_deref(), &req.batch_id)
             .await?;
         Ok(Response::new((&report).into()))
@@ -80,7 +80,7 @@ impl Integration for IntegrationService {
         let req = request.into_inner();
         let outcome = self
             .ctx
-            .supervisor
+            .integration
             .integration_pr(
                 &repo_dir(&req.repo)?,
                 &req.branch,

@@ -2,20 +2,21 @@
 //!
 //! Each agent's process runs under its own [`shim`], so it outlives the daemon. The daemon
 //! keeps the [`agent`] records, starts runs ([`launch`]), tails each agent's output with
-//! one actor per agent ([`monitor`]), answers stop/send/resume ([`control`]) and reports
-//! on branches ([`results`]). Every transition is persisted before it is published.
+//! one actor per agent ([`monitor`]) and answers stop/send/resume ([`control`]). Every
+//! transition is persisted before it is published.
+//!
+//! This room owns agents' lives only. Bringing their work together (merge, verify,
+//! report, pull requests, results, cleanup) is [`crate::integration`]'s, through the
+//! public methods here.
 
 pub mod agent;
 pub mod approval;
 pub mod chain;
 pub mod control;
 pub mod forget;
-pub mod integrate;
 pub mod launch;
 pub mod monitor;
 pub mod radar;
-pub mod report;
-pub mod results;
 pub mod shim;
 pub mod shim_log;
 pub mod stream;
@@ -231,6 +232,16 @@ impl Supervisor {
         agents
     }
 
+    /// Agents of the repository containing `dir` (all agents for `None`).
+    pub fn agents_of(&self, dir: Option<&Path>) -> Result<Vec<AgentRecord>, SupervisorError> {
+        let repo = dir.map(repo_of).transpose()?;
+        Ok(self
+            .list()
+            .into_iter()
+            .filter(|a| repo.as_ref().is_none_or(|r| &a.repo == r))
+            .collect())
+    }
+
     /// Counts: (running, queued, total).
     pub fn counts(&self) -> (u64, u64, u64) {
         let agents = self.agents.lock();
@@ -434,8 +445,13 @@ impl Supervisor {
         self.schedule().await;
     }
 
+    /// The settings in force for agents (worktree dir, claude command, permissions).
+    pub fn config(&self) -> &Config {
+        &self.settings.config
+    }
+
     /// Whether the daemon is shutting down.
-    fn stopping(&self) -> bool {
+    pub fn stopping(&self) -> bool {
         *self.shutdown.borrow()
     }
 

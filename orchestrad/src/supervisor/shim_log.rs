@@ -53,9 +53,8 @@ impl LogWriter {
     pub fn write_line(&mut self, line: &[u8], keep: bool) {
         self.drain();
         if self.pending.is_empty() {
-            match self.append(line) {
-                Ok(()) => return,
-                Err(err) => self.hold(line, keep, &err),
+            if let Err(err) = self.append(line) {
+                self.hold(line, keep, &err);
             }
         } else {
             self.hold(line, keep, &std::io::Error::from_raw_os_error(28));
@@ -134,7 +133,7 @@ fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

@@ -1,14 +1,13 @@
 //! The report of a batch: each task with its state, result, cost, duration, diff stat
 //! and merge status, as data and as Markdown (the body of the integration pull request
-//! that `orchestractl pr --integration BRANCH` opens).
+//! that `orchestractl pr --integration BRANCH` opens, see [`super::pr`]).
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use super::agent::AgentRecord;
-use super::results::{PrOutcome, compare_url, run};
-use super::{Supervisor, SupervisorError, repo_of};
+use super::Integration;
+use crate::supervisor::SupervisorError;
+use crate::supervisor::agent::AgentRecord;
 use crate::time::now_ms;
 use crate::worktree::{self, DiffStat};
 
@@ -40,19 +39,16 @@ pub struct Report {
     pub markdown: String,
 }
 
-impl Supervisor {
+impl Integration {
     /// The report of batch `batch` (empty: the latest) in the repository of `dir`.
     pub async fn report(&self, dir: Option<&Path>, batch: &str) -> Result<Report, SupervisorError> {
         let (batch_id, agents) = self.batch(dir, batch)?;
         let now = now_ms();
-        let entries = super::blocking("building the batch report", move || {
+        let entries = crate::supervisor::blocking("building the batch report", move || {
             agents
                 .into_iter()
                 .map(|agent| {
-                    let diff =
-                        (agent.worktree && agent.cwd.is_dir() && !agent.base_commit.is_empty())
-                            .then(|| worktree::diff_stat(&agent.cwd, &agent.base_commit).ok())
-                            .flatten();
+                    let diff = super::results::diff_of(&agent);
                     let merge_status = if !agent.merge_status.is_empty() {
                         agent.merge_status.clone()
                     } else if agent.worktree
@@ -88,113 +84,6 @@ impl Supervisor {
         report.markdown = markdown(&report);
         Ok(report)
     }
-
-    /// Pushes integration branch `branch` and opens a pull request whose body is the
-    /// report of the batch merged into it.
-    pub async fn integration_pr(
-        &self,
-        dir: &Path,
-        branch: &str,
-        env: BTreeMap<String, String>,
-    ) -> Result<PrOutcome, SupervisorError> {
-        let repo = repo_of(dir)?;
-        let branch = branch.trim().to_owned();
-        if branch.is_empty() {
-            return Err(SupervisorError::Invalid(
-                "name the integration branch: orchestractl pr --integration orchestra/integrate-<batch>"
-                    .to_owned(),
-            ));
-        }
-        let marker = format!("merged into {branch}");
-        let batch = self
-            .agents_of(Some(dir))?
-            .into_iter()
-            .find(|a| a.merge_status == marker)
-            .map(|a| a.batch_id)
-            .ok_or_else(|| {
-                SupervisorError::Precondition(format!(
-                    "no agent was merged into {branch}: run `orchestractl merge --into {branch}` first"
-                ))
-            })?;
-        let report = self.report(Some(dir), &batch).await?;
-        let merged = report
-            .entries
-            .iter()
-            .filter(|e| e.merge_status == marker)
-            .count();
-        let title = format!(
-            "Integrate batch {}: {merged} of {} task(s)",
-            report.batch_id,
-            report.entries.len()
-        );
-        super::blocking("opening the pull request", move || {
-            open(&repo, &branch, &title, &report.markdown, &env)
-        })
-        .await?
-    }
-}
-
-/// Pushes `branch` from `repo` and asks `gh` for a pull request.
-fn open(
-    repo: &Path,
-    branch: &str,
-    title: &str,
-    body: &str,
-    env: &BTreeMap<String, String>,
-) -> Result<PrOutcome, SupervisorError> {
-    let mut outcome = PrOutcome {
-        branch: branch.to_owned(),
-        ..PrOutcome::default()
-    };
-    let git = |args: &[&str]| run("git", args, repo, env);
-    if git(&["rev-parse", "--verify", &format!("refs/heads/{branch}")]).is_none_or(|(ok, _)| !ok) {
-        return Err(SupervisorError::Precondition(format!(
-            "there is no branch {branch}: run `orchestractl merge` to make it"
-        )));
-    }
-    let remote = git(&["remote", "get-url", "origin"])
-        .filter(|(ok, _)| *ok)
-        .map(|(_, url)| url);
-    let Some(remote) = remote else {
-        outcome.instructions = format!(
-            "the repository has no `origin` remote; add one, then run: git -C {} push -u origin {branch}, \
-             and use `orchestractl report --markdown` as the pull request's description",
-            repo.display()
-        );
-        return Ok(outcome);
-    };
-    match git(&["push", "-u", "origin", branch]) {
-        Some((true, _)) => outcome.pushed = true,
-        other => {
-            let text = other.map(|(_, t)| t).unwrap_or_default();
-            outcome.instructions = format!(
-                "push failed ({text}); run: git -C {} push -u origin {branch}",
-                repo.display()
-            );
-            return Ok(outcome);
-        }
-    }
-    match run(
-        "gh",
-        &[
-            "pr", "create", "--head", branch, "--title", title, "--body", body,
-        ],
-        repo,
-        env,
-    ) {
-        Some((true, url)) => outcome.pr_url = url.lines().last().unwrap_or_default().to_owned(),
-        _ => {
-            outcome.instructions = match compare_url(&remote, branch) {
-                Some(url) => format!(
-                    "open a pull request at {url} with `orchestractl report --markdown` as its description"
-                ),
-                None => format!(
-                    "open a pull request for branch {branch} with `orchestractl report --markdown` as its description"
-                ),
-            };
-        }
-    }
-    Ok(outcome)
 }
 
 /// Text that stays inside one Markdown table cell.
@@ -233,7 +122,7 @@ pub fn markdown(report: &Report) -> String {
     let done = report
         .entries
         .iter()
-        .filter(|e| e.agent.state == super::agent::AgentState::Done)
+        .filter(|e| e.agent.state == crate::supervisor::agent::AgentState::Done)
         .count();
     let merged = report
         .entries
