@@ -470,8 +470,8 @@ fn permission_denials_and_init() {
     let exclude = std::fs::read_to_string(fresh.join(".git/info/exclude")).expect("exclude");
     assert!(exclude.contains("/.worktrees/"));
 
-    // In dontAsk mode, without Write allowed (the default patterns allow only git, npm and
-    // reads), the write is refused without asking and the denial recorded.
+    // In dontAsk mode, without Write allowed (the default patterns allow reading and
+    // listing only), the write is refused without asking and the denial recorded.
     spawn_json(
         &env,
         &fresh,

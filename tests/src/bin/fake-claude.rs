@@ -458,10 +458,8 @@ impl Session {
         let mode = args.permission_mode.as_deref().unwrap_or("default");
         let allowed = args.skip_permissions
             || matches!(mode, "bypassPermissions" | "acceptEdits")
-            || args
-                .allowed_tools
+            || permission_protocol::allowed_rules(args)
                 .iter()
-                .flat_map(|t| t.split([',', ' ']))
                 .any(|t| t == "Write" || t == "Write(*)");
         if allowed {
             return Ok(());
