@@ -228,8 +228,9 @@ fn install(ctx: &Ctx, path: &Path) -> anyhow::Result<ExitCode> {
     if !ctx.json {
         println!(
             "Claude Code sessions you start by hand now ask through orchestrad: answer with \
-             `orchestractl approvals` or on the dashboard.\nA request waits up to {} minutes; \
-             without orchestrad running, or without an answer, Claude Code asks in its own way.\n\
+             `orchestractl approvals` or on the dashboard.\nA request waits up to {} minutes \
+             (approval_timeout_s in the orchestra config refuses it sooner); without orchestrad \
+             running, or without an answer, Claude Code asks in its own way.\n\
              When such a session waits for you, your notification channels say so \
              (`orchestractl notify list`).",
             PERMISSION.timeout_s / 60
