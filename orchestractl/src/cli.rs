@@ -409,6 +409,10 @@ pub struct SpawnArgs {
     /// Do not tell the agents of this batch about each other's tasks and branches
     #[arg(long)]
     pub no_siblings: bool,
+    /// Run the agents' shell commands in Claude Code's sandbox: writes only inside the
+    /// worktree, no network (needs bubblewrap and socat on Linux; refused where it cannot run)
+    #[arg(long)]
+    pub sandbox: bool,
 }
 
 /// `orchestractl status`

@@ -106,6 +106,10 @@ pub struct Approval {
     pub message: String,
     /// Allowed with the permission suggestions applied.
     pub always: bool,
+    /// An agent's answer not yet taken by its process (its shim could not be reached):
+    /// set with the answer, in the same write, and cleared once the shim takes it or the
+    /// agent ends, so neither a failed send nor a restart loses it.
+    pub undelivered: bool,
 }
 
 impl Approval {
@@ -354,6 +358,33 @@ impl Approvals {
         cancelled
     }
 
+    /// Answers that agents have not taken yet (see [`Approval::undelivered`]).
+    pub fn undelivered(&self) -> Vec<Approval> {
+        self.all
+            .lock()
+            .values()
+            .filter(|a| a.undelivered)
+            .cloned()
+            .collect()
+    }
+
+    /// Records that the answer of approval `id` needs no more sending: its agent took it,
+    /// or ended.
+    pub fn delivered(&self, id: &str) -> Result<(), ApprovalError> {
+        let mut all = self.all.lock();
+        let Some(approval) = all.get_mut(id) else {
+            return Err(ApprovalError::NotFound(id.to_owned()));
+        };
+        if approval.undelivered {
+            // A fact: the agent took the answer. Queued when the store cannot take it.
+            let mut after = approval.clone();
+            after.undelivered = false;
+            self.table.put_or_queue(&after.id, &after)?;
+            *approval = after;
+        }
+        Ok(())
+    }
+
     /// The pending approval of `agent_id` for control request `request_id`, if any.
     pub fn by_request(&self, agent_id: &str, request_id: &str) -> Option<Approval> {
         self.all
@@ -417,6 +448,8 @@ impl Approvals {
 }
 
 fn resolve(approval: &mut Approval, state: ApprovalState, by: &str, message: &str) {
+    // An agent's process waits for every answer but a cancel (its request went away).
+    approval.undelivered = !approval.agent_id.is_empty() && state != ApprovalState::Cancelled;
     approval.state = state;
     approval.decided_at_ms = now_ms();
     approval.decided_by = by.to_owned();

@@ -20,7 +20,8 @@ pub struct Config {
     pub default_parallel: u32,
     /// Seconds between liveness checks of agents and live sessions.
     pub heartbeat_interval: u64,
-    /// Tool patterns an agent may use without asking (passed as `--allowedTools`).
+    /// Tool patterns an agent may use without asking (passed as `--allowedTools`). The
+    /// default reads and lists only; see [`crate::allowlist`] for why.
     pub bypass_permissions: Vec<String>,
     /// Port of the web dashboard.
     pub dashboard_port: u16,
@@ -39,6 +40,11 @@ pub struct Config {
     pub tls_key: Option<PathBuf>,
     /// Where to send notifications (webhook, ntfy, desktop); none by default.
     pub notifications: Vec<crate::notify::ChannelConfig>,
+    /// Run every agent's shell commands in Claude Code's sandbox, as `spawn --sandbox`
+    /// does (see [`crate::sandbox`]).
+    pub sandbox: bool,
+    /// Hosts a sandboxed agent's shell commands may reach; none by default (no network).
+    pub sandbox_allowed_domains: Vec<String>,
 }
 
 impl Default for Config {
@@ -48,15 +54,10 @@ impl Default for Config {
             worktree_dir: ".worktrees".to_owned(),
             default_parallel: 3,
             heartbeat_interval: 60,
-            bypass_permissions: [
-                "Bash(git *)",
-                "Bash(npm *)",
-                "Read(*)",
-                "Glob(*)",
-                "Grep(*)",
-            ]
-            .map(str::to_owned)
-            .to_vec(),
+            bypass_permissions: crate::allowlist::DEFAULT
+                .iter()
+                .map(|rule| (*rule).to_owned())
+                .collect(),
             dashboard_port: 8888,
             claude_command: "claude".to_owned(),
             agent_permission_mode: "acceptEdits".to_owned(),
@@ -64,6 +65,8 @@ impl Default for Config {
             tls_cert: None,
             tls_key: None,
             notifications: Vec::new(),
+            sandbox: false,
+            sandbox_allowed_domains: Vec::new(),
         }
     }
 }
@@ -95,6 +98,8 @@ const KNOWN_KEYS: &[&str] = &[
     "tls_cert",
     "tls_key",
     "notifications",
+    "sandbox",
+    "sandbox_allowed_domains",
 ];
 
 /// Why a config file could not be used.
@@ -164,7 +169,17 @@ impl Config {
                 });
             }
         };
-        Self::parse(path, &text)
+        let mut loaded = Self::parse(path, &text)?;
+        if loaded.config.sandbox
+            && let Some(problem) = crate::sandbox::check(None).problem()
+        {
+            loaded.warnings.push(format!(
+                "sandbox is true in {}, but agents cannot be sandboxed here, so spawns are \
+                 refused: {problem}; or set sandbox to false",
+                path.display()
+            ));
+        }
+        Ok(loaded)
     }
 
     /// Parses the text of a config file; `path` is only used in messages.
@@ -185,7 +200,7 @@ impl Config {
                     .to_owned(),
             });
         };
-        let warnings = object
+        let mut warnings: Vec<String> = object
             .keys()
             .filter(|key| !KNOWN_KEYS.contains(&key.as_str()))
             .map(|key| {
@@ -199,6 +214,7 @@ impl Config {
         let mut config: Config = serde_json::from_str(text).map_err(parse_error)?;
         config.expand_home();
         config.validate(path)?;
+        warnings.extend(crate::allowlist::warnings(&config.bypass_permissions));
         Ok(Loaded {
             config,
             from_file: true,
@@ -388,7 +404,12 @@ mod tests {
         assert_eq!(loaded.config.default_parallel, 3);
         assert_eq!(loaded.config.worktree_dir, ".worktrees");
         assert_eq!(loaded.config.dashboard_port, 8888);
-        assert_eq!(loaded.config.bypass_permissions.len(), 5);
+        assert!(
+            loaded
+                .config
+                .bypass_permissions
+                .contains(&"Bash(git status)".to_owned())
+        );
     }
 
     #[test]

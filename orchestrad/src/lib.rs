@@ -14,7 +14,9 @@
 //!   (git worktrees and merges), [`approvals`] (tool calls waiting for a person),
 //!   [`devices`] (phones paired with the dashboard), [`notify`] (channels and delivery).
 //! - [`config`]: the user's settings (naming notify's channel entries) and the daemon's
-//!   start-up [`config::Settings`].
+//!   start-up [`config::Settings`]; [`allowlist`] (the default tool rules, and which rules
+//!   run programs) and [`sandbox`] (Claude Code's sandbox: can it run here, its settings)
+//!   below it.
 //! - [`supervisor`]: agents' lives (launch, monitor, chains, the overlap radar).
 //! - [`integration`]: their work brought together (merge, report, PRs, results, cleanup).
 //! - Wiring: [`notify_sources`] (the buses that feed notifications), [`repair`] (a damaged
@@ -24,6 +26,7 @@
 //! How processes are told apart (pids, start times) lives in `orchestra_proto::process`,
 //! shared with the CLI and the tests.
 
+pub mod allowlist;
 pub mod approvals;
 pub mod config;
 pub mod context;
@@ -36,6 +39,7 @@ pub mod memory;
 pub mod notify;
 pub mod notify_sources;
 pub mod repair;
+pub mod sandbox;
 pub mod server;
 pub mod sessions;
 pub mod store;

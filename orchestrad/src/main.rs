@@ -136,6 +136,8 @@ fn check_config(cli: &Cli) -> ExitCode {
                 "from_file": loaded.from_file,
                 "config": loaded.config,
                 "warnings": loaded.warnings,
+                // Whether `spawn --sandbox` can run on this machine, and what to install.
+                "sandbox": orchestrad::sandbox::check(None),
             });
             println!("{answer:#}");
             ExitCode::SUCCESS

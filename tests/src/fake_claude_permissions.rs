@@ -64,29 +64,75 @@ pub(super) fn bash_turn(
 
 /// Whether flags, mode or saved rules let Bash run `command` without asking.
 fn bash_allowed(session: &Session, args: &Args, command: &str) -> bool {
+    let mut rules = allowed_rules(args);
+    rules.extend(local_rules(session));
+    rules_allow(args, &rules, command)
+}
+
+/// The rules of `--allowedTools`: comma or space separated, a space inside parentheses
+/// belonging to the rule (`"Bash(git status) Read"` is two rules).
+pub(super) fn allowed_rules(args: &Args) -> Vec<String> {
+    let mut rules = Vec::new();
+    for value in &args.allowed_tools {
+        let mut rule = String::new();
+        let mut depth = 0usize;
+        for c in value.chars() {
+            match c {
+                '(' => depth += 1,
+                ')' => depth = depth.saturating_sub(1),
+                ',' | ' ' if depth == 0 => {
+                    rules.extend((!rule.is_empty()).then(|| std::mem::take(&mut rule)));
+                    continue;
+                }
+                _ => {}
+            }
+            rule.push(c);
+        }
+        rules.extend((!rule.is_empty()).then_some(rule));
+    }
+    rules
+}
+
+/// Whether a bypass or one of `rules` allows `command`, as the real CLI matches Bash
+/// rules: a compound command (`&&`, `||`, `;`, `|`, a newline) is split and every part
+/// must match a rule; `Bash(x)` matches exactly `x`; `Bash(x *)` (or the older
+/// `Bash(x:*)`) matches `x` and `x` followed by a space and anything; `Bash` and
+/// `Bash(*)` match everything. A command substitution is never matched by a rule.
+pub(super) fn rules_allow(args: &Args, rules: &[String], command: &str) -> bool {
     let mode = args.permission_mode.as_deref().unwrap_or("default");
     if args.skip_permissions || mode == "bypassPermissions" {
         return true;
     }
-    let mut rules: Vec<String> = args
-        .allowed_tools
+    if rules.iter().any(|r| r == "Bash" || r == "Bash(*)") {
+        return true;
+    }
+    if command.contains("$(") || command.contains('`') {
+        return false;
+    }
+    let patterns: Vec<&str> = rules
         .iter()
-        .flat_map(|t| t.split(','))
-        .map(|t| t.trim().to_owned())
+        .filter_map(|rule| rule.strip_prefix("Bash(")?.strip_suffix(')'))
         .collect();
-    rules.extend(local_rules(session));
-    rules.iter().any(|rule| {
-        if rule == "Bash" || rule == "Bash(*)" {
-            return true;
-        }
-        let Some(pattern) = rule.strip_prefix("Bash(").and_then(|r| r.strip_suffix(')')) else {
-            return false;
-        };
-        match pattern.strip_suffix('*') {
-            Some(prefix) => command.starts_with(prefix),
-            None => command == pattern,
-        }
-    })
+    command
+        .split(['\n', ';', '|', '&'])
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .all(|part| {
+            patterns.iter().any(|pattern| {
+                let prefix = pattern
+                    .strip_suffix(" *")
+                    .or_else(|| pattern.strip_suffix(":*"));
+                match prefix {
+                    Some(prefix) => {
+                        part == prefix
+                            || part
+                                .strip_prefix(prefix)
+                                .is_some_and(|rest| rest.starts_with(' '))
+                    }
+                    None => part == *pattern,
+                }
+            })
+        })
 }
 
 /// `permissions.allow` of `<cwd>/.claude/settings.local.json`.

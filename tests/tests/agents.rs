@@ -470,8 +470,8 @@ fn permission_denials_and_init() {
     let exclude = std::fs::read_to_string(fresh.join(".git/info/exclude")).expect("exclude");
     assert!(exclude.contains("/.worktrees/"));
 
-    // In dontAsk mode, without Write allowed (the default patterns allow only git, npm and
-    // reads), the write is refused without asking and the denial recorded.
+    // In dontAsk mode, without Write allowed (the default patterns allow reading and
+    // listing only), the write is refused without asking and the denial recorded.
     spawn_json(
         &env,
         &fresh,
@@ -485,4 +485,162 @@ fn permission_denials_and_init() {
         denials[0].as_str().expect("d").starts_with("Write: "),
         "{denials:?}"
     );
+}
+
+/// Runs `orchestractl` with `args` and `PATH` set to `path` (what the agents get, and
+/// where the sandbox's programs are looked for).
+fn ctl_with_path(env: &TestEnv, path: &std::ffi::OsStr, args: &[&str]) -> std::process::Output {
+    env.command(orchestra_tests::bin("orchestractl"))
+        .env("PATH", path)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("orchestractl")
+}
+
+/// Issue 22: `spawn --sandbox` runs the agents' shell commands in Claude Code's own
+/// sandbox, through `--settings`; where bubblewrap and socat are missing it is refused
+/// and says what to install, and `config show` says whether the sandbox can run.
+#[test]
+fn spawn_sandbox_is_refused_where_it_cannot_run_and_set_up_where_it_can() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let env = TestEnv::new();
+    let repo = env.git_repo();
+    env.ctl_ok(&["daemon", "start"]);
+    let repo_arg = repo.to_str().expect("path");
+
+    let bare = env.root.path().join("bare-path");
+    std::fs::create_dir_all(&bare).expect("dir");
+    let refused = ctl_with_path(
+        &env,
+        bare.as_os_str(),
+        &["spawn", "--sandbox", "--repo", repo_arg, "say hi"],
+    );
+    assert!(!refused.status.success());
+    let why = stderr(&refused);
+    assert!(why.contains("bwrap and socat"), "{why}");
+    assert!(why.contains("apt install bubblewrap socat"), "{why}");
+    assert!(
+        env.ctl_json(&["status"])
+            .as_array()
+            .expect("list")
+            .is_empty(),
+        "no agent made"
+    );
+    let shown = ctl_with_path(&env, bare.as_os_str(), &["config", "show"]);
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        shown.contains("# sandbox: cannot run here: missing bwrap, socat; install them (`apt install bubblewrap socat`"),
+        "{shown}"
+    );
+
+    // With the programs on PATH (stand-ins: fake-claude does not run them) it is set up.
+    let tools = env.root.path().join("sandbox-tools");
+    std::fs::create_dir_all(&tools).expect("dir");
+    for program in ["bwrap", "socat"] {
+        let path = tools.join(program);
+        std::fs::write(&path, "#!/bin/sh\nexit 1\n").expect("write");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    let path = std::env::join_paths(std::iter::once(tools.clone()).chain(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    )))
+    .expect("PATH");
+    let shown = ctl_with_path(&env, &path, &["--json", "config", "show"]);
+    let shown: Value = serde_json::from_slice(&shown.stdout).expect("json");
+    assert_eq!(shown["sandbox"]["available"], true, "{shown:#}");
+    let out = ctl_with_path(
+        &env,
+        &path,
+        &["--json", "spawn", "--sandbox", "--repo", repo_arg, "say hi"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let sandboxed: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let plain = spawn_json(&env, &repo, &["say hello"]);
+    let agents = wait_for_agents(&env, "done", |list| list.len() == 2 && all_finished(list));
+    let find = |id: &Value| {
+        agents
+            .iter()
+            .find(|a| a["id"] == *id)
+            .expect("agent")
+            .clone()
+    };
+    assert_eq!(find(&sandboxed[0]["id"])["sandbox"], true);
+    assert_eq!(find(&plain[0]["id"])["sandbox"], false);
+    let args_of = |id: &Value| -> Vec<String> {
+        let spec = env
+            .state_dir()
+            .join("agents")
+            .join(id.as_str().expect("id"))
+            .join("spec.json");
+        let spec: Value =
+            serde_json::from_slice(&std::fs::read(spec).expect("spec")).expect("json");
+        spec["args"]
+            .as_array()
+            .expect("args")
+            .iter()
+            .map(|a| a.as_str().expect("arg").to_owned())
+            .collect()
+    };
+    let args = args_of(&sandboxed[0]["id"]);
+    let at = args
+        .iter()
+        .position(|a| a == "--settings")
+        .expect("--settings");
+    let file = std::path::PathBuf::from(&args[at + 1]);
+    assert_eq!(
+        std::fs::metadata(&file)
+            .expect("settings")
+            .permissions()
+            .mode()
+            & 0o777,
+        0o600
+    );
+    let settings: Value =
+        serde_json::from_slice(&std::fs::read(&file).expect("read")).expect("json");
+    let sandbox = &settings["sandbox"];
+    assert_eq!(sandbox["enabled"], true);
+    assert_eq!(sandbox["failIfUnavailable"], true, "never runs unconfined");
+    assert_eq!(sandbox["allowUnsandboxedCommands"], false, "no way out");
+    assert_eq!(sandbox["network"]["allowedDomains"], serde_json::json!([]));
+    assert!(sandbox.get("excludedCommands").is_none());
+    assert!(!args_of(&plain[0]["id"]).contains(&"--settings".to_owned()));
+}
+
+/// Issue 22: no task text on any command line (`ps` shows command lines to every local
+/// user, and they have a size limit): tasks go in on stdin, sibling tasks in a file.
+#[test]
+fn no_command_line_carries_a_tasks_text_while_agents_run() {
+    let env = TestEnv::new();
+    let repo = env.git_repo();
+    let gate = Gate::new(&env, "hold");
+    let marker = format!("secret-{}", std::process::id());
+    let tasks = [
+        gate.task(&format!("{marker}-first fix the parser")),
+        gate.task(&format!("{marker}-second write the docs")),
+    ];
+    let spawned = spawn_json(&env, &repo, &[&tasks[0], &tasks[1]]);
+    assert_eq!(spawned.len(), 2);
+    wait_for_agents(&env, "both run", |list| {
+        list.len() == 2
+            && list
+                .iter()
+                .all(|a| a["state"] == "running" && a["pid"].as_u64().unwrap_or(0) > 0)
+    });
+    let mut seen = 0;
+    for entry in std::fs::read_dir("/proc").expect("/proc") {
+        let Ok(entry) = entry else { continue };
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        seen += 1;
+        let text = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        assert!(
+            !text.contains(&marker),
+            "a command line carries a task: {text}"
+        );
+    }
+    assert!(seen > 2, "read the command lines");
+    gate.open();
+    wait_for_agents(&env, "done", all_finished);
 }

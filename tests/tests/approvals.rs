@@ -28,6 +28,47 @@ fn wait_for_one_pending(env: &TestEnv) -> Value {
     found.remove(0)
 }
 
+/// Asserts that the one approval kept expired, ended by the daemon; returns it.
+fn the_only_approval_expired(env: &TestEnv) -> Value {
+    let all = env.ctl_json(&["approvals", "--all"]);
+    assert_eq!(all.as_array().map(Vec::len), Some(1), "{all:#}");
+    assert_eq!(all[0]["state"], "expired");
+    assert_eq!(all[0]["decided_by"], "orchestrad");
+    all[0].clone()
+}
+
+/// Kills the running daemon with SIGKILL and waits until it is gone.
+fn kill_9_the_daemon(env: &TestEnv) {
+    let pid = env.ctl_json(&["daemon", "status"])["pid"]
+        .as_i64()
+        .expect("pid") as i32;
+    kill(Pid::from_raw(pid), Signal::SIGKILL).expect("kill -9 the daemon");
+    wait_until("the daemon is dead", || {
+        orchestra_proto::process::gone(pid as u32)
+    });
+}
+
+/// Starts a session as a user would by hand (fake-claude `-p`, so the user's hooks
+/// decide) in the folder `by-hand`, its model running `command` in Bash.
+fn start_by_hand(env: &TestEnv, command: &str) -> (std::path::PathBuf, std::process::Child) {
+    let project = env.root.path().join("by-hand");
+    std::fs::create_dir_all(&project).expect("dir");
+    let session = env
+        .command(bin("fake-claude"))
+        .args([
+            "-p",
+            &format!("TOOL_BASH:{command}"),
+            "--output-format",
+            "stream-json",
+            "--verbose",
+        ])
+        .current_dir(&project)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("fake-claude");
+    (project, session)
+}
+
 fn agent(env: &TestEnv, id: &str) -> Value {
     env.ctl_json(&["status"])
         .as_array()
@@ -192,13 +233,7 @@ fn a_pending_approval_survives_kill_9_of_the_daemon() {
     let id = spawn_one(&env, &repo, "TOOL_BASH:touch survived.txt");
     let asked = wait_for_one_pending(&env);
     wait_until("the agent waits", || agent(&env, &id)["state"] == "waiting");
-    let pid = env.ctl_json(&["daemon", "status"])["pid"]
-        .as_i64()
-        .expect("pid") as i32;
-    kill(Pid::from_raw(pid), Signal::SIGKILL).expect("kill -9 the daemon");
-    wait_until("the daemon is dead", || {
-        orchestra_proto::process::gone(pid as u32)
-    });
+    kill_9_the_daemon(&env);
     // The next command starts a new daemon: the approval and the waiting agent are there.
     let again = wait_for_one_pending(&env);
     assert_eq!(again["id"], asked["id"]);
@@ -229,9 +264,7 @@ fn an_unanswered_approval_expires_and_the_model_is_told() {
         "{:#}",
         agents[0]
     );
-    let all = env.ctl_json(&["approvals", "--all"]);
-    assert_eq!(all[0]["state"], "expired");
-    assert_eq!(all[0]["decided_by"], "orchestrad");
+    the_only_approval_expired(&env);
 }
 
 #[test]
@@ -305,21 +338,7 @@ fn a_hand_started_session_with_the_hook_is_approved_through_the_daemon() {
         "already_installed"
     );
 
-    let project = env.root.path().join("by-hand");
-    std::fs::create_dir_all(&project).expect("dir");
-    let session = env
-        .command(bin("fake-claude"))
-        .args([
-            "-p",
-            "TOOL_BASH:touch by-hand.txt",
-            "--output-format",
-            "stream-json",
-            "--verbose",
-        ])
-        .current_dir(&project)
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("fake-claude");
+    let (project, session) = start_by_hand(&env, "touch by-hand.txt");
     let asked = wait_for_one_pending(&env);
     assert_eq!(asked["agent_id"], "");
     assert_eq!(asked["tool_name"], "Bash");
@@ -594,4 +613,170 @@ fn approvals_watch_prints_requests_and_answers_as_they_happen() {
     assert_eq!(answered["decided_by"], "cli");
     let _ = watcher.kill();
     let _ = watcher.wait();
+}
+
+/// Issue 22: the default allowlist runs nothing of the agent's making. `git -c
+/// alias.x='!cmd' x` runs any program, so it asks; a read-only `git status` does not.
+#[test]
+fn the_default_allowlist_asks_before_git_runs_a_program() {
+    let env = TestEnv::new();
+    let repo = env.git_repo();
+    let marker = env.home.join("x");
+    let id = spawn_one(&env, &repo, "TOOL_BASH:git -c alias.x='!touch ~/x' x");
+    let asked = wait_for_one_pending(&env);
+    assert_eq!(asked["agent_id"], id.as_str());
+    assert_eq!(asked["input"]["command"], "git -c alias.x='!touch ~/x' x");
+    assert!(!marker.exists(), "nothing ran before the answer");
+    env.ctl_json(&["deny", asked["id"].as_str().expect("id")]);
+    wait_for_agents(&env, "done", all_finished);
+    assert!(!marker.exists(), "a denied command does not run");
+
+    // Reading stays allowed: no question, and it ran.
+    let reader = spawn_one(&env, &repo, "TOOL_BASH:git status");
+    let agents = wait_for_agents(&env, "both done", |list| {
+        list.len() == 2 && all_finished(list)
+    });
+    let reader = agents
+        .iter()
+        .find(|a| a["id"] == reader.as_str())
+        .expect("reader");
+    assert!(
+        reader["result"]
+            .as_str()
+            .expect("result")
+            .contains("is_error=False"),
+        "{reader:#}"
+    );
+    assert_eq!(
+        env.ctl_json(&["approvals", "--all"])
+            .as_array()
+            .expect("list")
+            .len(),
+        1
+    );
+}
+
+/// A rule that runs programs, put in the config by hand, is named with why by `config
+/// show` and `daemon status`.
+#[test]
+fn rules_that_run_programs_are_named_by_config_show_and_daemon_status() {
+    let env = TestEnv::new();
+    env.write_config(&serde_json::json!({
+        "claude_command": bin("fake-claude"),
+        "heartbeat_interval": 1,
+        "bypass_permissions": ["Read", "Bash(git status)", "Bash(npm *)", "Bash"],
+    }));
+    let shown = env.ctl_ok(&["config", "show"]);
+    assert!(
+        shown.contains("# warning: bypass_permissions holds \"Bash(npm *)\""),
+        "{shown}"
+    );
+    assert!(shown.contains("npm run"), "says why: {shown}");
+    assert!(shown.contains("\"Bash\", which"), "{shown}");
+    assert!(!shown.contains("\"Bash(git status)\", which"), "{shown}");
+    let status = env.ctl_json(&["daemon", "status"]);
+    let warnings: Vec<&str> = status["warnings"]
+        .as_array()
+        .expect("warnings")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(
+        warnings
+            .iter()
+            .filter(|w| w.contains("lets agents run programs"))
+            .count(),
+        2,
+        "{warnings:?}"
+    );
+    let text = env.ctl_ok(&["daemon", "status"]);
+    assert!(text.contains("Bash(npm *)"), "{text}");
+}
+
+/// Issue 22: a hand-started session's request honours `approval_timeout_s`: the daemon
+/// ends it as `expired`, and the hook carries that deny (with why) to Claude Code.
+#[test]
+fn a_hand_started_sessions_unanswered_request_expires_in_seconds() {
+    let env = TestEnv::new();
+    env.write_config(&serde_json::json!({
+        "claude_command": bin("fake-claude"),
+        "heartbeat_interval": 1,
+        "approval_timeout_s": 3,
+    }));
+    env.ctl_ok(&["daemon", "start"]);
+    env.ctl_json(&["hooks", "install"]);
+    let started = std::time::Instant::now();
+    let (project, session) = start_by_hand(&env, "touch late.txt");
+    let asked = wait_for_one_pending(&env);
+    assert_eq!(asked["agent_id"], "");
+    let out = session.wait_with_output().expect("session ends");
+    let took = started.elapsed();
+    assert!(
+        took < std::time::Duration::from_secs(30),
+        "refused in seconds, not at the hook's 600 s timeout: {took:?}"
+    );
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("approval_timeout_s"),
+        "the refusal says why: {stdout}"
+    );
+    assert!(!project.join("late.txt").exists(), "nothing ran");
+    assert_eq!(the_only_approval_expired(&env)["id"], asked["id"]);
+}
+
+/// Issue 22: an answer made while the agent's shim could not take it (its socket gone
+/// for a while) is kept, survives a restart of the daemon, and is delivered later.
+#[test]
+fn an_answer_the_agent_could_not_take_is_delivered_later_even_after_a_restart() {
+    let env = TestEnv::new();
+    let repo = env.git_repo();
+    let id = spawn_one(&env, &repo, "TOOL_BASH:touch delivered.txt");
+    let asked = wait_for_one_pending(&env);
+    let socket = env.state_dir().join("agents").join(&id).join("shim.sock");
+    let away = socket.with_extension("away");
+    std::fs::rename(&socket, &away).expect("take the shim's socket away");
+    let answer = env.ctl_json(&["approve", asked["id"].as_str().expect("id")]);
+    assert_eq!(answer["state"], "allowed");
+    wait_until("the agent says the answer is not taken yet", || {
+        agent(&env, &id)["activity"]
+            .as_str()
+            .is_some_and(|a| a.contains("not taken yet"))
+    });
+    let cwd = std::path::PathBuf::from(agent(&env, &id)["cwd"].as_str().expect("cwd"));
+    assert!(!cwd.join("delivered.txt").exists());
+
+    // The daemon dies with the answer still owed; the next one sends it.
+    kill_9_the_daemon(&env);
+    std::fs::rename(&away, &socket).expect("give the socket back");
+    let agents = wait_for_agents(&env, "done", all_finished);
+    assert_eq!(agents[0]["state"], "done", "{:#}", agents[0]);
+    assert!(
+        cwd.join("delivered.txt").exists(),
+        "the allow reached the agent"
+    );
+}
+
+/// Issue 22: `hooks install` keeps the mode of `settings.json`, and makes a new one 0600.
+#[test]
+fn hooks_install_keeps_the_settings_files_mode() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let env = TestEnv::new();
+    let settings = env.claude_dir.join("settings.json");
+    let mode = |path: &std::path::Path| {
+        std::fs::metadata(path)
+            .expect("settings")
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    env.ctl_json(&["hooks", "install"]);
+    assert_eq!(mode(&settings), 0o600, "a new file is private");
+    env.ctl_json(&["hooks", "uninstall"]);
+    assert_eq!(mode(&settings), 0o600);
+    std::fs::set_permissions(&settings, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+    env.ctl_json(&["hooks", "install"]);
+    assert_eq!(mode(&settings), 0o640, "install keeps the mode");
+    env.ctl_json(&["hooks", "uninstall"]);
+    assert_eq!(mode(&settings), 0o640, "uninstall keeps the mode");
 }

@@ -381,11 +381,28 @@ fn siblings_are_told_of_each_other_unless_no_siblings() {
     };
     for (me, other) in [(&spawned[0], &spawned[1]), (&spawned[1], &spawned[0])] {
         let args = args_of(me);
+        // Through a file of the agent's own, never on the command line (`ps` shows it).
         let at = args
             .iter()
-            .position(|a| a == "--append-system-prompt")
+            .position(|a| a == "--append-system-prompt-file")
             .unwrap_or_else(|| panic!("no sibling prompt: {args:?}"));
-        let prompt = &args[at + 1];
+        assert!(
+            !args
+                .iter()
+                .any(|a| a.contains("second thing") || a.contains("first thing"))
+        );
+        let file = PathBuf::from(&args[at + 1]);
+        assert!(
+            file.starts_with(env.state_dir().join("agents").join(id(me))),
+            "{file:?}"
+        );
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&file)
+            .expect("prompt file")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{file:?}");
+        let prompt = &std::fs::read_to_string(&file).expect("prompt");
         assert!(
             prompt.contains(other["task"].as_str().expect("task")),
             "{prompt}"
@@ -406,7 +423,7 @@ fn siblings_are_told_of_each_other_unless_no_siblings() {
     );
     wait_for_agents(&env, "done", all_finished);
     for agent in &alone {
-        assert!(!args_of(agent).contains(&"--append-system-prompt".to_owned()));
+        assert!(!args_of(agent).contains(&"--append-system-prompt-file".to_owned()));
     }
 }
 

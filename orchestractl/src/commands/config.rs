@@ -59,12 +59,13 @@ async fn show(ctx: &Ctx) -> anyhow::Result<()> {
     let (running, running_settings) = crate::client::running_config(&clients).await?;
     let path = std::path::PathBuf::from(&running.config_path);
     let now = load_now(&path).await?;
-    let (from_file, settings, warnings, file_error) = match &now {
+    let (from_file, settings, warnings, file_error, sandbox) = match &now {
         Ok(answer) => (
             answer["from_file"].as_bool().unwrap_or(false),
             answer["config"].clone(),
             answer["warnings"].clone(),
             String::new(),
+            answer["sandbox"].clone(),
         ),
         // A broken file: the daemon's settings are the ones in force.
         Err(reason) => (
@@ -72,6 +73,7 @@ async fn show(ctx: &Ctx) -> anyhow::Result<()> {
             running_settings.clone(),
             serde_json::json!(running.warnings),
             reason.clone(),
+            serde_json::Value::Null,
         ),
     };
     let differs = now.is_ok() && settings != running_settings;
@@ -85,6 +87,7 @@ async fn show(ctx: &Ctx) -> anyhow::Result<()> {
             "differs_from_running": differs,
             "running_config": running_settings,
             "running_from_file": running.from_file,
+            "sandbox": sandbox,
         }));
     }
     if !file_error.is_empty() {
@@ -105,6 +108,23 @@ async fn show(ctx: &Ctx) -> anyhow::Result<()> {
         for warning in warnings.iter().filter_map(serde_json::Value::as_str) {
             println!("# warning: {warning}");
         }
+    }
+    match sandbox["available"].as_bool() {
+        Some(true) => println!("# sandbox: can run here (`spawn --sandbox`, or \"sandbox\": true)"),
+        Some(false) => println!(
+            "# sandbox: cannot run here: missing {}; {}",
+            sandbox["missing"]
+                .as_array()
+                .map(|m| m
+                    .iter()
+                    .filter_map(serde_json::Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", "))
+                .filter(|m| !m.is_empty())
+                .unwrap_or_else(|| "support for this system".to_owned()),
+            sandbox["how_to_fix"].as_str().unwrap_or_default()
+        ),
+        None => {}
     }
     if differs {
         let changed: Vec<String> = settings

@@ -1,9 +1,12 @@
 //! `orchestractl hook permission-request`: run by Claude Code's `PermissionRequest` hook.
 //!
-//! It reads the hook's input on stdin, asks orchestrad and blocks until someone answers
-//! (`orchestractl approve`, the dashboard), then prints the hook's decision JSON. It never
-//! decides on its own: without a daemon, on any error, or when nobody answers before
-//! [`WAIT`], it prints nothing and exits 0, and Claude Code asks in its own way.
+//! It reads the hook's input on stdin, asks orchestrad and blocks until orchestrad
+//! answers: someone decided (`orchestractl approve`, the dashboard), or nobody did within
+//! `approval_timeout_s` and orchestrad denied it as `expired`. It never decides on its own:
+//! without a daemon or on any error it prints nothing and exits 0, and Claude Code asks in
+//! its own way. The only timer here is a safety limit, a little under the `timeout` that
+//! Claude Code gives the hook, so the hook ends cleanly (and its request is cancelled)
+//! rather than being killed.
 
 use std::io::Read;
 use std::process::ExitCode;
@@ -13,10 +16,18 @@ use orchestra_proto::v1::AskRequest;
 
 use crate::client::Ctx;
 
-/// How long the hook waits for an answer: a little less than the `timeout` that
-/// `hooks install` gives Claude Code (600 s), so that the hook ends by itself, cleanly,
-/// and its approval is cancelled, before Claude Code kills it.
-pub const WAIT: Duration = Duration::from_secs(590);
+/// How much earlier than Claude Code's `timeout` the hook gives up by itself.
+const MARGIN: Duration = Duration::from_secs(10);
+
+/// The safety limit: the `timeout` our hook has in Claude Code's settings (600 s as
+/// `hooks install` writes it, and when it cannot be read), less [`MARGIN`].
+fn safety_limit() -> Duration {
+    let timeout =
+        super::hooks::permission_timeout_s().unwrap_or(super::hooks::PERMISSION_TIMEOUT_S);
+    Duration::from_secs(timeout)
+        .saturating_sub(MARGIN)
+        .max(Duration::from_secs(1))
+}
 
 /// The environment variable set in our own agents (they ask over stdio already).
 const AGENT_ENV: &str = "ORCHESTRA_AGENT_ID";
@@ -47,9 +58,15 @@ async fn permission_request(ctx: &Ctx) -> anyhow::Result<()> {
     let ask = approvals.ask(AskRequest {
         hook_input_json: input,
     });
-    let answer = tokio::time::timeout(WAIT, ask)
+    let limit = safety_limit();
+    let answer = tokio::time::timeout(limit, ask)
         .await
-        .map_err(|_| anyhow::anyhow!("nobody answered within {} s", WAIT.as_secs()))??
+        .map_err(|_| {
+            anyhow::anyhow!(
+                "orchestrad did not answer within {} s, just under this hook's timeout",
+                limit.as_secs()
+            )
+        })??
         .into_inner();
     if !answer.hook_output_json.is_empty() {
         println!("{}", answer.hook_output_json);

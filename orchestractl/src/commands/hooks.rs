@@ -30,12 +30,16 @@ struct Hook {
     timeout_s: u64,
 }
 
-/// The permission hook: generous, since a person has to notice and answer. The hook
-/// itself gives up a little earlier (see `hook_permission.rs`).
+/// The `timeout` `hooks install` gives the permission hook: generous, since a person has
+/// to notice and answer (`approval_timeout_s` can end a request sooner).
+pub const PERMISSION_TIMEOUT_S: u64 = 600;
+
+/// The permission hook. It gives up a little before its timeout by itself (see
+/// `hook_permission.rs`).
 const PERMISSION: Hook = Hook {
     event: "PermissionRequest",
     marker: "hook permission-request",
-    timeout_s: 600,
+    timeout_s: PERMISSION_TIMEOUT_S,
 };
 
 /// The notification hook: it only hands the input over and gives up after 3 s itself.
@@ -122,14 +126,19 @@ fn read(path: &Path) -> anyhow::Result<Option<Value>> {
     }
 }
 
+/// Replaces the settings file in one step, keeping its mode (a new file is `0600`: it
+/// may hold keys such as `apiKeyHelper` or `env`, and other users have no business there).
 fn write(path: &Path, value: &Value) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    let tmp = path.with_extension("json.orchestra-tmp");
-    std::fs::write(&tmp, format!("{}\n", serde_json::to_string_pretty(value)?))
-        .with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))
+    // A settings.json linked from a dotfiles repository stays a link: its target is replaced.
+    let target = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let mode = std::fs::metadata(&target).map_or(0o600, |m| m.permissions().mode() & 0o7777);
+    let text = format!("{}\n", serde_json::to_string_pretty(value)?);
+    orchestra_proto::fs::replace_with_mode(&target, text.as_bytes(), mode)?;
+    Ok(())
 }
 
 /// Whether a hook group is our `hook`'s.
@@ -143,19 +152,32 @@ fn is_ours(group: &Value, hook: &Hook) -> bool {
     })
 }
 
-/// Our `hook`'s command in `settings`, if installed.
-fn installed(settings: &Value, hook: &Hook) -> Option<String> {
+/// The `timeout` (seconds) of our permission hook in Claude Code's settings, if it is
+/// installed with one.
+pub fn permission_timeout_s() -> Option<u64> {
+    our_entry(&read(&settings_path()).ok()??, &PERMISSION)?["timeout"].as_u64()
+}
+
+/// Our `hook`'s entry (`{"type": "command", "command": ..., "timeout": ...}`) in
+/// `settings`, if installed.
+fn our_entry(settings: &Value, hook: &Hook) -> Option<Value> {
     settings["hooks"][hook.event]
         .as_array()?
         .iter()
         .filter(|g| is_ours(g, hook))
         .flat_map(|g| g["hooks"].as_array().cloned().unwrap_or_default())
-        .find_map(|h| {
+        .find(|h| {
             h["command"]
                 .as_str()
-                .filter(|c| c.ends_with(hook.marker))
-                .map(str::to_owned)
+                .is_some_and(|c| c.ends_with(hook.marker))
         })
+}
+
+/// Our `hook`'s command in `settings`, if installed.
+fn installed(settings: &Value, hook: &Hook) -> Option<String> {
+    our_entry(settings, hook)?["command"]
+        .as_str()
+        .map(str::to_owned)
 }
 
 fn install(ctx: &Ctx, path: &Path) -> anyhow::Result<ExitCode> {
@@ -206,8 +228,9 @@ fn install(ctx: &Ctx, path: &Path) -> anyhow::Result<ExitCode> {
     if !ctx.json {
         println!(
             "Claude Code sessions you start by hand now ask through orchestrad: answer with \
-             `orchestractl approvals` or on the dashboard.\nA request waits up to {} minutes; \
-             without orchestrad running, or without an answer, Claude Code asks in its own way.\n\
+             `orchestractl approvals` or on the dashboard.\nA request waits up to {} minutes \
+             (approval_timeout_s in the orchestra config refuses it sooner); without orchestrad \
+             running, or without an answer, Claude Code asks in its own way.\n\
              When such a session waits for you, your notification channels say so \
              (`orchestractl notify list`).",
             PERMISSION.timeout_s / 60

@@ -28,6 +28,7 @@ pub async fn run(ctx: &Ctx, args: SpawnArgs) -> anyhow::Result<ExitCode> {
             env: std::env::vars().collect(),
             after: args.after.unwrap_or_default(),
             no_siblings: args.no_siblings,
+            sandbox: args.sandbox,
         })
         .await?
         .into_inner();

@@ -113,7 +113,11 @@ impl Agents for AgentsService {
             after: req.after,
             no_siblings: req.no_siblings,
         };
-        let agents = self.ctx.supervisor.spawn(req.tasks, options).await?;
+        let agents = self
+            .ctx
+            .supervisor
+            .spawn(req.tasks, options, req.sandbox)
+            .await?;
         Ok(Response::new(pb::SpawnResponse {
             agents: agents.iter().map(Into::into).collect(),
             warnings,

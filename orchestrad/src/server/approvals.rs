@@ -204,6 +204,9 @@ impl Approvals for ApprovalsService {
             ctx: self.ctx.clone(),
             id: Some(approval.id.clone()),
         };
+        // `approval_timeout_s` ends it as `expired`, a deny that says why; the hook waits
+        // for that answer rather than keeping a timer of its own.
+        self.ctx.supervisor.arm_timeout(&approval);
         let resolved = loop {
             let next = tokio::select! {
                 next = events.recv() => next,

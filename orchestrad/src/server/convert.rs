@@ -178,6 +178,7 @@ impl From<&AgentRecord> for pb::Agent {
                 .collect(),
             after: a.after.clone(),
             merge_status: a.merge_status.clone(),
+            sandbox: a.sandbox,
         }
     }
 }

@@ -155,8 +155,12 @@ pub struct AgentRecord {
     pub after_released: bool,
     /// What `merge` did with its branch ("merged into B", or why it was left out).
     pub merge_status: String,
-    /// Told to Claude Code with `--append-system-prompt`: the other tasks of its batch.
+    /// Appended to Claude Code's system prompt (through a file, never the command line):
+    /// the other tasks of its batch.
     pub system_prompt: String,
+    /// Its shell commands run in Claude Code's sandbox (`spawn --sandbox`, config
+    /// `sandbox`).
+    pub sandbox: bool,
 }
 
 /// Paths another agent changed too.

@@ -4,7 +4,9 @@
 //!
 //! The shim holds the Claude process and its open request, so none of this depends on
 //! the daemon staying up: a restarted daemon finds the approval in the store and the
-//! process still waiting on its stdin.
+//! process still waiting on its stdin. An answer the shim could not take (its socket did
+//! not answer) stays owed in the store and is sent again until it is taken or the agent
+//! ends.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,6 +16,9 @@ use super::agent::AgentState;
 use super::stream::{self, Control};
 use crate::approvals::{Approval, ApprovalError, ApprovalState, Decision};
 use crate::time::now_ms;
+
+/// How often answers an agent could not take are sent again.
+const REDELIVER_EVERY: Duration = Duration::from_secs(1);
 
 impl Supervisor {
     /// The approvals, shared with the `Approvals` service.
@@ -35,32 +40,76 @@ impl Supervisor {
     }
 
     /// Sends the answer of a resolved agent approval to its process and updates the agent.
+    /// An answer the process could not take is kept and sent again (see [`Self::redeliver`]).
     async fn deliver(self: &Arc<Self>, approval: &Approval) {
         if approval.agent_id.is_empty() {
             return;
         }
-        if approval.state != ApprovalState::Cancelled {
-            let line = stream::control_response(&approval.request_id, &approval.response());
-            let dir = self.agent_dir(&approval.agent_id);
-            let sent = tokio::task::spawn_blocking(move || dir.respond(&line)).await;
-            match sent {
-                Ok(Ok(())) => {}
-                Ok(Err(reason)) => {
-                    tracing::warn!(agent = %approval.agent_id, %reason, "cannot deliver an approval")
-                }
-                Err(err) => tracing::warn!(%err, "approval delivery task failed"),
-            }
-        }
+        let taken = !approval.undelivered || self.send_answer(approval).await;
         let verb = match approval.state {
             ApprovalState::Allowed => "approved",
             ApprovalState::Denied => "denied",
             ApprovalState::Expired => "no answer in time, denied",
             _ => "no longer asks",
         };
-        let activity = format!("{verb}: {}", approval.summary());
+        let mut activity = format!("{verb}: {}", approval.summary());
+        if !taken {
+            activity.push_str(" (not taken yet: its shim does not answer; sending again)");
+        }
         self.settle_waiting(&approval.agent_id, Some(activity))
             .await;
         self.wake(&approval.agent_id);
+    }
+
+    /// Sends the answer of `approval` to its agent's shim; true once the shim took it
+    /// (and the approval no longer owes it).
+    async fn send_answer(&self, approval: &Approval) -> bool {
+        let line = stream::control_response(&approval.request_id, &approval.response());
+        let dir = self.agent_dir(&approval.agent_id);
+        match tokio::task::spawn_blocking(move || dir.respond(&line)).await {
+            Ok(Ok(())) => {
+                if let Err(err) = self.approvals.delivered(&approval.id) {
+                    tracing::error!(approval = %approval.id, %err, "cannot record an answer as delivered");
+                }
+                true
+            }
+            Ok(Err(reason)) => {
+                tracing::warn!(agent = %approval.agent_id, approval = %approval.id, %reason, "cannot deliver an answer yet; will send it again");
+                false
+            }
+            Err(err) => {
+                tracing::warn!(%err, "approval delivery task failed");
+                false
+            }
+        }
+    }
+
+    /// Sends the answers agents have not taken yet, every [`REDELIVER_EVERY`] until each
+    /// is taken or its agent ends. Runs from start-up, so answers owed when the daemon
+    /// stopped are sent too.
+    fn redeliver(self: &Arc<Self>) {
+        let this = self.clone();
+        let mut shutdown = self.shutdown.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    () = tokio::time::sleep(REDELIVER_EVERY) => {}
+                    _ = shutdown.wait_for(|stop| *stop) => return,
+                }
+                for approval in this.approvals.undelivered() {
+                    let active = this
+                        .peek(&approval.agent_id, |a| a.state.is_active())
+                        .unwrap_or(false);
+                    if !active {
+                        // Nobody waits for it any more.
+                        let _ = this.approvals.delivered(&approval.id);
+                    } else if this.send_answer(&approval).await {
+                        tracing::info!(approval = %approval.id, agent = %approval.agent_id, "answer delivered on a later try");
+                        this.wake(&approval.agent_id);
+                    }
+                }
+            }
+        });
     }
 
     /// Makes agent `id`'s state agree with its pending approvals: `waiting` with what it
@@ -151,8 +200,10 @@ impl Supervisor {
     }
 
     /// With `approval_timeout_s` set, denies `approval` when nobody answers in time (the
-    /// model is told why). Timers are re-armed at start-up from `created_at_ms`.
-    pub(super) fn arm_timeout(self: &Arc<Self>, approval: &Approval) {
+    /// model, or for a hook Claude Code, is told why). The same timer serves agents and
+    /// hooks; agents' timers are re-armed at start-up from `created_at_ms` (a hook's
+    /// approval does not outlive the daemon: its caller's connection went with it).
+    pub fn arm_timeout(self: &Arc<Self>, approval: &Approval) {
         let limit = self.settings.config.approval_timeout_s;
         if limit == 0 || approval.state != ApprovalState::Pending {
             return;
@@ -186,9 +237,10 @@ impl Supervisor {
         self.approvals.cancel_agent(id, reason).await;
     }
 
-    /// At start-up: re-arms the timers of pending agent approvals and cancels those whose
-    /// agent no longer runs.
+    /// At start-up: re-arms the timers of pending agent approvals, cancels those whose
+    /// agent no longer runs, and starts sending the answers agents have not taken.
     pub(super) async fn reconcile_approvals(self: &Arc<Self>) {
+        self.redeliver();
         for approval in self.approvals.list(false) {
             if approval.agent_id.is_empty() {
                 continue;

@@ -19,11 +19,14 @@ pub const AGENT_ENV: &str = "ORCHESTRA_AGENT_ID";
 
 impl Supervisor {
     /// Accepts `tasks`: each is persisted as `queued` before this returns; the scheduler
-    /// starts as many as `parallel` allows.
+    /// starts as many as `parallel` allows. With `sandbox` (or the config's `sandbox`)
+    /// their shell commands run in Claude Code's sandbox, and a machine that cannot
+    /// sandbox refuses the spawn rather than run them unconfined.
     pub async fn spawn(
         self: &Arc<Self>,
         tasks: Vec<String>,
         options: SpawnOptions,
+        sandbox: bool,
     ) -> Result<Vec<AgentRecord>, SupervisorError> {
         let tasks: Vec<String> = tasks.into_iter().filter(|t| !t.trim().is_empty()).collect();
         if tasks.is_empty() {
@@ -51,8 +54,22 @@ impl Supervisor {
             // Nothing is started that could not be recorded.
             return Err(refused.into());
         }
-        let repo = repo_of(&options.repo)?;
         let config = &self.settings.config;
+        let sandbox = sandbox || config.sandbox;
+        if sandbox
+            && let Some(problem) =
+                crate::sandbox::check(options.env.get("PATH").map(|p| p.as_ref())).problem()
+        {
+            return Err(SupervisorError::Precondition(format!(
+                "cannot sandbox agents here (asked by {}): {problem}; or spawn without it",
+                if config.sandbox {
+                    "sandbox in the config"
+                } else {
+                    "--sandbox"
+                }
+            )));
+        }
+        let repo = repo_of(&options.repo)?;
         let base_commit = if options.no_worktree {
             worktree::resolve_base(&repo, &options.base).unwrap_or_default()
         } else {
@@ -116,6 +133,7 @@ impl Supervisor {
                 parallel,
                 pending_input: vec![task.clone()],
                 after: after.clone(),
+                sandbox,
                 ..AgentRecord::default()
             };
             records.push(record);
@@ -171,8 +189,50 @@ fn is_executable(path: &Path) -> bool {
     std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
-/// The Claude Code arguments for a run of `agent`.
-fn claude_args(agent: &AgentRecord) -> Vec<String> {
+/// Files beside an agent's other files that hold what Claude Code gets besides its
+/// arguments: text too long or too private for a command line, which every local user
+/// can read in `ps` and which has a size limit.
+struct RunFiles {
+    /// Its appended system prompt (the other tasks of its batch), if any.
+    system_prompt: Option<PathBuf>,
+    /// Its `--settings` (the sandbox), if any.
+    settings: Option<PathBuf>,
+}
+
+impl RunFiles {
+    /// Writes the files agent `agent` needs into its directory `dir`, each `0600`.
+    fn write(
+        dir: &Path,
+        agent: &AgentRecord,
+        config: &crate::config::Config,
+    ) -> Result<RunFiles, String> {
+        let write = |name: &str, bytes: &[u8]| {
+            let path = dir.join(name);
+            orchestra_proto::fs::replace_with_mode(&path, bytes, 0o600)
+                .map(|()| path)
+                .map_err(|err| err.to_string())
+        };
+        let system_prompt = if agent.system_prompt.is_empty() {
+            None
+        } else {
+            Some(write("system-prompt.md", agent.system_prompt.as_bytes())?)
+        };
+        let settings = if agent.sandbox {
+            let settings = crate::sandbox::settings(&config.sandbox_allowed_domains);
+            Some(write("settings.json", settings.to_string().as_bytes())?)
+        } else {
+            None
+        };
+        Ok(RunFiles {
+            system_prompt,
+            settings,
+        })
+    }
+}
+
+/// The Claude Code arguments for a run of `agent`. No text of a task goes here: tasks
+/// reach Claude Code on stdin, and the rest in [`RunFiles`].
+fn claude_args(agent: &AgentRecord, files: &RunFiles) -> Vec<String> {
     let mut args: Vec<String> = [
         "-p",
         "--output-format",
@@ -204,8 +264,13 @@ fn claude_args(agent: &AgentRecord) -> Vec<String> {
     if agent.max_budget_usd > 0.0 {
         flag("--max-budget-usd", &agent.max_budget_usd.to_string());
     }
-    if !agent.system_prompt.is_empty() {
-        flag("--append-system-prompt", &agent.system_prompt);
+    // A hidden flag of Claude Code's (`help-2.1.330.txt`), the file twin of
+    // `--append-system-prompt`.
+    if let Some(path) = &files.system_prompt {
+        flag("--append-system-prompt-file", &path.display().to_string());
+    }
+    if let Some(path) = &files.settings {
+        flag("--settings", &path.display().to_string());
     }
     args
 }
@@ -323,9 +388,10 @@ fn prepare_and_launch(sup: &Supervisor, agent: &AgentRecord) -> Result<u32, Stri
     for stale in [dir.exit(), dir.info()] {
         let _ = std::fs::remove_file(stale);
     }
+    let files = RunFiles::write(&dir.0, agent, config)?;
     let spec = Spec {
         program,
-        args: claude_args(agent),
+        args: claude_args(agent, &files),
         cwd: agent.cwd.clone(),
         env: env
             .iter()

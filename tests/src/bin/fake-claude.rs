@@ -17,8 +17,10 @@
 //! - `FAIL`: answer like an API error 400 (exit 1, `is_error: true`);
 //! - `WRITE:<path>` or `TOOL_WRITE`: call the Write tool on that path (default
 //!   `written.txt`), subject to permissions like the real CLI;
-//! - `BASH:<command>`: call the Bash tool (`_` stands for a space); refused unless
-//!   `--allowedTools Bash` or a bypass allows it, like the real CLI without a prompt tool;
+//! - `BASH:<command>`: call the Bash tool (`_` stands for a space); refused unless a
+//!   rule of `--allowedTools` (matched as the real CLI matches them, see
+//!   `fake_claude_permissions.rs`) or a bypass allows it, like the real CLI without a
+//!   prompt tool;
 //! - `CHATTY:<n>`: send n assistant text messages before the result;
 //! - `PACE:<ms>`: wait that long between those messages;
 //! - `UNTIL:<file>`: send such messages until `<file>` exists (a stream of output lines
@@ -96,6 +98,13 @@ fn parse_args() -> Result<Args, String> {
                 }
             }
             "--max-budget-usd" => args.max_budget_usd = Some(value(&arg)?),
+            // The real CLI reads the file at start and refuses to run without it.
+            "--append-system-prompt-file" => {
+                let path = value(&arg)?;
+                std::fs::read(&path).map_err(|err| {
+                    format!("Error: cannot read system prompt file {path}: {err}")
+                })?;
+            }
             "--max-turns"
             | "--append-system-prompt"
             | "--add-dir"
@@ -463,10 +472,8 @@ impl Session {
         let mode = args.permission_mode.as_deref().unwrap_or("default");
         let allowed = args.skip_permissions
             || matches!(mode, "bypassPermissions" | "acceptEdits")
-            || args
-                .allowed_tools
+            || permission_protocol::allowed_rules(args)
                 .iter()
-                .flat_map(|t| t.split([',', ' ']))
                 .any(|t| t == "Write" || t == "Write(*)");
         if allowed {
             return Ok(());
@@ -671,13 +678,11 @@ impl Session {
         if let Some(code) = self.over_budget(args, started) {
             return code;
         }
-        let allowed = args.skip_permissions
-            || args.permission_mode.as_deref() == Some("bypassPermissions")
-            || args
-                .allowed_tools
-                .iter()
-                .flat_map(|t| t.split([',', ' ']))
-                .any(|t| t == "Bash" || t.starts_with("Bash("));
+        let allowed = permission_protocol::rules_allow(
+            args,
+            &permission_protocol::allowed_rules(args),
+            command,
+        );
         let mut denials = Vec::new();
         let (text, is_error) = if allowed {
             let out = std::process::Command::new("sh")

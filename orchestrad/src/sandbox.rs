@@ -1,0 +1,138 @@
+//! Claude Code's own sandbox for an agent's shell commands (`spawn --sandbox`, config
+//! `sandbox`): whether it can run here, and the settings that turn it on.
+//!
+//! There is no `--sandbox` flag in Claude Code; its `sandbox` settings key, given with
+//! `--settings`, runs each Bash command under bubblewrap (Linux, which also needs `socat`
+//! for the network proxy) or Seatbelt (macOS). Inside, only the working directory (the
+//! agent's worktree) and a few temp dirs are writable, and the network goes through a
+//! proxy that lets only `allowedDomains` through. We always set `failIfUnavailable`, so a
+//! CLI that cannot sandbox refuses to start instead of running unconfined, and
+//! `allowUnsandboxedCommands: false`, so the model cannot ask to step outside
+//! (`dangerouslyDisableSandbox` is ignored then). We never set `excludedCommands`: Claude
+//! Code's own schema calls it "a convenience, not a security boundary". The sandbox
+//! approves nothing by itself (`autoAllowBashIfSandboxed: false`): what is off the
+//! allowlist still asks.
+
+use std::ffi::OsStr;
+use std::path::Path;
+
+use serde::Serialize;
+
+/// Whether the sandbox can run on this machine, and what to do when it cannot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Availability {
+    /// Every program the sandbox needs is here.
+    pub available: bool,
+    /// The programs it needs that are missing (`bwrap`, `socat`).
+    pub missing: Vec<String>,
+    /// What to do about it; empty when available.
+    pub how_to_fix: String,
+}
+
+impl Availability {
+    /// One sentence for a user: why the sandbox cannot run and what to do.
+    pub fn problem(&self) -> Option<String> {
+        if self.available {
+            return None;
+        }
+        Some(if self.missing.is_empty() {
+            self.how_to_fix.clone()
+        } else {
+            format!(
+                "Claude Code's sandbox needs {} on this machine, which {} not installed: {}",
+                self.missing.join(" and "),
+                if self.missing.len() == 1 { "is" } else { "are" },
+                self.how_to_fix
+            )
+        })
+    }
+}
+
+/// Whether the sandbox can run, looking for its programs on `path_var` (a `PATH` value;
+/// the daemon's own when `None`), as the agent's Claude Code will.
+pub fn check(path_var: Option<&OsStr>) -> Availability {
+    if cfg!(target_os = "macos") {
+        // Seatbelt is part of macOS.
+        return Availability {
+            available: true,
+            missing: Vec::new(),
+            how_to_fix: String::new(),
+        };
+    }
+    if !cfg!(target_os = "linux") {
+        return Availability {
+            available: false,
+            missing: Vec::new(),
+            how_to_fix: "Claude Code's sandbox runs on Linux (bubblewrap) and macOS (Seatbelt) \
+                         only"
+                .to_owned(),
+        };
+    }
+    let path_var = path_var
+        .map(OsStr::to_owned)
+        .or_else(|| std::env::var_os("PATH"))
+        .unwrap_or_default();
+    let missing: Vec<String> = ["bwrap", "socat"]
+        .into_iter()
+        .filter(|program| {
+            !std::env::split_paths(&path_var).any(|dir| is_executable(&dir.join(program)))
+        })
+        .map(str::to_owned)
+        .collect();
+    Availability {
+        available: missing.is_empty(),
+        how_to_fix: if missing.is_empty() {
+            String::new()
+        } else {
+            "install them (`apt install bubblewrap socat` on Debian and Ubuntu, \
+             `dnf install bubblewrap socat` on Fedora)"
+                .to_owned()
+        },
+        missing,
+    }
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// The Claude Code settings (for `--settings`) that run an agent's shell commands in the
+/// sandbox, with network only to `allowed_domains` (none: no network).
+pub fn settings(allowed_domains: &[String]) -> serde_json::Value {
+    serde_json::json!({
+        "sandbox": {
+            "enabled": true,
+            "failIfUnavailable": true,
+            "allowUnsandboxedCommands": false,
+            "autoAllowBashIfSandboxed": false,
+            "network": {"allowedDomains": allowed_domains},
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn missing_programs_are_named_with_how_to_install_them() {
+        let dir = tempfile::tempdir().expect("dir");
+        let none = check(Some(dir.path().as_os_str()));
+        assert!(!none.available);
+        assert_eq!(none.missing, ["bwrap", "socat"]);
+        let problem = none.problem().expect("a problem");
+        assert!(
+            problem.contains("apt install bubblewrap socat"),
+            "{problem}"
+        );
+        for program in ["bwrap", "socat"] {
+            let path = dir.path().join(program);
+            std::fs::write(&path, "#!/bin/sh\n").expect("write");
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        }
+        assert!(check(Some(dir.path().as_os_str())).available);
+    }
+}
