@@ -546,14 +546,21 @@ pub struct PrArgs {
     /// Repository of the integration branch [default: the current directory]
     #[arg(long, value_name = "PATH", requires = "integration")]
     pub repo: Option<PathBuf>,
+    /// Open it even when the batch's verified merge ended red
+    #[arg(long, requires = "integration")]
+    pub force: bool,
 }
 
 /// `orchestractl merge`
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  orchestractl merge --dry-run           # which agents' work conflicts; changes nothing\n  orchestractl merge                     # the latest batch into orchestra/integrate-<batch>\n  orchestractl merge --batch 9c1d --into release/next\n  orchestractl merge 3f2a 7ab9           # these agents, in this order\n\nEach agent's uncommitted work is first committed on its own branch (the task as message).\nThe branches are merged in their own worktree, never in your checkout; a branch that\nconflicts is left out whole and named with its paths. Only finished agents are merged."
+    args_conflicts_with_subcommands = true,
+    after_help = "Examples:\n  orchestractl merge --dry-run           # which agents' work conflicts; changes nothing\n  orchestractl merge                     # the latest batch into orchestra/integrate-<batch>\n  orchestractl merge --batch 9c1d --into release/next\n  orchestractl merge 3f2a 7ab9           # these agents, in this order\n  orchestractl merge --verify ./check.sh --repair 1   # one green branch: check, blame, repair\n  orchestractl merge --verify 'cargo test -q' --no-wait && orchestractl merge status --watch\n\nEach agent's uncommitted work is first committed on its own branch (the task as message).\nThe branches are merged in their own worktree, never in your checkout; a branch that\nconflicts is left out whole and named with its paths. Only finished agents are merged.\n\nWith a check (--verify, or \"verify\" in <repo>/.orchestra.json, also \"verify_timeout_s\" and\n\"repair_rounds\"): the base is checked first (a red base blames no agent), the merged\nresult is checked in the integration worktree, and when it fails the agent whose branch\nbreaks it is found by bisection (about log2(N) checks). With --repair N it is sent the\nfailure (its session resumed), merged again and checked again, up to N rounds; a branch\nleft out by a conflict is sent back to rebase. The run is the daemon's: it goes on if\nthis command is stopped or the daemon restarts. States: merging, verifying, repairing,\ngreen, red, conflicted. Exit 0 when green (or merged without a check), 1 when red or\nconflicted, 2 when a plain merge left a branch out."
 )]
 pub struct MergeArgs {
+    /// `status`: where verified merges are
+    #[command(subcommand)]
+    pub command: Option<MergeCommand>,
     /// Agents (ids or unique prefixes), merged in this order [default: the latest batch]
     #[arg(value_name = "AGENT", conflicts_with = "batch")]
     pub agents: Vec<String>,
@@ -564,11 +571,47 @@ pub struct MergeArgs {
     #[arg(long, value_name = "BRANCH")]
     pub into: Option<String>,
     /// Only show which agents' work conflicts (computed in memory; changes nothing)
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["verify", "no_wait"])]
     pub dry_run: bool,
+    /// Check the merged result with this command (`sh -c`, in the integration worktree)
+    /// [default: "verify" in <repo>/.orchestra.json]
+    #[arg(long, value_name = "CMD")]
+    pub verify: Option<String>,
+    /// Do not check, even when .orchestra.json names a check
+    #[arg(long, conflicts_with = "verify")]
+    pub no_verify: bool,
+    /// Rounds of repair: send the culprit the failure, merge and check again
+    /// [default: "repair_rounds" in .orchestra.json, else 0]
+    #[arg(long, value_name = "N")]
+    pub repair: Option<u32>,
+    /// Seconds one check may take [default: "verify_timeout_s" in .orchestra.json, else 900]
+    #[arg(long, value_name = "S", value_parser = clap::value_parser!(u64).range(1..))]
+    pub verify_timeout: Option<u64>,
+    /// Start the verified merge and return at once (follow it with `merge status`)
+    #[arg(long)]
+    pub no_wait: bool,
     /// Repository [default: the current directory]
     #[arg(long, value_name = "PATH")]
     pub repo: Option<PathBuf>,
+}
+
+/// `orchestractl merge status`
+#[derive(Debug, Subcommand)]
+pub enum MergeCommand {
+    /// Where the verified merges of this repository are (one batch's with BATCH)
+    #[command(
+        after_help = "Examples:\n  orchestractl merge status\n  orchestractl merge status 9c1d --watch\n  orchestractl merge status --json"
+    )]
+    Status {
+        /// A batch (id or unique prefix) [default: every run, newest first]
+        batch: Option<String>,
+        /// Keep printing until the run ends
+        #[arg(long)]
+        watch: bool,
+        /// Repository [default: the current directory]
+        #[arg(long, value_name = "PATH")]
+        repo: Option<PathBuf>,
+    },
 }
 
 /// `orchestractl report`

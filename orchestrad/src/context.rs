@@ -71,7 +71,9 @@ impl Context {
             &devices.ids()?,
         )?);
         let disk = crate::disk::DiskWatch::new(store.clone());
-        let integration = crate::integration::Integration::new(supervisor.clone());
+        let integration =
+            crate::integration::Integration::new(supervisor.clone(), &store, &settings.state_dir)?;
+        integration.set_notifier(notifier.clone());
         Ok(Context {
             disk,
             repair,

@@ -138,7 +138,12 @@ impl Daemon {
         // Re-adopt agents that outlived the previous daemon, then go on with the queue.
         tokio::spawn({
             let supervisor = ctx.supervisor.clone();
-            async move { supervisor.reconcile().await }
+            let integration = ctx.integration.clone();
+            async move {
+                supervisor.reconcile().await;
+                // Verified merges go on once the agents they wait for are known again.
+                integration.resume_runs();
+            }
         });
         server::serve(ctx.clone(), listener, stop).await?;
         let _ = watcher.await;

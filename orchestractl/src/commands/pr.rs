@@ -19,6 +19,7 @@ pub async fn run(ctx: &Ctx, args: PrArgs) -> anyhow::Result<ExitCode> {
                 repo: repo_arg(args.repo.as_deref())?,
                 branch: branch.clone(),
                 env: std::env::vars().collect(),
+                force: args.force,
             })
             .await?
             .into_inner(),

@@ -27,7 +27,7 @@ pub struct MergeRequest {
 }
 
 /// Two agents whose work conflicts.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Conflict {
     /// The two agents, in batch order.
     pub agents: [String; 2],
@@ -36,7 +36,7 @@ pub struct Conflict {
 }
 
 /// A branch left out, and why.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Left {
     /// Conflict details (empty paths when left out for another reason).
     pub skipped: Skipped,
@@ -45,7 +45,8 @@ pub struct Left {
 }
 
 /// What merge did.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct MergeOutcome {
     /// The integration branch.
     pub branch: String,

@@ -6,14 +6,21 @@
 //! git work is in [`crate::worktree`]. What it must not do: start, stop or watch agents'
 //! processes, which is the supervisor's job.
 
+pub mod bisect;
 pub mod merge;
 pub mod pr;
 pub mod report;
 pub mod results;
+pub mod run;
+pub mod settings;
+pub mod verify;
 
-use std::path::Path;
-use std::sync::Arc;
+use parking_lot::Mutex;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
+use crate::store::{Store, StoreError, Table};
 use crate::supervisor::agent::AgentRecord;
 use crate::supervisor::{Supervisor, SupervisorError};
 
@@ -22,12 +29,39 @@ use crate::supervisor::{Supervisor, SupervisorError};
 pub struct Integration {
     /// The agents.
     sup: Arc<Supervisor>,
+    /// Verified merge runs, by batch ([`run`]).
+    runs: Table,
+    /// Says which batch's run changed.
+    run_changes: tokio::sync::broadcast::Sender<String>,
+    /// Batches whose run is being driven now.
+    driving: Mutex<HashSet<String>>,
+    /// Where the checks' whole output goes.
+    logs_dir: PathBuf,
+    /// Tells the user how runs end (set once the notifier exists).
+    notifier: OnceLock<Arc<crate::notify::Notifier>>,
 }
 
 impl Integration {
-    /// Integration over the agents of `sup`.
-    pub fn new(sup: Arc<Supervisor>) -> Arc<Integration> {
-        Arc::new(Integration { sup })
+    /// Integration over the agents of `sup`, its runs in `store`, the checks' logs under
+    /// `state_dir/merges`.
+    pub fn new(
+        sup: Arc<Supervisor>,
+        store: &Store,
+        state_dir: &Path,
+    ) -> Result<Arc<Integration>, StoreError> {
+        Ok(Arc::new(Integration {
+            sup,
+            runs: store.table(run::TABLE)?,
+            run_changes: tokio::sync::broadcast::channel(64).0,
+            driving: Mutex::default(),
+            logs_dir: state_dir.join("merges"),
+            notifier: OnceLock::new(),
+        }))
+    }
+
+    /// Tells `notifier` how verified merges end.
+    pub fn set_notifier(&self, notifier: Arc<crate::notify::Notifier>) {
+        let _ = self.notifier.set(notifier);
     }
 
     /// The agents of batch `batch` (id or unique prefix; empty for the latest batch) in

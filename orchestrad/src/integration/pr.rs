@@ -64,6 +64,7 @@ impl Integration {
         dir: &Path,
         branch: &str,
         env: BTreeMap<String, String>,
+        force: bool,
     ) -> Result<PrOutcome, SupervisorError> {
         let repo = repo_of(dir)?;
         let branch = branch.trim().to_owned();
@@ -85,6 +86,17 @@ impl Integration {
                     "no agent was merged into {branch}: run `orchestractl merge --into {branch}` first"
                 ))
             })?;
+        if let Some(run) = self.run_of(&batch)?
+            && run.state == super::run::RunState::Red
+            && !force
+        {
+            return Err(SupervisorError::Precondition(format!(
+                "batch {batch}'s verified merge is red ({}): repair it (`orchestractl merge \
+                 --batch {batch} --verify ... --repair 1`), or open the pull request anyway \
+                 with --force",
+                run.reason
+            )));
+        }
         let report = self.report(Some(dir), &batch).await?;
         let merged = report
             .entries

@@ -164,6 +164,8 @@ fn ntfy_tags(kind: EventKind) -> String {
         EventKind::Test => "bell",
         EventKind::DiskFull => "floppy_disk",
         EventKind::DiskOk => "white_check_mark",
+        EventKind::BatchGreen => "green_circle",
+        EventKind::BatchRed => "red_circle",
     };
     format!("{emoji},{}", kind.as_str())
 }

@@ -50,6 +50,8 @@ fn combine(kind: EventKind, events: &[&Event]) -> Notification {
         EventKind::Test => format!("{n} test notifications"),
         EventKind::DiskFull => "Disk full".to_owned(),
         EventKind::DiskOk => "Disk has room again".to_owned(),
+        EventKind::BatchGreen => format!("{n} batches merged and green"),
+        EventKind::BatchRed => format!("{n} batch merges are red"),
     };
     let mut lines: Vec<String> = events
         .iter()

@@ -32,11 +32,15 @@ pub enum EventKind {
     DiskFull,
     /// The disk has room again; the store took its writes.
     DiskOk,
+    /// A batch's verified merge ended green.
+    BatchGreen,
+    /// A batch's verified merge ended red (or conflicted).
+    BatchRed,
 }
 
 impl EventKind {
     /// Every kind, in the order they are documented.
-    pub const ALL: [EventKind; 9] = [
+    pub const ALL: [EventKind; 11] = [
         EventKind::ApprovalNeeded,
         EventKind::AgentDone,
         EventKind::AgentFailed,
@@ -46,6 +50,8 @@ impl EventKind {
         EventKind::Test,
         EventKind::DiskFull,
         EventKind::DiskOk,
+        EventKind::BatchGreen,
+        EventKind::BatchRed,
     ];
 
     /// The name used in the config and on the wire.
@@ -60,6 +66,8 @@ impl EventKind {
             EventKind::Test => "test",
             EventKind::DiskFull => "disk_full",
             EventKind::DiskOk => "disk_ok",
+            EventKind::BatchGreen => "batch_green",
+            EventKind::BatchRed => "batch_red",
         }
     }
 
@@ -161,6 +169,19 @@ pub enum NotifyInput {
     },
     /// A test from `orchestractl notify test`.
     Test,
+    /// A batch's verified merge ended.
+    BatchVerified {
+        /// The batch.
+        batch_id: String,
+        /// The repository.
+        project_path: String,
+        /// Green, or not (red, conflicted).
+        green: bool,
+        /// The agent whose branch breaks the check, when found.
+        culprit: String,
+        /// How it ended, in words.
+        reason: String,
+    },
     /// The state directory's disk became full (`full`), or has room again.
     Disk {
         /// Whether it is full now.
@@ -315,6 +336,27 @@ impl Event {
                 );
                 event.agent_id = agent_ids.first().cloned().unwrap_or_default();
                 event.project_path = project_path;
+            }
+            NotifyInput::BatchVerified {
+                batch_id,
+                project_path,
+                green,
+                culprit,
+                reason,
+            } => {
+                (event.kind, event.title) = if green {
+                    (EventKind::BatchGreen, "Batch merged and green".to_owned())
+                } else if culprit.is_empty() {
+                    (EventKind::BatchRed, "Batch merge is red".to_owned())
+                } else {
+                    (
+                        EventKind::BatchRed,
+                        format!("Batch merge is red: agent {culprit}"),
+                    )
+                };
+                event.message = short(first_line(&reason));
+                event.agent_id = culprit;
+                (event.project_path, event.batch_id) = (project_path, batch_id);
             }
             NotifyInput::Disk { full, message } => {
                 (event.kind, event.title) = if full {

@@ -359,7 +359,64 @@ impl From<&crate::integration::merge::MergeOutcome> for pb::MergeResponse {
             worktree: m.worktree.clone(),
             head: m.head.clone(),
             committed: m.committed.clone(),
+            state: if m.dry_run {
+                String::new()
+            } else {
+                "merged".to_owned()
+            },
+            ..pb::MergeResponse::default()
         }
+    }
+}
+
+impl From<&crate::integration::run::MergeRun> for pb::MergeResponse {
+    fn from(run: &crate::integration::run::MergeRun) -> Self {
+        let verify = &run.verify;
+        pb::MergeResponse {
+            state: run.state.as_str().to_owned(),
+            batch_id: run.batch_id.clone(),
+            verify: Some(pb::VerifyResult {
+                state: verify.state.clone(),
+                command: verify.command.clone(),
+                exit_code: verify.exit_code,
+                duration_s: verify.duration_s,
+                culprit_agent_id: verify.culprit_agent_id.clone(),
+                output_tail: verify.output_tail.clone(),
+                base_red: verify.base_red,
+                reason: verify.reason.clone(),
+                log_path: verify.log_path.clone(),
+                verifications: verify.verifications,
+            }),
+            rounds: run
+                .rounds
+                .iter()
+                .map(|r| pb::RepairRound {
+                    round: r.round,
+                    culprit_agent_id: r.culprit_agent_id.clone(),
+                    action: r.action.clone(),
+                    result: r.result.clone(),
+                })
+                .collect(),
+            reason: run.reason.clone(),
+            started_at_ms: run.started_at_ms,
+            updated_at_ms: run.updated_at_ms,
+            ..pb::MergeResponse::from(&run.outcome)
+        }
+        .with_batch(&run.batch_id)
+    }
+}
+
+trait WithBatch {
+    fn with_batch(self, batch_id: &str) -> Self;
+}
+
+impl WithBatch for pb::MergeResponse {
+    /// A run that has not merged yet still names its batch.
+    fn with_batch(mut self, batch_id: &str) -> Self {
+        if self.batch_id.is_empty() {
+            self.batch_id = batch_id.to_owned();
+        }
+        self
     }
 }
 

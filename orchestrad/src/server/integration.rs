@@ -1,5 +1,4 @@
-//! The `Integration` service: thin handlers over [`crate::supervisor::integrate`] and
-//! [`crate::supervisor::report`].
+//! The `Integration` service: thin handlers over [`crate::integration`].
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -10,6 +9,7 @@ use tonic::{Request, Response, Status};
 
 use crate::context::Context;
 use crate::integration::merge::MergeRequest;
+use crate::integration::run::VerifyOptions;
 
 /// Implements `orchestra.v1.Integration`.
 #[derive(Debug)]
@@ -43,18 +43,40 @@ impl Integration for IntegrationService {
         request: Request<pb::MergeRequest>,
     ) -> Result<Response<pb::MergeResponse>, Status> {
         let req = request.into_inner();
-        let outcome = self
-            .ctx
-            .integration
-            .merge(MergeRequest {
-                dir: repo_dir(&req.repo)?,
-                agents: req.agents,
-                batch: req.batch_id,
-                into: req.into,
-                dry_run: req.dry_run,
-            })
-            .await?;
+        let merge = MergeRequest {
+            dir: repo_dir(&req.repo)?,
+            agents: req.agents,
+            batch: req.batch_id,
+            into: req.into,
+            dry_run: req.dry_run,
+        };
+        let options = VerifyOptions {
+            command: req.verify,
+            no_verify: req.no_verify,
+            repair_rounds: req.repair_rounds,
+            timeout_s: req.verify_timeout_s,
+            no_wait: req.no_wait,
+            env: req.env.into_iter().collect(),
+        };
+        if let Some(run) = self.ctx.integration.verified_merge(&merge, options).await? {
+            return Ok(Response::new((&run).into()));
+        }
+        let outcome = self.ctx.integration.merge(merge).await?;
         Ok(Response::new((&outcome).into()))
+    }
+
+    async fn merge_status(
+        &self,
+        request: Request<pb::MergeStatusRequest>,
+    ) -> Result<Response<pb::MergeStatusResponse>, Status> {
+        let req = request.into_inner();
+        let dir = (!req.repo.is_empty())
+            .then(|| repo_dir(&req.repo))
+            .transpose()?;
+        let runs = self.ctx.integration.runs(dir.as_deref(), &req.batch_id)?;
+        Ok(Response::new(pb::MergeStatusResponse {
+            runs: runs.iter().map(Into::into).collect(),
+        }))
     }
 
     async fn report(
@@ -85,6 +107,7 @@ impl Integration for IntegrationService {
                 &repo_dir(&req.repo)?,
                 &req.branch,
                 req.env.into_iter().collect(),
+                req.force,
             )
             .await?;
         Ok(Response::new(pb::PrResponse {

@@ -254,7 +254,7 @@ pub struct Candidate {
 }
 
 /// A branch left out of the integration.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Skipped {
     /// The agent.
     pub agent_id: String,
@@ -474,6 +474,50 @@ fn culprits(
         })
         .map(|(id, _)| id.clone())
         .collect()
+}
+
+/// Points `branch` at `commit`, checked out in `worktree` (made when missing): a place
+/// to run a check on one commit, such as a batch's base.
+pub fn place(
+    repo_root: &Path,
+    branch: &str,
+    commit: &str,
+    worktree: &Path,
+) -> Result<(), WorktreeError> {
+    let repo = Repository::open(repo_root).map_err(git_err(repo_root, "open the repository"))?;
+    let oid = Oid::from_str(commit).map_err(git_err(repo_root, "read a commit id"))?;
+    publish(&repo, repo_root, branch, oid, worktree)
+}
+
+/// Removes the scratch worktree `worktree` (as [`publish`] named it) and `branch`, so the
+/// next trial starts from scratch. What is already gone is no error.
+pub fn discard(repo_root: &Path, branch: &str, worktree: &Path) -> Result<(), WorktreeError> {
+    let repo = Repository::open(repo_root).map_err(git_err(repo_root, "open the repository"))?;
+    if let Some(name) = worktree
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        && let Ok(wt) = repo.find_worktree(&name)
+    {
+        let _ = wt.prune(Some(
+            git2::WorktreePruneOptions::new()
+                .valid(true)
+                .locked(false)
+                .working_tree(true),
+        ));
+    }
+    if worktree.exists() {
+        std::fs::remove_dir_all(worktree).map_err(|source| orchestra_proto::fs::PathError {
+            op: "remove",
+            path: worktree.to_path_buf(),
+            source,
+        })?;
+    }
+    if let Ok(mut found) = repo.find_branch(branch, BranchType::Local) {
+        found
+            .delete()
+            .map_err(git_err(repo_root, "delete a scratch branch"))?;
+    }
+    Ok(())
 }
 
 /// Points `into` at `commit` and shows it in the integration worktree: the files are
