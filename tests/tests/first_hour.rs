@@ -205,14 +205,33 @@ fn restart_with_a_broken_config_keeps_the_daemon_and_config_show_reads_the_file_
         Some(pid),
         "the same daemon still serves"
     );
-    let shown = env.ctl_json(&["config", "show"]);
-    assert!(
-        shown["file_error"]
-            .as_str()
-            .expect("error")
-            .contains("line 3"),
-        "{shown}"
-    );
+    // `config show` on the broken file: the settings in force, and an error (exit 1) that
+    // says where the file is broken (issue #29 item 8).
+    for json in [false, true] {
+        let args: &[&str] = if json {
+            &["--json", "config", "show"]
+        } else {
+            &["config", "show"]
+        };
+        let out = env.ctl(args);
+        assert_eq!(out.status.code(), Some(1), "a broken file is an error");
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains("line 3, column 3"), "{stderr}");
+        if json {
+            let shown: Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+            assert!(
+                shown["file_error"]
+                    .as_str()
+                    .expect("error")
+                    .contains("line 3, column 3"),
+                "{shown}"
+            );
+            assert!(shown["running_config"].is_object(), "{shown}");
+        } else {
+            let stdout = text(&out.stdout);
+            assert!(stdout.contains("runs with the settings below"), "{stdout}");
+        }
+    }
 
     // Fixed: `--json daemon restart` prints exactly one JSON document.
     env.write_config_text(&good.replace('{', "{\n  \"default_parallel\": 7,"));
@@ -224,6 +243,13 @@ fn restart_with_a_broken_config_keeps_the_daemon_and_config_show_reads_the_file_
     assert_eq!(shown["differs_from_running"], false);
     assert_eq!(shown["running_config"]["default_parallel"], 7);
     env.ctl_ok(&["daemon", "stop"]);
+
+    // No daemon and a broken file: still an error that says where.
+    env.write_config_text("{\n  \"default_parallel\": 3,\n  oops\n}\n");
+    let out = env.ctl(&["config", "show"]);
+    assert!(!out.status.success(), "a broken file is an error");
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("line 3, column 3"), "{stderr}");
 }
 
 // 3 and 10 --------------------------------------------------------------------------------
