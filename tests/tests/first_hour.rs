@@ -817,3 +817,91 @@ fn messages_sent_to_an_agent_show_in_its_logs_as_the_users_turns() {
     let raw = env.ctl_ok(&["logs", &id, "--raw"]);
     assert!(!raw.contains("\"orchestra\""), "{raw}");
 }
+
+// issue 29, item 8 ------------------------------------------------------------------------
+
+/// `init` in `dir` with extra environment variables for the CLI only (the daemon already
+/// runs without them): its output.
+fn init_with_env(env: &TestEnv, dir: &Path, vars: &[(&str, &str)]) -> std::process::Output {
+    env.command(bin("orchestractl"))
+        .args(["--json", "init"])
+        .envs(vars.iter().copied())
+        .current_dir(dir)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("running orchestractl init")
+}
+
+#[test]
+fn init_commits_as_the_user_s_shell_would_and_says_when_no_identity_is_set() {
+    let env = TestEnv::new();
+    // The daemon is started without any identity: only the CLI knows the user's.
+    env.ctl_ok(&["daemon", "start"]);
+    let dir_of = |name: &str| {
+        let dir = env.root.path().join(name);
+        std::fs::create_dir_all(&dir).expect("dir");
+        std::fs::write(dir.join("a.txt"), "a\n").expect("write");
+        dir
+    };
+    let who = |dir: &Path| env.git(dir, &["log", "-1", "--format=%an <%ae>|%cn <%ce>"]);
+
+    // GIT_AUTHOR_* and GIT_COMMITTER_* as git takes them.
+    let dir = dir_of("by-env");
+    let out = init_with_env(
+        &env,
+        &dir,
+        &[
+            ("GIT_AUTHOR_NAME", "Ada Lovelace"),
+            ("GIT_AUTHOR_EMAIL", "ada@example.com"),
+            ("GIT_COMMITTER_NAME", "Grace Hopper"),
+            ("GIT_COMMITTER_EMAIL", "grace@example.com"),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        who(&dir).trim(),
+        "Ada Lovelace <ada@example.com>|Grace Hopper <grace@example.com>"
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(report["author"], "Ada Lovelace <ada@example.com>");
+    assert_eq!(report["default_identity"], false);
+    assert!(text(&out.stderr).is_empty(), "{}", text(&out.stderr));
+
+    // The user's git config, which the daemon does not read (GIT_CONFIG_GLOBAL is the
+    // shell's).
+    let global = env.root.path().join("shell.gitconfig");
+    std::fs::write(
+        &global,
+        "[user]\n\tname = Shell User\n\temail = shell@example.com\n",
+    )
+    .expect("write");
+    let dir = dir_of("by-config");
+    let out = init_with_env(
+        &env,
+        &dir,
+        &[("GIT_CONFIG_GLOBAL", global.to_str().expect("utf-8"))],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        who(&dir).trim(),
+        "Shell User <shell@example.com>|Shell User <shell@example.com>"
+    );
+
+    // None set: claude-orchestra's, and said so with what to do.
+    let dir = dir_of("by-nobody");
+    let out = init_with_env(&env, &dir, &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        who(&dir).trim(),
+        "claude-orchestra <orchestra@localhost>|claude-orchestra <orchestra@localhost>"
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(report["default_identity"], true);
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("no git identity is set")
+            && stderr.contains("git config --global user.email"),
+        "{stderr}"
+    );
+    env.ctl_ok(&["daemon", "stop"]);
+}

@@ -456,3 +456,12 @@ pub fn transcript_event(event: &crate::supervisor::stream::Event) -> Option<pb::
     };
     Some(pb::TranscriptEvent { event: Some(event) })
 }
+
+impl From<pb::GitIdentity> for crate::worktree::Identity {
+    fn from(identity: pb::GitIdentity) -> Self {
+        crate::worktree::Identity {
+            name: identity.name.trim().to_owned(),
+            email: identity.email.trim().to_owned(),
+        }
+    }
+}
