@@ -1,5 +1,5 @@
 //! Text helpers shared by the index, the reports and the notifications: cutting to a
-//! number of characters (never bytes) and short human durations.
+//! number of characters (never bytes), short human durations and sizes.
 
 /// At most `max` characters of `text`, with an ellipsis after them when cut.
 pub fn truncate_chars(text: &str, max: usize) -> String {
@@ -27,6 +27,16 @@ pub fn human_duration(ms: u64) -> String {
     }
 }
 
+/// A size of a megabyte or more as "40 MiB" or "1.5 MiB".
+pub fn human_mib(bytes: u64) -> String {
+    let mib = bytes as f64 / (1024.0 * 1024.0);
+    if mib >= 9.95 {
+        format!("{mib:.0} MiB")
+    } else {
+        format!("{mib:.1} MiB")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -45,5 +55,12 @@ mod tests {
         assert_eq!(human_duration(45_000), "45s");
         assert_eq!(human_duration(192_000), "3m 12s");
         assert_eq!(human_duration(7_500_000), "2h 5m");
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(human_mib(40 * 1024 * 1024 + 100), "40 MiB");
+        assert_eq!(human_mib(1024 * 1024 + 1), "1.0 MiB");
+        assert_eq!(human_mib(3 * 1024 * 1024 / 2), "1.5 MiB");
     }
 }

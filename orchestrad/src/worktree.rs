@@ -376,6 +376,60 @@ pub struct InitReport {
     pub added_exclude: bool,
     /// Files the first commit holds, when one was made.
     pub committed_files: Vec<String>,
+    /// Who the first commit is by, "Name <email>", when one was made.
+    pub author: String,
+    /// Part of the identity was set nowhere: [`DEFAULT_NAME`] or [`DEFAULT_EMAIL`] stood in.
+    pub default_identity: bool,
+}
+
+/// Who makes a commit, as the user's shell would have git make it; an empty part is not
+/// set there.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Identity {
+    /// The name, or empty.
+    pub name: String,
+    /// The email, or empty.
+    pub email: String,
+}
+
+/// The author and committer of [`init`]'s first commit.
+#[derive(Debug, Clone, Default)]
+pub struct CommitIdentity {
+    /// Who wrote it.
+    pub author: Identity,
+    /// Who committed it.
+    pub committer: Identity,
+}
+
+/// The name a commit is made with when none is set anywhere.
+pub const DEFAULT_NAME: &str = "claude-orchestra";
+/// The email a commit is made with when none is set anywhere.
+pub const DEFAULT_EMAIL: &str = "orchestra@localhost";
+
+/// A signature from `given`, its empty parts taken from `repo`'s config (`user.name`,
+/// `user.email`) and then from the defaults; and whether a default was used.
+fn signature_of(
+    repo: &Repository,
+    given: &Identity,
+) -> Result<(git2::Signature<'static>, bool), git2::Error> {
+    let config = repo.config().ok();
+    let mut defaulted = false;
+    let mut part = |given: &str, key: &str, default: &str| {
+        if !given.is_empty() {
+            return given.to_owned();
+        }
+        config
+            .as_ref()
+            .and_then(|c| c.get_string(key).ok())
+            .filter(|value| !value.is_empty())
+            .unwrap_or_else(|| {
+                defaulted = true;
+                default.to_owned()
+            })
+    };
+    let name = part(&given.name, "user.name", DEFAULT_NAME);
+    let email = part(&given.email, "user.email", DEFAULT_EMAIL);
+    Ok((git2::Signature::now(&name, &email)?, defaulted))
 }
 
 /// Files of the repository at `repo_root` that differ from its HEAD (modified, staged or
@@ -401,8 +455,13 @@ pub fn uncommitted(repo_root: &Path, worktree_dir: &str) -> Result<Vec<String>, 
 }
 
 /// Prepares `dir` for agents: a repository (created if none), a first commit (worktrees
-/// need something to branch from), the worktree dir, and its exclude line.
-pub fn init(dir: &Path, worktree_dir: &str) -> Result<InitReport, WorktreeError> {
+/// need something to branch from) made as `identity`, the worktree dir, and its exclude
+/// line.
+pub fn init(
+    dir: &Path,
+    worktree_dir: &str,
+    identity: &CommitIdentity,
+) -> Result<InitReport, WorktreeError> {
     let mut report = InitReport::default();
     let repo = match Repository::discover(dir) {
         Ok(repo) => repo,
@@ -420,10 +479,16 @@ pub fn init(dir: &Path, worktree_dir: &str) -> Result<InitReport, WorktreeError>
     // Excluded first, so the first commit never holds agent worktrees.
     report.added_exclude = ensure_excluded(&repo, worktree_dir)?;
     if repo.head().ok().and_then(|h| h.target()).is_none() {
-        let signature = repo
-            .signature()
-            .or_else(|_| git2::Signature::now("claude-orchestra", "orchestra@localhost"))
-            .map_err(git_err(&root, "make a signature"))?;
+        let (author, author_defaulted) =
+            signature_of(&repo, &identity.author).map_err(git_err(&root, "make a signature"))?;
+        let (committer, committer_defaulted) =
+            signature_of(&repo, &identity.committer).map_err(git_err(&root, "make a signature"))?;
+        report.author = format!(
+            "{} <{}>",
+            author.name().unwrap_or_default(),
+            author.email().unwrap_or_default()
+        );
+        report.default_identity = author_defaulted || committer_defaulted;
         // What the folder already holds goes into the first commit (as `git add -A` would,
         // .gitignore respected): agents branch from it, so an empty commit would hand
         // them an empty tree.
@@ -444,8 +509,8 @@ pub fn init(dir: &Path, worktree_dir: &str) -> Result<InitReport, WorktreeError>
             .map_err(git_err(&root, "read the tree"))?;
         repo.commit(
             Some("HEAD"),
-            &signature,
-            &signature,
+            &author,
+            &committer,
             "Initial commit",
             &tree,
             &[],

@@ -228,3 +228,135 @@ fn the_dashboard_bounds_bodies_websockets_and_sockets_per_device() {
     let _ = stream.read_to_string(&mut answer);
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
 }
+
+/// Writes a session whose middle line is a tool result of `big` bytes, between a prompt
+/// and an answer that both mention "needle"; the big line mentions it too.
+fn session_with_a_huge_line(env: &TestEnv, big: usize) -> std::path::PathBuf {
+    let dir = env.projects_dir().join("-tmp-huge");
+    std::fs::create_dir_all(&dir).expect("project dir");
+    let path = dir.join("5e55f00d-0000-4000-8000-000000000040.jsonl");
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&path).expect("create"));
+    let line = |value: serde_json::Value| value.to_string() + "\n";
+    file.write_all(
+        line(
+            serde_json::json!({"type": "user", "timestamp": now, "cwd": "/tmp/huge",
+            "message": {"role": "user", "content": "find the needle in the log"}}),
+        )
+        .as_bytes(),
+    )
+    .expect("write");
+    let head = r#"{"parentUuid":null,"type":"user","message":{"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":"needle "#;
+    file.write_all(head.as_bytes()).expect("write");
+    let chunk = "0123456789abcdef".repeat(4096);
+    let mut left = big - head.len() - 3 - r#""}]}}"#.len();
+    while left > 0 {
+        let n = left.min(chunk.len());
+        file.write_all(&chunk.as_bytes()[..n]).expect("write");
+        left -= n;
+    }
+    file.write_all(br#"end"}]}}"#).expect("write");
+    file.write_all(b"\n").expect("write");
+    file.write_all(
+        line(serde_json::json!({"type": "assistant", "timestamp": now,
+            "message": {"role": "assistant", "model": "claude-opus-5-5",
+                "content": [{"type": "text", "text": "the needle is found"}],
+                "usage": {"input_tokens": 10, "output_tokens": 5}}}))
+        .as_bytes(),
+    )
+    .expect("write");
+    file.flush().expect("flush");
+    path
+}
+
+/// Issue #22 item 5: export, transcript and search read a session line by line and keep
+/// at most 1 MiB of a line, so a file with one 40 MiB line neither swells the daemon
+/// (peak RSS, `VmHWM`, under 120 MB) nor the export (under 5 MB); the cut line is shown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_with_a_40_mib_line_is_exported_and_searched_in_bounded_memory() {
+    use orchestra_proto::v1::TranscriptRequest;
+    use orchestra_proto::v1::sessions_client::SessionsClient;
+    let env = TestEnv::new();
+    let path = session_with_a_huge_line(&env, 40 * 1024 * 1024);
+    let daemon = env.spawn_daemon();
+    let id = "5e55f00d";
+    orchestra_tests::wait_until("the session is indexed", || {
+        env.ctl_json(&["sessions", "--all"])
+            .as_array()
+            .is_some_and(|list| {
+                list.iter()
+                    .any(|s| s["session_id"].as_str().is_some_and(|s| s.starts_with(id)))
+            })
+    });
+
+    // Indexing reads the line too (the index parses lines up to 32 MiB for their usage):
+    // what export, search and transcript add on top of that is measured on its own.
+    let indexed_kb = orchestra_proto::process::memory_kb(daemon.pid(), "VmHWM").expect("VmHWM");
+    let out = env.root.path().join("export.md");
+    env.ctl_ok(&["export", id, "-o", out.to_str().expect("utf-8 path")]);
+    let markdown = std::fs::read_to_string(&out).expect("export written");
+    assert!(
+        markdown.len() < 5_000_000,
+        "export of {} bytes",
+        markdown.len()
+    );
+    assert!(markdown.contains("[line cut: 40 MiB]"), "{markdown}");
+    assert!(
+        markdown.contains("find the needle in the log"),
+        "{markdown}"
+    );
+    assert!(markdown.contains("the needle is found"), "{markdown}");
+
+    let hits = env.ctl_json(&["search", "needle"]);
+    let snippets: Vec<&str> = hits
+        .as_array()
+        .expect("a list of hits")
+        .iter()
+        .filter_map(|hit| hit["snippet"].as_str())
+        .collect();
+    assert_eq!(snippets.len(), 2, "the prompt and the answer: {hits}");
+
+    let channel = orchestra_proto::connect(&env.socket)
+        .await
+        .expect("connect");
+    let transcript = SessionsClient::new(channel)
+        .transcript(TranscriptRequest {
+            id: id.to_owned(),
+            ..TranscriptRequest::default()
+        })
+        .await
+        .expect("transcript")
+        .into_inner();
+    let roles: Vec<(&str, &str)> = transcript
+        .messages
+        .iter()
+        .map(|m| (m.role.as_str(), m.text.as_str()))
+        .collect();
+    assert_eq!(
+        roles,
+        [
+            ("user", "find the needle in the log"),
+            ("cut", "[line cut: 40 MiB]"),
+            ("assistant", "the needle is found"),
+        ]
+    );
+
+    let peak_kb = orchestra_proto::process::memory_kb(daemon.pid(), "VmHWM").expect("VmHWM");
+    eprintln!(
+        "daemon peak RSS: {} MB ({} MB after indexing)",
+        peak_kb / 1024,
+        indexed_kb / 1024
+    );
+    assert!(
+        peak_kb < 120 * 1024,
+        "the daemon peaked at {} MB (limit 120 MB) on a {} MB file",
+        peak_kb / 1024,
+        std::fs::metadata(&path).expect("meta").len() / 1_000_000
+    );
+    assert!(
+        peak_kb - indexed_kb < 16 * 1024,
+        "export, search and transcript took the peak from {} MB to {} MB",
+        indexed_kb / 1024,
+        peak_kb / 1024
+    );
+}

@@ -205,14 +205,33 @@ fn restart_with_a_broken_config_keeps_the_daemon_and_config_show_reads_the_file_
         Some(pid),
         "the same daemon still serves"
     );
-    let shown = env.ctl_json(&["config", "show"]);
-    assert!(
-        shown["file_error"]
-            .as_str()
-            .expect("error")
-            .contains("line 3"),
-        "{shown}"
-    );
+    // `config show` on the broken file: the settings in force, and an error (exit 1) that
+    // says where the file is broken (issue #29 item 8).
+    for json in [false, true] {
+        let args: &[&str] = if json {
+            &["--json", "config", "show"]
+        } else {
+            &["config", "show"]
+        };
+        let out = env.ctl(args);
+        assert_eq!(out.status.code(), Some(1), "a broken file is an error");
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains("line 3, column 3"), "{stderr}");
+        if json {
+            let shown: Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+            assert!(
+                shown["file_error"]
+                    .as_str()
+                    .expect("error")
+                    .contains("line 3, column 3"),
+                "{shown}"
+            );
+            assert!(shown["running_config"].is_object(), "{shown}");
+        } else {
+            let stdout = text(&out.stdout);
+            assert!(stdout.contains("runs with the settings below"), "{stdout}");
+        }
+    }
 
     // Fixed: `--json daemon restart` prints exactly one JSON document.
     env.write_config_text(&good.replace('{', "{\n  \"default_parallel\": 7,"));
@@ -224,6 +243,13 @@ fn restart_with_a_broken_config_keeps_the_daemon_and_config_show_reads_the_file_
     assert_eq!(shown["differs_from_running"], false);
     assert_eq!(shown["running_config"]["default_parallel"], 7);
     env.ctl_ok(&["daemon", "stop"]);
+
+    // No daemon and a broken file: still an error that says where.
+    env.write_config_text("{\n  \"default_parallel\": 3,\n  oops\n}\n");
+    let out = env.ctl(&["config", "show"]);
+    assert!(!out.status.success(), "a broken file is an error");
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("line 3, column 3"), "{stderr}");
 }
 
 // 3 and 10 --------------------------------------------------------------------------------
@@ -790,4 +816,92 @@ fn messages_sent_to_an_agent_show_in_its_logs_as_the_users_turns() {
     // Raw stays what Claude Code wrote.
     let raw = env.ctl_ok(&["logs", &id, "--raw"]);
     assert!(!raw.contains("\"orchestra\""), "{raw}");
+}
+
+// issue 29, item 8 ------------------------------------------------------------------------
+
+/// `init` in `dir` with extra environment variables for the CLI only (the daemon already
+/// runs without them): its output.
+fn init_with_env(env: &TestEnv, dir: &Path, vars: &[(&str, &str)]) -> std::process::Output {
+    env.command(bin("orchestractl"))
+        .args(["--json", "init"])
+        .envs(vars.iter().copied())
+        .current_dir(dir)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("running orchestractl init")
+}
+
+#[test]
+fn init_commits_as_the_user_s_shell_would_and_says_when_no_identity_is_set() {
+    let env = TestEnv::new();
+    // The daemon is started without any identity: only the CLI knows the user's.
+    env.ctl_ok(&["daemon", "start"]);
+    let dir_of = |name: &str| {
+        let dir = env.root.path().join(name);
+        std::fs::create_dir_all(&dir).expect("dir");
+        std::fs::write(dir.join("a.txt"), "a\n").expect("write");
+        dir
+    };
+    let who = |dir: &Path| env.git(dir, &["log", "-1", "--format=%an <%ae>|%cn <%ce>"]);
+
+    // GIT_AUTHOR_* and GIT_COMMITTER_* as git takes them.
+    let dir = dir_of("by-env");
+    let out = init_with_env(
+        &env,
+        &dir,
+        &[
+            ("GIT_AUTHOR_NAME", "Ada Lovelace"),
+            ("GIT_AUTHOR_EMAIL", "ada@example.com"),
+            ("GIT_COMMITTER_NAME", "Grace Hopper"),
+            ("GIT_COMMITTER_EMAIL", "grace@example.com"),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        who(&dir).trim(),
+        "Ada Lovelace <ada@example.com>|Grace Hopper <grace@example.com>"
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(report["author"], "Ada Lovelace <ada@example.com>");
+    assert_eq!(report["default_identity"], false);
+    assert!(text(&out.stderr).is_empty(), "{}", text(&out.stderr));
+
+    // The user's git config, which the daemon does not read (GIT_CONFIG_GLOBAL is the
+    // shell's).
+    let global = env.root.path().join("shell.gitconfig");
+    std::fs::write(
+        &global,
+        "[user]\n\tname = Shell User\n\temail = shell@example.com\n",
+    )
+    .expect("write");
+    let dir = dir_of("by-config");
+    let out = init_with_env(
+        &env,
+        &dir,
+        &[("GIT_CONFIG_GLOBAL", global.to_str().expect("utf-8"))],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        who(&dir).trim(),
+        "Shell User <shell@example.com>|Shell User <shell@example.com>"
+    );
+
+    // None set: claude-orchestra's, and said so with what to do.
+    let dir = dir_of("by-nobody");
+    let out = init_with_env(&env, &dir, &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        who(&dir).trim(),
+        "claude-orchestra <orchestra@localhost>|claude-orchestra <orchestra@localhost>"
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(report["default_identity"], true);
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("no git identity is set")
+            && stderr.contains("git config --global user.email"),
+        "{stderr}"
+    );
+    env.ctl_ok(&["daemon", "stop"]);
 }

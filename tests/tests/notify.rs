@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -48,15 +49,29 @@ impl Post {
     }
 }
 
-/// A local HTTP server that records every POST; `/hang` never answers.
+/// A local HTTP server that records every POST; `/hang` never answers, `/flaky` answers
+/// 503 while `down` is set.
 struct Receiver {
     addr: SocketAddr,
     posts: Arc<Mutex<Vec<Post>>>,
+    down: Arc<AtomicBool>,
 }
 
 impl Receiver {
     async fn start() -> Receiver {
         let posts: Arc<Mutex<Vec<Post>>> = Arc::default();
+        let down = Arc::new(AtomicBool::new(false));
+        let flaky = {
+            let down = down.clone();
+            move |state: State<Arc<Mutex<Vec<Post>>>>, request: Request| async move {
+                if down.load(Ordering::SeqCst) {
+                    axum::http::StatusCode::SERVICE_UNAVAILABLE
+                } else {
+                    record(state, request).await;
+                    axum::http::StatusCode::OK
+                }
+            }
+        };
         let app = Router::new()
             .route(
                 "/hang",
@@ -65,6 +80,7 @@ impl Receiver {
                     ""
                 }),
             )
+            .route("/flaky", post(flaky))
             .fallback(record)
             .with_state(posts.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -72,7 +88,7 @@ impl Receiver {
             .expect("bind the receiver");
         let addr = listener.local_addr().expect("addr");
         tokio::spawn(async move { axum::serve(listener, app).await });
-        Receiver { addr, posts }
+        Receiver { addr, posts, down }
     }
 
     fn url(&self, path: &str) -> String {
@@ -429,12 +445,77 @@ async fn dead_webhooks_delay_neither_agents_nor_other_channels() {
     assert!(table.contains("200 OK"), "{table}");
     assert!(table.contains("cannot connect"), "{table}");
     assert!(table.contains("no answer within 5 s"), "{table}");
+    let progress = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        progress.contains("#0 webhook: try 3 of 3 failed: no answer within 5 s; giving up"),
+        "{progress}"
+    );
     let out = tokio::task::block_in_place(|| env.ctl(&["notify", "test", "--channel", "desktop"]));
     assert!(!out.status.success());
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("no desktop channel is configured"),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+    daemon.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn notify_test_tells_each_try_and_a_later_success_clears_the_failure() {
+    let env = TestEnv::new();
+    let receiver = Receiver::start().await;
+    receiver.down.store(true, Ordering::SeqCst);
+    let daemon = daemon_with(&env, vec![channel("webhook", &receiver.url("/flaky"))]).await;
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+
+    // Down: every try is told as it goes, with the wait before the next (issue #29).
+    let out = tokio::task::block_in_place(|| env.ctl(&["notify", "test"]));
+    assert_eq!(out.status.code(), Some(1), "the channel failed the test");
+    let progress = text(&out.stderr);
+    for line in [
+        "#0 webhook: try 1 of 3…",
+        "#0 webhook: try 1 of 3 failed: answered 503 Service Unavailable; next try in 0.5 s",
+        "#0 webhook: try 2 of 3…",
+        "#0 webhook: try 2 of 3 failed: answered 503 Service Unavailable; next try in 1.0 s",
+        "#0 webhook: try 3 of 3 failed: answered 503 Service Unavailable; giving up",
+    ] {
+        assert!(progress.contains(line), "{line:?} in\n{progress}");
+    }
+    let list = tokio::task::block_in_place(|| env.ctl_json(&["notify", "list"]));
+    assert!(
+        list["channels"][0]["last_error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("503"),
+        "{list:#}"
+    );
+    let health = tokio::task::block_in_place(|| env.ctl_json(&["health"]));
+    assert!(
+        health["notifications"]["last_error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("503"),
+        "{health:#}"
+    );
+
+    // Back up: the next delivery gets through and the failure is no longer shown, in
+    // notify list and health alike; the count of failures stays.
+    receiver.down.store(false, Ordering::SeqCst);
+    let out = tokio::task::block_in_place(|| env.ctl(&["notify", "test"]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stderr).trim(), "#0 webhook: try 1 of 3…");
+    let list = tokio::task::block_in_place(|| env.ctl_json(&["notify", "list"]));
+    let webhook = &list["channels"][0];
+    assert_eq!(webhook["last_error"].as_str().unwrap_or(""), "", "{list:#}");
+    assert_eq!(webhook["failed"], 1, "{list:#}");
+    assert_eq!(webhook["sent"], 1, "{list:#}");
+    let human = tokio::task::block_in_place(|| env.ctl_ok(&["notify", "list"]));
+    assert!(!human.contains("last failed"), "{human}");
+    let health = tokio::task::block_in_place(|| env.ctl_json(&["health"]));
+    assert_eq!(
+        health["notifications"]["last_error"].as_str().unwrap_or(""),
+        "",
+        "{health:#}"
     );
     daemon.shutdown().await;
 }

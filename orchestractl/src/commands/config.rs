@@ -2,7 +2,8 @@
 //!
 //! `show` reads the config file as it is now (through `orchestrad check-config`, the one
 //! place that knows how to load it) and says when the running daemon runs with something
-//! else: a file edited, created or broken since the daemon started.
+//! else: a file edited, created or broken since the daemon started. A broken file is an
+//! error (exit 1) that names where it is broken: the next restart would refuse it.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -27,7 +28,7 @@ pub async fn run(ctx: &Ctx, cmd: ConfigCommand) -> anyhow::Result<ExitCode> {
                 println!("{}", path.display());
             }
         }
-        ConfigCommand::Show => show(ctx).await?,
+        ConfigCommand::Show => return show(ctx).await,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -54,7 +55,9 @@ pub async fn load_now(path: &Path) -> anyhow::Result<Result<serde_json::Value, S
     Ok(Ok(answer))
 }
 
-async fn show(ctx: &Ctx) -> anyhow::Result<()> {
+/// Shows the settings; a broken file exits 1 after them, its error (line and column
+/// included) on stderr.
+async fn show(ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let clients = ctx.connect().await?;
     let (running, running_settings) = crate::client::running_config(&clients).await?;
     let path = std::path::PathBuf::from(&running.config_path);
@@ -77,8 +80,16 @@ async fn show(ctx: &Ctx) -> anyhow::Result<()> {
         ),
     };
     let differs = now.is_ok() && settings != running_settings;
+    let code = if file_error.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        // On stderr, beside the exit status, for a person and a script alike; the
+        // settings in force still go to stdout.
+        eprintln!("orchestractl: {file_error}");
+        ExitCode::FAILURE
+    };
     if ctx.json {
-        return output::json(&serde_json::json!({
+        output::json(&serde_json::json!({
             "config_path": running.config_path,
             "from_file": from_file,
             "config": settings,
@@ -88,10 +99,11 @@ async fn show(ctx: &Ctx) -> anyhow::Result<()> {
             "running_config": running_settings,
             "running_from_file": running.from_file,
             "sandbox": sandbox,
-        }));
+        }))?;
+        return Ok(code);
     }
     if !file_error.is_empty() {
-        println!("# {} is broken: {file_error}", running.config_path);
+        println!("# {} is broken (see above)", running.config_path);
         println!(
             "# orchestrad (pid {}) runs with the settings below; fix the file before `orchestractl daemon restart`",
             clients.status.pid
@@ -141,5 +153,5 @@ async fn show(ctx: &Ctx) -> anyhow::Result<()> {
         );
     }
     println!("{}", serde_json::to_string_pretty(&settings)?);
-    Ok(())
+    Ok(code)
 }

@@ -2,7 +2,8 @@
 
 use std::process::ExitCode;
 
-use orchestra_proto::v1::{ListNotifyRequest, TestNotifyRequest};
+use orchestra_proto::v1::test_notify_update::Update;
+use orchestra_proto::v1::{ListNotifyRequest, NotifyTestTry, TestNotifyRequest};
 
 use crate::cli::NotifyCommand;
 use crate::client::Ctx;
@@ -14,12 +15,24 @@ pub async fn run(ctx: &Ctx, cmd: NotifyCommand) -> anyhow::Result<ExitCode> {
     let mut notify = clients.notify();
     match cmd {
         NotifyCommand::Test(args) => {
-            let response = notify
-                .test(TestNotifyRequest {
+            let mut updates = notify
+                .test_stream(TestNotifyRequest {
                     channel: args.channel.unwrap_or_default(),
                 })
                 .await?
                 .into_inner();
+            // Each try as it goes (a channel that retries or hangs takes seconds), on
+            // stderr; the answers follow on stdout.
+            let response = loop {
+                match updates.message().await?.and_then(|u| u.update) {
+                    Some(Update::Attempt(attempt)) if !ctx.json => {
+                        eprintln!("{}", try_line(&attempt));
+                    }
+                    Some(Update::Attempt(_)) => {}
+                    Some(Update::Result(result)) => break result,
+                    None => anyhow::bail!("the daemon ended the test without an answer: try again"),
+                }
+            };
             let all_ok = response.results.iter().all(|r| r.outcome != "failed");
             if ctx.json {
                 output::json(&response)?;
@@ -139,6 +152,24 @@ pub async fn run(ctx: &Ctx, cmd: NotifyCommand) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// "#0 webhook: try 1 of 3" as a try starts; "#0 webhook: try 1 of 3 failed: cannot
+/// connect: ...; next try in 0.5 s" as it fails.
+fn try_line(t: &NotifyTestTry) -> String {
+    let what = format!(
+        "#{} {}: try {} of {}",
+        t.channel_index, t.kind, t.attempt, t.max_attempts
+    );
+    match (t.state.as_str(), t.retry_in_ms) {
+        ("failed", 0) => format!("{what} failed: {}; giving up", t.error),
+        ("failed", wait) => format!(
+            "{what} failed: {}; next try in {:.1} s",
+            t.error,
+            f64::from(wait) / 1000.0
+        ),
+        _ => format!("{what}…"),
     }
 }
 

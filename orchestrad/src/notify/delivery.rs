@@ -21,7 +21,7 @@ use crate::time::now_ms;
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Attempts per notification, the first included.
-const MAX_ATTEMPTS: u32 = 3;
+pub const MAX_ATTEMPTS: u32 = 3;
 
 /// Wait before the second attempt; doubled for each one after.
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
@@ -94,10 +94,29 @@ pub struct Stats {
     pub retries: u64,
     /// Waiting in the queue or being sent.
     pub queued: u64,
-    /// The latest failure.
+    /// The latest failure, until a later delivery gets through.
     pub last_error: String,
-    /// When it happened, ms since the epoch.
+    /// When it happened, ms since the epoch; 0 when there is none (or no longer).
     pub last_error_at_ms: i64,
+}
+
+/// A try of a delivery as it happens, for `notify test` to show.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Try {
+    /// Try `attempt` (from 1) of [`MAX_ATTEMPTS`] starts.
+    Started {
+        /// Which try.
+        attempt: u32,
+    },
+    /// Try `attempt` did not get through.
+    Failed {
+        /// Which try.
+        attempt: u32,
+        /// Why.
+        error: String,
+        /// When another try follows: after this wait.
+        retry_in: Option<Duration>,
+    },
 }
 
 /// The recent deliveries of every channel, newest last.
@@ -207,29 +226,53 @@ impl Channel {
 
     /// Delivers `note` with retries; records the outcome.
     async fn deliver(&self, client: &reqwest::Client, note: &Notification) {
+        self.deliver_telling(client, note, |_| {}).await;
+    }
+
+    /// Delivers `note` with retries, telling `on_try` of each try as it starts and as it
+    /// fails; records the outcome and returns it, the answer (or last error) and the
+    /// tries made.
+    pub async fn deliver_telling(
+        &self,
+        client: &reqwest::Client,
+        note: &Notification,
+        on_try: impl Fn(Try),
+    ) -> (Outcome, String, u32) {
         let mut backoff = FIRST_BACKOFF;
-        for attempt in 1..=MAX_ATTEMPTS {
+        let mut attempt = 1;
+        let (outcome, answer) = loop {
+            on_try(Try::Started { attempt });
             match self.attempt(client, note).await {
-                Ok(Answer::Sent(answer)) => {
-                    return self.settle(note, Outcome::Sent, answer, attempt);
-                }
-                Ok(Answer::Skipped(why)) => {
-                    return self.settle(note, Outcome::Skipped, why, attempt);
-                }
-                Err(SendError::Transient(err)) if attempt < MAX_ATTEMPTS => {
-                    tracing::debug!(channel = self.index, %err, attempt, "notification attempt failed; retrying");
+                Ok(Answer::Sent(answer)) => break (Outcome::Sent, answer),
+                Ok(Answer::Skipped(why)) => break (Outcome::Skipped, why),
+                Err(SendError::Transient(error)) if attempt < MAX_ATTEMPTS => {
+                    tracing::debug!(channel = self.index, %error, attempt, "notification attempt failed; retrying");
                     self.stats.lock().retries += 1;
+                    on_try(Try::Failed {
+                        attempt,
+                        error,
+                        retry_in: Some(backoff),
+                    });
                     tokio::time::sleep(backoff).await;
                     backoff *= 2;
+                    attempt += 1;
                 }
                 Err(err) => {
                     if webpush::gone(&err) {
                         self.gone.store(true, Ordering::Relaxed);
                     }
-                    return self.settle(note, Outcome::Failed, err.to_string(), attempt);
+                    let error = err.to_string();
+                    on_try(Try::Failed {
+                        attempt,
+                        error: error.clone(),
+                        retry_in: None,
+                    });
+                    break (Outcome::Failed, error);
                 }
             }
-        }
+        };
+        self.settle(note, outcome, answer.clone(), attempt);
+        (outcome, answer, attempt)
     }
 
     /// One attempt, bounded by [`ATTEMPT_TIMEOUT`].
@@ -260,7 +303,13 @@ impl Channel {
         {
             let mut stats = self.stats.lock();
             match outcome {
-                Outcome::Sent => stats.sent += 1,
+                Outcome::Sent => {
+                    stats.sent += 1;
+                    // Got through again: the failure is over (counted in `failed` and
+                    // kept in the recent deliveries, no longer shown as the state).
+                    stats.last_error.clear();
+                    stats.last_error_at_ms = 0;
+                }
                 Outcome::Skipped => stats.skipped += 1,
                 Outcome::Failed | Outcome::Dropped => {
                     if outcome == Outcome::Failed {

@@ -276,26 +276,29 @@ impl Notifier {
         &self.bus
     }
 
-    /// Sends a `test` notification through each channel of `kind` (all when `None`), one
-    /// attempt each, all at once; returns what each answered.
-    pub async fn test(&self, kind: Option<ChannelKind>) -> Vec<TestResult> {
+    /// Sends a `test` notification through each channel of `kind` (all when `None`), all
+    /// at once and retried as a real notification is, telling `on_try` of each try as it
+    /// starts and fails; returns what each answered.
+    pub async fn test(
+        &self,
+        kind: Option<ChannelKind>,
+        on_try: impl Fn(&delivery::Channel, delivery::Try) + Sync,
+    ) -> Vec<TestResult> {
         let note = self.with_link(Notification::single(&Event::from_input(
             NotifyInput::Test,
             crate::time::now_ms(),
         )));
         let channels = self.all_channels();
+        let on_try = &on_try;
         let attempts = channels
             .iter()
             .filter(|c| kind.is_none_or(|k| c.config.kind == k))
             .map(|channel| {
                 let note = note.clone();
                 async move {
-                    let (outcome, answer) = match channel.attempt(&self.client, &note).await {
-                        Ok(attempt::Answer::Sent(text)) => (Outcome::Sent, text),
-                        Ok(attempt::Answer::Skipped(text)) => (Outcome::Skipped, text),
-                        Err(err) => (Outcome::Failed, err.to_string()),
-                    };
-                    channel.settle(&note, outcome, answer.clone(), 1);
+                    let (outcome, answer, _) = channel
+                        .deliver_telling(&self.client, &note, |attempt| on_try(channel, attempt))
+                        .await;
                     TestResult {
                         index: channel.index,
                         config: channel.config.clone(),

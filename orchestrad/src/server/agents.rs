@@ -317,11 +317,16 @@ impl Agents for AgentsService {
         &self,
         request: Request<pb::InitRequest>,
     ) -> Result<Response<pb::InitResponse>, Status> {
-        let dir = repo_dir(&request.into_inner().repo)?;
+        let req = request.into_inner();
+        let dir = repo_dir(&req.repo)?;
+        let identity = crate::worktree::CommitIdentity {
+            author: req.author.map(Into::into).unwrap_or_default(),
+            committer: req.committer.map(Into::into).unwrap_or_default(),
+        };
         let worktree_dir = self.ctx.settings.config.worktree_dir.clone();
         let report = tokio::task::spawn_blocking({
             let worktree_dir = worktree_dir.clone();
-            move || crate::worktree::init(&dir, &worktree_dir)
+            move || crate::worktree::init(&dir, &worktree_dir, &identity)
         })
         .await
         .map_err(super::status::join_error)?
@@ -333,6 +338,8 @@ impl Agents for AgentsService {
             created_commit: report.created_commit,
             added_exclude: report.added_exclude,
             committed_files: report.committed_files,
+            author: report.author,
+            default_identity: report.default_identity,
         }))
     }
 

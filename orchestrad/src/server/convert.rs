@@ -319,6 +319,38 @@ impl From<&Delivery> for pb::NotifyDelivery {
     }
 }
 
+/// A try of `channel` during a test, as the `TestStream` RPC tells it.
+pub fn notify_test_try(
+    channel: &crate::notify::delivery::Channel,
+    attempt: &crate::notify::delivery::Try,
+) -> pb::NotifyTestTry {
+    use crate::notify::delivery::{MAX_ATTEMPTS, Try};
+    let base = pb::NotifyTestTry {
+        channel_index: channel.index as u32,
+        kind: channel.config.kind.as_str().to_owned(),
+        max_attempts: MAX_ATTEMPTS,
+        ..pb::NotifyTestTry::default()
+    };
+    match attempt {
+        Try::Started { attempt } => pb::NotifyTestTry {
+            attempt: *attempt,
+            state: "trying".to_owned(),
+            ..base
+        },
+        Try::Failed {
+            attempt,
+            error,
+            retry_in,
+        } => pb::NotifyTestTry {
+            attempt: *attempt,
+            state: "failed".to_owned(),
+            error: error.clone(),
+            retry_in_ms: retry_in.map_or(0, |wait| wait.as_millis() as u32),
+            ..base
+        },
+    }
+}
+
 impl From<&TestResult> for pb::NotifyTestResult {
     fn from(t: &TestResult) -> Self {
         pb::NotifyTestResult {
@@ -513,4 +545,13 @@ pub fn transcript_event(event: &crate::supervisor::stream::Event) -> Option<pb::
         Event::Output(text) => te::Event::Output(te::Output { text: cut(text) }),
     };
     Some(pb::TranscriptEvent { event: Some(event) })
+}
+
+impl From<pb::GitIdentity> for crate::worktree::Identity {
+    fn from(identity: pb::GitIdentity) -> Self {
+        crate::worktree::Identity {
+            name: identity.name.trim().to_owned(),
+            email: identity.email.trim().to_owned(),
+        }
+    }
 }

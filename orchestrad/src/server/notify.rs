@@ -28,29 +28,9 @@ impl NotifyService {
     }
 }
 
-#[tonic::async_trait]
-impl Notify for NotifyService {
-    async fn list(
-        &self,
-        _: Request<pb::ListNotifyRequest>,
-    ) -> Result<Response<pb::ListNotifyResponse>, Status> {
-        let notifier = &self.ctx.notifier;
-        Ok(Response::new(pb::ListNotifyResponse {
-            channels: notifier
-                .all_channels()
-                .iter()
-                .map(|channel| super::convert::notify_channel(channel))
-                .collect(),
-            recent: notifier.recent().iter().map(Into::into).collect(),
-            summary: Some((&notifier.summary()).into()),
-        }))
-    }
-
-    async fn test(
-        &self,
-        request: Request<pb::TestNotifyRequest>,
-    ) -> Result<Response<pb::TestNotifyResponse>, Status> {
-        let wanted = request.into_inner().channel;
+impl NotifyService {
+    /// The channel kind a test names (`None` for all), checked against what is configured.
+    fn test_kind(&self, wanted: &str) -> Result<Option<ChannelKind>, Status> {
         let kind = match wanted.trim() {
             "" => None,
             name => Some(
@@ -79,10 +59,80 @@ impl Notify for NotifyService {
                 kind.as_str()
             )));
         }
-        let results = self.ctx.notifier.test(kind).await;
+        Ok(kind)
+    }
+}
+
+#[tonic::async_trait]
+impl Notify for NotifyService {
+    async fn list(
+        &self,
+        _: Request<pb::ListNotifyRequest>,
+    ) -> Result<Response<pb::ListNotifyResponse>, Status> {
+        let notifier = &self.ctx.notifier;
+        Ok(Response::new(pb::ListNotifyResponse {
+            channels: notifier
+                .all_channels()
+                .iter()
+                .map(|channel| super::convert::notify_channel(channel))
+                .collect(),
+            recent: notifier.recent().iter().map(Into::into).collect(),
+            summary: Some((&notifier.summary()).into()),
+        }))
+    }
+
+    async fn test(
+        &self,
+        request: Request<pb::TestNotifyRequest>,
+    ) -> Result<Response<pb::TestNotifyResponse>, Status> {
+        let kind = self.test_kind(&request.into_inner().channel)?;
+        let results = self.ctx.notifier.test(kind, |_, _| {}).await;
         Ok(Response::new(pb::TestNotifyResponse {
             results: results.iter().map(Into::into).collect(),
         }))
+    }
+
+    type TestStreamStream = BoxStream<pb::TestNotifyUpdate>;
+
+    async fn test_stream(
+        &self,
+        request: Request<pb::TestNotifyRequest>,
+    ) -> Result<Response<Self::TestStreamStream>, Status> {
+        use pb::test_notify_update::Update;
+        let kind = self.test_kind(&request.into_inner().channel)?;
+        let ctx = self.ctx.clone();
+        Ok(Response::new(async_stream(move |tx| async move {
+            // Tries are few (three per channel at most): they wait unbounded while the
+            // stream sends them on in order.
+            let (tries, mut told) = tokio::sync::mpsc::unbounded_channel();
+            let test = ctx.notifier.test(kind, move |channel, attempt| {
+                let _ = tries.send(super::convert::notify_test_try(channel, &attempt));
+            });
+            tokio::pin!(test);
+            let attempt = |attempt| pb::TestNotifyUpdate {
+                update: Some(Update::Attempt(attempt)),
+            };
+            let results = loop {
+                tokio::select! {
+                    results = &mut test => break results,
+                    Some(told) = told.recv() => {
+                        // A client that went away no longer cares; the test still ends.
+                        let _ = tx.send(Ok(attempt(told))).await;
+                    }
+                }
+            };
+            while let Ok(told) = told.try_recv() {
+                let _ = tx.send(Ok(attempt(told))).await;
+            }
+            let result = pb::TestNotifyResponse {
+                results: results.iter().map(Into::into).collect(),
+            };
+            let _ = tx
+                .send(Ok(pb::TestNotifyUpdate {
+                    update: Some(Update::Result(result)),
+                }))
+                .await;
+        })))
     }
 
     async fn hook(

@@ -313,7 +313,7 @@ impl SessionIndex {
                             entry.meta.skipped_lines += 1;
                         }
                     }
-                    Line::Oversized => entry.meta.skipped_lines += 1,
+                    Line::Cut { .. } => entry.meta.skipped_lines += 1,
                 },
             );
         let progress = match result {

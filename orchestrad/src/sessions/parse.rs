@@ -13,6 +13,7 @@ use serde_json::value::RawValue;
 
 use super::meta::{Entry, SessionMeta, Tokens};
 use super::pricing;
+use super::reader::{Line, MAX_KEPT_LINE};
 use crate::text::truncate_chars;
 
 /// Longest prompt text kept in the metadata; the transcript has the whole text.
@@ -70,13 +71,18 @@ const IGNORED_KINDS: &[&str] = &[
 /// Whether `line` is one of [`IGNORED_KINDS`], told from its prefix `{"type":"<kind>"`
 /// alone (the CLI writes `type` first). The transcript uses it to pass over them unread.
 pub(crate) fn is_skipped_kind(line: &[u8]) -> bool {
-    let Some(rest) = line.strip_prefix(br#"{"type":""#) else {
-        return false;
-    };
-    IGNORED_KINDS.iter().any(|kind| {
-        rest.strip_prefix(kind.as_bytes())
-            .is_some_and(|after| after.first() == Some(&b'"'))
-    })
+    leading_kind(line).is_some_and(|kind| IGNORED_KINDS.contains(&kind))
+}
+
+/// The `<kind>` of a line that begins `{"type":"<kind>"`, told from those bytes alone: also
+/// for the head of a line too long to read ([`super::reader::Line::Cut`]). `None` when the
+/// line begins otherwise (`type` is not first, or holds an escape).
+pub(crate) fn leading_kind(line: &[u8]) -> Option<&str> {
+    let rest = line.strip_prefix(br#"{"type":""#)?;
+    let end = memchr::memchr2(b'"', b'\\', rest)?;
+    (rest[end] == b'"')
+        .then(|| std::str::from_utf8(&rest[..end]).ok())
+        .flatten()
 }
 
 /// Line kinds whose content the metadata needs; every other kind counts only by its
@@ -440,16 +446,27 @@ fn apply_assistant(entry: &mut Entry, message: &RawMessage<Content>, sidechain: 
 /// The `totalCostUSD` of the last `cost-state` line of the session file at `path`, as a
 /// `--resume` of it restores it (2.1.330 on); `None` when the file has none or cannot be
 /// read.
+///
+/// The file is streamed and each line kept up to [`MAX_KEPT_LINE`]: a `cost-state` line
+/// is small, and whatever else the file holds does not weigh on the daemon's memory.
 pub fn last_cli_cost(path: &std::path::Path) -> Option<f64> {
-    let bytes = std::fs::read(path).ok()?;
-    bytes.split(|b| *b == b'\n').rev().find_map(|line| {
+    let mut last = None;
+    super::reader::read_all_lines(path, MAX_KEPT_LINE, |line| {
+        let Line::Complete(line) = line else {
+            return;
+        };
         let line = trim_ascii(line);
-        if !line.starts_with(br#"{"type":"cost-state""#) {
-            return None;
+        if leading_kind(line) != Some("cost-state") {
+            return;
         }
-        let raw: RawLine<serde::de::IgnoredAny> = serde_json::from_slice(line).ok()?;
-        raw.total_cost_usd
+        if let Ok(raw) = serde_json::from_slice::<RawLine<serde::de::IgnoredAny>>(line)
+            && raw.total_cost_usd.is_some()
+        {
+            last = raw.total_cost_usd;
+        }
     })
+    .ok()?;
+    last
 }
 
 /// The user's own words in a `user` message's content, or `None` when the line is a tool
@@ -545,6 +562,29 @@ mod tests {
             }
         }
         (entry, skipped)
+    }
+
+    #[test]
+    fn the_last_cost_is_read_past_a_line_too_long_to_keep() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("s.jsonl");
+        let big = "x".repeat(2 * MAX_KEPT_LINE);
+        let text = [
+            r#"{"type":"cost-state","totalCostUSD":0.5}"#.to_owned(),
+            format!(r#"{{"type":"user","message":{{"content":"{big}"}}}}"#),
+            r#"{"type":"cost-state","totalCostUSD":1.25}"#.to_owned(),
+            format!(r#"{{"type":"cost-state","totalCostUSD":9,"pad":"{big}"}}"#),
+        ]
+        .join("\n");
+        std::fs::write(&path, text).expect("write");
+        assert_eq!(last_cli_cost(&path), Some(1.25), "a cut line is never read");
+        assert_eq!(last_cli_cost(&dir.path().join("none.jsonl")), None);
+        assert_eq!(
+            leading_kind(br#"{"type":"cost-state","#),
+            Some("cost-state")
+        );
+        assert_eq!(leading_kind(br#"{"type":"a\"b"}"#), None);
+        assert_eq!(leading_kind(br#"{"uuid":1,"type":"user"}"#), None);
     }
 
     #[test]

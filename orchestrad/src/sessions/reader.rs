@@ -3,16 +3,28 @@
 //! [`read_new_lines`] reads from a saved offset to the end of the file and hands every
 //! complete line to a callback. A last line without its newline is still being written and
 //! is left for the next read, unless it is already a complete JSON value (older files end
-//! without a final newline). A line longer than [`MAX_LINE`] is skipped to its end
-//! without being held in memory. The same reader tails agent logs.
+//! without a final newline). A line longer than the read's cap is cut: its first bytes
+//! and its length are handed on, the rest is skipped to its end without being held in
+//! memory. The same reader tails agent logs ([`read_new_lines`], cap [`MAX_LINE`]) and
+//! reads a whole file for a transcript, an export, a search or the last cost
+//! ([`read_all_lines`], cap [`MAX_KEPT_LINE`]): one notion of what a line is.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-/// Longest line that is parsed; longer ones are counted as skipped.
+/// Longest line the index and the log tails parse; longer ones are counted as skipped.
+/// The index must see the usage of every message the CLI writes, however large.
 pub const MAX_LINE: usize = 32 * 1024 * 1024;
+
+/// Longest line kept by the reads made for a user (transcript, export, search, the last
+/// cost): the memory a session file can make the daemon hold for them is bounded by it,
+/// whatever the file holds (issue #22: one 40 MiB line took the daemon to 177 MB).
+pub const MAX_KEPT_LINE: usize = 1024 * 1024;
+
+/// How many first bytes of a cut line are kept, to tell its kind (`{"type":"..."`).
+pub(crate) const CUT_HEAD: usize = 256;
 
 /// Size of each read.
 const CHUNK: usize = 256 * 1024;
@@ -48,9 +60,9 @@ impl From<&std::fs::Metadata> for Stat {
 /// Where a read stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Progress {
-    /// Offset after the last complete line (or after the skipped part of an oversized one).
+    /// Offset after the last complete line (or after the skipped part of a cut one).
     pub offset: u64,
-    /// Whether the read stopped inside an oversized line that is being skipped.
+    /// Whether the read stopped inside a line over the cap that is being skipped.
     pub skipping_oversized: bool,
     /// The file as it was when read.
     pub stat: Stat,
@@ -61,8 +73,22 @@ pub struct Progress {
 pub enum Line<'a> {
     /// A complete line, without its newline.
     Complete(&'a [u8]),
-    /// A line over [`MAX_LINE`], skipped.
-    Oversized,
+    /// A line over the read's cap, cut.
+    Cut {
+        /// Its first bytes (at most 256); empty when the line began before this read.
+        head: &'a [u8],
+        /// Its length in bytes, without the newline (counted from this read's start when
+        /// the line began before it).
+        len: u64,
+    },
+}
+
+/// A line being skipped because it passed the cap.
+struct Cutting {
+    /// Its first bytes.
+    head: Vec<u8>,
+    /// Its bytes so far.
+    len: u64,
 }
 
 /// Reads the complete lines after `offset`. `skipping_oversized` says the line at
@@ -82,13 +108,14 @@ pub fn read_new_lines(
     let new_bytes = stat.size.saturating_sub(offset) as usize;
     let want = new_bytes.clamp(4096, CHUNK);
     let mut buffer = READ_BUFFER.take();
-    if buffer.len() < want {
-        buffer.resize(want, 0);
-    }
     let result = read_lines(
         &mut file,
         &mut buffer,
-        want,
+        Limits {
+            size: want,
+            cap: MAX_LINE,
+            last_cut_line: false,
+        },
         offset,
         skipping_oversized,
         on_line,
@@ -132,23 +159,66 @@ impl Drop for ReuseBuffer {
     }
 }
 
-/// The loop of [`read_new_lines`] over `file` (at `offset`), reading into the first `size`
-/// bytes of `buffer`: the offset after the last line handed on, and whether an oversized
-/// line is being skipped.
+/// Reads every line of the file at `path`, cutting those over `cap` bytes: for a
+/// transcript, an export, a search or the last cost, whose memory must not grow with
+/// what one line holds. Unlike a tail, a last line cut without its newline is handed on
+/// (the file is read as it is now).
+pub fn read_all_lines(
+    path: &Path,
+    cap: usize,
+    on_line: impl FnMut(Line<'_>),
+) -> std::io::Result<()> {
+    let mut file = File::open(path)?;
+    let size = (file.metadata()?.len() as usize).clamp(4096, CHUNK);
+    let limits = Limits {
+        size,
+        cap,
+        last_cut_line: true,
+    };
+    read_lines(&mut file, &mut Vec::new(), limits, 0, false, on_line)?;
+    Ok(())
+}
+
+/// The bounds of one [`read_lines`].
+struct Limits {
+    /// Bytes of the buffer to read into at first.
+    size: usize,
+    /// Longest line handed on whole.
+    cap: usize,
+    /// Whether a cut line that has no newline yet at the end is handed on.
+    last_cut_line: bool,
+}
+
+/// The loop of [`read_new_lines`] and [`read_all_lines`] over `file` (at `offset`),
+/// reading into the first `limits.size` bytes of `buffer`: the offset after the last
+/// line handed on, and whether a line over the cap is being skipped.
 ///
 /// Lines are handed on where they lie in the buffer. A line cut by the end of a read is
 /// moved to the front and completed by the next read; one longer than the buffer grows
-/// it, up to [`MAX_LINE`], beyond which it is skipped to its end.
+/// it, up to the cap, beyond which it is skipped to its end.
 fn read_lines(
     file: &mut File,
     buffer: &mut Vec<u8>,
-    mut size: usize,
+    limits: Limits,
     offset: u64,
     skipping_oversized: bool,
     mut on_line: impl FnMut(Line<'_>),
 ) -> std::io::Result<(u64, bool)> {
+    let Limits {
+        mut size,
+        cap,
+        last_cut_line,
+    } = limits;
+    // A line handed on whole fits in the buffer with its newline: never more than `cap`.
+    size = size.min(cap + 1);
+    if buffer.len() < size {
+        buffer.resize(size, 0);
+    }
     let mut consumed = offset;
-    let mut skipping = skipping_oversized;
+    let mut cutting = skipping_oversized.then(|| Cutting {
+        head: Vec::new(),
+        len: 0,
+    });
     // `buffer[start..filled]` is read and not handed on: the start of a line.
     let (mut start, mut filled) = (0, 0);
     loop {
@@ -156,13 +226,16 @@ fn read_lines(
             if start > 0 {
                 buffer.copy_within(start..filled, 0);
                 (start, filled) = (0, filled - start);
-            } else if size > MAX_LINE {
-                // Too long to hold: forget it and skip to its end.
+            } else if size > cap {
+                // Too long to hold: keep its head and skip to its end.
+                cutting = Some(Cutting {
+                    head: buffer[..CUT_HEAD.min(filled)].to_vec(),
+                    len: filled as u64,
+                });
                 consumed += filled as u64;
                 (start, filled) = (0, 0);
-                skipping = true;
             } else {
-                size = (size * 2).min(MAX_LINE + 1);
+                size = (size * 2).min(cap + 1);
                 buffer.resize(size, 0);
             }
         }
@@ -177,30 +250,39 @@ fn read_lines(
         filled += read;
         while let Some(newline) = memchr::memchr(b'\n', &buffer[search..filled]) {
             let newline = search + newline;
-            if skipping {
-                skipping = false;
-                on_line(Line::Oversized);
-            } else {
-                on_line(Line::Complete(&buffer[start..newline]));
+            match cutting.take() {
+                Some(cut) => on_line(Line::Cut {
+                    head: &cut.head,
+                    len: cut.len + (newline - start) as u64,
+                }),
+                None => on_line(Line::Complete(&buffer[start..newline])),
             }
             consumed += (newline + 1 - start) as u64;
             start = newline + 1;
             search = start;
         }
-        if skipping {
+        if let Some(cut) = &mut cutting {
+            cut.len += (filled - start) as u64;
             consumed += (filled - start) as u64;
             (start, filled) = (0, 0);
         }
     }
     let rest = &buffer[start..filled];
-    if !skipping
-        && !rest.is_empty()
-        && serde_json::from_slice::<serde::de::IgnoredAny>(rest).is_ok()
-    {
-        on_line(Line::Complete(rest));
-        consumed += rest.len() as u64;
+    match &cutting {
+        Some(cut) if last_cut_line => on_line(Line::Cut {
+            head: &cut.head,
+            len: cut.len,
+        }),
+        Some(_) => {}
+        None if !rest.is_empty()
+            && serde_json::from_slice::<serde::de::IgnoredAny>(rest).is_ok() =>
+        {
+            on_line(Line::Complete(rest));
+            consumed += rest.len() as u64;
+        }
+        None => {}
     }
-    Ok((consumed, skipping))
+    Ok((consumed, cutting.is_some()))
 }
 
 #[cfg(test)]
@@ -214,7 +296,7 @@ mod tests {
         let mut oversized = 0;
         let progress = read_new_lines(path, offset, skipping, |line| match line {
             Line::Complete(bytes) => lines.push(String::from_utf8_lossy(bytes).into_owned()),
-            Line::Oversized => oversized += 1,
+            Line::Cut { .. } => oversized += 1,
         })
         .expect("read");
         (lines, oversized, progress)
@@ -327,5 +409,40 @@ mod tests {
         assert_eq!(lines, ["b"]);
         assert_eq!(oversized, 1);
         assert!(!progress.skipping_oversized);
+    }
+
+    #[test]
+    fn a_whole_file_read_cuts_long_lines_to_their_head_and_length() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("s.jsonl");
+        let cap = 1000;
+        let long = format!("{{\"type\":\"user\",\"x\":\"{}\"}}", "x".repeat(5 * CHUNK));
+        let just = format!("{{\"x\":\"{}\"}}", "y".repeat(cap - 8));
+        assert_eq!(just.len(), cap);
+        let text = format!("{{}}\n{long}\n{just}\n{}\n[1]\n{long}", "z".repeat(cap + 1));
+        std::fs::write(&path, &text).expect("write");
+        let mut seen = Vec::new();
+        read_all_lines(&path, cap, |line| {
+            seen.push(match line {
+                Line::Complete(bytes) => format!("whole {}", bytes.len()),
+                Line::Cut { head, len } => {
+                    format!("cut {len} {}", String::from_utf8_lossy(&head[..14]))
+                }
+            });
+        })
+        .expect("read");
+        let long_cut = format!("cut {} {{\"type\":\"user\"", long.len());
+        assert_eq!(
+            seen,
+            [
+                "whole 2".to_owned(),
+                long_cut.clone(),
+                format!("whole {cap}"),
+                format!("cut {} zzzzzzzzzzzzzz", cap + 1),
+                "whole 3".to_owned(),
+                long_cut,
+            ],
+            "a last cut line without its newline is handed on too"
+        );
     }
 }

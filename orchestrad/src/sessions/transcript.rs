@@ -1,18 +1,22 @@
 //! Reading a whole session as a conversation: for `Transcript`, `Export` and `Search`.
 //!
 //! These read one file on demand, so they can afford full JSON values; the index keeps
-//! only the metadata.
+//! only the metadata. A line longer than [`MAX_KEPT_LINE`] is not read: it stands in the
+//! conversation as a `cut` message, "[line cut: 40 MiB]", so that what a stranger's file
+//! holds cannot take the daemon's memory, and the reader sees that something is missing.
 
 use std::path::Path;
 
 use serde_json::Value;
 
-use super::parse::{own_words, parse_timestamp};
+use super::parse::{leading_kind, own_words, parse_timestamp};
+use super::reader::{self, Line, MAX_KEPT_LINE};
 
 /// One message of a conversation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Message {
-    /// "user", "assistant", "tool_result" or "summary".
+    /// "user", "assistant", "tool_result", "summary", or "cut" for a line too long to
+    /// keep (its text says how long).
     pub role: &'static str,
     /// The text, blocks joined.
     pub text: String,
@@ -28,34 +32,75 @@ pub struct Message {
     pub is_error: bool,
 }
 
-/// Reads every message of the session file at `path`. Lines that do not parse are
-/// skipped (the index counts them).
+/// Reads every message of the session file at `path`, one line at a time. Lines that do
+/// not parse are skipped (the index counts them).
 pub fn read(path: &Path) -> std::io::Result<Vec<Message>> {
-    Ok(messages_of(&std::fs::read(path)?))
+    let mut messages = Vec::new();
+    reader::read_all_lines(path, MAX_KEPT_LINE, |line| {
+        messages.extend(message_in(line));
+    })?;
+    Ok(messages)
 }
 
-/// The messages in the bytes of a session file; lines that do not parse are skipped.
+/// The messages in the bytes of a session file, read as [`read`] reads a file.
 pub fn messages_of(bytes: &[u8]) -> Vec<Message> {
-    let mut messages = Vec::new();
-    for line in bytes.split(|b| *b == b'\n') {
-        // The bulky 2.1.330 kinds (system prompt, tool schemas) hold no message.
-        if super::parse::is_skipped_kind(line) {
-            continue;
+    bytes
+        .split(|b| *b == b'\n')
+        .filter_map(|line| {
+            message_in(if line.len() > MAX_KEPT_LINE {
+                Line::Cut {
+                    head: &line[..reader::CUT_HEAD],
+                    len: line.len() as u64,
+                }
+            } else {
+                Line::Complete(line)
+            })
+        })
+        .collect()
+}
+
+/// Whether a line of this kind can hold a message.
+fn message_kind(kind: &str) -> bool {
+    matches!(kind, "user" | "assistant" | "summary")
+}
+
+/// The message one line holds, if any.
+fn message_in(line: Line<'_>) -> Option<Message> {
+    let line = match line {
+        Line::Complete(line) => line,
+        // A cut line whose head tells a kind without messages is passed over as a
+        // whole one would be; any other is shown as cut.
+        Line::Cut { head, .. } if leading_kind(head).is_some_and(|k| !message_kind(k)) => {
+            return None;
         }
-        // Nor do attachments and the other bookkeeping kinds, most of the bytes: a skim
-        // tells them without decoding (what it accepts is valid JSON, so nothing is lost).
-        let message_kind = |kind: &str| matches!(kind, "user" | "assistant" | "summary");
-        if super::skim::skim(line.trim_ascii(), message_kind)
-            .is_some_and(|skim| !message_kind(skim.kind))
-        {
-            continue;
-        }
-        let Ok(value) = serde_json::from_slice::<Value>(line) else {
-            continue;
-        };
-        messages.extend(message_of(&value));
+        Line::Cut { len, .. } => return Some(cut(len)),
+    };
+    // The bulky 2.1.330 kinds (system prompt, tool schemas) hold no message.
+    if super::parse::is_skipped_kind(line) {
+        return None;
     }
-    messages
+    // Nor do attachments and the other bookkeeping kinds, most of the bytes: a skim
+    // tells them without decoding (what it accepts is valid JSON, so nothing is lost).
+    if super::skim::skim(line.trim_ascii(), message_kind)
+        .is_some_and(|skim| !message_kind(skim.kind))
+    {
+        return None;
+    }
+    let value = serde_json::from_slice::<Value>(line).ok()?;
+    message_of(&value)
+}
+
+/// The stand-in for a line of `len` bytes that was too long to keep.
+fn cut(len: u64) -> Message {
+    Message {
+        role: "cut",
+        text: format!("[line cut: {}]", crate::text::human_mib(len)),
+        tool_calls: Vec::new(),
+        timestamp_ms: 0,
+        model: String::new(),
+        sidechain: false,
+        is_error: false,
+    }
 }
 
 fn message_of(line: &Value) -> Option<Message> {
@@ -199,6 +244,7 @@ pub fn to_markdown(meta: &super::meta::SessionMeta, messages: &[Message]) -> Str
             ("assistant", false) => "## Assistant",
             ("assistant", true) => "## Assistant (sub-agent)",
             ("tool_result", _) => "### Tool result",
+            ("cut", _) => "## Line not shown",
             _ => "## Summary",
         };
         let stamp = if message.timestamp_ms > 0 {
@@ -311,6 +357,24 @@ mod tests {
         assert_eq!(messages[2].text, "fn a() {}");
         assert!(messages[2].is_error);
         assert_eq!(messages[3].text, "Login fixed");
+    }
+
+    #[test]
+    fn a_line_too_long_to_keep_stands_as_cut_unless_its_kind_holds_no_message() {
+        let big = "x".repeat(2 * super::MAX_KEPT_LINE);
+        let lines = [
+            format!(r#"{{"type":"attachment","attachment":{{"content":"{big}"}}}}"#),
+            format!(
+                r#"{{"parentUuid":null,"message":{{"role":"user","content":"{big}"}},"type":"user"}}"#
+            ),
+            r#"{"type":"summary","summary":"after the cut"}"#.to_owned(),
+        ];
+        let messages = messages_of(lines.join("\n").as_bytes());
+        let seen: Vec<(&str, &str)> = messages.iter().map(|m| (m.role, m.text.as_str())).collect();
+        assert_eq!(
+            seen,
+            [("cut", "[line cut: 2.0 MiB]"), ("summary", "after the cut")]
+        );
     }
 
     #[test]
