@@ -568,3 +568,211 @@ fn a_chain_survives_a_daemon_restart() {
     );
     assert_eq!(follower["base_commit"].as_str().expect("base"), head.trim());
 }
+
+/// A repository whose check fails while `bad.txt` exists, naming the fix in words
+/// fake-claude acts on (`BASH:rm_bad.txt`), and a batch of two agents: A adds good.txt,
+/// B adds feature-b.txt and bad.txt. `--allowed-tools Bash` lets B's repair run `rm`.
+fn batch_with_a_culprit(env: &TestEnv) -> (PathBuf, String, String) {
+    let repo = env.git_repo();
+    std::fs::write(
+        repo.join("check.sh"),
+        "#!/bin/sh\nif [ -e bad.txt ]; then echo 'bad.txt breaks the build: BASH:rm_bad.txt'; exit 1; fi\necho all good\n",
+    )
+    .expect("check.sh");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(repo.join("check.sh"), std::fs::Permissions::from_mode(0o755))
+            .expect("chmod");
+    }
+    env.git(&repo, &["add", "check.sh"]);
+    env.git(&repo, &["commit", "-q", "-m", "a check"]);
+    let agents = spawn_json(
+        env,
+        &repo,
+        &[
+            "PUT:good.txt=fine add a feature",
+            "PUT:feature-b.txt=b PUT:bad.txt=oops add another",
+            "--allowed-tools",
+            "Bash",
+        ],
+    );
+    wait_for_agents(env, "both agents are done", |agents| {
+        agents.len() == 2 && agents.iter().all(|a| a["state"] == "done")
+    });
+    (repo, id(&agents[0]), id(&agents[1]))
+}
+
+#[test]
+fn verify_names_the_culprit_and_repair_makes_the_batch_green() {
+    let env = TestEnv::new();
+    let (repo, a, b) = batch_with_a_culprit(&env);
+    let repo_arg = repo.to_str().expect("path");
+
+    // Without --repair: red, the culprit named, the output's end kept.
+    let (code, red) = ctl_json_code(
+        &env,
+        &["merge", "--repo", repo_arg, "--verify", "./check.sh"],
+    );
+    assert_eq!(code, 1, "{red}");
+    assert_eq!(red["state"], "red", "{red}");
+    assert_eq!(red["verify"]["culprit_agent_id"], b.as_str(), "{red}");
+    assert_eq!(red["verify"]["exit_code"], 1);
+    assert_eq!(red["verify"]["base_red"], false);
+    assert!(
+        red["verify"]["output_tail"]
+            .as_str()
+            .expect("tail")
+            .contains("bad.txt breaks"),
+        "{red}"
+    );
+    // The base, the merge, one bisection trial.
+    assert_eq!(red["verify"]["verifications"], 3, "{red}");
+    let log = red["verify"]["log_path"].as_str().expect("log");
+    assert!(
+        std::fs::read_to_string(log)
+            .expect("log")
+            .contains("bad.txt breaks")
+    );
+    // A red batch's pull request is refused unless forced.
+    let branch = red["branch"].as_str().expect("branch").to_owned();
+    let pr = env.ctl(&["pr", "--integration", &branch, "--repo", repo_arg]);
+    assert!(!pr.status.success());
+    assert!(
+        String::from_utf8_lossy(&pr.stderr).contains("red"),
+        "{pr:?}"
+    );
+
+    // With one round of repair: B is sent the failure, removes bad.txt, and the batch is
+    // merged again, green, with both changes.
+    let (code, green) = ctl_json_code(
+        &env,
+        &[
+            "merge",
+            "--repo",
+            repo_arg,
+            "--verify",
+            "./check.sh",
+            "--repair",
+            "1",
+        ],
+    );
+    assert_eq!(code, 0, "{green}");
+    assert_eq!(green["state"], "green", "{green}");
+    let rounds = green["rounds"].as_array().expect("rounds");
+    assert_eq!(rounds.len(), 1, "{green}");
+    assert_eq!(rounds[0]["culprit_agent_id"], b.as_str());
+    assert_eq!(rounds[0]["action"], "fix_failure");
+    assert_eq!(rounds[0]["result"], "repaired");
+    let worktree = PathBuf::from(green["worktree"].as_str().expect("worktree"));
+    assert!(worktree.join("good.txt").is_file(), "A's change");
+    assert!(worktree.join("feature-b.txt").is_file(), "B's change");
+    assert!(!worktree.join("bad.txt").exists(), "B's fix");
+    assert_eq!(strs(&green["merged"]), vec![a.clone(), b.clone()]);
+    // B was told what failed.
+    let logs = env.ctl_ok(&["logs", &b]);
+    assert!(
+        logs.contains("./check.sh") && logs.contains("bad.txt breaks"),
+        "{logs}"
+    );
+    let status = env.ctl_json(&["merge", "status", "--repo", repo_arg]);
+    assert_eq!(status[0]["state"], "green", "{status}");
+}
+
+#[test]
+fn a_check_past_its_timeout_ends_red_in_seconds_and_bad_settings_are_named() {
+    let env = TestEnv::new();
+    let repo = env.git_repo();
+    let repo_arg = repo.to_str().expect("path");
+    spawn_json(&env, &repo, &["PUT:good.txt=fine add a feature"]);
+    wait_for_agents(&env, "the agent is done", all_finished);
+    let started = std::time::Instant::now();
+    let (code, red) = ctl_json_code(
+        &env,
+        &[
+            "merge",
+            "--repo",
+            repo_arg,
+            "--verify",
+            "if [ -e good.txt ]; then sleep 60; fi",
+            "--verify-timeout",
+            "2",
+        ],
+    );
+    assert_eq!(code, 1, "{red}");
+    assert_eq!(red["state"], "red", "{red}");
+    assert_eq!(red["verify"]["reason"], "timed out after 2 s", "{red}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    assert!(
+        red["verify"]["duration_s"].as_f64().expect("s") < 10.0,
+        "{red}"
+    );
+
+    // A malformed .orchestra.json is named with its line; a missing command says so.
+    std::fs::write(repo.join(".orchestra.json"), "{\n  \"verify\": [1]\n}\n").expect("write");
+    let out = env.ctl(&["merge", "--repo", repo_arg]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(said.contains(".orchestra.json line 2"), "{said}");
+    std::fs::write(
+        repo.join(".orchestra.json"),
+        "{\"verify\": \"no-such-check-cmd\"}",
+    )
+    .expect("write");
+    let (code, red) = ctl_json_code(&env, &["merge", "--repo", repo_arg]);
+    assert_eq!(code, 1, "{red}");
+    assert!(
+        red["reason"]
+            .as_str()
+            .expect("reason")
+            .contains("not found"),
+        "{red}"
+    );
+    assert_eq!(
+        red["verify"]["base_red"], true,
+        "the base fails it too: {red}"
+    );
+    assert_eq!(red["verify"]["culprit_agent_id"], "", "no agent is blamed");
+}
+
+#[test]
+fn a_verified_merge_goes_on_after_the_daemon_is_killed() {
+    let env = TestEnv::new();
+    let repo = env.git_repo();
+    let repo_arg = repo.to_str().expect("path");
+    spawn_json(&env, &repo, &["PUT:good.txt=fine add a feature"]);
+    wait_for_agents(&env, "the agent is done", all_finished);
+    let gate = env.root.path().join("verify-gate");
+    let check = format!(
+        "if [ -e good.txt ]; then while [ ! -e {} ]; do sleep 0.05; done; fi",
+        gate.display()
+    );
+    let (code, started) = ctl_json_code(
+        &env,
+        &["merge", "--repo", repo_arg, "--verify", &check, "--no-wait"],
+    );
+    assert_eq!(code, 0, "{started}");
+    orchestra_tests::wait_until("the merged result is being checked", || {
+        env.ctl_json(&["merge", "status", "--repo", repo_arg])[0]["state"] == "verifying"
+    });
+    let pid = env.ctl_json(&["daemon", "status"])["pid"]
+        .as_u64()
+        .expect("pid") as i32;
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .expect("kill -9");
+    orchestra_tests::wait_until("the daemon is gone", || {
+        orchestra_proto::process::gone(pid as u32)
+    });
+    // The next command starts a daemon, which goes on with the run.
+    let status = env.ctl_json(&["merge", "status", "--repo", repo_arg]);
+    assert!(
+        ["merging", "verifying", "green"].contains(&status[0]["state"].as_str().unwrap_or("")),
+        "{status}"
+    );
+    std::fs::write(&gate, "").expect("gate");
+    orchestra_tests::wait_until("the run ends green", || {
+        env.ctl_json(&["merge", "status", "--repo", repo_arg])[0]["state"] == "green"
+    });
+}
