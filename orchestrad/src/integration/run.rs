@@ -274,7 +274,7 @@ impl Integration {
             .filter(|run| repo.as_ref().is_none_or(|r| &run.repo == r))
             .filter(|run| run.batch_id.starts_with(batch.trim()))
             .collect();
-        runs.sort_by(|a, b| b.started_at_ms.cmp(&a.started_at_ms));
+        runs.sort_by_key(|run| std::cmp::Reverse(run.started_at_ms));
         if runs.is_empty() && !batch.trim().is_empty() {
             return Err(SupervisorError::NotFound(format!(
                 "verified merge of batch {batch} (start one with `orchestractl merge --batch {batch} --verify CMD`)"
