@@ -12,6 +12,7 @@ pub mod generate;
 pub mod real_cli;
 pub mod stub_api;
 pub mod tools;
+pub mod web;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};

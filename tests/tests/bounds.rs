@@ -42,8 +42,8 @@ async fn an_oversized_grpc_request_is_refused_and_the_daemon_carries_on() {
     daemon.shutdown().await;
 }
 
-/// A loopback dashboard, killed on drop.
-struct Dashboard(Child, u16);
+/// A loopback dashboard, killed on drop, and the cookie of a browser logged in to it.
+struct Dashboard(Child, u16, String);
 
 impl Drop for Dashboard {
     fn drop(&mut self) {
@@ -72,11 +72,13 @@ fn start_dashboard(env: &TestEnv) -> Dashboard {
         })
         .expect("the dashboard printed its port");
     std::thread::spawn(move || for _ in lines {});
-    Dashboard(child, port)
+    let cookie = orchestra_tests::web::login_cookie(env, port);
+    Dashboard(child, port, cookie)
 }
 
-/// Opens a WebSocket on `path`; returns the stream after the 101, or the refusal's head.
-fn upgrade(port: u16, path: &str) -> Result<TcpStream, String> {
+/// Opens a WebSocket on `path` with `cookie`; returns the stream after the 101, or the
+/// refusal's head.
+fn upgrade(port: u16, cookie: &str, path: &str) -> Result<TcpStream, String> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
@@ -85,7 +87,7 @@ fn upgrade(port: u16, path: &str) -> Result<TcpStream, String> {
         stream,
         "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nOrigin: http://127.0.0.1:{port}\r\n\
          Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nCookie: {cookie}\r\n\r\n"
     )
     .expect("write");
     let mut head = Vec::new();
@@ -167,7 +169,7 @@ fn close_code(stream: &mut TcpStream) -> (u16, String) {
 fn the_dashboard_bounds_bodies_websockets_and_sockets_per_device() {
     let env = TestEnv::new();
     let dashboard = start_dashboard(&env);
-    let port = dashboard.1;
+    let (port, cookie) = (dashboard.1, dashboard.2.as_str());
 
     // A request body over 1 MiB: 413, not a buffered megabyte more.
     let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
@@ -175,7 +177,7 @@ fn the_dashboard_bounds_bodies_websockets_and_sockets_per_device() {
     write!(
         stream,
         "POST /api/agents HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nOrigin: http://127.0.0.1:{port}\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+         Content-Type: application/json\r\nCookie: {cookie}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     )
     .expect("head");
@@ -185,14 +187,14 @@ fn the_dashboard_bounds_bodies_websockets_and_sockets_per_device() {
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
 
     // A message over 64 KiB: closed with 1009 (message too big) and a reason.
-    let mut ws = upgrade(port, "/ws").expect("upgrade");
+    let mut ws = upgrade(port, cookie, "/ws").expect("upgrade");
     ws.write_all(&frame(&vec![b'x'; 100 * 1024]))
         .expect("send a big frame");
     let (code, reason) = close_code(&mut ws);
     assert_eq!(code, 1009, "{reason}");
 
     // More than 20 messages a second: closed with 1008 (policy) and a reason.
-    let mut ws = upgrade(port, "/ws").expect("upgrade");
+    let mut ws = upgrade(port, cookie, "/ws").expect("upgrade");
     for _ in 0..40 {
         if ws.write_all(&frame(b"hello")).is_err() {
             break;
@@ -207,21 +209,21 @@ fn the_dashboard_bounds_bodies_websockets_and_sockets_per_device() {
     let mut open: Vec<TcpStream> = Vec::new();
     orchestra_tests::wait_until("the closed sockets free their slots", || {
         open.clear();
-        (0..16).all(|_| upgrade(port, "/ws").map(|ws| open.push(ws)).is_ok())
+        (0..16).all(|_| upgrade(port, cookie, "/ws").map(|ws| open.push(ws)).is_ok())
     });
-    let refused = upgrade(port, "/ws").expect_err("the 17th is refused");
+    let refused = upgrade(port, cookie, "/ws").expect_err("the 17th is refused");
     assert!(refused.starts_with("HTTP/1.1 429"), "{refused}");
     assert!(refused.contains("close some tabs"), "{refused}");
     drop(open.pop());
     orchestra_tests::wait_until("a freed slot is usable again", || {
-        upgrade(port, "/ws").map(|ws| open.push(ws)).is_ok()
+        upgrade(port, cookie, "/ws").map(|ws| open.push(ws)).is_ok()
     });
 
     // And the dashboard still serves.
     let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
     write!(
         stream,
-        "GET /api/info HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+        "GET /api/info HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
     )
     .expect("write");
     let mut answer = String::new();
