@@ -100,7 +100,12 @@ mod tests {
     #[test]
     fn only_this_machines_names_on_this_port() {
         let loopback = Hosts::new(8888, false, Vec::new());
-        for ok in ["127.0.0.1:8888", "localhost:8888", "[::1]:8888", "LOCALHOST.:8888"] {
+        for ok in [
+            "127.0.0.1:8888",
+            "localhost:8888",
+            "[::1]:8888",
+            "LOCALHOST.:8888",
+        ] {
             assert!(loopback.allows(ok), "{ok}");
         }
         for bad in [
@@ -114,7 +119,10 @@ mod tests {
             assert!(!loopback.allows(bad), "{bad}");
         }
         let lan = Hosts::new(8888, true, vec!["box.example.ts.net".to_owned()]);
-        assert!(lan.allows("box.example.ts.net:8888"), "a name of the certificate");
+        assert!(
+            lan.allows("box.example.ts.net:8888"),
+            "a name of the certificate"
+        );
         assert!(!lan.allows("evil.example:8888"));
         if let Some(ip) = crate::cert::machine_addresses().first() {
             let host = match ip {
@@ -122,7 +130,10 @@ mod tests {
                 std::net::IpAddr::V6(v6) => format!("[{v6}]:8888"),
             };
             assert!(lan.allows(&host), "{host}");
-            assert!(!loopback.allows(&host), "loopback answers loopback names only");
+            assert!(
+                !loopback.allows(&host),
+                "loopback answers loopback names only"
+            );
         }
     }
 }

@@ -35,8 +35,8 @@ use tokio_stream::StreamExt;
 use crate::AppState;
 
 mod watchdog;
-pub use watchdog::{RECHECK, SOCKET_IDLE};
 use watchdog::{Due, Watchdog};
+pub use watchdog::{RECHECK, SOCKET_IDLE};
 
 /// Events kept for reconnecting pages.
 pub const BUFFER: usize = 2000;

@@ -381,7 +381,10 @@ mod tests {
         assert_eq!(device_name("").expect("ok"), "browser");
         assert_eq!(device_name(&"x".repeat(500)).expect("ok").len(), MAX_NAME);
         for name in ["cli", "CLI", " orchestrad ", "Dashboard"] {
-            assert!(matches!(device_name(name), Err(DeviceError::BadName(_))), "{name}");
+            assert!(
+                matches!(device_name(name), Err(DeviceError::BadName(_))),
+                "{name}"
+            );
         }
     }
 

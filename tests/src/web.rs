@@ -55,7 +55,11 @@ pub fn http_from(
     body: &str,
 ) -> (u16, String, String) {
     let mut stream = connect_from(from, port);
-    let has = |wanted: &str| headers.iter().any(|(name, _)| name.eq_ignore_ascii_case(wanted));
+    let has = |wanted: &str| {
+        headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case(wanted))
+    };
     let mut request = format!("{method} {path} HTTP/1.1\r\n");
     if !has("host") {
         request.push_str(&format!("Host: 127.0.0.1:{port}\r\n"));
@@ -294,8 +298,9 @@ pub fn until_close(stream: &mut TcpStream, within: Duration) -> Option<(u16, Str
             match stream.read(&mut buf[done..]) {
                 Ok(0) => return Err(()),
                 Ok(n) => done += n,
-                Err(err) if err.kind() == std::io::ErrorKind::WouldBlock
-                    || err.kind() == std::io::ErrorKind::TimedOut => {}
+                Err(err)
+                    if err.kind() == std::io::ErrorKind::WouldBlock
+                        || err.kind() == std::io::ErrorKind::TimedOut => {}
                 Err(_) => return Err(()),
             }
         }
@@ -323,7 +328,10 @@ pub fn until_close(stream: &mut TcpStream, within: Duration) -> Option<(u16, Str
             let code = payload
                 .get(..2)
                 .map_or(0, |c| u16::from_be_bytes([c[0], c[1]]));
-            return Some((code, String::from_utf8_lossy(payload.get(2..).unwrap_or(&[])).into_owned()));
+            return Some((
+                code,
+                String::from_utf8_lossy(payload.get(2..).unwrap_or(&[])).into_owned(),
+            ));
         }
     }
 }

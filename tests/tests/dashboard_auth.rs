@@ -17,7 +17,14 @@ use orchestra_tests::{TestEnv, bin, wait_until};
 /// The dashboard, on loopback or (over plain HTTP: these tests read the wire) on the LAN.
 /// TLS itself is tested in dashboard_tls.rs.
 fn start_dashboard(env: &TestEnv, lan: bool) -> Dashboard {
-    Dashboard::start(env, if lan { &["--lan", "--insecure-http"] } else { &[] })
+    Dashboard::start(
+        env,
+        if lan {
+            &["--lan", "--insecure-http"]
+        } else {
+            &[]
+        },
+    )
 }
 
 const WS: &[(&str, &str)] = &[
@@ -248,7 +255,11 @@ fn loopback_mode_refuses_foreign_hosts_and_origins_and_sets_a_strict_csp() {
     let origin = format!("http://127.0.0.1:{}", dash.port);
     let mut headers = WS.to_vec();
     headers.push(("Origin", origin.as_str()));
-    assert_eq!(http(dash.port, "GET", "/ws", &headers, "").0, 401, "not logged in");
+    assert_eq!(
+        http(dash.port, "GET", "/ws", &headers, "").0,
+        401,
+        "not logged in"
+    );
     headers.push(("Cookie", cookie.as_str()));
     assert_eq!(http(dash.port, "GET", "/ws", &headers, "").0, 101);
 }
@@ -274,7 +285,10 @@ fn loopback_mode_answers_401_without_a_login_and_a_web_link_logs_in_once() {
     }
     let (status, _, page) = http(dash.port, "GET", "/api/sessions", &[], "");
     assert_eq!(status, 401);
-    assert!(page.contains("orchestractl web link"), "says how to get in: {page}");
+    assert!(
+        page.contains("orchestractl web link"),
+        "says how to get in: {page}"
+    );
     for path in ["/ws", "/ws/logs/abcd"] {
         let mut headers = WS.to_vec();
         headers.push(("Origin", origin.as_str()));
@@ -288,9 +302,12 @@ fn loopback_mode_answers_401_without_a_login_and_a_web_link_logs_in_once() {
         url.starts_with(&format!("http://127.0.0.1:{}/login?token=", dash.port)),
         "{link}"
     );
-    let expires = chrono::DateTime::parse_from_rfc3339(link["expires_at"].as_str().expect("expires_at"))
-        .expect("an RFC 3339 time");
-    let left = expires.signed_duration_since(chrono::Utc::now()).num_seconds();
+    let expires =
+        chrono::DateTime::parse_from_rfc3339(link["expires_at"].as_str().expect("expires_at"))
+            .expect("an RFC 3339 time");
+    let left = expires
+        .signed_duration_since(chrono::Utc::now())
+        .num_seconds();
     assert!((50..=61).contains(&left), "valid about 60 s: {left} s left");
     let (status, head, _) = http(dash.port, "GET", &link_path(&link), &[], "");
     assert_eq!(status, 303, "{head}");
@@ -300,11 +317,20 @@ fn loopback_mode_answers_401_without_a_login_and_a_web_link_logs_in_once() {
     );
     let cookie_line = set_cookie(&head).expect("a cookie");
     for attribute in ["; HttpOnly", "; SameSite=Strict", "; Path=/"] {
-        assert!(cookie_line.contains(attribute), "{attribute}: {cookie_line}");
+        assert!(
+            cookie_line.contains(attribute),
+            "{attribute}: {cookie_line}"
+        );
     }
     let cookie = cookie_pair(cookie_line);
     assert!(cookie.starts_with("orchestra_token="), "{cookie}");
-    let (status, _, body) = http(dash.port, "GET", "/api/sessions", &[("Cookie", cookie.as_str())], "");
+    let (status, _, body) = http(
+        dash.port,
+        "GET",
+        "/api/sessions",
+        &[("Cookie", cookie.as_str())],
+        "",
+    );
     assert_eq!(status, 200, "{body}");
     // Once only: the same link again (another browser, say) gets nothing.
     let (status, head, body) = http(dash.port, "GET", &link_path(&link), &[], "");
@@ -317,7 +343,11 @@ fn loopback_mode_answers_401_without_a_login_and_a_web_link_logs_in_once() {
     // Without --port, the link is for the one dashboard running; a port where none runs
     // is an error that says what to do.
     let text = env.ctl_ok(&["web", "link"]);
-    assert!(text.trim().starts_with(&format!("http://127.0.0.1:{}/login?token=", dash.port)), "{text}");
+    assert!(
+        text.trim()
+            .starts_with(&format!("http://127.0.0.1:{}/login?token=", dash.port)),
+        "{text}"
+    );
     let out = env.ctl(&["web", "link", "--port", "1"]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
@@ -328,7 +358,14 @@ fn loopback_mode_answers_401_without_a_login_and_a_web_link_logs_in_once() {
     let id = devices[0]["id"].as_str().expect("id").to_owned();
     env.ctl_ok(&["web", "revoke", &id]);
     wait_until("the revoked login is refused", || {
-        http(dash.port, "GET", "/api/sessions", &[("Cookie", cookie.as_str())], "").0 == 401
+        http(
+            dash.port,
+            "GET",
+            "/api/sessions",
+            &[("Cookie", cookie.as_str())],
+            "",
+        )
+        .0 == 401
     });
 }
 
@@ -363,7 +400,9 @@ fn orchestractl_web_prints_a_login_link() {
             url.contains("/login?token=").then(|| url.to_owned())
         })
         .expect("a login link");
-    let rest = url.strip_prefix("http://127.0.0.1:").expect("a loopback link");
+    let rest = url
+        .strip_prefix("http://127.0.0.1:")
+        .expect("a loopback link");
     let (port, path) = rest.split_once('/').expect("port/path");
     let port: u16 = port.parse().expect("port");
     let (status, head, _) = http(port, "GET", &format!("/{path}"), &[], "");

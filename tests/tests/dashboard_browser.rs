@@ -571,7 +571,10 @@ async fn approve_from_the_phone(client: &Client, env: &TestEnv) {
     // The page answers as the browser that logged in: the device its login link made.
     let devices = env.ctl_json(&["web", "devices"]);
     assert_eq!(all[0]["decided_by"], devices[0]["name"], "{devices}");
-    assert_eq!(devices[0]["name"], "Chrome on Linux", "a short name, not the User-Agent");
+    assert_eq!(
+        devices[0]["name"], "Chrome on Linux",
+        "a short name, not the User-Agent"
+    );
     eventually(client, "the strip hides", || async {
         client.find(Locator::Css("#needs-you.hidden")).await.is_ok()
     })

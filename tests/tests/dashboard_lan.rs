@@ -11,8 +11,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use orchestra_tests::web::{
-    Dashboard, connect_from, cookie_pair, http, http_from, https, set_cookie, until_close,
-    upgrade,
+    Dashboard, connect_from, cookie_pair, http, http_from, https, set_cookie, until_close, upgrade,
 };
 use orchestra_tests::{TestEnv, wait_until};
 
@@ -60,8 +59,8 @@ fn revoking_a_device_closes_its_open_websocket_within_10_s() {
 
     env.ctl_ok(&["web", "revoke", &id]);
     let revoked = Instant::now();
-    let (code, reason) = until_close(&mut live, Duration::from_secs(10))
-        .expect("a close frame that says why");
+    let (code, reason) =
+        until_close(&mut live, Duration::from_secs(10)).expect("a close frame that says why");
     assert_eq!(code, 1008, "{reason}");
     assert!(reason.contains("unpaired"), "{reason}");
     // The log socket may have ended already (no such agent); either way it is closed.
@@ -69,7 +68,11 @@ fn revoking_a_device_closes_its_open_websocket_within_10_s() {
     // And its next request is refused, within the same 10 s.
     let (status, _, _) = http(dash.port, "GET", "/api/agents", &headers, "");
     assert_eq!(status, 401);
-    assert!(revoked.elapsed() < Duration::from_secs(10), "{:?}", revoked.elapsed());
+    assert!(
+        revoked.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        revoked.elapsed()
+    );
 }
 
 #[test]
@@ -83,19 +86,39 @@ fn wrong_codes_from_one_address_lock_out_only_that_address() {
     ];
     let mut statuses = Vec::new();
     for _ in 0..40 {
-        let (status, _, _) = http_from(STRANGER, dash.port, "POST", "/pair", &form, "code=BADBADBA");
+        let (status, _, _) =
+            http_from(STRANGER, dash.port, "POST", "/pair", &form, "code=BADBADBA");
         statuses.push(status);
     }
     assert_eq!(&statuses[..5], &[401; 5], "{statuses:?}");
     assert!(statuses[5..].iter().all(|s| *s == 429), "{statuses:?}");
     let code = dash.code.as_deref().expect("a code");
-    let (status, _, body) = http_from(STRANGER, dash.port, "POST", "/pair", &form, &format!("code={code}"));
-    assert_eq!(status, 429, "even the right code waits at that address: {body}");
+    let (status, _, body) = http_from(
+        STRANGER,
+        dash.port,
+        "POST",
+        "/pair",
+        &form,
+        &format!("code={code}"),
+    );
+    assert_eq!(
+        status, 429,
+        "even the right code waits at that address: {body}"
+    );
 
     // 127.0.0.1 is not 127.0.0.2: it pairs, and the pairing page offered a short name.
-    let (status, _, page) = http(dash.port, "GET", "/pair", &[("User-Agent", ANDROID_CHROME)], "");
+    let (status, _, page) = http(
+        dash.port,
+        "GET",
+        "/pair",
+        &[("User-Agent", ANDROID_CHROME)],
+        "",
+    );
     assert_eq!(status, 200);
-    assert!(page.contains("name=name value=\"Chrome on Android\""), "{page}");
+    assert!(
+        page.contains("name=name value=\"Chrome on Android\""),
+        "{page}"
+    );
     assert!(!page.contains("Mozilla"), "never the raw User-Agent");
     pair(&dash, code);
     let devices = env.ctl_json(&["web", "devices"]);
@@ -120,12 +143,20 @@ fn lan_requests_must_name_this_machine_as_host() {
     let (status, _, body) = get(&format!("evil.example:{port}"));
     assert_eq!(status, 403, "DNS rebinding: {body}");
     assert!(body.contains("this machine's name or address"), "{body}");
-    assert_eq!(get(&format!("127.0.0.1:{}", port.wrapping_add(1))).0, 403, "another port");
+    assert_eq!(
+        get(&format!("127.0.0.1:{}", port.wrapping_add(1))).0,
+        403,
+        "another port"
+    );
     assert_eq!(get(&format!("127.0.0.1:{port}")).0, 200);
     assert_eq!(get(&format!("localhost:{port}")).0, 200);
     let hostname = nix::unistd::gethostname().expect("hostname");
     let hostname = hostname.to_str().expect("utf-8");
-    assert_eq!(get(&format!("{hostname}:{port}")).0, 200, "the machine's name");
+    assert_eq!(
+        get(&format!("{hostname}:{port}")).0,
+        200,
+        "the machine's name"
+    );
 }
 
 /// Opens `count` connections from `from` that send nothing.
@@ -168,7 +199,11 @@ fn a_hundred_silent_connections_keep_nobody_out_and_are_closed_within_30_s() {
     let held = silent(STRANGER, tls.port, 100);
     let (status, _, body) = https(&cert_path, tls.port, "GET", "/pair", &[], "");
     assert_eq!(status, 200, "the page answers over TLS: {body}");
-    assert!(since.elapsed() < Duration::from_secs(5), "{:?}", since.elapsed());
+    assert!(
+        since.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        since.elapsed()
+    );
     let took = all_closed(held, since);
     assert!(took < Duration::from_secs(30), "closed after {took:?}");
     drop(tls);

@@ -341,9 +341,19 @@ fn dashboard_requests(port: u16, cookie: &str) -> Vec<String> {
     };
     vec![
         head("GET", "/api/sessions?q=x&hours=24", "", ""),
-        head("GET", "/api/sessions/abcd/transcript?offset=0&limit=50", "", ""),
+        head(
+            "GET",
+            "/api/sessions/abcd/transcript?offset=0&limit=50",
+            "",
+            "",
+        ),
         head("GET", "/login?token=00ff", "", ""),
-        head("GET", "/pair?code=ABCDEFGH", "User-Agent: Mozilla/5.0 (Linux; Android 14)\r\n", ""),
+        head(
+            "GET",
+            "/pair?code=ABCDEFGH",
+            "User-Agent: Mozilla/5.0 (Linux; Android 14)\r\n",
+            "",
+        ),
         head(
             "POST",
             "/pair",
@@ -471,7 +481,11 @@ fn fuzz_dashboard_http_inputs() {
         })
         .expect("no JSON body makes the dashboard panic");
 
-    let frame = (any::<u8>(), any::<bool>(), prop::collection::vec(any::<u8>(), 0..300));
+    let frame = (
+        any::<u8>(),
+        any::<bool>(),
+        prop::collection::vec(any::<u8>(), 0..300),
+    );
     runner(cases(60))
         .run(&prop::collection::vec(frame, 1..6), |frames| {
             use std::io::Write as _;

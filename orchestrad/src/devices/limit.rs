@@ -50,7 +50,9 @@ impl PerAddress {
             .windows
             .get(&key)
             .or_else(|| self.windows.get(OVERFLOW).filter(|_| self.full()));
-        window.is_some_and(|(start, wrong)| now.duration_since(*start) < WINDOW && *wrong >= MAX_WRONG)
+        window.is_some_and(|(start, wrong)| {
+            now.duration_since(*start) < WINDOW && *wrong >= MAX_WRONG
+        })
     }
 
     /// Counts a wrong code from `address`.
@@ -84,7 +86,10 @@ mod tests {
         assert!(limit.locked("127.0.0.2", now));
         assert!(limit.locked("::ffff:127.0.0.2", now), "the same host");
         assert!(!limit.locked("127.0.0.1", now));
-        assert!(!limit.locked("127.0.0.2", now + WINDOW), "the lockout is short");
+        assert!(
+            !limit.locked("127.0.0.2", now + WINDOW),
+            "the lockout is short"
+        );
         for _ in 0..MAX_WRONG {
             limit.count("2001:db8::1", now);
         }
@@ -100,6 +105,9 @@ mod tests {
             limit.count(&std::net::Ipv4Addr::from(0x0a00_0000 + i).to_string(), now);
         }
         assert!(limit.windows.len() <= MAX_ADDRESSES + 1);
-        assert!(!limit.locked("10.0.0.1", now), "counted once, below the limit");
+        assert!(
+            !limit.locked("10.0.0.1", now),
+            "counted once, below the limit"
+        );
     }
 }

@@ -95,10 +95,7 @@ impl Devices {
         links.insert(sha256_hex(&token), now + LINK_LIFETIME);
         let scheme = if page.tls { "https" } else { "http" };
         Ok(LoginLink {
-            url: format!(
-                "{scheme}://127.0.0.1:{}/login?token={token}",
-                page.port
-            ),
+            url: format!("{scheme}://127.0.0.1:{}/login?token={token}", page.port),
             expires_at_ms: now_ms() + LINK_LIFETIME.as_millis() as i64,
         })
     }
