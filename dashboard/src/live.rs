@@ -149,6 +149,49 @@ fn judge(
     }
 }
 
+/// What a page's socket had to say.
+enum Heard {
+    /// The page sent this (or went away).
+    Sent(Option<Result<Message, axum::Error>>),
+    /// The socket's next check is due.
+    CheckDue,
+}
+
+/// Waits until the page sends something or the socket's next check is due (cancel-safe,
+/// for `select!`).
+async fn listen(socket: &mut WebSocket, watchdog: &mut Watchdog) -> Heard {
+    tokio::select! {
+        incoming = socket.recv() => Heard::Sent(incoming),
+        () = watchdog.tick() => Heard::CheckDue,
+    }
+}
+
+/// Acts on what [`listen`] heard (run to the end, outside `select!`): `None` to go on,
+/// else the close to send before ending the socket.
+async fn answer(
+    socket: &mut WebSocket,
+    watchdog: &mut Watchdog,
+    rate: &mut Rate,
+    state: &AppState,
+    heard: Heard,
+) -> Option<Option<CloseFrame>> {
+    match heard {
+        Heard::Sent(incoming) => {
+            watchdog.heard();
+            judge(incoming, rate)
+        }
+        Heard::CheckDue => match watchdog.check(state).await {
+            Due::Nothing => None,
+            Due::Ping => socket
+                .send(Message::Ping(Default::default()))
+                .await
+                .err()
+                .map(|_| None),
+            Due::Close(frame) => Some(Some(frame)),
+        },
+    }
+}
+
 /// Sends `close` (if any) and ends the socket.
 async fn close(mut socket: WebSocket, close: Option<CloseFrame>) {
     if let Some(frame) = close {
@@ -386,18 +429,10 @@ async fn serve_live(
                 }
                 Err(broadcast::error::RecvError::Closed) => return,
             },
-            incoming = socket.recv() => {
-                watchdog.heard();
-                if let Some(frame) = judge(incoming, &mut rate) {
-                    return close(socket, frame).await;
+            heard = listen(&mut socket, &mut watchdog) => {
+                if let Some(end) = answer(&mut socket, &mut watchdog, &mut rate, &state, heard).await {
+                    return close(socket, end).await;
                 }
-            },
-            () = watchdog.tick() => match watchdog.check(&state).await {
-                Due::Nothing => {}
-                Due::Ping => if socket.send(Message::Ping(Default::default())).await.is_err() {
-                    return;
-                },
-                Due::Close(frame) => return close(socket, Some(frame)).await,
             },
         }
     }
@@ -474,18 +509,10 @@ async fn serve_logs(
                     return;
                 }
             },
-            incoming = socket.recv() => {
-                watchdog.heard();
-                if let Some(frame) = judge(incoming, &mut rate) {
-                    return close(socket, frame).await;
+            heard = listen(&mut socket, &mut watchdog) => {
+                if let Some(end) = answer(&mut socket, &mut watchdog, &mut rate, &state, heard).await {
+                    return close(socket, end).await;
                 }
-            },
-            () = watchdog.tick() => match watchdog.check(&state).await {
-                Due::Nothing => {}
-                Due::Ping => if socket.send(Message::Ping(Default::default())).await.is_err() {
-                    return;
-                },
-                Due::Close(frame) => return close(socket, Some(frame)).await,
             },
         }
     }

@@ -80,6 +80,11 @@ pub fn http_from(
     stream
         .set_read_timeout(Some(Duration::from_secs(5)))
         .expect("timeout");
+    read_response(&mut stream)
+}
+
+/// Reads an answer to its end: (status, head, body); status 0 when there was none.
+fn read_response(stream: &mut impl std::io::Read) -> (u16, String, String) {
     let mut response = Vec::new();
     let _ = stream.read_to_end(&mut response);
     let text = String::from_utf8_lossy(&response).into_owned();
@@ -239,20 +244,11 @@ pub fn https(
     request.push_str(body);
     tls.write_all(request.as_bytes())
         .expect("the handshake succeeds with the trusted certificate");
-    let mut response = Vec::new();
-    let _ = tls.read_to_end(&mut response);
-    let text = String::from_utf8_lossy(&response).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    (status, head.to_owned(), body.to_owned())
+    read_response(&mut tls)
 }
 
 /// Opens a WebSocket on `path` of the dashboard on `port` with `headers` (Origin, Cookie);
-/// returns the stream after the `101`, or the head of the refusal.
+/// returns the stream after the `101`, or the refusal (head and body).
 pub fn upgrade(port: u16, path: &str, headers: &[(&str, &str)]) -> Result<TcpStream, String> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
     stream
@@ -278,10 +274,20 @@ pub fn upgrade(port: u16, path: &str, headers: &[(&str, &str)]) -> Result<TcpStr
     }
     let head = String::from_utf8_lossy(&head).into_owned();
     if head.starts_with("HTTP/1.1 101") {
-        Ok(stream)
-    } else {
-        Err(head)
+        return Ok(stream);
     }
+    // The connection may stay open after a refusal: read its body by length.
+    let length = head
+        .lines()
+        .find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("content-length")
+                .then(|| value.trim().parse::<usize>().ok())?
+        })
+        .unwrap_or(0);
+    let mut body = vec![0u8; length];
+    let _ = stream.read_exact(&mut body);
+    Err(format!("{head}{}", String::from_utf8_lossy(&body)))
 }
 
 /// Reads server frames (answering nothing) until a close frame, the end of the stream or

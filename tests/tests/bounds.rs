@@ -5,7 +5,6 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Stdio};
-use std::time::Duration;
 
 use orchestra_proto::v1::agents_client::AgentsClient;
 use orchestra_proto::v1::daemon_client::DaemonClient;
@@ -77,44 +76,10 @@ fn start_dashboard(env: &TestEnv) -> Dashboard {
 }
 
 /// Opens a WebSocket on `path` with `cookie`; returns the stream after the 101, or the
-/// refusal's head.
+/// refusal.
 fn upgrade(port: u16, cookie: &str, path: &str) -> Result<TcpStream, String> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nOrigin: http://127.0.0.1:{port}\r\n\
-         Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nCookie: {cookie}\r\n\r\n"
-    )
-    .expect("write");
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        match stream.read(&mut byte) {
-            Ok(1) => head.push(byte[0]),
-            _ => break,
-        }
-    }
-    let head = String::from_utf8_lossy(&head).into_owned();
-    if head.starts_with("HTTP/1.1 101") {
-        Ok(stream)
-    } else {
-        // The connection stays open after a refusal: read its body by length.
-        let length = head
-            .lines()
-            .find_map(|l| {
-                let (name, value) = l.split_once(':')?;
-                name.eq_ignore_ascii_case("content-length")
-                    .then(|| value.trim().parse::<usize>().ok())?
-            })
-            .unwrap_or(0);
-        let mut body = vec![0u8; length];
-        let _ = stream.read_exact(&mut body);
-        Err(format!("{head}{}", String::from_utf8_lossy(&body)))
-    }
+    let origin = format!("http://127.0.0.1:{port}");
+    orchestra_tests::web::upgrade(port, path, &[("Origin", &origin), ("Cookie", cookie)])
 }
 
 /// A masked client text frame (mask 0, so the payload is sent as is).
