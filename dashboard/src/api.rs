@@ -327,7 +327,7 @@ async fn decide(
 ) -> ApiResult {
     // A paired device answers under its own name (the daemon checks the token again);
     // the loopback page answers as "dashboard".
-    let device_token = crate::auth::cookie_token(&headers).unwrap_or_default();
+    let device_token = state.device_token(&headers).unwrap_or_default();
     let response = state
         .client
         .approvals()

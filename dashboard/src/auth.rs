@@ -1,33 +1,40 @@
 //! Safe by default.
 //!
-//! Every request must name this machine as its Host (on loopback: a loopback name, which
-//! defeats DNS rebinding) and, when it comes from a page, an Origin of the same host.
-//! Requests that change something and WebSocket upgrades must carry that Origin. In LAN
-//! mode every route but the pairing page also needs the cookie of a paired device, which
-//! the daemon checks (its store keeps only token hashes). Every answer carries a
-//! Content-Security-Policy that forbids inline script.
+//! Every request must name this machine as its Host ([`crate::hosts`]: on loopback a
+//! loopback name, on the LAN a name or address of this machine; DNS rebinding is refused)
+//! and, when it comes from a page, an Origin of the same host. Requests that change
+//! something and WebSocket upgrades must carry that Origin. Every route but the login and
+//! pairing pages (and their style sheet) needs the cookie of a device, on loopback as on
+//! the LAN, which the daemon checks (its store keeps only token hashes): a browser gets
+//! one from a one-time login link ([`crate::login`], minted only for the socket's user) or
+//! by pairing ([`crate::pair`]). Every answer carries a Content-Security-Policy that
+//! forbids inline script.
 
 use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::Router;
-use axum::extract::{Form, Query, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::get;
-use orchestra_proto::v1::{PairRequest, VerifyRequest};
-use serde::Deserialize;
+use orchestra_proto::v1::VerifyRequest;
+use std::sync::Arc;
 
 use crate::AppState;
 
-/// Name of the device cookie.
+/// Name of the device cookie over plain HTTP (loopback, `--insecure-http`).
 pub const COOKIE: &str = "orchestra_token";
-/// How long a verified token is trusted before asking the daemon again (so a revoked
-/// device is shut out within this time).
-const TOKEN_TTL: Duration = Duration::from_secs(10);
+/// Name of the device cookie over TLS. The `__Host-` prefix makes the browser keep it
+/// only if it is `Secure`, for this host alone and the whole path: no other name on the
+/// network (nor plain HTTP) can plant or shadow it.
+pub const TLS_COOKIE: &str = "__Host-orchestra_token";
+/// How long a verified token is trusted before asking the daemon again: a revoked device
+/// is refused within this time, and its live sockets (checked every
+/// [`crate::live::RECHECK`]) close within this time and one check more.
+pub const TOKEN_TTL: Duration = Duration::from_secs(5);
+/// What loads without a device cookie: the login and pairing pages and their styles.
+const PUBLIC: &[&str] = &["/login", "/pair", "/app.css"];
 
 /// The policy every answer carries: scripts, styles and connections from this origin
 /// only, no inline script, no framing.
@@ -47,30 +54,22 @@ impl TokenCache {
             .is_some_and(|at| at.elapsed() < TOKEN_TTL)
     }
 
-    fn remember(&self, token: &str) {
+    /// Trusts `token` for [`TOKEN_TTL`] (it was just issued or verified).
+    pub fn remember(&self, token: &str) {
         let mut cache = self.0.lock();
         cache.retain(|_, at| at.elapsed() < TOKEN_TTL);
         cache.insert(token.to_owned(), Instant::now());
     }
 }
 
-/// The routes of pairing.
-pub fn routes() -> Router<Arc<AppState>> {
-    Router::new().route("/pair", get(pair_page).post(pair))
+/// The name of the device cookie on a page served over TLS (`tls`) or plain HTTP.
+pub fn cookie_name(tls: bool) -> &'static str {
+    if tls { TLS_COOKIE } else { COOKIE }
 }
 
-fn host_of(headers: &HeaderMap) -> Option<&str> {
-    headers.get(header::HOST).and_then(|h| h.to_str().ok())
-}
-
-fn is_loopback_host(host: &str, port: u16) -> bool {
-    ["127.0.0.1", "localhost", "[::1]"]
-        .iter()
-        .any(|name| host == format!("{name}:{port}"))
-}
-
-/// The device token in the request's cookie, if any.
-pub fn cookie_token(headers: &HeaderMap) -> Option<String> {
+/// The device token in the request's cookie named for `tls`, if any.
+pub fn cookie_token(headers: &HeaderMap, tls: bool) -> Option<String> {
+    let wanted = cookie_name(tls);
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -78,11 +77,12 @@ pub fn cookie_token(headers: &HeaderMap) -> Option<String> {
         .flat_map(|v| v.split(';'))
         .find_map(|pair| {
             let (name, value) = pair.trim().split_once('=')?;
-            (name == COOKIE).then(|| value.to_owned())
+            (name == wanted).then(|| value.to_owned())
         })
 }
 
-fn refuse(status: StatusCode, message: &str) -> Response {
+/// A plain-text refusal.
+pub(crate) fn refuse(status: StatusCode, message: &str) -> Response {
     (
         status,
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
@@ -91,8 +91,8 @@ fn refuse(status: StatusCode, message: &str) -> Response {
         .into_response()
 }
 
-/// Checks Host, Origin and (in LAN mode) the device token of every request, and adds
-/// the security headers to every answer.
+/// Checks Host, Origin and the device token of every request, and adds the security
+/// headers to every answer.
 pub async fn guard(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
     let (headers, method, path) = (
         request.headers().clone(),
@@ -112,13 +112,21 @@ async fn check(
     method: &Method,
     path: &str,
 ) -> Option<Response> {
-    let Some(host) = host_of(headers) else {
+    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
         return Some(refuse(StatusCode::BAD_REQUEST, "missing Host header"));
     };
-    if !state.config.lan && !is_loopback_host(host, state.port) {
+    if !state.hosts.allows(host) {
+        let names = if state.config.lan {
+            "this machine's name or address"
+        } else {
+            "127.0.0.1 or localhost"
+        };
         return Some(refuse(
             StatusCode::FORBIDDEN,
-            "this dashboard answers on 127.0.0.1 only",
+            &format!(
+                "this dashboard answers only to {names} on port {}: open the address `orchestractl web` printed",
+                state.port
+            ),
         ));
     }
     let origin = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok());
@@ -141,40 +149,96 @@ async fn check(
         }
         _ => {}
     }
-    if !state.config.lan || path == "/pair" {
+    if PUBLIC.contains(&path) {
         return None;
     }
-    let Some(token) = cookie_token(headers) else {
-        return Some(unpaired());
+    let Some(token) = state.device_token(headers) else {
+        return Some(unauthorized(state));
     };
-    if state.tokens.fresh(&token) {
-        return None;
+    match verify(state, &token).await {
+        Verdict::Valid => None,
+        Verdict::Refused => Some(unauthorized(state)),
+        Verdict::Unknown(status) => Some(refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &format!(
+                "cannot check this device with orchestrad ({}): is it running? try `orchestractl daemon start`",
+                status.message()
+            ),
+        )),
+    }
+}
+
+/// What the daemon says of a device token.
+#[derive(Debug)]
+pub enum Verdict {
+    /// Issued and not revoked (or verified less than [`TOKEN_TTL`] ago).
+    Valid,
+    /// Unknown or revoked.
+    Refused,
+    /// The daemon could not be asked.
+    Unknown(tonic::Status),
+}
+
+/// Checks `token` with the daemon, or with the cache when verified lately.
+pub async fn verify(state: &AppState, token: &str) -> Verdict {
+    if state.tokens.fresh(token) {
+        return Verdict::Valid;
     }
     let mut devices = state.client.devices();
     match devices
         .verify(VerifyRequest {
-            token: token.clone(),
+            token: token.to_owned(),
         })
         .await
     {
         Ok(_) => {
-            state.tokens.remember(&token);
-            None
+            state.tokens.remember(token);
+            Verdict::Valid
         }
-        Err(_) => Some(unpaired()),
+        Err(status) if status.code() == tonic::Code::Unauthenticated => Verdict::Refused,
+        Err(status) => Verdict::Unknown(status),
     }
 }
 
-fn unpaired() -> Response {
-    let page = "<!doctype html><meta charset=utf-8><meta name=viewport content=\"width=device-width\">\
-<title>Pairing needed</title><link rel=stylesheet href=\"/app.css\">\
-<main class=pair><h1>Pairing needed</h1><p>This dashboard only answers paired devices. \
-On the machine running it, run <code>orchestractl web --lan</code> and open the link it prints \
-(or scan its QR code).</p></main>";
+/// The 401 page: how to get in.
+fn unauthorized(state: &AppState) -> Response {
+    let how = if state.config.lan {
+        "<p>This dashboard only answers paired devices. On the machine running it, run \
+<code>orchestractl web --lan</code> and open the pairing link it prints (or scan its QR code). \
+On that machine itself, <code>orchestractl web link</code> prints a login link.</p>"
+    } else {
+        "<p>This dashboard only answers you. On this machine, run \
+<code>orchestractl web link</code> and open the link it prints (valid 60 seconds, once).</p>"
+    };
+    let page = format!(
+        "<!doctype html><meta charset=utf-8><meta name=viewport content=\"width=device-width\">\
+<title>Log in</title><link rel=stylesheet href=\"/app.css\">\
+<main class=pair><h1>Log in</h1>{how}</main>"
+    );
     (StatusCode::UNAUTHORIZED, Html(page)).into_response()
 }
 
-fn with_headers(mut response: Response) -> Response {
+/// The answer that gives a browser its device `token`: the cookie, and a redirect to the
+/// page.
+pub(crate) fn signed_in(state: &AppState, token: &str) -> Response {
+    state.tokens.remember(token);
+    // HttpOnly: no script can read it. SameSite=Strict: no other site can send it.
+    // Over TLS, Secure and the __Host- prefix: never sent over plain HTTP, and no other
+    // host can set or shadow it.
+    let tls = state.cert.is_some();
+    let secure = if tls { "; Secure" } else { "" };
+    let cookie = format!(
+        "{}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age=31536000{secure}",
+        cookie_name(tls)
+    );
+    let mut response = Redirect::to("/").into_response();
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    response
+}
+
+pub(crate) fn with_headers(mut response: Response) -> Response {
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
@@ -196,96 +260,4 @@ fn with_headers(mut response: Response) -> Response {
         .entry(header::CACHE_CONTROL)
         .or_insert(HeaderValue::from_static("no-store"));
     response
-}
-
-/// The query of the pairing link.
-#[derive(Debug, Deserialize)]
-pub struct PairQuery {
-    /// The one-time code.
-    #[serde(default)]
-    code: String,
-}
-
-/// The pairing page: a form, so the one-time code is spent by a deliberate POST and not
-/// by a link preview fetching the URL.
-async fn pair_page(
-    State(state): State<Arc<AppState>>,
-    Query(query): Query<PairQuery>,
-) -> Html<String> {
-    let code: String = query
-        .code
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .take(16)
-        .collect();
-    Html(format!(
-        "<!doctype html><meta charset=utf-8><meta name=viewport content=\"width=device-width\">\
-<title>Pair this device</title><link rel=stylesheet href=\"/app.css\">\
-<main class=pair><h1>Pair this device</h1>\
-<p>This gives this browser lasting access to your agents. Only continue on your own device.</p>\
-<form method=post action=\"/pair\"><label>Pairing code <input name=code value=\"{code}\" \
-autocomplete=off autocapitalize=characters required></label>\
-<button type=submit>Pair</button></form>{}</main>",
-        fingerprint_note(&state)
-    ))
-}
-
-/// On TLS, the certificate's fingerprint, for comparing with what the terminal printed.
-fn fingerprint_note(state: &AppState) -> String {
-    match &state.cert {
-        // The fingerprint is hex and colons only: nothing in it needs escaping.
-        Some(cert) => format!(
-            "<p class=fingerprint>Certificate SHA-256 fingerprint (compare it with the one \
-`orchestractl web --lan` printed):<br><code id=fingerprint>{}</code></p>",
-            cert.fingerprint_sha256
-        ),
-        None => String::new(),
-    }
-}
-
-/// The pairing form.
-#[derive(Debug, Deserialize)]
-pub struct PairForm {
-    /// The one-time code.
-    code: String,
-}
-
-async fn pair(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    Form(form): Form<PairForm>,
-) -> Response {
-    let name = headers
-        .get(header::USER_AGENT)
-        .and_then(|ua| ua.to_str().ok())
-        .unwrap_or("browser")
-        .to_owned();
-    let mut devices = state.client.devices();
-    match devices
-        .pair(PairRequest {
-            code: form.code,
-            device_name: name,
-        })
-        .await
-    {
-        Ok(paired) => {
-            let token = paired.into_inner().token;
-            state.tokens.remember(&token);
-            // HttpOnly: no script can read it. SameSite=Strict: no other site can send it.
-            // Secure (over TLS): the browser never sends it over plain HTTP.
-            let secure = if state.cert.is_some() { "; Secure" } else { "" };
-            let cookie = format!(
-                "{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age=31536000{secure}"
-            );
-            let mut response = Redirect::to("/").into_response();
-            if let Ok(value) = HeaderValue::from_str(&cookie) {
-                response.headers_mut().insert(header::SET_COOKIE, value);
-            }
-            response
-        }
-        Err(status) if status.code() == tonic::Code::ResourceExhausted => {
-            refuse(StatusCode::TOO_MANY_REQUESTS, status.message())
-        }
-        Err(status) => refuse(StatusCode::UNAUTHORIZED, status.message()),
-    }
 }

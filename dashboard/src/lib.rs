@@ -1,8 +1,10 @@
 //! The web dashboard: a mobile-first page served by axum, a thin gRPC client of orchestrad
 //! exactly like the CLI.
 //!
-//! [`auth`] keeps it safe by default (loopback only; on the LAN, paired devices only, and
-//! same-origin requests everywhere), [`api`] turns JSON requests into gRPC calls, [`live`]
+//! [`auth`] keeps it safe by default (a device cookie on every route, from a one-time
+//! [`login`] link on this machine or by [`pair`]ing on the LAN; this machine's names as
+//! Host ([`hosts`]); same-origin requests everywhere), [`serve`] bounds what each peer may
+//! hold open and for how long, [`api`] turns JSON requests into gRPC calls, [`live`]
 //! feeds one WebSocket per page from the daemon's `Watch` streams, and [`assets`] serves
 //! the embedded app (no CDN: it works with no network but the one to this machine).
 //! On the LAN it serves HTTPS only ([`tls`], with the certificate of [`cert`]); loopback
@@ -19,9 +21,13 @@ pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod cert;
+pub mod hosts;
 pub mod integration;
 pub mod live;
+pub mod login;
 pub mod notify;
+pub mod pair;
+pub mod serve;
 pub mod tls;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -55,6 +61,8 @@ pub struct Config {
     pub insecure_http: bool,
     /// The certificate for the LAN (generated in the state dir, or the user's own).
     pub cert: cert::CertFiles,
+    /// Open the page, logged in, in this machine's browser once serving.
+    pub open: bool,
 }
 
 impl Config {
@@ -81,12 +89,19 @@ pub struct AppState {
     pub cert: Option<cert::CertInfo>,
     /// Open WebSockets per device, to bound them.
     pub sockets: Arc<live::SocketSlots>,
+    /// The Host names answered.
+    pub hosts: hosts::Hosts,
 }
 
 impl AppState {
     /// "https" or "http", as pages of this dashboard see their own origin.
     pub fn scheme(&self) -> &'static str {
         if self.cert.is_some() { "https" } else { "http" }
+    }
+
+    /// The device token of a request: its cookie of the name this page uses.
+    pub fn device_token(&self, headers: &axum::http::HeaderMap) -> Option<String> {
+        auth::cookie_token(headers, self.cert.is_some())
     }
 }
 
@@ -127,28 +142,44 @@ pub async fn run(
     } else {
         None
     };
+    let (registered, page_known) = tokio::sync::oneshot::channel();
+    tokio::spawn(register_page(
+        client.clone(),
+        port,
+        tls.is_some(),
+        registered,
+    ));
     let hub = live::Hub::start(client.clone());
     tokio::spawn(notify::follow(
         hub.clone(),
         client.clone(),
         base_url(&config, port),
     ));
+    let cert = tls.as_ref().map(|(info, _)| info.clone());
+    let hosts = hosts::Hosts::new(
+        port,
+        config.lan,
+        cert.as_ref().map(|c| c.names.clone()).unwrap_or_default(),
+    );
     let state = Arc::new(AppState {
         config: config.clone(),
         client,
         hub,
         tokens: auth::TokenCache::default(),
         port,
-        cert: tls.as_ref().map(|(info, _)| info.clone()),
+        cert,
         sockets: Arc::default(),
+        hosts,
     });
     announce(&state).await?;
+    announce_login(&state, page_known).await;
     let app: Router = Router::new()
         .merge(api::routes())
         .merge(integration::routes())
         .merge(live::routes())
         .merge(notify::routes())
-        .merge(auth::routes())
+        .merge(pair::routes())
+        .merge(login::routes())
         .merge(assets::routes())
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::from_fn_with_state(
@@ -156,21 +187,7 @@ pub async fn run(
             auth::guard,
         ))
         .with_state(state);
-    match tls {
-        Some((_, server)) => {
-            axum::serve(tls::TlsListener::new(listener, server)?, app)
-                .with_graceful_shutdown(shutdown)
-                .await?;
-        }
-        None => {
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(shutdown)
-            .await?;
-        }
-    }
+    serve::serve(listener, tls.map(|(_, server)| server), app, shutdown).await?;
     Ok(())
 }
 
@@ -238,6 +255,88 @@ async fn announce(state: &AppState) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Tells the daemon where this page serves, for as long as it does (again after the
+/// daemon comes back), so that `orchestractl web link` leads here; `registered` says when
+/// that first happened.
+async fn register_page(
+    client: Client,
+    port: u16,
+    tls: bool,
+    registered: tokio::sync::oneshot::Sender<()>,
+) {
+    use tokio_stream::StreamExt as _;
+    let mut registered = Some(registered);
+    loop {
+        let request = orchestra_proto::v1::ServePageRequest {
+            port: port.into(),
+            tls,
+        };
+        if let Ok(stream) = client.devices().serve_page(request).await {
+            let mut stream = stream.into_inner();
+            if let Some(Ok(_)) = stream.next().await
+                && let Some(tx) = registered.take()
+            {
+                let _ = tx.send(());
+            }
+            while let Some(Ok(_)) = stream.next().await {}
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+}
+
+/// Prints a one-time login link for this machine's browser (and opens it with --open),
+/// once the daemon knows the page.
+async fn announce_login(state: &AppState, page_known: tokio::sync::oneshot::Receiver<()>) {
+    let made = async {
+        tokio::time::timeout(std::time::Duration::from_secs(10), page_known)
+            .await
+            .map_err(|_| "orchestrad did not answer in time".to_owned())?
+            .map_err(|_| "lost orchestrad".to_owned())?;
+        state
+            .client
+            .devices()
+            .create_login_link(orchestra_proto::v1::CreateLoginLinkRequest {
+                port: state.port.into(),
+            })
+            .await
+            .map(|link| link.into_inner().url)
+            .map_err(|status| status.message().to_owned())
+    };
+    match made.await {
+        Ok(url) => {
+            println!(
+                "log in from this machine's browser with this link (valid 60 seconds, once; \
+                 `orchestractl web link` makes another):"
+            );
+            println!("  {url}");
+            if state.config.open {
+                open_browser(&url);
+            }
+        }
+        Err(why) => println!(
+            "could not make a login link ({why}): run `orchestractl web link` and open what it prints"
+        ),
+    }
+}
+
+/// Opens `url` in this machine's browser, or says to.
+fn open_browser(url: &str) {
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else {
+        "xdg-open"
+    };
+    let opened = std::process::Command::new(opener)
+        .arg(url)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    if opened.is_err() {
+        println!("could not open a browser ({opener}); open the link above yourself");
+    }
 }
 
 /// Where this dashboard is reached, for links in notifications sent elsewhere.

@@ -7,7 +7,8 @@
 //! What a page may send is bounded: messages of at most [`MAX_WS_MESSAGE`] bytes, at most
 //! [`MAX_WS_RATE`] a second, and [`MAX_SOCKETS_PER_DEVICE`] sockets open per device. Over a
 //! bound the socket is closed with a WebSocket close code and a reason (or the upgrade
-//! refused with 429), and nothing else is affected.
+//! refused with 429), and nothing else is affected. While open, a socket is watched
+//! ([`watchdog`]): it closes when its device is unpaired or the page goes silent.
 
 use parking_lot::Mutex;
 use std::collections::HashMap;
@@ -33,6 +34,10 @@ use tokio_stream::StreamExt;
 
 use crate::AppState;
 
+mod watchdog;
+use watchdog::{Due, Watchdog};
+pub use watchdog::{RECHECK, SOCKET_IDLE};
+
 /// Events kept for reconnecting pages.
 pub const BUFFER: usize = 2000;
 /// Largest message (and frame) a page may send; pages send next to nothing.
@@ -57,9 +62,9 @@ pub struct Slot {
 }
 
 impl SocketSlots {
-    /// A slot for the device of `headers`, or `None` when it has too many open.
-    fn take(self: &Arc<Self>, headers: &HeaderMap) -> Option<Slot> {
-        let key = crate::auth::cookie_token(headers).unwrap_or_else(|| "loopback".to_owned());
+    /// A slot for the device of `token`, or `None` when it has too many open.
+    fn take(self: &Arc<Self>, token: Option<&str>) -> Option<Slot> {
+        let key = token.unwrap_or("no device").to_owned();
         let mut open = self.0.lock();
         let count = open.entry(key.clone()).or_insert(0);
         if *count >= MAX_SOCKETS_PER_DEVICE {
@@ -141,6 +146,49 @@ fn judge(
             reason: format!("closed: more than {MAX_WS_RATE} messages a second").into(),
         })),
         Some(Ok(_)) => None,
+    }
+}
+
+/// What a page's socket had to say.
+enum Heard {
+    /// The page sent this (or went away).
+    Sent(Option<Result<Message, axum::Error>>),
+    /// The socket's next check is due.
+    CheckDue,
+}
+
+/// Waits until the page sends something or the socket's next check is due (cancel-safe,
+/// for `select!`).
+async fn listen(socket: &mut WebSocket, watchdog: &mut Watchdog) -> Heard {
+    tokio::select! {
+        incoming = socket.recv() => Heard::Sent(incoming),
+        () = watchdog.tick() => Heard::CheckDue,
+    }
+}
+
+/// Acts on what [`listen`] heard (run to the end, outside `select!`): `None` to go on,
+/// else the close to send before ending the socket.
+async fn answer(
+    socket: &mut WebSocket,
+    watchdog: &mut Watchdog,
+    rate: &mut Rate,
+    state: &AppState,
+    heard: Heard,
+) -> Option<Option<CloseFrame>> {
+    match heard {
+        Heard::Sent(incoming) => {
+            watchdog.heard();
+            judge(incoming, rate)
+        }
+        Heard::CheckDue => match watchdog.check(state).await {
+            Due::Nothing => None,
+            Due::Ping => socket
+                .send(Message::Ping(Default::default()))
+                .await
+                .err()
+                .map(|_| None),
+            Due::Close(frame) => Some(Some(frame)),
+        },
     }
 }
 
@@ -276,14 +324,15 @@ async fn live(
     Query(query): Query<LiveQuery>,
     State(state): State<Arc<AppState>>,
 ) -> Response {
-    let Some(slot) = state.sockets.take(&headers) else {
+    let token = state.device_token(&headers);
+    let Some(slot) = state.sockets.take(token.as_deref()) else {
         return too_many_sockets();
     };
     ws.max_message_size(MAX_WS_MESSAGE)
         .max_frame_size(MAX_WS_MESSAGE)
         .on_upgrade(move |socket| async move {
             let _slot = slot;
-            serve_live(socket, state, query.since).await;
+            serve_live(socket, state, query.since, Watchdog::new(token)).await;
         })
 }
 
@@ -319,7 +368,12 @@ async fn snapshot(state: &AppState, seq: u64) -> Result<Value, tonic::Status> {
     )
 }
 
-async fn serve_live(mut socket: WebSocket, state: Arc<AppState>, since: Option<u64>) {
+async fn serve_live(
+    mut socket: WebSocket,
+    state: Arc<AppState>,
+    since: Option<u64>,
+    mut watchdog: Watchdog,
+) {
     // Subscribe first, so nothing falls between the catch-up and the live events.
     let mut events = state.hub.subscribe();
     let mut last;
@@ -375,8 +429,10 @@ async fn serve_live(mut socket: WebSocket, state: Arc<AppState>, since: Option<u
                 }
                 Err(broadcast::error::RecvError::Closed) => return,
             },
-            incoming = socket.recv() => if let Some(frame) = judge(incoming, &mut rate) {
-                return close(socket, frame).await;
+            heard = listen(&mut socket, &mut watchdog) => {
+                if let Some(end) = answer(&mut socket, &mut watchdog, &mut rate, &state, heard).await {
+                    return close(socket, end).await;
+                }
             },
         }
     }
@@ -400,19 +456,26 @@ async fn logs(
     State(state): State<Arc<AppState>>,
 ) -> Response {
     let typed = query.events.as_deref() == Some("1");
-    let Some(slot) = state.sockets.take(&headers) else {
+    let token = state.device_token(&headers);
+    let Some(slot) = state.sockets.take(token.as_deref()) else {
         return too_many_sockets();
     };
     ws.max_message_size(MAX_WS_MESSAGE)
         .max_frame_size(MAX_WS_MESSAGE)
         .on_upgrade(move |socket| async move {
             let _slot = slot;
-            serve_logs(socket, state, id, typed).await;
+            serve_logs(socket, state, id, typed, Watchdog::new(token)).await;
         })
 }
 
 /// Streams an agent's output lines until it finishes or the page goes away.
-async fn serve_logs(mut socket: WebSocket, state: Arc<AppState>, id: String, typed: bool) {
+async fn serve_logs(
+    mut socket: WebSocket,
+    state: Arc<AppState>,
+    id: String,
+    typed: bool,
+    mut watchdog: Watchdog,
+) {
     let mut client = state.client.agents();
     let stream = match client.logs(LogsRequest { id, follow: true }).await {
         Ok(stream) => stream.into_inner(),
@@ -446,8 +509,10 @@ async fn serve_logs(mut socket: WebSocket, state: Arc<AppState>, id: String, typ
                     return;
                 }
             },
-            incoming = socket.recv() => if let Some(frame) = judge(incoming, &mut rate) {
-                return close(socket, frame).await;
+            heard = listen(&mut socket, &mut watchdog) => {
+                if let Some(end) = answer(&mut socket, &mut watchdog, &mut rate, &state, heard).await {
+                    return close(socket, end).await;
+                }
             },
         }
     }

@@ -35,6 +35,9 @@ struct Cli {
     repo: Option<PathBuf>,
     #[command(flatten)]
     tls: TlsArgs,
+    /// Open the page in this machine's browser, logged in with a one-time link
+    #[arg(long)]
+    open: bool,
     /// End when process PID (the `orchestractl web` that started us) ends. Not given when
     /// the dashboard runs as a service.
     #[arg(long, value_name = "PID", hide = true)]
@@ -125,6 +128,7 @@ fn main() -> ExitCode {
             .unwrap_or_else(|| PathBuf::from(".")),
         insecure_http: cli.insecure_http,
         cert: files,
+        open: cli.open,
     };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,

@@ -44,7 +44,7 @@ fn push_unavailable(state: &AppState, headers: &HeaderMap) -> Option<&'static st
         Some(
             "Web Push needs the dashboard served over TLS to a paired device: `orchestractl web --lan`",
         )
-    } else if crate::auth::cookie_token(headers).is_none() {
+    } else if state.device_token(headers).is_none() {
         Some("this device is not paired")
     } else {
         None
@@ -97,7 +97,7 @@ async fn subscribe(
         .client
         .notify()
         .push_subscribe(pb::PushSubscribeRequest {
-            device_token: crate::auth::cookie_token(&headers).unwrap_or_default(),
+            device_token: state.device_token(&headers).unwrap_or_default(),
             endpoint: body.endpoint,
             p256dh: body.keys.p256dh,
             auth: body.keys.auth,
@@ -115,7 +115,7 @@ async fn unsubscribe(State(state): State<Arc<AppState>>, headers: HeaderMap) -> 
         .client
         .notify()
         .push_unsubscribe(pb::PushUnsubscribeRequest {
-            device_token: crate::auth::cookie_token(&headers).unwrap_or_default(),
+            device_token: state.device_token(&headers).unwrap_or_default(),
         })
         .await?
         .into_inner();

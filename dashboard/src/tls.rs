@@ -1,29 +1,23 @@
-//! Serving HTTPS: an axum [`Listener`] that finishes each TLS handshake before handing the
-//! connection to axum.
+//! Serving HTTPS: the server's TLS config, and each connection's handshake.
 //!
-//! Handshakes run in their own tasks (a slow or silent peer holds up nobody else), with a
-//! deadline and a cap on how many run at once. A peer that speaks plain HTTP to the TLS
+//! Handshakes run in the connection's own task ([`crate::serve`]: a slow or silent peer
+//! holds up nobody else, and one address holds a bounded number), with a deadline. A peer that speaks plain HTTP to the TLS
 //! port gets a short plain-text refusal that names the `https://` address, and never a
 //! page: whatever it sent (a device cookie, say) already crossed the network in the clear,
 //! and nothing we send back should invite it to do that again.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::serve::Listener;
 use tokio::io::AsyncWriteExt as _;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, mpsc};
+use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
 use crate::cert::Loaded;
 
 /// How long a peer has to finish its handshake.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Handshakes in progress at once; more wait for a slot.
-const MAX_HANDSHAKES: usize = 64;
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// The first byte of every TLS connection (a handshake record).
 const TLS_HANDSHAKE: u8 = 0x16;
 
@@ -38,89 +32,37 @@ pub fn server_config(cert: &Loaded) -> Result<Arc<rustls::ServerConfig>, rustls:
     Ok(Arc::new(config))
 }
 
-/// A TCP listener whose connections come out as finished TLS streams.
-#[derive(Debug)]
-pub struct TlsListener {
-    /// Finished handshakes, from the accept task.
-    ready: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
-    /// The bound address.
-    local: SocketAddr,
-}
-
-impl TlsListener {
-    /// Starts accepting on `listener` with `config`.
-    pub fn new(listener: TcpListener, config: Arc<rustls::ServerConfig>) -> std::io::Result<Self> {
-        let local = listener.local_addr()?;
-        let (tx, ready) = mpsc::channel(MAX_HANDSHAKES);
-        tokio::spawn(accept_loop(listener, TlsAcceptor::from(config), tx));
-        Ok(TlsListener { ready, local })
-    }
-}
-
-impl Listener for TlsListener {
-    type Io = TlsStream<TcpStream>;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        match self.ready.recv().await {
-            Some(conn) => conn,
-            // The accept loop only ends when the receiver is gone, so this never happens;
-            // if it did, waiting forever lets graceful shutdown proceed as usual.
-            None => std::future::pending().await,
+/// Finishes the TLS handshake of `stream` within [`HANDSHAKE_TIMEOUT`]; `None` when the
+/// peer is silent, too slow, speaks plain HTTP (it gets [`refuse_plain`]'s answer) or
+/// fails the handshake.
+pub async fn handshake(
+    acceptor: &TlsAcceptor,
+    stream: TcpStream,
+    port: u16,
+) -> Option<TlsStream<TcpStream>> {
+    let peer = stream.peer_addr().ok();
+    let handshake = async {
+        let mut first = [0u8; 1];
+        let n = stream.peek(&mut first).await.ok()?;
+        if n == 0 {
+            return None;
         }
-    }
-
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        Ok(self.local)
-    }
-}
-
-async fn accept_loop(
-    listener: TcpListener,
-    acceptor: TlsAcceptor,
-    tx: mpsc::Sender<(TlsStream<TcpStream>, SocketAddr)>,
-) {
-    let slots = Arc::new(Semaphore::new(MAX_HANDSHAKES));
-    let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
-    loop {
-        let (stream, peer) = match listener.accept().await {
-            Ok(conn) => conn,
-            Err(err) => {
-                // Out of file descriptors and the like: back off rather than spin.
-                tracing::warn!(%err, "accept failed");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
-        };
-        if tx.is_closed() {
-            return;
+        if first[0] != TLS_HANDSHAKE {
+            refuse_plain(stream, port).await;
+            return None;
         }
-        let Ok(slot) = slots.clone().acquire_owned().await else {
-            return;
-        };
-        let (acceptor, tx) = (acceptor.clone(), tx.clone());
-        tokio::spawn(async move {
-            let _slot = slot;
-            let handshake = async {
-                let mut first = [0u8; 1];
-                let n = stream.peek(&mut first).await.ok()?;
-                if n == 0 {
-                    return None;
-                }
-                if first[0] != TLS_HANDSHAKE {
-                    refuse_plain(stream, port).await;
-                    return None;
-                }
-                acceptor.accept(stream).await.ok()
-            };
-            match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await {
-                Ok(Some(tls)) => {
-                    let _ = tx.send((tls, peer)).await;
-                }
-                Ok(None) => tracing::debug!(%peer, "no TLS handshake"),
-                Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
-            }
-        });
+        acceptor.accept(stream).await.ok()
+    };
+    match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await {
+        Ok(Some(tls)) => Some(tls),
+        Ok(None) => {
+            tracing::debug!(?peer, "no TLS handshake");
+            None
+        }
+        Err(_) => {
+            tracing::debug!(?peer, "TLS handshake timed out");
+            None
+        }
     }
 }
 

@@ -651,7 +651,7 @@ pub struct WebArgs {
     /// code and device cookies and act as your phone; phones also refuse notifications
     #[arg(long, requires = "lan")]
     pub insecure_http: bool,
-    /// Open the dashboard in a browser
+    /// Open the dashboard in a browser, logged in with a one-time link
     #[arg(long)]
     pub open: bool,
     /// Repository the spawn form starts with [default: the current directory]
@@ -662,6 +662,15 @@ pub struct WebArgs {
 /// `orchestractl web devices|revoke`
 #[derive(Debug, Subcommand)]
 pub enum WebAction {
+    /// Print a one-time login link for the running dashboard (valid 60 s, used once)
+    #[command(
+        after_help = "The dashboard answers only browsers that logged in (or paired). Open the link on this machine;\nit works once, within 60 seconds. Only you (the user of the daemon's socket) can make one.\n\nExamples:\n  orchestractl web link                  # the dashboard that is running\n  orchestractl web link --port 9000\n  orchestractl web link --json           # {\"url\": ..., \"expires_at\": ...}\n  xdg-open \"$(orchestractl web link)\""
+    )]
+    Link {
+        /// The dashboard's port [default: the one dashboard running]
+        #[arg(long, value_name = "P")]
+        port: Option<u16>,
+    },
     /// List the devices paired with the dashboard
     Devices,
     /// Unpair a device (its token stops working within seconds)

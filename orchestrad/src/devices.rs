@@ -3,7 +3,9 @@
 //! A pairing code is shown in the terminal of `orchestractl web --lan`; a phone that
 //! presents it gets a 256-bit device token. Only SHA-256 hashes of codes and tokens are
 //! kept (codes in memory, tokens in the store), so a leaked store unlocks nothing. Wrong
-//! codes are rate-limited so eight characters are plenty.
+//! codes are rate-limited per address ([`limit`]) so eight characters are plenty, and one
+//! noisy address locks out only itself. On this machine a browser gets its token from a
+//! one-time login link instead ([`login`]).
 //!
 //! Every secret comes from the OS random source (`getrandom`), and hashes of presented
 //! secrets are compared in constant time (`subtle`), so neither a predictable generator
@@ -16,6 +18,9 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+mod limit;
+pub mod login;
+
 use crate::store::{Store, StoreError, Table};
 use crate::time::now_ms;
 
@@ -23,10 +28,19 @@ use crate::time::now_ms;
 const TABLE: &str = "devices";
 /// How long a pairing code works.
 const CODE_LIFETIME: Duration = Duration::from_secs(600);
-/// Wrong codes allowed per window before pairing is refused for the rest of it.
-const MAX_WRONG: u32 = 5;
-/// The rate-limit window.
-const WINDOW: Duration = Duration::from_secs(60);
+/// Longest device name kept, in characters.
+const MAX_NAME: usize = 60;
+/// Names that claude-orchestra's own clients answer under (`decided_by` of an approval):
+/// a device may not pass for one of them.
+const RESERVED_NAMES: &[&str] = &[
+    "cli",
+    "dashboard",
+    "daemon",
+    "hook",
+    "orchestrad",
+    "orchestractl",
+    "orchestra-dashboard",
+];
 /// Characters of pairing codes: no 0/O, 1/I/L look-alikes.
 const ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
 
@@ -35,7 +49,7 @@ const ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
 pub struct Device {
     /// Short id.
     pub id: String,
-    /// What the device said it is.
+    /// The name its user gave it (see [`device_name`]).
     pub name: String,
     /// SHA-256 of its token, hex.
     pub token_sha256: String,
@@ -51,9 +65,20 @@ pub enum DeviceError {
     /// The code is wrong or expired.
     #[error("that pairing code is wrong or expired: run `orchestractl web --lan` for a fresh one")]
     BadCode,
-    /// Too many wrong codes lately.
-    #[error("too many wrong pairing codes; wait a minute and try again")]
+    /// Too many wrong codes from this address lately.
+    #[error("too many wrong pairing codes from this address; wait a minute and try again")]
     RateLimited,
+    /// The login link is spent, expired or was never made.
+    #[error(
+        "that login link is used or expired: run `orchestractl web link` on this machine for a new one"
+    )]
+    BadLink,
+    /// A name a device may not have.
+    #[error("{0}")]
+    BadName(String),
+    /// No dashboard serves the page a login link was asked for.
+    #[error("{0}")]
+    NoPage(String),
     /// The token is unknown (never issued, or revoked).
     #[error("unknown or revoked device token: pair this device again")]
     BadToken,
@@ -65,13 +90,13 @@ pub enum DeviceError {
     Store(#[from] StoreError),
 }
 
-/// Pairing state: codes and the wrong-code counter.
+/// Pairing state: codes and the wrong-code counters.
 #[derive(Debug, Default)]
 struct Pairing {
     /// Hash of each live code -> when it expires.
     codes: HashMap<String, Instant>,
-    /// Start of the current rate-limit window and wrong codes in it.
-    window: Option<(Instant, u32)>,
+    /// Wrong codes per address.
+    wrong: limit::PerAddress,
 }
 
 /// The paired devices.
@@ -81,6 +106,8 @@ pub struct Devices {
     table: Table,
     /// Codes and rate limiting, in memory (a restart voids unused codes).
     pairing: Mutex<Pairing>,
+    /// Login links and the dashboards they lead to, in memory.
+    logins: login::Logins,
 }
 
 /// SHA-256 of `text`, hex.
@@ -113,6 +140,30 @@ fn random_code(len: usize) -> String {
     code
 }
 
+/// The name a device is stored under: `name` without control characters, trimmed, at
+/// most [`MAX_NAME`] characters, "browser" when empty; refused when it is one of the
+/// [`RESERVED_NAMES`] (in any case), so no device passes for the CLI or the daemon.
+pub fn device_name(name: &str) -> Result<String, DeviceError> {
+    let name: String = name.chars().filter(|c| !c.is_control()).collect();
+    let name: String = name.trim().chars().take(MAX_NAME).collect();
+    let name = name.trim();
+    if name.is_empty() {
+        return Ok("browser".to_owned());
+    }
+    if RESERVED_NAMES.iter().any(|r| r.eq_ignore_ascii_case(name)) {
+        return Err(DeviceError::BadName(format!(
+            "{name:?} is what claude-orchestra's own clients are called ({}): give the device another name",
+            RESERVED_NAMES.join(", ")
+        )));
+    }
+    Ok(name.to_owned())
+}
+
+/// A new device token: 256 bits from the OS random source, hex.
+fn new_token() -> String {
+    random_bytes().iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Whether two hex hashes are equal, in time that does not depend on where they differ.
 fn same_hash(a: &str, b: &str) -> bool {
     use subtle::ConstantTimeEq as _;
@@ -125,6 +176,7 @@ impl Devices {
         Ok(Devices {
             table: store.table(TABLE)?,
             pairing: Mutex::new(Pairing::default()),
+            logins: login::Logins::default(),
         })
     }
 
@@ -138,15 +190,19 @@ impl Devices {
         (code, now_ms() + CODE_LIFETIME.as_millis() as i64)
     }
 
-    /// Exchanges `code` for a token; returns the token and the new device.
-    pub async fn pair(&self, code: &str, name: &str) -> Result<(String, Device), DeviceError> {
+    /// Exchanges `code` for a token; returns the token and the new device. Wrong codes
+    /// count against `address` (the IP the attempt came from) only.
+    pub async fn pair(
+        &self,
+        code: &str,
+        name: &str,
+        address: &str,
+    ) -> Result<(String, Device), DeviceError> {
+        let name = device_name(name)?;
         {
             let mut pairing = self.pairing.lock();
             let now = Instant::now();
-            if let Some((start, wrong)) = pairing.window
-                && now.duration_since(start) < WINDOW
-                && wrong >= MAX_WRONG
-            {
+            if pairing.wrong.locked(address, now) {
                 return Err(DeviceError::RateLimited);
             }
             let hash = sha256_hex(&code.trim().to_ascii_uppercase());
@@ -157,27 +213,21 @@ impl Devices {
             match found.and_then(|live| pairing.codes.remove(&live)) {
                 Some(expiry) if expiry > now => {}
                 _ => {
-                    let window = match pairing.window {
-                        Some((start, wrong)) if now.duration_since(start) < WINDOW => {
-                            (start, wrong + 1)
-                        }
-                        _ => (now, 1),
-                    };
-                    pairing.window = Some(window);
+                    pairing.wrong.count(address, now);
                     return Err(DeviceError::BadCode);
                 }
             }
         }
-        let token: String = random_bytes().iter().map(|b| format!("{b:02x}")).collect();
+        self.add(name).await
+    }
+
+    /// Stores a new device named `name` (already checked); returns its token and it.
+    async fn add(&self, name: String) -> Result<(String, Device), DeviceError> {
+        let token = new_token();
         let now = now_ms();
-        let name: String = name.chars().filter(|c| !c.is_control()).take(80).collect();
         let device = Device {
             id: uuid::Uuid::new_v4().simple().to_string()[..8].to_owned(),
-            name: if name.trim().is_empty() {
-                "browser".to_owned()
-            } else {
-                name
-            },
+            name,
             token_sha256: sha256_hex(&token),
             paired_at_ms: now,
             last_seen_ms: now,
@@ -250,13 +300,13 @@ mod tests {
         let (code, _) = devices.create_code();
         assert_eq!(code.len(), 8);
         let (token, device) = devices
-            .pair(&code.to_lowercase(), "phone")
+            .pair(&code.to_lowercase(), "phone", "127.0.0.1")
             .await
             .expect("pair");
         assert_eq!(token.len(), 64);
         assert!(
             matches!(
-                devices.pair(&code, "again").await,
+                devices.pair(&code, "again", "127.0.0.1").await,
                 Err(DeviceError::BadCode)
             ),
             "one use only"
@@ -274,18 +324,23 @@ mod tests {
         );
         for _ in 0..4 {
             assert!(matches!(
-                devices.pair("WRONGONE", "x").await,
+                devices.pair("WRONGONE", "x", "127.0.0.1").await,
                 Err(DeviceError::BadCode)
             ));
         }
         let (fresh, _) = devices.create_code();
         assert!(
             matches!(
-                devices.pair(&fresh, "x").await,
+                devices.pair(&fresh, "x", "127.0.0.1").await,
                 Err(DeviceError::RateLimited)
             ),
             "even a right code waits out the limit"
         );
+        let (other, _) = devices.create_code();
+        devices
+            .pair(&other, "x", "127.0.0.2")
+            .await
+            .expect("another address is not locked out");
         devices.revoke(&device.id[..4]).await.expect("revoke");
         assert!(matches!(devices.verify(&token), Err(DeviceError::BadToken)));
     }
@@ -320,13 +375,26 @@ mod tests {
         assert!(!same_hash("ab", "abc"));
     }
 
+    #[test]
+    fn names_are_cleaned_and_never_pass_for_a_client_of_the_socket() {
+        assert_eq!(device_name("  Pixel\u{7} 9 \n").expect("ok"), "Pixel 9");
+        assert_eq!(device_name("").expect("ok"), "browser");
+        assert_eq!(device_name(&"x".repeat(500)).expect("ok").len(), MAX_NAME);
+        for name in ["cli", "CLI", " orchestrad ", "Dashboard"] {
+            assert!(
+                matches!(device_name(name), Err(DeviceError::BadName(_))),
+                "{name}"
+            );
+        }
+    }
+
     #[tokio::test]
     async fn revoked_tokens_stay_out() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::open(dir.path()).expect("store");
         let devices = Devices::load(&store).expect("devices");
         let (code, _) = devices.create_code();
-        let (token, device) = devices.pair(&code, "phone").await.expect("pair");
+        let (token, device) = devices.pair(&code, "phone", "").await.expect("pair");
         devices.revoke(&device.id).await.expect("revoke");
         assert!(matches!(devices.verify(&token), Err(DeviceError::BadToken)));
     }

@@ -82,6 +82,16 @@ pub fn dashboard_on(env: &TestEnv, repo: &Path, port: u16) -> Killed {
     process
 }
 
+/// Opens the loopback dashboard on `port` in `client` as its user does: with a one-time
+/// link from `orchestractl web link`, which logs the browser in and leads to the page.
+pub async fn open_logged_in(client: &Client, env: &TestEnv, port: u16) {
+    let link = tokio::task::block_in_place(|| crate::web::login_link(env, port));
+    client
+        .goto(link["url"].as_str().expect("url"))
+        .await
+        .expect("open the login link");
+}
+
 /// A headless Chromium with a phone's screen (390x844 CSS pixels, touch), driven by its own
 /// chromedriver; both end when this is dropped.
 #[derive(Debug)]

@@ -12,6 +12,7 @@ pub mod generate;
 pub mod real_cli;
 pub mod stub_api;
 pub mod tools;
+pub mod web;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -60,6 +61,10 @@ pub fn bin(name: &str) -> PathBuf {
         }
         let status = Command::new(env!("CARGO"))
             .args(&args)
+            // The test process has cargo's CARGO_MANIFEST_DIR; ring's build script watches
+            // it, so passing it on rebuilt ring and rustls here and again on the next
+            // `cargo test` (a minute each time on a small machine).
+            .env_remove("CARGO_MANIFEST_DIR")
             .current_dir(workspace_root())
             .stdout(Stdio::null())
             .status()

@@ -553,6 +553,7 @@ async fn a_device_answers_under_its_name_and_a_bad_token_is_refused() {
         .pair(pb::PairRequest {
             code,
             device_name: "Pixel 9".to_owned(),
+            address: "192.0.2.9".to_owned(),
         })
         .await
         .expect("pair")

@@ -5,7 +5,6 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Stdio};
-use std::time::Duration;
 
 use orchestra_proto::v1::agents_client::AgentsClient;
 use orchestra_proto::v1::daemon_client::DaemonClient;
@@ -42,8 +41,8 @@ async fn an_oversized_grpc_request_is_refused_and_the_daemon_carries_on() {
     daemon.shutdown().await;
 }
 
-/// A loopback dashboard, killed on drop.
-struct Dashboard(Child, u16);
+/// A loopback dashboard, killed on drop, and the cookie of a browser logged in to it.
+struct Dashboard(Child, u16, String);
 
 impl Drop for Dashboard {
     fn drop(&mut self) {
@@ -72,47 +71,15 @@ fn start_dashboard(env: &TestEnv) -> Dashboard {
         })
         .expect("the dashboard printed its port");
     std::thread::spawn(move || for _ in lines {});
-    Dashboard(child, port)
+    let cookie = orchestra_tests::web::login_cookie(env, port);
+    Dashboard(child, port, cookie)
 }
 
-/// Opens a WebSocket on `path`; returns the stream after the 101, or the refusal's head.
-fn upgrade(port: u16, path: &str) -> Result<TcpStream, String> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nOrigin: http://127.0.0.1:{port}\r\n\
-         Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
-    )
-    .expect("write");
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        match stream.read(&mut byte) {
-            Ok(1) => head.push(byte[0]),
-            _ => break,
-        }
-    }
-    let head = String::from_utf8_lossy(&head).into_owned();
-    if head.starts_with("HTTP/1.1 101") {
-        Ok(stream)
-    } else {
-        // The connection stays open after a refusal: read its body by length.
-        let length = head
-            .lines()
-            .find_map(|l| {
-                let (name, value) = l.split_once(':')?;
-                name.eq_ignore_ascii_case("content-length")
-                    .then(|| value.trim().parse::<usize>().ok())?
-            })
-            .unwrap_or(0);
-        let mut body = vec![0u8; length];
-        let _ = stream.read_exact(&mut body);
-        Err(format!("{head}{}", String::from_utf8_lossy(&body)))
-    }
+/// Opens a WebSocket on `path` with `cookie`; returns the stream after the 101, or the
+/// refusal.
+fn upgrade(port: u16, cookie: &str, path: &str) -> Result<TcpStream, String> {
+    let origin = format!("http://127.0.0.1:{port}");
+    orchestra_tests::web::upgrade(port, path, &[("Origin", &origin), ("Cookie", cookie)])
 }
 
 /// A masked client text frame (mask 0, so the payload is sent as is).
@@ -167,7 +134,7 @@ fn close_code(stream: &mut TcpStream) -> (u16, String) {
 fn the_dashboard_bounds_bodies_websockets_and_sockets_per_device() {
     let env = TestEnv::new();
     let dashboard = start_dashboard(&env);
-    let port = dashboard.1;
+    let (port, cookie) = (dashboard.1, dashboard.2.as_str());
 
     // A request body over 1 MiB: 413, not a buffered megabyte more.
     let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
@@ -175,7 +142,7 @@ fn the_dashboard_bounds_bodies_websockets_and_sockets_per_device() {
     write!(
         stream,
         "POST /api/agents HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nOrigin: http://127.0.0.1:{port}\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+         Content-Type: application/json\r\nCookie: {cookie}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     )
     .expect("head");
@@ -185,14 +152,14 @@ fn the_dashboard_bounds_bodies_websockets_and_sockets_per_device() {
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
 
     // A message over 64 KiB: closed with 1009 (message too big) and a reason.
-    let mut ws = upgrade(port, "/ws").expect("upgrade");
+    let mut ws = upgrade(port, cookie, "/ws").expect("upgrade");
     ws.write_all(&frame(&vec![b'x'; 100 * 1024]))
         .expect("send a big frame");
     let (code, reason) = close_code(&mut ws);
     assert_eq!(code, 1009, "{reason}");
 
     // More than 20 messages a second: closed with 1008 (policy) and a reason.
-    let mut ws = upgrade(port, "/ws").expect("upgrade");
+    let mut ws = upgrade(port, cookie, "/ws").expect("upgrade");
     for _ in 0..40 {
         if ws.write_all(&frame(b"hello")).is_err() {
             break;
@@ -207,21 +174,21 @@ fn the_dashboard_bounds_bodies_websockets_and_sockets_per_device() {
     let mut open: Vec<TcpStream> = Vec::new();
     orchestra_tests::wait_until("the closed sockets free their slots", || {
         open.clear();
-        (0..16).all(|_| upgrade(port, "/ws").map(|ws| open.push(ws)).is_ok())
+        (0..16).all(|_| upgrade(port, cookie, "/ws").map(|ws| open.push(ws)).is_ok())
     });
-    let refused = upgrade(port, "/ws").expect_err("the 17th is refused");
+    let refused = upgrade(port, cookie, "/ws").expect_err("the 17th is refused");
     assert!(refused.starts_with("HTTP/1.1 429"), "{refused}");
     assert!(refused.contains("close some tabs"), "{refused}");
     drop(open.pop());
     orchestra_tests::wait_until("a freed slot is usable again", || {
-        upgrade(port, "/ws").map(|ws| open.push(ws)).is_ok()
+        upgrade(port, cookie, "/ws").map(|ws| open.push(ws)).is_ok()
     });
 
     // And the dashboard still serves.
     let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
     write!(
         stream,
-        "GET /api/info HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+        "GET /api/info HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
     )
     .expect("write");
     let mut answer = String::new();

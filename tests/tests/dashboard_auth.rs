@@ -1,102 +1,30 @@
-//! The dashboard is safe by default: on loopback it refuses foreign hosts and origins;
-//! in LAN mode every route and the WebSocket refuse a request without a paired token,
-//! and pairing works end to end. Plain HTTP over a socket (`--insecure-http`), so nothing
-//! is hidden.
+//! The dashboard is safe by default: on loopback every route but the login page answers
+//! 401 until the browser logs in with a one-time `orchestractl web link`, and foreign
+//! hosts and origins are refused; in LAN mode every route and the WebSocket refuse a
+//! request without a paired token, and pairing works end to end. Plain HTTP over a
+//! socket (`--insecure-http`), so nothing is hidden.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
+use std::os::unix::process::CommandExt as _;
 use std::process::{Child, Stdio};
 
+use orchestra_tests::web::{
+    Dashboard, cookie_pair, http, link_path, login_cookie, login_link, set_cookie,
+};
 use orchestra_tests::{TestEnv, bin, wait_until};
 
-/// A running `orchestra-dashboard`, killed on drop.
-struct Dashboard {
-    child: Child,
-    port: u16,
-    code: Option<String>,
-}
-
-impl Drop for Dashboard {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
+/// The dashboard, on loopback or (over plain HTTP: these tests read the wire) on the LAN.
+/// TLS itself is tested in dashboard_tls.rs.
 fn start_dashboard(env: &TestEnv, lan: bool) -> Dashboard {
-    env.ctl_ok(&["daemon", "start"]);
-    let mut cmd = env.command(bin("orchestra-dashboard"));
-    cmd.args(["--port", "0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    if lan {
-        // These tests are about pairing and tokens, read on the wire: plain HTTP keeps
-        // them simple. TLS itself is tested in dashboard_tls.rs.
-        cmd.args(["--lan", "--insecure-http"]);
-    }
-    let mut child = cmd.spawn().expect("dashboard");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let mut port = None;
-    let mut code = None;
-    while let Some(Ok(line)) = lines.next() {
-        if let Some(rest) = line.strip_prefix("dashboard listening on http://127.0.0.1:") {
-            port = rest.trim_end_matches('/').parse().ok();
-        }
-        if let Some(rest) = line.strip_prefix("pairing code: ") {
-            code = Some(rest.trim().to_owned());
-        }
-        if port.is_some() && (!lan || code.is_some()) {
-            break;
-        }
-    }
-    // Keep draining stdout so the dashboard never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    Dashboard {
-        child,
-        port: port.expect("the dashboard printed its port"),
-        code,
-    }
-}
-
-/// One HTTP/1.1 request; returns (status, head, body).
-fn http(
-    port: u16,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> (u16, String, String) {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n");
-    if !headers
-        .iter()
-        .any(|(name, _)| name.eq_ignore_ascii_case("connection"))
-    {
-        request.push_str("Connection: close\r\n");
-    }
-    for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    if !body.is_empty() || method == "POST" {
-        request.push_str(&format!("Content-Length: {}\r\n", body.len()));
-    }
-    request.push_str("\r\n");
-    request.push_str(body);
-    stream.write_all(request.as_bytes()).expect("write");
-    let mut response = Vec::new();
-    // A successful WebSocket upgrade keeps the connection open: read the head only then.
-    stream
-        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
-        .expect("timeout");
-    let _ = stream.read_to_end(&mut response);
-    let text = String::from_utf8_lossy(&response).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    (status, head.to_owned(), body.to_owned())
+    Dashboard::start(
+        env,
+        if lan {
+            &["--lan", "--insecure-http"]
+        } else {
+            &[]
+        },
+    )
 }
 
 const WS: &[(&str, &str)] = &[
@@ -152,6 +80,8 @@ fn lan_mode_refuses_every_route_and_the_websockets_without_a_paired_token() {
         ("Content-Type", "application/json"),
     ];
     for (method, path) in ROUTES {
+        // The style sheet of the pairing and login pages is all that loads without one.
+        let expected = if *path == "/app.css" { 200 } else { 401 };
         let (status, _, _) = http(
             dash.port,
             method,
@@ -159,7 +89,7 @@ fn lan_mode_refuses_every_route_and_the_websockets_without_a_paired_token() {
             &with_origin,
             if *method == "POST" { "{}" } else { "" },
         );
-        assert_eq!(status, 401, "{method} {path} without a token");
+        assert_eq!(status, expected, "{method} {path} without a token");
         let bogus = [
             ("Origin", origin.as_str()),
             ("Cookie", "orchestra_token=0000"),
@@ -171,7 +101,7 @@ fn lan_mode_refuses_every_route_and_the_websockets_without_a_paired_token() {
             &bogus,
             if *method == "POST" { "{}" } else { "" },
         );
-        assert_eq!(status, 401, "{method} {path} with a bogus token");
+        assert_eq!(status, expected, "{method} {path} with a bogus token");
     }
     for path in ["/ws", "/ws?since=3", "/ws/logs/abcd"] {
         let mut headers = WS.to_vec();
@@ -194,7 +124,22 @@ fn lan_mode_refuses_every_route_and_the_websockets_without_a_paired_token() {
     ];
     let (status, _, _) = http(dash.port, "POST", "/pair", &form, "code=WRONGCOD");
     assert_eq!(status, 401);
-    let (status, head, _) = http(dash.port, "POST", "/pair", &form, &format!("code={code}"));
+    let (status, _, body) = http(
+        dash.port,
+        "POST",
+        "/pair",
+        &form,
+        &format!("code={code}&name=cli"),
+    );
+    assert_eq!(status, 400, "a device cannot call itself cli: {body}");
+    assert!(body.contains("another name"), "{body}");
+    let (status, head, _) = http(
+        dash.port,
+        "POST",
+        "/pair",
+        &form,
+        &format!("code={code}&name=My+phone"),
+    );
     assert_eq!(status, 303, "{head}");
     let cookie_line = head
         .lines()
@@ -245,6 +190,7 @@ fn lan_mode_refuses_every_route_and_the_websockets_without_a_paired_token() {
     let devices = env.ctl_json(&["web", "devices"]);
     let devices = devices.as_array().expect("devices");
     assert_eq!(devices.len(), 1);
+    assert_eq!(devices[0]["name"], "My phone", "named by its user");
     let id = devices[0]["id"].as_str().expect("id").to_owned();
     env.ctl_ok(&["web", "revoke", &id]);
     wait_until("the revoked token is refused", || {
@@ -263,7 +209,8 @@ fn lan_mode_refuses_every_route_and_the_websockets_without_a_paired_token() {
 fn loopback_mode_refuses_foreign_hosts_and_origins_and_sets_a_strict_csp() {
     let env = TestEnv::new();
     let dash = start_dashboard(&env, false);
-    let (status, head, page) = http(dash.port, "GET", "/", &[], "");
+    let cookie = login_cookie(&env, dash.port);
+    let (status, head, page) = http(dash.port, "GET", "/", &[("Cookie", cookie.as_str())], "");
     assert_eq!(status, 200);
     let csp = head
         .lines()
@@ -308,5 +255,156 @@ fn loopback_mode_refuses_foreign_hosts_and_origins_and_sets_a_strict_csp() {
     let origin = format!("http://127.0.0.1:{}", dash.port);
     let mut headers = WS.to_vec();
     headers.push(("Origin", origin.as_str()));
+    assert_eq!(
+        http(dash.port, "GET", "/ws", &headers, "").0,
+        401,
+        "not logged in"
+    );
+    headers.push(("Cookie", cookie.as_str()));
     assert_eq!(http(dash.port, "GET", "/ws", &headers, "").0, 101);
+}
+
+/// Another local account (or any program that can reach 127.0.0.1) gets nothing from the
+/// loopback page without a login; the link of `orchestractl web link` logs a browser in
+/// once and only once.
+#[test]
+fn loopback_mode_answers_401_without_a_login_and_a_web_link_logs_in_once() {
+    let env = TestEnv::new();
+    let dash = start_dashboard(&env, false);
+    let origin = format!("http://127.0.0.1:{}", dash.port);
+    // curl http://127.0.0.1:PORT/api/sessions, and every other route: 401.
+    for (method, path) in ROUTES {
+        let headers = [
+            ("Origin", origin.as_str()),
+            ("Content-Type", "application/json"),
+        ];
+        let body = if *method == "POST" { "{}" } else { "" };
+        let (status, _, _) = http(dash.port, method, path, &headers, body);
+        let expected = if *path == "/app.css" { 200 } else { 401 };
+        assert_eq!(status, expected, "{method} {path} without a login");
+    }
+    let (status, _, page) = http(dash.port, "GET", "/api/sessions", &[], "");
+    assert_eq!(status, 401);
+    assert!(
+        page.contains("orchestractl web link"),
+        "says how to get in: {page}"
+    );
+    for path in ["/ws", "/ws/logs/abcd"] {
+        let mut headers = WS.to_vec();
+        headers.push(("Origin", origin.as_str()));
+        assert_eq!(http(dash.port, "GET", path, &headers, "").0, 401, "{path}");
+    }
+
+    // The link: for this page, valid 60 seconds.
+    let link = login_link(&env, dash.port);
+    let url = link["url"].as_str().expect("url");
+    assert!(
+        url.starts_with(&format!("http://127.0.0.1:{}/login?token=", dash.port)),
+        "{link}"
+    );
+    let expires =
+        chrono::DateTime::parse_from_rfc3339(link["expires_at"].as_str().expect("expires_at"))
+            .expect("an RFC 3339 time");
+    let left = expires
+        .signed_duration_since(chrono::Utc::now())
+        .num_seconds();
+    assert!((50..=61).contains(&left), "valid about 60 s: {left} s left");
+    let (status, head, _) = http(dash.port, "GET", &link_path(&link), &[], "");
+    assert_eq!(status, 303, "{head}");
+    assert!(
+        head.lines().any(|l| l.eq_ignore_ascii_case("location: /")),
+        "to the page: {head}"
+    );
+    let cookie_line = set_cookie(&head).expect("a cookie");
+    for attribute in ["; HttpOnly", "; SameSite=Strict", "; Path=/"] {
+        assert!(
+            cookie_line.contains(attribute),
+            "{attribute}: {cookie_line}"
+        );
+    }
+    let cookie = cookie_pair(cookie_line);
+    assert!(cookie.starts_with("orchestra_token="), "{cookie}");
+    let (status, _, body) = http(
+        dash.port,
+        "GET",
+        "/api/sessions",
+        &[("Cookie", cookie.as_str())],
+        "",
+    );
+    assert_eq!(status, 200, "{body}");
+    // Once only: the same link again (another browser, say) gets nothing.
+    let (status, head, body) = http(dash.port, "GET", &link_path(&link), &[], "");
+    assert_eq!(status, 401, "{head}");
+    assert!(set_cookie(&head).is_none());
+    assert!(body.contains("orchestractl web link"), "{body}");
+    let (status, _, _) = http(dash.port, "GET", "/login?token=0000", &[], "");
+    assert_eq!(status, 401, "a made-up token");
+
+    // Without --port, the link is for the one dashboard running; a port where none runs
+    // is an error that says what to do.
+    let text = env.ctl_ok(&["web", "link"]);
+    assert!(
+        text.trim()
+            .starts_with(&format!("http://127.0.0.1:{}/login?token=", dash.port)),
+        "{text}"
+    );
+    let out = env.ctl(&["web", "link", "--port", "1"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no dashboard is serving on port 1"), "{err}");
+
+    // The login is a device: listed, and revoking it logs the browser out.
+    let devices = env.ctl_json(&["web", "devices"]);
+    let id = devices[0]["id"].as_str().expect("id").to_owned();
+    env.ctl_ok(&["web", "revoke", &id]);
+    wait_until("the revoked login is refused", || {
+        http(
+            dash.port,
+            "GET",
+            "/api/sessions",
+            &[("Cookie", cookie.as_str())],
+            "",
+        )
+        .0 == 401
+    });
+}
+
+/// `orchestractl web` prints a login link itself, so the first visit needs no second
+/// command.
+#[test]
+fn orchestractl_web_prints_a_login_link() {
+    let env = TestEnv::new();
+    env.ctl_ok(&["daemon", "start"]);
+    let mut child = env
+        .command(bin("orchestractl"))
+        .args(["web", "--port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .expect("orchestractl web");
+    struct Group(Child);
+    impl Drop for Group {
+        fn drop(&mut self) {
+            let group = nix::unistd::Pid::from_raw(self.0.id() as i32);
+            let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
+            let _ = self.0.wait();
+        }
+    }
+    let lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let _web = Group(child);
+    let url = lines
+        .map_while(Result::ok)
+        .find_map(|line| {
+            let url = line.trim();
+            url.contains("/login?token=").then(|| url.to_owned())
+        })
+        .expect("a login link");
+    let rest = url
+        .strip_prefix("http://127.0.0.1:")
+        .expect("a loopback link");
+    let (port, path) = rest.split_once('/').expect("port/path");
+    let port: u16 = port.parse().expect("port");
+    let (status, head, _) = http(port, "GET", &format!("/{path}"), &[], "");
+    assert_eq!(status, 303, "{head}");
 }

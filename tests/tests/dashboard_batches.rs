@@ -79,10 +79,7 @@ async fn batch_view_marks_overlaps_previews_merges_and_reports() {
 
     let browser = Browser::start(&env, &tools, &[]).await;
     let client = &browser.client;
-    client
-        .goto(&format!("http://127.0.0.1:{port}/"))
-        .await
-        .expect("open the page");
+    browser::open_logged_in(client, &env, port).await;
 
     // While they run, both cards of the pair are marked on the agents tab...
     let agents = shows(client, "#agent-list li.agent.overlap", "also changed by").await;

@@ -124,10 +124,7 @@ async fn cards_update_in_place_and_the_log_panel_survives_a_dashboard_restart() 
     let (dashboard, port) = browser::dashboard(&env, &repo);
     let browser = Browser::start(&env, &tools, &[]).await;
     let client = &browser.client;
-    client
-        .goto(&format!("http://127.0.0.1:{port}/"))
-        .await
-        .expect("open the page");
+    browser::open_logged_in(client, &env, port).await;
     eventually(client, "the page is live", || async {
         client.find(Locator::Css("#conn.live")).await.is_ok()
     })
@@ -220,10 +217,7 @@ async fn cards_update_in_place_and_the_log_panel_survives_a_dashboard_restart() 
 }
 
 async fn drive(client: &Client, env: &TestEnv, port: u16) {
-    client
-        .goto(&format!("http://127.0.0.1:{port}/"))
-        .await
-        .expect("open the page");
+    browser::open_logged_in(client, env, port).await;
     eventually(client, "the page is live", || async {
         client.find(Locator::Css("#conn.live")).await.is_ok()
     })
@@ -574,7 +568,13 @@ async fn approve_from_the_phone(client: &Client, env: &TestEnv) {
     let cwd = std::path::PathBuf::from(agent["cwd"].as_str().expect("cwd"));
     assert!(cwd.join("phone.txt").exists(), "Allow on the phone ran it");
     let all = env.ctl_json(&["approvals", "--all"]);
-    assert_eq!(all[0]["decided_by"], "dashboard");
+    // The page answers as the browser that logged in: the device its login link made.
+    let devices = env.ctl_json(&["web", "devices"]);
+    assert_eq!(all[0]["decided_by"], devices[0]["name"], "{devices}");
+    assert_eq!(
+        devices[0]["name"], "Chrome on Linux",
+        "a short name, not the User-Agent"
+    );
     eventually(client, "the strip hides", || async {
         client.find(Locator::Css("#needs-you.hidden")).await.is_ok()
     })

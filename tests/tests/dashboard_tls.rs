@@ -12,11 +12,11 @@ use std::net::TcpStream;
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use fantoccini::Locator;
 use orchestra_tests::browser::{self, Browser};
+use orchestra_tests::web::https;
 use orchestra_tests::{TestEnv, bin, tools};
 
 /// `orchestractl web ...` in its own process group, killed whole on drop.
@@ -66,58 +66,6 @@ fn start_web(env: &TestEnv) -> Web {
         code: code.expect("a pairing code"),
         fingerprint: fingerprint.expect("the certificate's fingerprint"),
     }
-}
-
-/// One HTTPS request with rustls, trusting only the certificate in `cert_pem` (so the
-/// request fails unless the server presents exactly that certificate for 127.0.0.1).
-fn https(
-    cert_pem: &Path,
-    port: u16,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> (u16, String, String) {
-    use rustls::pki_types::CertificateDer;
-    use rustls::pki_types::pem::PemObject as _;
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in CertificateDer::pem_file_iter(cert_pem).expect("cert file") {
-        roots.add(cert.expect("a PEM certificate")).expect("a root");
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let name = "127.0.0.1".try_into().expect("a server name");
-    let conn = rustls::ClientConnection::new(Arc::new(config), name).expect("client");
-    let tcp = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    tcp.set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
-    let mut tls = rustls::StreamOwned::new(conn, tcp);
-    let mut request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\
-         Content-Length: {}\r\n",
-        body.len()
-    );
-    for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    request.push_str("\r\n");
-    request.push_str(body);
-    tls.write_all(request.as_bytes())
-        .expect("the handshake succeeds with the trusted certificate");
-    let mut response = Vec::new();
-    let _ = tls.read_to_end(&mut response);
-    let text = String::from_utf8_lossy(&response).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    (status, head.to_owned(), body.to_owned())
 }
 
 /// Pairs over TLS with the code `web` printed: the `Set-Cookie` line and the cookie to
@@ -252,9 +200,24 @@ fn web_lan_answers_only_over_tls_with_the_certificate_web_cert_shows() {
         "an http:// origin is foreign to the https:// page"
     );
     let (cookie, token) = pair(&cert_path, &web);
-    for attribute in ["; Secure", "; HttpOnly", "; SameSite=Strict"] {
+    for attribute in ["; Secure", "; HttpOnly", "; SameSite=Strict", "; Path=/"] {
         assert!(cookie.contains(attribute), "{attribute} missing: {cookie}");
     }
+    assert!(
+        token.starts_with("__Host-orchestra_token="),
+        "a __Host- cookie over TLS: {cookie}"
+    );
+    assert!(!cookie.to_ascii_lowercase().contains("domain="), "{cookie}");
+    let plain_name = token.replace("__Host-", "");
+    let (status, _, _) = https(
+        &cert_path,
+        web.port,
+        "GET",
+        "/api/info",
+        &[("Cookie", &plain_name)],
+        "",
+    );
+    assert_eq!(status, 401, "over TLS only the __Host- cookie counts");
     let (status, _, body) = https(
         &cert_path,
         web.port,
@@ -396,7 +359,7 @@ async fn a_phone_that_trusts_the_certificate_pairs_and_gets_a_secure_cookie() {
     let cookies = client.get_all_cookies().await.expect("cookies");
     let cookie = cookies
         .iter()
-        .find(|c| c.name() == "orchestra_token")
+        .find(|c| c.name() == "__Host-orchestra_token")
         .expect("the device cookie");
     assert_eq!(cookie.secure(), Some(true), "Secure");
     assert_eq!(cookie.http_only(), Some(true), "HttpOnly");

@@ -4,8 +4,10 @@
 //!
 //! Targets: Claude Code's session lines (the indexer and the transcript reader), its
 //! stream-json output and stdio control requests (the agent interpreter), the config
-//! file, the search snippet, and the hook input (`orchestractl hook notification`, as the
-//! daemon reads it; seeded with the hook inputs of a real capture). A bounded run (about a minute in all on a developer
+//! file, the search snippet, the hook input (`orchestractl hook notification`, as the
+//! daemon reads it; seeded with the hook inputs of a real capture), and what a stranger
+//! can send the dashboard over its socket: request heads, the pairing form, the JSON
+//! bodies of the API and WebSocket frames (fewer cases: each is a real request). A bounded run (about a minute in all on a developer
 //! machine) is part of the normal `cargo test`; `ORCHESTRA_FUZZ_CASES=N` runs N cases per
 //! target instead, for a longer hunt.
 
@@ -155,7 +157,11 @@ fn replace_node(value: &mut Value, at: usize, with: Value) {
 
 /// A line to feed a parser: a real one, one mutated at the JSON or the byte level, or noise.
 fn input_line(seeds: Vec<String>) -> impl Strategy<Value = Vec<u8>> {
-    let keys = keys_of(&seeds);
+    let mut keys = keys_of(&seeds);
+    if keys.is_empty() {
+        // Seeds that are not JSON (forms, request heads) still get JSON swapped in.
+        keys.push("key".to_owned());
+    }
     let seed = select(seeds);
     prop_oneof![
         2 => seed.clone().prop_map(String::into_bytes),
@@ -321,4 +327,189 @@ async fn fuzz_hook_input() {
     .expect("the fuzz run");
     daemon.shutdown().await;
     result.expect("no hook input makes the daemon panic");
+}
+
+/// Requests the dashboard gets from browsers: the seeds of the raw-request target.
+fn dashboard_requests(port: u16, cookie: &str) -> Vec<String> {
+    let origin = format!("Origin: http://127.0.0.1:{port}\r\n");
+    let head = |method: &str, path: &str, extra: &str, body: &str| {
+        format!(
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{origin}Cookie: {cookie}\r\n\
+             {extra}Content-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    vec![
+        head("GET", "/api/sessions?q=x&hours=24", "", ""),
+        head(
+            "GET",
+            "/api/sessions/abcd/transcript?offset=0&limit=50",
+            "",
+            "",
+        ),
+        head("GET", "/login?token=00ff", "", ""),
+        head(
+            "GET",
+            "/pair?code=ABCDEFGH",
+            "User-Agent: Mozilla/5.0 (Linux; Android 14)\r\n",
+            "",
+        ),
+        head(
+            "POST",
+            "/pair",
+            "Content-Type: application/x-www-form-urlencoded\r\n",
+            "code=ABCDEFGH&name=My+phone",
+        ),
+        head(
+            "POST",
+            "/api/agents/abcd/send",
+            "Content-Type: application/json\r\n",
+            "{\"message\":\"hi\"}",
+        ),
+        head(
+            "GET",
+            "/ws?since=3",
+            "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n",
+            "",
+        ),
+    ]
+}
+
+/// Sends `request` as it is and reads the answer; the status, or 0 when the connection
+/// ended without one.
+fn send_raw(port: u16, request: &[u8]) -> u16 {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(15)))
+        .expect("timeout");
+    let _ = stream.write_all(request);
+    // Whatever the request promised, nothing more comes: the server must answer now.
+    let _ = stream.shutdown(std::net::Shutdown::Write);
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer)
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+/// What a stranger (and a page) can send the dashboard, through its real socket: request
+/// heads, pairing forms, JSON bodies for every POST route that cannot start an agent, and
+/// WebSocket frames. Every request gets an answer (a handler that panicked would drop the
+/// connection instead), pairing never answers 5xx, and the dashboard serves on afterwards.
+#[test]
+fn fuzz_dashboard_http_inputs() {
+    use orchestra_tests::web::{Dashboard, http, login_cookie, upgrade};
+    let env = orchestra_tests::TestEnv::new();
+    // Not a repository: a fuzzed cleanup or merge finds nothing to change.
+    let nowhere = env.root.path().join("not-a-repo");
+    std::fs::create_dir_all(&nowhere).expect("dir");
+    let dash = Dashboard::start(&env, &["--repo", nowhere.to_str().expect("utf-8")]);
+    let port = dash.port;
+    let cookie = login_cookie(&env, port);
+    let origin = format!("http://127.0.0.1:{port}");
+
+    let requests = dashboard_requests(port, &cookie);
+    runner(cases(150))
+        .run(&input_line(requests), |request| {
+            // A request cut short or made of noise may get no answer (the server just
+            // closes); one that still parses as HTTP must not kill the connection's task.
+            let _ = send_raw(port, &request);
+            Ok(())
+        })
+        .expect("no request head makes the dashboard panic");
+
+    let forms = vec![
+        "code=ABCDEFGH&name=My+phone".to_owned(),
+        "code=abcdefgh".to_owned(),
+        "code=&name=".to_owned(),
+        "name=cli&code=X".to_owned(),
+    ];
+    runner(cases(150))
+        .run(&input_line(forms), |form| {
+            let form = String::from_utf8_lossy(&form);
+            let (status, head, _) = http(
+                port,
+                "POST",
+                "/pair",
+                &[
+                    ("Origin", origin.as_str()),
+                    ("Content-Type", "application/x-www-form-urlencoded"),
+                ],
+                &form,
+            );
+            prop_assert!((200..500).contains(&status), "{form:?}: {head}");
+            Ok(())
+        })
+        .expect("no pairing form breaks the dashboard");
+
+    const ROUTES: &[&str] = &[
+        "/api/agents/abcd/send",
+        "/api/agents/abcd/stop",
+        "/api/approvals/abcd/decide",
+        "/api/cleanup",
+        "/api/merge",
+        "/api/push/subscribe",
+        "/api/push/unsubscribe",
+    ];
+    let bodies = vec![
+        r#"{"message":"hi"}"#.to_owned(),
+        r#"{"decision":"allow","message":""}"#.to_owned(),
+        r#"{"repo":"","all":true}"#.to_owned(),
+        r#"{"repo":"","batch_id":"abcd"}"#.to_owned(),
+        r#"{"endpoint":"http://127.0.0.1:9/p","keys":{"p256dh":"BAAA","auth":"AAAA"}}"#.to_owned(),
+    ];
+    runner(cases(200))
+        .run(&(select(ROUTES), input_line(bodies)), |(route, body)| {
+            let body = String::from_utf8_lossy(&body);
+            let (status, head, _) = http(
+                port,
+                "POST",
+                route,
+                &[
+                    ("Origin", origin.as_str()),
+                    ("Cookie", cookie.as_str()),
+                    ("Content-Type", "application/json"),
+                ],
+                &body,
+            );
+            prop_assert!(status != 0, "{route} {body:?}: no answer ({head})");
+            Ok(())
+        })
+        .expect("no JSON body makes the dashboard panic");
+
+    let frame = (
+        any::<u8>(),
+        any::<bool>(),
+        prop::collection::vec(any::<u8>(), 0..300),
+    );
+    runner(cases(60))
+        .run(&prop::collection::vec(frame, 1..6), |frames| {
+            use std::io::Write as _;
+            let headers = [("Origin", origin.as_str()), ("Cookie", cookie.as_str())];
+            let Ok(mut socket) = upgrade(port, "/ws", &headers) else {
+                // 16 sockets are still closing: this case has nowhere to go.
+                return Ok(());
+            };
+            for (first, masked, payload) in frames {
+                let mut bytes = vec![first];
+                let len = payload.len().min(125) as u8;
+                bytes.push(if masked { 0x80 | len } else { len });
+                if masked {
+                    bytes.extend_from_slice(&[1, 2, 3, 4]);
+                }
+                bytes.extend_from_slice(&payload[..len as usize]);
+                if socket.write_all(&bytes).is_err() {
+                    break;
+                }
+            }
+            Ok(())
+        })
+        .expect("no WebSocket frame makes the dashboard panic");
+
+    let (status, _, body) = http(port, "GET", "/api/info", &[("Cookie", cookie.as_str())], "");
+    assert_eq!(status, 200, "the dashboard serves on: {body}");
 }

@@ -581,8 +581,11 @@ fn batch_with_a_culprit(env: &TestEnv) -> (PathBuf, String, String) {
     .expect("check.sh");
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(repo.join("check.sh"), std::fs::Permissions::from_mode(0o755))
-            .expect("chmod");
+        std::fs::set_permissions(
+            repo.join("check.sh"),
+            std::fs::Permissions::from_mode(0o755),
+        )
+        .expect("chmod");
     }
     env.git(&repo, &["add", "check.sh"]);
     env.git(&repo, &["commit", "-q", "-m", "a check"]);

@@ -1,5 +1,5 @@
-//! `orchestractl web [--port P] [--lan [--insecure-http]] [--open]`, `web devices`,
-//! `web revoke <id>`, `web cert [--renew]`.
+//! `orchestractl web [--port P] [--lan [--insecure-http]] [--open]`, `web link [--port P]`,
+//! `web devices`, `web revoke <id>`, `web cert [--renew]`.
 //!
 //! Serving and the certificate belong to `orchestra-dashboard`; this command finds the
 //! settings (port, `tls_cert` / `tls_key`) in the daemon's config and runs it.
@@ -7,7 +7,7 @@
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use orchestra_proto::v1::{ListDevicesRequest, RevokeRequest};
+use orchestra_proto::v1::{CreateLoginLinkRequest, ListDevicesRequest, RevokeRequest};
 
 use crate::cli::{WebAction, WebArgs};
 use crate::client::{Ctx, repo_arg, sibling_binary};
@@ -17,6 +17,26 @@ use crate::output;
 pub async fn run(ctx: &Ctx, args: WebArgs) -> anyhow::Result<ExitCode> {
     let clients = ctx.connect().await?;
     match args.action {
+        Some(WebAction::Link { port }) => {
+            let link = clients
+                .devices()
+                .create_login_link(CreateLoginLinkRequest {
+                    port: port.unwrap_or(0).into(),
+                })
+                .await?
+                .into_inner();
+            if ctx.json {
+                let expires_at = chrono::DateTime::from_timestamp_millis(link.expires_at_ms)
+                    .map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                    .unwrap_or_default();
+                output::json(&serde_json::json!({"url": link.url, "expires_at": expires_at}))?;
+            } else {
+                // The link alone on stdout (for `xdg-open "$(orchestractl web link)"`).
+                println!("{}", link.url);
+                eprintln!("open it in this machine's browser: it logs in once, within 60 seconds");
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
         Some(WebAction::Devices) => {
             let devices = clients
                 .devices()
@@ -110,28 +130,11 @@ pub async fn run(ctx: &Ctx, args: WebArgs) -> anyhow::Result<ExitCode> {
     if args.insecure_http {
         command.arg("--insecure-http");
     }
-    let mut child = command.spawn().with_context(|| cannot_run(&binary))?;
     if args.open {
-        let scheme = if args.lan && !args.insecure_http {
-            "https"
-        } else {
-            "http"
-        };
-        let url = format!("{scheme}://127.0.0.1:{port}/");
-        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-        let opener = if cfg!(target_os = "macos") {
-            "open"
-        } else {
-            "xdg-open"
-        };
-        if std::process::Command::new(opener)
-            .arg(&url)
-            .spawn()
-            .is_err()
-        {
-            eprintln!("orchestractl: could not open a browser; open {url} yourself");
-        }
+        // The dashboard opens its own login link once the daemon knows the page.
+        command.arg("--open");
     }
+    let mut child = command.spawn().with_context(|| cannot_run(&binary))?;
     let status = child.wait().await?;
     Ok(if status.success() {
         ExitCode::SUCCESS

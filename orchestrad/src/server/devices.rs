@@ -1,4 +1,5 @@
-//! The `Devices` service: pairing and checking dashboard devices.
+//! The `Devices` service: pairing and checking dashboard devices, and the one-time login
+//! links of the dashboard on this machine.
 
 use std::sync::Arc;
 
@@ -8,6 +9,7 @@ use tonic::{Request, Response, Status};
 
 use crate::context::Context;
 use crate::devices::Device;
+use crate::server::stream::{BoxStream, async_stream};
 
 /// Implements `orchestra.v1.Devices`.
 #[derive(Debug)]
@@ -50,7 +52,11 @@ impl Devices for DevicesService {
         request: Request<pb::PairRequest>,
     ) -> Result<Response<pb::PairResponse>, Status> {
         let req = request.into_inner();
-        let (token, device) = self.ctx.devices.pair(&req.code, &req.device_name).await?;
+        let (token, device) = self
+            .ctx
+            .devices
+            .pair(&req.code, &req.device_name, &req.address)
+            .await?;
         Ok(Response::new(pb::PairResponse {
             token,
             device: Some(wire(&device)),
@@ -88,4 +94,70 @@ impl Devices for DevicesService {
             device: Some(wire(&device)),
         }))
     }
+
+    async fn create_login_link(
+        &self,
+        request: Request<pb::CreateLoginLinkRequest>,
+    ) -> Result<Response<pb::CreateLoginLinkResponse>, Status> {
+        let port = port(request.into_inner().port)?;
+        let link = self.ctx.devices.create_login_link(port)?;
+        Ok(Response::new(pb::CreateLoginLinkResponse {
+            url: link.url,
+            expires_at_ms: link.expires_at_ms,
+        }))
+    }
+
+    async fn redeem_login_link(
+        &self,
+        request: Request<pb::RedeemLoginLinkRequest>,
+    ) -> Result<Response<pb::PairResponse>, Status> {
+        let req = request.into_inner();
+        let (token, device) = self
+            .ctx
+            .devices
+            .redeem_login_link(&req.token, &req.device_name)
+            .await?;
+        Ok(Response::new(pb::PairResponse {
+            token,
+            device: Some(wire(&device)),
+        }))
+    }
+
+    type ServePageStream = BoxStream<pb::ServePageEvent>;
+
+    async fn serve_page(
+        &self,
+        request: Request<pb::ServePageRequest>,
+    ) -> Result<Response<Self::ServePageStream>, Status> {
+        let req = request.into_inner();
+        let port = port(req.port)?;
+        if port == 0 {
+            return Err(Status::invalid_argument(
+                "a serving page has a port: pass the one it listens on",
+            ));
+        }
+        let ctx = self.ctx.clone();
+        let mut shutdown = ctx.shutdown.subscribe();
+        Ok(Response::new(async_stream(move |tx| async move {
+            // Registered for as long as the dashboard holds the stream open.
+            let _page = ctx.devices.serve_page(port, req.tls);
+            if tx
+                .send(Ok(pb::ServePageEvent { registered: true }))
+                .await
+                .is_err()
+            {
+                return;
+            }
+            tokio::select! {
+                () = tx.closed() => {}
+                _ = shutdown.wait_for(|stop| *stop) => {}
+            }
+        })))
+    }
+}
+
+/// A port from the wire.
+fn port(port: u32) -> Result<u16, Status> {
+    u16::try_from(port)
+        .map_err(|_| Status::invalid_argument(format!("{port} is no TCP port: use 1 to 65535")))
 }

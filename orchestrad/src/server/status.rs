@@ -60,7 +60,9 @@ impl From<crate::devices::DeviceError> for Status {
         use crate::devices::DeviceError as E;
         let message = err.to_string();
         match err {
-            E::BadCode | E::BadToken => Status::unauthenticated(message),
+            E::BadCode | E::BadToken | E::BadLink => Status::unauthenticated(message),
+            E::BadName(_) => Status::invalid_argument(message),
+            E::NoPage(_) => Status::failed_precondition(message),
             E::RateLimited => Status::resource_exhausted(message),
             E::NotFound(_) => Status::not_found(message),
             E::Store(_) => Status::internal(message),
