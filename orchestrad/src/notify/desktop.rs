@@ -25,13 +25,32 @@ pub fn missing_session() -> Option<&'static str> {
     }
 }
 
+/// `text` safe in a freedesktop notification body, which servers read as a small subset
+/// of HTML (`<b>`, `<a href>`, `<img>`): a task or a command is shown as text, never as
+/// markup that could hide words or point a click somewhere else.
+fn escape_markup(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// The notification notify-rust shows for `note`.
 fn build(note: &Notification) -> notify_rust::Notification {
     let mut shown = notify_rust::Notification::new();
+    // The summary is plain text by the specification; only the body is markup.
     shown
         .appname("claude-orchestra")
         .summary(&note.title)
-        .body(&note.message);
+        .body(&escape_markup(&note.message));
     #[cfg(all(unix, not(target_os = "macos")))]
     shown.urgency(if note.event.urgent() {
         notify_rust::Urgency::Critical
@@ -66,5 +85,18 @@ pub async fn show(note: &Notification) -> Result<Answer, SendError> {
             "desktop notification: {}",
             super::text::short(super::text::first_line(&err.to_string()))
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markup_in_a_body_is_shown_as_text() {
+        assert_eq!(
+            escape_markup("run <a href='x'>this</a> & \"that\""),
+            "run &lt;a href=&#39;x&#39;&gt;this&lt;/a&gt; &amp; &quot;that&quot;"
+        );
     }
 }

@@ -18,7 +18,9 @@
 //!   5 x `git worktree add`;
 //! - `chatty`: daemon CPU and RSS while 50 chatty agents run;
 //! - `approvals`: latency from an agent's permission request leaving Claude Code to the
-//!   approval showing in `orchestractl approvals --watch --json`.
+//!   approval showing in `orchestractl approvals --watch --json`;
+//! - `bisect`: a verified merge of 8 branches with one culprit: the verifications it
+//!   takes and the time.
 //!
 //! Each prints its figures; nothing here asserts a target (benchmarks measure, tests test).
 
@@ -43,6 +45,7 @@ fn main() -> anyhow::Result<()> {
         "spawn" => spawn(),
         "chatty" => chatty(),
         "approvals" => approvals(),
+        "bisect" => bisect(),
         "store-memory" => {
             // Where a warm start's memory goes: the store alone, then the loaded index.
             let dir = std::env::args().nth(2).unwrap_or_default();
@@ -103,7 +106,7 @@ fn main() -> anyhow::Result<()> {
         }
         _ => {
             eprintln!(
-                "usage: orchestra-bench index|search|list|fresh|scan|parse|watch|watch-index|spawn|chatty|approvals|generate|store-memory (BENCHMARKS.md says what each measures)"
+                "usage: orchestra-bench index|search|list|fresh|scan|parse|watch|watch-index|spawn|chatty|approvals|bisect|generate|store-memory (BENCHMARKS.md says what each measures)"
             );
             std::process::exit(2);
         }
@@ -838,5 +841,76 @@ fn approvals() -> anyhow::Result<()> {
     );
     env.ctl_ok(&["stop", "--all"]);
     env.ctl_ok(&["daemon", "stop"]);
+    Ok(())
+}
+
+/// A verified merge of 8 agents' branches, one of which breaks the check: how many
+/// verifications it takes (the base, the merge, then the bisection's trials), and the
+/// time, beside the 8 checks a one-by-one search would run.
+fn bisect() -> anyhow::Result<()> {
+    let env = TestEnv::new();
+    let repo = env.git_repo();
+    // A check that costs something (0.2 s) and fails while bad.txt exists.
+    std::fs::write(
+        repo.join("check.sh"),
+        "#!/bin/sh\nsleep 0.2\nif [ -e bad.txt ]; then echo broken; exit 1; fi\n",
+    )?;
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            repo.join("check.sh"),
+            std::fs::Permissions::from_mode(0o755),
+        )?;
+    }
+    env.git(&repo, &["add", "check.sh"]);
+    env.git(&repo, &["commit", "-q", "-m", "a check"]);
+    let culprit_index = 5;
+    let tasks: Vec<String> = (0..8)
+        .map(|i| {
+            if i == culprit_index {
+                format!("PUT:file-{i}.txt={i} PUT:bad.txt=oops task {i}")
+            } else {
+                format!("PUT:file-{i}.txt={i} task {i}")
+            }
+        })
+        .collect();
+    let mut args = vec![
+        "spawn",
+        "--parallel",
+        "8",
+        "--repo",
+        repo.to_str().expect("path"),
+    ];
+    args.extend(tasks.iter().map(String::as_str));
+    let spawned = env.ctl_json(&args);
+    let culprit = spawned[culprit_index]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    orchestra_tests::wait_for_agents(&env, "8 done", |a| {
+        a.len() == 8 && a.iter().all(|x| x["state"] == "done")
+    });
+    let started = Instant::now();
+    let out = env.ctl(&[
+        "--json",
+        "merge",
+        "--repo",
+        repo.to_str().expect("path"),
+        "--verify",
+        "./check.sh",
+    ]);
+    let took = started.elapsed().as_secs_f64();
+    let run: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    let verifications = run["verify"]["verifications"].as_u64().unwrap_or(0);
+    println!(
+        "verified merge of 8 branches, one culprit: state {}, culprit found: {}, {} verifications \
+         (base 1 + merge 1 + bisection {}), {:.2}s in all",
+        run["state"],
+        run["verify"]["culprit_agent_id"] == culprit.as_str(),
+        verifications,
+        verifications.saturating_sub(2),
+        took
+    );
+    println!("a one-by-one search would run 8 checks after the merge's (10 in all)");
     Ok(())
 }
