@@ -1,4 +1,5 @@
-//! Orchestra on the real Claude Code CLI of the pinned version (2.1.330), offline against
+//! Orchestra on the real Claude Code CLI of the pinned version (`.ci/claude-code-version`:
+//! 2.1.337 now; these checks began with 2.1.330, whose behaviour 2.1.337 keeps), offline against
 //! the loopback stub: costs equal the CLI's own to the micro-dollar (also after a resume,
 //! and for agents), a running `-p` run shows busy, and a `claude --bg` session shows
 //! with its job state. Skipped without the CLI, failed under `CI=true` (see `real_cli`).
