@@ -3,18 +3,15 @@
 // pending approvals; an approval answered anywhere (CLI, another phone) leaves at once.
 // Tool input is always shown as text (textContent), never as HTML.
 
-import { api } from "./dom.js";
-import { showUnread } from "./notify.js";
+import { api, el } from "./dom.js";
 
 const pending = new Map();
 const cards = new Map();
 const FOLD_LINES = 6;
 
+/** dom.js's el() with a class and a text, the shape every node here takes. */
 function node(tag, cls, text) {
-  const n = document.createElement(tag);
-  if (cls) n.className = cls;
-  if (text !== undefined) n.textContent = String(text);
-  return n;
+  return el(tag, { class: cls || undefined, text });
 }
 
 /** Text that folds after a few lines. */
@@ -92,8 +89,9 @@ function remove(id) {
 function render() {
   const count = pending.size;
   document.getElementById("needs-you").classList.toggle("hidden", count === 0);
-  // notify.js owns the title and badge: pending approvals first, then unread news.
-  showUnread();
+  // notify.js owns the title and badge (pending approvals first, then unread news); it
+  // listens, so this module need not know it.
+  document.dispatchEvent(new CustomEvent("approvals-changed"));
 }
 
 function upsert(approval) {

@@ -23,6 +23,8 @@ export function showUnread() {
   }
 }
 
+document.addEventListener("approvals-changed", () => showUnread());
+
 /** Called by app.js for each notification event. */
 export function notified(n) {
   unread += 1;

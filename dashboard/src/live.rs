@@ -318,13 +318,19 @@ pub struct LiveQuery {
     since: Option<u64>,
 }
 
-async fn live(
+/// Upgrades to a WebSocket within the device's socket allowance, with the message
+/// bounds and the watchdog that closes it when its device is revoked or goes silent.
+fn upgrade<F, Fut>(
     ws: WebSocketUpgrade,
-    headers: HeaderMap,
-    Query(query): Query<LiveQuery>,
-    State(state): State<Arc<AppState>>,
-) -> Response {
-    let token = state.device_token(&headers);
+    headers: &HeaderMap,
+    state: Arc<AppState>,
+    serve: F,
+) -> Response
+where
+    F: FnOnce(WebSocket, Arc<AppState>, Watchdog) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let token = state.device_token(headers);
     let Some(slot) = state.sockets.take(token.as_deref()) else {
         return too_many_sockets();
     };
@@ -332,8 +338,19 @@ async fn live(
         .max_frame_size(MAX_WS_MESSAGE)
         .on_upgrade(move |socket| async move {
             let _slot = slot;
-            serve_live(socket, state, query.since, Watchdog::new(token)).await;
+            serve(socket, state, Watchdog::new(token)).await;
         })
+}
+
+async fn live(
+    ws: WebSocketUpgrade,
+    headers: HeaderMap,
+    Query(query): Query<LiveQuery>,
+    State(state): State<Arc<AppState>>,
+) -> Response {
+    upgrade(ws, &headers, state, move |socket, state, watchdog| {
+        serve_live(socket, state, query.since, watchdog)
+    })
 }
 
 /// A snapshot of what the page shows: every agent, and recent and live sessions.
@@ -456,16 +473,9 @@ async fn logs(
     State(state): State<Arc<AppState>>,
 ) -> Response {
     let typed = query.events.as_deref() == Some("1");
-    let token = state.device_token(&headers);
-    let Some(slot) = state.sockets.take(token.as_deref()) else {
-        return too_many_sockets();
-    };
-    ws.max_message_size(MAX_WS_MESSAGE)
-        .max_frame_size(MAX_WS_MESSAGE)
-        .on_upgrade(move |socket| async move {
-            let _slot = slot;
-            serve_logs(socket, state, id, typed, Watchdog::new(token)).await;
-        })
+    upgrade(ws, &headers, state, move |socket, state, watchdog| {
+        serve_logs(socket, state, id, typed, watchdog)
+    })
 }
 
 /// Streams an agent's output lines until it finishes or the page goes away.

@@ -60,12 +60,23 @@ impl Ctx {
         value: &T,
         human: impl FnOnce() -> anyhow::Result<()>,
     ) -> anyhow::Result<ExitCode> {
+        self.answer_with(ExitCode::SUCCESS, value, human)
+    }
+
+    /// [`Ctx::answer`] for a command whose exit code says how it went (nothing pushed,
+    /// a red merge), the same under `--json` and for people.
+    pub fn answer_with<T: serde::Serialize + ?Sized>(
+        &self,
+        code: ExitCode,
+        value: &T,
+        human: impl FnOnce() -> anyhow::Result<()>,
+    ) -> anyhow::Result<ExitCode> {
         if self.json {
             crate::output::json(value)?;
         } else {
             human()?;
         }
-        Ok(ExitCode::SUCCESS)
+        Ok(code)
     }
 
     /// Connects to a running daemon, or returns `None` when nothing answers.

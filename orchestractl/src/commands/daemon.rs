@@ -30,9 +30,12 @@ async fn check(ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let clients = ctx.connect().await?;
     let report = clients.daemon().check(CheckRequest {}).await?.into_inner();
     let agree = report.findings.is_empty();
-    if ctx.json {
-        output::json(&report)?;
+    let code = if agree {
+        ExitCode::SUCCESS
     } else {
+        ExitCode::FAILURE
+    };
+    ctx.answer_with(code, &report, || {
         println!(
             "{} agents in the store, {} agent directories on disk",
             report.agents_in_store, report.agent_dirs
@@ -49,11 +52,7 @@ async fn check(ctx: &Ctx) -> anyhow::Result<ExitCode> {
         if agree {
             println!("the store and the agents' directories agree");
         }
-    }
-    Ok(if agree {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
+        Ok(())
     })
 }
 

@@ -46,12 +46,10 @@ pub async fn run(ctx: &Ctx, args: MergeArgs) -> anyhow::Result<ExitCode> {
         .await?
         .into_inner();
     if response.verify.is_some() {
-        if ctx.json {
-            output::json(&json_of(&response))?;
-        } else {
+        return ctx.answer_with(run_exit(&response), &json_of(&response), || {
             print_run(&response);
-        }
-        return Ok(run_exit(&response));
+            Ok(())
+        });
     }
     let trouble = if response.dry_run {
         !response.conflicts.is_empty()

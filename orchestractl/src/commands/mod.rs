@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod agent_table;
 pub mod analytics;
 pub mod approvals;
 pub mod approve;

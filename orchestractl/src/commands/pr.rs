@@ -6,7 +6,6 @@ use orchestra_proto::v1::{IntegrationPrRequest, PrRequest};
 
 use crate::cli::PrArgs;
 use crate::client::{Ctx, repo_arg};
-use crate::output;
 
 /// Turns an agent's branch into a pull request.
 pub async fn run(ctx: &Ctx, args: PrArgs) -> anyhow::Result<ExitCode> {
@@ -38,25 +37,23 @@ pub async fn run(ctx: &Ctx, args: PrArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     };
-    if ctx.json {
-        output::json(&pr)?;
-        return Ok(code);
-    }
-    if pr.committed {
-        println!("committed the uncommitted changes on {}", pr.branch);
-    }
-    if pr.pushed {
-        println!("pushed {}", pr.branch);
-    }
-    if !pr.pr_url.is_empty() {
-        println!("pull request: {}", pr.pr_url);
-    }
-    if !pr.instructions.is_empty() {
-        if pr.pushed {
-            println!("{}", pr.instructions);
-        } else {
-            eprintln!("orchestractl: nothing was pushed: {}", pr.instructions);
+    ctx.answer_with(code, &pr, || {
+        if pr.committed {
+            println!("committed the uncommitted changes on {}", pr.branch);
         }
-    }
-    Ok(code)
+        if pr.pushed {
+            println!("pushed {}", pr.branch);
+        }
+        if !pr.pr_url.is_empty() {
+            println!("pull request: {}", pr.pr_url);
+        }
+        if !pr.instructions.is_empty() {
+            if pr.pushed {
+                println!("{}", pr.instructions);
+            } else {
+                eprintln!("orchestractl: nothing was pushed: {}", pr.instructions);
+            }
+        }
+        Ok(())
+    })
 }

@@ -109,7 +109,7 @@ fn draw(
     if list.is_empty() {
         println!("no agents yet; start some with `orchestractl spawn \"a task\"`");
     } else {
-        super::status::print_table(&list, show_repo);
+        super::agent_table::print(&list, show_repo);
     }
     stdout.flush()?;
     Ok(())

@@ -367,12 +367,6 @@ impl Agents for AgentsService {
             .integration
             .pr(&req.id, req.env.into_iter().collect())
             .await?;
-        Ok(Response::new(pb::PrResponse {
-            branch: outcome.branch,
-            committed: outcome.committed,
-            pushed: outcome.pushed,
-            pr_url: outcome.pr_url,
-            instructions: outcome.instructions,
-        }))
+        Ok(Response::new(outcome.into()))
     }
 }

@@ -555,3 +555,15 @@ impl From<pb::GitIdentity> for crate::worktree::Identity {
         }
     }
 }
+
+impl From<crate::integration::pr::PrOutcome> for pb::PrResponse {
+    fn from(outcome: crate::integration::pr::PrOutcome) -> Self {
+        pb::PrResponse {
+            branch: outcome.branch,
+            committed: outcome.committed,
+            pushed: outcome.pushed,
+            pr_url: outcome.pr_url,
+            instructions: outcome.instructions,
+        }
+    }
+}

@@ -36,6 +36,11 @@ fn repo_dir(repo: &str) -> Result<PathBuf, Status> {
     Ok(path)
 }
 
+/// The repository argument when it may be empty (every repository).
+fn optional_repo_dir(repo: &str) -> Result<Option<PathBuf>, Status> {
+    (!repo.is_empty()).then(|| repo_dir(repo)).transpose()
+}
+
 #[tonic::async_trait]
 impl Integration for IntegrationService {
     async fn merge(
@@ -70,9 +75,7 @@ impl Integration for IntegrationService {
         request: Request<pb::MergeStatusRequest>,
     ) -> Result<Response<pb::MergeStatusResponse>, Status> {
         let req = request.into_inner();
-        let dir = (!req.repo.is_empty())
-            .then(|| repo_dir(&req.repo))
-            .transpose()?;
+        let dir = optional_repo_dir(&req.repo)?;
         let runs = self.ctx.integration.runs(dir.as_deref(), &req.batch_id)?;
         Ok(Response::new(pb::MergeStatusResponse {
             runs: runs.iter().map(Into::into).collect(),
@@ -84,9 +87,7 @@ impl Integration for IntegrationService {
         request: Request<pb::ReportRequest>,
     ) -> Result<Response<pb::ReportResponse>, Status> {
         let req = request.into_inner();
-        let dir = (!req.repo.is_empty())
-            .then(|| repo_dir(&req.repo))
-            .transpose()?;
+        let dir = optional_repo_dir(&req.repo)?;
         let report = self
             .ctx
             .integration
@@ -110,12 +111,6 @@ impl Integration for IntegrationService {
                 req.force,
             )
             .await?;
-        Ok(Response::new(pb::PrResponse {
-            branch: outcome.branch,
-            committed: outcome.committed,
-            pushed: outcome.pushed,
-            pr_url: outcome.pr_url,
-            instructions: outcome.instructions,
-        }))
+        Ok(Response::new(outcome.into()))
     }
 }

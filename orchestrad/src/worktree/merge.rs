@@ -22,6 +22,16 @@ fn signature(repo: &Repository, at: &Path) -> Result<git2::Signature<'static>, W
         .map_err(git_err(at, "make a signature"))
 }
 
+/// The commit HEAD points at, or the error that the repository has none.
+fn head_commit<'r>(repo: &'r Repository, path: &Path) -> Result<git2::Commit<'r>, WorktreeError> {
+    repo.head()
+        .ok()
+        .and_then(|h| h.peel_to_commit().ok())
+        .ok_or_else(|| WorktreeError::NoCommits {
+            repo: path.to_path_buf(),
+        })
+}
+
 /// Commits everything uncommitted in the worktree at `path` (new, changed and deleted
 /// files, `.gitignore` honoured) on its branch with `message`. Returns the new commit, or
 /// `None` when there was nothing to commit.
@@ -37,13 +47,7 @@ pub fn commit_all(path: &Path, message: &str) -> Result<Option<String>, Worktree
     let tree_id = index
         .write_tree()
         .map_err(git_err(path, "write the tree"))?;
-    let head = repo
-        .head()
-        .ok()
-        .and_then(|h| h.peel_to_commit().ok())
-        .ok_or_else(|| WorktreeError::NoCommits {
-            repo: path.to_path_buf(),
-        })?;
+    let head = head_commit(&repo, path)?;
     if head.tree_id() == tree_id {
         return Ok(None);
     }
@@ -109,13 +113,7 @@ fn delta_paths(diff: &git2::Diff<'_>) -> BTreeSet<String> {
 /// Only objects are written (unreferenced, so `git gc` drops them); no ref moves.
 pub fn snapshot(path: &Path) -> Result<(Oid, Oid), WorktreeError> {
     let repo = Repository::open(path).map_err(git_err(path, "open the worktree"))?;
-    let head = repo
-        .head()
-        .ok()
-        .and_then(|h| h.peel_to_commit().ok())
-        .ok_or_else(|| WorktreeError::NoCommits {
-            repo: path.to_path_buf(),
-        })?;
+    let head = head_commit(&repo, path)?;
     let mut status_options = git2::StatusOptions::new();
     status_options
         .include_untracked(true)
