@@ -28,6 +28,7 @@
 
 pub mod allowlist;
 pub mod approvals;
+pub mod claude;
 pub mod config;
 pub mod context;
 pub mod devices;

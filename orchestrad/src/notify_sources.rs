@@ -308,23 +308,6 @@ async fn follow_sessions(ctx: Arc<Sources>, mut rx: broadcast::Receiver<Sequence
     }
 }
 
-/// What `orchestractl hook notification` forwards: the hook's input as Claude Code wrote it.
-#[derive(Debug, serde::Deserialize)]
-struct HookInput {
-    /// The session.
-    #[serde(default)]
-    session_id: String,
-    /// Its working directory.
-    #[serde(default)]
-    cwd: String,
-    /// What Claude Code says ("Claude needs your permission to use Bash").
-    #[serde(default)]
-    message: String,
-    /// `Notification` for this hook.
-    #[serde(default)]
-    hook_event_name: String,
-}
-
 /// Why a hook call told nothing (or `Ok` when it did).
 pub type HookOutcome = Result<(), &'static str>;
 
@@ -334,8 +317,7 @@ pub fn hook(
     notifier: &Notifier,
     input_json: &str,
 ) -> Result<HookOutcome, String> {
-    let input: HookInput = serde_json::from_str(input_json)
-        .map_err(|err| format!("the hook input is not Claude Code's hook JSON: {err}"))?;
+    let input = crate::claude::hooks::Notification::parse(input_json)?;
     if !input.hook_event_name.is_empty() && input.hook_event_name != "Notification" {
         return Ok(Err("not a Notification hook"));
     }

@@ -232,13 +232,7 @@ fn from_spec(dir: &AgentDir, id: &str, spec: &Spec) -> AgentRecord {
     record.task = spec
         .input
         .first()
-        .and_then(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .and_then(|value| {
-            value
-                .pointer("/message/content")
-                .and_then(serde_json::Value::as_str)
-                .map(str::to_owned)
-        })
+        .and_then(|line| crate::claude::stream_json::user_message_text(line))
         .unwrap_or_default();
     if let Ok(repo) = git2::Repository::open(&spec.cwd) {
         record.worktree = repo.is_worktree();
@@ -263,7 +257,7 @@ fn from_spec(dir: &AgentDir, id: &str, spec: &Spec) -> AgentRecord {
     // The log says the session, cost and result.
     if let Ok(log) = std::fs::read(dir.output()) {
         for line in log.split(|b| *b == b'\n') {
-            crate::supervisor::stream::apply(&mut record, line);
+            crate::supervisor::progress::apply(&mut record, line);
         }
         record.log_offset = log.len() as u64;
     }

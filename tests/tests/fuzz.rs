@@ -19,7 +19,7 @@ use orchestrad::config::Config;
 use orchestrad::sessions::meta::Entry;
 use orchestrad::sessions::{parse, transcript};
 use orchestrad::supervisor::agent::AgentRecord;
-use orchestrad::supervisor::stream;
+use orchestrad::supervisor::progress;
 use proptest::prelude::*;
 use proptest::sample::{Index, select};
 use proptest::test_runner::{Config as RunConfig, TestRunner};
@@ -230,7 +230,7 @@ fn fuzz_stream_json_and_control_requests() {
         .run(&lines, |lines| {
             let mut agent = AgentRecord::default();
             for line in &lines {
-                stream::apply(&mut agent, line);
+                progress::apply(&mut agent, line);
             }
             Ok(())
         })
@@ -512,4 +512,72 @@ fn fuzz_dashboard_http_inputs() {
 
     let (status, _, body) = http(port, "GET", "/api/info", &[("Cookie", cookie.as_str())], "");
     assert_eq!(status, 200, "the dashboard serves on: {body}");
+}
+
+/// What a hand-started session's hook sends `Ask`: the permission request is read by one
+/// parser, which answers every input with a request or a reason, never a panic.
+#[test]
+fn fuzz_ask_input() {
+    let seeds = hook_inputs();
+    runner(cases(20_000))
+        .run(&input_line(seeds), |input| {
+            let text = String::from_utf8_lossy(&input);
+            if let Ok(request) = orchestrad::claude::hooks::PermissionRequest::parse(&text) {
+                prop_assert!(!request.tool_name.is_empty());
+            }
+            Ok(())
+        })
+        .expect("no hook input makes the permission request parser panic");
+}
+
+/// A certificate or key file the user points `tls_cert` / `tls_key` at, damaged in any
+/// way: loading it is an error that names the file, never a panic.
+#[test]
+fn fuzz_certificate_files() {
+    use orchestra_dashboard::cert::{CertFiles, load_or_create};
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A real pair to mutate.
+    let made = CertFiles::generated(dir.path());
+    load_or_create(&made, false).expect("a generated certificate");
+    let cert = std::fs::read(&made.cert).expect("cert");
+    let key = std::fs::read(&made.key).expect("key");
+    let own = CertFiles {
+        cert: dir.path().join("own-cert.pem"),
+        key: dir.path().join("own-key.pem"),
+        own: true,
+    };
+    let damaged = |file: Vec<u8>| {
+        (
+            Just(file.clone()),
+            prop::collection::vec((any::<Index>(), any::<u8>()), 0..8),
+            any::<Index>(),
+        )
+            .prop_map(|(mut bytes, changes, cut)| {
+                for (at, byte) in changes {
+                    let i = at.index(bytes.len().max(1));
+                    if i < bytes.len() {
+                        bytes[i] = byte;
+                    }
+                }
+                bytes.truncate(cut.index(bytes.len() + 1));
+                bytes
+            })
+    };
+    runner(cases(400))
+        .run(&(damaged(cert), damaged(key)), |(cert, key)| {
+            std::fs::write(&own.cert, &cert).expect("write");
+            std::fs::write(&own.key, &key).expect("write");
+            if let Err(err) = load_or_create(&own, false) {
+                let text = err.to_string();
+                prop_assert!(
+                    text.contains("own-cert.pem")
+                        || text.contains("own-key.pem")
+                        || text.contains("certificate"),
+                    "{}",
+                    text
+                );
+            }
+            Ok(())
+        })
+        .expect("no damaged certificate file makes the loader panic");
 }

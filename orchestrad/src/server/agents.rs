@@ -8,7 +8,7 @@ use orchestra_proto::v1 as pb;
 use orchestra_proto::v1::agents_server::Agents;
 use tonic::{Request, Response, Status};
 
-use super::stream::{self, async_stream};
+use super::streaming::{self as stream, async_stream};
 use crate::context::Context;
 use crate::sessions::reader::{self, Line};
 use crate::supervisor::SpawnOptions;
@@ -206,7 +206,7 @@ impl Agents for AgentsService {
                     let mut position = offset;
                     for bytes in lines {
                         let len = bytes.len() as u64 + 1;
-                        let events = crate::supervisor::stream::events(&bytes)
+                        let events = crate::claude::stream_json::events(&bytes)
                             .iter()
                             .filter_map(super::convert::transcript_event)
                             .collect();
@@ -214,7 +214,7 @@ impl Agents for AgentsService {
                         if tx
                             .send(Ok(pb::LogLine {
                                 events,
-                                sent: line.starts_with(crate::supervisor::shim::SENT_PREFIX),
+                                sent: line.starts_with(crate::claude::stream_json::SENT_PREFIX),
                                 line,
                                 offset: position,
                             }))

@@ -5,11 +5,10 @@ use std::sync::Arc;
 
 use orchestra_proto::v1 as pb;
 use orchestra_proto::v1::approvals_server::Approvals;
-use serde_json::{Value, json};
 use tokio::sync::broadcast::error::RecvError;
 use tonic::{Request, Response, Status};
 
-use super::stream;
+use super::streaming as stream;
 use crate::approvals::{Approval, ApprovalState, Decision};
 use crate::context::Context;
 
@@ -42,26 +41,22 @@ fn wire(ctx: &Context, approval: &Approval) -> pb::Approval {
 /// What a `PermissionRequest` hook prints for a resolved approval; empty for "no
 /// decision" (Claude Code then asks in its own way).
 fn hook_output(approval: &Approval) -> String {
+    use crate::claude::hooks::{Decision, permission_output};
     let decision = match approval.state {
-        ApprovalState::Allowed => {
-            let mut decision = json!({"behavior": "allow"});
-            if approval.always
+        ApprovalState::Allowed => Decision::Allow {
+            updated_permissions: (approval.always
                 && approval
                     .suggestions
                     .as_array()
-                    .is_some_and(|s| !s.is_empty())
-            {
-                decision["updatedPermissions"] = approval.suggestions.clone();
-            }
-            decision
-        }
-        ApprovalState::Denied | ApprovalState::Expired => {
-            json!({"behavior": "deny", "message": approval.message})
-        }
+                    .is_some_and(|s| !s.is_empty()))
+            .then(|| approval.suggestions.clone()),
+        },
+        ApprovalState::Denied | ApprovalState::Expired => Decision::Deny {
+            message: approval.message.clone(),
+        },
         ApprovalState::Pending | ApprovalState::Cancelled => return String::new(),
     };
-    json!({"hookSpecificOutput": {"hookEventName": "PermissionRequest", "decision": decision}})
-        .to_string()
+    permission_output(&decision)
 }
 
 /// Cancels a hook's approval if its caller goes away before it is answered (the hook
@@ -172,31 +167,21 @@ impl Approvals for ApprovalsService {
         &self,
         request: Request<pb::AskRequest>,
     ) -> Result<Response<pb::AskResponse>, Status> {
-        let input: Value =
-            serde_json::from_str(&request.into_inner().hook_input_json).map_err(|err| {
-                Status::invalid_argument(format!("the hook input is not JSON: {err}"))
-            })?;
-        let text = |key: &str| input[key].as_str().unwrap_or_default().to_owned();
-        if text("tool_name").is_empty() {
-            return Err(Status::invalid_argument(
-                "the hook input has no tool_name: is this a PermissionRequest hook?",
-            ));
-        }
+        let request =
+            crate::claude::hooks::PermissionRequest::parse(&request.into_inner().hook_input_json)
+                .map_err(Status::invalid_argument)?;
         // Subscribe before adding, so the answer cannot slip by.
         let mut events = self.ctx.approvals.bus().subscribe();
         let approval = self
             .ctx
             .approvals
             .add(Approval {
-                session_id: text("session_id"),
-                project_path: text("cwd"),
-                tool_name: text("tool_name"),
-                input: input["tool_input"].clone(),
-                description: input["tool_input"]["description"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned(),
-                suggestions: input["permission_suggestions"].clone(),
+                session_id: request.session_id,
+                project_path: request.cwd,
+                tool_name: request.tool_name,
+                input: request.tool_input,
+                description: request.description,
+                suggestions: request.suggestions,
                 ..Approval::default()
             })
             .await?;

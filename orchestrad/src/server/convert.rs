@@ -478,8 +478,8 @@ const EVENT_TEXT_CHARS: usize = 64 * 1024;
 
 /// The proto form of a transcript event; `None` for what clients do not show (a
 /// withdrawn permission request).
-pub fn transcript_event(event: &crate::supervisor::stream::Event) -> Option<pb::TranscriptEvent> {
-    use crate::supervisor::stream::{Control, Event};
+pub fn transcript_event(event: &crate::claude::stream_json::Event) -> Option<pb::TranscriptEvent> {
+    use crate::claude::stream_json::{Control, Event};
     use crate::text::truncate_chars;
     use pb::transcript_event as te;
     let cut = |text: &str| truncate_chars(text, EVENT_TEXT_CHARS);

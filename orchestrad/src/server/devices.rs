@@ -9,7 +9,7 @@ use tonic::{Request, Response, Status};
 
 use crate::context::Context;
 use crate::devices::Device;
-use crate::server::stream::{BoxStream, async_stream};
+use crate::server::streaming::{BoxStream, async_stream};
 
 /// Implements `orchestra.v1.Devices`.
 #[derive(Debug)]

@@ -12,7 +12,7 @@ pub mod integration;
 pub mod notify;
 pub mod sessions;
 pub mod status;
-pub mod stream;
+pub mod streaming;
 
 use std::sync::Arc;
 

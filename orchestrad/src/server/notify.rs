@@ -8,7 +8,7 @@ use orchestra_proto::v1::notify_server::Notify;
 use tokio::sync::broadcast::error::RecvError;
 use tonic::{Request, Response, Status};
 
-use super::stream::{BoxStream, async_stream};
+use super::streaming::{BoxStream, async_stream};
 use crate::context::Context;
 use crate::notify::ChannelKind;
 use crate::notify::webpush::Subscription;

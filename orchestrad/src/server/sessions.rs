@@ -9,7 +9,7 @@ use tonic::{Request, Response, Status};
 
 use super::convert;
 use super::status::{io_error, join_error};
-use super::stream;
+use super::streaming as stream;
 use crate::context::Context;
 use crate::sessions::query::{self, ListFilter};
 use crate::sessions::search;

@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use super::Supervisor;
 use super::agent::AgentState;
-use super::stream::{self, Control};
 use crate::approvals::{Approval, ApprovalError, ApprovalState, Decision};
+use crate::claude::stream_json::{self as stream, Control};
 use crate::time::now_ms;
 
 /// How often answers an agent could not take are sent again.

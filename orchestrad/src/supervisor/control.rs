@@ -7,8 +7,9 @@ use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
 use super::agent::{AgentRecord, AgentState};
-use super::launch::{start, user_message};
+use super::launch::start;
 use super::{Supervisor, SupervisorError, new_id};
+use crate::claude::stream_json::user_message;
 use crate::sessions::SessionMeta;
 use crate::time::now_ms;
 

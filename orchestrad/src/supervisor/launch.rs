@@ -275,11 +275,6 @@ fn claude_args(agent: &AgentRecord, files: &RunFiles) -> Vec<String> {
     args
 }
 
-/// A user message as a stream-json input line.
-pub fn user_message(text: &str) -> String {
-    serde_json::json!({"type": "user", "message": {"role": "user", "content": text}}).to_string()
-}
-
 /// The cost a `--resume` run of agent `id` will restore from its session: the session
 /// file's last `cost-state` total (2.1.330 on), 0 when there is none or no resume.
 async fn restored_cost(sup: &Arc<Supervisor>, id: &str) -> f64 {
@@ -403,7 +398,7 @@ fn prepare_and_launch(sup: &Supervisor, agent: &AgentRecord) -> Result<u32, Stri
         input: agent
             .pending_input
             .iter()
-            .map(|m| user_message(m))
+            .map(|m| crate::claude::stream_json::user_message(m))
             .collect(),
     };
     shim::write_json(&dir.spec(), &spec)

@@ -16,10 +16,10 @@ pub mod control;
 pub mod forget;
 pub mod launch;
 pub mod monitor;
+pub mod progress;
 pub mod radar;
 pub mod shim;
 pub mod shim_log;
-pub mod stream;
 
 use parking_lot::Mutex;
 use std::collections::HashMap;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::Supervisor;
 use super::agent::AgentState;
-use super::stream;
+use crate::claude::stream_json as stream;
 use crate::sessions::reader::{self, Line};
 use crate::time::now_ms;
 
@@ -120,7 +120,7 @@ async fn run(sup: &Arc<Supervisor>, id: &str, mut wake: tokio::sync::mpsc::Recei
                 super::logged(
                     sup.update(id, |a| {
                         for line in &lines {
-                            stream::apply(a, line);
+                            super::progress::apply(a, line);
                         }
                         a.log_offset = new_offset;
                     })

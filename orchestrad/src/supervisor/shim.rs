@@ -10,7 +10,7 @@
 //! - stdin is closed once every message sent has had its `result`, so the process ends;
 //! - the exit status goes to `exit.json`;
 //! - every user message written to stdin is also appended to `output.jsonl`, marked
-//!   [`SENT_PREFIX`], so the log reads as the conversation it was (Claude Code does not
+//!   [`stream_json::SENT_PREFIX`], so the log reads as the conversation it was (Claude Code does not
 //!   echo its input).
 //!
 //! Files of an agent dir: `spec.json` (what to run, written by the daemon), `output.jsonl`,
@@ -28,32 +28,13 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::shim_log::LogWriter;
-
-/// How a user message sent to the agent starts in `output.jsonl`: a stream-json `user`
-/// line with `"orchestra":"sent"`, which tells it from the lines Claude Code wrote.
-pub const SENT_PREFIX: &str = "{\"type\":\"user\",\"orchestra\":\"sent\",";
-
-/// The log line recording that the stream-json input `line` was sent.
-fn sent_line(line: &str) -> String {
-    let message = serde_json::from_str::<serde_json::Value>(line)
-        .ok()
-        .and_then(|mut value| value.get_mut("message").map(serde_json::Value::take))
-        .unwrap_or(serde_json::Value::Null);
-    format!("{SENT_PREFIX}\"message\":{message}}}\n")
-}
+use crate::claude::stream_json;
 
 /// Appends the record of a sent message to the log (kept while the disk is full).
 fn log_sent(output: &Mutex<LogWriter>, line: &str) {
-    output.lock().write_line(sent_line(line).as_bytes(), true);
-}
-
-/// Whether the daemon needs `line` to follow the agent, so the log must keep it even when
-/// lines are being dropped for want of room: the session's start, control requests, and
-/// the result.
-fn must_keep(line: &[u8]) -> bool {
-    super::stream::is_result(line)
-        || super::stream::control(line).is_some()
-        || line.starts_with(br#"{"type":"system","subtype":"init""#)
+    output
+        .lock()
+        .write_line(stream_json::sent_line(line).as_bytes(), true);
 }
 
 /// Does `attempt` until it works, waiting a second between tries: for the writes the
@@ -361,8 +342,10 @@ fn run_inner(dir: &AgentDir) -> std::io::Result<i32> {
                 if !line.ends_with(b"\n") {
                     line.push(b'\n');
                 }
-                output.lock().write_line(&line, must_keep(&line));
-                if super::stream::is_result(&line) {
+                output
+                    .lock()
+                    .write_line(&line, stream_json::must_keep(&line));
+                if stream_json::is_result(&line) {
                     let mut guard = input.lock();
                     guard.pending = guard.pending.saturating_sub(1);
                     if guard.pending == 0 {

@@ -1,110 +1,48 @@
-//! Claude Code's stream-json, read in one place. [`events`] turns a line into typed
-//! [`Event`]s (session start, text, tool use, tool result, permission request, result, a
-//! message we sent, a line that is not JSON); everything else in the code base goes
-//! through them: the agent's record ([`apply`]), the approvals ([`control`]), the overlap
-//! radar ([`file_tool_signal`]), the shim's turn count ([`is_result`]), and `logs` and
-//! the dashboard, which render the events carried in `LogLine.events`.
+//! Claude Code's stream-json, read and written in one place. [`events`] turns a line into
+//! typed [`Event`]s (session start, text, tool use, tool result, permission request,
+//! result, a message we sent, a line that is not JSON); everything else in the code base
+//! goes through them: the agent's record (`supervisor::progress`), the approvals
+//! ([`control`], answered with [`control_response`]), the overlap radar
+//! ([`file_tool_signal`]), the shim's turn count ([`is_result`]), and `logs` and the
+//! dashboard, which render the events carried in `LogLine.events`. What goes to the CLI's
+//! stdin is written here too ([`user_message`], [`control_response`]).
 
 use serde_json::Value;
 
-use super::agent::{AgentRecord, AgentState};
-use crate::text::truncate_chars;
-
-/// Longest activity text kept.
-const ACTIVITY_CHARS: usize = 120;
-
-/// Applies one output line, through the events it holds; a line that is not JSON
-/// changes nothing (the log keeps it).
-pub fn apply(agent: &mut AgentRecord, line: &[u8]) {
-    for event in events(line) {
-        apply_event(agent, event);
-    }
+/// A user message as a stream-json input line.
+pub fn user_message(text: &str) -> String {
+    serde_json::json!({"type": "user", "message": {"role": "user", "content": text}}).to_string()
 }
 
-/// What one event tells the agent's record.
-fn apply_event(agent: &mut AgentRecord, event: Event) {
-    match event {
-        Event::SessionStarted {
-            session_id, model, ..
-        } => {
-            if !session_id.is_empty() {
-                agent.session_id = session_id;
-            }
-            if !model.is_empty() {
-                agent.model_used = model;
-            }
-            if agent.state == AgentState::Starting {
-                agent.state = AgentState::Running;
-            }
-        }
-        Event::Text(text) => {
-            if agent.state.is_active() {
-                agent.state = AgentState::Running;
-            }
-            let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
-            agent.activity = truncate_chars(&one_line, ACTIVITY_CHARS);
-        }
-        Event::ToolUse { name, input, .. } => {
-            if agent.state.is_active() {
-                agent.state = AgentState::Running;
-            }
-            agent.activity = truncate_chars(
-                &format!("{name} {}", tool_summary(Some(&input))),
-                ACTIVITY_CHARS,
-            );
-        }
-        Event::Control(Control::CanUseTool {
-            tool_name, input, ..
-        }) => {
-            let tool = if tool_name.is_empty() {
-                "tool"
-            } else {
-                &tool_name
-            };
-            let input = tool_summary(Some(&input));
-            agent.activity =
-                truncate_chars(&format!("needs approval: {tool} {input}"), ACTIVITY_CHARS);
-            if agent.state.is_active() {
-                agent.state = AgentState::Waiting;
-            }
-        }
-        Event::Result {
-            is_error,
-            text,
-            total_cost_usd,
-            usage,
-            permission_denials,
-            ..
-        } => {
-            agent.result = text;
-            agent.is_error = is_error;
-            // The process reports its own running total, which on 2.1.330 starts from
-            // the cost it restored from the session; earlier runs come before it.
-            if let Some(cost) = total_cost_usd {
-                agent.total_cost_usd =
-                    agent.cost_before_run + (cost - agent.cost_restored_usd).max(0.0);
-            }
-            agent.tokens.add(&usage);
-            for (tool, input) in permission_denials {
-                let entry = truncate_chars(&format!("{tool}: {}", tool_summary(Some(&input))), 200);
-                if !agent.permission_denials.contains(&entry) {
-                    agent.permission_denials.push(entry);
-                }
-            }
-            if agent.state == AgentState::Waiting {
-                agent.state = AgentState::Running;
-            }
-            agent.activity = if agent.is_error {
-                format!("error: {}", truncate_chars(&agent.result, ACTIVITY_CHARS))
-            } else {
-                "finished its turn".to_owned()
-            };
-        }
-        Event::ToolResult { .. }
-        | Event::Control(Control::Cancel { .. })
-        | Event::UserMessage(_)
-        | Event::Output(_) => {}
-    }
+/// The text of a user message input line (what [`user_message`] wrote), if it is one.
+pub fn user_message_text(line: &str) -> Option<String> {
+    serde_json::from_str::<Value>(line)
+        .ok()?
+        .pointer("/message/content")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
+/// How a user message sent to the agent starts in `output.jsonl`: a stream-json `user`
+/// line with `"orchestra":"sent"`, which tells it from the lines Claude Code wrote.
+pub const SENT_PREFIX: &str = "{\"type\":\"user\",\"orchestra\":\"sent\",";
+
+/// The log line recording that the stream-json input `line` was sent.
+pub fn sent_line(line: &str) -> String {
+    let message = serde_json::from_str::<serde_json::Value>(line)
+        .ok()
+        .and_then(|mut value| value.get_mut("message").map(serde_json::Value::take))
+        .unwrap_or(serde_json::Value::Null);
+    format!("{SENT_PREFIX}\"message\":{message}}}\n")
+}
+
+/// Whether a reader needs `line` to follow the run, so a log must keep it even when
+/// lines are being dropped for want of room: the session's start, control requests, and
+/// the result.
+pub fn must_keep(line: &[u8]) -> bool {
+    is_result(line)
+        || control(line).is_some()
+        || line.starts_with(br#"{"type":"system","subtype":"init""#)
 }
 
 /// One thing in an agent's conversation, read from a stream-json line: what `logs` and
@@ -436,26 +374,6 @@ pub fn is_result(line: &[u8]) -> bool {
         .is_some_and(|k| k == "result")
 }
 
-/// A short description of a tool's input: the path or command when there is one.
-fn tool_summary(input: Option<&Value>) -> String {
-    let Some(input) = input else {
-        return String::new();
-    };
-    for key in [
-        "command",
-        "file_path",
-        "path",
-        "pattern",
-        "url",
-        "description",
-    ] {
-        if let Some(text) = input.get(key).and_then(Value::as_str) {
-            return text.split_whitespace().collect::<Vec<_>>().join(" ");
-        }
-    }
-    truncate_chars(&input.to_string(), 80)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -564,32 +482,12 @@ mod tests {
         );
         let sent = format!(
             "{}\"message\":{{\"role\":\"user\",\"content\":\"do it\"}}}}",
-            crate::supervisor::shim::SENT_PREFIX
+            SENT_PREFIX
         );
         assert_eq!(
             events(sent.as_bytes()),
             vec![Event::UserMessage("do it".to_owned())]
         );
-    }
-
-    #[test]
-    fn real_capture_gives_session_result_cost_and_denials() {
-        let mut agent = AgentRecord {
-            state: AgentState::Starting,
-            ..AgentRecord::default()
-        };
-        for line in fixture("13_bash_no_flags.jsonl").lines() {
-            apply(&mut agent, line.as_bytes());
-        }
-        assert_eq!(agent.session_id, "1a6d9363-249d-4837-af7a-1202bf63d6e8");
-        assert_eq!(agent.state, AgentState::Running);
-        assert!((agent.total_cost_usd - 0.19274).abs() < 1e-9);
-        assert_eq!(agent.tokens.input, 38428);
-        assert_eq!(
-            agent.permission_denials,
-            vec!["Bash: echo hi > out.txt".to_owned()]
-        );
-        assert!(agent.result.starts_with("Tool finished"));
     }
 
     #[test]
@@ -626,61 +524,5 @@ mod tests {
                 request_id: "r9".to_owned()
             })
         );
-    }
-
-    #[test]
-    fn a_resumed_2_1_330_run_counts_what_it_restored_once() {
-        let result = |total: f64| {
-            format!(
-                r#"{{"type":"result","subtype":"success","is_error":false,"total_cost_usd":{total}}}"#
-            )
-        };
-        // `send` after exit: the first run cost 0.11; the resumed run reports 0.22 in all,
-        // having restored 0.11 from the session's cost-state.
-        let mut agent = AgentRecord {
-            cost_before_run: 0.11,
-            cost_restored_usd: 0.11,
-            ..AgentRecord::default()
-        };
-        apply(&mut agent, result(0.22).as_bytes());
-        assert!(
-            (agent.total_cost_usd - 0.22).abs() < 1e-12,
-            "{}",
-            agent.total_cost_usd
-        );
-        // An agent made by `resume` of a session that had cost 0.15: only what it added.
-        let mut agent = AgentRecord {
-            cost_restored_usd: 0.15,
-            ..AgentRecord::default()
-        };
-        apply(&mut agent, result(0.2).as_bytes());
-        assert!((agent.total_cost_usd - 0.05).abs() < 1e-12);
-        // 2.1.197 restored nothing: each run's own figure adds up.
-        let mut agent = AgentRecord {
-            cost_before_run: 0.09605,
-            ..AgentRecord::default()
-        };
-        apply(&mut agent, result(0.09605).as_bytes());
-        assert!((agent.total_cost_usd - 0.1921).abs() < 1e-12);
-    }
-
-    #[test]
-    fn permission_request_means_waiting() {
-        let mut agent = AgentRecord {
-            state: AgentState::Running,
-            ..AgentRecord::default()
-        };
-        for line in fixture("50_perm_prompt_allow.transcript.jsonl").lines() {
-            let value: Value = serde_json::from_str(line).expect("json");
-            if value.get("dir").and_then(Value::as_str) == Some("from_claude") {
-                apply(&mut agent, value["msg"].to_string().as_bytes());
-                if value["msg"]["type"] == "control_request" {
-                    assert_eq!(agent.state, AgentState::Waiting);
-                    assert!(agent.activity.contains("Write"), "{}", agent.activity);
-                }
-            }
-        }
-        assert_eq!(agent.state, AgentState::Running, "the answer resumes it");
-        assert!(!agent.is_error);
     }
 }
