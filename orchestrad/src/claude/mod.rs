@@ -1,7 +1,7 @@
 //! What the daemon knows of Claude Code's own formats, in one place: stream-json in and
 //! out, with the stdio permission protocol's control requests and answers
 //! ([`stream_json`]), and the hooks' input and output ([`hooks`]). A new CLI version is
-//! checked here (the unit tests read captures of the real CLI; `tests/tests/real_claude*`
+//! checked here (the unit tests read captures of the real CLI; `tests/tests/real_cli/real_claude*`
 //! drive the version pinned in `.ci/claude-code-version`). Session files under
 //! `~/.claude/projects` are another format, read by [`crate::sessions`].
 //!

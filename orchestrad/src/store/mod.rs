@@ -687,7 +687,7 @@ mod tests {
         let table = store.table("t").expect("table");
         table.put("a", &1).expect("put");
         // What a full disk does to sled, without filling one (the end-to-end test in
-        // tests/tests/faults.rs fills a real tmpfs).
+        // tests/tests/agents/faults.rs fills a real tmpfs).
         let full = std::io::Error::from_raw_os_error(28);
         let err = store
             .checked("put", Err::<(), _>(sled::Error::Io(full)))

@@ -157,7 +157,7 @@ mod tests {
     }
 
     /// /dev/full refuses every write with ENOSPC, as a full disk does (the end-to-end test
-    /// in tests/tests/faults.rs fills a real tmpfs under a running agent).
+    /// in tests/tests/agents/faults.rs fills a real tmpfs under a running agent).
     #[test]
     fn lines_wait_for_room_in_order_and_past_the_bound_leave_a_marker() {
         // /dev/full takes nothing: every line is held, the bound drops the rest.

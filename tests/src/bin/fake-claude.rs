@@ -6,7 +6,7 @@
 //! `$CLAUDE_CONFIG_DIR/projects/<dir>/<session>.jsonl` (or `~/.claude/...`), the same
 //! registration in `~/.claude/sessions/<pid>.json`, `--resume`, `--session-id`,
 //! `--input-format stream-json`, the stdio permission protocol, and exit 143 with no
-//! `result` line on SIGTERM. `tests/tests/real_claude.rs` checks it against the real CLI.
+//! `result` line on SIGTERM. `tests/tests/real_cli/real_claude.rs` checks it against the real CLI.
 //!
 //! The prompt steers it (words anywhere in the text):
 //! - `GATE:<file>`: wait until `<file>` exists before answering (the user line is already on

@@ -2,7 +2,7 @@
 //! registration and `cost-state` line is built from a line the real CLI printed (the
 //! captures in `tests/fixtures/claude-code/2.1.330/`), with only the values that vary
 //! replaced. So fake-claude's lines carry exactly the real keys, and a new CLI version is
-//! followed by copying its captures in. `tests/tests/fake_claude_shape.rs` checks it.
+//! followed by copying its captures in. `tests/tests/real_cli/fake_claude_shape.rs` checks it.
 
 use serde_json::{Value, json};
 
