@@ -1,7 +1,9 @@
 // claude-orchestra dashboard: the batch view. For each batch (one spawn), its agents with
 // the overlap radar's marks and `--after` chains, "Preview merge" (the dry run: which
 // agents' work conflicts, nothing changed), "Merge" (one integration branch; what was
-// left out and why) and the batch report. It reads the live `agents` map of agents.js and
+// left out and why; verified when the repository's .orchestra.json names a check), the
+// verified merge's state (merging, verifying, repairing, green, red, conflicted) with the
+// culprit and the end of the failing output, "Repair" for a red batch, and the report. It reads the live `agents` map of agents.js and
 // keeps its own cards, one per batch, updated in place when the view shows.
 
 import { $, el, api } from "./dom.js";
@@ -32,6 +34,7 @@ function agentMarks(agent) {
 
 function createBatchCard(batchId) {
   const result = el("div", { class: "batch-result" });
+  const verified = el("div", { class: "batch-verified hidden" });
   const rows = el("div", { class: "batch-rows" });
   const title = el("span", { text: `batch ${batchId}` });
   const run = (what) => async () => {
@@ -41,9 +44,19 @@ function createBatchCard(batchId) {
       if (what === "report") {
         const report = await api("GET", `/api/report?batch=${encodeURIComponent(batchId)}&repo=${encodeURIComponent(repo)}`);
         result.replaceChildren(el("pre", { class: "report", text: report.markdown }));
+      } else if (what === "repair") {
+        const last = batchCards.get(batchId).run || {};
+        const answer = await api("POST", "/api/merge", { repo, batch_id: batchId, verify: (last.verify || {}).command || "", repair: 1 });
+        result.replaceChildren();
+        showRun(batchId, answer);
       } else {
         const answer = await api("POST", "/api/merge", { repo, batch_id: batchId, dry_run: what === "preview" });
-        result.replaceChildren(...mergeLines(answer));
+        if (answer.verify) {
+          result.replaceChildren();
+          showRun(batchId, answer);
+        } else {
+          result.replaceChildren(...mergeLines(answer));
+        }
       }
     } catch (err) {
       result.replaceChildren(el("div", { class: "error", text: err.message }));
@@ -57,11 +70,71 @@ function createBatchCard(batchId) {
       el("button", { text: "Merge", attrs: { type: "button", "data-action": "merge" }, onclick: run("merge") }),
       el("button", { text: "Report", attrs: { type: "button", "data-action": "report" }, onclick: run("report") }),
     ]),
+    verified,
     result,
   ]);
-  const entry = { card, rows, repo: "", signature: "" };
+  const entry = { card, rows, repo: "", signature: "", verified, repairButton: run("repair"), run: null, polling: false };
   batchCards.set(batchId, entry);
   return entry;
+}
+
+const FINAL = new Set(["green", "red", "conflicted"]);
+
+/** A verified merge's state on its batch card; follows it until it ends. */
+function showRun(batchId, run) {
+  const entry = batchCards.get(batchId);
+  if (!entry || !run || !run.verify) return;
+  entry.run = run;
+  const verify = run.verify;
+  const icon = { green: "✓", red: "✗", conflicted: "✗" }[run.state] || "…";
+  const lines = [
+    el("div", { class: `card-head` }, [
+      el("span", { class: `badge verify-${run.state}`, text: `${icon} ${run.state}` }),
+      el("span", { text: `${verify.command} · ${verify.verifications} check${verify.verifications === 1 ? "" : "s"}` }),
+    ]),
+  ];
+  if (run.reason) lines.push(el("div", { class: "card-line", text: run.reason }));
+  if (verify.culprit_agent_id) lines.push(el("div", { class: "card-line", text: `culprit: agent ${verify.culprit_agent_id}` }));
+  for (const round of run.rounds || []) {
+    lines.push(el("div", { class: "card-line", text: `round ${round.round}: ${round.action.replace("_", " ")} → ${round.culprit_agent_id}: ${round.result}` }));
+  }
+  if (verify.state === "red" && verify.output_tail) {
+    const tail = verify.output_tail.split("\n").slice(-12).join("\n");
+    lines.push(el("pre", { class: "report verify-tail", text: tail }));
+  }
+  if (run.state === "red" && !verify.base_red) {
+    lines.push(el("div", { class: "card-actions" }, [
+      el("button", { text: "Repair", attrs: { type: "button", "data-action": "repair" }, onclick: entry.repairButton }),
+    ]));
+  }
+  entry.verified.replaceChildren(...lines);
+  entry.verified.classList.remove("hidden");
+  if (!FINAL.has(run.state)) follow(batchId);
+}
+
+/** Polls the batch's verified merge every 2 s until it ends. */
+function follow(batchId) {
+  const entry = batchCards.get(batchId);
+  if (!entry || entry.polling) return;
+  entry.polling = true;
+  setTimeout(async () => {
+    entry.polling = false;
+    try {
+      const status = await api("GET", `/api/merge-status?batch=${encodeURIComponent(batchId)}&repo=${encodeURIComponent(entry.repo || "")}`);
+      if (status.runs && status.runs.length) showRun(batchId, status.runs[0]);
+    } catch (_) {
+      follow(batchId);
+    }
+  }, 2000);
+}
+
+/** The last verified merge of a new card's batch, if it had one. */
+async function loadRun(batchId) {
+  const entry = batchCards.get(batchId);
+  try {
+    const status = await api("GET", `/api/merge-status?batch=${encodeURIComponent(batchId)}&repo=${encodeURIComponent(entry.repo || "")}`);
+    if (status.runs && status.runs.length) showRun(batchId, status.runs[0]);
+  } catch (_) { /* no run: nothing to show */ }
 }
 
 /** A merge (or preview) answer as lines of text. */
@@ -88,8 +161,10 @@ export function renderBatches() {
   const seen = new Set();
   batches.forEach(([batchId, members], index) => {
     seen.add(batchId);
+    const fresh = !batchCards.has(batchId);
     const entry = batchCards.get(batchId) || createBatchCard(batchId);
     entry.repo = members[0].repo;
+    if (fresh) loadRun(batchId);
     // Rows are rebuilt only when something shown in them changed.
     const signature = JSON.stringify(members.map((a) => [a.id, a.state, a.overlaps, a.after, a.merge_status, a.activity]));
     if (signature !== entry.signature) {

@@ -1,5 +1,7 @@
-//! The page's batch view API: preview a merge (the dry run), merge, and the batch report.
-//! Each route is one call to the daemon's `Integration` service.
+//! The page's batch view API: preview a merge (the dry run), merge (verified when asked or
+//! when the repository's `.orchestra.json` names a check, then followed with
+//! `/api/merge-status`), repair a red batch, and the batch report. Each route is one call
+//! to the daemon's `Integration` service.
 
 use std::sync::Arc;
 
@@ -18,6 +20,7 @@ use crate::AppState;
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/api/merge", post(merge))
+        .route("/api/merge-status", get(merge_status))
         .route("/api/report", get(report))
 }
 
@@ -55,6 +58,12 @@ pub struct MergeBody {
     /// Only the pairwise conflicts.
     #[serde(default)]
     dry_run: bool,
+    /// The check to run on the merged result; empty for `.orchestra.json`'s, if any.
+    #[serde(default)]
+    verify: String,
+    /// Rounds of repair (the page's Repair button sends 1).
+    #[serde(default)]
+    repair: Option<u32>,
 }
 
 async fn merge(State(state): State<Arc<AppState>>, Json(body): Json<MergeBody>) -> Response {
@@ -62,6 +71,10 @@ async fn merge(State(state): State<Arc<AppState>>, Json(body): Json<MergeBody>) 
         repo: repo_of(&state, &body.repo),
         batch_id: body.batch_id,
         dry_run: body.dry_run,
+        verify: body.verify,
+        repair_rounds: body.repair,
+        // A verified merge may take minutes: the page follows it with /api/merge-status.
+        no_wait: true,
         ..pb::MergeRequest::default()
     };
     match state.client.integration().merge(request).await {
@@ -70,7 +83,24 @@ async fn merge(State(state): State<Arc<AppState>>, Json(body): Json<MergeBody>) 
     }
 }
 
-/// Which report.
+async fn merge_status(
+    State(state): State<Arc<AppState>>,
+    Query(query): Query<ReportQuery>,
+) -> Response {
+    let request = pb::MergeStatusRequest {
+        repo: repo_of(&state, &query.repo),
+        batch_id: query.batch,
+    };
+    match state.client.integration().merge_status(request).await {
+        Ok(response) => Json(response.into_inner()).into_response(),
+        Err(status) if status.code() == tonic::Code::NotFound => {
+            Json(pb::MergeStatusResponse::default()).into_response()
+        }
+        Err(status) => error(status),
+    }
+}
+
+/// Which report, or which batch's verified merge.
 #[derive(Debug, Deserialize)]
 pub struct ReportQuery {
     /// Repository; empty for the default.

@@ -37,6 +37,8 @@ pub struct Report {
     pub total_cost_usd: f64,
     /// The same as Markdown.
     pub markdown: String,
+    /// The batch's verified merge, if it had one.
+    pub verified: Option<super::run::MergeRun>,
 }
 
 impl Integration {
@@ -74,7 +76,9 @@ impl Integration {
             .map(|e| e.agent.repo.clone())
             .unwrap_or_default();
         let total_cost_usd = entries.iter().map(|e| e.agent.total_cost_usd).sum();
+        let verified = self.run_of(&batch_id)?;
         let mut report = Report {
+            verified,
             batch_id,
             repo,
             entries,
@@ -135,6 +139,30 @@ pub fn markdown(report: &Report) -> String {
         report.total_cost_usd,
         report.repo.display()
     );
+    if let Some(run) = &report.verified {
+        let _ = writeln!(
+            md,
+            "**Verified merge: {}** (`{}`, {} check{}){}{}\n",
+            run.state.as_str(),
+            run.verify.command,
+            run.verify.verifications,
+            if run.verify.verifications == 1 {
+                ""
+            } else {
+                "s"
+            },
+            if run.verify.culprit_agent_id.is_empty() {
+                String::new()
+            } else {
+                format!("; culprit: agent `{}`", run.verify.culprit_agent_id)
+            },
+            if run.reason.is_empty() {
+                String::new()
+            } else {
+                format!(". {}", run.reason)
+            }
+        );
+    }
     md.push_str("| # | Task | Agent | State | Cost | Time | Changes | Merge |\n");
     md.push_str("|---|------|-------|-------|-----:|-----:|---------|-------|\n");
     for (i, e) in report.entries.iter().enumerate() {

@@ -469,6 +469,7 @@ impl From<&crate::integration::report::Report> for pb::ReportResponse {
                 .collect(),
             total_cost_usd: r.total_cost_usd,
             markdown: r.markdown.clone(),
+            verified_merge: r.verified.as_ref().map(Into::into),
         }
     }
 }

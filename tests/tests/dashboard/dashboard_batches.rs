@@ -150,3 +150,65 @@ async fn batch_view_marks_overlaps_previews_merges_and_reports() {
     }
     let _ = browser.client.close().await;
 }
+
+/// A batch whose merged result fails the repository's check: the card shows the verified
+/// merge red, with the culprit and the end of the output, and its Repair button sends the
+/// culprit back and follows the run to green, all on a phone-sized page.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_red_batch_shows_its_culprit_and_repair_turns_it_green() {
+    let Some(tools) = browser::chromium_and_driver() else {
+        return;
+    };
+    let env = TestEnv::new();
+    let repo = env.git_repo();
+    std::fs::write(
+        repo.join("check.sh"),
+        "#!/bin/sh\nif [ -e bad.txt ]; then echo 'bad.txt breaks the build: BASH:rm_bad.txt'; exit 1; fi\n",
+    )
+    .expect("check.sh");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            repo.join("check.sh"),
+            std::fs::Permissions::from_mode(0o755),
+        )
+        .expect("chmod");
+    }
+    std::fs::write(repo.join(".orchestra.json"), r#"{"verify": "./check.sh"}"#).expect("settings");
+    env.git(&repo, &["add", "."]);
+    env.git(&repo, &["commit", "-q", "-m", "a check"]);
+    env.ctl_ok(&["daemon", "start"]);
+    let (_dashboard, port) = browser::dashboard(&env, &repo);
+    let spawned = env.ctl_json(&[
+        "spawn",
+        "--repo",
+        repo.to_str().expect("p"),
+        "--allowed-tools",
+        "Bash",
+        "PUT:good.txt=fine add a feature",
+        "PUT:feature-b.txt=b PUT:bad.txt=oops add another",
+    ]);
+    let culprit = spawned[1]["id"].as_str().expect("id").to_owned();
+    wait_for_agents(&env, "both done", |agents| {
+        agents.len() == 2 && agents.iter().all(|a| a["state"] == "done")
+    });
+
+    let browser = Browser::start(&env, &tools, &[]).await;
+    let client = &browser.client;
+    browser::open_logged_in(client, &env, port).await;
+    click(client, "nav button[data-tab=batches]").await;
+    shows(client, "#batch-list li.batch", "batch").await;
+    click(client, "#batch-list li.batch button[data-action=merge]").await;
+    let red = shows(client, "#batch-list .batch-verified", "red").await;
+    assert!(red.contains(&format!("culprit: agent {culprit}")), "{red}");
+    assert!(red.contains("bad.txt breaks the build"), "{red}");
+    screenshot(client, "verify-red").await;
+    click(
+        client,
+        "#batch-list .batch-verified button[data-action=repair]",
+    )
+    .await;
+    let green = shows(client, "#batch-list .batch-verified", "green").await;
+    assert!(green.contains("repaired"), "{green}");
+    screenshot(client, "verify-green").await;
+}
