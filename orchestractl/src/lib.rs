@@ -75,7 +75,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Approvals(args) => commands::approvals::run(&ctx, args).await,
             Command::Approve(args) => commands::approve::run(&ctx, args).await,
             Command::Deny(args) => commands::deny::run(&ctx, args).await,
-            Command::Hooks(cmd) => commands::hooks::run(&ctx, cmd).await,
+            Command::Hooks(cmd) => commands::hooks_install::run(&ctx, cmd).await,
             Command::Notify(cmd) => commands::notify::run(&ctx, cmd).await,
             Command::Hook(cmd) => commands::hook::run(&ctx, cmd).await,
         }

@@ -83,7 +83,7 @@ pub async fn show(note: &Notification) -> Result<Answer, SendError> {
         // come back (a desktop logging in): worth another try.
         Err(err) => Err(SendError::Transient(format!(
             "desktop notification: {}",
-            super::text::short(super::text::first_line(&err.to_string()))
+            super::cut::short(super::cut::first_line(&err.to_string()))
         ))),
     }
 }

@@ -7,7 +7,7 @@
 
 use serde::Serialize;
 
-pub use super::text::{first_line, short, short_path};
+pub use super::cut::{first_line, short, short_path};
 use crate::text::human_duration;
 
 /// The kinds of notification, named as in the config's `events` and the payloads.

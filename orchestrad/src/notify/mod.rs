@@ -22,11 +22,11 @@
 pub mod attempt;
 pub mod channels;
 pub mod coalesce;
+pub mod cut;
 pub mod delivery;
 pub mod desktop;
 pub mod event;
 pub mod push;
-pub mod text;
 pub mod webpush;
 
 use parking_lot::Mutex;

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::jobs::Job;
-use super::live::LiveProcess;
+use super::liveness::LiveProcess;
 use super::meta::{Entry, SessionMeta};
 use super::parse::apply_line;
 use super::reader::{self, Line, Stat};

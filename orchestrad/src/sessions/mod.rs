@@ -9,7 +9,7 @@
 
 pub mod index;
 pub mod jobs;
-pub mod live;
+pub mod liveness;
 pub mod meta;
 pub mod parse;
 pub mod pricing;

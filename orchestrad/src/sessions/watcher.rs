@@ -19,7 +19,7 @@ use notify::{EventKind, RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 
 use super::index::SessionIndex;
-use super::{jobs, live};
+use super::{jobs, liveness};
 
 /// How long to gather more events after the first one before acting: short, because the
 /// append-to-event latency target is 50 ms.
@@ -341,7 +341,7 @@ async fn refresh_live(index: &Arc<SessionIndex>, claude_dir: &Path) {
     let claude_dir = claude_dir.to_path_buf();
     blocking(index, move |index| {
         index.set_jobs(jobs::scan(&claude_dir));
-        index.set_live(live::scan(&claude_dir));
+        index.set_live(liveness::scan(&claude_dir));
     })
     .await;
 }

@@ -5,6 +5,8 @@
 //! after a few seconds, prints nothing unless asked (`--json`), and exits 0 whatever
 //! happens (problems go to stderr, which Claude Code shows only in its debug output).
 
+pub mod permission_request;
+
 use std::io::{IsTerminal, Read};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -24,7 +26,7 @@ const TIMEOUT: Duration = Duration::from_secs(3);
 /// Runs a `hook` subcommand.
 pub async fn run(ctx: &Ctx, cmd: HookCommand) -> anyhow::Result<ExitCode> {
     match cmd {
-        HookCommand::PermissionRequest => super::hook_permission::run(ctx).await,
+        HookCommand::PermissionRequest => permission_request::run(ctx).await,
         HookCommand::Notification => {
             // Run by hand in a terminal, reading stdin would wait for input that never
             // comes (the timeout below only covers the daemon): say what it is for instead.

@@ -22,8 +22,8 @@ const MARGIN: Duration = Duration::from_secs(10);
 /// The safety limit: the `timeout` our hook has in Claude Code's settings (600 s as
 /// `hooks install` writes it, and when it cannot be read), less [`MARGIN`].
 fn safety_limit() -> Duration {
-    let timeout =
-        super::hooks::permission_timeout_s().unwrap_or(super::hooks::PERMISSION_TIMEOUT_S);
+    let timeout = crate::commands::hooks_install::permission_timeout_s()
+        .unwrap_or(crate::commands::hooks_install::PERMISSION_TIMEOUT_S);
     Duration::from_secs(timeout)
         .saturating_sub(MARGIN)
         .max(Duration::from_secs(1))

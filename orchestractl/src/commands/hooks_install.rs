@@ -35,7 +35,7 @@ struct Hook {
 pub const PERMISSION_TIMEOUT_S: u64 = 600;
 
 /// The permission hook. It gives up a little before its timeout by itself (see
-/// `hook_permission.rs`).
+/// `hook/permission_request.rs`).
 const PERMISSION: Hook = Hook {
     event: "PermissionRequest",
     marker: "hook permission-request",
