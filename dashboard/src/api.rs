@@ -325,8 +325,8 @@ async fn decide(
     headers: axum::http::HeaderMap,
     Json(body): Json<DecideBody>,
 ) -> ApiResult {
-    // A paired device answers under its own name (the daemon checks the token again);
-    // the loopback page answers as "dashboard".
+    // Every page is a logged-in device (on loopback too) and answers under its own name;
+    // the daemon checks the token again. "dashboard" is only a fallback name.
     let device_token = state.device_token(&headers).unwrap_or_default();
     let response = state
         .client

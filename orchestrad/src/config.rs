@@ -28,7 +28,7 @@ pub struct Config {
     /// The Claude Code executable: a name looked up on `PATH`, or a path.
     pub claude_command: String,
     /// `--permission-mode` of agents whose spawn does not name one. `acceptEdits` by
-    /// default: an agent's worktree is its sandbox, so its file edits need no approval;
+    /// default: an agent edits files in its own worktree, so those edits need no approval;
     /// everything else off the allowlist asks (see `orchestractl approvals`).
     pub agent_permission_mode: String,
     /// Seconds a pending approval waits before it is denied (the model is told why);

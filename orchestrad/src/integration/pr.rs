@@ -155,10 +155,18 @@ fn open(
             return Ok(outcome);
         }
     }
+    let body = text_file(body)?;
     match run(
         "gh",
         &[
-            "pr", "create", "--head", branch, "--title", title, "--body", body,
+            "pr",
+            "create",
+            "--head",
+            branch,
+            "--title",
+            title,
+            "--body-file",
+            &body.path().display().to_string(),
         ],
         repo,
         env,
@@ -176,6 +184,25 @@ fn open(
         }
     }
     Ok(outcome)
+}
+
+/// `text` in a private (0600) temporary file, for git and gh to read: tasks and reports go
+/// to them as files, never on a command line where `ps` shows them to other users. The
+/// file goes when the handle is dropped.
+fn text_file(text: &str) -> Result<tempfile::NamedTempFile, SupervisorError> {
+    use std::io::Write as _;
+    let mut file = tempfile::Builder::new()
+        .prefix("orchestra-pr-")
+        .tempfile()
+        .map_err(|err| {
+            SupervisorError::Precondition(format!("cannot write a temporary file: {err}"))
+        })?;
+    file.write_all(text.as_bytes())
+        .and_then(|()| file.flush())
+        .map_err(|err| {
+            SupervisorError::Precondition(format!("cannot write a temporary file: {err}"))
+        })?;
+    Ok(file)
 }
 
 /// Runs a command with the caller's environment; returns (success, stdout+stderr).
@@ -215,8 +242,8 @@ fn open_pr(
         .ok_or_else(|| SupervisorError::Precondition("git is not installed".to_owned()))?;
     if !status.1.is_empty() {
         git(&["add", "-A"]);
-        let message = crate::text::truncate_chars(agent.task.trim(), 200);
-        match git(&["commit", "-m", &message]) {
+        let message = text_file(&crate::text::truncate_chars(agent.task.trim(), 200))?;
+        match git(&["commit", "-F", &message.path().display().to_string()]) {
             Some((true, _)) => outcome.committed = true,
             Some((false, text)) => {
                 return Err(SupervisorError::Precondition(format!(
@@ -255,6 +282,7 @@ fn open_pr(
         "{}\n\n{}\n\nMade by claude-orchestra agent {}.",
         agent.task, agent.result, agent.id
     );
+    let body = text_file(&body)?;
     match run(
         "gh",
         &[
@@ -264,8 +292,8 @@ fn open_pr(
             &agent.branch,
             "--title",
             &title,
-            "--body",
-            &body,
+            "--body-file",
+            &body.path().display().to_string(),
         ],
         cwd,
         env,

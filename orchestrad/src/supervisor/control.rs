@@ -199,6 +199,17 @@ impl Supervisor {
             )));
         }
         self.claude_program(&env)?;
+        // `sandbox: true` holds for a resumed session as for a spawn: refused where it
+        // cannot run, never silently dropped.
+        let sandbox = self.settings.config.sandbox;
+        if sandbox
+            && let Some(problem) =
+                crate::sandbox::check(env.get("PATH").map(|p| p.as_ref())).problem()
+        {
+            return Err(SupervisorError::Precondition(format!(
+                "cannot sandbox agents here (asked by sandbox in the config): {problem}"
+            )));
+        }
         let prompt = if prompt.trim().is_empty() {
             "Continue from where you left off.".to_owned()
         } else {
@@ -225,6 +236,7 @@ impl Supervisor {
             parallel: 1,
             resume_session: session.session_id.clone(),
             pending_input: vec![prompt],
+            sandbox,
             ..AgentRecord::default()
         };
         self.insert(record, env).await?;

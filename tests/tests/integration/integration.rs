@@ -779,3 +779,57 @@ fn a_verified_merge_goes_on_after_the_daemon_is_killed() {
         env.ctl_json(&["merge", "status", "--repo", repo_arg])[0]["state"] == "green"
     });
 }
+
+/// A branch left out by a conflict is sent back to merge the integration branch in: it
+/// gets the conflicting paths and the other agent's name, runs again, and the batch is
+/// merged and checked again; when the conflict stays, the run ends `conflicted`, every
+/// branch kept.
+#[test]
+fn a_branch_left_out_by_a_conflict_is_sent_back_to_rebase() {
+    let env = TestEnv::new();
+    let repo = env.git_repo();
+    let repo_arg = repo.to_str().expect("path");
+    let agents = spawn_json(
+        &env,
+        &repo,
+        &["PUT:shared.txt=alpha first", "PUT:shared.txt=beta second"],
+    );
+    wait_for_agents(&env, "both done", |agents| {
+        agents.len() == 2 && agents.iter().all(|a| a["state"] == "done")
+    });
+    let (first, second) = (id(&agents[0]), id(&agents[1]));
+    let (code, run) = ctl_json_code(
+        &env,
+        &[
+            "merge", "--repo", repo_arg, "--verify", "true", "--repair", "1",
+        ],
+    );
+    assert_eq!(code, 1, "{run}");
+    assert_eq!(run["state"], "conflicted", "{run}");
+    let rounds = run["rounds"].as_array().expect("rounds");
+    assert_eq!(rounds.len(), 1, "{run}");
+    assert_eq!(rounds[0]["culprit_agent_id"], second.as_str());
+    assert_eq!(rounds[0]["action"], "rebase_conflict");
+    assert_eq!(strs(&run["merged"]), vec![first.clone()]);
+    assert!(
+        run["reason"].as_str().expect("reason").contains(&second),
+        "{run}"
+    );
+    let logs = env.ctl_ok(&["logs", &second]);
+    assert!(
+        logs.contains("could not be merged")
+            && logs.contains("shared.txt")
+            && logs.contains(&first),
+        "{logs}"
+    );
+    // Nothing lost: both branches and the integration branch stay.
+    let branches = env.git(&repo, &["branch", "--list", "orchestra/*"]);
+    for agent in &agents {
+        let branch = agent["branch"].as_str().expect("branch");
+        assert!(branches.contains(branch), "{branches}");
+    }
+    assert!(
+        branches.contains(run["branch"].as_str().expect("branch")),
+        "{branches}"
+    );
+}
