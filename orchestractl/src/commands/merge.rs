@@ -203,7 +203,8 @@ async fn status(
 ) -> anyhow::Result<ExitCode> {
     let clients = ctx.connect().await?;
     let repo = crate::scope::repo_filter(repo.as_deref(), false)?;
-    let mut last_seen = String::new();
+    // None until the first answer is printed (an empty list is printed too).
+    let mut last_seen: Option<String> = None;
     loop {
         let runs = clients
             .integration()
@@ -224,7 +225,7 @@ async fn status(
             .map(|r| format!("{}:{}:{}", r.batch_id, r.state, r.updated_at_ms))
             .collect::<Vec<_>>()
             .join(",");
-        if seen != last_seen {
+        if last_seen.as_deref() != Some(seen.as_str()) {
             if ctx.json {
                 let docs: Vec<serde_json::Value> = shown.iter().map(|r| json_of(r)).collect();
                 output::json(&if watch {
@@ -241,7 +242,7 @@ async fn status(
                     print_run(r);
                 }
             }
-            last_seen = seen;
+            last_seen = Some(seen);
         }
         let done = shown.iter().all(|r| is_final(&r.state));
         if !watch || done {

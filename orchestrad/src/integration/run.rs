@@ -276,8 +276,11 @@ impl Integration {
             .collect();
         runs.sort_by_key(|run| std::cmp::Reverse(run.started_at_ms));
         if runs.is_empty() && !batch.trim().is_empty() {
-            return Err(SupervisorError::NotFound(format!(
-                "verified merge of batch {batch} (start one with `orchestractl merge --batch {batch} --verify CMD`)"
+            return Err(SupervisorError::Precondition(format!(
+                "no verified merge of a batch {batch} here: start one with `orchestractl \
+                 merge --batch {batch} --verify CMD` (batch ids are in `orchestractl status \
+                 --json`)",
+                batch = batch.trim()
             )));
         }
         Ok(runs)
