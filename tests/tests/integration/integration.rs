@@ -688,6 +688,17 @@ fn a_check_past_its_timeout_ends_red_in_seconds_and_bad_settings_are_named() {
     let repo_arg = repo.to_str().expect("path");
     spawn_json(&env, &repo, &["PUT:good.txt=fine add a feature"]);
     wait_for_agents(&env, "the agent is done", all_finished);
+    // No run yet: an empty list, and an unknown batch named in words.
+    assert_eq!(
+        env.ctl_json(&["merge", "status", "--repo", repo_arg]),
+        json!([])
+    );
+    let unknown = env.ctl(&["merge", "status", "ffff0000", "--repo", repo_arg]);
+    assert!(!unknown.status.success());
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr).contains("no verified merge of a batch ffff0000"),
+        "{unknown:?}"
+    );
     let started = std::time::Instant::now();
     let (code, red) = ctl_json_code(
         &env,
