@@ -21,6 +21,7 @@ pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/api/merge", post(merge))
         .route("/api/merge-status", get(merge_status))
+        .route("/api/agents/{id}/diff", get(diff))
         .route("/api/report", get(report))
 }
 
@@ -98,6 +99,30 @@ async fn merge_status(
         }
         Err(status) => error(status),
     }
+}
+
+/// An agent's change, as `orchestractl diff --json` gives it (`?stat=1` for the counts).
+async fn diff(
+    State(state): State<Arc<AppState>>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    Query(query): Query<DiffQuery>,
+) -> Response {
+    let request = pb::DiffRequest {
+        id,
+        stat: query.stat.as_deref() == Some("1"),
+    };
+    match state.client.integration().diff(request).await {
+        Ok(response) => Json(response.into_inner()).into_response(),
+        Err(status) => error(status),
+    }
+}
+
+/// `?stat=1`: the files and their counts only.
+#[derive(Debug, Deserialize)]
+pub struct DiffQuery {
+    /// "1" for the counts only.
+    #[serde(default)]
+    stat: Option<String>,
 }
 
 /// Which report, or which batch's verified merge.

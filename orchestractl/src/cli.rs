@@ -82,6 +82,8 @@ pub enum Command {
     Pr(PrArgs),
     /// Merge the branches of a batch (or of named agents) into one integration branch
     Merge(MergeArgs),
+    /// An agent's change against the commit it started from, committed and uncommitted
+    Diff(DiffArgs),
     /// One document for a batch: tasks, states, results, costs, changes, merge status
     Report(ReportArgs),
     /// Forget finished agents: they leave `status` and `collect` (worktrees stay)
@@ -612,6 +614,19 @@ pub enum MergeCommand {
         #[arg(long, value_name = "PATH")]
         repo: Option<PathBuf>,
     },
+}
+
+/// `orchestractl diff`
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  orchestractl diff 3f2a            # the change as a unified diff\n  orchestractl diff 3f2a --stat     # files and their +/- counts\n  orchestractl diff 3f2a --json     # {agent_id, base, head, files: [{path, old_path?, status, additions, deletions, hunks: [...]}]}\n\nNew files count; renamed and binary files are named as such. A long change is cut with a\nmarker (2,000 lines a file, 20,000 in all); the whole of it is `git diff` in the worktree."
+)]
+pub struct DiffArgs {
+    /// Agent id, or any unique prefix
+    pub agent: String,
+    /// Only the files and their counts
+    #[arg(long)]
+    pub stat: bool,
 }
 
 /// `orchestractl report`

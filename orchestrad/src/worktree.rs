@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+pub mod diff;
 pub mod merge;
 
 use git2::{BranchType, DiffOptions, Repository, WorktreeAddOptions, WorktreePruneOptions};

@@ -10,6 +10,7 @@ pub mod completions;
 pub mod config;
 pub mod daemon;
 pub mod deny;
+pub mod diff;
 pub mod export;
 pub mod forget;
 pub mod health;

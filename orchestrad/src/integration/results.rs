@@ -55,6 +55,47 @@ pub(super) fn diff_of(agent: &AgentRecord) -> Option<DiffStat> {
 }
 
 impl Integration {
+    /// Agent `id`'s change against the commit it started from (see
+    /// [`crate::worktree::diff`]), or why there is none to show.
+    pub async fn diff(
+        &self,
+        id: &str,
+        stat_only: bool,
+    ) -> Result<(String, crate::worktree::diff::Change), SupervisorError> {
+        let agent = self.sup.resolve(id)?;
+        if !agent.worktree {
+            return Err(SupervisorError::Precondition(format!(
+                "agent {} ran without a worktree (in the repository itself), so it has no \
+                 change of its own to show; use `git diff` in {}",
+                agent.id,
+                agent.cwd.display()
+            )));
+        }
+        if !agent.cwd.is_dir() {
+            return Err(SupervisorError::Precondition(format!(
+                "agent {}'s worktree {} is gone (cleaned up?); its branch {} may still be \
+                 there: `git diff {}...{}`",
+                agent.id,
+                agent.cwd.display(),
+                agent.branch,
+                agent.base_commit,
+                agent.branch
+            )));
+        }
+        if agent.base_commit.is_empty() {
+            return Err(SupervisorError::Precondition(format!(
+                "agent {} has not started yet: nothing to compare",
+                agent.id
+            )));
+        }
+        let id = agent.id.clone();
+        let change = crate::supervisor::blocking("reading the agent's change", move || {
+            worktree::diff::change(&agent.cwd, &agent.base_commit, stat_only)
+        })
+        .await??;
+        Ok((id, change))
+    }
+
     /// Results of the agents (oldest first), after waiting for all to finish if `wait`.
     pub async fn collect(
         &self,

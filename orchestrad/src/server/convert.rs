@@ -568,3 +568,44 @@ impl From<crate::integration::pr::PrOutcome> for pb::PrResponse {
         }
     }
 }
+
+/// An agent's change on the wire.
+pub fn diff(agent_id: String, change: crate::worktree::diff::Change) -> pb::DiffResponse {
+    pb::DiffResponse {
+        agent_id,
+        base: change.base,
+        head: change.head,
+        files: change
+            .files
+            .into_iter()
+            .map(|f| pb::DiffFile {
+                path: f.path,
+                old_path: f.old_path.unwrap_or_default(),
+                status: f.status.to_owned(),
+                additions: f.additions,
+                deletions: f.deletions,
+                hunks: f
+                    .hunks
+                    .into_iter()
+                    .map(|h| pb::DiffHunk {
+                        old_start: h.old_start,
+                        old_lines: h.old_lines,
+                        new_start: h.new_start,
+                        new_lines: h.new_lines,
+                        lines: h
+                            .lines
+                            .into_iter()
+                            .map(|l| pb::DiffLine {
+                                kind: l.kind.to_owned(),
+                                text: l.text,
+                                old_line: l.old_line,
+                                new_line: l.new_line,
+                            })
+                            .collect(),
+                    })
+                    .collect(),
+                lines_cut: f.lines_cut,
+            })
+            .collect(),
+    }
+}

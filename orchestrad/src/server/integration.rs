@@ -70,6 +70,17 @@ impl Integration for IntegrationService {
         Ok(Response::new((&outcome).into()))
     }
 
+    async fn diff(
+        &self,
+        request: Request<pb::DiffRequest>,
+    ) -> Result<Response<pb::DiffResponse>, Status> {
+        let req = request.into_inner();
+        let (agent_id, change) = self.ctx.integration.diff(&req.id, req.stat).await?;
+        Ok(Response::new(crate::server::convert::diff(
+            agent_id, change,
+        )))
+    }
+
     async fn merge_status(
         &self,
         request: Request<pb::MergeStatusRequest>,

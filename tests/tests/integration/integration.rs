@@ -844,3 +844,64 @@ fn a_branch_left_out_by_a_conflict_is_sent_back_to_rebase() {
         "{branches}"
     );
 }
+
+/// `diff`: an agent's change against the commit it started from, committed and
+/// uncommitted, with line numbers; an agent without a worktree and an unknown id are
+/// clear errors.
+#[test]
+fn diff_shows_an_agents_change_with_its_lines() {
+    let env = TestEnv::new();
+    let repo = env.git_repo();
+    let agents = spawn_json(
+        &env,
+        &repo,
+        &[
+            "PUT:notes.txt=hello add notes",
+            "PUT:README.md=changed edit the readme",
+        ],
+    );
+    wait_for_agents(&env, "both done", all_finished);
+    let (notes, readme) = (id(&agents[0]), id(&agents[1]));
+    let change = env.ctl_json(&["diff", &notes]);
+    assert_eq!(change["agent_id"], notes.as_str());
+    let files = change["files"].as_array().expect("files");
+    assert_eq!(files.len(), 1, "{change}");
+    assert_eq!(files[0]["path"], "notes.txt");
+    assert_eq!(files[0]["status"], "added");
+    assert_eq!(files[0]["additions"], 1);
+    assert!(
+        files[0].get("old_path").is_none(),
+        "absent, not null: {change}"
+    );
+    let line = &files[0]["hunks"][0]["lines"][0];
+    assert_eq!(
+        (line["kind"].as_str(), line["text"].as_str()),
+        (Some("add"), Some("hello"))
+    );
+    assert_eq!(line["new_line"], 1);
+    assert!(line.get("old_line").is_none());
+    let modified = env.ctl_json(&["diff", &readme]);
+    assert_eq!(modified["files"][0]["status"], "modified", "{modified}");
+    assert_eq!(modified["files"][0]["deletions"], 1);
+    let stat = env.ctl_ok(&["diff", &readme, "--stat"]);
+    assert!(
+        stat.contains("modified") && stat.contains("README.md"),
+        "{stat}"
+    );
+    let unified = env.ctl_ok(&["diff", &readme]);
+    assert!(
+        unified.contains("-# test repo") && unified.contains("+changed"),
+        "{unified}"
+    );
+
+    let unknown = env.ctl(&["diff", "ffffffff"]);
+    assert!(!unknown.status.success());
+    let in_place = spawn_json(&env, &repo, &["--no-worktree", "say hi"]);
+    wait_for_agents(&env, "all done", all_finished);
+    let out = env.ctl(&["diff", &id(&in_place[0])]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && said.contains("without a worktree"),
+        "{said}"
+    );
+}
