@@ -361,7 +361,7 @@ mod tests {
         assert!(is_broken_pipe(&anyhow::Error::new(pipe())));
         let refused = orchestra_proto::ConnectError::Unreachable {
             path: "/run/o.sock".into(),
-            source: pipe(),
+            cause: pipe(),
         };
         assert!(!is_broken_pipe(&anyhow::Error::new(refused)));
     }

@@ -18,21 +18,33 @@ use crate::v1::{
     sessions_client::SessionsClient,
 };
 
+/// Why the socket did not answer, in words: what a person can act on.
+fn unreachable_reason(cause: &std::io::Error) -> String {
+    match cause.kind() {
+        std::io::ErrorKind::NotFound => "no socket there".to_owned(),
+        std::io::ErrorKind::ConnectionRefused => "nothing listens on it".to_owned(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+        _ if cause.to_string().is_empty() => cause.kind().to_string(),
+        _ => cause.to_string(),
+    }
+}
+
 /// Why a connection to the daemon could not be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
     /// Nothing listens on the socket, or the socket file is missing.
     #[error(
-        "cannot reach orchestrad at {}: is it running? start it with \
-         `orchestractl daemon start` ({source})",
-        path.display()
+        "cannot reach orchestrad at {} ({}): is it running? start it with \
+         `orchestractl daemon start`",
+        path.display(),
+        unreachable_reason(cause)
     )]
     Unreachable {
         /// The socket that was tried.
         path: PathBuf,
-        /// What the connect call said.
-        #[source]
-        source: std::io::Error,
+        /// What the connect call said (in the message, in words; not repeated as a
+        /// source, so an error chain says it once).
+        cause: std::io::Error,
     },
     /// Something answers on the socket, but not as a working orchestrad.
     #[error(
@@ -133,7 +145,7 @@ impl Client {
         }
         Err(ConnectError::Unreachable {
             path: socket.to_path_buf(),
-            source: std::io::Error::new(
+            cause: std::io::Error::new(
                 std::io::ErrorKind::ConnectionReset,
                 last.map_or_else(String::new, |status| status.message().to_owned()),
             ),
@@ -216,7 +228,7 @@ pub async fn connect(socket_path: impl AsRef<Path>) -> Result<Channel, ConnectEr
         .await
         .map_err(|err| ConnectError::Unreachable {
             path: path.clone(),
-            source: io_error_of(&err),
+            cause: io_error_of(&err),
         })
 }
 

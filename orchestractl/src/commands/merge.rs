@@ -153,7 +153,7 @@ fn print_run(r: &MergeResponse) {
         println!("  left out: {} ({})", s.agent_id, s.reason);
     }
     println!(
-        "  check: {} ({}, {} run{})",
+        "  check: {} (last {}; {} check{} run in all)",
         verify.command,
         verify.state,
         verify.verifications,
@@ -186,6 +186,13 @@ fn print_run(r: &MergeResponse) {
             "follow it: orchestractl merge status {} --watch",
             r.batch_id
         );
+    } else if r.state == "red" && !verify.base_red && !verify.culprit_agent_id.is_empty() {
+        eprintln!(
+            "next: send agent {} the failure and merge again with `orchestractl merge --batch {} --verify '{}' --repair 1`, or fix it by hand in its worktree",
+            verify.culprit_agent_id, r.batch_id, verify.command
+        );
+    } else if r.state == "red" && verify.base_red {
+        eprintln!("next: fix the base (its check fails before any agent's work), then merge again");
     } else if r.state == "green" {
         eprintln!(
             "next: `orchestractl pr --integration {}` or `git merge {}`",

@@ -34,6 +34,19 @@ pub async fn run(ctx: &Ctx, args: ReportArgs) -> anyhow::Result<ExitCode> {
             report.entries.len(),
             report.total_cost_usd
         );
+        if let Some(run) = &report.verified_merge {
+            let verify = run.verify.clone().unwrap_or_default();
+            println!(
+                "verified merge: {} ({}){}\n",
+                run.state,
+                verify.command,
+                if verify.culprit_agent_id.is_empty() {
+                    String::new()
+                } else {
+                    format!(", culprit {}", verify.culprit_agent_id)
+                }
+            );
+        }
         let rows: Vec<Vec<String>> = report
             .entries
             .iter()

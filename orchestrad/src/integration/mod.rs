@@ -91,8 +91,9 @@ impl Integration {
             ids.dedup();
             match ids.as_slice() {
                 [] => {
-                    return Err(SupervisorError::NotFound(format!(
-                        "batch {batch} (see the batch ids with `orchestractl status --json`)"
+                    return Err(SupervisorError::Precondition(format!(
+                        "no batch matches {batch:?} here: the batch ids are in \
+                         `orchestractl status --json` (batch_id)"
                     )));
                 }
                 [one] => (*one).to_owned(),

@@ -90,10 +90,17 @@ impl Integration {
             && run.state == super::run::RunState::Red
             && !force
         {
+            let next = if run.verify.base_red {
+                "fix the base, then merge again".to_owned()
+            } else {
+                format!(
+                    "repair it with `orchestractl merge --batch {batch} --verify '{}' --repair 1`",
+                    run.verify.command
+                )
+            };
             return Err(SupervisorError::Precondition(format!(
-                "batch {batch}'s verified merge is red ({}): repair it (`orchestractl merge \
-                 --batch {batch} --verify ... --repair 1`), or open the pull request anyway \
-                 with --force",
+                "batch {batch}'s verified merge is red: {}. Then {next}, or open the pull \
+                 request anyway with --force",
                 run.reason
             )));
         }

@@ -201,7 +201,7 @@ impl Integration {
             .unwrap_or(DEFAULT_TIMEOUT_S);
         if timeout_s == 0 {
             return Err(SupervisorError::Invalid(
-                "--verify-timeout must be at least 1 second".to_owned(),
+                "the verify timeout must be at least 1 second".to_owned(),
             ));
         }
         // The batch as merge would choose it, checked now so a bad name fails at once.
@@ -574,12 +574,11 @@ impl Integration {
         } else {
             format!(
                 "The batch's check fails once your branch {} is merged with the others into \
-                 {}.\n\nCommand: {}\nExit code: {}\nWhy: {}\nEnd of its output:\n```\n{}\n```\n\n\
+                 {}.\n\nCommand: {}\nResult: {}\nEnd of its output:\n```\n{}\n```\n\n\
                  Fix your change so that the check passes, then commit.",
                 agent.branch,
                 run.outcome.branch,
                 run.verify.command,
-                checked.exit_code,
                 checked.reason,
                 checked.tail.trim_end()
             )

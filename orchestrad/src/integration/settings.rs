@@ -14,7 +14,7 @@ pub const FILE: &str = ".orchestra.json";
 
 /// What `.orchestra.json` says.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct RepoSettings {
     /// The check run on a merged batch (`sh -c`).
     pub verify: Option<String>,
@@ -40,7 +40,7 @@ impl RepoSettings {
                 )));
             }
         };
-        serde_json::from_str(&text).map_err(|err| {
+        let settings: RepoSettings = serde_json::from_str(&text).map_err(|err| {
             SupervisorError::Invalid(format!(
                 "{} line {} column {}: {}; it should look like \
                  {{\"verify\": \"cargo test -q\", \"verify_timeout_s\": 900, \"repair_rounds\": 1}}",
@@ -49,7 +49,14 @@ impl RepoSettings {
                 err.column(),
                 strip_position(&err.to_string())
             ))
-        })
+        })?;
+        if settings.verify_timeout_s == Some(0) {
+            return Err(SupervisorError::Invalid(format!(
+                "{}: verify_timeout_s must be at least 1 (second)",
+                path.display()
+            )));
+        }
+        Ok(settings)
     }
 }
 
@@ -81,5 +88,16 @@ mod tests {
         let err = RepoSettings::load(dir.path()).expect_err("bad").to_string();
         assert!(err.contains(".orchestra.json line 2 column"), "{err}");
         assert!(err.contains("invalid type"), "{err}");
+        // A typo is an error, not a check silently skipped.
+        std::fs::write(dir.path().join(FILE), "{\"verfy\": \"./check.sh\"}").expect("write");
+        let err = RepoSettings::load(dir.path())
+            .expect_err("typo")
+            .to_string();
+        assert!(err.contains("unknown field `verfy`"), "{err}");
+        std::fs::write(dir.path().join(FILE), "{\"verify_timeout_s\": 0}").expect("write");
+        let err = RepoSettings::load(dir.path())
+            .expect_err("zero")
+            .to_string();
+        assert!(err.contains("verify_timeout_s must be at least 1"), "{err}");
     }
 }
