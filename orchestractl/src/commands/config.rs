@@ -121,10 +121,17 @@ async fn show(ctx: &Ctx) -> anyhow::Result<ExitCode> {
             println!("# warning: {warning}");
         }
     }
+    let on = if settings["sandbox"].as_bool() == Some(true) {
+        "on"
+    } else {
+        "off"
+    };
     match sandbox["available"].as_bool() {
-        Some(true) => println!("# sandbox: can run here (`spawn --sandbox`, or \"sandbox\": true)"),
+        Some(true) => {
+            println!("# sandbox ({on}): can run here (`spawn --sandbox`, or \"sandbox\": true)")
+        }
         Some(false) => println!(
-            "# sandbox: cannot run here: missing {}; {}",
+            "# sandbox ({on}): cannot run here: missing {}; {}",
             sandbox["missing"]
                 .as_array()
                 .map(|m| m

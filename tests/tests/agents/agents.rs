@@ -530,7 +530,7 @@ fn spawn_sandbox_is_refused_where_it_cannot_run_and_set_up_where_it_can() {
     let shown = ctl_with_path(&env, bare.as_os_str(), &["config", "show"]);
     let shown = String::from_utf8_lossy(&shown.stdout);
     assert!(
-        shown.contains("# sandbox: cannot run here: missing bwrap, socat; install them (`apt install bubblewrap socat`"),
+        shown.contains("# sandbox (off): cannot run here: missing bwrap, socat; install them (`apt install bubblewrap socat`"),
         "{shown}"
     );
 
