@@ -84,6 +84,8 @@ pub enum Command {
     Merge(MergeArgs),
     /// An agent's change against the commit it started from, committed and uncommitted
     Diff(DiffArgs),
+    /// Comment on lines of an agent's change, send the comments back, or approve it
+    Review(ReviewArgs),
     /// One document for a batch: tasks, states, results, costs, changes, merge status
     Report(ReportArgs),
     /// Forget finished agents: they leave `status` and `collect` (worktrees stay)
@@ -592,6 +594,10 @@ pub struct MergeArgs {
     /// Start the verified merge and return at once (follow it with `merge status`)
     #[arg(long)]
     pub no_wait: bool,
+    /// Merge only agents whose change was approved (`orchestractl review ID --approve`);
+    /// the rest are named as left out
+    #[arg(long)]
+    pub approved_only: bool,
     /// Repository [default: the current directory]
     #[arg(long, value_name = "PATH")]
     pub repo: Option<PathBuf>,
@@ -627,6 +633,25 @@ pub struct DiffArgs {
     /// Only the files and their counts
     #[arg(long)]
     pub stat: bool,
+}
+
+/// `orchestractl review`
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  orchestractl review 3f2a --comment src/auth.rs:42 'check the expiry here too'\n  orchestractl review 3f2a --comment a.rs:3 'rename' --comment b.rs:9 'no unwrap' --send\n  orchestractl review 3f2a --approve\n  orchestractl merge --approved-only\n\nLines are numbered in the agent's version, as `orchestractl diff AGENT` shows them; a\ncomment on a line that is not in the change is refused. --send sends every open comment as\none follow-up (path:line, the quoted line, your words), resuming the agent's session.\nThe review shows in `status --json` as review: {state: none|commented|changes_requested|\napproved, comments: [{path, line, text, at, sent}]}."
+)]
+pub struct ReviewArgs {
+    /// Agent id, or any unique prefix
+    pub agent: String,
+    /// A comment on one line: PATH:LINE and the text (repeatable)
+    #[arg(long, num_args = 2, value_names = ["PATH:LINE", "TEXT"], action = clap::ArgAction::Append)]
+    pub comment: Vec<String>,
+    /// Send the open comments to the agent as one follow-up
+    #[arg(long, conflicts_with = "approve")]
+    pub send: bool,
+    /// Approve the change (for `merge --approved-only`)
+    #[arg(long)]
+    pub approve: bool,
 }
 
 /// `orchestractl report`

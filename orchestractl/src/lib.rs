@@ -57,6 +57,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Pr(args) => commands::pr::run(&ctx, args).await,
             Command::Merge(args) => commands::merge::run(&ctx, args).await,
             Command::Diff(args) => commands::diff::run(&ctx, args).await,
+            Command::Review(args) => commands::review::run(&ctx, args).await,
             Command::Report(args) => commands::report::run(&ctx, args).await,
             Command::Forget(args) => commands::forget::run(&ctx, args).await,
             Command::Init(args) => commands::init::run(&ctx, args).await,

@@ -41,6 +41,7 @@ pub async fn run(ctx: &Ctx, args: MergeArgs) -> anyhow::Result<ExitCode> {
             repair_rounds: args.repair,
             verify_timeout_s: args.verify_timeout,
             no_wait: args.no_wait,
+            approved_only: args.approved_only,
             env: std::env::vars().collect(),
         })
         .await?

@@ -23,6 +23,7 @@ pub mod notify;
 pub mod pr;
 pub mod report;
 pub mod resume;
+pub mod review;
 pub mod search;
 pub mod send;
 pub mod service;

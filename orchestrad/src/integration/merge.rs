@@ -24,6 +24,8 @@ pub struct MergeRequest {
     pub into: String,
     /// Only the pairwise conflicts, changing nothing.
     pub dry_run: bool,
+    /// Only agents whose review is `approved`; the rest are left out, named.
+    pub approved_only: bool,
 }
 
 /// Two agents whose work conflicts.
@@ -91,7 +93,13 @@ impl Integration {
             dry_run: request.dry_run,
             ..MergeOutcome::default()
         };
-        let takers = takers(chosen, request.dry_run, named, &mut outcome.skipped)?;
+        let takers = takers(
+            chosen,
+            request.dry_run,
+            named,
+            request.approved_only,
+            &mut outcome.skipped,
+        )?;
         if request.dry_run {
             let root = repo.clone();
             let agents = takers.clone();
@@ -173,6 +181,7 @@ fn takers(
     chosen: Vec<AgentRecord>,
     dry_run: bool,
     named: bool,
+    approved_only: bool,
     left: &mut Vec<Left>,
 ) -> Result<Vec<AgentRecord>, SupervisorError> {
     let mut takers = Vec::new();
@@ -192,6 +201,12 @@ fn takers(
                 agent.state.as_str(),
                 agent.id
             )));
+        } else if approved_only && agent.review.state != "approved" {
+            Some(format!(
+                "its change is not approved (review it: `orchestractl diff {}`, then \
+                 `orchestractl review {} --approve`)",
+                agent.id, agent.id
+            ))
         } else if !named && agent.state != AgentState::Done {
             Some(format!(
                 "it is {} (name it to merge it anyway: `orchestractl merge {}`)",

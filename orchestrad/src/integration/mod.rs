@@ -11,6 +11,7 @@ pub mod merge;
 pub mod pr;
 pub mod report;
 pub mod results;
+pub mod review;
 pub mod run;
 pub mod settings;
 pub mod verify;

@@ -132,6 +132,8 @@ pub struct MergeRun {
     pub agents: Vec<String>,
     /// The integration branch asked for (empty: the default).
     pub into: String,
+    /// Only approved agents are merged.
+    pub approved_only: bool,
     /// Seconds one verification may take.
     pub timeout_s: u64,
     /// Rounds of repair allowed.
@@ -225,6 +227,7 @@ impl Integration {
             repo,
             agents: request.agents.clone(),
             into: request.into.clone(),
+            approved_only: request.approved_only,
             timeout_s,
             repair_rounds: options
                 .repair_rounds
@@ -360,6 +363,7 @@ impl Integration {
             },
             into: run.into.clone(),
             dry_run: false,
+            approved_only: run.approved_only,
         };
         if !run.base_checked {
             let (_, members) = if run.agents.is_empty() {

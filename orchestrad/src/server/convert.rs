@@ -179,6 +179,25 @@ impl From<&AgentRecord> for pb::Agent {
             after: a.after.clone(),
             merge_status: a.merge_status.clone(),
             sandbox: a.sandbox,
+            review: Some(pb::Review {
+                state: if a.review.state.is_empty() {
+                    "none".to_owned()
+                } else {
+                    a.review.state.clone()
+                },
+                comments: a
+                    .review
+                    .comments
+                    .iter()
+                    .map(|c| pb::ReviewComment {
+                        path: c.path.clone(),
+                        line: c.line,
+                        text: c.text.clone(),
+                        at: c.at,
+                        sent: c.sent,
+                    })
+                    .collect(),
+            }),
         }
     }
 }

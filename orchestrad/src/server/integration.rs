@@ -54,6 +54,7 @@ impl Integration for IntegrationService {
             batch: req.batch_id,
             into: req.into,
             dry_run: req.dry_run,
+            approved_only: req.approved_only,
         };
         let options = VerifyOptions {
             command: req.verify,
@@ -79,6 +80,28 @@ impl Integration for IntegrationService {
         Ok(Response::new(crate::server::convert::diff(
             agent_id, change,
         )))
+    }
+
+    async fn review(
+        &self,
+        request: Request<pb::ReviewRequest>,
+    ) -> Result<Response<pb::Agent>, Status> {
+        let req = request.into_inner();
+        let agent = self
+            .ctx
+            .integration
+            .review(crate::integration::review::ReviewRequest {
+                id: req.id,
+                comments: req
+                    .comments
+                    .into_iter()
+                    .map(|c| (c.path, c.line, c.text))
+                    .collect(),
+                send: req.send,
+                approve: req.approve,
+            })
+            .await?;
+        Ok(Response::new((&agent).into()))
     }
 
     async fn merge_status(

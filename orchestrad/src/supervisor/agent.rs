@@ -161,6 +161,34 @@ pub struct AgentRecord {
     /// Its shell commands run in Claude Code's sandbox (`spawn --sandbox`, config
     /// `sandbox`).
     pub sandbox: bool,
+    /// A person's review of its change (`orchestractl review`).
+    pub review: Review,
+}
+
+/// A person's review of an agent's change.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Review {
+    /// `none`, `commented`, `changes_requested` or `approved`.
+    pub state: String,
+    /// Line comments, oldest first.
+    pub comments: Vec<ReviewComment>,
+}
+
+/// One line comment.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ReviewComment {
+    /// The file.
+    pub path: String,
+    /// The line in the agent's version.
+    pub line: u32,
+    /// What the person says.
+    pub text: String,
+    /// When, ms since the epoch.
+    pub at: i64,
+    /// Sent to the agent.
+    pub sent: bool,
 }
 
 /// Paths another agent changed too.

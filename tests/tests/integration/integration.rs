@@ -905,3 +905,77 @@ fn diff_shows_an_agents_change_with_its_lines() {
         "{said}"
     );
 }
+
+/// Review: two line comments go back to the agent as one follow-up with their paths, lines
+/// and quoted lines; a comment off the change is refused; `merge --approved-only` merges
+/// the approved agent and names the other as left out.
+#[test]
+fn review_comments_go_back_as_one_follow_up_and_only_approved_work_is_merged() {
+    let env = TestEnv::new();
+    let repo = env.git_repo();
+    let repo_arg = repo.to_str().expect("path");
+    let agents = spawn_json(
+        &env,
+        &repo,
+        &[
+            "PUT:a.txt=alpha PUT:b.txt=beta two files",
+            "PUT:c.txt=gamma one file",
+        ],
+    );
+    wait_for_agents(&env, "both done", all_finished);
+    let (first, second) = (id(&agents[0]), id(&agents[1]));
+
+    let off = env.ctl(&["review", &first, "--comment", "a.txt:99", "no such line"]);
+    assert!(!off.status.success());
+    assert!(
+        String::from_utf8_lossy(&off.stderr).contains("is not a line of agent"),
+        "{off:?}"
+    );
+    let sent = env.ctl_json(&[
+        "review",
+        &first,
+        "--comment",
+        "a.txt:1",
+        "say alpha louder",
+        "--comment",
+        "b.txt:1",
+        "beta is wrong",
+        "--send",
+    ]);
+    assert_eq!(sent["review"]["state"], "changes_requested", "{sent}");
+    let comments = sent["review"]["comments"].as_array().expect("comments");
+    assert_eq!(comments.len(), 2);
+    assert!(comments.iter().all(|c| c["sent"] == true), "{sent}");
+    wait_for_agents(&env, "the follow-up ran", |agents| {
+        agents.iter().all(|a| a["state"] == "done")
+            && agents
+                .iter()
+                .any(|a| a["id"] == first.as_str() && a["runs"].as_u64() >= Some(2))
+    });
+    let logs = env.ctl_ok(&["logs", &first]);
+    for needle in [
+        "a.txt:1",
+        "> alpha",
+        "say alpha louder",
+        "b.txt:1",
+        "> beta",
+        "beta is wrong",
+    ] {
+        assert!(logs.contains(needle), "{needle} in {logs}");
+    }
+
+    let approved = env.ctl_json(&["review", &second, "--approve"]);
+    assert_eq!(approved["review"]["state"], "approved");
+    let (code, merged) = ctl_json_code(&env, &["merge", "--repo", repo_arg, "--approved-only"]);
+    assert_eq!(code, 2, "a branch was left out: {merged}");
+    assert_eq!(strs(&merged["merged"]), vec![second.clone()]);
+    let left = &merged["skipped"][0];
+    assert_eq!(left["agent_id"], first.as_str());
+    assert!(
+        left["reason"]
+            .as_str()
+            .expect("reason")
+            .contains("not approved"),
+        "{merged}"
+    );
+}
