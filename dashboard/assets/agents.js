@@ -5,6 +5,7 @@
 
 import { $, el, api, elapsed } from "./dom.js";
 import { openLogs, openSend } from "./logs.js";
+import { openChanges } from "./changes.js";
 
 /** Every agent the page knows, by id (batches.js and notify.js read it). */
 export const agents = new Map();
@@ -90,6 +91,7 @@ function createCard(agent) {
   const actions = el("div", { class: "card-actions" }, [
     el("button", { text: "Logs", attrs: { type: "button", "data-action": "logs" }, onclick: () => openLogs(agents.get(agent.id)) }),
     el("button", { text: "Send", attrs: { type: "button", "data-action": "send" }, onclick: () => openSend(agents.get(agent.id)) }),
+    el("button", { text: "Changes", attrs: { type: "button", "data-action": "changes" }, onclick: () => openChanges(agents.get(agent.id)) }),
     stop,
   ]);
   card.append(head, refs.task, refs.activity, refs.branch, actions);

@@ -8,6 +8,7 @@
 import { pendingApprovals } from "./approvals.js";
 import { agents } from "./agents.js";
 import { openLogs } from "./logs.js";
+import { openChanges } from "./changes.js";
 import { openTranscript } from "./sessions.js";
 import { showTab } from "./tabs.js";
 
@@ -71,14 +72,20 @@ function markRead() {
   if (unread && document.visibilityState === "visible") { unread = 0; showUnread(); }
 }
 
-/** Opens the item a notification's link names (`#agent=ID`, `#session=ID`). */
+/** Opens the item a notification's link names (`#agent=ID`, `#agent=ID&view=changes`,
+ * `#session=ID`). */
 function openLinked() {
-  const match = /^#(agent|session)=([\w-]+)$/.exec(location.hash);
+  const match = /^#(agent|session)=([\w-]+)(&view=changes)?$/.exec(location.hash);
   if (!match) return;
-  const [, kind, id] = match;
+  const [, kind, id, changes] = match;
   const deadline = Date.now() + 10000;
   const attempt = () => {
-    if (kind === "agent" && agents.has(id)) { showTab("agents"); openLogs(agents.get(id)); return; }
+    if (kind === "agent" && agents.has(id)) {
+      showTab("agents");
+      if (changes) openChanges(agents.get(id));
+      else openLogs(agents.get(id));
+      return;
+    }
     if (kind === "session") { showTab("sessions"); openTranscript(id); return; }
     if (Date.now() < deadline) setTimeout(attempt, 250);
   };

@@ -32,6 +32,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     asset!("app.js", JS),
     asset!("approvals.js", JS),
     asset!("batches.js", JS),
+    asset!("changes.js", JS),
     asset!("dom.js", JS),
     asset!("icon.svg", "image/svg+xml"),
     asset!("live.js", JS),

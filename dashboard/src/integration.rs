@@ -22,6 +22,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/merge", post(merge))
         .route("/api/merge-status", get(merge_status))
         .route("/api/agents/{id}/diff", get(diff))
+        .route("/api/agents/{id}/review", post(review))
         .route("/api/report", get(report))
 }
 
@@ -112,6 +113,54 @@ async fn diff(
         stat: query.stat.as_deref() == Some("1"),
     };
     match state.client.integration().diff(request).await {
+        Ok(response) => Json(response.into_inner()).into_response(),
+        Err(status) => error(status),
+    }
+}
+
+/// Line comments, sending them, or an approval, from the page.
+#[derive(Debug, Deserialize)]
+pub struct ReviewBody {
+    /// Comments to add.
+    #[serde(default)]
+    comments: Vec<CommentBody>,
+    /// Send the open comments to the agent.
+    #[serde(default)]
+    send: bool,
+    /// Approve the change.
+    #[serde(default)]
+    approve: bool,
+}
+
+/// One line comment from the page.
+#[derive(Debug, Deserialize)]
+pub struct CommentBody {
+    path: String,
+    line: u32,
+    text: String,
+}
+
+async fn review(
+    State(state): State<Arc<AppState>>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    Json(body): Json<ReviewBody>,
+) -> Response {
+    let request = pb::ReviewRequest {
+        id,
+        comments: body
+            .comments
+            .into_iter()
+            .map(|c| pb::ReviewComment {
+                path: c.path,
+                line: c.line,
+                text: c.text,
+                ..pb::ReviewComment::default()
+            })
+            .collect(),
+        send: body.send,
+        approve: body.approve,
+    };
+    match state.client.integration().review(request).await {
         Ok(response) => Json(response.into_inner()).into_response(),
         Err(status) => error(status),
     }

@@ -247,7 +247,10 @@ impl Notifier {
         let Some(base) = self.dashboards.lock().last().cloned() else {
             return note;
         };
-        note.url = if !note.agent_id.is_empty() {
+        note.url = if !note.agent_id.is_empty() && note.event == EventKind::AgentDone {
+            // A finished agent's change is what the user comes to look at.
+            format!("{base}#agent={}&view=changes", note.agent_id)
+        } else if !note.agent_id.is_empty() {
             format!("{base}#agent={}", note.agent_id)
         } else if !note.session_id.is_empty() {
             format!("{base}#session={}", note.session_id)
@@ -416,6 +419,14 @@ mod tests {
         assert_eq!(
             notifier.with_link(note("", "")).url,
             "http://127.0.0.1:8888/"
+        );
+        let done = Notification {
+            event: EventKind::AgentDone,
+            ..note("a1", "s1")
+        };
+        assert_eq!(
+            notifier.with_link(done).url,
+            "http://127.0.0.1:8888/#agent=a1&view=changes"
         );
     }
 

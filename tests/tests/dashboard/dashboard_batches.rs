@@ -212,3 +212,64 @@ async fn a_red_batch_shows_its_culprit_and_repair_turns_it_green() {
     assert!(green.contains("repaired"), "{green}");
     screenshot(client, "verify-green").await;
 }
+
+/// An agent's change on a phone: the `agent_done` link (`#agent=ID&view=changes`) opens it,
+/// folded by file, readable without sideways scrolling at 390 px even with a long line; a
+/// tapped line takes a comment, and "Send comments" sends it to the agent as a follow-up.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_agents_change_opens_from_its_link_and_a_line_comment_goes_back() {
+    let Some(tools) = browser::chromium_and_driver() else {
+        return;
+    };
+    let env = TestEnv::new();
+    let repo = env.git_repo();
+    env.ctl_ok(&["daemon", "start"]);
+    let (_dashboard, port) = browser::dashboard(&env, &repo);
+    let long = "x".repeat(300);
+    let task = format!("PUT:notes.txt={long} write notes");
+    let spawned = env.ctl_json(&["spawn", "--repo", repo.to_str().expect("p"), &task]);
+    let id = spawned[0]["id"].as_str().expect("id").to_owned();
+    wait_for_agents(&env, "done", all_finished);
+
+    let browser = Browser::start(&env, &tools, &[]).await;
+    let client = &browser.client;
+    browser::open_logged_in(client, &env, port).await;
+    client
+        .goto(&format!("http://127.0.0.1:{port}/#agent={id}&view=changes"))
+        .await
+        .expect("the agent_done link");
+    let panel = shows(client, "#panel-body", "notes.txt").await;
+    assert!(panel.contains("1 file changed"), "{panel}");
+    click(client, "#panel-body details.diff-file summary").await;
+    shows(client, "#panel-body .diff-line", "xxxxxxxx").await;
+    let wide: bool = client
+        .execute(
+            "return document.documentElement.scrollWidth > window.innerWidth;",
+            vec![],
+        )
+        .await
+        .expect("measure")
+        .as_bool()
+        .unwrap_or(true);
+    assert!(!wide, "the change scrolls sideways at 390 px");
+    screenshot(client, "changes").await;
+    // The comment a person would type at the prompt.
+    client
+        .execute("window.prompt = () => 'shorter, please';", vec![])
+        .await
+        .expect("prompt");
+    click(client, "#panel-body .diff-line[data-line='1']").await;
+    shows(client, "#panel-body .review-status", "1 comment to send").await;
+    click(client, "#panel-body button[data-action=send-review]").await;
+    shows(client, "#panel-body .review-status", "changes requested").await;
+    wait_for_agents(&env, "the follow-up ran", |agents| {
+        agents
+            .iter()
+            .all(|a| a["state"] == "done" && a["runs"].as_u64() >= Some(2))
+    });
+    let logs = env.ctl_ok(&["logs", &id]);
+    assert!(
+        logs.contains("notes.txt:1") && logs.contains("shorter, please"),
+        "{logs}"
+    );
+}
