@@ -15,6 +15,17 @@ use crate::client::{Ctx, repo_arg};
 
 /// Prepares the repository.
 pub async fn run(ctx: &Ctx, args: RepoArgs) -> anyhow::Result<ExitCode> {
+    // A mistyped path must not quietly become a new folder and repository.
+    if let Some(path) = args.repo.as_deref()
+        && !path.is_dir()
+    {
+        anyhow::bail!(
+            "{} is not a directory: create it first (`mkdir -p {}`), then run `orchestractl init --repo {}`",
+            path.display(),
+            path.display(),
+            path.display()
+        );
+    }
     let repo = repo_arg(args.repo.as_deref())?;
     let config = git_identity_config(Path::new(&repo)).await;
     let env = |name: &str| std::env::var(name).unwrap_or_default();

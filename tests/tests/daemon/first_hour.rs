@@ -114,6 +114,16 @@ fn init_commits_the_files_already_there_and_spawn_warns_about_uncommitted_change
     std::fs::write(dir.join(".gitignore"), "secret.txt\n").expect("write");
     std::fs::write(dir.join("secret.txt"), "hunter2\n").expect("write");
 
+    // A mistyped path is refused, not made into a new folder.
+    let typo = env.root.path().join("projcet");
+    let refused = env.ctl(&["init", "--repo", typo.to_str().expect("utf-8")]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("is not a directory"),
+        "{refused:?}"
+    );
+    assert!(!typo.exists(), "nothing made at the typo");
+
     let out = ok_in(&env, &dir, &["init"]);
     assert!(
         out.contains("src/main.rs"),
