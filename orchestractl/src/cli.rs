@@ -625,7 +625,7 @@ pub enum MergeCommand {
 /// `orchestractl diff`
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  orchestractl diff 3f2a            # the change as a unified diff\n  orchestractl diff 3f2a --stat     # files and their +/- counts\n  orchestractl diff 3f2a --json     # {agent_id, base, head, files: [{path, old_path?, status, additions, deletions, hunks: [...]}]}\n\nNew files count; renamed and binary files are named as such. A long change is cut with a\nmarker (2,000 lines a file, 20,000 in all); the whole of it is `git diff` in the worktree."
+    after_help = "Examples:\n  orchestractl diff 3f2a            # the change as a unified diff\n  orchestractl diff 3f2a --stat     # files and their +/- counts\n  orchestractl diff 3f2a --json     # files with their hunks and numbered lines\n\nNew files count; renamed and binary files are named as such. A long change is cut with a\nmarker (2,000 lines a file, 20,000 in all); the whole of it is `git diff` in the worktree."
 )]
 pub struct DiffArgs {
     /// Agent id, or any unique prefix

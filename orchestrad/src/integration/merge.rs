@@ -203,8 +203,8 @@ fn takers(
             )));
         } else if approved_only && agent.review.state != "approved" {
             Some(format!(
-                "its change is not approved (review it: `orchestractl diff {}`, then \
-                 `orchestractl review {} --approve`)",
+                "not approved yet: read it with `orchestractl diff {}`, approve it with \
+                 `orchestractl review {} --approve`",
                 agent.id, agent.id
             ))
         } else if !named && agent.state != AgentState::Done {
