@@ -32,6 +32,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ".orchestra.v1.TranscriptEvent.event",
             "#[serde(rename_all = \"snake_case\")]",
         )
+        // An agent's diff reads as `orchestractl diff --json` promises: `old_path` only for
+        // a renamed file, line numbers only where the line has one, `lines_cut` only when
+        // something was cut.
+        .field_attribute(
+            ".orchestra.v1.DiffFile.old_path",
+            "#[serde(skip_serializing_if = \"String::is_empty\")]",
+        )
+        .field_attribute(
+            ".orchestra.v1.DiffFile.lines_cut",
+            "#[serde(skip_serializing_if = \"crate::is_zero\")]",
+        )
+        .field_attribute(
+            ".orchestra.v1.DiffLine.old_line",
+            "#[serde(skip_serializing_if = \"Option::is_none\")]",
+        )
+        .field_attribute(
+            ".orchestra.v1.DiffLine.new_line",
+            "#[serde(skip_serializing_if = \"Option::is_none\")]",
+        )
         .compile_fds(fds)?;
     Ok(())
 }

@@ -102,7 +102,8 @@ async fn merge_status(
     }
 }
 
-/// An agent's change, as `orchestractl diff --json` gives it (`?stat=1` for the counts).
+/// An agent's change, the same JSON as `orchestractl diff --json` (`?stat=1` for the
+/// counts).
 async fn diff(
     State(state): State<Arc<AppState>>,
     axum::extract::Path(id): axum::extract::Path<String>,

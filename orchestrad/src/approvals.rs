@@ -22,7 +22,7 @@ use crate::store::{Store, StoreError, Table};
 use crate::time::now_ms;
 
 /// Store table of approvals, keyed by approval id.
-const TABLE: &str = "approvals";
+pub(crate) const TABLE: &str = "approvals";
 
 /// Answered approvals older than this are forgotten at start-up.
 const KEEP_ANSWERED_MS: i64 = 7 * 24 * 3600 * 1000;
@@ -284,11 +284,7 @@ impl Approvals {
         // The request was made whatever the disk says: queued when the store cannot
         // take it now, so the person can still see it and answer.
         self.table.put_or_queue(&approval.id, &approval)?;
-        if let Err(err) = self.store.flush().await
-            && !err.is_unavailable()
-        {
-            return Err(err.into());
-        }
+        self.store.flush_or_queue().await?;
         self.all
             .lock()
             .insert(approval.id.clone(), approval.clone());

@@ -53,8 +53,10 @@ impl DiskWatch {
             }
             let health = self.store.health();
             if health.is_ok() {
-                // A write sled holds in memory reaches the disk, or the failure shows.
-                let _ = self.store.flush().await;
+                if self.store.has_unflushed() {
+                    // A write sled holds in memory reaches the disk, or the failure shows.
+                    let _ = self.store.flush().await;
+                }
             } else if free_bytes(self.store.path()).unwrap_or(u64::MAX) >= FULL_BELOW_BYTES {
                 let store = self.store.clone();
                 let _ = tokio::task::spawn_blocking(move || store.recover()).await;

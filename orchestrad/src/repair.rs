@@ -21,10 +21,9 @@ use crate::supervisor::agent::{AgentRecord, AgentState};
 use crate::supervisor::shim::{AgentDir, Spec};
 use crate::time::now_ms;
 
-/// Store tables this module rebuilds (the names their owners use).
-const AGENTS: &str = "agents";
-const AGENT_ENV: &str = "agent_env";
-const APPROVALS: &str = "approvals";
+/// Store tables this module rebuilds, named by their owners.
+use crate::approvals::TABLE as APPROVALS;
+use crate::supervisor::{ENV_TABLE as AGENT_ENV, TABLE as AGENTS};
 
 /// What a rebuild did, for `daemon status`, the log and the page.
 #[derive(Debug, Clone, Default)]
@@ -74,19 +73,22 @@ pub fn open_or_rebuild(
     agents_dir: &Path,
     open: impl Fn(&Path) -> Result<Store, StoreError>,
 ) -> anyhow::Result<(Store, Option<Repair>)> {
+    let on_disk = agent_ids(agents_dir);
     let damaged = match open(store_dir) {
         Err(err @ StoreError::TooNew { .. }) => return Err(err.into()),
         Err(err) => (format!("it cannot be opened: {err}"), None),
         Ok(store) => {
-            let known: Vec<String> = store
+            // Keys only: a record is not decoded, just skipped over.
+            let known: std::collections::HashSet<String> = store
                 .table(AGENTS)?
-                .all::<serde_json::Value>()?
+                .all::<serde::de::IgnoredAny>()?
                 .into_iter()
                 .map(|(id, _)| id)
                 .collect();
-            let lost: Vec<String> = agent_ids(agents_dir)
-                .into_iter()
-                .filter(|id| !known.contains(id))
+            let lost: Vec<String> = on_disk
+                .iter()
+                .filter(|id| !known.contains(*id))
+                .cloned()
                 .collect();
             if lost.is_empty() {
                 return Ok((store, None));
@@ -136,7 +138,7 @@ pub fn open_or_rebuild(
     };
     let agents = store.table(AGENTS)?;
     let envs = store.table(AGENT_ENV)?;
-    for id in agent_ids(agents_dir) {
+    for id in on_disk {
         let dir = AgentDir(agents_dir.join(&id));
         let Some((record, env)) = rebuild_agent(&dir, &id) else {
             tracing::warn!(agent = %id, "cannot rebuild this agent: its directory holds no record or spec");
@@ -207,14 +209,10 @@ fn rebuild_agent(
         && !dir.shim_alive()
         && let Some(exit) = dir.read_exit()
     {
-        record.exit_code = exit.code.or(exit.signal.map(|s| 128 + s));
+        record.exit_code = exit.shell_code();
         record.ended_at_ms = exit.ended_at_ms;
         record.pid = 0;
-        record.state = if exit.code == Some(0) && !record.is_error {
-            AgentState::Done
-        } else {
-            AgentState::Failed
-        };
+        record.state = exit.outcome(record.is_error);
         record.activity = record.state.as_str().to_owned();
     }
     Some((record, env))
@@ -264,11 +262,9 @@ fn from_spec(dir: &AgentDir, id: &str, spec: &Spec) -> AgentRecord {
     record.state = if dir.shim_alive() {
         AgentState::Running
     } else {
-        match dir.read_exit() {
-            Some(exit) if exit.code == Some(0) && !record.is_error => AgentState::Done,
-            Some(_) => AgentState::Failed,
-            None => AgentState::Interrupted,
-        }
+        dir.read_exit().map_or(AgentState::Interrupted, |exit| {
+            exit.outcome(record.is_error)
+        })
     };
     record
 }

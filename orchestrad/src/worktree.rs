@@ -268,18 +268,7 @@ pub struct DiffStat {
 pub fn diff_stat(path: &Path, base_commit: &str) -> Result<DiffStat, WorktreeError> {
     let repo = Repository::open(path).map_err(git_err(path, "open the worktree"))?;
     let oid = git2::Oid::from_str(base_commit).map_err(git_err(path, "read the base commit"))?;
-    let base = repo
-        .find_commit(oid)
-        .map_err(git_err(path, "find the base commit"))?;
-    let tree = base.tree().map_err(git_err(path, "read the base tree"))?;
-    let mut options = DiffOptions::new();
-    options
-        .include_untracked(true)
-        .recurse_untracked_dirs(true)
-        .show_untracked_content(true);
-    let diff = repo
-        .diff_tree_to_workdir_with_index(Some(&tree), Some(&mut options))
-        .map_err(git_err(path, "diff the worktree"))?;
+    let diff = worktree_diff(&repo, path, oid, DiffOptions::new())?;
     let stats = diff.stats().map_err(git_err(path, "count the diff"))?;
     let head = repo.head().ok().and_then(|h| h.target());
     let mut commits = 0;
@@ -304,6 +293,26 @@ pub fn diff_stat(path: &Path, base_commit: &str) -> Result<DiffStat, WorktreeErr
         commits,
         uncommitted,
     })
+}
+
+/// The worktree at `path` (committed, staged and uncommitted work, new files with their
+/// content) against commit `base`, with `options` on top.
+pub(crate) fn worktree_diff<'r>(
+    repo: &'r Repository,
+    path: &Path,
+    base: git2::Oid,
+    mut options: DiffOptions,
+) -> Result<git2::Diff<'r>, WorktreeError> {
+    let tree = repo
+        .find_commit(base)
+        .and_then(|commit| commit.tree())
+        .map_err(git_err(path, "find the commit the work started from"))?;
+    options
+        .include_untracked(true)
+        .recurse_untracked_dirs(true)
+        .show_untracked_content(true);
+    repo.diff_tree_to_workdir_with_index(Some(&tree), Some(&mut options))
+        .map_err(git_err(path, "diff the worktree"))
 }
 
 /// Whether branch `orchestra/<slug>` is contained in the repository's HEAD.
@@ -336,8 +345,25 @@ pub fn remove(
     path: &Path,
     delete_branch: bool,
 ) -> Result<(), WorktreeError> {
+    let branch = format!("orchestra/{slug}");
+    remove_named(
+        repo_root,
+        &format!("task-{slug}"),
+        path,
+        delete_branch.then_some(branch.as_str()),
+    )
+}
+
+/// Removes the worktree registered as `name` at `path` (its directory too) and `branch`
+/// when given. What is already gone is no error.
+pub fn remove_named(
+    repo_root: &Path,
+    name: &str,
+    path: &Path,
+    branch: Option<&str>,
+) -> Result<(), WorktreeError> {
     let repo = Repository::open(repo_root).map_err(git_err(repo_root, "open the repository"))?;
-    if let Ok(worktree) = repo.find_worktree(&format!("task-{slug}")) {
+    if let Ok(worktree) = repo.find_worktree(name) {
         worktree
             .prune(Some(
                 WorktreePruneOptions::new()
@@ -354,10 +380,10 @@ pub fn remove(
             source,
         })?;
     }
-    if delete_branch
-        && let Ok(mut branch) = repo.find_branch(&format!("orchestra/{slug}"), BranchType::Local)
+    if let Some(branch) = branch
+        && let Ok(mut found) = repo.find_branch(branch, BranchType::Local)
     {
-        branch
+        found
             .delete()
             .map_err(git_err(repo_root, "delete the branch"))?;
     }

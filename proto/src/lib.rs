@@ -30,6 +30,15 @@ pub const MAX_REQUEST: usize = 16 * 1024 * 1024;
 /// tonic's 4 MB default).
 pub const MAX_RESPONSE: usize = 256 * 1024 * 1024;
 
+/// For `skip_serializing_if` on generated counts (see build.rs).
+#[allow(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde passes a reference"
+)]
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
 /// Generated messages and service stubs for `orchestra.v1`.
 pub mod v1 {
     #![allow(clippy::all, clippy::pedantic, reason = "generated code")]

@@ -4,7 +4,6 @@
 use std::process::ExitCode;
 
 use orchestra_proto::v1::{DiffRequest, DiffResponse};
-use serde_json::{Value, json};
 
 use crate::cli::DiffArgs;
 use crate::client::Ctx;
@@ -20,54 +19,10 @@ pub async fn run(ctx: &Ctx, args: DiffArgs) -> anyhow::Result<ExitCode> {
         })
         .await?
         .into_inner();
-    ctx.answer(&json_of(&change), || {
+    // The message as it is: its optional fields are left out when they do not apply.
+    ctx.answer(&change, || {
         print(&change, args.stat);
         Ok(())
-    })
-}
-
-/// The JSON the issue names: optional fields left out when they do not apply.
-fn json_of(change: &DiffResponse) -> Value {
-    let files: Vec<Value> = change
-        .files
-        .iter()
-        .map(|f| {
-            let mut file = json!({
-                "path": f.path,
-                "status": f.status,
-                "additions": f.additions,
-                "deletions": f.deletions,
-                "hunks": f.hunks.iter().map(|h| json!({
-                    "old_start": h.old_start,
-                    "old_lines": h.old_lines,
-                    "new_start": h.new_start,
-                    "new_lines": h.new_lines,
-                    "lines": h.lines.iter().map(|l| {
-                        let mut line = json!({"kind": l.kind, "text": l.text});
-                        if let Some(n) = l.old_line {
-                            line["old_line"] = json!(n);
-                        }
-                        if let Some(n) = l.new_line {
-                            line["new_line"] = json!(n);
-                        }
-                        line
-                    }).collect::<Vec<_>>(),
-                })).collect::<Vec<_>>(),
-            });
-            if !f.old_path.is_empty() {
-                file["old_path"] = json!(f.old_path);
-            }
-            if f.lines_cut > 0 {
-                file["lines_cut"] = json!(f.lines_cut);
-            }
-            file
-        })
-        .collect();
-    json!({
-        "agent_id": change.agent_id,
-        "base": change.base,
-        "head": change.head,
-        "files": files,
     })
 }
 

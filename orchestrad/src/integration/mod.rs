@@ -50,12 +50,15 @@ impl Integration {
         store: &Store,
         state_dir: &Path,
     ) -> Result<Arc<Integration>, StoreError> {
+        let logs_dir = state_dir.join("merges");
+        // Made once here; a failure shows when a check's log cannot be written.
+        let _ = std::fs::create_dir_all(&logs_dir);
         Ok(Arc::new(Integration {
             sup,
             runs: store.table(run::TABLE)?,
             run_changes: tokio::sync::broadcast::channel(64).0,
             driving: Mutex::default(),
-            logs_dir: state_dir.join("merges"),
+            logs_dir,
             notifier: OnceLock::new(),
         }))
     }

@@ -116,18 +116,28 @@ impl Integration {
             report.entries.len()
         );
         crate::supervisor::blocking("opening the pull request", move || {
-            open(&repo, &branch, &title, &report.markdown, &env)
+            open(
+                &repo,
+                &branch,
+                &title,
+                &report.markdown,
+                ", with `orchestractl report --markdown` as its description",
+                &env,
+            )
         })
         .await?
     }
 }
 
-/// Pushes `branch` from `repo` and asks `gh` for a pull request.
+/// Pushes `branch` from `repo` and asks `gh` for a pull request titled `title` with
+/// `body`; where that cannot be done, says what to run. `body_hint` names where a person
+/// finds the body when they open the pull request by hand.
 fn open(
     repo: &Path,
     branch: &str,
     title: &str,
     body: &str,
+    body_hint: &str,
     env: &BTreeMap<String, String>,
 ) -> Result<PrOutcome, SupervisorError> {
     let mut outcome = PrOutcome {
@@ -137,7 +147,7 @@ fn open(
     let git = |args: &[&str]| run("git", args, repo, env);
     if git(&["rev-parse", "--verify", &format!("refs/heads/{branch}")]).is_none_or(|(ok, _)| !ok) {
         return Err(SupervisorError::Precondition(format!(
-            "there is no branch {branch}: run `orchestractl merge` to make it"
+            "there is no branch {branch} (for a batch: run `orchestractl merge` to make it)"
         )));
     }
     let remote = git(&["remote", "get-url", "origin"])
@@ -145,8 +155,7 @@ fn open(
         .map(|(_, url)| url);
     let Some(remote) = remote else {
         outcome.instructions = format!(
-            "the repository has no `origin` remote; add one, then run: git -C {} push -u origin {branch}, \
-             and use `orchestractl report --markdown` as the pull request's description",
+            "the repository has no `origin` remote; add one, then run: git -C {} push -u origin {branch}{body_hint}",
             repo.display()
         );
         return Ok(outcome);
@@ -181,12 +190,8 @@ fn open(
         Some((true, url)) => outcome.pr_url = url.lines().last().unwrap_or_default().to_owned(),
         _ => {
             outcome.instructions = match compare_url(&remote, branch) {
-                Some(url) => format!(
-                    "open a pull request at {url} with `orchestractl report --markdown` as its description"
-                ),
-                None => format!(
-                    "open a pull request for branch {branch} with `orchestractl report --markdown` as its description"
-                ),
+                Some(url) => format!("open a pull request at {url}{body_hint}"),
+                None => format!("open a pull request for branch {branch} on your forge{body_hint}"),
             };
         }
     }
@@ -260,63 +265,17 @@ fn open_pr(
             None => {}
         }
     }
-    let remote = git(&["remote", "get-url", "origin"])
-        .filter(|(ok, _)| *ok)
-        .map(|(_, url)| url);
-    let Some(remote) = remote else {
-        outcome.instructions = format!(
-            "the repository has no `origin` remote; add one, then run: git -C {} push -u origin {}",
-            cwd.display(),
-            agent.branch
-        );
-        return Ok(outcome);
-    };
-    match git(&["push", "-u", "origin", &agent.branch]) {
-        Some((true, _)) => outcome.pushed = true,
-        Some((false, text)) => {
-            outcome.instructions = format!(
-                "push failed ({text}); run: git -C {} push -u origin {}",
-                cwd.display(),
-                agent.branch
-            );
-            return Ok(outcome);
-        }
-        None => {}
-    }
     let title =
         crate::text::truncate_chars(agent.task.lines().next().unwrap_or("orchestra agent"), 70);
     let body = format!(
         "{}\n\n{}\n\nMade by claude-orchestra agent {}.",
         agent.task, agent.result, agent.id
     );
-    let body = text_file(&body)?;
-    match run(
-        "gh",
-        &[
-            "pr",
-            "create",
-            "--head",
-            &agent.branch,
-            "--title",
-            &title,
-            "--body-file",
-            &body.path().display().to_string(),
-        ],
-        cwd,
-        env,
-    ) {
-        Some((true, url)) => outcome.pr_url = url.lines().last().unwrap_or_default().to_owned(),
-        _ => {
-            outcome.instructions = match compare_url(&remote, &agent.branch) {
-                Some(url) => format!("open a pull request at {url}"),
-                None => format!(
-                    "open a pull request for branch {} on your forge",
-                    agent.branch
-                ),
-            };
-        }
-    }
-    Ok(outcome)
+    let pushed = open(cwd, &agent.branch, &title, &body, "", env)?;
+    Ok(PrOutcome {
+        committed: outcome.committed,
+        ..pushed
+    })
 }
 
 /// The compare page of a GitHub remote for `branch`.

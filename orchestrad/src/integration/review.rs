@@ -35,7 +35,12 @@ impl Integration {
                 "nothing to do: add --comment PATH:LINE TEXT, --send or --approve".to_owned(),
             ));
         }
-        let (id, change) = self.diff(&request.id, false).await?;
+        // The change is read only to place comments and quote their lines.
+        let (id, change) = if request.comments.is_empty() && !request.send {
+            (self.sup.resolve(&request.id)?.id, Change::default())
+        } else {
+            self.diff(&request.id, false).await?
+        };
         let mut added = Vec::new();
         for (path, line, text) in &request.comments {
             line_of(&change, path, *line).ok_or_else(|| {

@@ -366,21 +366,18 @@ impl Integration {
             approved_only: run.approved_only,
         };
         if !run.base_checked {
-            let (_, members) = if run.agents.is_empty() {
-                self.batch(Some(&run.repo), &run.batch_id)?
+            // The commit the batch's agents started from.
+            let members = if run.agents.is_empty() {
+                self.batch(Some(&run.repo), &run.batch_id)?.1
             } else {
-                (String::new(), Vec::new())
+                run.agents
+                    .iter()
+                    .filter_map(|id| self.sup.resolve(id).ok())
+                    .collect()
             };
             let base = members
-                .iter()
-                .chain(
-                    run.agents
-                        .iter()
-                        .filter_map(|id| self.sup.resolve(id).ok())
-                        .collect::<Vec<_>>()
-                        .iter(),
-                )
-                .map(|a| a.base_commit.clone())
+                .into_iter()
+                .map(|a| a.base_commit)
                 .find(|c| !c.is_empty());
             if let Some(base) = base {
                 self.save_with(&run.batch_id, |r| r.verify.state = "running".to_owned())
@@ -512,7 +509,7 @@ impl Integration {
     /// Whether every agent sent back in the last round has finished its repair run; then
     /// records how it went and merges again.
     async fn step_repair(self: &Arc<Self>, run: MergeRun) -> Result<bool, SupervisorError> {
-        let last = run.rounds.iter().map(|r| r.round).max().unwrap_or(0);
+        let last = run.last_round();
         let mut results = Vec::new();
         for round in run.rounds.iter().filter(|r| r.round == last) {
             let agent = self.sup.resolve(&round.culprit_agent_id)?;
@@ -590,7 +587,7 @@ impl Integration {
         let runs_before = agent.runs;
         self.sup.send(agent_id, message).await?;
         Ok(Round {
-            round: run.rounds.iter().map(|r| r.round).max().unwrap_or(0) + 1,
+            round: run.last_round() + 1,
             culprit_agent_id: agent_id.to_owned(),
             action: action.to_owned(),
             result: "sent".to_owned(),
@@ -706,7 +703,6 @@ impl Integration {
 
     /// Where a verification's whole output goes.
     fn log_path(&self, batch_id: &str, what: &str) -> PathBuf {
-        let _ = std::fs::create_dir_all(&self.logs_dir);
         verify::log_path(&self.logs_dir, batch_id, what)
     }
 
@@ -720,11 +716,7 @@ impl Integration {
         change(&mut run);
         run.updated_at_ms = now_ms();
         self.runs.put_or_queue(batch_id, &run)?;
-        if let Err(err) = self.runs.flush().await
-            && !err.is_unavailable()
-        {
-            return Err(err.into());
-        }
+        self.runs.store().flush_or_queue().await?;
         let _ = self.run_changes.send(batch_id.to_owned());
         Ok(())
     }
@@ -744,10 +736,14 @@ impl Integration {
 }
 
 impl MergeRun {
+    /// The number of the last round of repair, 0 before any.
+    fn last_round(&self) -> u32 {
+        self.rounds.iter().map(|r| r.round).max().unwrap_or(0)
+    }
+
     /// Repair rounds still allowed.
     fn rounds_left(&self) -> u32 {
-        let used = self.rounds.iter().map(|r| r.round).max().unwrap_or(0);
-        self.repair_rounds.saturating_sub(used)
+        self.repair_rounds.saturating_sub(self.last_round())
     }
 
     /// Records a run of the check on the verification; its whole output is in the log

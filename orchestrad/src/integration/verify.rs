@@ -81,20 +81,13 @@ pub fn run(
             Err(_) => break None,
         }
     };
+    // The whole group, the check's background processes too (they may hold the pipe).
+    let _ = nix::sys::signal::killpg(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    );
     if status.is_none() {
-        // The whole group: the check and whatever it started.
-        let _ = nix::sys::signal::killpg(
-            nix::unistd::Pid::from_raw(pid as i32),
-            nix::sys::signal::Signal::SIGKILL,
-        );
         let _ = child.wait();
-    } else {
-        // A background process of the check may hold the pipe: end the group once the
-        // check itself is done.
-        let _ = nix::sys::signal::killpg(
-            nix::unistd::Pid::from_raw(pid as i32),
-            nix::sys::signal::Signal::SIGKILL,
-        );
     }
     let tail = collector.join().unwrap_or_default();
     match status {

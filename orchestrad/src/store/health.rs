@@ -3,8 +3,6 @@
 
 use std::path::Path;
 
-use serde::Serialize;
-
 use crate::time::now_ms;
 
 /// Below this many free bytes the state directory's disk counts as full: sled, the
@@ -12,7 +10,7 @@ use crate::time::now_ms;
 pub const FULL_BELOW_BYTES: u64 = 64 * 1024;
 
 /// Whether the store takes writes.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Health {
     /// Set while writes fail: the failure in words.
     error: Option<String>,
@@ -20,8 +18,6 @@ pub struct Health {
     disk_full: bool,
     /// When writes started to fail, ms since the epoch (0 when healthy).
     since_ms: i64,
-    /// Times the store recovered since the daemon started.
-    recoveries: u32,
 }
 
 impl Health {
@@ -43,11 +39,6 @@ impl Health {
     /// Since when writes fail (ms since the epoch), 0 when they work.
     pub fn since_ms(&self) -> i64 {
         self.since_ms
-    }
-
-    /// Times the store recovered since the daemon started.
-    pub fn recoveries(&self) -> u32 {
-        self.recoveries
     }
 
     /// Notes a failed write; the first one of a failure is logged as an error.
@@ -72,15 +63,12 @@ impl Health {
             queued_writes = queued,
             "the store takes writes again"
         );
-        *self = Health {
-            recoveries: self.recoveries + 1,
-            ..Health::default()
-        };
+        *self = Health::default();
     }
 }
 
 /// How full the disk of a directory is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DiskState {
     /// `ok` or `full`.
     pub state: &'static str,

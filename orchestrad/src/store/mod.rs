@@ -238,13 +238,23 @@ impl Store {
 
     /// Waits until every write so far is on disk.
     pub async fn flush(&self) -> Result<(), StoreError> {
-        let db = self.write_handle("flush")?;
+        let db = self.write_handle()?;
         let pending = std::mem::take(&mut *self.inner.unflushed.lock());
         let flushed = db.flush_async().await;
         if flushed.is_err() {
             self.requeue(pending);
         }
         self.checked("flush", flushed.map(drop))
+    }
+
+    /// Waits until every write so far is on disk, or, when the store cannot take writes
+    /// now (a full disk), leaves them queued for [`Store::recover`]: for writes of facts,
+    /// made with [`Table::put_or_queue`]. Other failures are errors.
+    pub async fn flush_or_queue(&self) -> Result<(), StoreError> {
+        match self.flush().await {
+            Err(err) if !err.is_unavailable() => Err(err),
+            _ => Ok(()),
+        }
     }
 
     /// Queues `writes` for [`Store::recover`] unless a newer write of the same key is.
@@ -284,11 +294,10 @@ impl Store {
     }
 
     /// A handle for a write, or the reason writes are refused now.
-    fn write_handle(&self, op: &'static str) -> Result<sled::Db, StoreError> {
+    fn write_handle(&self) -> Result<sled::Db, StoreError> {
         if !self.inner.health.lock().is_ok() {
             return Err(self.unavailable());
         }
-        let _ = op;
         self.inner
             .db
             .read()
@@ -349,22 +358,11 @@ impl Store {
         }
         let path = self.inner.path.clone();
         let mut slot = self.inner.db.write();
-        // The old handle must be gone before the new one can take sled's lock; flushes
-        // still in flight hold clones, so wait for them a moment.
+        // The old handle must be gone before the new one can take sled's lock. A flush
+        // still in flight may hold a clone: then this attempt fails, and the disk watch
+        // tries again a second later (no waiting here, with every reader held off).
         drop(slot.take());
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        let reopened = loop {
-            match open_db(&path) {
-                Ok(db) => break Ok(db),
-                Err(err)
-                    if Store::locked_by_another(&path) && std::time::Instant::now() < deadline =>
-                {
-                    let _ = err;
-                    std::thread::sleep(std::time::Duration::from_millis(20));
-                }
-                Err(err) => break Err(err),
-            }
-        };
+        let reopened = open_db(&path);
         let db = match reopened {
             Ok(db) => db,
             Err(err) => {
@@ -411,6 +409,11 @@ impl Store {
             path: self.inner.path.clone(),
             free_bytes: free,
         })
+    }
+
+    /// Whether writes sled holds in memory only wait for a flush.
+    pub fn has_unflushed(&self) -> bool {
+        !self.inner.unflushed.lock().is_empty()
     }
 
     /// Writes queued while the store could not take them, waiting for [`Store::recover`].
@@ -484,11 +487,6 @@ fn check_schema(dir: &Path, db: &sled::Db) -> Result<(), StoreError> {
 }
 
 impl Table {
-    /// The table's name.
-    pub fn name(&self) -> &'static str {
-        self.name
-    }
-
     fn decode_err(&self, what: &str) -> impl FnOnce(serde_json::Error) -> StoreError {
         let path = self.store.inner.path.clone();
         let what = what.to_owned();
@@ -555,7 +553,7 @@ impl Table {
     }
 
     fn insert(&self, key: &str, bytes: Vec<u8>) -> Result<(), StoreError> {
-        let db = self.store.write_handle("put")?;
+        let db = self.store.write_handle()?;
         let result = db
             .open_tree(self.name)
             .and_then(|tree| tree.insert(key, bytes.as_slice()))
@@ -567,7 +565,7 @@ impl Table {
 
     /// Removes the record under `key`.
     pub fn remove(&self, key: &str) -> Result<(), StoreError> {
-        let db = self.store.write_handle("remove")?;
+        let db = self.store.write_handle()?;
         let result = db
             .open_tree(self.name)
             .and_then(|tree| tree.remove(key))
@@ -575,18 +573,6 @@ impl Table {
         self.store.checked("remove", result)?;
         self.store.journal(self.name, key, None);
         Ok(())
-    }
-
-    /// Removes the record under `key` now, or as soon as the store recovers.
-    pub fn remove_or_queue(&self, key: &str) -> Result<bool, StoreError> {
-        match self.remove(key) {
-            Ok(()) => Ok(true),
-            Err(err) if err.is_unavailable() => {
-                self.queue(key, None);
-                Ok(false)
-            }
-            Err(err) => Err(err),
-        }
     }
 
     /// Every record, in key order. Records that no longer decode are skipped with a
@@ -633,6 +619,11 @@ impl Table {
     /// Waits until this table's writes are on disk.
     pub async fn flush(&self) -> Result<(), StoreError> {
         self.store.flush().await
+    }
+
+    /// The store this table lives in.
+    pub fn store(&self) -> &Store {
+        &self.store
     }
 }
 

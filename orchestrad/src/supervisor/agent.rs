@@ -202,28 +202,6 @@ pub struct Overlap {
 }
 
 impl AgentRecord {
-    /// Takes over from `after` every field that differs between `before` and `after`:
-    /// one update's change applied on top of another's made meanwhile.
-    pub fn take_changes(&mut self, before: &AgentRecord, after: &AgentRecord) {
-        let (Ok(serde_json::Value::Object(before)), Ok(serde_json::Value::Object(after))) =
-            (serde_json::to_value(before), serde_json::to_value(after))
-        else {
-            *self = after.clone();
-            return;
-        };
-        let Ok(serde_json::Value::Object(mut merged)) = serde_json::to_value(&*self) else {
-            return;
-        };
-        for (key, value) in after {
-            if before.get(&key) != Some(&value) {
-                merged.insert(key, value);
-            }
-        }
-        if let Ok(record) = serde_json::from_value(serde_json::Value::Object(merged)) {
-            *self = record;
-        }
-    }
-
     /// How long it ran (or has been running), in ms.
     pub fn duration_ms(&self, now_ms: i64) -> u64 {
         if self.started_at_ms == 0 {

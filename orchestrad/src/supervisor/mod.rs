@@ -36,10 +36,10 @@ use crate::store::{Store, StoreError, Table};
 use crate::worktree::WorktreeError;
 
 /// Store table of agent records, keyed by agent id.
-const TABLE: &str = "agents";
+pub(crate) const TABLE: &str = "agents";
 
 /// Store table of each agent's environment, keyed by agent id.
-const ENV_TABLE: &str = "agent_env";
+pub(crate) const ENV_TABLE: &str = "agent_env";
 
 /// Errors of agent operations; each message says what to do next.
 #[derive(Debug, thiserror::Error)]
@@ -306,46 +306,29 @@ impl Supervisor {
         id: &str,
         change: impl FnOnce(&mut AgentRecord),
     ) -> Result<AgentRecord, SupervisorError> {
-        let (before, mut after) = {
-            let agents = self.agents.lock();
+        let (before, after) = {
+            let mut agents = self.agents.lock();
             let agent = agents
-                .get(id)
+                .get_mut(id)
                 .ok_or_else(|| SupervisorError::NotFound(id.to_owned()))?;
-            (agent.clone(), agent.clone())
-        };
-        change(&mut after);
-        if before == after {
-            return Ok(after);
-        }
-        self.table.put_or_queue(id, &after)?;
-        if before.state != after.state {
-            // A flush that fails leaves the write queued by the store.
-            if let Err(err) = self.store.flush().await
-                && !err.is_unavailable()
-            {
-                return Err(err.into());
+            let mut after = agent.clone();
+            change(&mut after);
+            if *agent == after {
+                return Ok(after);
             }
+            // Written (or queued) while the lock is held, before memory changes, so no
+            // later update is stored first.
+            self.table.put_or_queue(id, &after)?;
+            (std::mem::replace(agent, after.clone()), after)
+        };
+        if before.state != after.state {
+            self.store.flush_or_queue().await?;
             tracing::info!(
                 agent = id,
                 from = before.state.as_str(),
                 to = after.state.as_str(),
                 "agent state"
             );
-        }
-        {
-            // Fields changed by another update meanwhile are kept: only what this change
-            // touched is taken over.
-            let mut agents = self.agents.lock();
-            let Some(agent) = agents.get_mut(id) else {
-                return Err(SupervisorError::NotFound(id.to_owned()));
-            };
-            if *agent != before {
-                let mut merged = agent.clone();
-                merged.take_changes(&before, &after);
-                after = merged;
-                self.table.put_or_queue(id, &after)?;
-            }
-            *agent = after.clone();
         }
         if before.state != after.state || before.session_id != after.session_id {
             self.mirror(&after);

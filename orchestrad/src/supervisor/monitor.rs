@@ -180,13 +180,11 @@ async fn finish(sup: &Arc<Supervisor>, id: &str, exit: Option<super::shim::ExitR
                 a.activity = "interrupted: its process vanished".to_owned();
                 return;
             };
-            a.exit_code = exit.code.or(exit.signal.map(|s| 128 + s));
+            a.exit_code = exit.shell_code();
             a.state = if a.stop_requested {
                 AgentState::Stopped
-            } else if exit.code == Some(0) && !a.is_error {
-                AgentState::Done
             } else {
-                AgentState::Failed
+                exit.outcome(a.is_error)
             };
             a.activity = match a.state {
                 AgentState::Done => "done".to_owned(),

@@ -92,6 +92,23 @@ pub struct ExitRecord {
     pub ended_at_ms: i64,
 }
 
+impl ExitRecord {
+    /// The exit code as a shell reports it (128 + the signal for a killed process).
+    pub fn shell_code(&self) -> Option<i32> {
+        self.code.or(self.signal.map(|s| 128 + s))
+    }
+
+    /// How a run that ended so went, unless it was stopped: done when Claude Code exited 0
+    /// and reported no error, else failed.
+    pub fn outcome(&self, reported_error: bool) -> super::agent::AgentState {
+        if self.code == Some(0) && !reported_error {
+            super::agent::AgentState::Done
+        } else {
+            super::agent::AgentState::Failed
+        }
+    }
+}
+
 /// A request on `shim.sock`.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]

@@ -35,12 +35,16 @@ pub struct LogWriter {
     pending_bytes: usize,
     /// Lines dropped over the agent's whole run.
     lost_total: u64,
+    /// The file's length: where a write cut short is taken back to.
+    len: u64,
 }
 
 impl LogWriter {
     /// A writer appending to `file` (opened for append).
     pub fn new(file: File) -> LogWriter {
+        let len = file.metadata().map_or(0, |m| m.len());
         LogWriter {
+            len,
             file,
             pending: VecDeque::new(),
             pending_bytes: 0,
@@ -109,11 +113,13 @@ impl LogWriter {
 
     /// Appends `bytes` whole, or leaves the file as it was.
     fn append(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        let before = self.file.metadata()?.len();
         let written = self.file.write_all(bytes).and_then(|()| self.file.flush());
-        if written.is_err() {
+        match written {
+            Ok(()) => self.len += bytes.len() as u64,
             // Take back a line cut short, so the log never holds half of one.
-            let _ = self.file.set_len(before);
+            Err(_) => {
+                let _ = self.file.set_len(self.len);
+            }
         }
         written
     }
@@ -186,6 +192,7 @@ mod tests {
             .append(true)
             .open(&path)
             .expect("open");
+        log.len = 0;
         assert!(log.drain());
         let text = std::fs::read_to_string(&path).expect("read");
         let lines: Vec<&str> = text.lines().collect();

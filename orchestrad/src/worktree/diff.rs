@@ -80,10 +80,7 @@ pub struct Change {
 /// `stat_only`.
 pub fn change(path: &Path, base_commit: &str, stat_only: bool) -> Result<Change, WorktreeError> {
     let repo = Repository::open(path).map_err(git_err(path, "open the worktree"))?;
-    let base = Oid::from_str(base_commit)
-        .and_then(|oid| repo.find_commit(oid))
-        .map_err(git_err(path, "find the commit the agent started from"))?;
-    let base_tree = base.tree().map_err(git_err(path, "read the base tree"))?;
+    let base = Oid::from_str(base_commit).map_err(git_err(path, "read the base commit"))?;
     let head = repo
         .head()
         .ok()
@@ -91,14 +88,8 @@ pub fn change(path: &Path, base_commit: &str, stat_only: bool) -> Result<Change,
         .map(|oid| oid.to_string())
         .unwrap_or_default();
     let mut options = DiffOptions::new();
-    options
-        .include_untracked(true)
-        .recurse_untracked_dirs(true)
-        .show_untracked_content(true)
-        .context_lines(3);
-    let mut diff = repo
-        .diff_tree_to_workdir_with_index(Some(&base_tree), Some(&mut options))
-        .map_err(git_err(path, "compare the worktree with its base"))?;
+    options.context_lines(3);
+    let mut diff = super::worktree_diff(&repo, path, base, options)?;
     diff.find_similar(Some(
         DiffFindOptions::new().renames(true).for_untracked(true),
     ))

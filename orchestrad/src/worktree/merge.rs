@@ -488,34 +488,13 @@ pub fn place(
 }
 
 /// Removes the scratch worktree `worktree` (as [`publish`] named it) and `branch`, so the
-/// next trial starts from scratch. What is already gone is no error.
+/// next trial starts from scratch.
 pub fn discard(repo_root: &Path, branch: &str, worktree: &Path) -> Result<(), WorktreeError> {
-    let repo = Repository::open(repo_root).map_err(git_err(repo_root, "open the repository"))?;
-    if let Some(name) = worktree
+    let name = worktree
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
-        && let Ok(wt) = repo.find_worktree(&name)
-    {
-        let _ = wt.prune(Some(
-            git2::WorktreePruneOptions::new()
-                .valid(true)
-                .locked(false)
-                .working_tree(true),
-        ));
-    }
-    if worktree.exists() {
-        std::fs::remove_dir_all(worktree).map_err(|source| orchestra_proto::fs::PathError {
-            op: "remove",
-            path: worktree.to_path_buf(),
-            source,
-        })?;
-    }
-    if let Ok(mut found) = repo.find_branch(branch, BranchType::Local) {
-        found
-            .delete()
-            .map_err(git_err(repo_root, "delete a scratch branch"))?;
-    }
-    Ok(())
+        .unwrap_or_default();
+    super::remove_named(repo_root, &name, worktree, Some(branch))
 }
 
 /// Points `into` at `commit` and shows it in the integration worktree: the files are
