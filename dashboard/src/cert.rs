@@ -7,9 +7,8 @@
 //! A user who has a real certificate (mkcert, `tailscale cert`) points the config keys
 //! `tls_cert` / `tls_key` at it instead.
 
-use std::io::Write as _;
 use std::net::IpAddr;
-use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
@@ -204,18 +203,7 @@ fn create(files: &CertFiles) -> Result<(), CertError> {
 
 /// Writes `bytes` to `path` with mode 0600 from the first byte on, replacing it whole.
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), CertError> {
-    let tmp = path.with_extension("pem.tmp");
-    let _ = std::fs::remove_file(&tmp);
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(at("create", &tmp))?;
-    file.write_all(bytes).map_err(at("write", path))?;
-    file.sync_all().map_err(at("write", path))?;
-    std::fs::rename(&tmp, path).map_err(at("replace", path))?;
-    Ok(())
+    Ok(orchestra_proto::fs::replace_with_mode(path, bytes, 0o600)?)
 }
 
 fn load(files: &CertFiles, created: bool) -> Result<Loaded, CertError> {
