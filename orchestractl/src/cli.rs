@@ -4,6 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Args, CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 
+mod hosts;
+pub use hosts::{HostsAddArgs, HostsArg, HostsCheckArgs, HostsCommand, HostsRemoveArgs};
+
 const EXAMPLES: &str = "\
 Examples:
   orchestractl spawn \"build auth API\" \"write tests\" --parallel 2
@@ -54,6 +57,9 @@ pub struct Cli {
     /// Fail instead of starting orchestrad when it is not running
     #[arg(long, global = true)]
     pub no_autostart: bool,
+    /// Run the command against the daemon of this host (see `orchestractl hosts list`)
+    #[arg(long, global = true, value_name = "NAME")]
+    pub host: Option<String>,
     /// The command to run
     #[command(subcommand)]
     pub command: Command,
@@ -136,6 +142,14 @@ pub enum Command {
     /// Entry points for Claude Code hooks (run by Claude Code, not by hand)
     #[command(subcommand)]
     Hook(HookCommand),
+    /// Other machines' daemons, reached over ssh or a command: add, list, check, remove
+    #[command(subcommand)]
+    Hosts(HostsCommand),
+    /// Speak the daemon's gRPC on stdin/stdout (what `ssh HOST orchestractl proxy` runs)
+    #[command(
+        after_help = "Run by `orchestractl --host NAME ...` on the other machine, not by hand:\n  ssh -T me@box orchestractl proxy\nIt starts orchestrad there when it is not running (unless --no-autostart)."
+    )]
+    Proxy,
 }
 
 /// `orchestractl approvals`
@@ -150,6 +164,9 @@ pub struct ApprovalsArgs {
     /// Keep printing approvals as they are asked and answered (JSON lines with --json)
     #[arg(long)]
     pub watch: bool,
+    /// Ask other hosts too and merge the answers
+    #[command(flatten)]
+    pub hosts: HostsArg,
 }
 
 /// `orchestractl approve`
@@ -300,6 +317,9 @@ pub struct SessionsArgs {
     /// Show at most N sessions
     #[arg(long, value_name = "N")]
     pub limit: Option<u32>,
+    /// Ask other hosts too and merge the answers
+    #[command(flatten)]
+    pub hosts: HostsArg,
 }
 
 /// `orchestractl show`
@@ -323,6 +343,9 @@ pub struct SearchArgs {
     /// At most N hits
     #[arg(long, value_name = "N", default_value_t = 50)]
     pub limit: u32,
+    /// Ask other hosts too and merge the answers
+    #[command(flatten)]
+    pub hosts: HostsArg,
 }
 
 /// `orchestractl export`
@@ -434,6 +457,9 @@ pub struct StatusArgs {
     /// Every agent of every repository
     #[arg(long)]
     pub all: bool,
+    /// Ask other hosts too and merge the answers
+    #[command(flatten)]
+    pub hosts: HostsArg,
 }
 
 /// `orchestractl logs`
@@ -669,6 +695,9 @@ pub struct ReportArgs {
     /// Repository [default: the current directory]
     #[arg(long, value_name = "PATH")]
     pub repo: Option<PathBuf>,
+    /// Ask other hosts too and merge the answers
+    #[command(flatten)]
+    pub hosts: HostsArg,
 }
 
 /// `orchestractl web`

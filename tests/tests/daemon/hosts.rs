@@ -1,0 +1,269 @@
+//! Many machines, one view: two daemons (two HOMEs) on one machine, the second reached
+//! from the first through `hosts add b local --command "env HOME=... orchestractl proxy"`,
+//! the same pipe `ssh -T b orchestractl proxy` gives.
+
+use std::time::{Duration, Instant};
+
+use orchestra_tests::{TestEnv, all_finished, bin, wait_until};
+use serde_json::Value;
+
+/// `s` in single quotes for `sh -c`.
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// The command that reaches `b`'s daemon from anywhere: its environment, then its proxy.
+fn proxy_command(b: &TestEnv, autostart: bool) -> String {
+    let mut parts = vec!["env".to_owned()];
+    for (key, value) in b.envs() {
+        parts.push(quote(&format!("{key}={}", value.to_string_lossy())));
+    }
+    parts.push(quote(&bin("orchestractl").display().to_string()));
+    if !autostart {
+        parts.push("--no-autostart".to_owned());
+    }
+    parts.push("proxy".to_owned());
+    parts.join(" ")
+}
+
+fn rows(value: &Value) -> Vec<Value> {
+    value.as_array().cloned().expect("a JSON list")
+}
+
+fn hosts_of(rows: &[Value]) -> Vec<String> {
+    let mut hosts: Vec<String> = rows
+        .iter()
+        .map(|r| r["host"].as_str().expect("every row has a host").to_owned())
+        .collect();
+    hosts.sort();
+    hosts.dedup();
+    hosts
+}
+
+#[test]
+fn status_spawn_and_approve_across_two_daemons() {
+    let a = TestEnv::new();
+    let b = TestEnv::new();
+    let _b_daemon = b.spawn_daemon();
+    let added = a.ctl_json(&[
+        "hosts",
+        "add",
+        "b",
+        "local",
+        "--command",
+        &proxy_command(&b, true),
+    ]);
+    assert_eq!(added["name"], "b");
+    let listed = rows(&a.ctl_json(&["hosts", "list"]));
+    assert_eq!(listed.len(), 1, "{listed:#?}");
+    let mut keys: Vec<&str> = listed[0]
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "agents",
+            "command",
+            "error",
+            "latency_ms",
+            "name",
+            "state",
+            "target",
+            "version"
+        ]
+    );
+    assert_eq!(listed[0]["state"], "up", "{listed:#?}");
+    assert_eq!(listed[0]["version"], env!("CARGO_PKG_VERSION"));
+
+    // One agent on a, finished; one on b, placed there with --host and asking to run a tool.
+    let a_repo = a.git_repo();
+    a.ctl_json(&[
+        "spawn",
+        "--repo",
+        a_repo.to_str().expect("utf-8"),
+        "a's task",
+    ]);
+    let b_repo = b.git_repo();
+    let spawned = a.ctl_json(&[
+        "--host",
+        "b",
+        "spawn",
+        "--repo",
+        b_repo.to_str().expect("utf-8"),
+        "TOOL_BASH:touch ran-on-b.txt",
+    ]);
+    let b_agent = spawned[0]["id"].as_str().expect("id").to_owned();
+    let on_b = rows(&b.ctl_json(&["status", "--all"]));
+    assert_eq!(on_b.len(), 1, "the agent runs on b: {on_b:#?}");
+    assert_eq!(on_b[0]["id"], b_agent.as_str());
+    assert!(
+        rows(&a.ctl_json(&["status", "--all"]))
+            .iter()
+            .all(|agent| agent["id"] != b_agent.as_str()),
+        "and not on a"
+    );
+
+    // The approval on b shows in a's merged queue, with its host.
+    let mut pending = Vec::new();
+    wait_until("b's approval shows in a's merged queue", || {
+        pending = rows(&a.ctl_json(&["approvals", "--hosts", "all"]));
+        pending.iter().any(|p| p["host"] == "b")
+    });
+    let asked = pending.iter().find(|p| p["host"] == "b").expect("b's");
+    assert_eq!(asked["agent_id"], b_agent.as_str());
+    assert_eq!(asked["input"]["command"], "touch ran-on-b.txt");
+
+    let merged = rows(&a.ctl_json(&["status", "--hosts", "all"]));
+    assert_eq!(hosts_of(&merged), ["b", "local"], "{merged:#?}");
+    assert!(
+        merged
+            .iter()
+            .any(|r| r["host"] == "b" && r["id"] == b_agent.as_str() && r["state"] == "waiting"),
+        "{merged:#?}"
+    );
+
+    // Answered from a, the agent on b goes on and the tool runs there.
+    let id = asked["id"].as_str().expect("id");
+    let answered = a.ctl_json(&["--host", "b", "approve", id]);
+    assert_eq!(answered["state"], "allowed", "{answered:#}");
+    let mut agents = Vec::new();
+    wait_until("b's agent finishes", || {
+        agents = rows(&b.ctl_json(&["status", "--all"]));
+        all_finished(&agents)
+    });
+    assert_eq!(agents[0]["state"], "done", "{agents:#?}");
+    let cwd = std::path::PathBuf::from(agents[0]["cwd"].as_str().expect("cwd"));
+    assert!(cwd.join("ran-on-b.txt").exists(), "the tool ran on b");
+}
+
+#[test]
+fn a_dead_host_is_unreachable_at_once_and_the_others_still_answer() {
+    let a = TestEnv::new();
+    let b = TestEnv::new();
+    let mut b_daemon = b.spawn_daemon();
+    // As a machine that went away: its proxy may not start the daemon again.
+    a.ctl_ok(&[
+        "hosts",
+        "add",
+        "b",
+        "local",
+        "--command",
+        &proxy_command(&b, false),
+    ]);
+    // And one whose command never answers (ssh to a machine that is off).
+    a.ctl_ok(&[
+        "hosts",
+        "add",
+        "silent",
+        "nowhere",
+        "--command",
+        "sleep 60",
+        "--no-check",
+    ]);
+    let a_repo = a.git_repo();
+    a.ctl_json(&[
+        "spawn",
+        "--repo",
+        a_repo.to_str().expect("utf-8"),
+        "a's task",
+    ]);
+    b_daemon.signal_and_wait(nix::sys::signal::Signal::SIGKILL);
+
+    let started = Instant::now();
+    let listed = rows(&a.ctl_json(&["hosts", "list"]));
+    let state = |name: &str| {
+        listed
+            .iter()
+            .find(|h| h["name"] == name)
+            .map(|h| h["state"].clone())
+            .expect("listed")
+    };
+    assert_eq!(state("b"), "unreachable", "{listed:#?}");
+    assert_eq!(state("silent"), "unreachable", "{listed:#?}");
+    let b_error = listed.iter().find(|h| h["name"] == "b").expect("b")["error"].clone();
+    assert!(
+        b_error
+            .as_str()
+            .is_some_and(|e| e.contains("hosts check b")),
+        "the error says what to try: {b_error}"
+    );
+    // Bounded by the probe's timeout (the silent host), not by the dead one or by ssh's.
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
+    );
+
+    let started = Instant::now();
+    let out = a.ctl(&["--json", "status", "--hosts", "all"]);
+    assert!(out.status.success(), "{out:?}");
+    let merged: Vec<Value> = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(hosts_of(&merged), ["local"], "{merged:#?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no answer from host b"), "{stderr}");
+    assert!(stderr.contains("no answer from host silent"), "{stderr}");
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // Asking only the dead host is an error that names it, not an empty answer.
+    let out = a.ctl(&["--host", "b", "status"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("host b is unreachable"), "{stderr}");
+}
+
+#[test]
+fn hosts_add_refuses_what_it_cannot_use_and_saves_nothing() {
+    let a = TestEnv::new();
+    let file = a.config_home.join("claude-orchestra/hosts.json");
+    for (args, says) in [
+        (
+            // Past clap (after `--`), the target would be an ssh option.
+            &["hosts", "add", "--", "x", "-oProxyCommand=touch /tmp/pwned"][..],
+            "must look like",
+        ),
+        (&["hosts", "add", "local", "box"][..], "reserved"),
+        (&["hosts", "add", "a b", "box"][..], "host name"),
+        (
+            &["hosts", "add", "gone", "box", "--command", "exit 3"][..],
+            "--no-check",
+        ),
+        (&["hosts", "remove", "nobody"][..], "no host named"),
+        (&["--host", "nobody", "status"][..], "no host named"),
+        (
+            &["--host", "nobody", "daemon", "stop"][..],
+            "does not apply",
+        ),
+    ] {
+        let out = a.ctl(args);
+        assert!(!out.status.success(), "{args:?} succeeded");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+        assert!(!file.exists(), "{args:?} wrote the hosts file");
+    }
+    a.ctl_ok(&[
+        "hosts",
+        "add",
+        "gone",
+        "box",
+        "--command",
+        "exit 3",
+        "--no-check",
+    ]);
+    let out = a.ctl(&["hosts", "add", "gone", "box", "--no-check"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("exists already"));
+    let out = a.ctl(&["hosts", "check", "gone"]);
+    assert!(
+        !out.status.success(),
+        "check fails for a host that is not up"
+    );
+    a.ctl_ok(&["hosts", "remove", "gone"]);
+    assert_eq!(a.ctl_json(&["hosts", "list"]), serde_json::json!([]));
+}
