@@ -50,6 +50,7 @@ function card(approval) {
   li.setAttribute("data-approval-id", approval.id);
   const head = node("div", "card-head");
   head.append(node("span", "badge state-waiting", approval.tool_name || "tool"), node("span", "", approval.id));
+  if (approval.host) head.append(node("span", "badge host-badge", approval.host));
   const who = approval.agent_id
     ? `agent ${approval.agent_id}: ${approval.agent_task || ""}`
     : `session in ${approval.project_path || "?"}`;

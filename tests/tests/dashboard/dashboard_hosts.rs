@@ -1,0 +1,170 @@
+//! One page for many machines: the dashboard of a shows the agents and approvals of a
+//! second daemon b (another HOME, reached through `hosts add b local --command "env ...
+//! orchestractl proxy"`) with their host, answers b's approval on b, and shows b
+//! unreachable soon after b's daemon dies.
+
+use std::io::{Read as _, Write as _};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use orchestra_tests::web::{Dashboard, http, login_cookie, upgrade};
+use orchestra_tests::{TestEnv, all_finished, bin, wait_until};
+use serde_json::Value;
+
+/// `s` in single quotes for `sh -c`.
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// The command that reaches `b`'s daemon: its environment, then its proxy (which may not
+/// start the daemon again: b stands for a machine that can go away).
+fn proxy_command(b: &TestEnv) -> String {
+    let mut parts = vec!["env".to_owned()];
+    for (key, value) in b.envs() {
+        parts.push(quote(&format!("{key}={}", value.to_string_lossy())));
+    }
+    parts.push(quote(&bin("orchestractl").display().to_string()));
+    parts.push("--no-autostart proxy".to_owned());
+    parts.join(" ")
+}
+
+/// Reads one server frame's text (server frames are not masked).
+fn text_frame(stream: &mut TcpStream) -> String {
+    let mut head = [0u8; 2];
+    stream.read_exact(&mut head).expect("frame head");
+    let len = match head[1] & 0x7f {
+        126 => {
+            let mut b = [0u8; 2];
+            stream.read_exact(&mut b).expect("len");
+            u16::from_be_bytes(b) as usize
+        }
+        127 => {
+            let mut b = [0u8; 8];
+            stream.read_exact(&mut b).expect("len");
+            u64::from_be_bytes(b) as usize
+        }
+        n => n as usize,
+    };
+    let mut payload = vec![0u8; len];
+    stream.read_exact(&mut payload).expect("payload");
+    String::from_utf8(payload).expect("text")
+}
+
+/// What a page opening now gets first: the snapshot.
+fn snapshot(port: u16, cookie: &str) -> Value {
+    let origin = format!("http://127.0.0.1:{port}");
+    let mut ws = upgrade(port, "/ws", &[("Cookie", cookie), ("Origin", &origin)])
+        .expect("the WebSocket opens");
+    let event: Value = serde_json::from_str(&text_frame(&mut ws)).expect("JSON");
+    let _ = ws.write_all(&[0x88, 0x80, 0, 0, 0, 0]);
+    assert_eq!(event["type"], "snapshot", "{event:#}");
+    event
+}
+
+#[test]
+fn the_page_shows_and_answers_another_hosts_approval_and_its_state() {
+    let a = TestEnv::new();
+    let b = TestEnv::new();
+    let mut b_daemon = b.spawn_daemon();
+    a.ctl_ok(&[
+        "hosts",
+        "add",
+        "b",
+        "local",
+        "--command",
+        &proxy_command(&b),
+    ]);
+    let b_repo = b.git_repo();
+    let spawned = b.ctl_json(&[
+        "spawn",
+        "--repo",
+        b_repo.to_str().expect("utf-8"),
+        "TOOL_BASH:touch from-the-page.txt",
+    ]);
+    let b_agent = spawned[0]["id"].as_str().expect("id").to_owned();
+    let dash = Dashboard::start(&a, &[]);
+    let cookie = login_cookie(&a, dash.port);
+
+    let mut shown = Value::Null;
+    wait_until("the page shows b's approval", || {
+        shown = snapshot(dash.port, &cookie);
+        shown["approvals"]
+            .as_array()
+            .is_some_and(|list| list.iter().any(|x| x["host"] == "b"))
+    });
+    assert_eq!(shown["hosts"][0]["name"], "b", "{shown:#}");
+    assert_eq!(shown["hosts"][0]["state"], "up", "{shown:#}");
+    assert!(
+        shown["agents"]
+            .as_array()
+            .expect("agents")
+            .iter()
+            .any(|x| x["host"] == "b" && x["id"] == b_agent.as_str()),
+        "b's agent is on the page with its host: {shown:#}"
+    );
+    let approval = shown["approvals"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|x| x["host"] == "b")
+        .expect("b's")
+        .clone();
+
+    // Answered on the page of a, decided on b.
+    let origin = format!("http://127.0.0.1:{}", dash.port);
+    let (status, head, body) = http(
+        dash.port,
+        "POST",
+        &format!(
+            "/api/approvals/{}/decide",
+            approval["id"].as_str().expect("id")
+        ),
+        &[
+            ("Cookie", &cookie),
+            ("Origin", &origin),
+            ("Content-Type", "application/json"),
+        ],
+        r#"{"decision":"allow"}"#,
+    );
+    assert_eq!(status, 200, "{head}\n{body}");
+    let answered: Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(answered["host"], "b");
+    assert_eq!(answered["state"], "allowed");
+    let mut agents = Vec::new();
+    wait_until("b's agent goes on and finishes", || {
+        agents = b
+            .ctl_json(&["status", "--all"])
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        all_finished(&agents)
+    });
+    let cwd = std::path::PathBuf::from(agents[0]["cwd"].as_str().expect("cwd"));
+    assert!(cwd.join("from-the-page.txt").exists(), "the tool ran on b");
+
+    // b goes away: the page says so, and still answers for a.
+    b_daemon.signal_and_wait(nix::sys::signal::Signal::SIGKILL);
+    let gone = Instant::now();
+    wait_until("the page shows b unreachable", || {
+        shown = snapshot(dash.port, &cookie);
+        shown["hosts"][0]["state"] == "unreachable"
+    });
+    assert!(
+        gone.elapsed() < Duration::from_secs(10),
+        "b showed unreachable only after {:?}",
+        gone.elapsed()
+    );
+    assert!(
+        shown["hosts"][0]["since_ms"]
+            .as_i64()
+            .is_some_and(|ms| ms > 0)
+    );
+    assert!(
+        shown["agents"]
+            .as_array()
+            .expect("agents")
+            .iter()
+            .all(|x| x["host"] != "b"),
+        "{shown:#}"
+    );
+}
