@@ -20,6 +20,8 @@ Examples:
   orchestractl search \"rate limit\"   # search prompts and answers
   orchestractl watch --json          # live session events as JSON lines
   orchestractl resume 7ab9 \"now add tests\"
+  orchestractl status --hosts all    # agents of this machine and of every `orchestractl hosts` one
+  orchestractl --host box approve 3f2a  # any command, against another machine's daemon
   orchestractl daemon status         # starts the daemon if needed, then reports on it
   orchestractl daemon status --json  # the same as JSON, for scripts
   orchestractl config show           # the config file, and whether the daemon runs with it

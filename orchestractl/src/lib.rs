@@ -45,7 +45,7 @@ pub fn run(cli: Cli) -> ExitCode {
         }
     };
     let ctx = client::Ctx::from_cli(&cli);
-    if let Some(what) = cli.host.as_ref().and(local_only(&cli.command)) {
+    if let Some(what) = ctx.host.as_ref().and(local_only(&cli.command)) {
         eprintln!(
             "orchestractl: --host does not apply to `{what}`, which is about this machine: \
              run it there (`ssh HOST orchestractl {what}`)"

@@ -4,27 +4,9 @@
 
 use std::time::{Duration, Instant};
 
-use orchestra_tests::{TestEnv, all_finished, bin, wait_until};
+use orchestra_tests::hosts::proxy_command;
+use orchestra_tests::{TestEnv, all_finished, wait_until};
 use serde_json::Value;
-
-/// `s` in single quotes for `sh -c`.
-fn quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
-}
-
-/// The command that reaches `b`'s daemon from anywhere: its environment, then its proxy.
-fn proxy_command(b: &TestEnv, autostart: bool) -> String {
-    let mut parts = vec!["env".to_owned()];
-    for (key, value) in b.envs() {
-        parts.push(quote(&format!("{key}={}", value.to_string_lossy())));
-    }
-    parts.push(quote(&bin("orchestractl").display().to_string()));
-    if !autostart {
-        parts.push("--no-autostart".to_owned());
-    }
-    parts.push("proxy".to_owned());
-    parts.join(" ")
-}
 
 fn rows(value: &Value) -> Vec<Value> {
     value.as_array().cloned().expect("a JSON list")
@@ -138,6 +120,30 @@ fn status_spawn_and_approve_across_two_daemons() {
     assert_eq!(agents[0]["state"], "done", "{agents:#?}");
     let cwd = std::path::PathBuf::from(agents[0]["cwd"].as_str().expect("cwd"));
     assert!(cwd.join("ran-on-b.txt").exists(), "the tool ran on b");
+
+    // The other merging commands: every row (or report) with its host.
+    let sessions = rows(&a.ctl_json(&["sessions", "--all", "--hosts", "all"]));
+    assert!(
+        sessions.iter().all(|s| s["host"].is_string()),
+        "{sessions:#?}"
+    );
+    assert!(
+        sessions.iter().any(|s| s["host"] == "b"),
+        "b's agent's session: {sessions:#?}"
+    );
+    let hits = rows(&a.ctl_json(&["search", "ran-on-b", "--hosts", "b,local"]));
+    assert!(hits.iter().any(|h| h["host"] == "b"), "{hits:#?}");
+    let reports = rows(&a.ctl_json(&["report", "--hosts", "all"]));
+    assert_eq!(hosts_of(&reports), ["b", "local"], "{reports:#?}");
+
+    // default_hosts in hosts.json: merged without --hosts.
+    let file = a.config_home.join("claude-orchestra/hosts.json");
+    let mut hosts: Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).expect("hosts.json")).expect("JSON");
+    hosts["default_hosts"] = serde_json::json!(["all"]);
+    std::fs::write(&file, hosts.to_string()).expect("write hosts.json");
+    let merged = rows(&a.ctl_json(&["status"]));
+    assert_eq!(hosts_of(&merged), ["b", "local"], "{merged:#?}");
 }
 
 #[test]
@@ -266,4 +272,33 @@ fn hosts_add_refuses_what_it_cannot_use_and_saves_nothing() {
     );
     a.ctl_ok(&["hosts", "remove", "gone"]);
     assert_eq!(a.ctl_json(&["hosts", "list"]), serde_json::json!([]));
+}
+
+/// The readiness probe of `deploy/kubernetes/orchestrad.yaml`, run as written: it fails
+/// while no daemon runs (and starts none: a second daemon beside the container's would
+/// fight over the state dir), and passes once one does.
+#[test]
+fn the_kubernetes_probe_answers_only_while_the_daemon_runs() {
+    let manifest = std::fs::read_to_string(
+        orchestra_tests::workspace_root().join("deploy/kubernetes/orchestrad.yaml"),
+    )
+    .expect("the manifest");
+    let probe = manifest
+        .split("readinessProbe:")
+        .nth(1)
+        .and_then(|rest| {
+            rest.lines()
+                .find_map(|l| l.trim().strip_prefix("command: "))
+        })
+        .expect("a readiness probe with a command");
+    // A flow sequence of quoted strings reads as JSON.
+    let argv: Vec<String> = serde_json::from_str(probe).expect("[\"orchestractl\", ...]");
+    assert_eq!(argv[0], "orchestractl");
+    let args: Vec<&str> = argv[1..].iter().map(String::as_str).collect();
+    let env = TestEnv::new();
+    let out = env.ctl(&args);
+    assert!(!out.status.success(), "ready with no daemon: {out:?}");
+    assert!(!env.socket.exists(), "the probe started a daemon");
+    let _daemon = env.spawn_daemon();
+    env.ctl_ok(&args);
 }

@@ -3,59 +3,21 @@
 //! orchestractl proxy"`) with their host, answers b's approval on b, and shows b
 //! unreachable soon after b's daemon dies.
 
-use std::io::{Read as _, Write as _};
-use std::net::TcpStream;
+use std::io::Write as _;
 use std::time::{Duration, Instant};
 
-use orchestra_tests::web::{Dashboard, http, login_cookie, upgrade};
-use orchestra_tests::{TestEnv, all_finished, bin, wait_until};
+use orchestra_tests::hosts::proxy_command;
+use orchestra_tests::web::{Dashboard, http, login_cookie, read_text_frame, upgrade};
+use orchestra_tests::{TestEnv, all_finished, wait_until};
 use serde_json::Value;
-
-/// `s` in single quotes for `sh -c`.
-fn quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
-}
-
-/// The command that reaches `b`'s daemon: its environment, then its proxy (which may not
-/// start the daemon again: b stands for a machine that can go away).
-fn proxy_command(b: &TestEnv) -> String {
-    let mut parts = vec!["env".to_owned()];
-    for (key, value) in b.envs() {
-        parts.push(quote(&format!("{key}={}", value.to_string_lossy())));
-    }
-    parts.push(quote(&bin("orchestractl").display().to_string()));
-    parts.push("--no-autostart proxy".to_owned());
-    parts.join(" ")
-}
-
-/// Reads one server frame's text (server frames are not masked).
-fn text_frame(stream: &mut TcpStream) -> String {
-    let mut head = [0u8; 2];
-    stream.read_exact(&mut head).expect("frame head");
-    let len = match head[1] & 0x7f {
-        126 => {
-            let mut b = [0u8; 2];
-            stream.read_exact(&mut b).expect("len");
-            u16::from_be_bytes(b) as usize
-        }
-        127 => {
-            let mut b = [0u8; 8];
-            stream.read_exact(&mut b).expect("len");
-            u64::from_be_bytes(b) as usize
-        }
-        n => n as usize,
-    };
-    let mut payload = vec![0u8; len];
-    stream.read_exact(&mut payload).expect("payload");
-    String::from_utf8(payload).expect("text")
-}
 
 /// What a page opening now gets first: the snapshot.
 fn snapshot(port: u16, cookie: &str) -> Value {
     let origin = format!("http://127.0.0.1:{port}");
     let mut ws = upgrade(port, "/ws", &[("Cookie", cookie), ("Origin", &origin)])
         .expect("the WebSocket opens");
-    let event: Value = serde_json::from_str(&text_frame(&mut ws)).expect("JSON");
+    let event: Value =
+        serde_json::from_str(&read_text_frame(&mut ws).expect("a frame")).expect("JSON");
     let _ = ws.write_all(&[0x88, 0x80, 0, 0, 0, 0]);
     assert_eq!(event["type"], "snapshot", "{event:#}");
     event
@@ -72,7 +34,7 @@ fn the_page_shows_and_answers_another_hosts_approval_and_its_state() {
         "b",
         "local",
         "--command",
-        &proxy_command(&b),
+        &proxy_command(&b, false),
     ]);
     let b_repo = b.git_repo();
     let spawned = b.ctl_json(&[
