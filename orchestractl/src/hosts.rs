@@ -66,25 +66,27 @@ where
         let call = &call;
         let file = &file;
         async move {
+            // A failed connection to another host names the host already; anything else
+            // (this machine's daemon, or a host's own answer) gets its name in front.
+            let named = |err: anyhow::Error| format!("host {name}: {}", crate::describe(&err));
             let client = if name == LOCAL {
-                ctx.connect().await
+                ctx.connect().await.map_err(named)
             } else {
                 match file.get(name) {
                     Ok(host) => Client::connect_host(host, FANOUT_CONNECT)
                         .await
-                        .map_err(Into::into),
-                    Err(err) => Err(err.into()),
+                        .map_err(|err| err.to_string()),
+                    Err(err) => Err(err.to_string()),
                 }
             };
             let answer = match client {
-                Ok(client) => tokio::time::timeout(FANOUT_CALL, call(client))
-                    .await
-                    .unwrap_or_else(|_| {
-                        Err(anyhow::anyhow!(
-                            "no answer within {} s",
-                            FANOUT_CALL.as_secs()
-                        ))
-                    }),
+                Ok(client) => match tokio::time::timeout(FANOUT_CALL, call(client)).await {
+                    Ok(answer) => answer.map_err(named),
+                    Err(_) => Err(format!(
+                        "host {name}: no answer within {} s",
+                        FANOUT_CALL.as_secs()
+                    )),
+                },
                 Err(err) => Err(err),
             };
             (name.clone(), answer)
@@ -94,10 +96,7 @@ where
     for (name, answer) in futures::future::join_all(asks).await {
         match answer {
             Ok(value) => answered.push((name, value)),
-            Err(err) => eprintln!(
-                "orchestractl: warning: no answer from host {name}: {}",
-                crate::describe(&err)
-            ),
+            Err(why) => eprintln!("orchestractl: warning: {why}"),
         }
     }
     if answered.is_empty() && !names.is_empty() {

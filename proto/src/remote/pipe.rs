@@ -156,8 +156,10 @@ impl Client {
                 ));
             }
             Ok(Err(status)) => {
-                let reason = if status.message().is_empty() {
-                    format!("{:?}", status.code())
+                // tonic's words for a stream that ended ("transport error") say less than
+                // the command's own stderr, which follows.
+                let reason = if status.code() == tonic::Code::Unavailable {
+                    "no orchestrad answered through it".to_owned()
                 } else {
                     status.message().to_owned()
                 };

@@ -210,8 +210,8 @@ fn a_dead_host_is_unreachable_at_once_and_the_others_still_answer() {
     let merged: Vec<Value> = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(hosts_of(&merged), ["local"], "{merged:#?}");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("no answer from host b"), "{stderr}");
-    assert!(stderr.contains("no answer from host silent"), "{stderr}");
+    assert!(stderr.contains("host b is unreachable"), "{stderr}");
+    assert!(stderr.contains("host silent is unreachable"), "{stderr}");
     assert!(
         started.elapsed() < Duration::from_secs(8),
         "{:?}",
@@ -301,4 +301,69 @@ fn the_kubernetes_probe_answers_only_while_the_daemon_runs() {
     assert!(!env.socket.exists(), "the probe started a daemon");
     let _daemon = env.spawn_daemon();
     env.ctl_ok(&args);
+}
+
+/// Without `--command`, a host is reached by `ssh -T -o BatchMode=yes -o ConnectTimeout=10
+/// [-p PORT] -- TARGET orchestractl proxy`: a stand-in `ssh` first on PATH records its
+/// arguments and runs b's proxy, as sshd would run `orchestractl proxy` on b.
+#[test]
+fn without_a_command_a_host_is_reached_by_ssh_with_its_port_and_no_prompt() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let a = TestEnv::new();
+    let b = TestEnv::new();
+    let _b_daemon = b.spawn_daemon();
+    let fake_bin = a.root.path().join("fake-bin");
+    std::fs::create_dir_all(&fake_bin).expect("mkdir");
+    let recorded = a.root.path().join("ssh-args");
+    let ssh = fake_bin.join("ssh");
+    std::fs::write(
+        &ssh,
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$@\" > '{}'\nexec {}\n",
+            recorded.display(),
+            proxy_command(&b, false)
+        ),
+    )
+    .expect("write the stand-in ssh");
+    std::fs::set_permissions(&ssh, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let path = format!(
+        "{}:{}",
+        fake_bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let ctl = |args: &[&str]| {
+        a.command(orchestra_tests::bin("orchestractl"))
+            .env("PATH", &path)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("orchestractl")
+    };
+    let out = ctl(&["hosts", "add", "box", "me@box.example:2222"]);
+    assert!(out.status.success(), "{out:?}");
+    let args = std::fs::read_to_string(&recorded).expect("ssh ran");
+    assert_eq!(
+        args.lines().collect::<Vec<_>>(),
+        [
+            "-T",
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "ConnectTimeout=10",
+            "-p",
+            "2222",
+            "--",
+            "me@box.example",
+            "orchestractl",
+            "proxy"
+        ]
+    );
+    let out = ctl(&["--json", "--host", "box", "daemon", "status"]);
+    assert!(out.status.success(), "{out:?}");
+    let status: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(
+        status["socket_path"],
+        b.socket.display().to_string(),
+        "b's daemon answered through ssh"
+    );
 }

@@ -1,7 +1,7 @@
 //! One page for many machines: the dashboard of a shows the agents and approvals of a
 //! second daemon b (another HOME, reached through `hosts add b local --command "env ...
-//! orchestractl proxy"`) with their host, answers b's approval on b, and shows b
-//! unreachable soon after b's daemon dies.
+//! orchestractl proxy"`) with their host, answers b's approval on b, shows b
+//! unreachable soon after b's daemon dies, and up again once it is back.
 
 use std::io::Write as _;
 use std::time::{Duration, Instant};
@@ -127,6 +127,21 @@ fn the_page_shows_and_answers_another_hosts_approval_and_its_state() {
             .expect("agents")
             .iter()
             .all(|x| x["host"] != "b"),
+        "{shown:#}"
+    );
+
+    // b comes back: the connection is made again (with backoff), and b's agents return.
+    let _b_again = b.spawn_daemon();
+    wait_until("the page shows b up again", || {
+        shown = snapshot(dash.port, &cookie);
+        shown["hosts"][0]["state"] == "up"
+    });
+    assert!(
+        shown["agents"]
+            .as_array()
+            .expect("agents")
+            .iter()
+            .any(|x| x["host"] == "b" && x["id"] == b_agent.as_str()),
         "{shown:#}"
     );
 }
