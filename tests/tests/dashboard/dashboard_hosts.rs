@@ -145,3 +145,104 @@ fn the_page_shows_and_answers_another_hosts_approval_and_its_state() {
         "{shown:#}"
     );
 }
+
+/// The text of everything matching `css` in the page, joined.
+async fn text_of(client: &fantoccini::Client, css: &str) -> String {
+    let mut all = String::new();
+    for element in client
+        .find_all(fantoccini::Locator::Css(css))
+        .await
+        .unwrap_or_default()
+    {
+        all.push_str(&element.text().await.unwrap_or_default());
+        all.push('\n');
+    }
+    all
+}
+
+/// Waits until the text of `css` contains `needle`; returns that text.
+async fn shows(client: &fantoccini::Client, css: &str, needle: &str) -> String {
+    let deadline = Instant::now() + orchestra_tests::DEADLINE;
+    loop {
+        let text = text_of(client, css).await;
+        if text.contains(needle) {
+            return text;
+        }
+        if Instant::now() > deadline {
+            orchestra_tests::browser::screenshot(client, "hosts-failed").await;
+            panic!("timed out waiting for {needle:?} in {css}: {text}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// In a real phone-sized browser: the hosts strip, b's approval card with b's name, Allow
+/// on it running the tool on b, and b shown unreachable once its daemon dies.
+#[tokio::test(flavor = "multi_thread")]
+async fn in_the_browser_another_hosts_card_names_it_and_allow_reaches_it() {
+    use orchestra_tests::browser::{self, Browser};
+    let Some(tools) = browser::chromium_and_driver() else {
+        return;
+    };
+    let a = TestEnv::new();
+    let b = TestEnv::new();
+    let mut b_daemon = b.spawn_daemon();
+    a.ctl_ok(&[
+        "hosts",
+        "add",
+        "b",
+        "local",
+        "--command",
+        &proxy_command(&b, false),
+    ]);
+    a.ctl_ok(&["daemon", "start"]);
+    let repo = a.git_repo();
+    let (_dashboard, port) = browser::dashboard(&a, &repo);
+    let b_repo = b.git_repo();
+    let spawned = b.ctl_json(&[
+        "spawn",
+        "--repo",
+        b_repo.to_str().expect("utf-8"),
+        "TOOL_BASH:touch allowed-on-a-phone.txt",
+    ]);
+    let b_agent = spawned[0]["id"].as_str().expect("id").to_owned();
+
+    let browser = Browser::start(&a, &tools, &[]).await;
+    let client = &browser.client;
+    browser::open_logged_in(client, &a, port).await;
+    shows(client, "#hosts-strip", "b: up").await;
+    let card = shows(client, "#approval-list li.approval", "allowed-on-a-phone").await;
+    assert!(card.contains(&b_agent), "{card}");
+    let badge = shows(client, "#approval-list li.approval .host-badge", "b").await;
+    assert_eq!(badge.trim(), "b");
+    shows(client, "#agent-list .host-badge", "b").await;
+    browser::screenshot(client, "hosts-card").await;
+    client
+        .find(fantoccini::Locator::Css(
+            "#approval-list li.approval button[data-decision=allow]",
+        ))
+        .await
+        .expect("the Allow button")
+        .click()
+        .await
+        .expect("click");
+    tokio::task::block_in_place(|| {
+        let mut agents = Vec::new();
+        wait_until("b's agent goes on and finishes", || {
+            agents = b
+                .ctl_json(&["status", "--all"])
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            all_finished(&agents)
+        });
+        let cwd = std::path::PathBuf::from(agents[0]["cwd"].as_str().expect("cwd"));
+        assert!(
+            cwd.join("allowed-on-a-phone.txt").exists(),
+            "the tool ran on b"
+        );
+        b_daemon.signal_and_wait(nix::sys::signal::Signal::SIGKILL);
+    });
+    shows(client, "#hosts-strip", "b: unreachable since").await;
+    browser::screenshot(client, "hosts-unreachable").await;
+}
