@@ -60,7 +60,8 @@ function card(approval) {
     for (const b of buttons.querySelectorAll("button")) b.disabled = true;
     error.textContent = "";
     try {
-      await api("POST", `/api/approvals/${encodeURIComponent(approval.id)}/decide`, { decision });
+      // Another machine's approval names its host, so the answer goes there.
+      await api("POST", `/api/approvals/${encodeURIComponent(approval.id)}/decide`, { decision, host: approval.host });
       remove(approval.id);
     } catch (err) {
       error.textContent = err.message;

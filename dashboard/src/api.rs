@@ -317,6 +317,10 @@ pub struct DecideBody {
     /// For deny: what the model is told.
     #[serde(default)]
     message: String,
+    /// The host that asked (`orchestractl hosts`), as its card names it; empty or
+    /// `local` for this machine.
+    #[serde(default)]
+    host: String,
 }
 
 async fn decide(
@@ -330,7 +334,9 @@ async fn decide(
     let device_token = state.device_token(&headers).unwrap_or_default();
     // Another host asked it: the answer goes there. That daemon knows none of this
     // machine's devices (the guard checked the cookie here), so it records the page.
-    if let Some((host, client)) = state.remotes.client_for_approval(&id) {
+    if !body.host.is_empty() && body.host != orchestra_proto::remote::LOCAL {
+        let host = body.host;
+        let client = state.remotes.client_of(&host)?;
         let response = client
             .approvals()
             .decide(pb::DecideRequest {

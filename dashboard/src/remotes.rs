@@ -4,9 +4,8 @@
 //! each, and says when the host goes up or away. A lost host is tried again with backoff
 //! (1 s doubling to 30 s); nothing on the page waits for it.
 //!
-//! An approval answered on the page goes to the host that asked it ([`Remotes::client_for_approval`]).
+//! An approval answered on the page names its host, and goes there ([`Remotes::client_of`]).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -59,8 +58,6 @@ struct Remote {
 pub struct Remotes {
     /// One per host of `hosts.json`, in its order.
     remotes: Vec<Arc<Remote>>,
-    /// Which host asked each approval the page may answer.
-    approvals: Mutex<HashMap<String, usize>>,
 }
 
 fn now_ms() -> i64 {
@@ -93,10 +90,9 @@ impl Remotes {
                     })
                 })
                 .collect(),
-            approvals: Mutex::default(),
         });
-        for index in 0..remotes.remotes.len() {
-            tokio::spawn(keep(remotes.clone(), index, hub.clone()));
+        for remote in &remotes.remotes {
+            tokio::spawn(keep(remote.clone(), hub.clone()));
         }
         remotes
     }
@@ -106,55 +102,59 @@ impl Remotes {
         self.remotes.iter().map(|r| r.view.lock().clone()).collect()
     }
 
-    /// The connection to the host that asked approval `id`, when another host did.
-    pub fn client_for_approval(&self, id: &str) -> Option<(String, Client)> {
-        let index = *self.approvals.lock().get(id)?;
-        let remote = self.remotes.get(index)?;
-        let client = remote.client.lock().clone()?;
-        Some((remote.host.name.clone(), client))
+    /// The open connection to host `name`; an error a person can act on when there is no
+    /// such host or it is not up now.
+    pub fn client_of(&self, name: &str) -> Result<Client, tonic::Status> {
+        let remote = self
+            .remotes
+            .iter()
+            .find(|r| r.host.name == name)
+            .ok_or_else(|| {
+                tonic::Status::not_found(format!(
+                    "no host named {name:?} (see `orchestractl hosts list`)"
+                ))
+            })?;
+        remote.client.lock().clone().ok_or_else(|| {
+            tonic::Status::unavailable(format!(
+                "host {name} is not reachable now; its request waits there until it is back"
+            ))
+        })
     }
 
     /// The agents and pending approvals of every host that is up, each with its `host`.
     pub async fn snapshot(&self) -> (Vec<Value>, Vec<Value>) {
-        let asks = self
-            .remotes
-            .iter()
-            .enumerate()
-            .map(|(index, remote)| async move {
-                let client = remote.client.lock().clone()?;
-                let lists = async {
-                    let agents = client
-                        .agents()
-                        .list(ListAgentsRequest::default())
-                        .await
-                        .ok()?
-                        .into_inner()
-                        .agents;
-                    let approvals = client
-                        .approvals()
-                        .list(ListApprovalsRequest { all: false })
-                        .await
-                        .ok()?
-                        .into_inner()
-                        .approvals;
-                    Some((agents, approvals))
-                };
-                let (agents, approvals) = tokio::time::timeout(SNAPSHOT_TIMEOUT, lists)
+        let asks = self.remotes.iter().map(|remote| async move {
+            let client = remote.client.lock().clone()?;
+            let lists = async {
+                let agents = client
+                    .agents()
+                    .list(ListAgentsRequest::default())
                     .await
-                    .ok()
-                    .flatten()?;
-                let name = &remote.host.name;
-                for a in &approvals {
-                    self.approvals.lock().insert(a.id.clone(), index);
-                }
-                Some((
-                    agents.iter().map(|a| tagged(name, a)).collect::<Vec<_>>(),
-                    approvals
-                        .iter()
-                        .map(|a| tagged(name, a))
-                        .collect::<Vec<_>>(),
-                ))
-            });
+                    .ok()?
+                    .into_inner()
+                    .agents;
+                let approvals = client
+                    .approvals()
+                    .list(ListApprovalsRequest { all: false })
+                    .await
+                    .ok()?
+                    .into_inner()
+                    .approvals;
+                Some((agents, approvals))
+            };
+            let (agents, approvals) = tokio::time::timeout(SNAPSHOT_TIMEOUT, lists)
+                .await
+                .ok()
+                .flatten()?;
+            let name = &remote.host.name;
+            Some((
+                agents.iter().map(|a| tagged(name, a)).collect::<Vec<_>>(),
+                approvals
+                    .iter()
+                    .map(|a| tagged(name, a))
+                    .collect::<Vec<_>>(),
+            ))
+        });
         let mut agents = Vec::new();
         let mut approvals = Vec::new();
         for (more_agents, more_approvals) in
@@ -176,9 +176,8 @@ fn tagged<T: Serialize>(name: &str, value: &T) -> Value {
     value
 }
 
-/// Keeps host `index` connected for as long as the dashboard runs.
-async fn keep(remotes: Arc<Remotes>, index: usize, hub: Arc<Hub>) {
-    let remote = remotes.remotes[index].clone();
+/// Keeps `remote` connected for as long as the dashboard runs.
+async fn keep(remote: Arc<Remote>, hub: Arc<Hub>) {
     let mut backoff = Duration::from_secs(1);
     loop {
         match Client::connect_host(&remote.host, remote::CONNECT_TIMEOUT).await {
@@ -194,7 +193,7 @@ async fn keep(remotes: Arc<Remotes>, index: usize, hub: Arc<Hub>) {
                 // Pages take a fresh snapshot, which now holds this host's agents.
                 hub.push(|seq| json!({"type": "resync", "seq": seq}));
                 let since = std::time::Instant::now();
-                follow(&remotes, index, &client, &hub).await;
+                follow(&remote.host.name, &client, &hub).await;
                 *remote.client.lock() = None;
                 set_state(
                     &remote,
@@ -239,8 +238,7 @@ fn set_state(remote: &Remote, hub: &Hub, state: &'static str, version: String, e
 
 /// Relays the host's agent, approval and notification events until one stream ends (the
 /// host went away).
-async fn follow(remotes: &Remotes, index: usize, client: &Client, hub: &Hub) {
-    let name = remotes.remotes[index].host.name.as_str();
+async fn follow(name: &str, client: &Client, hub: &Hub) {
     let agents = async {
         let Ok(stream) = client
             .agents()
@@ -267,13 +265,6 @@ async fn follow(remotes: &Remotes, index: usize, client: &Client, hub: &Hub) {
         };
         let mut stream = stream.into_inner();
         while let Some(Ok(event)) = stream.next().await {
-            if let Some(a) = &event.approval {
-                if a.state == "pending" {
-                    remotes.approvals.lock().insert(a.id.clone(), index);
-                } else {
-                    remotes.approvals.lock().remove(&a.id);
-                }
-            }
             let approval = event.approval.as_ref().map(|a| tagged(name, a));
             hub.push(|seq| {
                 json!({"type": "approval", "seq": seq, "kind": event.kind, "approval": approval})
@@ -293,6 +284,8 @@ async fn follow(remotes: &Remotes, index: usize, client: &Client, hub: &Hub) {
         while let Some(Ok(mut notification)) = stream.next().await {
             // Which machine speaks, first: "[box] approval needed".
             notification.title = format!("[{name}] {}", notification.title);
+            // A link of that machine's would not open from here.
+            notification.url.clear();
             let notification = tagged(name, &notification);
             hub.push(
                 |seq| json!({"type": "notification", "seq": seq, "notification": notification}),

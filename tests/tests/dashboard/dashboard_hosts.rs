@@ -72,8 +72,25 @@ fn the_page_shows_and_answers_another_hosts_approval_and_its_state() {
         .expect("b's")
         .clone();
 
-    // Answered on the page of a, decided on b.
+    // Answered on the page of a, decided on b (the card names its host). A host that is
+    // not there is refused in words, and nothing is decided.
     let origin = format!("http://127.0.0.1:{}", dash.port);
+    let (status, _, body) = http(
+        dash.port,
+        "POST",
+        &format!(
+            "/api/approvals/{}/decide",
+            approval["id"].as_str().expect("id")
+        ),
+        &[
+            ("Cookie", &cookie),
+            ("Origin", &origin),
+            ("Content-Type", "application/json"),
+        ],
+        r#"{"decision":"allow","host":"nope"}"#,
+    );
+    assert_ne!(status, 200, "{body}");
+    assert!(body.contains("no host named"), "{body}");
     let (status, head, body) = http(
         dash.port,
         "POST",
@@ -86,7 +103,7 @@ fn the_page_shows_and_answers_another_hosts_approval_and_its_state() {
             ("Origin", &origin),
             ("Content-Type", "application/json"),
         ],
-        r#"{"decision":"allow"}"#,
+        r#"{"decision":"allow","host":"b"}"#,
     );
     assert_eq!(status, 200, "{head}\n{body}");
     let answered: Value = serde_json::from_str(&body).expect("JSON");
