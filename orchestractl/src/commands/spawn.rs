@@ -18,7 +18,12 @@ pub async fn run(ctx: &Ctx, args: SpawnArgs) -> anyhow::Result<ExitCode> {
     }
     let clients = ctx.connect().await?;
     let repo = match (&ctx.host, &args.repo) {
-        // Another machine's path: sent as given, not made absolute against ours.
+        // Another machine's path: sent as given, not made absolute against ours (nor
+        // taken relative to that daemon's directory, which the user cannot see).
+        (Some(host), Some(path)) if !path.is_absolute() => anyhow::bail!(
+            "with --host, give the repository's absolute path on {host}, not {}",
+            path.display()
+        ),
         (Some(_), Some(path)) => path.display().to_string(),
         _ => repo_arg(args.repo.as_deref())?,
     };
