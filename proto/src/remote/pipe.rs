@@ -22,6 +22,8 @@ use crate::v1::{StatusRequest, StatusResponse, daemon_client::DaemonClient};
 /// How much of a host command's stderr is kept for an error message (ssh says why it
 /// failed there: "Permission denied (publickey)", "Could not resolve hostname").
 const STDERR_KEPT: usize = 2048;
+/// How long an error waits for an ended command's stderr to be read to its end.
+const STDERR_GRACE: Duration = Duration::from_millis(500);
 
 /// A child's stdout and stdin as one byte stream; the child is killed when the stream
 /// is dropped (the channel gave up on it, or reconnects).
@@ -60,9 +62,19 @@ impl AsyncWrite for Pipe {
     }
 }
 
-/// Starts the host's command with piped stdio; its stderr is drained into `stderr`
-/// (the last [`STDERR_KEPT`] bytes) so that a chatty command never blocks on it.
-fn start(host: &Host, stderr: &Arc<Mutex<String>>) -> std::io::Result<Pipe> {
+/// What the host's command wrote on stderr: the last [`STDERR_KEPT`] bytes, and whether
+/// it closed stderr (it ended), so that an error can wait for its last words.
+#[derive(Debug, Default)]
+struct Stderr {
+    /// The text kept.
+    text: Mutex<String>,
+    /// Told when the command's stderr ends.
+    closed: tokio::sync::Notify,
+}
+
+/// Starts the host's command with piped stdio; its stderr is drained into `stderr` so
+/// that a chatty command never blocks on it.
+fn start(host: &Host, stderr: &Arc<Stderr>) -> std::io::Result<Pipe> {
     let argv = host.argv();
     let mut child = tokio::process::Command::new(&argv[0])
         .args(&argv[1..])
@@ -82,7 +94,7 @@ fn start(host: &Host, stderr: &Arc<Mutex<String>>) -> std::io::Result<Pipe> {
                 if n == 0 {
                     break;
                 }
-                let mut kept = kept.lock();
+                let mut kept = kept.text.lock();
                 kept.push_str(&String::from_utf8_lossy(&buf[..n]));
                 if kept.len() > STDERR_KEPT {
                     let cut = kept.len() - STDERR_KEPT;
@@ -92,6 +104,8 @@ fn start(host: &Host, stderr: &Arc<Mutex<String>>) -> std::io::Result<Pipe> {
                     kept.drain(..cut);
                 }
             }
+            // A permit: the waiter may come after the end.
+            kept.closed.notify_one();
         });
     }
     Ok(Pipe {
@@ -102,7 +116,7 @@ fn start(host: &Host, stderr: &Arc<Mutex<String>>) -> std::io::Result<Pipe> {
 
 /// A channel to `host`: each (re)connection runs the host's command again. HTTP/2
 /// keep-alive pings notice a host that went away while the channel sat idle.
-fn channel(host: &Host, stderr: &Arc<Mutex<String>>) -> Channel {
+fn channel(host: &Host, stderr: &Arc<Stderr>) -> Channel {
     let host = host.clone();
     let stderr = Arc::clone(stderr);
     let connector = tower::service_fn(move |_: Uri| {
@@ -121,9 +135,9 @@ impl Client {
     /// Connects to `host`'s daemon through its command and checks its protocol, within
     /// `timeout`. The channel runs the command again when the connection breaks.
     pub async fn connect_host(host: &Host, timeout: Duration) -> Result<Client, HostError> {
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let unreachable = |reason: String, stderr: &Arc<Mutex<String>>| {
-            let said = stderr.lock().trim().to_owned();
+        let stderr = Arc::new(Stderr::default());
+        let unreachable = |reason: String, stderr: &Arc<Stderr>| {
+            let said = stderr.text.lock().trim().to_owned();
             HostError::Unreachable {
                 name: host.name.clone(),
                 command: host.command_line(),
@@ -163,6 +177,9 @@ impl Client {
                 } else {
                     status.message().to_owned()
                 };
+                // The command ended: its last words (ssh's reason) may still be in the
+                // pipe. A command that keeps stderr open is not waited for long.
+                let _ = tokio::time::timeout(STDERR_GRACE, stderr.closed.notified()).await;
                 return Err(unreachable(reason, &stderr));
             }
             Ok(Ok(status)) => status.into_inner(),

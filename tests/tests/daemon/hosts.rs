@@ -211,6 +211,11 @@ fn a_dead_host_is_unreachable_at_once_and_the_others_still_answer() {
     assert_eq!(hosts_of(&merged), ["local"], "{merged:#?}");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("host b is unreachable"), "{stderr}");
+    // With the proxy's own words, read to their end: what to do there.
+    assert!(
+        stderr.contains("it said: orchestractl: cannot reach orchestrad"),
+        "{stderr}"
+    );
     assert!(stderr.contains("host silent is unreachable"), "{stderr}");
     assert!(
         started.elapsed() < Duration::from_secs(8),
