@@ -20,12 +20,22 @@ pub struct HostsArg {
 )]
 pub enum HostsCommand {
     /// Add a host reached with `ssh -T [user@]host[:port] orchestractl proxy` (or --command)
+    #[command(
+        after_help = "Examples:\n  orchestractl hosts add box me@box.lan\n  orchestractl hosts add vm me@203.0.113.7:2222\n  orchestractl hosts add pod pod --command \"kubectl exec -i orchestra-0 -- orchestractl proxy\"\n  orchestractl hosts add later me@laptop --no-check   # save it even though it is off now"
+    )]
     Add(HostsAddArgs),
     /// Every host with its state (up, unreachable, version_mismatch), version, latency and agents
+    #[command(
+        after_help = "Examples:\n  orchestractl hosts list\n  orchestractl hosts list --json"
+    )]
     List,
     /// Forget a host (its daemon and agents are left alone)
+    #[command(after_help = "Examples:\n  orchestractl hosts remove box")]
     Remove(HostsRemoveArgs),
     /// Connect to one host (or all) and say what answered or why not; exit 1 if any is not up
+    #[command(
+        after_help = "Examples:\n  orchestractl hosts check box\n  orchestractl hosts check --json"
+    )]
     Check(HostsCheckArgs),
 }
 
