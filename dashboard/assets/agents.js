@@ -88,6 +88,7 @@ function createCard(agent) {
     stop,
   };
   head.append(badge, el("span", { text: agent.id }), el("span", { class: "spacer" }), refs.cost, refs.time);
+  if (agent.host) head.insertBefore(el("span", { class: "badge host-badge", text: agent.host }), head.children[2]);
   const actions = el("div", { class: "card-actions" }, [
     el("button", { text: "Logs", attrs: { type: "button", "data-action": "logs" }, onclick: () => openLogs(agents.get(agent.id)) }),
     el("button", { text: "Send", attrs: { type: "button", "data-action": "send" }, onclick: () => openSend(agents.get(agent.id)) }),

@@ -7,7 +7,7 @@
 //   logs.js       an agent's live logs              panel.js    the panel they open in
 //   approvals.js  the "Needs you" strip             notify.js   toasts, title, Web Push
 //   transcript.js typed transcript events           dom.js      helpers; text is never HTML
-//   tabs.js       which tab shows
+//   tabs.js       which tab shows                   hosts.js    other machines' states
 
 import { $, api, el } from "./dom.js";
 import { connect } from "./live.js";
@@ -16,6 +16,7 @@ import { resetSessions, applySession, search, showAll } from "./sessions.js";
 import { loadWorktrees, cleanup } from "./worktrees.js";
 import { renderBatches } from "./batches.js";
 import { applyApprovals } from "./approvals.js";
+import { applyHosts } from "./hosts.js";
 import { notified, startNotifications } from "./notify.js";
 import { closePanel } from "./panel.js";
 import { showTab, tabShowing, whenShown } from "./tabs.js";
@@ -23,6 +24,7 @@ import { showTab, tabShowing, whenShown } from "./tabs.js";
 /** One live event, to the module that shows it. */
 function apply(event) {
   applyApprovals(event);
+  applyHosts(event);
   switch (event.type) {
     case "snapshot":
       resetAgents(event.agents || []);

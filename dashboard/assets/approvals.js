@@ -50,6 +50,7 @@ function card(approval) {
   li.setAttribute("data-approval-id", approval.id);
   const head = node("div", "card-head");
   head.append(node("span", "badge state-waiting", approval.tool_name || "tool"), node("span", "", approval.id));
+  if (approval.host) head.append(node("span", "badge host-badge", approval.host));
   const who = approval.agent_id
     ? `agent ${approval.agent_id}: ${approval.agent_task || ""}`
     : `session in ${approval.project_path || "?"}`;
@@ -59,7 +60,8 @@ function card(approval) {
     for (const b of buttons.querySelectorAll("button")) b.disabled = true;
     error.textContent = "";
     try {
-      await api("POST", `/api/approvals/${encodeURIComponent(approval.id)}/decide`, { decision });
+      // Another machine's approval names its host, so the answer goes there.
+      await api("POST", `/api/approvals/${encodeURIComponent(approval.id)}/decide`, { decision, host: approval.host });
       remove(approval.id);
     } catch (err) {
       error.textContent = err.message;

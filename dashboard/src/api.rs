@@ -317,6 +317,10 @@ pub struct DecideBody {
     /// For deny: what the model is told.
     #[serde(default)]
     message: String,
+    /// The host that asked (`orchestractl hosts`), as its card names it; empty or
+    /// `local` for this machine.
+    #[serde(default)]
+    host: String,
 }
 
 async fn decide(
@@ -328,6 +332,27 @@ async fn decide(
     // Every page is a logged-in device (on loopback too) and answers under its own name;
     // the daemon checks the token again. "dashboard" is only a fallback name.
     let device_token = state.device_token(&headers).unwrap_or_default();
+    // Another host asked it: the answer goes there. That daemon knows none of this
+    // machine's devices (the guard checked the cookie here), so it records the page.
+    if !body.host.is_empty() && body.host != orchestra_proto::remote::LOCAL {
+        let host = body.host;
+        let client = state.remotes.client_of(&host)?;
+        let response = client
+            .approvals()
+            .decide(pb::DecideRequest {
+                id,
+                decision: body.decision,
+                message: body.message,
+                device_token: String::new(),
+                client: "dashboard (another host)".to_owned(),
+            })
+            .await?;
+        let mut approval = serde_json::to_value(response.into_inner().approval).unwrap_or_default();
+        if let serde_json::Value::Object(map) = &mut approval {
+            map.insert("host".to_owned(), host.into());
+        }
+        return Ok(Json(approval).into_response());
+    }
     let response = state
         .client
         .approvals()

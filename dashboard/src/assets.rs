@@ -34,6 +34,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     asset!("batches.js", JS),
     asset!("changes.js", JS),
     asset!("dom.js", JS),
+    asset!("hosts.js", JS),
     asset!("icon.svg", "image/svg+xml"),
     asset!("live.js", JS),
     asset!("logs.js", JS),

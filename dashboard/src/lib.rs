@@ -27,6 +27,7 @@ pub mod live;
 pub mod login;
 pub mod notify;
 pub mod pair;
+pub mod remotes;
 pub mod serve;
 pub mod tls;
 
@@ -91,6 +92,8 @@ pub struct AppState {
     pub sockets: Arc<live::SocketSlots>,
     /// The Host names answered.
     pub hosts: hosts::Hosts,
+    /// Other machines' daemons (`orchestractl hosts`), shown beside this one's.
+    pub remotes: Arc<remotes::Remotes>,
 }
 
 impl AppState {
@@ -155,6 +158,7 @@ pub async fn run(
         client.clone(),
         base_url(&config, port),
     ));
+    let remotes = remotes::Remotes::start(hub.clone());
     let cert = tls.as_ref().map(|(info, _)| info.clone());
     let hosts = hosts::Hosts::new(
         port,
@@ -170,6 +174,7 @@ pub async fn run(
         cert,
         sockets: Arc::default(),
         hosts,
+        remotes,
     });
     announce(&state).await?;
     announce_login(&state, page_known).await;

@@ -380,9 +380,18 @@ async fn snapshot(state: &AppState, seq: u64) -> Result<Value, tonic::Status> {
         .await?
         .into_inner()
         .approvals;
-    Ok(
-        json!({"type": "snapshot", "seq": seq, "agents": agents, "sessions": sessions, "approvals": approvals}),
-    )
+    // Other hosts' agents and approvals join this machine's, each with its `host`.
+    let (remote_agents, remote_approvals) = state.remotes.snapshot().await;
+    let mut agents = serde_json::to_value(agents).unwrap_or_default();
+    let mut approvals = serde_json::to_value(approvals).unwrap_or_default();
+    if let (Value::Array(agents), Value::Array(approvals)) = (&mut agents, &mut approvals) {
+        agents.extend(remote_agents);
+        approvals.extend(remote_approvals);
+    }
+    Ok(json!({
+        "type": "snapshot", "seq": seq, "agents": agents, "sessions": sessions,
+        "approvals": approvals, "hosts": state.remotes.views(),
+    }))
 }
 
 async fn serve_live(

@@ -4,6 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Args, CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 
+mod hosts;
+pub use hosts::{HostsAddArgs, HostsArg, HostsCheckArgs, HostsCommand, HostsRemoveArgs};
+
 const EXAMPLES: &str = "\
 Examples:
   orchestractl spawn \"build auth API\" \"write tests\" --parallel 2
@@ -17,6 +20,8 @@ Examples:
   orchestractl search \"rate limit\"   # search prompts and answers
   orchestractl watch --json          # live session events as JSON lines
   orchestractl resume 7ab9 \"now add tests\"
+  orchestractl status --hosts all    # agents of this machine and of every `orchestractl hosts` one
+  orchestractl --host box approve 3f2a  # any command, against another machine's daemon
   orchestractl daemon status         # starts the daemon if needed, then reports on it
   orchestractl daemon status --json  # the same as JSON, for scripts
   orchestractl config show           # the config file, and whether the daemon runs with it
@@ -54,6 +59,9 @@ pub struct Cli {
     /// Fail instead of starting orchestrad when it is not running
     #[arg(long, global = true)]
     pub no_autostart: bool,
+    /// Run the command against the daemon of this host (see `orchestractl hosts list`)
+    #[arg(long, global = true, value_name = "NAME")]
+    pub host: Option<String>,
     /// The command to run
     #[command(subcommand)]
     pub command: Command,
@@ -136,6 +144,14 @@ pub enum Command {
     /// Entry points for Claude Code hooks (run by Claude Code, not by hand)
     #[command(subcommand)]
     Hook(HookCommand),
+    /// Other machines' daemons, reached over ssh or a command: add, list, check, remove
+    #[command(subcommand)]
+    Hosts(HostsCommand),
+    /// Speak the daemon's gRPC on stdin/stdout (what `ssh HOST orchestractl proxy` runs)
+    #[command(
+        after_help = "Run by `orchestractl --host NAME ...` on the other machine, not by hand:\n  ssh -T me@box orchestractl proxy\nIt starts orchestrad there when it is not running (unless --no-autostart)."
+    )]
+    Proxy,
 }
 
 /// `orchestractl approvals`
@@ -150,6 +166,9 @@ pub struct ApprovalsArgs {
     /// Keep printing approvals as they are asked and answered (JSON lines with --json)
     #[arg(long)]
     pub watch: bool,
+    /// Ask other hosts too and merge the answers
+    #[command(flatten)]
+    pub hosts: HostsArg,
 }
 
 /// `orchestractl approve`
@@ -300,6 +319,9 @@ pub struct SessionsArgs {
     /// Show at most N sessions
     #[arg(long, value_name = "N")]
     pub limit: Option<u32>,
+    /// Ask other hosts too and merge the answers
+    #[command(flatten)]
+    pub hosts: HostsArg,
 }
 
 /// `orchestractl show`
@@ -323,6 +345,9 @@ pub struct SearchArgs {
     /// At most N hits
     #[arg(long, value_name = "N", default_value_t = 50)]
     pub limit: u32,
+    /// Ask other hosts too and merge the answers
+    #[command(flatten)]
+    pub hosts: HostsArg,
 }
 
 /// `orchestractl export`
@@ -434,6 +459,9 @@ pub struct StatusArgs {
     /// Every agent of every repository
     #[arg(long)]
     pub all: bool,
+    /// Ask other hosts too and merge the answers
+    #[command(flatten)]
+    pub hosts: HostsArg,
 }
 
 /// `orchestractl logs`
@@ -669,6 +697,9 @@ pub struct ReportArgs {
     /// Repository [default: the current directory]
     #[arg(long, value_name = "PATH")]
     pub repo: Option<PathBuf>,
+    /// Ask other hosts too and merge the answers
+    #[command(flatten)]
+    pub hosts: HostsArg,
 }
 
 /// `orchestractl web`

@@ -16,6 +16,8 @@ pub struct Ctx {
     pub json: bool,
     /// Start the daemon when it is not running.
     pub autostart: bool,
+    /// `--host`: the other machine whose daemon every connection goes to.
+    pub host: Option<String>,
 }
 
 /// Who we are, in a protocol mismatch.
@@ -50,6 +52,10 @@ impl Ctx {
             socket: std::path::absolute(&socket).unwrap_or(socket),
             json: cli.json,
             autostart: !cli.no_autostart,
+            host: cli
+                .host
+                .clone()
+                .filter(|h| h != orchestra_proto::remote::LOCAL),
         }
     }
 
@@ -79,8 +85,12 @@ impl Ctx {
         Ok(code)
     }
 
-    /// Connects to a running daemon, or returns `None` when nothing answers.
+    /// Connects to a running daemon, or returns `None` when nothing answers. With
+    /// `--host`, the host's daemon (its proxy starts it there).
     pub async fn try_connect(&self) -> anyhow::Result<Option<Client>> {
+        if let Some(name) = &self.host {
+            return crate::hosts::connect(name).await.map(Some);
+        }
         match Client::connect(&self.socket, ME).await {
             Ok(client) => Ok(Some(client)),
             Err(orchestra_proto::ConnectError::Unreachable { .. }) => Ok(None),
@@ -91,6 +101,9 @@ impl Ctx {
     /// Connects to the daemon, starting it first when it is not running (unless
     /// `--no-autostart`).
     pub async fn connect(&self) -> anyhow::Result<Client> {
+        if let Some(name) = &self.host {
+            return crate::hosts::connect(name).await;
+        }
         if let Some(clients) = self.try_connect().await? {
             return Ok(clients);
         }

@@ -24,6 +24,7 @@ macro_rules! println {
 pub mod cli;
 mod client;
 mod commands;
+mod hosts;
 mod output;
 mod scope;
 
@@ -44,6 +45,13 @@ pub fn run(cli: Cli) -> ExitCode {
         }
     };
     let ctx = client::Ctx::from_cli(&cli);
+    if let Some(what) = ctx.host.as_ref().and(local_only(&cli.command)) {
+        eprintln!(
+            "orchestractl: --host does not apply to `{what}`, which is about this machine: \
+             run it there (`ssh HOST orchestractl {what}`)"
+        );
+        return ExitCode::from(2);
+    }
     let result = runtime.block_on(async move {
         match cli.command {
             Command::Spawn(args) => commands::spawn::run(&ctx, args).await,
@@ -80,6 +88,8 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Hooks(cmd) => commands::hooks_install::run(&ctx, cmd).await,
             Command::Notify(cmd) => commands::notify::run(&ctx, cmd).await,
             Command::Hook(cmd) => commands::hook::run(&ctx, cmd).await,
+            Command::Hosts(cmd) => commands::hosts::run(&ctx, cmd).await,
+            Command::Proxy => commands::proxy::run(&ctx).await,
         }
     });
     match result {
@@ -93,9 +103,29 @@ pub fn run(cli: Cli) -> ExitCode {
     }
 }
 
+/// The commands that act on this machine itself (its daemon process, its services, its
+/// settings files), which `--host` cannot send elsewhere.
+fn local_only(command: &Command) -> Option<&'static str> {
+    use cli::DaemonCommand;
+    match command {
+        Command::Daemon(DaemonCommand::Start) => Some("daemon start"),
+        Command::Daemon(DaemonCommand::Stop) => Some("daemon stop"),
+        Command::Daemon(DaemonCommand::Restart) => Some("daemon restart"),
+        Command::Config(_) => Some("config"),
+        Command::Completions(_) => Some("completions"),
+        Command::Service(_) => Some("service"),
+        Command::Web(_) => Some("web"),
+        Command::Hooks(_) => Some("hooks"),
+        Command::Hook(_) => Some("hook"),
+        Command::Hosts(_) => Some("hosts"),
+        Command::Proxy => Some("proxy"),
+        _ => None,
+    }
+}
+
 /// The message a person should see for `err`: a gRPC status is shown by its message,
 /// which the daemon writes for people, not by its code.
-fn describe(err: &anyhow::Error) -> String {
+pub(crate) fn describe(err: &anyhow::Error) -> String {
     let Some(status) = err.downcast_ref::<tonic::Status>() else {
         return format!("{err:#}");
     };

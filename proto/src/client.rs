@@ -217,11 +217,7 @@ pub async fn connect(socket_path: impl AsRef<Path>) -> Result<Channel, ConnectEr
     let connector_path = path.clone();
     let connector = tower::service_fn(move |_: Uri| {
         let path = connector_path.clone();
-        async move {
-            let name = path.as_path().to_fs_name::<GenericFilePath>()?;
-            let stream = Stream::connect(name).await?;
-            Ok::<_, std::io::Error>(TokioIo::new(stream))
-        }
+        async move { Ok::<_, std::io::Error>(TokioIo::new(open_stream(&path).await?)) }
     });
     endpoint
         .connect_with_connector(connector)
@@ -230,6 +226,13 @@ pub async fn connect(socket_path: impl AsRef<Path>) -> Result<Channel, ConnectEr
             path: path.clone(),
             cause: io_error_of(&err),
         })
+}
+
+/// Opens the daemon's socket as a plain byte stream: what a channel runs over, and what
+/// `orchestractl proxy` joins to its stdin and stdout.
+pub async fn open_stream(socket_path: &Path) -> std::io::Result<Stream> {
+    let name = socket_path.to_fs_name::<GenericFilePath>()?;
+    Stream::connect(name).await
 }
 
 /// Digs the `io::Error` out of a tonic transport error so callers can tell "no such

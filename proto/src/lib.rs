@@ -10,6 +10,7 @@ pub mod client;
 pub mod fs;
 pub mod paths;
 pub mod process;
+pub mod remote;
 
 pub use client::{Client, ConnectError, connect};
 

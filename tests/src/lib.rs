@@ -9,6 +9,7 @@
 pub mod browser;
 pub mod gate;
 pub mod generate;
+pub mod hosts;
 pub mod real_cli;
 pub mod stub_api;
 pub mod tools;

@@ -341,3 +341,26 @@ pub fn until_close(stream: &mut TcpStream, within: Duration) -> Option<(u16, Str
         }
     }
 }
+
+/// Reads one server frame of a WebSocket from [`upgrade`] and returns its payload as text
+/// (server frames are not masked; one frame per message, as the dashboard sends them).
+pub fn read_text_frame(stream: &mut TcpStream) -> std::io::Result<String> {
+    let mut head = [0u8; 2];
+    stream.read_exact(&mut head)?;
+    let len = match head[1] & 0x7f {
+        126 => {
+            let mut b = [0u8; 2];
+            stream.read_exact(&mut b)?;
+            u16::from_be_bytes(b) as usize
+        }
+        127 => {
+            let mut b = [0u8; 8];
+            stream.read_exact(&mut b)?;
+            u64::from_be_bytes(b) as usize
+        }
+        n => n as usize,
+    };
+    let mut payload = vec![0u8; len];
+    stream.read_exact(&mut payload)?;
+    String::from_utf8(payload).map_err(std::io::Error::other)
+}

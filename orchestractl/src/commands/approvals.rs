@@ -44,6 +44,9 @@ pub fn asker(a: &Approval) -> String {
 
 /// Lists approvals, or follows them with --watch.
 pub async fn run(ctx: &Ctx, args: ApprovalsArgs) -> anyhow::Result<ExitCode> {
+    if let Some(names) = crate::hosts::selected(ctx, &args.hosts)? {
+        return merged(ctx, &args, &names).await;
+    }
     let clients = ctx.connect().await?;
     if !args.watch {
         let approvals = clients
@@ -108,6 +111,67 @@ pub async fn run(ctx: &Ctx, args: ApprovalsArgs) -> anyhow::Result<ExitCode> {
             )?;
         }
         stdout.flush()?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `approvals --hosts`: one queue of every host's approvals, oldest first, each with its
+/// `host` (and the command that answers it there).
+async fn merged(ctx: &Ctx, args: &ApprovalsArgs, names: &[String]) -> anyhow::Result<ExitCode> {
+    if args.watch {
+        anyhow::bail!(
+            "--watch follows one daemon: use `--host NAME approvals --watch`, or the dashboard for every host"
+        );
+    }
+    let all = args.all;
+    let answers = crate::hosts::each(ctx, names, |client| async move {
+        Ok(client
+            .approvals()
+            .list(ListApprovalsRequest { all })
+            .await?
+            .into_inner()
+            .approvals)
+    })
+    .await?;
+    let mut queue: Vec<(&str, &Approval)> = answers
+        .iter()
+        .flat_map(|(host, list)| list.iter().map(move |a| (host.as_str(), a)))
+        .collect();
+    queue.sort_by_key(|(_, a)| a.created_at_ms);
+    if ctx.json {
+        let rows: Vec<Value> = queue
+            .iter()
+            .map(|(host, a)| {
+                let mut row = to_json(a);
+                row["host"] = Value::from(*host);
+                row
+            })
+            .collect();
+        output::json(&rows)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if queue.is_empty() {
+        println!("nothing waits for you on {}", names.join(", "));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let rows: Vec<Vec<String>> = queue
+        .iter()
+        .map(|(host, a)| {
+            vec![
+                (*host).to_owned(),
+                a.id.clone(),
+                a.state.clone(),
+                output::clock(a.created_at_ms),
+                output::truncate(&a.summary, 50),
+                asker(a),
+            ]
+        })
+        .collect();
+    output::table(&["HOST", "ID", "STATE", "ASKED", "WHAT", "WHO ASKS"], &rows);
+    if queue.iter().any(|(_, a)| a.state == "pending") {
+        println!(
+            "\nanswer with `orchestractl --host HOST approve ID` or `orchestractl --host HOST deny ID` (HOST `local` is this machine)"
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

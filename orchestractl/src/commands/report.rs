@@ -13,20 +13,65 @@ pub async fn run(ctx: &Ctx, args: ReportArgs) -> anyhow::Result<ExitCode> {
     if ctx.json && args.markdown {
         anyhow::bail!("choose one of --json and --markdown");
     }
+    let request = ReportRequest {
+        repo: match (
+            &args.repo,
+            ctx.host.is_some() || !args.hosts.names.is_empty(),
+        ) {
+            // Another machine's path (or, unnamed, its latest batch): ours means nothing there.
+            (Some(path), true) => path.display().to_string(),
+            (None, true) => String::new(),
+            (_, false) => repo_arg(args.repo.as_deref())?,
+        },
+        batch_id: args.batch.clone().unwrap_or_default(),
+    };
+    if let Some(names) = crate::hosts::selected(ctx, &args.hosts)? {
+        if args.markdown {
+            anyhow::bail!(
+                "--markdown is one batch's document: use `--host NAME report --markdown`"
+            );
+        }
+        return merged(ctx, request, &names).await;
+    }
     let clients = ctx.connect().await?;
-    let report = clients
-        .integration()
-        .report(ReportRequest {
-            repo: repo_arg(args.repo.as_deref())?,
-            batch_id: args.batch.unwrap_or_default(),
-        })
-        .await?
-        .into_inner();
+    let report = clients.integration().report(request).await?.into_inner();
     ctx.answer(&report, || {
         if args.markdown {
             print!("{}", report.markdown);
             return Ok(());
         }
+        print_report(&report);
+        Ok(())
+    })
+}
+
+/// `report --hosts`: each host's latest batch (or `--batch`, where it exists), one after
+/// the other (`--json`: a list of reports, each with its `host`).
+async fn merged(ctx: &Ctx, request: ReportRequest, names: &[String]) -> anyhow::Result<ExitCode> {
+    let answers = crate::hosts::each(ctx, names, |client| {
+        let request = request.clone();
+        async move { Ok(client.integration().report(request).await?.into_inner()) }
+    })
+    .await?;
+    if ctx.json {
+        let rows = answers
+            .iter()
+            .map(|(host, report)| crate::hosts::tagged(host, report))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        output::json(&rows)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    for (host, report) in &answers {
+        println!("{}", crate::hosts::heading(host));
+        print_report(report);
+        println!();
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One report as a table, for people.
+fn print_report(report: &orchestra_proto::v1::ReportResponse) {
+    {
         println!(
             "batch {} in {}: {} task(s), ${:.2}\n",
             report.batch_id,
@@ -84,6 +129,5 @@ pub async fn run(ctx: &Ctx, args: ReportArgs) -> anyhow::Result<ExitCode> {
             ],
             &rows,
         );
-        Ok(())
-    })
+    }
 }

@@ -10,11 +10,27 @@ use crate::output;
 
 /// Spawns the agents and reports where each one runs.
 pub async fn run(ctx: &Ctx, args: SpawnArgs) -> anyhow::Result<ExitCode> {
+    if ctx.host.is_some() && args.repo.is_none() {
+        anyhow::bail!(
+            "with --host, name the repository by its path on that machine: \
+             `orchestractl --host NAME spawn --repo /path/there \"a task\"`"
+        );
+    }
     let clients = ctx.connect().await?;
+    let repo = match (&ctx.host, &args.repo) {
+        // Another machine's path: sent as given, not made absolute against ours (nor
+        // taken relative to that daemon's directory, which the user cannot see).
+        (Some(host), Some(path)) if !path.is_absolute() => anyhow::bail!(
+            "with --host, give the repository's absolute path on {host}, not {}",
+            path.display()
+        ),
+        (Some(_), Some(path)) => path.display().to_string(),
+        _ => repo_arg(args.repo.as_deref())?,
+    };
     let response = clients
         .agents()
         .spawn(SpawnRequest {
-            repo: repo_arg(args.repo.as_deref())?,
+            repo,
             tasks: args.tasks,
             parallel: args.parallel.unwrap_or(0),
             no_worktree: args.no_worktree,
@@ -24,8 +40,13 @@ pub async fn run(ctx: &Ctx, args: SpawnArgs) -> anyhow::Result<ExitCode> {
             allowed_tools: args.allowed_tools,
             max_budget_usd: args.max_budget_usd.unwrap_or(0.0),
             // The agents get the caller's environment (PATH, API keys, ...), as if
-            // started from this shell.
-            env: std::env::vars().collect(),
+            // started from this shell. Not on another machine: there this shell's HOME
+            // and PATH are wrong, and an empty map gives them that daemon's own.
+            env: if ctx.host.is_some() {
+                Default::default()
+            } else {
+                std::env::vars().collect()
+            },
             after: args.after.unwrap_or_default(),
             no_siblings: args.no_siblings,
             sandbox: args.sandbox,

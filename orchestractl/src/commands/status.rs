@@ -11,8 +11,16 @@ use crate::{output, scope};
 /// Prints the agents (and keeps printing them with --watch): by default those of the
 /// repository the user stands in, every agent with a REPO column elsewhere.
 pub async fn run(ctx: &Ctx, args: StatusArgs) -> anyhow::Result<ExitCode> {
+    if let Some(names) = crate::hosts::selected(ctx, &args.hosts)? {
+        return merged(ctx, &args, &names).await;
+    }
     let clients = ctx.connect().await?;
-    let repo = scope::repo_filter(args.repo.as_deref(), args.all)?;
+    // A path of this machine means nothing on another: there, every agent by default.
+    let repo = if ctx.host.is_some() && args.repo.is_none() {
+        String::new()
+    } else {
+        scope::repo_filter(args.repo.as_deref(), args.all)?
+    };
     if args.watch {
         return super::status_watch::run(ctx, &clients, repo).await;
     }
@@ -42,6 +50,46 @@ pub async fn run(ctx: &Ctx, args: StatusArgs) -> anyhow::Result<ExitCode> {
         agents.sort_by_key(|a| a.state != "waiting");
         super::agent_table::print(&agents, response.repo.is_empty());
         print_pending(&clients).await?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `status --hosts`: every agent of every host asked (or those of `--repo`, a path that
+/// each host reads as its own), each row with its `host`.
+async fn merged(ctx: &Ctx, args: &StatusArgs, names: &[String]) -> anyhow::Result<ExitCode> {
+    if args.watch {
+        anyhow::bail!("--watch follows one daemon: use `--host NAME status --watch`");
+    }
+    let repo = match &args.repo {
+        Some(path) => crate::client::repo_arg(Some(path))?,
+        None => String::new(),
+    };
+    let answers = crate::hosts::each(ctx, names, |client| {
+        let repo = repo.clone();
+        async move {
+            let mut agents = client
+                .agents()
+                .list(ListAgentsRequest { repo })
+                .await?
+                .into_inner()
+                .agents;
+            agents.sort_by_key(|a| a.state != "waiting");
+            Ok(agents)
+        }
+    })
+    .await?;
+    if ctx.json {
+        output::json(&crate::hosts::merged_rows(&answers)?)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    for (host, agents) in &answers {
+        println!("{}", crate::hosts::heading(host));
+        if agents.is_empty() {
+            println!("no agents");
+        } else {
+            super::agent_table::print(agents, true);
+        }
+        println!();
     }
     Ok(ExitCode::SUCCESS)
 }

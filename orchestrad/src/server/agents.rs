@@ -109,7 +109,13 @@ impl Agents for AgentsService {
             permission_mode: req.permission_mode,
             allowed_tools: req.allowed_tools,
             max_budget_usd: req.max_budget_usd,
-            env: req.env.into_iter().collect(),
+            // An empty map (a spawn from another machine, `--host`): the daemon's own
+            // environment, which is this machine's.
+            env: if req.env.is_empty() {
+                std::env::vars().collect()
+            } else {
+                req.env.into_iter().collect()
+            },
             after: req.after,
             no_siblings: req.no_siblings,
         };

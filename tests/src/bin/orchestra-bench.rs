@@ -21,6 +21,10 @@
 //!   approval showing in `orchestractl approvals --watch --json`;
 //! - `bisect`: a verified merge of 8 branches with one culprit: the verifications it
 //!   takes and the time.
+//! - `hosts`: an approval on a second daemon (another HOME, reached through the
+//!   `--command` pipe to its `orchestractl proxy`) until it shows in the first one's merged
+//!   `approvals --hosts all --json` and on its dashboard; then `status --hosts` with 0, 1,
+//!   2 and 5 other hosts.
 //!
 //! Each prints its figures; nothing here asserts a target (benchmarks measure, tests test).
 
@@ -46,6 +50,7 @@ fn main() -> anyhow::Result<()> {
         "chatty" => chatty(),
         "approvals" => approvals(),
         "bisect" => bisect(),
+        "hosts" => hosts(),
         "store-memory" => {
             // Where a warm start's memory goes: the store alone, then the loaded index.
             let dir = std::env::args().nth(2).unwrap_or_default();
@@ -912,5 +917,149 @@ fn bisect() -> anyhow::Result<()> {
         took
     );
     println!("a one-by-one search would run 8 checks after the merge's (10 in all)");
+    Ok(())
+}
+
+/// An approval asked on host b, until it is visible on a: in a's merged `approvals
+/// --hosts all --json` (polled back to back, as a script would) and as a live event on
+/// a's dashboard; then what each host adds to `status --hosts`.
+fn hosts() -> anyhow::Result<()> {
+    use orchestra_tests::hosts::proxy_command;
+    use orchestra_tests::web::{Dashboard, login_cookie, read_text_frame, upgrade};
+    const SAMPLES: usize = 100;
+    let a = TestEnv::new();
+    let b = TestEnv::new();
+    b.ctl_json(&["daemon", "status"]);
+    a.ctl_ok(&[
+        "hosts",
+        "add",
+        "b",
+        "local",
+        "--command",
+        &proxy_command(&b, true),
+    ]);
+    let repo = b.git_repo();
+    let repo_arg = repo.to_str().expect("utf-8 path").to_owned();
+    let dash = Dashboard::start(&a, &[]);
+    let cookie = login_cookie(&a, dash.port);
+    let origin = format!("http://127.0.0.1:{}", dash.port);
+    let mut ws = upgrade(
+        dash.port,
+        "/ws",
+        &[("Cookie", &cookie), ("Origin", &origin)],
+    )
+    .map_err(anyhow::Error::msg)?;
+    ws.set_read_timeout(None)?;
+    let (tx, rx) = std::sync::mpsc::channel::<(String, Instant)>();
+    std::thread::spawn(move || {
+        while let Ok(text) = read_text_frame(&mut ws) {
+            let seen = Instant::now();
+            let Ok(event) = serde_json::from_str::<serde_json::Value>(&text) else {
+                continue;
+            };
+            let a = &event["approval"];
+            if event["type"] == "approval" && a["host"] == "b" && a["state"] == "pending" {
+                let _ = tx.send((a["agent_id"].as_str().unwrap_or_default().to_owned(), seen));
+            }
+        }
+    });
+    let agents_dir = b.state_dir().join("agents");
+    let (mut cli, mut page) = (Vec::new(), Vec::new());
+    for _ in 0..SAMPLES {
+        let spawned = b.ctl_json(&[
+            "spawn",
+            "--repo",
+            &repo_arg,
+            "--no-worktree",
+            "TOOL_BASH:true",
+        ]);
+        let agent = spawned[0]["id"].as_str().expect("id").to_owned();
+        let output = agents_dir.join(&agent).join("output.jsonl");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let asked = loop {
+            if std::fs::read(&output)
+                .is_ok_and(|b| b.windows(17).any(|w| w == b"\"control_request\""))
+            {
+                break Instant::now();
+            }
+            anyhow::ensure!(Instant::now() < deadline, "agent {agent} never asked");
+            std::thread::sleep(Duration::from_micros(200));
+        };
+        let approval = loop {
+            let merged = a.ctl_json(&["approvals", "--hosts", "all"]);
+            let found = merged.as_array().and_then(|list| {
+                list.iter()
+                    .find(|x| x["host"] == "b" && x["agent_id"] == agent.as_str())
+                    .map(|x| x["id"].as_str().unwrap_or_default().to_owned())
+            });
+            if let Some(id) = found {
+                cli.push(asked.elapsed().as_secs_f64() * 1000.0);
+                break id;
+            }
+            anyhow::ensure!(Instant::now() < deadline, "b's approval never showed on a");
+        };
+        let seen = loop {
+            let (agent_id, seen) = rx.recv_timeout(Duration::from_secs(10))?;
+            if agent_id == agent {
+                break seen;
+            }
+        };
+        page.push(seen.saturating_duration_since(asked).as_secs_f64() * 1000.0);
+        a.ctl_ok(&["--host", "b", "approve", &approval]);
+    }
+    for (what, latencies) in [
+        ("in `approvals --hosts all --json` on a (polled)", &mut cli),
+        ("on a's dashboard (live event)", &mut page),
+    ] {
+        latencies.sort_by(f64::total_cmp);
+        println!(
+            "approval asked on b -> visible {what} ({SAMPLES} approvals): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            percentile(latencies, 0.5),
+            percentile(latencies, 0.99),
+            latencies[latencies.len() - 1]
+        );
+    }
+    drop(dash);
+
+    // `status --hosts` with more and more hosts, each its own daemon behind its proxy.
+    let others: Vec<TestEnv> = (0..5).map(|_| TestEnv::new()).collect();
+    for (i, env) in others.iter().enumerate() {
+        env.ctl_json(&["daemon", "status"]);
+        a.ctl_ok(&[
+            "hosts",
+            "add",
+            &format!("h{i}"),
+            "local",
+            "--command",
+            &proxy_command(env, true),
+        ]);
+    }
+    let median_ms = |hosts: &str| -> f64 {
+        let mut runs: Vec<f64> = (0..20)
+            .map(|_| {
+                let started = Instant::now();
+                a.ctl_json(&["status", "--hosts", hosts]);
+                started.elapsed().as_secs_f64() * 1000.0
+            })
+            .collect();
+        runs.sort_by(f64::total_cmp);
+        percentile(&runs, 0.5)
+    };
+    let alone = median_ms("local");
+    println!("`status --hosts local` (no other host): median {alone:.1} ms of 20");
+    for n in [1, 2, 5] {
+        let names: Vec<String> = std::iter::once("local".to_owned())
+            .chain((0..n).map(|i| format!("h{i}")))
+            .collect();
+        let took = median_ms(&names.join(","));
+        println!(
+            "`status --hosts` with {n} other host(s): median {took:.1} ms of 20, +{:.1} ms per host",
+            (took - alone) / n as f64
+        );
+    }
+    for env in others.iter().chain([&a, &b]) {
+        let _ = env.ctl(&["stop", "--all"]);
+        let _ = env.ctl(&["daemon", "stop"]);
+    }
     Ok(())
 }

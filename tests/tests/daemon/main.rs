@@ -5,6 +5,7 @@
 
 mod daemon;
 mod first_hour;
+mod hosts;
 mod notify;
 mod notify_desktop;
 mod python_snippet;

@@ -41,6 +41,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/agents.js"),
     ("GET", "/approvals.js"),
     ("GET", "/dom.js"),
+    ("GET", "/hosts.js"),
     ("GET", "/live.js"),
     ("GET", "/logs.js"),
     ("GET", "/notify.js"),

@@ -6,5 +6,6 @@
 mod dashboard_auth;
 mod dashboard_batches;
 mod dashboard_browser;
+mod dashboard_hosts;
 mod dashboard_lan;
 mod dashboard_tls;

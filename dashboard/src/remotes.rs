@@ -1,0 +1,300 @@
+//! Other machines' daemons on this page: one task per host of `hosts.json` keeps a
+//! connection open (through the host's command, as `orchestractl --host` does), relays
+//! its agent, approval and notification events into the [`Hub`] with the host's name on
+//! each, and says when the host goes up or away. A lost host is tried again with backoff
+//! (1 s doubling to 30 s); nothing on the page waits for it.
+//!
+//! An approval answered on the page names its host, and goes there ([`Remotes::client_of`]).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use orchestra_proto::Client;
+use orchestra_proto::remote::{self, Host, HostsFile};
+use orchestra_proto::v1::{
+    ListAgentsRequest, ListApprovalsRequest, WatchAgentsRequest, WatchApprovalsRequest,
+    WatchNotificationsRequest,
+};
+use parking_lot::Mutex;
+use serde::Serialize;
+use serde_json::{Value, json};
+use tokio_stream::StreamExt;
+
+use crate::live::Hub;
+
+/// The longest wait between two tries of a lost host.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// How long a snapshot waits for one host's lists: a page must not wait on a slow host.
+const SNAPSHOT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// What the page shows of a host.
+#[derive(Debug, Clone, Serialize)]
+pub struct HostView {
+    /// The host's name.
+    pub name: String,
+    /// `connecting`, `up`, `unreachable` or `version_mismatch`.
+    pub state: &'static str,
+    /// Since when it is in this state, in milliseconds since the Unix epoch.
+    pub since_ms: i64,
+    /// Its orchestrad's version, once it answered.
+    pub version: String,
+    /// Why it is not up (empty when up).
+    pub error: String,
+}
+
+/// One host: what the page shows, and the connection while it is up.
+#[derive(Debug)]
+struct Remote {
+    /// Name, target and command.
+    host: Host,
+    /// Its state, for snapshots.
+    view: Mutex<HostView>,
+    /// The open connection, while up.
+    client: Mutex<Option<Client>>,
+}
+
+/// Every other host the page shows.
+#[derive(Debug, Default)]
+pub struct Remotes {
+    /// One per host of `hosts.json`, in its order.
+    remotes: Vec<Arc<Remote>>,
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+impl Remotes {
+    /// Reads `hosts.json` (a broken one is told on stderr and shows no hosts) and starts
+    /// following each host.
+    pub fn start(hub: Arc<Hub>) -> Arc<Remotes> {
+        let file = HostsFile::load(&remote::hosts_file()).unwrap_or_else(|err| {
+            eprintln!("orchestra-dashboard: {err}; showing this machine only");
+            HostsFile::default()
+        });
+        let remotes = Arc::new(Remotes {
+            remotes: file
+                .hosts
+                .into_iter()
+                .map(|host| {
+                    Arc::new(Remote {
+                        view: Mutex::new(HostView {
+                            name: host.name.clone(),
+                            state: "connecting",
+                            since_ms: now_ms(),
+                            version: String::new(),
+                            error: String::new(),
+                        }),
+                        host,
+                        client: Mutex::new(None),
+                    })
+                })
+                .collect(),
+        });
+        for remote in &remotes.remotes {
+            tokio::spawn(keep(remote.clone(), hub.clone()));
+        }
+        remotes
+    }
+
+    /// Every host's state.
+    pub fn views(&self) -> Vec<HostView> {
+        self.remotes.iter().map(|r| r.view.lock().clone()).collect()
+    }
+
+    /// The open connection to host `name`; an error a person can act on when there is no
+    /// such host or it is not up now.
+    pub fn client_of(&self, name: &str) -> Result<Client, tonic::Status> {
+        let remote = self
+            .remotes
+            .iter()
+            .find(|r| r.host.name == name)
+            .ok_or_else(|| {
+                tonic::Status::not_found(format!(
+                    "no host named {name:?} (see `orchestractl hosts list`)"
+                ))
+            })?;
+        remote.client.lock().clone().ok_or_else(|| {
+            tonic::Status::unavailable(format!(
+                "host {name} is not reachable now; its request waits there until it is back"
+            ))
+        })
+    }
+
+    /// The agents and pending approvals of every host that is up, each with its `host`.
+    pub async fn snapshot(&self) -> (Vec<Value>, Vec<Value>) {
+        let asks = self.remotes.iter().map(|remote| async move {
+            let client = remote.client.lock().clone()?;
+            let lists = async {
+                let agents = client
+                    .agents()
+                    .list(ListAgentsRequest::default())
+                    .await
+                    .ok()?
+                    .into_inner()
+                    .agents;
+                let approvals = client
+                    .approvals()
+                    .list(ListApprovalsRequest { all: false })
+                    .await
+                    .ok()?
+                    .into_inner()
+                    .approvals;
+                Some((agents, approvals))
+            };
+            let (agents, approvals) = tokio::time::timeout(SNAPSHOT_TIMEOUT, lists)
+                .await
+                .ok()
+                .flatten()?;
+            let name = &remote.host.name;
+            Some((
+                agents.iter().map(|a| tagged(name, a)).collect::<Vec<_>>(),
+                approvals
+                    .iter()
+                    .map(|a| tagged(name, a))
+                    .collect::<Vec<_>>(),
+            ))
+        });
+        let mut agents = Vec::new();
+        let mut approvals = Vec::new();
+        for (more_agents, more_approvals) in
+            futures::future::join_all(asks).await.into_iter().flatten()
+        {
+            agents.extend(more_agents);
+            approvals.extend(more_approvals);
+        }
+        (agents, approvals)
+    }
+}
+
+/// `value` as JSON with `"host": name` added.
+fn tagged<T: Serialize>(name: &str, value: &T) -> Value {
+    let mut value = serde_json::to_value(value).unwrap_or(Value::Null);
+    if let Value::Object(map) = &mut value {
+        map.insert("host".to_owned(), name.into());
+    }
+    value
+}
+
+/// Keeps `remote` connected for as long as the dashboard runs.
+async fn keep(remote: Arc<Remote>, hub: Arc<Hub>) {
+    let mut backoff = Duration::from_secs(1);
+    loop {
+        match Client::connect_host(&remote.host, remote::CONNECT_TIMEOUT).await {
+            Ok(client) => {
+                set_state(
+                    &remote,
+                    &hub,
+                    "up",
+                    client.status.version.clone(),
+                    String::new(),
+                );
+                *remote.client.lock() = Some(client.clone());
+                // Pages take a fresh snapshot, which now holds this host's agents.
+                hub.push(|seq| json!({"type": "resync", "seq": seq}));
+                let since = std::time::Instant::now();
+                follow(&remote.host.name, &client, &hub).await;
+                *remote.client.lock() = None;
+                set_state(
+                    &remote,
+                    &hub,
+                    "unreachable",
+                    client.status.version.clone(),
+                    "the connection was lost".to_owned(),
+                );
+                hub.push(|seq| json!({"type": "resync", "seq": seq}));
+                if since.elapsed() > MAX_BACKOFF {
+                    backoff = Duration::from_secs(1);
+                }
+            }
+            Err(err) => {
+                let state = err.state();
+                let changed = remote.view.lock().state != state;
+                if changed {
+                    set_state(&remote, &hub, state, String::new(), err.to_string());
+                }
+            }
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+}
+
+/// Records a host's new state and tells the pages.
+fn set_state(remote: &Remote, hub: &Hub, state: &'static str, version: String, error: String) {
+    let view = {
+        let mut view = remote.view.lock();
+        *view = HostView {
+            name: remote.host.name.clone(),
+            state,
+            since_ms: now_ms(),
+            version,
+            error,
+        };
+        view.clone()
+    };
+    hub.push(|seq| json!({"type": "host", "seq": seq, "host": view}));
+}
+
+/// Relays the host's agent, approval and notification events until one stream ends (the
+/// host went away).
+async fn follow(name: &str, client: &Client, hub: &Hub) {
+    let agents = async {
+        let Ok(stream) = client
+            .agents()
+            .watch(WatchAgentsRequest { snapshot: false })
+            .await
+        else {
+            return;
+        };
+        let mut stream = stream.into_inner();
+        while let Some(Ok(event)) = stream.next().await {
+            let agent = event.agent.as_ref().map(|a| tagged(name, a));
+            hub.push(
+                |seq| json!({"type": "agent", "seq": seq, "kind": event.kind, "agent": agent}),
+            );
+        }
+    };
+    let approvals = async {
+        let Ok(stream) = client
+            .approvals()
+            .watch(WatchApprovalsRequest { snapshot: false })
+            .await
+        else {
+            return;
+        };
+        let mut stream = stream.into_inner();
+        while let Some(Ok(event)) = stream.next().await {
+            let approval = event.approval.as_ref().map(|a| tagged(name, a));
+            hub.push(|seq| {
+                json!({"type": "approval", "seq": seq, "kind": event.kind, "approval": approval})
+            });
+        }
+    };
+    let notifications = async {
+        let request = WatchNotificationsRequest {
+            dashboard_url: String::new(),
+        };
+        let Ok(stream) = client.notify().watch(request).await else {
+            // An older daemon without notifications: the other streams still tell.
+            std::future::pending::<()>().await;
+            return;
+        };
+        let mut stream = stream.into_inner();
+        while let Some(Ok(mut notification)) = stream.next().await {
+            // Which machine speaks, first: "[box] approval needed".
+            notification.title = format!("[{name}] {}", notification.title);
+            // A link of that machine's would not open from here.
+            notification.url.clear();
+            let notification = tagged(name, &notification);
+            hub.push(
+                |seq| json!({"type": "notification", "seq": seq, "notification": notification}),
+            );
+        }
+    };
+    tokio::select! {
+        () = agents => {}
+        () = approvals => {}
+        () = notifications => {}
+    }
+}

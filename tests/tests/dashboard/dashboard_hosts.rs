@@ -1,0 +1,265 @@
+//! One page for many machines: the dashboard of a shows the agents and approvals of a
+//! second daemon b (another HOME, reached through `hosts add b local --command "env ...
+//! orchestractl proxy"`) with their host, answers b's approval on b, shows b
+//! unreachable soon after b's daemon dies, and up again once it is back.
+
+use std::io::Write as _;
+use std::time::{Duration, Instant};
+
+use orchestra_tests::hosts::proxy_command;
+use orchestra_tests::web::{Dashboard, http, login_cookie, read_text_frame, upgrade};
+use orchestra_tests::{TestEnv, all_finished, wait_until};
+use serde_json::Value;
+
+/// What a page opening now gets first: the snapshot.
+fn snapshot(port: u16, cookie: &str) -> Value {
+    let origin = format!("http://127.0.0.1:{port}");
+    let mut ws = upgrade(port, "/ws", &[("Cookie", cookie), ("Origin", &origin)])
+        .expect("the WebSocket opens");
+    let event: Value =
+        serde_json::from_str(&read_text_frame(&mut ws).expect("a frame")).expect("JSON");
+    let _ = ws.write_all(&[0x88, 0x80, 0, 0, 0, 0]);
+    assert_eq!(event["type"], "snapshot", "{event:#}");
+    event
+}
+
+#[test]
+fn the_page_shows_and_answers_another_hosts_approval_and_its_state() {
+    let a = TestEnv::new();
+    let b = TestEnv::new();
+    let mut b_daemon = b.spawn_daemon();
+    a.ctl_ok(&[
+        "hosts",
+        "add",
+        "b",
+        "local",
+        "--command",
+        &proxy_command(&b, false),
+    ]);
+    let b_repo = b.git_repo();
+    let spawned = b.ctl_json(&[
+        "spawn",
+        "--repo",
+        b_repo.to_str().expect("utf-8"),
+        "TOOL_BASH:touch from-the-page.txt",
+    ]);
+    let b_agent = spawned[0]["id"].as_str().expect("id").to_owned();
+    let dash = Dashboard::start(&a, &[]);
+    let cookie = login_cookie(&a, dash.port);
+
+    let mut shown = Value::Null;
+    wait_until("the page shows b's approval", || {
+        shown = snapshot(dash.port, &cookie);
+        shown["approvals"]
+            .as_array()
+            .is_some_and(|list| list.iter().any(|x| x["host"] == "b"))
+    });
+    assert_eq!(shown["hosts"][0]["name"], "b", "{shown:#}");
+    assert_eq!(shown["hosts"][0]["state"], "up", "{shown:#}");
+    assert!(
+        shown["agents"]
+            .as_array()
+            .expect("agents")
+            .iter()
+            .any(|x| x["host"] == "b" && x["id"] == b_agent.as_str()),
+        "b's agent is on the page with its host: {shown:#}"
+    );
+    let approval = shown["approvals"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|x| x["host"] == "b")
+        .expect("b's")
+        .clone();
+
+    // Answered on the page of a, decided on b (the card names its host). A host that is
+    // not there is refused in words, and nothing is decided.
+    let origin = format!("http://127.0.0.1:{}", dash.port);
+    let (status, _, body) = http(
+        dash.port,
+        "POST",
+        &format!(
+            "/api/approvals/{}/decide",
+            approval["id"].as_str().expect("id")
+        ),
+        &[
+            ("Cookie", &cookie),
+            ("Origin", &origin),
+            ("Content-Type", "application/json"),
+        ],
+        r#"{"decision":"allow","host":"nope"}"#,
+    );
+    assert_ne!(status, 200, "{body}");
+    assert!(body.contains("no host named"), "{body}");
+    let (status, head, body) = http(
+        dash.port,
+        "POST",
+        &format!(
+            "/api/approvals/{}/decide",
+            approval["id"].as_str().expect("id")
+        ),
+        &[
+            ("Cookie", &cookie),
+            ("Origin", &origin),
+            ("Content-Type", "application/json"),
+        ],
+        r#"{"decision":"allow","host":"b"}"#,
+    );
+    assert_eq!(status, 200, "{head}\n{body}");
+    let answered: Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(answered["host"], "b");
+    assert_eq!(answered["state"], "allowed");
+    let mut agents = Vec::new();
+    wait_until("b's agent goes on and finishes", || {
+        agents = b
+            .ctl_json(&["status", "--all"])
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        all_finished(&agents)
+    });
+    let cwd = std::path::PathBuf::from(agents[0]["cwd"].as_str().expect("cwd"));
+    assert!(cwd.join("from-the-page.txt").exists(), "the tool ran on b");
+
+    // b goes away: the page says so, and still answers for a.
+    b_daemon.signal_and_wait(nix::sys::signal::Signal::SIGKILL);
+    let gone = Instant::now();
+    wait_until("the page shows b unreachable", || {
+        shown = snapshot(dash.port, &cookie);
+        shown["hosts"][0]["state"] == "unreachable"
+    });
+    assert!(
+        gone.elapsed() < Duration::from_secs(10),
+        "b showed unreachable only after {:?}",
+        gone.elapsed()
+    );
+    assert!(
+        shown["hosts"][0]["since_ms"]
+            .as_i64()
+            .is_some_and(|ms| ms > 0)
+    );
+    assert!(
+        shown["agents"]
+            .as_array()
+            .expect("agents")
+            .iter()
+            .all(|x| x["host"] != "b"),
+        "{shown:#}"
+    );
+
+    // b comes back: the connection is made again (with backoff), and b's agents return.
+    let _b_again = b.spawn_daemon();
+    wait_until("the page shows b up again", || {
+        shown = snapshot(dash.port, &cookie);
+        shown["hosts"][0]["state"] == "up"
+    });
+    assert!(
+        shown["agents"]
+            .as_array()
+            .expect("agents")
+            .iter()
+            .any(|x| x["host"] == "b" && x["id"] == b_agent.as_str()),
+        "{shown:#}"
+    );
+}
+
+/// The text of everything matching `css` in the page, joined.
+async fn text_of(client: &fantoccini::Client, css: &str) -> String {
+    let mut all = String::new();
+    for element in client
+        .find_all(fantoccini::Locator::Css(css))
+        .await
+        .unwrap_or_default()
+    {
+        all.push_str(&element.text().await.unwrap_or_default());
+        all.push('\n');
+    }
+    all
+}
+
+/// Waits until the text of `css` contains `needle`; returns that text.
+async fn shows(client: &fantoccini::Client, css: &str, needle: &str) -> String {
+    let deadline = Instant::now() + orchestra_tests::DEADLINE;
+    loop {
+        let text = text_of(client, css).await;
+        if text.contains(needle) {
+            return text;
+        }
+        if Instant::now() > deadline {
+            orchestra_tests::browser::screenshot(client, "hosts-failed").await;
+            panic!("timed out waiting for {needle:?} in {css}: {text}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// In a real phone-sized browser: the hosts strip, b's approval card with b's name, Allow
+/// on it running the tool on b, and b shown unreachable once its daemon dies.
+#[tokio::test(flavor = "multi_thread")]
+async fn in_the_browser_another_hosts_card_names_it_and_allow_reaches_it() {
+    use orchestra_tests::browser::{self, Browser};
+    let Some(tools) = browser::chromium_and_driver() else {
+        return;
+    };
+    let a = TestEnv::new();
+    let b = TestEnv::new();
+    let mut b_daemon = b.spawn_daemon();
+    a.ctl_ok(&[
+        "hosts",
+        "add",
+        "b",
+        "local",
+        "--command",
+        &proxy_command(&b, false),
+    ]);
+    a.ctl_ok(&["daemon", "start"]);
+    let repo = a.git_repo();
+    let (_dashboard, port) = browser::dashboard(&a, &repo);
+    let b_repo = b.git_repo();
+    let spawned = b.ctl_json(&[
+        "spawn",
+        "--repo",
+        b_repo.to_str().expect("utf-8"),
+        "TOOL_BASH:touch allowed-on-a-phone.txt",
+    ]);
+    let b_agent = spawned[0]["id"].as_str().expect("id").to_owned();
+
+    let browser = Browser::start(&a, &tools, &[]).await;
+    let client = &browser.client;
+    browser::open_logged_in(client, &a, port).await;
+    shows(client, "#hosts-strip", "b: up").await;
+    let card = shows(client, "#approval-list li.approval", "allowed-on-a-phone").await;
+    assert!(card.contains(&b_agent), "{card}");
+    let badge = shows(client, "#approval-list li.approval .host-badge", "b").await;
+    assert_eq!(badge.trim(), "b");
+    shows(client, "#agent-list .host-badge", "b").await;
+    browser::screenshot(client, "hosts-card").await;
+    client
+        .find(fantoccini::Locator::Css(
+            "#approval-list li.approval button[data-decision=allow]",
+        ))
+        .await
+        .expect("the Allow button")
+        .click()
+        .await
+        .expect("click");
+    tokio::task::block_in_place(|| {
+        let mut agents = Vec::new();
+        wait_until("b's agent goes on and finishes", || {
+            agents = b
+                .ctl_json(&["status", "--all"])
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            all_finished(&agents)
+        });
+        let cwd = std::path::PathBuf::from(agents[0]["cwd"].as_str().expect("cwd"));
+        assert!(
+            cwd.join("allowed-on-a-phone.txt").exists(),
+            "the tool ran on b"
+        );
+        b_daemon.signal_and_wait(nix::sys::signal::Signal::SIGKILL);
+    });
+    shows(client, "#hosts-strip", "b: unreachable since").await;
+    browser::screenshot(client, "hosts-unreachable").await;
+}
