@@ -173,8 +173,7 @@ async fn pair_page(
     Html(format!(
         "<!doctype html><meta charset=utf-8><meta name=viewport content=\"width=device-width\">\
 <title>Pair this device</title><link rel=stylesheet href=\"/app.css\">\
-<link rel=icon href=\"/icon.svg\" type=\"image/svg+xml\">\
-<main class=pair><h1><img src=\"/icon.svg\" alt=\"\" class=logo> Pair this device</h1>\
+<main class=pair><h1>Pair this device</h1>\
 <p>This gives this browser lasting access to your agents. Only continue on your own device.</p>\
 <form method=post action=\"/pair\" class=card><label>Pairing code <input name=code value=\"{code}\" \
 autocomplete=off autocapitalize=characters required></label>\

@@ -309,6 +309,21 @@ async fn drive(client: &Client, env: &TestEnv, port: u16) {
         "the task in the toast is text"
     );
     screenshot(client, "02-spawned").await;
+    // Its close button takes it away (it would otherwise cover the cards' buttons for 12 s).
+    for close in client
+        .find_all(Locator::Css("#toasts .toast .toast-close"))
+        .await
+        .expect("close buttons")
+    {
+        close.click().await.expect("close the toast");
+    }
+    eventually(client, "the toasts are closed", || async {
+        client
+            .find_all(Locator::Css("#toasts .toast"))
+            .await
+            .is_ok_and(|t| t.is_empty())
+    })
+    .await;
     // Shown as text: no image element was made, no alert fired.
     assert!(
         client
