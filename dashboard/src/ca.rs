@@ -197,8 +197,7 @@ fn describe_subtree(name: &x509_parser::extensions::GeneralName<'_>) -> String {
         }
         GeneralName::IPAddress(bytes) if bytes.len() == 32 => {
             let ip = IpAddr::from(<[u8; 16]>::try_from(&bytes[..16]).unwrap_or_default());
-            let mask =
-                u128::from_be_bytes(<[u8; 16]>::try_from(&bytes[16..]).unwrap_or_default());
+            let mask = u128::from_be_bytes(<[u8; 16]>::try_from(&bytes[16..]).unwrap_or_default());
             format!("{ip}/{}", mask.count_ones())
         }
         other => format!("{other:?}"),
@@ -310,8 +309,19 @@ mod tests {
 
     #[test]
     fn only_private_addresses_and_own_names_are_permitted() {
-        let names = vec!["localhost".to_owned(), "box".to_owned(), "box.local".to_owned()];
-        for ok in ["10.1.2.3", "172.31.255.1", "192.168.0.9", "fd12::1", "127.0.0.1", "::1"] {
+        let names = vec![
+            "localhost".to_owned(),
+            "box".to_owned(),
+            "box.local".to_owned(),
+        ];
+        for ok in [
+            "10.1.2.3",
+            "172.31.255.1",
+            "192.168.0.9",
+            "fd12::1",
+            "127.0.0.1",
+            "::1",
+        ] {
             assert!(permits(ok, &names), "{ok}");
         }
         for ok in ["box", "box.local", "LOCALHOST"] {

@@ -136,7 +136,9 @@ pub fn load_or_create(files: &CertFiles, renew: bool) -> Result<Loaded, CertErro
     if !renew && files.cert.exists() && files.key.exists() {
         match load(files, false) {
             Ok(loaded) if loaded.chain.get(1) != Some(&ca.der) => {
-                tracing::info!("replacing the self-signed dashboard certificate with one the CA signs");
+                tracing::info!(
+                    "replacing the self-signed dashboard certificate with one the CA signs"
+                );
                 migrated = true;
             }
             Ok(loaded) if expires_soon(&loaded.info) => {
@@ -393,6 +395,34 @@ mod tests {
             renewed.info.fingerprint_sha256,
             first.info.fingerprint_sha256
         );
+        // Signed by the CA, which follows it in the chain; only private names in it.
+        assert_eq!(renewed.chain.len(), 2);
+        assert!(renewed.info.ca_fingerprint_sha256.is_some());
+        let allowed = crate::ca::permitted_names();
+        assert!(
+            renewed
+                .info
+                .names
+                .iter()
+                .all(|n| crate::ca::permits(n, &allowed)),
+            "{:?}",
+            renewed.info.names
+        );
+
+        // An older self-signed certificate moves over to one the CA signs, with a note.
+        let key = rcgen::KeyPair::generate().expect("key");
+        let old = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
+            .expect("params")
+            .self_signed(&key)
+            .expect("self-signed");
+        write_private(&files.key, key.serialize_pem().as_bytes()).expect("key");
+        write_private(&files.cert, old.pem().as_bytes()).expect("cert");
+        let migrated = load_or_create(&files, false).expect("migrate");
+        assert!(migrated.info.migrated && migrated.info.created);
+        assert_eq!(migrated.chain.len(), 2);
+        let again = load_or_create(&files, false).expect("load");
+        assert!(!again.info.migrated && !again.info.created);
+
         let own = CertFiles {
             own: true,
             ..files.clone()

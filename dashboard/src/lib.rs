@@ -153,13 +153,7 @@ pub async fn run(
             }
             None => None,
         };
-        Some((
-            loaded.info,
-            tls::Tls {
-                config: server,
-                ca,
-            },
-        ))
+        Some((loaded.info, tls::Tls { config: server, ca }))
     } else {
         None
     };

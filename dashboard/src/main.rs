@@ -270,7 +270,10 @@ fn show_ca(files: &CertFiles, out: Option<PathBuf>, json: bool) -> ExitCode {
     }
     println!("fingerprint (SHA-256): {}", ca.info.fingerprint_sha256);
     println!("certificate: {}", ca.info.cert_path.display());
-    println!("private key: {} (never leaves this machine)", ca.info.key_path.display());
+    println!(
+        "private key: {} (never leaves this machine)",
+        ca.info.key_path.display()
+    );
     println!("valid until: {}", ca.info.not_after);
     println!("may vouch only for: {}", ca.info.permitted.join(", "));
     for path in &written {

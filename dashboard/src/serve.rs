@@ -113,7 +113,9 @@ pub async fn serve(
             let _ticket = ticket;
             match acceptor {
                 Some(acceptor) => {
-                    if let Some(tls) = crate::tls::handshake(&acceptor, stream, port, ca.as_deref()).await {
+                    if let Some(tls) =
+                        crate::tls::handshake(&acceptor, stream, port, ca.as_deref()).await
+                    {
                         connection(tls, peer, app, stopping).await;
                     }
                 }

@@ -136,7 +136,11 @@ impl Devices {
     pub fn create_pairing_link(&self, port: u16, name: &str) -> Result<PairingLink, DeviceError> {
         let lan_url = {
             let pages = self.logins.pages.lock();
-            let lan: Vec<Page> = pages.iter().filter(|p| p.lan_url.is_some()).cloned().collect();
+            let lan: Vec<Page> = pages
+                .iter()
+                .filter(|p| p.lan_url.is_some())
+                .cloned()
+                .collect();
             let page = match (port, lan.as_slice()) {
                 (0, [page]) => page.clone(),
                 (0, []) if pages.is_empty() => {
@@ -328,6 +332,11 @@ mod tests {
             .await
             .expect("pairs");
         assert_eq!(device.name, "Anna's phone");
-        assert!(devices.pair(&link.code, "again", "192.168.1.9").await.is_err());
+        assert!(
+            devices
+                .pair(&link.code, "again", "192.168.1.9")
+                .await
+                .is_err()
+        );
     }
 }

@@ -219,7 +219,10 @@ async fn a_phone_that_trusts_the_ca_pairs_and_gets_a_calm_page() {
     .await;
     let said = text_of(client, "#notify-status").await;
     assert!(
-        said.starts_with("Notifications on") || said.contains("not allowed") || said.contains("blocked") || said.contains("push service"),
+        said.starts_with("Notifications on")
+            || said.contains("not allowed")
+            || said.contains("blocked")
+            || said.contains("push service"),
         "{said}"
     );
     assert_eq!(scrolls_sideways(client).await, None, "the agents tab");
@@ -227,7 +230,11 @@ async fn a_phone_that_trusts_the_ca_pairs_and_gets_a_calm_page() {
 
     // Three approvals, one after another (approvals asked together are told in one
     // toast): two toasts show and "+1 more"; the title counts three.
-    let tasks = ["TOOL_BASH:echo one", "TOOL_BASH:echo two", "TOOL_BASH:echo three"];
+    let tasks = [
+        "TOOL_BASH:echo one",
+        "TOOL_BASH:echo two",
+        "TOOL_BASH:echo three",
+    ];
     let mut ids = Vec::new();
     for task in tasks {
         let spawned = env.ctl_json(&["spawn", "--repo", &repo_arg, task]);
@@ -244,7 +251,11 @@ async fn a_phone_that_trusts_the_ca_pairs_and_gets_a_calm_page() {
         ids.push(id);
     }
     assert_eq!(count(client, "#approval-list li.approval").await, 3);
-    assert_eq!(count(client, "#toasts .toast").await, 2, "two toasts at most");
+    assert_eq!(
+        count(client, "#toasts .toast").await,
+        2,
+        "two toasts at most"
+    );
     assert!(
         text_of(client, "#toasts .toast-more")
             .await
@@ -264,7 +275,11 @@ async fn a_phone_that_trusts_the_ca_pairs_and_gets_a_calm_page() {
     // One card per approval: the command once, the agent once.
     for part in [".tool-input", ".who", ".badge"] {
         assert_eq!(
-            count(client, &format!("#approval-list li.approval:first-child {part}")).await,
+            count(
+                client,
+                &format!("#approval-list li.approval:first-child {part}")
+            )
+            .await,
             1,
             "{part} once per card"
         );
@@ -275,7 +290,11 @@ async fn a_phone_that_trusts_the_ca_pairs_and_gets_a_calm_page() {
         text_of(client, "#approval-list li.approval time.ago").await != before
     })
     .await;
-    assert_eq!(scrolls_sideways(client).await, None, "three approvals and toasts");
+    assert_eq!(
+        scrolls_sideways(client).await,
+        None,
+        "three approvals and toasts"
+    );
     screenshot(client, "phone-03-needs-you").await;
 
     // Answered from the terminal: its toast and its count leave within 3 s.
@@ -289,21 +308,36 @@ async fn a_phone_that_trusts_the_ca_pairs_and_gets_a_calm_page() {
         .expect("the newest approval");
     env.ctl_ok(&["approve", shown["id"].as_str().expect("id")]);
     let answered = Instant::now();
-    within(client, "its toast and one count leave", CLEARS_WITHIN, || async {
-        client.title().await.is_ok_and(|t| t == "(2) orchestra")
-            && count(client, &format!("#toasts .toast[data-agent-id=\"{newest}\"]")).await == 0
-            && count(client, "#toasts .toast").await == 2
-            && count(client, "#toasts .toast-more").await == 0
-    })
+    within(
+        client,
+        "its toast and one count leave",
+        CLEARS_WITHIN,
+        || async {
+            client.title().await.is_ok_and(|t| t == "(2) orchestra")
+                && count(
+                    client,
+                    &format!("#toasts .toast[data-agent-id=\"{newest}\"]"),
+                )
+                .await
+                    == 0
+                && count(client, "#toasts .toast").await == 2
+                && count(client, "#toasts .toast-more").await == 0
+        },
+    )
     .await;
     eprintln!("its toast left {:?} after the answer", answered.elapsed());
     for approval in pending.iter().filter(|a| a["agent_id"] != newest.as_str()) {
         env.ctl_ok(&["approve", approval["id"].as_str().expect("id")]);
     }
-    within(client, "every toast and the count leave", CLEARS_WITHIN, || async {
-        client.title().await.is_ok_and(|t| t == "orchestra")
-            && count(client, "#toasts .toast[data-event=approval_needed]").await == 0
-    })
+    within(
+        client,
+        "every toast and the count leave",
+        CLEARS_WITHIN,
+        || async {
+            client.title().await.is_ok_and(|t| t == "orchestra")
+                && count(client, "#toasts .toast[data-event=approval_needed]").await == 0
+        },
+    )
     .await;
     let agents = tokio::task::block_in_place(|| {
         wait_for_agents(&env, "the three are done", |a| {
@@ -327,7 +361,9 @@ async fn a_phone_that_trusts_the_ca_pairs_and_gets_a_calm_page() {
     })
     .await;
     assert!(
-        !text_of(client, "#panel-body").await.contains("{\"command\""),
+        !text_of(client, "#panel-body")
+            .await
+            .contains("{\"command\""),
         "no raw JSON until asked for"
     );
     click(client, "#panel-body button[data-action=raw]").await;
@@ -346,7 +382,9 @@ async fn a_phone_that_trusts_the_ca_pairs_and_gets_a_calm_page() {
     })
     .await;
     let merge = client
-        .find(Locator::Css("#batch-list li.batch button[data-action=merge]"))
+        .find(Locator::Css(
+            "#batch-list li.batch button[data-action=merge]",
+        ))
         .await
         .expect("the merge button");
     assert!(
@@ -396,11 +434,10 @@ async fn a_phone_that_trusts_the_ca_pairs_and_gets_a_calm_page() {
         text_of(client, "#pair-code").await.len() == 8
     })
     .await;
-    assert!(
-        text_of(client, "#pair-url")
-            .await
-            .ends_with(&format!("/pair?code={}", text_of(client, "#pair-code").await))
-    );
+    assert!(text_of(client, "#pair-url").await.ends_with(&format!(
+        "/pair?code={}",
+        text_of(client, "#pair-code").await
+    )));
     assert_eq!(scrolls_sideways(client).await, None, "the add-device panel");
     screenshot(client, "phone-07-add-device").await;
     drop(dashboard);
@@ -460,17 +497,27 @@ async fn a_certificate_the_ca_signed_for_another_name_is_refused() {
         .await
         .expect("open the good page");
     eventually(client, "the good page opens", || async {
-        client.find(Locator::Css("form button[type=submit]")).await.is_ok()
+        client
+            .find(Locator::Css("form button[type=submit]"))
+            .await
+            .is_ok()
     })
     .await;
     let _ = client
         .goto(&format!("https://example.com:{}/pair", evil.port))
         .await;
-    let body = js(client, "return document.body ? document.body.innerText : ''").await;
+    let body = js(
+        client,
+        "return document.body ? document.body.innerText : ''",
+    )
+    .await;
     let body = body.as_str().unwrap_or_default().to_owned();
     screenshot(client, "phone-08-refused-outside-constraints").await;
     assert!(
-        client.find(Locator::Css("form button[type=submit]")).await.is_err(),
+        client
+            .find(Locator::Css("form button[type=submit]"))
+            .await
+            .is_err(),
         "the page behind a certificate outside the CA's constraints must not open: {body}"
     );
     assert!(body.contains("ERR_CERT"), "a certificate error: {body}");
@@ -479,4 +526,51 @@ async fn a_certificate_the_ca_signed_for_another_name_is_refused() {
         "refused for its name, not for an unknown issuer: {body}"
     );
     let _ = browser.client.close().await;
+}
+
+/// `web ca --out FILE` writes the CA as PEM and DER, and names what it may vouch for;
+/// `web pair` says what to run when no page a phone can reach is serving.
+#[test]
+fn web_ca_writes_the_ca_and_web_pair_needs_a_lan_page() {
+    let env = TestEnv::new();
+    env.ctl_ok(&["daemon", "start"]);
+    let refused = env.ctl(&["web", "pair", "--json"]);
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("orchestractl web --lan"), "{said}");
+
+    let out = env.root.path().join("phone-ca.crt");
+    let ca = env.ctl_json(&["web", "ca", "--out", out.to_str().expect("path")]);
+    let pem = std::fs::read_to_string(&out).expect("the PEM");
+    assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"), "{pem}");
+    let der = std::fs::read(env.root.path().join("phone-ca.crt.der")).expect("the DER");
+    assert_eq!(der.first(), Some(&0x30), "DER starts with a SEQUENCE");
+    assert!(
+        ca["fingerprint_sha256"]
+            .as_str()
+            .is_some_and(|f| f.len() == 95),
+        "{ca}"
+    );
+    for range in ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fd00::/8"] {
+        assert!(
+            ca["permitted"]
+                .as_array()
+                .expect("permitted")
+                .iter()
+                .any(|p| p == range),
+            "{range}: {ca}"
+        );
+    }
+    let key = std::fs::metadata(ca["key_path"].as_str().expect("key_path")).expect("the key");
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&key.permissions()) & 0o777,
+        0o600
+    );
+
+    // A page on loopback only: a phone could not reach it.
+    let _local = Dashboard::start(&env, &[]);
+    let refused = env.ctl(&["web", "pair"]);
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("--lan"), "{said}");
 }
