@@ -43,7 +43,7 @@ pub enum CertError {
         detail: String,
     },
     /// rcgen could not make a certificate.
-    #[error("cannot make a self-signed certificate: {0}")]
+    #[error("cannot make a certificate: {0}")]
     Generate(#[from] rcgen::Error),
 }
 
@@ -59,7 +59,7 @@ pub struct CertFiles {
 }
 
 impl CertFiles {
-    /// The self-signed pair kept in `state_dir`.
+    /// The generated pair kept in `state_dir` (signed by the CA beside it).
     pub fn generated(state_dir: &Path) -> CertFiles {
         let dir = state_dir.join("dashboard-tls");
         CertFiles {
@@ -98,7 +98,7 @@ pub struct CertInfo {
     pub cert_path: PathBuf,
     /// The private key file.
     pub key_path: PathBuf,
-    /// "generated" (self-signed, kept in the state dir) or "config" (the user's own).
+    /// "generated" (signed by this machine's CA, kept in the state dir) or "config" (the user's own).
     pub source: &'static str,
     /// Whether this run made a new certificate.
     pub created: bool,

@@ -59,7 +59,7 @@ struct TlsArgs {
 enum Command {
     /// Show the LAN certificate: fingerprint, validity, names, files (made if missing)
     Cert {
-        /// Make a new self-signed certificate (phones must accept it again)
+        /// Make a new certificate signed by this machine's CA (phones that trust it need nothing new)
         #[arg(long)]
         renew: bool,
         /// Print JSON
@@ -197,7 +197,12 @@ fn show_cert(files: &CertFiles, renew: bool, json: bool) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     if info.created {
-        println!("made a new self-signed certificate; phones must accept it again");
+        println!("made a new certificate, signed by this machine's CA (`orchestractl web ca`)");
+    }
+    if info.migrated {
+        println!(
+            "note: it replaces a self-signed one; phones that accepted that must install the CA once"
+        );
     }
     println!("fingerprint (SHA-256): {}", info.fingerprint_sha256);
     println!(
@@ -206,6 +211,17 @@ fn show_cert(files: &CertFiles, renew: bool, json: bool) -> ExitCode {
     );
     println!("valid: {} to {}", info.not_before, info.not_after);
     println!("names: {}", info.names.join(", "));
+    if !info.left_out.is_empty() {
+        println!(
+            "left out: {} (the CA vouches only for private addresses and this machine's names)",
+            info.left_out.join(", ")
+        );
+    }
+    if let Some(ca) = &info.ca_fingerprint_sha256 {
+        println!(
+            "signed by this machine's CA, fingerprint (SHA-256): {ca} (`orchestractl web ca`)"
+        );
+    }
     println!(
         "certificate: {}{}",
         info.cert_path.display(),

@@ -720,10 +720,10 @@ pub enum WebAction {
     },
     /// The LAN certificate: SHA-256 fingerprint, validity, names and files (made if missing)
     #[command(
-        after_help = "Examples:\n  orchestractl web cert            # compare the fingerprint with what your phone shows\n  orchestractl web cert --renew    # a new self-signed certificate (phones accept it again)\n  orchestractl web cert --json\n\nTo use your own certificate (mkcert, `tailscale cert`), set tls_cert and tls_key in the config."
+        after_help = "Examples:\n  orchestractl web cert            # compare the fingerprint with what your phone shows\n  orchestractl web cert --renew    # a new certificate from this machine's CA (phones that trust the CA need nothing new)\n  orchestractl web cert --json\n\nTo use your own certificate (mkcert, `tailscale cert`), set tls_cert and tls_key in the config."
     )]
     Cert {
-        /// Make a new self-signed certificate
+        /// Make a new certificate, signed by this machine's CA
         #[arg(long)]
         renew: bool,
     },
