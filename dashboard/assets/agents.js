@@ -133,7 +133,7 @@ export function tickTimes() {
 
 async function stopAgent(id) {
   try { await api("POST", `/api/agents/${encodeURIComponent(id)}/stop`); }
-  catch (err) { $("spawn-error").textContent = err.message; }
+  catch (err) { $("spawn-error").textContent = err.message; $("spawn-fold").open = true; }
 }
 
 /** The spawn form: one agent per line of tasks. */
