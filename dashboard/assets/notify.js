@@ -160,6 +160,8 @@ function sameBytes(a, b) {
 
 /** Why the service worker did not register (an untrusted certificate, say), if it did not. */
 let workerError = null;
+/** The service worker's registration, while or once it is made (null where there is none). */
+let worker = null;
 
 /**
  * Registers the service worker (installable app, pushed notifications); browsers allow it
@@ -167,7 +169,8 @@ let workerError = null;
  */
 export function registerWorker() {
   if (!("serviceWorker" in navigator) || !window.isSecureContext) return;
-  navigator.serviceWorker.register("/sw.js").catch((err) => {
+  worker = navigator.serviceWorker.register("/sw.js");
+  worker.catch((err) => {
     workerError = err;
     showWhy();
   });
@@ -181,9 +184,11 @@ function whyNot() {
     return "This page is plain HTTP, so the browser allows no notifications, service worker or home-screen app. Restart the dashboard without --insecure-http and open its https:// address.";
   }
   if (workerError) {
-    return location.hostname === "127.0.0.1" || location.hostname === "localhost"
-      ? `The browser refused the service worker (${workerError.message}).`
-      : "The browser does not trust this page's certificate, so it refuses the service worker (and with it push and the home-screen app). Install this machine's certificate authority once — download it from /ca.crt and follow the steps on the pairing page — then reload.";
+    const certificate = location.protocol === "https:"
+      && (workerError.name === "SecurityError" || /SSL|certificate/i.test(workerError.message || ""));
+    return certificate
+      ? `The browser does not trust this page's certificate, so it refuses the service worker (and with it push and the home-screen app). Install this machine's certificate authority once: download it from /ca.crt, follow the steps on the pairing page, then reload. (The browser said: ${workerError.message})`
+      : `The browser refused the service worker (${workerError.message}).`;
   }
   if (!("serviceWorker" in navigator)) return "This browser offers no service workers here (a private window?), so notifications show only while the page is open.";
   if (ios && !homeScreen) return "On iPhone and iPad, push works only from the Home Screen app: tap Share → Add to Home Screen, open it from there, then tap Notify me.";
@@ -197,6 +202,13 @@ function say(text, ok) {
   const status = document.getElementById("notify-status");
   if (!status) return;
   status.textContent = text || "";
+  if (text && text.includes("/ca.crt")) {
+    const link = document.createElement("a");
+    link.href = "/ca.crt";
+    link.textContent = "Download the certificate authority";
+    link.setAttribute("download", "");
+    status.append(" ", link);
+  }
   status.classList.toggle("hidden", !text);
   status.classList.toggle("ok", Boolean(ok));
 }
@@ -220,7 +232,8 @@ async function subscribePush() {
       return "Notifications show while this page is open. Push to a closed page is for paired phones on the LAN page (`orchestractl web --lan`).";
     }
     const key = keyBytes(info.public_key);
-    const registration = await navigator.serviceWorker.ready;
+    // A registration that failed never becomes ready: ask the registration itself.
+    const registration = await worker;
     let subscription = await registration.pushManager.getSubscription();
     if (subscription && !sameBytes(subscription.options.applicationServerKey, key)) {
       await subscription.unsubscribe();
@@ -251,6 +264,8 @@ export function startNotifications() {
     if (granted) enable.textContent = "Notifications on";
     enable.addEventListener("click", async () => {
       enable.setAttribute("data-asked", "1");
+      // Whether the service worker registered is part of the answer: wait for it.
+      if (worker) await worker.catch(() => {});
       const why = whyNot();
       if (why) { say(why); return; }
       // Browsers ask only on a tap.

@@ -7,7 +7,8 @@
 //! title's count leave within 3 s of the answer from the CLI, relative times tick, logs
 //! read as text, Merge only where there is something to merge, the Worktrees badge never
 //! says "merged" over uncommitted changes, and nothing scrolls sideways at 390 px.
-//! A certificate the CA signed for a name outside its constraints is refused.
+//! A certificate the CA signed for a name outside its constraints is refused, and a phone
+//! that only clicked through the warning is told why its notifications cannot work.
 //!
 //! Needs `chromium`, `chromedriver` and `certutil` (`.ci/run` installs them): under
 //! `CI=true` their absence fails the test. Screenshots go to
@@ -573,4 +574,58 @@ fn web_ca_writes_the_ca_and_web_pair_needs_a_lan_page() {
     assert!(!refused.status.success());
     let said = String::from_utf8_lossy(&refused.stderr);
     assert!(said.contains("--lan"), "{said}");
+}
+
+/// A phone that clicked through the certificate warning instead of installing the CA: the
+/// page works, but the browser refuses its service worker, and "Notify me" says so and
+/// what to do instead of hiding.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_untrusted_page_says_why_notifications_cannot_work() {
+    let Some(tools) = browser::chromium_and_driver() else {
+        return;
+    };
+    let env = TestEnv::new();
+    let dashboard = Dashboard::start(&env, &["--lan"]);
+    let code = dashboard.code.clone().expect("a pairing code");
+    // No CA in the browser's store: the user clicks through the warning.
+    let browser = Browser::start_in(
+        &env,
+        &tools,
+        &[],
+        Some(&env.root.path().join("untrusting-home")),
+    )
+    .await;
+    let client = &browser.client;
+    let _ = client
+        .goto(&format!(
+            "https://127.0.0.1:{}/pair?code={code}",
+            dashboard.port
+        ))
+        .await;
+    click(client, "#details-button").await;
+    click(client, "#proceed-link").await;
+    eventually(client, "the pairing form shows", || async {
+        client
+            .find(Locator::Css("form button[type=submit]"))
+            .await
+            .is_ok()
+    })
+    .await;
+    click(client, "form button[type=submit]").await;
+    eventually(client, "the paired page is live", || async {
+        client.find(Locator::Css("#conn.live")).await.is_ok()
+    })
+    .await;
+    click(client, "#notify-enable").await;
+    eventually(client, "Notify me says why", || async {
+        !text_of(client, "#notify-status").await.is_empty()
+    })
+    .await;
+    let said = text_of(client, "#notify-status").await;
+    screenshot(client, "phone-09-untrusted").await;
+    assert!(
+        said.contains("does not trust this page's certificate") && said.contains("/ca.crt"),
+        "{said}"
+    );
+    let _ = browser.client.close().await;
 }
