@@ -350,12 +350,20 @@ async fn drive(client: &Client, env: &TestEnv, port: u16) {
     .await;
     screenshot(client, "03-stopped").await;
 
-    // Logs stream into the panel; a follow-up sent from there resumes the agent.
-    card_button(client, &xss, "logs")
-        .await
-        .click()
-        .await
-        .expect("logs");
+    // Logs stream into the panel; a follow-up sent from there resumes the agent. A toast
+    // that pops up over the button (the stop's news) can take the tap, as it would a
+    // thumb's: tap again until the panel opens.
+    eventually(client, "the logs panel opens", || async {
+        if let Ok(button) = client
+            .find(Locator::Css("#panel.hidden"))
+            .await
+            .map(|_| card_button(client, &xss, "logs"))
+        {
+            let _ = button.await.click().await;
+        }
+        client.find(Locator::Css("#panel.hidden")).await.is_err()
+    })
+    .await;
     let logs_text = panel_shows(client, "logs show", "hi from fake-claude").await;
     assert!(
         logs_text.contains("<img src=x onerror=alert(1)>"),

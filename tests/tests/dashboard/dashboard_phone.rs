@@ -352,10 +352,21 @@ async fn a_phone_that_trusts_the_ca_pairs_and_gets_a_calm_page() {
         .find(|a| a["task"] == "TOOL_BASH:echo one")
         .expect("agent one");
     let one_id = one["id"].as_str().expect("id").to_owned();
-    click(
-        client,
-        &format!("#agent-list li.agent[data-agent-id=\"{one_id}\"] button[data-action=logs]"),
-    )
+    // The three finishes are news toasts at the bottom: close them (a toast that pops up
+    // over the button takes the tap, as it would a thumb's; then tap again).
+    let logs_button =
+        format!("#agent-list li.agent[data-agent-id=\"{one_id}\"] button[data-action=logs]");
+    eventually(client, "the logs panel opens", || async {
+        js(
+            client,
+            "document.querySelectorAll('#toasts .toast-close').forEach((b) => b.click())",
+        )
+        .await;
+        if let Ok(button) = client.find(Locator::Css(&logs_button)).await {
+            let _ = button.click().await;
+        }
+        client.find(Locator::Css("#panel.hidden")).await.is_err()
+    })
     .await;
     eventually(client, "the logs show the tool call as text", || async {
         text_of(client, "#panel-body").await.contains("$ echo one")
