@@ -119,8 +119,14 @@ fn in_range(ip: IpAddr, net: IpAddr, prefix: u8) -> bool {
 /// The host names the CA may vouch for: `localhost`, this machine's name and `NAME.local`.
 pub fn permitted_names() -> Vec<String> {
     let mut names = vec!["localhost".to_owned()];
+    // Only names a certificate can carry (a DNS name is ASCII letters, digits, '-' and '.').
+    let dns = |h: &&str| {
+        !h.is_empty()
+            && h.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+    };
     if let Ok(host) = nix::unistd::gethostname()
-        && let Some(host) = host.to_str().filter(|h| !h.is_empty())
+        && let Some(host) = host.to_str().filter(dns)
     {
         names.push(host.to_owned());
         if !host.contains('.') {
