@@ -20,6 +20,8 @@ const baseTitle = document.title;
 const MAX_TOASTS = 2;
 /** How long news stays (approvals stay while they wait). */
 const NEWS_MS = 12000;
+/** How long subscribing to Web Push may take before the page says it did not work. */
+const SUBSCRIBE_MS = 10000;
 /** The toasts, oldest first: `{ n, node, timer }`. */
 const toasts = [];
 
@@ -240,7 +242,13 @@ async function subscribePush() {
       subscription = null;
     }
     if (!subscription) {
-      subscription = await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key });
+      // A browser that cannot reach its push service may never answer: give up in time.
+      const late = new Promise((_, reject) => setTimeout(
+        () => reject(new Error(`no answer from the push service in ${SUBSCRIBE_MS / 1000} s`)), SUBSCRIBE_MS));
+      subscription = await Promise.race([
+        registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key }),
+        late,
+      ]);
     }
     const saved = await fetch("/api/push/subscribe", {
       method: "POST",
@@ -261,7 +269,6 @@ export function startNotifications() {
   if (enable) {
     // Always there: when notifications cannot work, a tap says why.
     enable.classList.remove("hidden");
-    if (granted) enable.textContent = "Notifications on";
     enable.addEventListener("click", async () => {
       enable.setAttribute("data-asked", "1");
       // Whether the service worker registered is part of the answer: wait for it.
@@ -273,12 +280,14 @@ export function startNotifications() {
       const again = whyNot();
       if (again) { say(again); return; }
       if (Notification.permission !== "granted") { say("Notifications were not allowed; tap Notify me again to be asked."); return; }
-      enable.textContent = "Notifications on";
+      say("Subscribing to push…");
       const result = await subscribePush();
+      if (result === "") enable.textContent = "Notifications on";
       say(result === "" ? "Notifications on: this device gets pushed notifications, even with the page closed." : result, result === "");
     });
   }
-  if (granted) subscribePush();
+  // Allowed before: subscribe again (a re-paired phone, a new daemon key), quietly.
+  if (granted) subscribePush().then((result) => { if (result === "" && enable) enable.textContent = "Notifications on"; });
   // A tap on a pushed notification, with the page already open: sw.js names the item.
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.addEventListener("message", (event) => {

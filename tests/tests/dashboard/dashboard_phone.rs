@@ -148,6 +148,15 @@ async fn a_phone_that_trusts_the_ca_pairs_and_gets_a_calm_page() {
     // The phone opens it on this machine's loopback address: the test machine's LAN address
     // may be a public one, which the CA rightly refuses to vouch for.
     let path = &url[url.find("/pair").expect("a path")..];
+    // The user will allow notifications when asked (headless Chromium cannot be asked):
+    // set in the profile before the browser starts.
+    let profile = env.root.path().join("chromium-profile/Default");
+    std::fs::create_dir_all(&profile).expect("the profile");
+    std::fs::write(
+        profile.join("Preferences"),
+        r#"{"profile":{"default_content_setting_values":{"notifications":1}}}"#,
+    )
+    .expect("the preferences");
     let browser = Browser::start_in(&env, &tools, &[], Some(&phone_home)).await;
     let client = &browser.client;
     client
@@ -212,18 +221,16 @@ async fn a_phone_that_trusts_the_ca_pairs_and_gets_a_calm_page() {
         "navigator.serviceWorker.ready resolves"
     );
     // "Notify me" subscribes, or says exactly why it cannot (headless Chromium has no
-    // push service and answers permission prompts itself).
+    // push service to reach).
     click(client, "#notify-enable").await;
     eventually(client, "Notify me answers", || async {
-        !text_of(client, "#notify-status").await.is_empty()
+        let said = text_of(client, "#notify-status").await;
+        !said.is_empty() && !said.starts_with("Subscribing")
     })
     .await;
     let said = text_of(client, "#notify-status").await;
     assert!(
-        said.starts_with("Notifications on")
-            || said.contains("not allowed")
-            || said.contains("blocked")
-            || said.contains("push service"),
+        said.starts_with("Notifications on") || said.contains("must reach its push service"),
         "{said}"
     );
     assert_eq!(scrolls_sideways(client).await, None, "the agents tab");
