@@ -7,8 +7,7 @@
 //! title's count leave within 3 s of the answer from the CLI, relative times tick, logs
 //! read as text, Merge only where there is something to merge, the Worktrees badge never
 //! says "merged" over uncommitted changes, and nothing scrolls sideways at 390 px.
-//! A certificate the CA signed for a name outside its constraints is refused, and a phone
-//! that only clicked through the warning is told why its notifications cannot work.
+//! (The CA itself, its constraints and a phone that does not trust it: `dashboard_ca.rs`.)
 //!
 //! Needs `chromium`, `chromedriver` and `certutil` (`.ci/run` installs them): under
 //! `CI=true` their absence fails the test. Screenshots go to
@@ -26,7 +25,7 @@ use orchestra_tests::{TestEnv, wait_for_agents};
 const CLEARS_WITHIN: Duration = Duration::from_secs(3);
 
 /// Polls `check` until it holds, within `within`; a screenshot and a panic otherwise.
-async fn within<F, Fut>(client: &Client, what: &str, within: Duration, mut check: F)
+pub(crate) async fn within<F, Fut>(client: &Client, what: &str, within: Duration, mut check: F)
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = bool>,
@@ -42,7 +41,7 @@ where
 }
 
 /// [`within`] the suite's usual deadline.
-async fn eventually<F, Fut>(client: &Client, what: &str, check: F)
+pub(crate) async fn eventually<F, Fut>(client: &Client, what: &str, check: F)
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = bool>,
@@ -51,7 +50,7 @@ where
 }
 
 /// Runs `script` (a function body) in the page and returns its value.
-async fn js(client: &Client, script: &str) -> serde_json::Value {
+pub(crate) async fn js(client: &Client, script: &str) -> serde_json::Value {
     client
         .execute(script, vec![])
         .await
@@ -59,7 +58,7 @@ async fn js(client: &Client, script: &str) -> serde_json::Value {
 }
 
 /// The page scrolls sideways: its content is wider than the 390 px viewport.
-async fn scrolls_sideways(client: &Client) -> Option<String> {
+pub(crate) async fn scrolls_sideways(client: &Client) -> Option<String> {
     let wide = js(
         client,
         "const w = document.documentElement.clientWidth; \
@@ -73,14 +72,14 @@ async fn scrolls_sideways(client: &Client) -> Option<String> {
     wide.as_str().map(str::to_owned)
 }
 
-async fn text_of(client: &Client, css: &str) -> String {
+pub(crate) async fn text_of(client: &Client, css: &str) -> String {
     match client.find(Locator::Css(css)).await {
         Ok(node) => node.text().await.unwrap_or_default(),
         Err(_) => String::new(),
     }
 }
 
-async fn count(client: &Client, css: &str) -> usize {
+pub(crate) async fn count(client: &Client, css: &str) -> usize {
     client
         .find_all(Locator::Css(css))
         .await
@@ -88,7 +87,7 @@ async fn count(client: &Client, css: &str) -> usize {
         .unwrap_or(0)
 }
 
-async fn click(client: &Client, css: &str) {
+pub(crate) async fn click(client: &Client, css: &str) {
     client
         .find(Locator::Css(css))
         .await
@@ -101,7 +100,7 @@ async fn click(client: &Client, css: &str) {
 /// Fetches the CA as a phone first does (plain HTTP, before it trusts anything), checks it
 /// is the one `orchestractl web ca` describes, and trusts it in the NSS store under
 /// `home`. `None` when certutil is missing (outside CI).
-fn trust_the_ca(env: &TestEnv, port: u16, home: &Path) -> Option<serde_json::Value> {
+pub(crate) fn trust_the_ca(env: &TestEnv, port: u16, home: &Path) -> Option<serde_json::Value> {
     let (status, head, pem) = http(port, "GET", "/ca.crt", &[], "");
     assert_eq!(status, 200, "the CA over plain HTTP: {head}");
     assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"), "{pem}");
@@ -460,190 +459,5 @@ async fn a_phone_that_trusts_the_ca_pairs_and_gets_a_calm_page() {
     assert_eq!(scrolls_sideways(client).await, None, "the add-device panel");
     screenshot(client, "phone-07-add-device").await;
     drop(dashboard);
-    let _ = browser.client.close().await;
-}
-
-/// The CA's name constraints hold in the browser: a certificate it signed for a name
-/// outside them (example.com, mapped to this machine) is refused, while the one it signed
-/// for this machine is accepted by the same browser.
-#[tokio::test(flavor = "multi_thread")]
-async fn a_certificate_the_ca_signed_for_another_name_is_refused() {
-    let Some(tools) = browser::chromium_and_driver() else {
-        return;
-    };
-    let env = TestEnv::new();
-    let good = Dashboard::start(&env, &["--lan"]);
-    let phone_home = env.root.path().join("phone-home");
-    if trust_the_ca(&env, good.port, &phone_home).is_none() {
-        return;
-    }
-    // What a leaked CA key could make: a certificate for someone else's site.
-    let ca = orchestra_dashboard::ca::load(
-        &orchestra_dashboard::ca::CaFiles::in_state_dir(&env.state_dir()),
-        false,
-    )
-    .expect("the CA");
-    let (cert, key) = ca
-        .sign(vec!["example.com".to_owned()], 30)
-        .expect("sign a certificate outside the constraints");
-    let (cert_path, key_path) = (
-        env.root.path().join("evil.pem"),
-        env.root.path().join("evil-key.pem"),
-    );
-    std::fs::write(&cert_path, format!("{cert}{}", ca.pem)).expect("write");
-    std::fs::write(&key_path, key).expect("write");
-    let evil = Dashboard::start(
-        &env,
-        &[
-            "--lan",
-            "--tls-cert",
-            cert_path.to_str().expect("path"),
-            "--tls-key",
-            key_path.to_str().expect("path"),
-        ],
-    );
-    let browser = Browser::start_in(
-        &env,
-        &tools,
-        &["--host-resolver-rules=MAP example.com 127.0.0.1".to_owned()],
-        Some(&phone_home),
-    )
-    .await;
-    let client = &browser.client;
-    // The control: the certificate for this machine is trusted.
-    client
-        .goto(&format!("https://127.0.0.1:{}/pair", good.port))
-        .await
-        .expect("open the good page");
-    eventually(client, "the good page opens", || async {
-        client
-            .find(Locator::Css("form button[type=submit]"))
-            .await
-            .is_ok()
-    })
-    .await;
-    let _ = client
-        .goto(&format!("https://example.com:{}/pair", evil.port))
-        .await;
-    let body = js(
-        client,
-        "return document.body ? document.body.innerText : ''",
-    )
-    .await;
-    let body = body.as_str().unwrap_or_default().to_owned();
-    screenshot(client, "phone-08-refused-outside-constraints").await;
-    assert!(
-        client
-            .find(Locator::Css("form button[type=submit]"))
-            .await
-            .is_err(),
-        "the page behind a certificate outside the CA's constraints must not open: {body}"
-    );
-    assert!(body.contains("ERR_CERT"), "a certificate error: {body}");
-    assert!(
-        !body.contains("ERR_CERT_AUTHORITY_INVALID"),
-        "refused for its name, not for an unknown issuer: {body}"
-    );
-    let _ = browser.client.close().await;
-}
-
-/// `web ca --out FILE` writes the CA as PEM and DER, and names what it may vouch for;
-/// `web pair` says what to run when no page a phone can reach is serving.
-#[test]
-fn web_ca_writes_the_ca_and_web_pair_needs_a_lan_page() {
-    let env = TestEnv::new();
-    env.ctl_ok(&["daemon", "start"]);
-    let refused = env.ctl(&["web", "pair", "--json"]);
-    assert!(!refused.status.success());
-    let said = String::from_utf8_lossy(&refused.stderr);
-    assert!(said.contains("orchestractl web --lan"), "{said}");
-
-    let out = env.root.path().join("phone-ca.crt");
-    let ca = env.ctl_json(&["web", "ca", "--out", out.to_str().expect("path")]);
-    let pem = std::fs::read_to_string(&out).expect("the PEM");
-    assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"), "{pem}");
-    let der = std::fs::read(env.root.path().join("phone-ca.crt.der")).expect("the DER");
-    assert_eq!(der.first(), Some(&0x30), "DER starts with a SEQUENCE");
-    assert!(
-        ca["fingerprint_sha256"]
-            .as_str()
-            .is_some_and(|f| f.len() == 95),
-        "{ca}"
-    );
-    for range in ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fd00::/8"] {
-        assert!(
-            ca["permitted"]
-                .as_array()
-                .expect("permitted")
-                .iter()
-                .any(|p| p == range),
-            "{range}: {ca}"
-        );
-    }
-    let key = std::fs::metadata(ca["key_path"].as_str().expect("key_path")).expect("the key");
-    assert_eq!(
-        std::os::unix::fs::PermissionsExt::mode(&key.permissions()) & 0o777,
-        0o600
-    );
-
-    // A page on loopback only: a phone could not reach it.
-    let _local = Dashboard::start(&env, &[]);
-    let refused = env.ctl(&["web", "pair"]);
-    assert!(!refused.status.success());
-    let said = String::from_utf8_lossy(&refused.stderr);
-    assert!(said.contains("--lan"), "{said}");
-}
-
-/// A phone that clicked through the certificate warning instead of installing the CA: the
-/// page works, but the browser refuses its service worker, and "Notify me" says so and
-/// what to do instead of hiding.
-#[tokio::test(flavor = "multi_thread")]
-async fn an_untrusted_page_says_why_notifications_cannot_work() {
-    let Some(tools) = browser::chromium_and_driver() else {
-        return;
-    };
-    let env = TestEnv::new();
-    let dashboard = Dashboard::start(&env, &["--lan"]);
-    let code = dashboard.code.clone().expect("a pairing code");
-    // No CA in the browser's store: the user clicks through the warning.
-    let browser = Browser::start_in(
-        &env,
-        &tools,
-        &[],
-        Some(&env.root.path().join("untrusting-home")),
-    )
-    .await;
-    let client = &browser.client;
-    let _ = client
-        .goto(&format!(
-            "https://127.0.0.1:{}/pair?code={code}",
-            dashboard.port
-        ))
-        .await;
-    click(client, "#details-button").await;
-    click(client, "#proceed-link").await;
-    eventually(client, "the pairing form shows", || async {
-        client
-            .find(Locator::Css("form button[type=submit]"))
-            .await
-            .is_ok()
-    })
-    .await;
-    click(client, "form button[type=submit]").await;
-    eventually(client, "the paired page is live", || async {
-        client.find(Locator::Css("#conn.live")).await.is_ok()
-    })
-    .await;
-    click(client, "#notify-enable").await;
-    eventually(client, "Notify me says why", || async {
-        !text_of(client, "#notify-status").await.is_empty()
-    })
-    .await;
-    let said = text_of(client, "#notify-status").await;
-    screenshot(client, "phone-09-untrusted").await;
-    assert!(
-        said.contains("does not trust this page's certificate") && said.contains("/ca.crt"),
-        "{said}"
-    );
     let _ = browser.client.close().await;
 }

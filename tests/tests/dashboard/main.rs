@@ -7,6 +7,7 @@
 mod dashboard_auth;
 mod dashboard_batches;
 mod dashboard_browser;
+mod dashboard_ca;
 mod dashboard_lan;
 mod dashboard_phone;
 mod dashboard_tls;
