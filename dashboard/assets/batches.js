@@ -62,18 +62,23 @@ function createBatchCard(batchId) {
       result.replaceChildren(el("div", { class: "error", text: err.message }));
     }
   };
+  // Offered only where there is something to merge (renderBatches shows or hides them).
+  const mergeButtons = [
+    el("button", { text: "Preview merge", attrs: { type: "button", "data-action": "preview-merge" }, onclick: run("preview") }),
+    el("button", { text: "Merge", attrs: { type: "button", "data-action": "merge" }, onclick: run("merge") }),
+  ];
   const card = el("li", { class: "card batch", attrs: { "data-batch-id": batchId } }, [
     el("div", { class: "card-head" }, [title, el("span", { class: "spacer" })]),
     rows,
     el("div", { class: "card-actions" }, [
-      el("button", { text: "Preview merge", attrs: { type: "button", "data-action": "preview-merge" }, onclick: run("preview") }),
-      el("button", { text: "Merge", attrs: { type: "button", "data-action": "merge" }, onclick: run("merge") }),
+      mergeButtons[0],
+      mergeButtons[1],
       el("button", { text: "Report", attrs: { type: "button", "data-action": "report" }, onclick: run("report") }),
     ]),
     verified,
     result,
   ]);
-  const entry = { card, rows, repo: "", signature: "", verified, repairButton: run("repair"), run: null, polling: false };
+  const entry = { card, rows, mergeButtons, repo: "", signature: "", verified, repairButton: run("repair"), run: null, polling: false };
   batchCards.set(batchId, entry);
   return entry;
 }
@@ -180,6 +185,10 @@ export function renderBatches() {
         ...agentMarks(a),
       ])));
     }
+    // Something to merge: two or more branches of the batch (one branch alone is merged by
+    // `orchestractl merge` or from its Changes panel, not as an integration branch).
+    const mergeable = members.filter((a) => a.branch).length >= 2;
+    for (const b of entry.mergeButtons) b.classList.toggle("hidden", !mergeable);
     if (list.children[index] !== entry.card) list.insertBefore(entry.card, list.children[index] || null);
   });
   for (const [batchId, entry] of batchCards) {

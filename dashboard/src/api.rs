@@ -62,6 +62,7 @@ async fn info(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
         "lan": state.config.lan,
         "tls": state.cert.is_some(),
         "fingerprint_sha256": state.cert.as_ref().map(|c| c.fingerprint_sha256.clone()),
+        "ca_fingerprint_sha256": state.ca.as_ref().map(|c| c.fingerprint_sha256.clone()),
     }))
 }
 

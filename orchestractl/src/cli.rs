@@ -751,11 +751,32 @@ pub enum WebAction {
     },
     /// The LAN certificate: SHA-256 fingerprint, validity, names and files (made if missing)
     #[command(
-        after_help = "Examples:\n  orchestractl web cert            # compare the fingerprint with what your phone shows\n  orchestractl web cert --renew    # a new self-signed certificate (phones accept it again)\n  orchestractl web cert --json\n\nTo use your own certificate (mkcert, `tailscale cert`), set tls_cert and tls_key in the config."
+        after_help = "Examples:\n  orchestractl web cert            # compare the fingerprint with what your phone shows\n  orchestractl web cert --renew    # a new certificate from this machine's CA (phones that trust the CA need nothing new)\n  orchestractl web cert --json\n\nTo use your own certificate (mkcert, `tailscale cert`), set tls_cert and tls_key in the config."
     )]
     Cert {
-        /// Make a new self-signed certificate
+        /// Make a new certificate, signed by this machine's CA
         #[arg(long)]
         renew: bool,
+    },
+    /// A pairing code for the running LAN dashboard: a link and QR code for another phone
+    #[command(
+        after_help = "Pairs one more device while `orchestractl web --lan` runs (no restart). The code works once,\nwithin 10 minutes. The page's \"Add a device\" button shows the same.\n\nExamples:\n  orchestractl web pair                       # link + QR code to scan\n  orchestractl web pair --name \"Anna's phone\"  # the name the form suggests\n  orchestractl web pair --json                # {\"code\": ..., \"url\": ..., \"expires_at\": ...}"
+    )]
+    Pair {
+        /// Name the pairing form suggests for the device [default: its browser and OS]
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
+        /// The dashboard's port [default: the one LAN dashboard running]
+        #[arg(long, value_name = "P")]
+        port: Option<u16>,
+    },
+    /// This machine's certificate authority: install it on a phone once to trust the LAN page
+    #[command(
+        after_help = "The CA may vouch only for private addresses (10/8, 172.16/12, 192.168/16, fd00::/8), loopback\nand this machine's names, so it cannot impersonate another site even if it leaks.\n\nExamples:\n  orchestractl web ca                     # where it is, its fingerprint, how to install it\n  orchestractl web ca --out ca.crt        # writes ca.crt (PEM) and ca.crt.der (DER, for iPhone)\n  orchestractl web ca --json"
+    )]
+    Ca {
+        /// Write the CA certificate to FILE (PEM) and FILE.der (DER)
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
 }

@@ -37,4 +37,5 @@ pub mod status_watch;
 pub mod stop;
 pub mod watch;
 pub mod web;
+pub mod web_pair;
 pub mod worktrees;
