@@ -26,6 +26,10 @@ pub fn to_json(a: &Approval) -> Value {
         "created_at_ms": a.created_at_ms,
         "decided_at_ms": a.decided_at_ms,
         "decided_by": a.decided_by,
+        "kind": if a.kind.is_empty() { "tool" } else { a.kind.as_str() },
+        "question": a.question,
+        "choices": a.choices,
+        "answer": a.answer,
     })
 }
 
