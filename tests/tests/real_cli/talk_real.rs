@@ -382,3 +382,59 @@ async fn a_forged_secret_is_refused_and_a_flood_is_bounded_while_the_daemon_answ
         assert_eq!(first["result"]["isError"], false, "{first:#}");
     });
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_agents_editing_one_file_are_both_told_at_their_next_turn() {
+    let Some(real) = real_claude() else { return };
+    let stub = StubApi::start().await.expect("stub API");
+    let env = TestEnv::new();
+    env.write_config(&json!({"claude_command": real, "heartbeat_interval": 1}));
+    let repo = env.git_repo();
+    let gate = Gate::new(&env, "after-edit");
+    let g = env.root.path().join("gates").join("after-edit");
+    let tasks = [
+        format!("STUB_PUT:shared.txt=alpha STUB_GATE:{} build auth", g.display()),
+        format!("STUB_PUT:shared.txt=beta STUB_GATE:{} write tests", g.display()),
+    ];
+    let mut cmd = env.command(bin("orchestractl"));
+    cmd.envs(stub.env())
+        .args(["--json", "spawn", "--repo", repo.to_str().expect("p")])
+        .args(["--allowed-tools", "Bash", &tasks[0], &tasks[1]]);
+    let out = tokio::task::spawn_blocking(move || cmd.output())
+        .await
+        .expect("join")
+        .expect("spawn");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let told = tokio::task::block_in_place(|| {
+        let mut told = Vec::new();
+        wait_until("orchestra told both agents, and both have it", || {
+            told = messages(&env)
+                .into_iter()
+                .filter(|m| m["from"] == "orchestra" && !m["delivered_at"].is_null())
+                .collect();
+            told.len() == 2
+        });
+        told
+    });
+    let agents = env.ctl_json(&["status"]);
+    let agents = agents.as_array().expect("agents");
+    let a = agent_by_task(agents, &tasks[0])["id"].as_str().expect("id").to_owned();
+    let b = agent_by_task(agents, &tasks[1])["id"].as_str().expect("id").to_owned();
+    for (to, other) in [(&a, &b), (&b, &a)] {
+        let m = told.iter().find(|m| m["to"] == to.as_str()).expect("told");
+        let text = m["text"].as_str().expect("text");
+        assert!(
+            text.starts_with(&format!("agent {other} ")) && text.contains("shared.txt"),
+            "{text}"
+        );
+    }
+    gate.open();
+    tokio::task::block_in_place(|| {
+        for mine in ["build auth", "write tests"] {
+            wait_until("each agent's next turn carries the news", || {
+                model_saw(&stub, &[mine, "[orchestra] agent", "has changed the same files as you: shared.txt"])
+            });
+        }
+        wait_for_agents(&env, "both done", all_finished);
+    });
+}
