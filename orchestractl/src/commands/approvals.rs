@@ -12,9 +12,10 @@ use crate::client::Ctx;
 use crate::output;
 
 /// The JSON form of an approval: the fields the README documents, with the tool input
-/// as a JSON object rather than text.
+/// as a JSON object rather than text. A question (`kind: "question"`) also carries its
+/// `question`, `choices` and `answer`.
 pub fn to_json(a: &Approval) -> Value {
-    json!({
+    let mut value = json!({
         "id": a.id,
         "agent_id": a.agent_id,
         "session_id": a.session_id,
@@ -27,10 +28,13 @@ pub fn to_json(a: &Approval) -> Value {
         "decided_at_ms": a.decided_at_ms,
         "decided_by": a.decided_by,
         "kind": if a.kind.is_empty() { "tool" } else { a.kind.as_str() },
-        "question": a.question,
-        "choices": a.choices,
-        "answer": a.answer,
-    })
+    });
+    if a.kind == "question" {
+        value["question"] = json!(a.question);
+        value["choices"] = json!(a.choices);
+        value["answer"] = json!(a.answer);
+    }
+    value
 }
 
 /// Who asks, for people: the agent and its task, or the session's project.

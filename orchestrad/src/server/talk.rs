@@ -14,6 +14,9 @@ use crate::approvals::Decision;
 use crate::context::Context;
 use crate::messages::Message;
 
+/// Which messages a request selects.
+type Selector = Box<dyn Fn(&Message) -> bool + Send + Sync>;
+
 /// Implements `orchestra.v1.Talk`.
 #[derive(Debug)]
 pub struct TalkService {
@@ -28,10 +31,7 @@ impl TalkService {
     }
 
     /// Which messages a request selects: to or from an agent, within a batch, or all.
-    fn selector(
-        &self,
-        req: &pb::ListMessagesRequest,
-    ) -> Result<Box<dyn Fn(&Message) -> bool + Send + Sync>, Status> {
+    fn selector(&self, req: &pb::ListMessagesRequest) -> Result<Selector, Status> {
         if !req.agent.trim().is_empty() {
             let id = self.ctx.supervisor.resolve(&req.agent)?.id;
             return Ok(Box::new(move |m: &Message| m.to == id || m.from == id));

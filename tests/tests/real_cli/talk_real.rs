@@ -393,8 +393,14 @@ async fn two_agents_editing_one_file_are_both_told_at_their_next_turn() {
     let gate = Gate::new(&env, "after-edit");
     let g = env.root.path().join("gates").join("after-edit");
     let tasks = [
-        format!("STUB_PUT:shared.txt=alpha STUB_GATE:{} build auth", g.display()),
-        format!("STUB_PUT:shared.txt=beta STUB_GATE:{} write tests", g.display()),
+        format!(
+            "STUB_PUT:shared.txt=alpha STUB_GATE:{} build auth",
+            g.display()
+        ),
+        format!(
+            "STUB_PUT:shared.txt=beta STUB_GATE:{} write tests",
+            g.display()
+        ),
     ];
     let mut cmd = env.command(bin("orchestractl"));
     cmd.envs(stub.env())
@@ -404,7 +410,11 @@ async fn two_agents_editing_one_file_are_both_told_at_their_next_turn() {
         .await
         .expect("join")
         .expect("spawn");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let told = tokio::task::block_in_place(|| {
         let mut told = Vec::new();
         wait_until("orchestra told both agents, and both have it", || {
@@ -418,8 +428,14 @@ async fn two_agents_editing_one_file_are_both_told_at_their_next_turn() {
     });
     let agents = env.ctl_json(&["status"]);
     let agents = agents.as_array().expect("agents");
-    let a = agent_by_task(agents, &tasks[0])["id"].as_str().expect("id").to_owned();
-    let b = agent_by_task(agents, &tasks[1])["id"].as_str().expect("id").to_owned();
+    let a = agent_by_task(agents, &tasks[0])["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let b = agent_by_task(agents, &tasks[1])["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
     for (to, other) in [(&a, &b), (&b, &a)] {
         let m = told.iter().find(|m| m["to"] == to.as_str()).expect("told");
         let text = m["text"].as_str().expect("text");
@@ -432,7 +448,14 @@ async fn two_agents_editing_one_file_are_both_told_at_their_next_turn() {
     tokio::task::block_in_place(|| {
         for mine in ["build auth", "write tests"] {
             wait_until("each agent's next turn carries the news", || {
-                model_saw(&stub, &[mine, "[orchestra] agent", "has changed the same files as you: shared.txt"])
+                model_saw(
+                    &stub,
+                    &[
+                        mine,
+                        "[orchestra] agent",
+                        "has changed the same files as you: shared.txt",
+                    ],
+                )
             });
         }
         wait_for_agents(&env, "both done", all_finished);
