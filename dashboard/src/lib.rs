@@ -28,6 +28,7 @@ pub mod login;
 pub mod notify;
 pub mod pair;
 pub mod serve;
+pub mod talk;
 pub mod tls;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};

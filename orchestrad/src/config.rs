@@ -222,6 +222,14 @@ impl Config {
         config.expand_home();
         config.validate(path)?;
         warnings.extend(crate::allowlist::warnings(&config.bypass_permissions));
+        if config.repo_mcp_servers {
+            warnings.push(
+                "repo_mcp_servers is on: agents also start the MCP servers of a repository's \
+                 .mcp.json, which run the repository's commands as soon as an agent starts \
+                 there; turn it off unless you trust every repository you spawn in"
+                    .to_owned(),
+            );
+        }
         Ok(Loaded {
             config,
             from_file: true,

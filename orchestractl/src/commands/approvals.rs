@@ -73,10 +73,24 @@ pub async fn run(ctx: &Ctx, args: ApprovalsArgs) -> anyhow::Result<ExitCode> {
             );
         } else {
             print_table(&approvals);
-            if approvals.iter().any(|a| a.state == "pending") {
+            if approvals
+                .iter()
+                .any(|a| a.state == "pending" && a.kind != "question")
+            {
                 println!(
                     "\nanswer with `orchestractl approve ID [--always]` or `orchestractl deny ID [--message TEXT]`"
                 );
+            }
+            if let Some(q) = approvals
+                .iter()
+                .find(|a| a.state == "pending" && a.kind == "question")
+            {
+                let choices = if q.choices.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (choices: {})", q.choices.join(", "))
+                };
+                println!("\nanswer a question with `orchestractl answer ID TEXT`{choices}");
             }
         }
         return Ok(ExitCode::SUCCESS);

@@ -495,3 +495,37 @@ fn prepare_and_launch(sup: &Supervisor, agent: &AgentRecord) -> Result<(u32, Vec
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn agents_get_our_mcp_config_and_a_repositorys_servers_only_when_allowed() {
+        let agent = AgentRecord::default();
+        let mut files = RunFiles {
+            system_prompt: None,
+            settings: None,
+            mcp_config: PathBuf::from("/state/agents/a1/mcp-config.json"),
+            repo_mcp_servers: false,
+        };
+        let args = claude_args(&agent, &files);
+        let at = args
+            .iter()
+            .position(|a| a == "--mcp-config")
+            .expect("--mcp-config");
+        assert_eq!(args[at + 1], "/state/agents/a1/mcp-config.json");
+        assert!(
+            args[at + 2].starts_with("--"),
+            "a flag ends the variadic --mcp-config: {args:?}"
+        );
+        assert!(args.contains(&"--strict-mcp-config".to_owned()));
+        assert!(
+            args.windows(2)
+                .any(|w| w[0] == "--allowedTools" && w[1] == "mcp__orchestra__*"),
+            "{args:?}"
+        );
+        files.repo_mcp_servers = true;
+        assert!(!claude_args(&agent, &files).contains(&"--strict-mcp-config".to_owned()));
+    }
+}
