@@ -8,4 +8,5 @@ mod dashboard_batches;
 mod dashboard_browser;
 mod dashboard_lan;
 mod dashboard_talk;
+mod dashboard_talk_browser;
 mod dashboard_tls;
