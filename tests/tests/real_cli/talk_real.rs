@@ -461,3 +461,105 @@ async fn two_agents_editing_one_file_are_both_told_at_their_next_turn() {
         wait_for_agents(&env, "both done", all_finished);
     });
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mcp_install_gives_a_hand_started_session_the_server_and_uninstall_takes_it_away() {
+    let Some(real) = real_claude() else { return };
+    let stub = StubApi::start().await.expect("stub API");
+    let env = TestEnv::new();
+    let home = PathBuf::from(
+        env.envs()
+            .into_iter()
+            .find(|(k, _)| *k == "HOME")
+            .expect("HOME")
+            .1,
+    );
+    // The user's own config and settings, which install must keep.
+    std::fs::write(
+        home.join(".claude.json"),
+        r#"{"mcpServers":{"mine":{"command":"true"}},"numStartups":3}"#,
+    )
+    .expect("user config");
+    tokio::task::block_in_place(|| {
+        env.ctl_ok(&["daemon", "start"]);
+        env.ctl_ok(&["mcp", "install"]);
+    });
+    let config: Value =
+        serde_json::from_slice(&std::fs::read(home.join(".claude.json")).expect("read"))
+            .expect("json");
+    assert_eq!(config["numStartups"], 3, "the rest of the file stays");
+    assert_eq!(config["mcpServers"]["mine"]["command"], "true");
+    assert_eq!(
+        config["mcpServers"]["orchestra"]["args"]
+            .as_array()
+            .expect("args")
+            .last(),
+        Some(&json!("serve"))
+    );
+    let project = env.git_repo().canonicalize().expect("repo");
+    let mut session = tokio::process::Command::new(&real)
+        .env_clear()
+        .envs(env.envs())
+        .envs(stub.env())
+        .args([
+            "-p",
+            r#"TOOL_CALL:mcp__orchestra__ask_human {"question":"Ship it?"}"#,
+            "--output-format",
+            "stream-json",
+            "--verbose",
+        ])
+        .current_dir(&project)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the real CLI");
+    let asked = tokio::task::block_in_place(|| {
+        let mut found = Vec::new();
+        wait_until("the session's question is in the queue", || {
+            found = env
+                .ctl_json(&["approvals"])
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            found.len() == 1
+        });
+        found.remove(0)
+    });
+    assert_eq!(asked["kind"], "question");
+    assert_eq!(asked["agent_id"], "");
+    assert_eq!(asked["project_path"], project.to_str().expect("p"));
+    tokio::task::block_in_place(|| {
+        env.ctl_json(&["answer", asked["id"].as_str().expect("id"), "yes, ship it"])
+    });
+    let out = tokio::time::timeout(std::time::Duration::from_secs(120), async {
+        let mut stdout = String::new();
+        use tokio::io::AsyncReadExt as _;
+        session
+            .stdout
+            .take()
+            .expect("stdout")
+            .read_to_string(&mut stdout)
+            .await
+            .expect("read");
+        stdout
+    })
+    .await
+    .expect("the session ends");
+    assert!(
+        out.contains("Result was: yes, ship it"),
+        "the answer came back as the tool's result, allowed without asking: {out}"
+    );
+    tokio::task::block_in_place(|| env.ctl_ok(&["mcp", "uninstall"]));
+    let config: Value =
+        serde_json::from_slice(&std::fs::read(home.join(".claude.json")).expect("read"))
+            .expect("json");
+    assert!(
+        config["mcpServers"].get("orchestra").is_none(),
+        "{config:#}"
+    );
+    assert_eq!(config["mcpServers"]["mine"]["command"], "true");
+    let settings = std::fs::read_to_string(home.join(".claude/settings.json")).unwrap_or_default();
+    assert!(!settings.contains("mcp__orchestra__"), "{settings}");
+}
