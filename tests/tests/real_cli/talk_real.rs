@@ -9,10 +9,10 @@
 //! Needs the real CLI of the pinned version (see `real_cli`): under `CI=true` a missing
 //! CLI fails the test; elsewhere it is skipped with a note.
 
-use std::io::{BufRead as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
+use orchestra_tests::bridge::{Bridge, tool_call};
 use orchestra_tests::gate::Gate;
 use orchestra_tests::real_cli::real_claude;
 use orchestra_tests::stub_api::StubApi;
@@ -249,50 +249,8 @@ async fn a_message_to_an_ended_agent_waits_and_arrives_when_it_is_resumed() {
     );
 }
 
-/// One bridge process, as Claude Code runs it, with `token` as its secret.
-struct Bridge {
-    /// The process.
-    child: std::process::Child,
-    /// Its stdout, read line by line.
-    out: std::io::BufReader<std::process::ChildStdout>,
-}
-
-impl Bridge {
-    fn start(env: &TestEnv, token: &str) -> Bridge {
-        let mut child = env
-            .command(bin("orchestractl"))
-            .args(["mcp", "serve"])
-            .env("ORCHESTRA_MCP_TOKEN", token)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the bridge");
-        let out = std::io::BufReader::new(child.stdout.take().expect("stdout"));
-        Bridge { child, out }
-    }
-
-    /// Sends `request` and reads one answer.
-    fn call(&mut self, request: &Value) -> Value {
-        let stdin = self.child.stdin.as_mut().expect("stdin");
-        writeln!(stdin, "{request}").expect("write");
-        stdin.flush().expect("flush");
-        let mut line = String::new();
-        self.out.read_line(&mut line).expect("read");
-        serde_json::from_str(&line).unwrap_or_else(|err| panic!("not JSON ({err}): {line:?}"))
-    }
-}
-
-impl Drop for Bridge {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn send_call(n: u64, to: &str, text: &str) -> Value {
-    json!({"jsonrpc": "2.0", "id": n, "method": "tools/call",
-        "params": {"name": "send_message", "arguments": {"to": to, "text": text}}})
+    tool_call(n, "send_message", json!({"to": to, "text": text}))
 }
 
 fn token_of(env: &TestEnv, agent: &str) -> String {
