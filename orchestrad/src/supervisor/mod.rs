@@ -12,6 +12,7 @@
 pub mod agent;
 pub mod approval;
 pub mod chain;
+pub mod claims;
 pub mod control;
 pub mod forget;
 pub mod launch;
@@ -181,6 +182,8 @@ pub struct Supervisor {
     mailbox: Arc<crate::messages::Mailbox>,
     /// Each agent's `orchestra` MCP secret, by its SHA-256 (see [`mail`]).
     tokens: Table,
+    /// Files agents claimed (soft locks), which the radar reads too.
+    claims: claims::Claims,
 }
 
 impl Supervisor {
@@ -224,7 +227,13 @@ impl Supervisor {
             radar: radar::Radar::default(),
             mailbox,
             tokens,
+            claims: claims::Claims::default(),
         })
+    }
+
+    /// Files agents claimed.
+    pub fn claims(&self) -> &claims::Claims {
+        &self.claims
     }
 
     /// The bus of agent changes.

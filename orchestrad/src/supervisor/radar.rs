@@ -22,6 +22,8 @@ pub struct Radar {
     changed: Mutex<HashMap<String, BTreeSet<String>>>,
     /// One refresh at a time, so two agents writing at once see each other.
     refreshing: tokio::sync::Mutex<()>,
+    /// (changer, path, holder) of claimed paths already told, so each is told once.
+    told_claims: Mutex<std::collections::HashSet<(String, String, String)>>,
 }
 
 /// Whether `other` is watched together with `agent`: same repository, a worktree each,
@@ -93,6 +95,7 @@ impl Supervisor {
                     .collect(),
             )
         };
+        self.tell_claimed(&agent, &mine).await;
         let mut overlaps = Vec::new();
         for (other, paths) in &theirs {
             let shared: Vec<String> = mine.intersection(paths).cloned().collect();
@@ -164,6 +167,43 @@ impl Supervisor {
                 .await
             {
                 tracing::warn!(agent = id, %err, "cannot tell an agent of its overlap");
+            }
+        }
+    }
+
+    /// Tells `agent` and the holder when `agent` changed a path another running agent
+    /// claimed: claims are advice, so the radar checks them against what was done.
+    async fn tell_claimed(self: &Arc<Self>, agent: &AgentRecord, changed: &BTreeSet<String>) {
+        for path in changed {
+            let Some(holder) = self.claims.holder(&agent.repo, path) else {
+                continue;
+            };
+            let alive = self
+                .peek(&holder.agent_id, |a| a.state.is_active())
+                .unwrap_or(false);
+            let key = (agent.id.clone(), path.clone(), holder.agent_id.clone());
+            if holder.agent_id == agent.id || !alive || !self.radar.told_claims.lock().insert(key) {
+                continue;
+            }
+            let branch = |id: &str| self.peek(id, |a| a.branch.clone()).unwrap_or_default();
+            let to_changer = format!(
+                "you changed {path}, which agent {} (branch {}) claimed: coordinate with it \
+                 through mcp__orchestra__send_message before you change it further.",
+                holder.agent_id,
+                branch(&holder.agent_id)
+            );
+            let to_holder = format!(
+                "agent {} (branch {}) changed {path}, which you claimed.",
+                agent.id,
+                branch(&agent.id)
+            );
+            for (to, text) in [
+                (agent.id.clone(), to_changer),
+                (holder.agent_id.clone(), to_holder),
+            ] {
+                if let Err(err) = self.post_message("orchestra", &[to.clone()], &text).await {
+                    tracing::warn!(agent = %to, %err, "cannot tell an agent of a claimed path");
+                }
             }
         }
     }

@@ -4,10 +4,9 @@
 //! tools run ([`tools`]). An agent names no sender anywhere: who calls is only ever
 //! what its secret says, so one agent's tools cannot act as another's.
 //!
-//! Soft locks on files are [`claims`]; messages are [`crate::messages`], handed to
-//! agents by the supervisor ([`crate::supervisor::mail`]).
+//! Soft locks on files are [`crate::supervisor::claims`]; messages are
+//! [`crate::messages`], handed to agents by the supervisor ([`crate::supervisor::mail`]).
 
-pub mod claims;
 pub mod tools;
 
 use std::sync::Arc;
@@ -52,15 +51,13 @@ pub enum TalkError {
     UnknownToken,
 }
 
-/// The server's state: the agents, the approval queue, and the claims.
+/// The server's state: the agents (with their mail and claims) and the approval queue.
 #[derive(Debug)]
 pub struct Talk {
-    /// The agents (records, mail, questions).
+    /// The agents (records, mail, questions, claims).
     pub supervisor: Arc<Supervisor>,
     /// The approval queue, where questions wait.
     pub approvals: Arc<Approvals>,
-    /// Files claimed by agents.
-    pub claims: claims::Claims,
 }
 
 impl Talk {
@@ -69,7 +66,6 @@ impl Talk {
         Talk {
             supervisor,
             approvals,
-            claims: claims::Claims::default(),
         }
     }
 

@@ -274,10 +274,10 @@ fn claim(talk: &Talk, caller: &Caller, args: &Value, take: bool) -> Result<Strin
     if paths.is_empty() {
         return Err("give the paths as a list: {\"paths\": [\"src/auth.rs\"]}".to_owned());
     }
-    if paths.len() > super::claims::MAX_PATHS {
+    if paths.len() > crate::supervisor::claims::MAX_PATHS {
         return Err(format!(
             "at most {} paths per call",
-            super::claims::MAX_PATHS
+            crate::supervisor::claims::MAX_PATHS
         ));
     }
     let alive = |id: &str| {
@@ -288,7 +288,7 @@ fn claim(talk: &Talk, caller: &Caller, args: &Value, take: bool) -> Result<Strin
     let mut lines = Vec::new();
     let mut refused = false;
     for given in paths {
-        let path = match super::claims::normalize(&me.cwd, given) {
+        let path = match crate::supervisor::claims::normalize(&me.cwd, given) {
             Ok(path) => path,
             Err(err) => {
                 refused = true;
@@ -297,14 +297,18 @@ fn claim(talk: &Talk, caller: &Caller, args: &Value, take: bool) -> Result<Strin
             }
         };
         if !take {
-            if talk.claims.release(&me.repo, &path, &me.id) {
+            if talk.supervisor.claims().release(&me.repo, &path, &me.id) {
                 lines.push(format!("released {path}"));
             } else {
                 lines.push(format!("{path}: you did not hold it"));
             }
             continue;
         }
-        match talk.claims.claim(&me.repo, &path, &me.id, alive) {
+        match talk
+            .supervisor
+            .claims()
+            .claim(&me.repo, &path, &me.id, alive)
+        {
             Ok(()) => {
                 let changed_by: Vec<String> = peers(talk, caller)
                     .iter()

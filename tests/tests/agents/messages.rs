@@ -80,3 +80,65 @@ fn watch_follows_a_message_from_sent_to_delivered() {
     gate.open();
     wait_for_agents(&env, "done", all_finished);
 }
+
+#[test]
+fn a_claimed_file_changed_by_another_agent_is_told_to_both() {
+    let env = TestEnv::new();
+    let repo = env.git_repo();
+    let r = repo.to_str().expect("p");
+    let gate = Gate::new(&env, "hold");
+    let holder = env.ctl_json(&["spawn", "--repo", r, &gate.task("holds shared.txt")]);
+    let holder = holder[0]["id"].as_str().expect("id").to_owned();
+    wait_for_agents(&env, "the holder runs", |a| a[0]["state"] == "running");
+    let token = std::fs::read_to_string(
+        env.state_dir()
+            .join("agents")
+            .join(&holder)
+            .join("mcp-token"),
+    )
+    .expect("the holder's secret");
+    let mut bridge = Bridge::start(&env, token.trim());
+    let (text, is_error) =
+        tool_text(&bridge.call(&tool_call(1, "claim", json!({"paths": ["./shared.txt"]}))));
+    assert!(!is_error, "{text}");
+    assert_eq!(text, "claimed shared.txt");
+    let changer = env.ctl_json(&[
+        "spawn",
+        "--repo",
+        r,
+        "--allowed-tools",
+        "Write",
+        &gate.task("PUT:shared.txt=beta writes it anyway"),
+    ]);
+    let changer = changer[0]["id"].as_str().expect("id").to_owned();
+    let mut told = Vec::new();
+    orchestra_tests::wait_until("both are told by orchestra", || {
+        told = env
+            .ctl_json(&["messages"])
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|m| m["from"] == "orchestra")
+            .collect();
+        told.len() == 2
+    });
+    let to = |id: &str| {
+        told.iter()
+            .find(|m| m["to"] == id)
+            .and_then(|m| m["text"].as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(
+        to(&changer).starts_with(&format!("you changed shared.txt, which agent {holder} ")),
+        "{told:#?}"
+    );
+    assert!(
+        to(&holder).starts_with(&format!("agent {changer} "))
+            && to(&holder).ends_with("which you claimed."),
+        "{told:#?}"
+    );
+    gate.open();
+    wait_for_agents(&env, "done", |a| a.len() == 2 && all_finished(a));
+}

@@ -2,6 +2,9 @@
 //! them; a second claim on a held path is refused with who holds it. Nothing stops an
 //! edit (a claim is advice between agents, not a file lock), and claims live in memory:
 //! a daemon restart clears them, and a claim of an agent that no longer runs is free.
+//! The overlap radar reads them too: an agent that changes a path another agent holds,
+//! and the holder, are both told (see [`super::radar`]). Claimed through the `orchestra`
+//! MCP server's `claim` and `release` tools ([`crate::talk`]).
 
 use parking_lot::Mutex;
 use std::collections::HashMap;
