@@ -201,7 +201,10 @@ impl Supervisor {
                 (agent.id.clone(), to_changer),
                 (holder.agent_id.clone(), to_holder),
             ] {
-                if let Err(err) = self.post_message("orchestra", &[to.clone()], &text).await {
+                if let Err(err) = self
+                    .post_message("orchestra", std::slice::from_ref(&to), &text)
+                    .await
+                {
                     tracing::warn!(agent = %to, %err, "cannot tell an agent of a claimed path");
                 }
             }
