@@ -389,7 +389,9 @@ impl Approvals {
             Decision::Allow => (ApprovalState::Allowed, String::new(), false),
             Decision::Always => (ApprovalState::Allowed, String::new(), true),
             Decision::Deny(message) => {
-                let message = if message.trim().is_empty() {
+                let message = if message.trim().is_empty() && kind == ApprovalKind::Question {
+                    format!("no reason given (declined by {decided_by}); decide yourself")
+                } else if message.trim().is_empty() {
                     format!(
                         "The user denied this tool call (answered by {decided_by} through claude-orchestra)."
                     )
