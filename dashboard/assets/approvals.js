@@ -11,6 +11,7 @@
 import { api, el, agoNode } from "./dom.js";
 import { agents } from "./agents.js";
 import { stateIcon } from "./icons.js";
+import { questionBody } from "./question.js";
 
 const pending = new Map();
 const cards = new Map();
@@ -79,6 +80,9 @@ function toolActions(answer) {
  */
 export const KINDS = {
   tool: { title: (a) => a.tool_name || "tool", body: toolBody, actions: toolActions },
+  // An agent's question (ask_human): its body carries the choices and a box for any
+  // other answer, and answers through /answer itself (question.js).
+  question: { title: () => "question", body: (a) => questionBody(a, () => remove(a.id)), actions: () => [] },
 };
 
 /** Who asks, once: the agent's name and state (live from agents.js), or the session. */

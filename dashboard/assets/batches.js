@@ -8,6 +8,7 @@
 
 import { $, el, api } from "./dom.js";
 import { agents } from "./agents.js";
+import { threadView } from "./thread.js";
 
 const batchCards = new Map();
 
@@ -78,7 +79,9 @@ function createBatchCard(batchId) {
     verified,
     result,
   ]);
-  const entry = { card, rows, mergeButtons, repo: "", signature: "", verified, repairButton: run("repair"), run: null, polling: false };
+  const thread = threadView(batchId);
+  card.append(thread);
+  const entry = { card, rows, mergeButtons, thread, repo: "", signature: "", verified, repairButton: run("repair"), run: null, polling: false };
   batchCards.set(batchId, entry);
   return entry;
 }
@@ -174,6 +177,7 @@ export function renderBatches() {
     const signature = JSON.stringify(members.map((a) => [a.id, a.state, a.overlaps, a.after, a.merge_status, a.activity]));
     if (signature !== entry.signature) {
       entry.signature = signature;
+      entry.thread.refresh();
       entry.card.classList.toggle("has-overlap", members.some((a) => (a.overlaps || []).length));
       entry.rows.replaceChildren(...members.map((a) => el("div", { class: "batch-agent", attrs: { "data-agent-id": a.id } }, [
         el("div", { class: "card-head" }, [

@@ -42,10 +42,12 @@ const ASSETS: &[(&str, &str, &str)] = &[
     asset!("logs.js", JS),
     asset!("manifest.webmanifest", "application/manifest+json"),
     asset!("notify.js", JS),
+    asset!("question.js", JS),
     asset!("panel.js", JS),
     asset!("sessions.js", JS),
     asset!("sw.js", JS),
     asset!("tabs.js", JS),
+    asset!("thread.js", JS),
     asset!("transcript.js", JS),
     asset!("worktrees.js", JS),
 ];

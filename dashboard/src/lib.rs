@@ -30,6 +30,7 @@ pub mod notify;
 pub mod pair;
 pub mod remotes;
 pub mod serve;
+pub mod talk;
 pub mod tls;
 pub mod trust;
 

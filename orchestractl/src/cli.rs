@@ -135,6 +135,13 @@ pub enum Command {
     Approve(ApproveArgs),
     /// Deny a pending tool call; the model sees the message
     Deny(DenyArgs),
+    /// Answer an agent's question (asked with its ask_human tool)
+    Answer(AnswerArgs),
+    /// The messages agents sent each other (and yours, from `send`)
+    Messages(MessagesArgs),
+    /// The `orchestra` MCP server: add it to hand-started sessions, or serve as its bridge
+    #[command(subcommand)]
+    Mcp(McpCommand),
     /// Route hand-started Claude Code sessions' permission prompts through orchestrad
     #[command(subcommand)]
     Hooks(HooksCommand),
@@ -196,6 +203,49 @@ pub struct DenyArgs {
     /// What the model is told [default: that the user denied it]
     #[arg(long, value_name = "TEXT")]
     pub message: Option<String>,
+}
+
+/// `orchestractl answer`
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  orchestractl approvals             # questions show as kind \"question\" with their choices\n  orchestractl answer 3f2a \"use postgres\"\n  orchestractl deny 3f2a --message \"decide yourself\"   # decline to answer"
+)]
+pub struct AnswerArgs {
+    /// Question id (from `orchestractl approvals`), or any unique prefix
+    pub id: String,
+    /// The answer; the agent's ask_human call returns it
+    pub text: String,
+}
+
+/// `orchestractl messages`
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Each message: {id, from, to, text, at, delivered_at} (times in ms since the epoch;\ndelivered_at is null while the message waits for its recipient to run again).\n\nExamples:\n  orchestractl messages                 # every message, oldest first\n  orchestractl messages 3f2a            # to or from one agent\n  orchestractl messages --batch 9c01 --watch\n  orchestractl messages --json"
+)]
+pub struct MessagesArgs {
+    /// Agent id or unique prefix: messages to or from it
+    #[arg(conflicts_with = "batch")]
+    pub agent: Option<String>,
+    /// Batch id or unique prefix: the messages within one batch
+    #[arg(long, value_name = "B")]
+    pub batch: Option<String>,
+    /// Keep printing messages as they are sent and delivered
+    #[arg(long)]
+    pub watch: bool,
+}
+
+/// `orchestractl mcp ...`
+#[derive(Debug, Subcommand)]
+#[command(
+    after_help = "Agents that orchestrad runs get the server by themselves. For sessions you start by hand:\n  orchestractl mcp install     # adds \"orchestra\" to ~/.claude.json and allows its tools\n  orchestractl mcp uninstall"
+)]
+pub enum McpCommand {
+    /// Add the `orchestra` server to Claude Code's user config and allow its tools
+    Install,
+    /// Remove the `orchestra` server and its allow rule again
+    Uninstall,
+    /// Serve MCP on stdin/stdout for Claude Code (run by Claude Code, not by hand)
+    Serve,
 }
 
 /// `orchestractl hooks ...`

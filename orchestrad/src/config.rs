@@ -45,6 +45,11 @@ pub struct Config {
     pub sandbox: bool,
     /// Hosts a sandboxed agent's shell commands may reach; none by default (no network).
     pub sandbox_allowed_domains: Vec<String>,
+    /// Let agents start the MCP servers of a repository's `.mcp.json` too. Off by
+    /// default: Claude Code starts them in print mode without asking, so a repository
+    /// could run code as soon as an agent starts in it. Agents always get the `orchestra`
+    /// server and the user's own (user-scope) servers.
+    pub repo_mcp_servers: bool,
 }
 
 impl Default for Config {
@@ -67,6 +72,7 @@ impl Default for Config {
             notifications: Vec::new(),
             sandbox: false,
             sandbox_allowed_domains: Vec::new(),
+            repo_mcp_servers: false,
         }
     }
 }
@@ -100,6 +106,7 @@ const KNOWN_KEYS: &[&str] = &[
     "notifications",
     "sandbox",
     "sandbox_allowed_domains",
+    "repo_mcp_servers",
 ];
 
 /// Why a config file could not be used.
@@ -215,6 +222,14 @@ impl Config {
         config.expand_home();
         config.validate(path)?;
         warnings.extend(crate::allowlist::warnings(&config.bypass_permissions));
+        if config.repo_mcp_servers {
+            warnings.push(
+                "repo_mcp_servers is on: agents also start the MCP servers of a repository's \
+                 .mcp.json, which run the repository's commands as soon as an agent starts \
+                 there; turn it off unless you trust every repository you spawn in"
+                    .to_owned(),
+            );
+        }
         Ok(Loaded {
             config,
             from_file: true,

@@ -12,9 +12,10 @@ use crate::client::Ctx;
 use crate::output;
 
 /// The JSON form of an approval: the fields the README documents, with the tool input
-/// as a JSON object rather than text.
+/// as a JSON object rather than text. A question (`kind: "question"`) also carries its
+/// `question`, `choices` and `answer`.
 pub fn to_json(a: &Approval) -> Value {
-    json!({
+    let mut value = json!({
         "id": a.id,
         "agent_id": a.agent_id,
         "session_id": a.session_id,
@@ -26,7 +27,14 @@ pub fn to_json(a: &Approval) -> Value {
         "created_at_ms": a.created_at_ms,
         "decided_at_ms": a.decided_at_ms,
         "decided_by": a.decided_by,
-    })
+        "kind": if a.kind.is_empty() { "tool" } else { a.kind.as_str() },
+    });
+    if a.kind == "question" {
+        value["question"] = json!(a.question);
+        value["choices"] = json!(a.choices);
+        value["answer"] = json!(a.answer);
+    }
+    value
 }
 
 /// Who asks, for people: the agent and its task, or the session's project.
@@ -68,10 +76,24 @@ pub async fn run(ctx: &Ctx, args: ApprovalsArgs) -> anyhow::Result<ExitCode> {
             );
         } else {
             print_table(&approvals);
-            if approvals.iter().any(|a| a.state == "pending") {
+            if approvals
+                .iter()
+                .any(|a| a.state == "pending" && a.kind != "question")
+            {
                 println!(
                     "\nanswer with `orchestractl approve ID [--always]` or `orchestractl deny ID [--message TEXT]`"
                 );
+            }
+            if let Some(q) = approvals
+                .iter()
+                .find(|a| a.state == "pending" && a.kind == "question")
+            {
+                let choices = if q.choices.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (choices: {})", q.choices.join(", "))
+                };
+                println!("\nanswer a question with `orchestractl answer ID TEXT`{choices}");
             }
         }
         return Ok(ExitCode::SUCCESS);

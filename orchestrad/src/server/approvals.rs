@@ -27,7 +27,7 @@ impl ApprovalsService {
 }
 
 /// The wire form of `approval`, with the asking agent's task filled in.
-fn wire(ctx: &Context, approval: &Approval) -> pb::Approval {
+pub(super) fn wire(ctx: &Context, approval: &Approval) -> pb::Approval {
     let mut out = pb::Approval::from(approval);
     if !approval.agent_id.is_empty() {
         out.agent_task = ctx
@@ -54,7 +54,9 @@ fn hook_output(approval: &Approval) -> String {
         ApprovalState::Denied | ApprovalState::Expired => Decision::Deny {
             message: approval.message.clone(),
         },
-        ApprovalState::Pending | ApprovalState::Cancelled => return String::new(),
+        ApprovalState::Pending | ApprovalState::Cancelled | ApprovalState::Answered => {
+            return String::new();
+        }
     };
     permission_output(&decision)
 }

@@ -270,6 +270,24 @@ impl From<&crate::approvals::Approval> for pb::Approval {
             summary: a.summary(),
             agent_task: String::new(),
             suggestions_json: a.suggestions.to_string(),
+            kind: a.kind.as_str().to_owned(),
+            question: a.question.clone(),
+            choices: a.choices.clone(),
+            answer: a.answer.clone(),
+        }
+    }
+}
+
+impl From<&crate::messages::Message> for pb::TalkMessage {
+    fn from(m: &crate::messages::Message) -> Self {
+        pb::TalkMessage {
+            id: m.id.clone(),
+            from: m.from.clone(),
+            to: m.to.clone(),
+            text: m.text.clone(),
+            at_ms: m.at_ms,
+            delivered_at_ms: m.delivered_at_ms,
+            batch_id: m.batch_id.clone(),
         }
     }
 }

@@ -50,6 +50,7 @@ impl Supervisor {
             ApprovalState::Allowed => "approved",
             ApprovalState::Denied => "denied",
             ApprovalState::Expired => "no answer in time, denied",
+            ApprovalState::Answered => "answered",
             _ => "no longer asks",
         };
         let mut activity = format!("{verb}: {}", approval.summary());
@@ -128,7 +129,11 @@ impl Supervisor {
                 match pending.first() {
                     Some(first) => {
                         a.state = AgentState::Waiting;
-                        a.activity = format!("needs approval: {}", first.summary());
+                        a.activity = if first.kind == crate::approvals::ApprovalKind::Question {
+                            format!("asks you: {}", first.question)
+                        } else {
+                            format!("needs approval: {}", first.summary())
+                        };
                     }
                     None if a.state == AgentState::Waiting => {
                         a.state = AgentState::Running;

@@ -184,6 +184,28 @@ impl Supervisor {
     }
 }
 
+impl Supervisor {
+    /// The `orchestractl` that serves as an agent's MCP bridge: the one beside this
+    /// daemon's binary (installed together, so they speak the same protocol), else the
+    /// first on the agent's `PATH`, else the bare name (its MCP server then shows as
+    /// failed in `system/init`, and the agent runs without it).
+    pub fn mcp_bridge(&self, env: &std::collections::BTreeMap<String, String>) -> PathBuf {
+        let beside = self.settings.orchestrad_exe.with_file_name("orchestractl");
+        if is_executable(&beside) {
+            return beside;
+        }
+        let path_var = env
+            .get("PATH")
+            .cloned()
+            .or_else(|| std::env::var("PATH").ok())
+            .unwrap_or_default();
+        std::env::split_paths(&path_var)
+            .map(|dir| dir.join("orchestractl"))
+            .find(|candidate| is_executable(candidate))
+            .unwrap_or_else(|| PathBuf::from("orchestractl"))
+    }
+}
+
 fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
@@ -197,6 +219,11 @@ struct RunFiles {
     system_prompt: Option<PathBuf>,
     /// Its `--settings` (the sandbox), if any.
     settings: Option<PathBuf>,
+    /// Its `--mcp-config`: the `orchestra` server (with the agent's secret) and the
+    /// user's own servers.
+    mcp_config: PathBuf,
+    /// Whether a repository's `.mcp.json` servers may start too (no `--strict-mcp-config`).
+    repo_mcp_servers: bool,
 }
 
 impl RunFiles {
@@ -205,6 +232,7 @@ impl RunFiles {
         dir: &Path,
         agent: &AgentRecord,
         config: &crate::config::Config,
+        mcp_config: &serde_json::Value,
     ) -> Result<RunFiles, String> {
         let write = |name: &str, bytes: &[u8]| {
             let path = dir.join(name);
@@ -223,9 +251,12 @@ impl RunFiles {
         } else {
             None
         };
+        let mcp_config = write("mcp-config.json", mcp_config.to_string().as_bytes())?;
         Ok(RunFiles {
             system_prompt,
             settings,
+            mcp_config,
+            repo_mcp_servers: config.repo_mcp_servers,
         })
     }
 }
@@ -250,6 +281,19 @@ fn claude_args(agent: &AgentRecord, files: &RunFiles) -> Vec<String> {
     if !agent.resume_session.is_empty() {
         flag("--resume", &agent.resume_session);
     }
+    // `--mcp-config` takes several values: the next argument is a flag, so it ends here.
+    flag("--mcp-config", &files.mcp_config.display().to_string());
+    if !files.repo_mcp_servers {
+        // Only the servers of our config: without this, print mode also starts the
+        // repository's `.mcp.json` servers without asking (the user's own servers are in
+        // our config, see `claude::mcp::agent_config`).
+        args.push("--strict-mcp-config".to_owned());
+    }
+    let mut flag = |name: &str, value: &str| {
+        args.push(name.to_owned());
+        args.push(value.to_owned());
+    };
+    flag("--allowedTools", crate::claude::mcp::ALLOW_RULE);
     if !agent.model.is_empty() {
         flag("--model", &agent.model);
     }
@@ -331,7 +375,7 @@ pub async fn start(sup: &Arc<Supervisor>, id: &str) {
         Err(err) => Err(format!("internal error while starting: {err}")),
     };
     match outcome {
-        Ok(pid) => {
+        Ok((pid, delivered)) => {
             super::logged(
                 sup.update(id, |a| {
                     a.pid = pid;
@@ -342,7 +386,10 @@ pub async fn start(sup: &Arc<Supervisor>, id: &str) {
                 })
                 .await,
             );
+            sup.delivered_with_input(&delivered);
             monitor::spawn(sup, id);
+            // Messages sent while it started: its process takes input now.
+            sup.deliver_waiting(id).await;
         }
         Err(error) => {
             tracing::warn!(agent = id, %error, "agent failed to start");
@@ -360,8 +407,9 @@ pub async fn start(sup: &Arc<Supervisor>, id: &str) {
     }
 }
 
-/// The blocking part of a start. Returns the Claude process's pid.
-fn prepare_and_launch(sup: &Supervisor, agent: &AgentRecord) -> Result<u32, String> {
+/// The blocking part of a start. Returns the Claude process's pid and the messages that
+/// went in with its input.
+fn prepare_and_launch(sup: &Supervisor, agent: &AgentRecord) -> Result<(u32, Vec<String>), String> {
     let config = &sup.settings.config;
     if agent.worktree {
         worktree::create(
@@ -383,7 +431,11 @@ fn prepare_and_launch(sup: &Supervisor, agent: &AgentRecord) -> Result<u32, Stri
     for stale in [dir.exit(), dir.info()] {
         let _ = std::fs::remove_file(stale);
     }
-    let files = RunFiles::write(&dir.0, agent, config)?;
+    let token = sup.mcp_token(&agent.id)?;
+    let mcp_config =
+        crate::claude::mcp::agent_config(&sup.mcp_bridge(&env), &token, &sup.settings.socket, &env);
+    let files = RunFiles::write(&dir.0, agent, config, &mcp_config)?;
+    let messages = sup.waiting_input(&agent.id);
     let spec = Spec {
         program,
         args: claude_args(agent, &files),
@@ -398,6 +450,7 @@ fn prepare_and_launch(sup: &Supervisor, agent: &AgentRecord) -> Result<u32, Stri
         input: agent
             .pending_input
             .iter()
+            .chain(messages.iter().map(|(_, text)| text))
             .map(|m| crate::claude::stream_json::user_message(m))
             .collect(),
     };
@@ -423,7 +476,10 @@ fn prepare_and_launch(sup: &Supervisor, agent: &AgentRecord) -> Result<u32, Stri
     let deadline = std::time::Instant::now() + SHIM_START_TIMEOUT;
     loop {
         if let Some(info) = dir.read_info() {
-            return Ok(info.child_pid);
+            return Ok((
+                info.child_pid,
+                messages.into_iter().map(|(id, _)| id).collect(),
+            ));
         }
         if let Some(exit) = dir.read_exit() {
             let stderr = std::fs::read_to_string(dir.stderr()).unwrap_or_default();
@@ -437,5 +493,39 @@ fn prepare_and_launch(sup: &Supervisor, agent: &AgentRecord) -> Result<u32, Stri
             return Err("the agent shim did not start within 10 s".to_owned());
         }
         std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn agents_get_our_mcp_config_and_a_repositorys_servers_only_when_allowed() {
+        let agent = AgentRecord::default();
+        let mut files = RunFiles {
+            system_prompt: None,
+            settings: None,
+            mcp_config: PathBuf::from("/state/agents/a1/mcp-config.json"),
+            repo_mcp_servers: false,
+        };
+        let args = claude_args(&agent, &files);
+        let at = args
+            .iter()
+            .position(|a| a == "--mcp-config")
+            .expect("--mcp-config");
+        assert_eq!(args[at + 1], "/state/agents/a1/mcp-config.json");
+        assert!(
+            args[at + 2].starts_with("--"),
+            "a flag ends the variadic --mcp-config: {args:?}"
+        );
+        assert!(args.contains(&"--strict-mcp-config".to_owned()));
+        assert!(
+            args.windows(2)
+                .any(|w| w[0] == "--allowedTools" && w[1] == "mcp__orchestra__*"),
+            "{args:?}"
+        );
+        files.repo_mcp_servers = true;
+        assert!(!claude_args(&agent, &files).contains(&"--strict-mcp-config".to_owned()));
     }
 }

@@ -12,9 +12,11 @@
 pub mod agent;
 pub mod approval;
 pub mod chain;
+pub mod claims;
 pub mod control;
 pub mod forget;
 pub mod launch;
+pub mod mail;
 pub mod monitor;
 pub mod progress;
 pub mod radar;
@@ -129,6 +131,8 @@ pub struct SupervisorSettings {
     pub agents_dir: PathBuf,
     /// The orchestrad binary, run as `orchestrad shim` for each agent.
     pub orchestrad_exe: PathBuf,
+    /// The daemon's socket, which each agent's `orchestra` MCP bridge connects to.
+    pub socket: PathBuf,
 }
 
 impl SupervisorSettings {
@@ -139,6 +143,7 @@ impl SupervisorSettings {
             config_path: settings.config_path.clone(),
             agents_dir: settings.agents_dir(),
             orchestrad_exe: settings.orchestrad_exe.clone(),
+            socket: settings.socket.clone(),
         }
     }
 }
@@ -173,6 +178,12 @@ pub struct Supervisor {
     approvals: Arc<crate::approvals::Approvals>,
     /// What each agent changed, for the overlap radar.
     radar: radar::Radar,
+    /// Messages between agents (see [`mail`]).
+    mailbox: Arc<crate::messages::Mailbox>,
+    /// Each agent's `orchestra` MCP secret, by its SHA-256 (see [`mail`]).
+    tokens: Table,
+    /// Files agents claimed (soft locks), which the radar reads too.
+    claims: claims::Claims,
 }
 
 impl Supervisor {
@@ -182,9 +193,11 @@ impl Supervisor {
         store: &Store,
         sessions: Arc<SessionIndex>,
         approvals: Arc<crate::approvals::Approvals>,
+        mailbox: Arc<crate::messages::Mailbox>,
         shutdown: watch::Receiver<bool>,
     ) -> Result<Supervisor, StoreError> {
         let table = store.table(TABLE)?;
+        let tokens = store.table(mail::TOKEN_TABLE)?;
         let env_table = store.table(ENV_TABLE)?;
         let agents: HashMap<String, AgentRecord> =
             table.all::<AgentRecord>()?.into_iter().collect();
@@ -212,7 +225,15 @@ impl Supervisor {
             shutdown,
             approvals,
             radar: radar::Radar::default(),
+            mailbox,
+            tokens,
+            claims: claims::Claims::default(),
         })
+    }
+
+    /// Files agents claimed.
+    pub fn claims(&self) -> &claims::Claims {
+        &self.claims
     }
 
     /// The bus of agent changes.

@@ -11,4 +11,6 @@ mod dashboard_hosts;
 mod dashboard_ca;
 mod dashboard_lan;
 mod dashboard_phone;
+mod dashboard_talk;
+mod dashboard_talk_browser;
 mod dashboard_tls;

@@ -8,3 +8,4 @@ mod fake_claude_shape;
 mod integration_real;
 mod real_claude;
 mod real_claude_2_1_330;
+mod talk_real;
