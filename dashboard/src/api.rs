@@ -317,6 +317,10 @@ pub struct DecideBody {
     /// For deny: what the model is told.
     #[serde(default)]
     message: String,
+    /// For a budget approval's "allow": raise the cap by this many US dollars (0 or
+    /// absent: by the cap's own amount again).
+    #[serde(default)]
+    raise_usd: f64,
 }
 
 async fn decide(
@@ -337,6 +341,7 @@ async fn decide(
             message: body.message,
             device_token,
             client: "dashboard".to_owned(),
+            raise_usd: body.raise_usd,
         })
         .await?;
     Ok(Json(response.into_inner().approval).into_response())

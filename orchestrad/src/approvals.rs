@@ -57,6 +57,41 @@ impl ApprovalState {
     }
 }
 
+/// What an approval asks. One record for every kind, with the same store, bus, timeout
+/// and first-answer-wins rule; only the way the answer travels differs (a tool's answer
+/// goes to the process on stdin, a budget's raises the cap and resumes the agent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ApprovalKind {
+    /// A tool call waiting for a yes or no.
+    #[default]
+    Tool,
+    /// An agent paused at a spending cap, waiting to be let go on (raise) or stopped.
+    Budget,
+}
+
+impl ApprovalKind {
+    /// The name on the wire and in the CLI.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApprovalKind::Tool => "tool",
+            ApprovalKind::Budget => "budget",
+        }
+    }
+}
+
+/// A cap that was reached: what a budget approval carries.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BudgetAsk {
+    /// Spent in the cap's scope, USD.
+    pub spent_usd: f64,
+    /// The cap, USD.
+    pub budget_usd: f64,
+    /// `agent`, `batch` or `day`.
+    pub scope: String,
+}
+
 /// What a person answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
@@ -75,6 +110,10 @@ pub enum Decision {
 pub struct Approval {
     /// Short unique id (8 hex digits); any unique prefix names it.
     pub id: String,
+    /// What is asked: a tool call, or a budget.
+    pub kind: ApprovalKind,
+    /// For a budget approval: the cap reached and what was spent.
+    pub budget: BudgetAsk,
     /// The agent that asks; empty for a hand-started session.
     pub agent_id: String,
     /// The Claude Code session that asks, when known.
@@ -115,6 +154,12 @@ pub struct Approval {
 impl Approval {
     /// A short text of what is asked: `Bash rm -rf build`.
     pub fn summary(&self) -> String {
+        if self.kind == ApprovalKind::Budget {
+            return format!(
+                "budget: ${:.4} spent of the {} cap ${:.4}",
+                self.budget.spent_usd, self.budget.scope, self.budget.budget_usd
+            );
+        }
         let detail = ["command", "file_path", "path", "pattern", "url"]
             .iter()
             .find_map(|key| self.input.get(key).and_then(Value::as_str))
@@ -444,8 +489,11 @@ impl Approvals {
 }
 
 fn resolve(approval: &mut Approval, state: ApprovalState, by: &str, message: &str) {
-    // An agent's process waits for every answer but a cancel (its request went away).
-    approval.undelivered = !approval.agent_id.is_empty() && state != ApprovalState::Cancelled;
+    // An agent's process waits for every answer to a tool call but a cancel (its request
+    // went away); a budget's answer is acted on by the daemon itself.
+    approval.undelivered = !approval.agent_id.is_empty()
+        && approval.kind == ApprovalKind::Tool
+        && state != ApprovalState::Cancelled;
     approval.state = state;
     approval.decided_at_ms = now_ms();
     approval.decided_by = by.to_owned();

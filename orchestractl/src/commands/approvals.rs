@@ -12,9 +12,10 @@ use crate::client::Ctx;
 use crate::output;
 
 /// The JSON form of an approval: the fields the README documents, with the tool input
-/// as a JSON object rather than text.
+/// as a JSON object rather than text. A budget approval adds `budget`:
+/// `{spent_usd, budget_usd, scope}`.
 pub fn to_json(a: &Approval) -> Value {
-    json!({
+    let mut value = json!({
         "id": a.id,
         "agent_id": a.agent_id,
         "session_id": a.session_id,
@@ -26,7 +27,16 @@ pub fn to_json(a: &Approval) -> Value {
         "created_at_ms": a.created_at_ms,
         "decided_at_ms": a.decided_at_ms,
         "decided_by": a.decided_by,
-    })
+        "kind": if a.kind.is_empty() { "tool" } else { a.kind.as_str() },
+    });
+    if a.kind == "budget" {
+        value["budget"] = json!({
+            "spent_usd": a.spent_usd,
+            "budget_usd": a.budget_usd,
+            "scope": a.budget_scope,
+        });
+    }
+    value
 }
 
 /// Who asks, for people: the agent and its task, or the session's project.
@@ -67,7 +77,8 @@ pub async fn run(ctx: &Ctx, args: ApprovalsArgs) -> anyhow::Result<ExitCode> {
             print_table(&approvals);
             if approvals.iter().any(|a| a.state == "pending") {
                 println!(
-                    "\nanswer with `orchestractl approve ID [--always]` or `orchestractl deny ID [--message TEXT]`"
+                    "\nanswer with `orchestractl approve ID [--always]` or `orchestractl deny ID [--message TEXT]`; \
+                     a budget: `orchestractl approve ID [--raise USD]` goes on, `deny ID` stops it"
                 );
             }
         }

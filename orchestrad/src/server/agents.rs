@@ -109,6 +109,7 @@ impl Agents for AgentsService {
             permission_mode: req.permission_mode,
             allowed_tools: req.allowed_tools,
             max_budget_usd: req.max_budget_usd,
+            batch_max_budget_usd: req.batch_max_budget_usd,
             env: req.env.into_iter().collect(),
             after: req.after,
             no_siblings: req.no_siblings,

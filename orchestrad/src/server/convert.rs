@@ -198,6 +198,10 @@ impl From<&AgentRecord> for pb::Agent {
                     })
                     .collect(),
             }),
+            stop_reason: a.stop_reason.clone(),
+            max_budget_usd: a.max_budget_usd,
+            batch_max_budget_usd: a.batch_max_budget_usd,
+            budget_scope: a.budget_scope.clone(),
         }
     }
 }
@@ -270,6 +274,10 @@ impl From<&crate::approvals::Approval> for pb::Approval {
             summary: a.summary(),
             agent_task: String::new(),
             suggestions_json: a.suggestions.to_string(),
+            kind: a.kind.as_str().to_owned(),
+            spent_usd: a.budget.spent_usd,
+            budget_usd: a.budget.budget_usd,
+            budget_scope: a.budget.scope.clone(),
         }
     }
 }

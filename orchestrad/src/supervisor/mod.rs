@@ -11,6 +11,7 @@
 
 pub mod agent;
 pub mod approval;
+pub mod budget;
 pub mod chain;
 pub mod control;
 pub mod forget;
@@ -108,8 +109,10 @@ pub struct SpawnOptions {
     pub permission_mode: String,
     /// `--allowedTools`; empty for the config's `bypass_permissions`.
     pub allowed_tools: Vec<String>,
-    /// `--max-budget-usd`; 0 for none.
+    /// `--max-budget-usd`; 0 for the config's `default_max_budget_usd`.
     pub max_budget_usd: f64,
+    /// `--batch-max-budget-usd`: the cap of all the spawn's agents together; 0 for none.
+    pub batch_max_budget_usd: f64,
     /// The caller's environment.
     pub env: std::collections::BTreeMap<String, String>,
     /// `--after`: an agent (id or prefix) whose being done starts these tasks.
@@ -173,6 +176,11 @@ pub struct Supervisor {
     approvals: Arc<crate::approvals::Approvals>,
     /// What each agent changed, for the overlap radar.
     radar: radar::Radar,
+    /// Raises of the daily cap by local day (`approve --raise` on a day's budget
+    /// approval), added to the config's `daily_max_budget_usd`.
+    day_raises: Mutex<HashMap<String, f64>>,
+    /// Persistence of `day_raises`.
+    day_raises_table: Table,
 }
 
 impl Supervisor {
@@ -186,6 +194,8 @@ impl Supervisor {
     ) -> Result<Supervisor, StoreError> {
         let table = store.table(TABLE)?;
         let env_table = store.table(ENV_TABLE)?;
+        let day_raises_table = store.table(budget::DAY_RAISES_TABLE)?;
+        let day_raises: HashMap<String, f64> = day_raises_table.all::<f64>()?.into_iter().collect();
         let agents: HashMap<String, AgentRecord> =
             table.all::<AgentRecord>()?.into_iter().collect();
         let envs: HashMap<String, Arc<Env>> = env_table
@@ -212,6 +222,8 @@ impl Supervisor {
             shutdown,
             approvals,
             radar: radar::Radar::default(),
+            day_raises: Mutex::new(day_raises),
+            day_raises_table,
         })
     }
 
@@ -363,6 +375,15 @@ impl Supervisor {
             }
             let _guard = this.schedule_lock.lock().await;
             this.release_followers().await;
+            // Queued agents held back by a cap, with the reason their activity should show;
+            // asked outside the lock of the records, which the caps' sums take.
+            let reasons: HashMap<String, String> = this
+                .list()
+                .iter()
+                .filter(|a| a.state == AgentState::Queued)
+                .filter_map(|a| this.held_back(a).map(|reason| (a.id.clone(), reason)))
+                .collect();
+            let mut held: Vec<(String, String)> = Vec::new();
             let to_start: Vec<String> = {
                 let agents = this.agents.lock();
                 let mut active: HashMap<&str, u32> = HashMap::new();
@@ -376,6 +397,12 @@ impl Supervisor {
                 queued.sort_by(|a, b| a.created_at_ms.cmp(&b.created_at_ms).then(a.id.cmp(&b.id)));
                 let mut picked = Vec::new();
                 for agent in queued {
+                    if let Some(reason) = reasons.get(&agent.id) {
+                        if &agent.activity != reason {
+                            held.push((agent.id.clone(), reason.clone()));
+                        }
+                        continue;
+                    }
                     let running = active.entry(agent.batch_id.as_str()).or_default();
                     if *running < agent.parallel.max(1) {
                         *running += 1;
@@ -384,6 +411,16 @@ impl Supervisor {
                 }
                 picked
             };
+            for (id, reason) in held {
+                logged(
+                    this.update(&id, |a| {
+                        if a.state == AgentState::Queued {
+                            a.activity = reason;
+                        }
+                    })
+                    .await,
+                );
+            }
             for id in to_start {
                 launch::start(&this, &id).await;
             }
@@ -396,7 +433,8 @@ impl Supervisor {
     pub async fn reconcile(self: &Arc<Self>) {
         self.reconcile_approvals().await;
         for agent in self.list() {
-            if !agent.state.is_active() {
+            if !agent.state.is_active() || Supervisor::paused_at_cap(&agent) {
+                // A paused agent has no process to find: its budget approval waits.
                 continue;
             }
             let dir = self.agent_dir(&agent.id);

@@ -107,6 +107,7 @@ fn ask_wait_approve_from_the_cli_then_the_tool_runs() {
             "description",
             "id",
             "input",
+            "kind",
             "project_path",
             "session_id",
             "state",

@@ -4,3 +4,4 @@
 //! file below is one subject.
 
 mod approvals;
+mod budget;

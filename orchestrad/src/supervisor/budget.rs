@@ -1,0 +1,491 @@
+//! Spending caps: per agent (`spawn --max-budget-usd`, config `default_max_budget_usd`),
+//! per batch (`spawn --batch-max-budget-usd`) and per local day (config
+//! `daily_max_budget_usd`), enforced by the daemon itself.
+//!
+//! Costs are what each agent's CLI reports (its `result` lines). A run is given the CLI's
+//! own `--max-budget-usd` at the nearest cap (never below it), so a turn of many model
+//! requests ends after the request that passes it; at every turn boundary of any agent
+//! the others are checked too, and one past a batch or day cap is interrupted. Either way
+//! the process ends with its session kept, and the agent shows `waiting` with a
+//! [`ApprovalKind::Budget`] approval: allowing it raises the cap and resumes the session,
+//! denying it stops the agent (`stop_reason: "budget"`). Queued agents whose batch or day
+//! is over its cap are not started; their activity says why.
+
+use std::sync::Arc;
+
+use super::agent::{AgentRecord, AgentState};
+use super::{Supervisor, SupervisorError};
+use crate::approvals::{Approval, ApprovalError, ApprovalKind, ApprovalState, BudgetAsk, Decision};
+use crate::time::{local_day, now_ms};
+
+/// Store table of raises of the daily cap, keyed by local day.
+pub(crate) const DAY_RAISES_TABLE: &str = "budget_day_raises";
+
+/// What a resumed agent is told when it goes on after a raise.
+const GO_ON: &str = "Continue from where you left off.";
+
+/// Whose cap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// The agent's own.
+    Agent,
+    /// All agents of its batch together.
+    Batch,
+    /// All agents of the local day together.
+    Day,
+}
+
+impl Scope {
+    /// The name on the wire (`budget_scope`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Agent => "agent",
+            Scope::Batch => "batch",
+            Scope::Day => "day",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Scope> {
+        match text {
+            "agent" => Some(Scope::Agent),
+            "batch" => Some(Scope::Batch),
+            "day" => Some(Scope::Day),
+            _ => None,
+        }
+    }
+}
+
+/// A cap and what was spent against it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Cap {
+    /// Whose.
+    pub scope: Scope,
+    /// Spent in its scope, USD.
+    pub spent: f64,
+    /// The cap, USD.
+    pub cap: f64,
+}
+
+impl Cap {
+    /// Reached: nothing more may be spent.
+    pub fn reached(&self) -> bool {
+        self.spent >= self.cap
+    }
+
+    fn ask(&self) -> BudgetAsk {
+        BudgetAsk {
+            spent_usd: self.spent,
+            budget_usd: self.cap,
+            scope: self.scope.as_str().to_owned(),
+        }
+    }
+}
+
+/// Checks a cap given by a person: a number of dollars, 0 or more.
+pub fn check_cap(name: &str, value: f64) -> Result<(), SupervisorError> {
+    if !value.is_finite() || value < 0.0 {
+        return Err(SupervisorError::Invalid(format!(
+            "{name} must be a number of US dollars, 0 or more (0 for no cap), like 2.50; got {value}"
+        )));
+    }
+    Ok(())
+}
+
+impl Supervisor {
+    /// What all agents spent on local day `day`.
+    pub fn spent_on(&self, day: &str) -> f64 {
+        self.agents
+            .lock()
+            .values()
+            .filter_map(|a| a.spent_by_day.get(day))
+            .sum()
+    }
+
+    /// What the agents of batch `batch` spent together.
+    pub fn spent_by_batch(&self, batch: &str) -> f64 {
+        self.agents
+            .lock()
+            .values()
+            .filter(|a| a.batch_id == batch)
+            .map(|a| a.total_cost_usd)
+            .sum()
+    }
+
+    /// Today's cap: the config's `daily_max_budget_usd` plus today's raises; 0 for none.
+    pub fn day_cap(&self) -> f64 {
+        let base = self.settings.config.daily_max_budget_usd;
+        if base <= 0.0 {
+            return 0.0;
+        }
+        base + self
+            .day_raises
+            .lock()
+            .get(&local_day(now_ms()))
+            .copied()
+            .unwrap_or(0.0)
+    }
+
+    /// The caps that apply to `agent`, with what was spent against each.
+    pub fn caps_of(&self, agent: &AgentRecord) -> Vec<Cap> {
+        let mut caps = Vec::new();
+        if agent.max_budget_usd > 0.0 {
+            caps.push(Cap {
+                scope: Scope::Agent,
+                spent: agent.total_cost_usd,
+                cap: agent.max_budget_usd,
+            });
+        }
+        if agent.batch_max_budget_usd > 0.0 {
+            caps.push(Cap {
+                scope: Scope::Batch,
+                spent: self.spent_by_batch(&agent.batch_id),
+                cap: agent.batch_max_budget_usd,
+            });
+        }
+        let day = self.day_cap();
+        if day > 0.0 {
+            caps.push(Cap {
+                scope: Scope::Day,
+                spent: self.spent_on(&local_day(now_ms())),
+                cap: day,
+            });
+        }
+        caps
+    }
+
+    /// The first cap `agent` has reached, if any.
+    pub fn reached(&self, agent: &AgentRecord) -> Option<Cap> {
+        self.caps_of(agent).into_iter().find(Cap::reached)
+    }
+
+    /// The `--max-budget-usd` to give a run of `agent`: what is left before its nearest
+    /// cap, plus the cost its CLI restores from the session (which the CLI counts against
+    /// its own budget). Never below the cap; none when no cap applies.
+    pub fn cli_budget(&self, agent: &AgentRecord) -> Option<f64> {
+        let left = self
+            .caps_of(agent)
+            .iter()
+            .map(|c| c.cap - c.spent)
+            .reduce(f64::min)?;
+        Some(left.max(0.0) + agent.cost_restored_usd)
+    }
+
+    /// Why queued `agent` may not start yet (its batch or the day is at its cap), for
+    /// its activity line; none when it may.
+    pub(super) fn held_back(&self, agent: &AgentRecord) -> Option<String> {
+        let cap = self
+            .caps_of(agent)
+            .into_iter()
+            .filter(|c| c.scope != Scope::Agent)
+            .find(Cap::reached)?;
+        let what = match cap.scope {
+            Scope::Day => format!(
+                "raise daily_max_budget_usd in {} and run `orchestractl daemon restart`, \
+                 approve a pending budget approval with --raise, or wait for tomorrow",
+                self.settings.config_path.display()
+            ),
+            _ => "approve a pending budget approval of its batch with --raise, or stop it"
+                .to_owned(),
+        };
+        Some(format!(
+            "waiting for budget: the {} cap ${:.2} is spent (${:.4}); {what}",
+            cap.scope.as_str(),
+            cap.cap,
+            cap.spent
+        ))
+    }
+
+    /// Pauses agent `id` at `cap`: no process runs for it, it shows `waiting` and a
+    /// budget approval asks whether to raise the cap. A repeated call for the same run
+    /// (after a daemon restart) finds the approval already asked.
+    pub(super) async fn pause_at(self: &Arc<Self>, id: &str, cap: Cap) {
+        let Ok(agent) = self
+            .update(id, |a| {
+                a.state = AgentState::Waiting;
+                a.pid = 0;
+                a.budget_hit = false;
+                a.budget_scope = cap.scope.as_str().to_owned();
+                a.activity = format!(
+                    "paused at the {} budget: ${:.4} spent of ${:.4}",
+                    cap.scope.as_str(),
+                    cap.spent,
+                    cap.cap
+                );
+            })
+            .await
+        else {
+            return;
+        };
+        let asked = self
+            .approvals
+            .add(Approval {
+                kind: ApprovalKind::Budget,
+                budget: cap.ask(),
+                agent_id: agent.id.clone(),
+                session_id: agent.session_id.clone(),
+                project_path: agent.cwd.display().to_string(),
+                tool_name: "budget".to_owned(),
+                // One per run: the same pause read again after a restart is one approval.
+                request_id: format!("budget-run-{}", agent.runs),
+                created_at_ms: now_ms(),
+                ..Approval::default()
+            })
+            .await;
+        if let Err(err) = asked {
+            tracing::error!(agent = id, %err, "cannot record a budget approval");
+        }
+    }
+
+    /// After a run of `id` ended: whether it ended at a cap (its CLI stopped at the
+    /// budget it was given, or the daemon interrupted it at a cap) and is paused rather
+    /// than finished. A turn that finished on its own is never a pause.
+    pub(super) async fn pause_if_at_cap(self: &Arc<Self>, id: &str) -> bool {
+        let Some(agent) = self.peek(id, Clone::clone) else {
+            return false;
+        };
+        let interrupted = !agent.budget_scope.is_empty() && agent.is_error;
+        if agent.stop_requested || !(agent.budget_hit || interrupted) {
+            if !agent.budget_scope.is_empty() {
+                super::logged(self.update(id, |a| a.budget_scope.clear()).await);
+            }
+            return false;
+        }
+        let cap = self.reached(&agent).unwrap_or_else(|| {
+            // The CLI stopped at the budget it was given, a hair before ours by its own
+            // rounding: the nearest cap is the one it met.
+            let nearest = self
+                .caps_of(&agent)
+                .into_iter()
+                .min_by(|a, b| (a.cap - a.spent).total_cmp(&(b.cap - b.spent)));
+            nearest.unwrap_or(Cap {
+                scope: Scope::parse(&agent.budget_scope).unwrap_or(Scope::Agent),
+                spent: agent.total_cost_usd,
+                cap: agent.max_budget_usd,
+            })
+        });
+        self.pause_at(id, cap).await;
+        true
+    }
+
+    /// At a turn boundary: interrupts every running agent that is now past a cap (the
+    /// batch's or the day's, by others' spending too). The interrupted turn ends, its
+    /// process exits, and [`Self::pause_if_at_cap`] pauses it.
+    pub(super) async fn enforce_caps(self: &Arc<Self>) {
+        let running: Vec<AgentRecord> = self
+            .list()
+            .into_iter()
+            .filter(|a| {
+                a.state.is_active() && a.pid > 0 && a.budget_scope.is_empty() && !a.stop_requested
+            })
+            .collect();
+        for agent in running {
+            let Some(cap) = self.reached(&agent) else {
+                continue;
+            };
+            tracing::info!(agent = %agent.id, scope = cap.scope.as_str(), spent = cap.spent, cap = cap.cap, "interrupting at a cap");
+            super::logged(
+                self.update(&agent.id, |a| {
+                    a.budget_scope = cap.scope.as_str().to_owned();
+                    a.activity = format!("pausing at the {} budget", cap.scope.as_str());
+                })
+                .await,
+            );
+            let line = crate::claude::stream_json::interrupt_request(&format!(
+                "orchestra-budget-{}",
+                agent.runs
+            ));
+            let dir = self.agent_dir(&agent.id);
+            if let Ok(Err(reason)) = tokio::task::spawn_blocking(move || dir.respond(&line)).await
+            {
+                // Its turn is over already: the exit that follows is handled as usual.
+                tracing::debug!(agent = %agent.id, %reason, "interrupt not taken");
+            }
+        }
+    }
+
+    /// Answers budget approval `id`: allowing raises its cap by `raise` (0: by the cap's
+    /// own amount again) and resumes the agent where it stopped, and the other agents
+    /// paused at the same batch or day cap with it; denying stops the agent with
+    /// `stop_reason: "budget"`.
+    pub async fn decide_budget(
+        self: &Arc<Self>,
+        id: &str,
+        decision: Decision,
+        raise: f64,
+        decided_by: &str,
+    ) -> Result<Approval, ApprovalError> {
+        if !raise.is_finite() || raise < 0.0 {
+            return Err(ApprovalError::Invalid(format!(
+                "--raise must be a number of US dollars above 0, like 1.50; got {raise}"
+            )));
+        }
+        let asked = self.approvals.resolve(id)?;
+        if asked.kind != ApprovalKind::Budget {
+            return Err(ApprovalError::Invalid(format!(
+                "approval {} asks about a tool call, not a budget: --raise is only for budget \
+                 approvals; answer it with `orchestractl approve {}` or `deny {}`",
+                asked.id, asked.id, asked.id
+            )));
+        }
+        let allow = !matches!(decision, Decision::Deny(_));
+        let approval = self.approvals.decide(&asked.id, decision, decided_by).await?;
+        let agent_id = approval.agent_id.clone();
+        if !allow {
+            super::logged(
+                self.update(&agent_id, |a| {
+                    if a.state != AgentState::Waiting {
+                        return;
+                    }
+                    a.state = AgentState::Stopped;
+                    a.stop_reason = "budget".to_owned();
+                    a.budget_scope.clear();
+                    a.ended_at_ms = now_ms();
+                    a.activity = format!(
+                        "stopped at the {} budget (${:.4} of ${:.4})",
+                        approval.budget.scope, approval.budget.spent_usd, approval.budget.budget_usd
+                    );
+                })
+                .await,
+            );
+            self.schedule().await;
+            return Ok(approval);
+        }
+        let scope = Scope::parse(&approval.budget.scope).unwrap_or(Scope::Agent);
+        let by = if raise > 0.0 {
+            raise
+        } else {
+            approval.budget.budget_usd
+        };
+        let batch = self
+            .peek(&agent_id, |a| a.batch_id.clone())
+            .unwrap_or_default();
+        match scope {
+            Scope::Agent => {
+                super::logged(self.update(&agent_id, |a| a.max_budget_usd += by).await);
+            }
+            Scope::Batch => {
+                let members: Vec<String> = self
+                    .list()
+                    .into_iter()
+                    .filter(|a| a.batch_id == batch)
+                    .map(|a| a.id)
+                    .collect();
+                for member in members {
+                    super::logged(
+                        self.update(&member, |a| a.batch_max_budget_usd += by)
+                            .await,
+                    );
+                }
+            }
+            Scope::Day => {
+                let day = local_day(now_ms());
+                let total = {
+                    let mut raises = self.day_raises.lock();
+                    let entry = raises.entry(day.clone()).or_default();
+                    *entry += by;
+                    *entry
+                };
+                if let Err(err) = self.day_raises_table.put_or_queue(&day, &total) {
+                    tracing::error!(%err, "cannot record a raise of the daily cap");
+                }
+            }
+        }
+        tracing::info!(agent = %agent_id, scope = scope.as_str(), by, "budget raised");
+        // Others paused at the same cap go on with this raise, without a raise of their own.
+        let siblings: Vec<Approval> = self
+            .approvals
+            .list(false)
+            .into_iter()
+            .filter(|a| a.kind == ApprovalKind::Budget && a.budget.scope == scope.as_str())
+            .filter(|a| match scope {
+                Scope::Agent => false,
+                Scope::Batch => self.peek(&a.agent_id, |r| r.batch_id == batch) == Some(true),
+                Scope::Day => true,
+            })
+            .collect();
+        for sibling in siblings {
+            if let Ok(answered) = self
+                .approvals
+                .decide(&sibling.id, Decision::Allow, decided_by)
+                .await
+            {
+                self.go_on(&answered.agent_id).await;
+            }
+        }
+        self.go_on(&agent_id).await;
+        self.schedule().await;
+        Ok(approval)
+    }
+
+    /// Resumes agent `id`, paused at a cap, where it stopped; if it is still past a cap
+    /// (another one, or a raise too small) it is paused again at once.
+    async fn go_on(self: &Arc<Self>, id: &str) {
+        let Some(agent) = self.peek(id, Clone::clone) else {
+            return;
+        };
+        if agent.state != AgentState::Waiting || agent.budget_scope.is_empty() {
+            return;
+        }
+        if let Some(cap) = self.reached(&agent) {
+            self.pause_at(id, cap).await;
+            return;
+        }
+        if agent.session_id.is_empty() || !agent.cwd.is_dir() {
+            super::logged(
+                self.update(id, |a| {
+                    a.state = AgentState::Failed;
+                    a.budget_scope.clear();
+                    a.ended_at_ms = now_ms();
+                    a.error = "cannot resume after the raise: its session or directory is gone"
+                        .to_owned();
+                    a.activity = "failed".to_owned();
+                })
+                .await,
+            );
+            return;
+        }
+        super::logged(
+            self.update(id, |a| {
+                a.budget_scope.clear();
+                a.resume_session = a.session_id.clone();
+                if a.pending_input.is_empty() {
+                    a.pending_input = vec![GO_ON.to_owned()];
+                }
+                // Starting, not queued: the scheduler must not start it a second time.
+                a.state = AgentState::Starting;
+                a.activity = "going on after a raise of its budget".to_owned();
+            })
+            .await,
+        );
+        super::launch::start(self, id).await;
+    }
+
+    /// Stops agent `id` paused at a cap (it has no process): `stopped` at once, its
+    /// budget approval cancelled.
+    pub(super) async fn stop_paused(
+        self: &Arc<Self>,
+        id: &str,
+    ) -> Result<AgentRecord, SupervisorError> {
+        self.cancel_approvals(id, "the agent was stopped").await;
+        let agent = self
+            .update(id, |a| {
+                a.state = AgentState::Stopped;
+                a.budget_scope.clear();
+                a.ended_at_ms = now_ms();
+                a.activity = "stopped while paused at its budget".to_owned();
+            })
+            .await?;
+        self.schedule().await;
+        Ok(agent)
+    }
+
+    /// Whether agent `a` is paused at a cap: `waiting` with no process.
+    pub fn paused_at_cap(a: &AgentRecord) -> bool {
+        a.state == AgentState::Waiting && !a.budget_scope.is_empty() && a.pid == 0
+    }
+}
+
+/// Whether approval `a` is a budget approval still pending.
+pub fn is_pending_budget(a: &Approval) -> bool {
+    a.kind == ApprovalKind::Budget && a.state == ApprovalState::Pending
+}
