@@ -370,10 +370,21 @@ pub struct ExportArgs {
 
 /// `orchestractl analytics`
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  orchestractl analytics                        # per project and per day, as before\n  orchestractl analytics --by day --since 7d    # spend per local day, like ccusage daily\n  orchestractl analytics --by agent --json      # {\"rows\": [...], \"total\": {...}}\n  orchestractl analytics --by batch --since 2026-11-03\n\nWith --by, each usage line counts on its own timestamp's local day (TZ), as ccusage\ncounts it; agents and batches carry their CLI's own figures, and sessions started by hand\nare the row \"(by hand)\". --since counts whole local days; --hours does not go with --by."
+)]
 pub struct AnalyticsArgs {
     /// Only sessions modified in the last H hours [default: all]
-    #[arg(long, value_name = "H", allow_negative_numbers = true)]
+    #[arg(long, value_name = "H", allow_negative_numbers = true, conflicts_with_all = ["by", "since"])]
     pub hours: Option<f64>,
+    /// Group by project, day (local time), agent, batch or model; --json then gives
+    /// {"rows": [...], "total": {...}}
+    #[arg(long, value_name = "WHAT", value_parser = ["project", "day", "agent", "batch", "model"])]
+    pub by: Option<String>,
+    /// With --by: from this local day on: 24h, 7d (whole days back from now) or a date
+    /// like 2026-11-03 [default: all]
+    #[arg(long, value_name = "WHEN", requires = "by")]
+    pub since: Option<String>,
 }
 
 /// `orchestractl watch`
