@@ -7,7 +7,7 @@
 //   logs.js       an agent's live logs              panel.js    the panel they open in
 //   approvals.js  the "Needs you" strip             notify.js   toasts, title, Web Push
 //   transcript.js typed transcript events           dom.js      helpers; text is never HTML
-//   tabs.js       which tab shows
+//   tabs.js       which tab shows                  spend.js    the spend card, budget cards
 
 import { $, api, el } from "./dom.js";
 import { connect } from "./live.js";
@@ -19,6 +19,7 @@ import { applyApprovals } from "./approvals.js";
 import { notified, startNotifications } from "./notify.js";
 import { closePanel } from "./panel.js";
 import { showTab, tabShowing, whenShown } from "./tabs.js";
+import { refreshSpend, spendChanged } from "./spend.js";
 
 /** One live event, to the module that shows it. */
 function apply(event) {
@@ -64,6 +65,8 @@ document.addEventListener("DOMContentLoaded", async () => {
   whenShown("batches", renderBatches);
   // The batch view follows the agents while it shows.
   onAgentsChanged(() => { if (tabShowing("batches")) renderBatches(); });
+  onAgentsChanged(spendChanged);
+  refreshSpend();
   $("spawn-form").addEventListener("submit", spawn);
   $("search-form").addEventListener("submit", search);
   $("search").addEventListener("input", () => { if (!$("search").value) showAll(); });

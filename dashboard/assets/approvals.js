@@ -4,6 +4,7 @@
 // Tool input is always shown as text (textContent), never as HTML.
 
 import { api, el } from "./dom.js";
+import { budgetBody } from "./spend.js";
 
 const pending = new Map();
 const cards = new Map();
@@ -53,6 +54,10 @@ function card(approval) {
   const who = approval.agent_id
     ? `agent ${approval.agent_id}: ${approval.agent_task || ""}`
     : `session in ${approval.project_path || "?"}`;
+  if (approval.kind === "budget") {
+    li.append(head, node("div", "card-line who", who), budgetBody(approval, () => remove(approval.id)));
+    return li;
+  }
   const error = node("p", "error");
   const buttons = node("div", "card-actions approval-actions");
   const answer = (decision) => async () => {

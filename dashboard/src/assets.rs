@@ -41,6 +41,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     asset!("notify.js", JS),
     asset!("panel.js", JS),
     asset!("sessions.js", JS),
+    asset!("spend.js", JS),
     asset!("sw.js", JS),
     asset!("tabs.js", JS),
     asset!("transcript.js", JS),

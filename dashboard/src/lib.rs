@@ -28,6 +28,7 @@ pub mod login;
 pub mod notify;
 pub mod pair;
 pub mod serve;
+pub mod spend;
 pub mod tls;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -176,6 +177,7 @@ pub async fn run(
     let app: Router = Router::new()
         .merge(api::routes())
         .merge(integration::routes())
+        .merge(spend::routes())
         .merge(live::routes())
         .merge(notify::routes())
         .merge(pair::routes())

@@ -60,7 +60,9 @@ pub async fn run(ctx: &Ctx, args: AnalyticsArgs) -> anyhow::Result<ExitCode> {
     // Without --by the answer is as it always was: projects, days, total.
     let mut answer = serde_json::to_value(&response)?;
     if let Some(fields) = answer.as_object_mut() {
-        fields.remove("rows");
+        for grouped_only in ["rows", "day_cap_usd", "day_spent_usd"] {
+            fields.remove(grouped_only);
+        }
     }
     ctx.answer(&answer, || {
         let mut rows: Vec<Vec<String>> = response.projects.iter().map(|t| row(t, 48)).collect();

@@ -347,9 +347,19 @@ impl Event {
             } => {
                 event.kind = EventKind::BudgetReached;
                 event.title = "Budget reached".to_owned();
+                // Cents hide a small cap ($0.0001 is not "$0.00").
+                let dollars = |usd: f64| {
+                    if usd != 0.0 && usd.abs() < 0.1 {
+                        format!("${usd:.4}")
+                    } else {
+                        format!("${usd:.2}")
+                    }
+                };
                 event.message = format!(
-                    "{} paused at the {scope} cap: ${spent_usd:.2} of ${budget_usd:.2}; raise it or stop",
-                    who(&agent_id)
+                    "{} paused at the {scope} cap: {} of {}; raise it or stop",
+                    who(&agent_id),
+                    dollars(spent_usd),
+                    dollars(budget_usd)
                 );
                 (event.agent_id, event.session_id) = (agent_id, session_id);
                 event.project_path = project_path;

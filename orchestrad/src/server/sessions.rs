@@ -39,6 +39,11 @@ impl SessionsService {
             crate::spend::since_day(&request.since, now_ms()).map_err(Status::invalid_argument)?;
         let sessions = self.ctx.sessions.all();
         let agents = self.ctx.supervisor.list();
+        let day_cap_usd = self.ctx.supervisor.day_cap();
+        let day_spent_usd = self
+            .ctx
+            .supervisor
+            .spent_on(&crate::time::local_day(now_ms()));
         let worktree_dir = self.ctx.settings.config.worktree_dir.clone();
         let (rows, total) = tokio::task::spawn_blocking(move || {
             crate::spend::report(by, since.as_deref(), &sessions, &agents, &worktree_dir)
@@ -48,6 +53,8 @@ impl SessionsService {
         Ok(Response::new(pb::AnalyticsResponse {
             rows: rows.into_iter().map(Into::into).collect(),
             total: Some(total.into()),
+            day_cap_usd,
+            day_spent_usd,
             ..pb::AnalyticsResponse::default()
         }))
     }
@@ -355,7 +362,7 @@ impl Sessions for SessionsService {
             projects: projects.into_iter().map(Into::into).collect(),
             days: days.into_iter().map(Into::into).collect(),
             total: Some(total.into()),
-            rows: Vec::new(),
+            ..pb::AnalyticsResponse::default()
         }))
     }
 

@@ -7,4 +7,5 @@ mod dashboard_auth;
 mod dashboard_batches;
 mod dashboard_browser;
 mod dashboard_lan;
+mod dashboard_spend;
 mod dashboard_tls;
