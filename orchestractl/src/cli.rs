@@ -186,7 +186,10 @@ fn usd(text: &str) -> Result<f64, String> {
 /// A raise in US dollars: a finite number above 0.
 fn raise_usd(text: &str) -> Result<f64, String> {
     match usd(text)? {
-        0.0 => Err("a raise of 0 lets nothing more be spent: give a number of US dollars above 0, like 1".to_owned()),
+        0.0 => Err(
+            "a raise of 0 lets nothing more be spent: give a number of US dollars above 0, like 1"
+                .to_owned(),
+        ),
         value => Ok(value),
     }
 }
@@ -408,6 +411,11 @@ pub struct ResumeArgs {
     /// Resume even while a Claude process is writing the session
     #[arg(long)]
     pub force: bool,
+    /// Refused: a resumed session has no cap of its own; it runs under
+    /// default_max_budget_usd and daily_max_budget_usd from the config (give a task its own
+    /// cap with `spawn --max-budget-usd`)
+    #[arg(long, value_name = "X", allow_negative_numbers = true)]
+    pub max_budget_usd: Option<String>,
 }
 
 /// `orchestractl spawn`

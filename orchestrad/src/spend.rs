@@ -58,11 +58,8 @@ pub fn since_day(text: &str, now_ms: i64) -> Result<Option<String>, String> {
     if text.is_empty() {
         return Ok(None);
     }
-    let bad = || {
-        format!(
-            "--since {text:?} is neither a span like 24h or 7d nor a date like 2026-11-03"
-        )
-    };
+    let bad =
+        || format!("--since {text:?} is neither a span like 24h or 7d nor a date like 2026-11-03");
     if let Ok(date) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
         return Ok(Some(date.format("%Y-%m-%d").to_string()));
     }
@@ -74,7 +71,7 @@ pub fn since_day(text: &str, now_ms: i64) -> Result<Option<String>, String> {
         return Err(bad());
     };
     let n: f64 = number.parse().map_err(|_| bad())?;
-    if !n.is_finite() || n < 0.0 || n > 36_500.0 {
+    if !(0.0..=36_500.0).contains(&n) {
         return Err(bad());
     }
     Ok(Some(local_day(now_ms - (n * unit_ms) as i64)))
@@ -91,7 +88,12 @@ pub fn report(
     let counted = |day: &str| since.is_none_or(|since| day >= since);
     let mut rows: BTreeMap<String, Totals> = BTreeMap::new();
     let mut seen: HashSet<(String, String)> = HashSet::new();
-    let mut add = |key: &str, session: &str, messages: u64, tokens: &crate::sessions::meta::Tokens, cost: f64, estimated: bool| {
+    let mut add = |key: &str,
+                   session: &str,
+                   messages: u64,
+                   tokens: &crate::sessions::meta::Tokens,
+                   cost: f64,
+                   estimated: bool| {
         let row = rows.entry(key.to_owned()).or_insert_with(|| Totals {
             key: key.to_owned(),
             ..Totals::default()
@@ -172,7 +174,10 @@ pub fn report(
                 };
                 add(key, &agent.session_id, messages, &tokens, cost, false);
             }
-            for s in sessions.iter().filter(|s| !owned.contains(s.session_id.as_str())) {
+            for s in sessions
+                .iter()
+                .filter(|s| !owned.contains(s.session_id.as_str()))
+            {
                 let scale = scale_of(s);
                 for bucket in s.days.iter().filter(|b| counted(&b.day)) {
                     add(
@@ -254,7 +259,10 @@ mod tests {
 
     #[test]
     fn each_day_counts_its_own_lines_and_since_cuts_whole_days() {
-        let a = session("a", &[("2026-11-03", "m1", 10, 1.0), ("2026-11-04", "m2", 20, 2.0)]);
+        let a = session(
+            "a",
+            &[("2026-11-03", "m1", 10, 1.0), ("2026-11-04", "m2", 20, 2.0)],
+        );
         let b = session("b", &[("2026-11-04", "m1", 5, 0.5)]);
         let (rows, total) = report(By::Day, None, &[a.clone(), b.clone()], &[], ".worktrees");
         let keys: Vec<&str> = rows.iter().map(|r| r.key.as_str()).collect();

@@ -10,7 +10,14 @@ use crate::client::Ctx;
 /// Allows a pending tool call.
 pub async fn run(ctx: &Ctx, args: ApproveArgs) -> anyhow::Result<ExitCode> {
     let decision = if args.always { "always" } else { "allow" };
-    decide(ctx, &args.id, decision, String::new(), args.raise.unwrap_or(0.0)).await
+    decide(
+        ctx,
+        &args.id,
+        decision,
+        String::new(),
+        args.raise.unwrap_or(0.0),
+    )
+    .await
 }
 
 /// Sends one decision and prints the outcome; shared with `deny`.

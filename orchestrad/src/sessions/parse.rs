@@ -417,12 +417,7 @@ fn apply_timestamp(entry: &mut Entry, timestamp: Option<&str>) {
     }
 }
 
-fn apply_assistant(
-    entry: &mut Entry,
-    message: &RawMessage<Content>,
-    sidechain: bool,
-    day: String,
-) {
+fn apply_assistant(entry: &mut Entry, message: &RawMessage<Content>, sidechain: bool, day: String) {
     let meta = &mut entry.meta;
     let model = message.model.as_deref().unwrap_or_default();
     // Tool calls are counted per line: one message's blocks may be split over lines.

@@ -184,8 +184,9 @@ impl Supervisor {
                  approve a pending budget approval with --raise, or wait for tomorrow",
                 self.settings.config_path.display()
             ),
-            _ => "approve a pending budget approval of its batch with --raise, or stop it"
-                .to_owned(),
+            _ => {
+                "approve a pending budget approval of its batch with --raise, or stop it".to_owned()
+            }
         };
         Some(format!(
             "waiting for budget: the {} cap ${:.2} is spent (${:.4}); {what}",
@@ -295,8 +296,7 @@ impl Supervisor {
                 agent.runs
             ));
             let dir = self.agent_dir(&agent.id);
-            if let Ok(Err(reason)) = tokio::task::spawn_blocking(move || dir.respond(&line)).await
-            {
+            if let Ok(Err(reason)) = tokio::task::spawn_blocking(move || dir.respond(&line)).await {
                 // Its turn is over already: the exit that follows is handled as usual.
                 tracing::debug!(agent = %agent.id, %reason, "interrupt not taken");
             }
@@ -328,7 +328,10 @@ impl Supervisor {
             )));
         }
         let allow = !matches!(decision, Decision::Deny(_));
-        let approval = self.approvals.decide(&asked.id, decision, decided_by).await?;
+        let approval = self
+            .approvals
+            .decide(&asked.id, decision, decided_by)
+            .await?;
         let agent_id = approval.agent_id.clone();
         if !allow {
             super::logged(
@@ -342,7 +345,9 @@ impl Supervisor {
                     a.ended_at_ms = now_ms();
                     a.activity = format!(
                         "stopped at the {} budget (${:.4} of ${:.4})",
-                        approval.budget.scope, approval.budget.spent_usd, approval.budget.budget_usd
+                        approval.budget.scope,
+                        approval.budget.spent_usd,
+                        approval.budget.budget_usd
                     );
                 })
                 .await,
@@ -371,10 +376,7 @@ impl Supervisor {
                     .map(|a| a.id)
                     .collect();
                 for member in members {
-                    super::logged(
-                        self.update(&member, |a| a.batch_max_budget_usd += by)
-                            .await,
-                    );
+                    super::logged(self.update(&member, |a| a.batch_max_budget_usd += by).await);
                 }
             }
             Scope::Day => {

@@ -245,6 +245,8 @@ impl Supervisor {
             permission_mode: self.settings.config.agent_permission_mode.clone(),
             batch_id: new_id(),
             parallel: 1,
+            // No cap of its own (`resume` takes none): the config's default, and the day's.
+            max_budget_usd: self.settings.config.default_max_budget_usd,
             resume_session: session.session_id.clone(),
             pending_input: vec![prompt],
             sandbox,

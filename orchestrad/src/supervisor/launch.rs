@@ -308,7 +308,11 @@ async fn restored_cost(sup: &Arc<Supervisor>, id: &str) -> f64 {
 pub async fn start(sup: &Arc<Supervisor>, id: &str) {
     // A cap below what was spent already pauses at once, before any request is made.
     if let Some(cap) = sup.peek(id, Clone::clone).and_then(|a| sup.reached(&a)) {
-        tracing::info!(agent = id, scope = cap.scope.as_str(), "at its cap before a run; paused");
+        tracing::info!(
+            agent = id,
+            scope = cap.scope.as_str(),
+            "at its cap before a run; paused"
+        );
         sup.pause_at(id, cap).await;
         return;
     }

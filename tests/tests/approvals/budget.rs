@@ -222,6 +222,10 @@ fn bad_caps_and_raises_are_refused_with_what_to_do() {
     assert_eq!(agent(&env, &id)["state"], "waiting");
     env.ctl_ok(&["stop", &id]);
 
+    // A cap on a resumed session is refused before anything starts.
+    let err = ctl_err(&env, &["resume", &id, "--max-budget-usd", "1"]);
+    assert!(err.contains("resume takes no --max-budget-usd"), "{err}");
+
     // A cap in the config that is not a number of dollars is named, with the file.
     env.write_config(&serde_json::json!({
         "claude_command": bin("fake-claude"),

@@ -52,8 +52,14 @@ fn agent(env: &TestEnv, id: &str) -> Value {
 
 /// Spawns an agent capped at $0.0001 and waits until it is paused at its cap.
 fn paused_agent(env: &TestEnv, repo: &str) -> String {
-    let id = env.ctl_json(&["spawn", "--repo", repo, "--max-budget-usd", "0.0001", TWO_REQUESTS])
-        [0]["id"]
+    let id = env.ctl_json(&[
+        "spawn",
+        "--repo",
+        repo,
+        "--max-budget-usd",
+        "0.0001",
+        TWO_REQUESTS,
+    ])[0]["id"]
         .as_str()
         .expect("id")
         .to_owned();
@@ -95,7 +101,12 @@ async fn the_spend_card_charts_two_weeks_and_budget_cards_raise_and_stop() {
         let repo = repo_arg.clone();
         tokio::task::block_in_place(move || paused_agent(env, &repo))
     };
-    let card = shows(client, "#approval-list li.approval", "Paused at the agent cap").await;
+    let card = shows(
+        client,
+        "#approval-list li.approval",
+        "Paused at the agent cap",
+    )
+    .await;
     assert!(card.contains("$0.0001"), "{card}");
     screenshot(client, "spend-01-budget-card").await;
     let raise = client
@@ -118,7 +129,12 @@ async fn the_spend_card_charts_two_weeks_and_budget_cards_raise_and_stop() {
         let repo = repo_arg.clone();
         tokio::task::block_in_place(move || paused_agent(env, &repo))
     };
-    shows(client, "#approval-list li.approval", "Paused at the agent cap").await;
+    shows(
+        client,
+        "#approval-list li.approval",
+        "Paused at the agent cap",
+    )
+    .await;
     budget_card_button(client, "deny").await;
     tokio::task::block_in_place(|| {
         wait_until("the stopped agent", || {

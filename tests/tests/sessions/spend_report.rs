@@ -55,11 +55,7 @@ fn write_corpus(env: &TestEnv) -> usize {
         for n in 0..12u64 {
             let day = 3 + (s + n / 4) % 4;
             // Every third line lands in the first hour of a UTC day: the evening before in TZ.
-            let (hour, minute) = if n % 3 == 0 {
-                (0, 7)
-            } else {
-                (6 + n, 5 * n)
-            };
+            let (hour, minute) = if n % 3 == 0 { (0, 7) } else { (6 + n, 5 * n) };
             let model = MODELS[((s + n) % 3) as usize];
             let usage = json!({
                 "input_tokens": 1_000 + 137 * n + 11 * s,
@@ -124,15 +120,15 @@ fn analytics_by_day_agrees_with_ccusage_per_local_day() {
 
     for day in their_days {
         let date = day["date"].as_str().expect("date");
-        let row = our_rows
-            .iter()
-            .find(|r| r["key"] == date)
-            .expect("our row");
+        let row = our_rows.iter().find(|r| r["key"] == date).expect("our row");
         let tokens = &row["tokens"];
         assert_eq!(tokens["input"], day["inputTokens"], "{date} input");
         assert_eq!(tokens["output"], day["outputTokens"], "{date} output");
         assert_eq!(tokens["cache_read"], day["cacheReadTokens"], "{date}");
-        assert_eq!(tokens["cache_creation"], day["cacheCreationTokens"], "{date}");
+        assert_eq!(
+            tokens["cache_creation"], day["cacheCreationTokens"],
+            "{date}"
+        );
         let (a, b) = (
             row["cost_usd"].as_f64().expect("ours"),
             day["totalCost"].as_f64().expect("theirs"),
@@ -162,7 +158,10 @@ fn analytics_by_day_agrees_with_ccusage_per_local_day() {
         .iter()
         .map(|r| r["key"].as_str().expect("key"))
         .collect();
-    assert!(keys.iter().all(|k| *k >= "2026-11-05") && !keys.is_empty(), "{keys:?}");
+    assert!(
+        keys.iter().all(|k| *k >= "2026-11-05") && !keys.is_empty(),
+        "{keys:?}"
+    );
 
     // Without --by the answer keeps its shape.
     let plain = ctl_json_tz(&env, &["analytics"]);
@@ -230,8 +229,14 @@ fn analytics_by_agent_and_batch_agree_with_status_and_bad_input_is_named() {
     for (args, says) in [
         (vec!["analytics", "--by", "week"], "possible values"),
         (vec!["analytics", "--since", "7d"], "--by"),
-        (vec!["analytics", "--by", "day", "--since", "last week"], "24h or 7d"),
-        (vec!["analytics", "--by", "day", "--hours", "3"], "cannot be used with"),
+        (
+            vec!["analytics", "--by", "day", "--since", "last week"],
+            "24h or 7d",
+        ),
+        (
+            vec!["analytics", "--by", "day", "--hours", "3"],
+            "cannot be used with",
+        ),
     ] {
         let out = env.ctl(&args);
         assert!(!out.status.success(), "{args:?}");
