@@ -226,8 +226,8 @@ impl Supervisor {
                 session_id: agent.session_id.clone(),
                 project_path: agent.cwd.display().to_string(),
                 tool_name: "budget".to_owned(),
-                // One per run: the same pause read again after a restart is one approval.
-                request_id: format!("budget-run-{}", agent.runs),
+                // One per pause (a raise too small pauses again in the same run).
+                request_id: format!("budget-run-{}-at-{}", agent.runs, now_ms()),
                 created_at_ms: now_ms(),
                 ..Approval::default()
             })
@@ -235,6 +235,24 @@ impl Supervisor {
         if let Err(err) = asked {
             tracing::error!(agent = id, %err, "cannot record a budget approval");
         }
+    }
+
+    /// At start-up, for agent `id` paused at a cap: asks again if the daemon stopped
+    /// between pausing it and recording its approval, so it never waits unasked.
+    pub(super) async fn reask_if_unasked(self: &Arc<Self>, id: &str) {
+        if !self.approvals.pending_of(id).is_empty() {
+            return;
+        }
+        let Some(agent) = self.peek(id, Clone::clone) else {
+            return;
+        };
+        let cap = self.reached(&agent).unwrap_or(Cap {
+            scope: Scope::parse(&agent.budget_scope).unwrap_or(Scope::Agent),
+            spent: agent.total_cost_usd,
+            cap: agent.max_budget_usd,
+        });
+        tracing::info!(agent = id, "paused at a cap without an approval; asking again");
+        self.pause_at(id, cap).await;
     }
 
     /// After a run of `id` ended: whether it ended at a cap (its CLI stopped at the

@@ -433,8 +433,12 @@ impl Supervisor {
     pub async fn reconcile(self: &Arc<Self>) {
         self.reconcile_approvals().await;
         for agent in self.list() {
-            if !agent.state.is_active() || Supervisor::paused_at_cap(&agent) {
+            if Supervisor::paused_at_cap(&agent) {
                 // A paused agent has no process to find: its budget approval waits.
+                self.reask_if_unasked(&agent.id).await;
+                continue;
+            }
+            if !agent.state.is_active() {
                 continue;
             }
             let dir = self.agent_dir(&agent.id);

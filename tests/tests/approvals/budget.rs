@@ -234,3 +234,48 @@ fn bad_caps_and_raises_are_refused_with_what_to_do() {
     let err = ctl_err(&env, &["daemon", "restart"]);
     assert!(err.contains("daily_max_budget_usd"), "{err}");
 }
+
+#[test]
+fn a_paused_agent_and_its_budget_approval_survive_a_daemon_restart() {
+    let env = TestEnv::new();
+    let repo = env.git_repo();
+    let id = env.ctl_json(&[
+        "spawn",
+        "--repo",
+        repo.to_str().expect("path"),
+        "--max-budget-usd",
+        "0.0001",
+        TWO_REQUESTS,
+    ])[0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let asked = budget_approval_of(&env, &id);
+    wait_until("the agent waits", || agent(&env, &id)["state"] == "waiting");
+    let before = env.ctl_json(&["daemon", "status"])["pid"].clone();
+    env.ctl_ok(&["daemon", "restart"]);
+    assert_ne!(env.ctl_json(&["daemon", "status"])["pid"], before);
+
+    // Still paused, still asking the same question: nothing was re-run or re-asked.
+    let after = agent(&env, &id);
+    assert_eq!(after["state"], "waiting", "{after:#}");
+    assert_eq!(after["budget_scope"], "agent");
+    assert_eq!(after["runs"], 1);
+    let all = env.ctl_json(&["approvals", "--all"]);
+    assert_eq!(all.as_array().map(Vec::len), Some(1), "{all:#}");
+    assert_eq!(all[0]["id"], asked["id"]);
+    assert_eq!(all[0]["state"], "pending");
+
+    // The default raise is the cap's own amount again: $0.0002 is still below what was
+    // spent, so it pauses again at once, asking anew, without a run.
+    env.ctl_json(&["approve", asked["id"].as_str().expect("id")]);
+    let again = budget_approval_of(&env, &id);
+    assert_ne!(again["id"], asked["id"]);
+    assert_eq!(again["budget"]["budget_usd"].as_f64(), Some(0.0002));
+    let still = agent(&env, &id);
+    assert_eq!(still["state"], "waiting");
+    assert_eq!(still["runs"], 1, "no run below the cap");
+    env.ctl_json(&["approve", again["id"].as_str().expect("id"), "--raise", "1"]);
+    wait_until("the agent is done", || agent(&env, &id)["state"] == "done");
+    assert_eq!(agent(&env, &id)["max_budget_usd"].as_f64(), Some(1.0002));
+}
