@@ -251,7 +251,10 @@ impl Supervisor {
             spent: agent.total_cost_usd,
             cap: agent.max_budget_usd,
         });
-        tracing::info!(agent = id, "paused at a cap without an approval; asking again");
+        tracing::info!(
+            agent = id,
+            "paused at a cap without an approval; asking again"
+        );
         self.pause_at(id, cap).await;
     }
 

@@ -279,3 +279,61 @@ fn a_paused_agent_and_its_budget_approval_survive_a_daemon_restart() {
     wait_until("the agent is done", || agent(&env, &id)["state"] == "done");
     assert_eq!(agent(&env, &id)["max_budget_usd"].as_f64(), Some(1.0002));
 }
+
+#[test]
+fn a_batch_cap_passed_by_a_sibling_interrupts_a_running_agent_at_its_turn() {
+    let env = TestEnv::new();
+    let repo = env.git_repo();
+    let gate = orchestra_tests::Gate::new(&env, "holder-runs");
+    // Both start at once with the whole cap ahead of them. The holder makes one request
+    // ($0.0501, under the cap) and holds its turn open; the other, let go once the holder
+    // runs, makes two ($0.1002) and finishes, passing the batch's cap.
+    let spawned = env.ctl_json(&[
+        "spawn",
+        "--repo",
+        repo.to_str().expect("path"),
+        "--parallel",
+        "2",
+        "--batch-max-budget-usd",
+        "0.06",
+        "HOLD the turn open",
+        &gate.task(TWO_REQUESTS),
+    ]);
+    let holder = spawned[0]["id"].as_str().expect("id").to_owned();
+    let spender = spawned[1]["id"].as_str().expect("id").to_owned();
+    wait_until("the holder holds", || {
+        agent(&env, &holder)["activity"] == "holding until interrupted"
+    });
+    gate.open();
+    wait_until("the spender is done", || {
+        agent(&env, &spender)["state"] == "done"
+    });
+
+    // The daemon saw the batch pass its cap at the spender's turn boundary and interrupted
+    // the holder: paused, not failed, its session kept, asking about the batch's cap.
+    let asked = budget_approval_of(&env, &holder);
+    assert_eq!(asked["budget"]["scope"], "batch");
+    assert_eq!(asked["budget"]["budget_usd"], 0.06);
+    let spent = asked["budget"]["spent_usd"].as_f64().expect("spent");
+    assert!(spent >= 0.06, "{asked:#}");
+    let paused = agent(&env, &holder);
+    assert_eq!(paused["state"], "waiting", "{paused:#}");
+    assert_eq!(paused["budget_scope"], "batch");
+    assert!(
+        paused["total_cost_usd"].as_f64().expect("cost") > 0.0,
+        "its request is counted"
+    );
+
+    // A raise of the batch's cap lets it go on in its own session, to the end.
+    env.ctl_json(&["approve", asked["id"].as_str().expect("id"), "--raise", "1"]);
+    wait_until("the holder is done", || {
+        agent(&env, &holder)["state"] == "done"
+    });
+    let done = agent(&env, &holder);
+    assert_eq!(done["session_id"], paused["session_id"]);
+    assert_eq!(done["batch_max_budget_usd"].as_f64(), Some(1.06));
+    assert_eq!(
+        agent(&env, &spender)["batch_max_budget_usd"].as_f64(),
+        Some(1.06)
+    );
+}
