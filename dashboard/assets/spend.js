@@ -1,4 +1,4 @@
-// Spend: the card at the top of the Agents tab (today against the daily cap, the newest
+// Spend: the card below the agents on the Agents tab (today against the daily cap, the newest
 // batch against its cap, the caps) with an SVG chart of spend per local day for the last
 // two weeks, and the body of a budget approval's card in "Needs you" (Raise and Stop).
 // Every figure reaches the page as text; the chart is built with createElementNS.
@@ -38,7 +38,7 @@ function chart(days) {
   }
   const max = Math.max(...bars.map((b) => b.cost), 0.01);
   const width = 280;
-  const height = 72;
+  const height = 48;
   const step = width / DAYS;
   const chartNode = svg("svg", { viewBox: `0 0 ${width} ${height + 12}`, class: "spend-chart", role: "img",
     "aria-label": `spend per day, last ${DAYS} days` });

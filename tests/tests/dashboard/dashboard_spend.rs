@@ -144,9 +144,10 @@ async fn the_spend_card_charts_two_weeks_and_budget_cards_raise_and_stop() {
     assert_eq!(agent(&env, &second)["state"], "stopped");
 
     // The spend card: today, this batch with its caps, and 14 bars, today's not empty.
-    let spend = shows(client, "#spend-card", "This batch").await;
-    assert!(spend.contains("Today"), "{spend}");
-    assert!(spend.contains("agent $0.0001"), "the caps: {spend}");
+    // The card redraws after agents change: each line is waited for, not read once.
+    shows(client, "#spend-card", "This batch").await;
+    shows(client, "#spend-card", "Today").await;
+    shows(client, "#spend-card", "agent $0.0001").await;
     let bars = client
         .find_all(Locator::Css("#spend-card svg rect"))
         .await
