@@ -189,7 +189,7 @@ impl Supervisor {
             }
         };
         Some(format!(
-            "waiting for budget: the {} cap ${:.2} is spent (${:.4}); {what}",
+            "waiting for budget: the {} cap ${:.4} is spent (${:.4}); {what}",
             cap.scope.as_str(),
             cap.cap,
             cap.spent
@@ -500,6 +500,27 @@ impl Supervisor {
             .await?;
         self.schedule().await;
         Ok(agent)
+    }
+
+    /// Looks at the queue again every minute while some agent waits for budget: a new
+    /// local day lifts the daily cap with no event to say so.
+    pub(super) fn recheck_held_agents(self: &Arc<Self>) {
+        let this = self.clone();
+        let mut shutdown = self.shutdown.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    () = tokio::time::sleep(std::time::Duration::from_secs(60)) => {}
+                    _ = shutdown.wait_for(|stop| *stop) => return,
+                }
+                let held = this.list().iter().any(|a| {
+                    a.state == AgentState::Queued && a.activity.starts_with("waiting for budget")
+                });
+                if held {
+                    this.schedule().await;
+                }
+            }
+        });
     }
 
     /// Whether agent `a` is paused at a cap: `waiting` with no process.
