@@ -12,6 +12,7 @@
 pub mod agent;
 pub mod approval;
 pub mod budget;
+pub mod budget_answer;
 pub mod chain;
 pub mod control;
 pub mod forget;
