@@ -9,7 +9,7 @@
 //   transcript.js typed transcript events           dom.js      helpers; text is never HTML
 //   tabs.js       which tab shows                   icons.js    a glyph per state
 //   devices.js    "Add a device": a pairing code, link and QR code
-//   hosts.js      other machines' states
+//   hosts.js      other machines' states            spend.js    the spend card, budget cards
 
 import { $, api, el, tickAgo } from "./dom.js";
 import { connect } from "./live.js";
@@ -23,6 +23,7 @@ import { notified, startNotifications, registerWorker } from "./notify.js";
 import { addDevice } from "./devices.js";
 import { closePanel } from "./panel.js";
 import { showTab, tabShowing, whenShown } from "./tabs.js";
+import { refreshSpend, spendChanged } from "./spend.js";
 
 /** One live event, to the module that shows it. */
 function apply(event) {
@@ -69,6 +70,8 @@ document.addEventListener("DOMContentLoaded", async () => {
   whenShown("batches", renderBatches);
   // The batch view follows the agents while it shows.
   onAgentsChanged(() => { if (tabShowing("batches")) renderBatches(); });
+  onAgentsChanged(spendChanged);
+  refreshSpend();
   $("spawn-form").addEventListener("submit", spawn);
   // The spawn form is folded away on a phone until asked for; a wide screen shows it.
   if (window.matchMedia("(min-width: 700px)").matches) $("spawn-fold").open = true;

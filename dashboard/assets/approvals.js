@@ -12,6 +12,7 @@ import { api, el, agoNode } from "./dom.js";
 import { agents } from "./agents.js";
 import { stateIcon } from "./icons.js";
 import { questionBody } from "./question.js";
+import { budgetBody } from "./spend.js";
 
 const pending = new Map();
 const cards = new Map();
@@ -83,6 +84,8 @@ export const KINDS = {
   // An agent's question (ask_human): its body carries the choices and a box for any
   // other answer, and answers through /answer itself (question.js).
   question: { title: () => "question", body: (a) => questionBody(a, () => remove(a.id)), actions: () => [] },
+  // An agent paused at a spending cap: Raise (by an amount) and Stop, in spend.js.
+  budget: { title: () => "budget", body: (a) => budgetBody(a, () => remove(a.id)), actions: () => [] },
 };
 
 /** Who asks, once: the agent's name and state (live from agents.js), or the session. */

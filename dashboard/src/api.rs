@@ -323,6 +323,10 @@ pub struct DecideBody {
     /// `local` for this machine.
     #[serde(default)]
     host: String,
+    /// For a budget approval's "allow": raise the cap by this many US dollars (0 or
+    /// absent: by the cap's own amount again).
+    #[serde(default)]
+    raise_usd: f64,
 }
 
 async fn decide(
@@ -347,6 +351,7 @@ async fn decide(
                 message: body.message,
                 device_token: String::new(),
                 client: "dashboard (another host)".to_owned(),
+                raise_usd: body.raise_usd,
             })
             .await?;
         let mut approval = serde_json::to_value(response.into_inner().approval).unwrap_or_default();
@@ -364,6 +369,7 @@ async fn decide(
             message: body.message,
             device_token,
             client: "dashboard".to_owned(),
+            raise_usd: body.raise_usd,
         })
         .await?;
     Ok(Json(response.into_inner().approval).into_response())

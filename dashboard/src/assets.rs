@@ -45,6 +45,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     asset!("question.js", JS),
     asset!("panel.js", JS),
     asset!("sessions.js", JS),
+    asset!("spend.js", JS),
     asset!("sw.js", JS),
     asset!("tabs.js", JS),
     asset!("thread.js", JS),

@@ -31,6 +31,7 @@ pub mod pair;
 pub mod remotes;
 pub mod serve;
 pub mod talk;
+pub mod spend;
 pub mod tls;
 pub mod trust;
 
@@ -200,6 +201,7 @@ pub async fn run(
     let app: Router = Router::new()
         .merge(api::routes())
         .merge(integration::routes())
+        .merge(spend::routes())
         .merge(live::routes())
         .merge(notify::routes())
         .merge(pair::routes())

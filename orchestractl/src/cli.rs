@@ -181,15 +181,43 @@ pub struct ApprovalsArgs {
 /// `orchestractl approve`
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  orchestractl approve 3f2a\n  orchestractl approve 3f2a --always   # also apply Claude Code's suggested rule, so it is not asked again"
+    after_help = "Examples:\n  orchestractl approve 3f2a\n  orchestractl approve 3f2a --always   # also apply Claude Code's suggested rule, so it is not asked again\n  orchestractl approve 9b1c --raise 1  # a budget approval: raise the cap by $1 and go on\n\nA budget approval (an agent paused at its, its batch's or the day's cap) is let go on by\n`approve`, which raises that cap by --raise X dollars (by default, by the cap's own amount\nagain) and resumes the agent where it stopped; `deny` stops it. --raise on a tool call's\napproval is refused, as are negative, zero, non-numeric, inf and NaN raises."
 )]
 pub struct ApproveArgs {
     /// Approval id, or any unique prefix
     pub id: String,
     /// Also apply the request's permission suggestions (for example a rule allowing this
     /// command), so that the same call is not asked again
-    #[arg(long)]
+    #[arg(long, conflicts_with = "raise")]
     pub always: bool,
+    /// For a budget approval: raise the cap by X US dollars [default: the cap's amount again]
+    #[arg(long, value_name = "X", value_parser = raise_usd, allow_negative_numbers = true)]
+    pub raise: Option<f64>,
+}
+
+/// A cap in US dollars: a finite number, 0 or more.
+fn usd(text: &str) -> Result<f64, String> {
+    let value: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of US dollars; give one like 2.50"))?;
+    if !value.is_finite() || value < 0.0 {
+        return Err(format!(
+            "{text:?} is not a cap: give a number of US dollars, 0 or more (0 for none), like 2.50"
+        ));
+    }
+    Ok(value)
+}
+
+/// A raise in US dollars: a finite number above 0.
+fn raise_usd(text: &str) -> Result<f64, String> {
+    match usd(text)? {
+        0.0 => Err(
+            "a raise of 0 lets nothing more be spent: give a number of US dollars above 0, like 1"
+                .to_owned(),
+        ),
+        value => Ok(value),
+    }
 }
 
 /// `orchestractl deny`
@@ -420,10 +448,21 @@ pub struct ExportArgs {
 
 /// `orchestractl analytics`
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  orchestractl analytics                        # per project and per day, as before\n  orchestractl analytics --by day --since 7d    # spend per local day, like ccusage daily\n  orchestractl analytics --by agent --json      # {\"rows\": [...], \"total\": {...}}\n  orchestractl analytics --by batch --since 2026-11-03\n\nWith --by, each usage line counts on its own timestamp's local day (TZ), as ccusage\ncounts it; agents and batches carry their CLI's own figures, and sessions started by hand\nare the row \"(by hand)\". --since counts whole local days; --hours does not go with --by."
+)]
 pub struct AnalyticsArgs {
     /// Only sessions modified in the last H hours [default: all]
-    #[arg(long, value_name = "H", allow_negative_numbers = true)]
+    #[arg(long, value_name = "H", allow_negative_numbers = true, conflicts_with_all = ["by", "since"])]
     pub hours: Option<f64>,
+    /// Group by project, day (local time), agent, batch or model; --json then gives
+    /// {"rows": [...], "total": {...}}
+    #[arg(long, value_name = "WHAT", value_parser = ["project", "day", "agent", "batch", "model"])]
+    pub by: Option<String>,
+    /// With --by: from this local day on: 24h, 7d (whole days back from now) or a date
+    /// like 2026-11-03 [default: all]
+    #[arg(long, value_name = "WHEN", requires = "by")]
+    pub since: Option<String>,
 }
 
 /// `orchestractl watch`
@@ -447,12 +486,17 @@ pub struct ResumeArgs {
     /// Resume even while a Claude process is writing the session
     #[arg(long)]
     pub force: bool,
+    /// Refused: a resumed session has no cap of its own; it runs under
+    /// default_max_budget_usd and daily_max_budget_usd from the config (give a task its own
+    /// cap with `spawn --max-budget-usd`)
+    #[arg(long, value_name = "X", allow_negative_numbers = true)]
+    pub max_budget_usd: Option<String>,
 }
 
 /// `orchestractl spawn`
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  orchestractl spawn \"build auth API\" \"write tests\" \"optimize queries\"\n  orchestractl spawn --parallel 2 --base develop \"fix the flaky test\"\n  orchestractl spawn --no-worktree --model sonnet \"summarize this repo\"\n\nEach task gets a worktree <repo>/.worktrees/task-<slug> on a new branch orchestra/<slug>.\nTasks beyond --parallel are queued and start as others finish; none is dropped."
+    after_help = "Examples:\n  orchestractl spawn \"build auth API\" \"write tests\" \"optimize queries\"\n  orchestractl spawn --parallel 2 --base develop \"fix the flaky test\"\n  orchestractl spawn --no-worktree --model sonnet \"summarize this repo\"\n\nEach task gets a worktree <repo>/.worktrees/task-<slug> on a new branch orchestra/<slug>.\nTasks beyond --parallel are queued and start as others finish; none is dropped.\n\nBudgets: --max-budget-usd caps each agent, --batch-max-budget-usd the spawn's agents\ntogether, and daily_max_budget_usd in the config all agents of a (local) day. At a cap an\nagent pauses (its session kept) and shows `waiting` with a budget approval:\n  orchestractl approve ID --raise 2   # raise the cap by $2 and go on where it stopped\n  orchestractl deny ID                # stop it (stop_reason \"budget\")\nA cap must be a number of dollars, 0 or more (0: none); negative, non-numeric, inf and\nNaN are refused. A resumed session (`orchestractl resume`) has no cap of its own; the\ndaily cap covers it.\n  orchestractl spawn --max-budget-usd 0.50 --batch-max-budget-usd 2 \"task a\" \"task b\""
 )]
 pub struct SpawnArgs {
     /// The tasks, one agent each
@@ -479,9 +523,14 @@ pub struct SpawnArgs {
     /// Tool pattern allowed without asking (repeatable) [default: bypass_permissions from the config]
     #[arg(long = "allowed-tools", value_name = "PATTERN")]
     pub allowed_tools: Vec<String>,
-    /// Spending cap per agent, in USD
-    #[arg(long, value_name = "X")]
+    /// Spending cap per agent in USD [default: default_max_budget_usd from the config]; at
+    /// the cap the agent pauses and asks (a "budget" approval) instead of failing
+    #[arg(long, value_name = "X", value_parser = usd, allow_negative_numbers = true)]
     pub max_budget_usd: Option<f64>,
+    /// Spending cap of all the agents of this spawn together, in USD; at the cap they pause
+    /// and ask, and its queued tasks wait
+    #[arg(long, value_name = "X", value_parser = usd, allow_negative_numbers = true)]
+    pub batch_max_budget_usd: Option<f64>,
     /// Start these tasks once AGENT is done, from its branch, with its result as context
     #[arg(long, value_name = "AGENT")]
     pub after: Option<String>,

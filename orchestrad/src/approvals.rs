@@ -50,28 +50,6 @@ pub enum ApprovalState {
     Answered,
 }
 
-/// What an approval asks for. New kinds (a budget to raise, ...) slot in here: each is
-/// the same record, queue and timeout; only the answer and how it travels differ.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum ApprovalKind {
-    /// A Claude Code tool call to allow or deny.
-    #[default]
-    Tool,
-    /// An agent's question to the human (`ask_human`), answered with text.
-    Question,
-}
-
-impl ApprovalKind {
-    /// The name on the wire and in the CLI.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ApprovalKind::Tool => "tool",
-            ApprovalKind::Question => "question",
-        }
-    }
-}
-
 impl ApprovalState {
     /// The name on the wire and in the CLI.
     pub fn as_str(self) -> &'static str {
@@ -84,6 +62,45 @@ impl ApprovalState {
             ApprovalState::Answered => "answered",
         }
     }
+}
+
+/// What an approval asks. One record for every kind, with the same store, bus, timeout
+/// and first-answer-wins rule; only the way the answer travels differs (a tool's answer
+/// goes to the process on stdin, a question's back as its MCP call's result, a budget's
+/// raises the cap and resumes the agent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ApprovalKind {
+    /// A Claude Code tool call waiting for a yes or no.
+    #[default]
+    Tool,
+    /// An agent's question to the human (`ask_human`), answered with text.
+    Question,
+    /// An agent paused at a spending cap, waiting to be let go on (raise) or stopped.
+    Budget,
+}
+
+impl ApprovalKind {
+    /// The name on the wire and in the CLI.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApprovalKind::Tool => "tool",
+            ApprovalKind::Question => "question",
+            ApprovalKind::Budget => "budget",
+        }
+    }
+}
+
+/// A cap that was reached: what a budget approval carries.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BudgetAsk {
+    /// Spent in the cap's scope, USD.
+    pub spent_usd: f64,
+    /// The cap, USD.
+    pub budget_usd: f64,
+    /// `agent`, `batch` or `day`.
+    pub scope: String,
 }
 
 /// What a person answered.
@@ -100,12 +117,16 @@ pub enum Decision {
     Answer(String),
 }
 
-/// One tool call waiting for (or given) an answer.
+/// One thing waiting for (or given) an answer: a tool call, a question or a budget.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Approval {
     /// Short unique id (8 hex digits); any unique prefix names it.
     pub id: String,
+    /// What is asked: a tool call, a question or a budget.
+    pub kind: ApprovalKind,
+    /// For a budget approval: the cap reached and what was spent.
+    pub budget: BudgetAsk,
     /// The agent that asks; empty for a hand-started session.
     pub agent_id: String,
     /// The Claude Code session that asks, when known.
@@ -141,8 +162,6 @@ pub struct Approval {
     /// set with the answer, in the same write, and cleared once the shim takes it or the
     /// agent ends, so neither a failed send nor a restart loses it.
     pub undelivered: bool,
-    /// A tool call or a question.
-    pub kind: ApprovalKind,
     /// A question's text.
     pub question: String,
     /// A question's suggested answers (may be empty: any text).
@@ -161,6 +180,12 @@ impl Approval {
                 .collect::<Vec<_>>()
                 .join(" ");
             return format!("Question: {text}");
+        }
+        if self.kind == ApprovalKind::Budget {
+            return format!(
+                "budget: ${:.4} spent of the {} cap ${:.4}",
+                self.budget.spent_usd, self.budget.scope, self.budget.budget_usd
+            );
         }
         let detail = ["command", "file_path", "path", "pattern", "url"]
             .iter()
@@ -528,8 +553,9 @@ impl Approvals {
 }
 
 fn resolve(approval: &mut Approval, state: ApprovalState, by: &str, message: &str) {
-    // An agent's process waits for every answer but a cancel (its request went away).
-    // A question's answer travels back as the MCP call's result, not through the shim.
+    // An agent's process waits for every answer to a tool call but a cancel (its request
+    // went away). A question's answer travels back as the MCP call's result, not through
+    // the shim, and a budget's answer is acted on by the daemon itself.
     approval.undelivered = !approval.agent_id.is_empty()
         && approval.kind == ApprovalKind::Tool
         && state != ApprovalState::Cancelled;

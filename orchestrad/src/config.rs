@@ -50,6 +50,12 @@ pub struct Config {
     /// could run code as soon as an agent starts in it. Agents always get the `orchestra`
     /// server and the user's own (user-scope) servers.
     pub repo_mcp_servers: bool,
+    /// Spending cap in USD of each agent whose spawn gives no `--max-budget-usd`; 0 for
+    /// none. At the cap the agent pauses and asks (a "budget" approval).
+    pub default_max_budget_usd: f64,
+    /// Spending cap in USD of all agents together in one day (local time); 0 for none.
+    /// At the cap running agents pause and ask, and queued ones wait.
+    pub daily_max_budget_usd: f64,
 }
 
 impl Default for Config {
@@ -73,6 +79,8 @@ impl Default for Config {
             sandbox: false,
             sandbox_allowed_domains: Vec::new(),
             repo_mcp_servers: false,
+            default_max_budget_usd: 0.0,
+            daily_max_budget_usd: 0.0,
         }
     }
 }
@@ -107,6 +115,8 @@ const KNOWN_KEYS: &[&str] = &[
     "sandbox",
     "sandbox_allowed_domains",
     "repo_mcp_servers",
+    "default_max_budget_usd",
+    "daily_max_budget_usd",
 ];
 
 /// Why a config file could not be used.
@@ -258,6 +268,16 @@ impl Config {
         };
         if self.default_parallel == 0 {
             return Err(invalid("default_parallel must be at least 1"));
+        }
+        for (key, value) in [
+            ("default_max_budget_usd", self.default_max_budget_usd),
+            ("daily_max_budget_usd", self.daily_max_budget_usd),
+        ] {
+            if !value.is_finite() || value < 0.0 {
+                return Err(invalid(&format!(
+                    "{key} must be a number of US dollars, 0 or more (0 for no cap), like 5"
+                )));
+            }
         }
         if self.heartbeat_interval == 0 {
             return Err(invalid("heartbeat_interval must be at least 1 (seconds)"));

@@ -47,6 +47,7 @@ pub mod repair;
 pub mod sandbox;
 pub mod server;
 pub mod sessions;
+pub mod spend;
 pub mod store;
 pub mod supervisor;
 pub mod talk;

@@ -13,7 +13,8 @@ use crate::output;
 
 /// The JSON form of an approval: the fields the README documents, with the tool input
 /// as a JSON object rather than text. A question (`kind: "question"`) also carries its
-/// `question`, `choices` and `answer`.
+/// `question`, `choices` and `answer`; a budget approval adds `budget`:
+/// `{spent_usd, budget_usd, scope}`.
 pub fn to_json(a: &Approval) -> Value {
     let mut value = json!({
         "id": a.id,
@@ -33,6 +34,13 @@ pub fn to_json(a: &Approval) -> Value {
         value["question"] = json!(a.question);
         value["choices"] = json!(a.choices);
         value["answer"] = json!(a.answer);
+    }
+    if a.kind == "budget" {
+        value["budget"] = json!({
+            "spent_usd": a.spent_usd,
+            "budget_usd": a.budget_usd,
+            "scope": a.budget_scope,
+        });
     }
     value
 }
@@ -81,7 +89,8 @@ pub async fn run(ctx: &Ctx, args: ApprovalsArgs) -> anyhow::Result<ExitCode> {
                 .any(|a| a.state == "pending" && a.kind != "question")
             {
                 println!(
-                    "\nanswer with `orchestractl approve ID [--always]` or `orchestractl deny ID [--message TEXT]`"
+                    "\nanswer with `orchestractl approve ID [--always]` or `orchestractl deny ID [--message TEXT]`; \
+                     a budget: `orchestractl approve ID [--raise USD]` goes on, `deny ID` stops it"
                 );
             }
             if let Some(q) = approvals

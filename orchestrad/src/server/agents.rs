@@ -109,6 +109,7 @@ impl Agents for AgentsService {
             permission_mode: req.permission_mode,
             allowed_tools: req.allowed_tools,
             max_budget_usd: req.max_budget_usd,
+            batch_max_budget_usd: req.batch_max_budget_usd,
             // An empty map (a spawn from another machine, `--host`): the daemon's own
             // environment, which is this machine's.
             env: if req.env.is_empty() {

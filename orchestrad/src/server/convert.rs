@@ -198,6 +198,10 @@ impl From<&AgentRecord> for pb::Agent {
                     })
                     .collect(),
             }),
+            stop_reason: a.stop_reason.clone(),
+            max_budget_usd: a.max_budget_usd,
+            batch_max_budget_usd: a.batch_max_budget_usd,
+            budget_scope: a.budget_scope.clone(),
         }
     }
 }
@@ -274,6 +278,9 @@ impl From<&crate::approvals::Approval> for pb::Approval {
             question: a.question.clone(),
             choices: a.choices.clone(),
             answer: a.answer.clone(),
+            spent_usd: a.budget.spent_usd,
+            budget_usd: a.budget.budget_usd,
+            budget_scope: a.budget.scope.clone(),
         }
     }
 }

@@ -210,7 +210,11 @@ impl Supervisor {
     /// approval does not outlive the daemon: its caller's connection went with it).
     pub fn arm_timeout(self: &Arc<Self>, approval: &Approval) {
         let limit = self.settings.config.approval_timeout_s;
-        if limit == 0 || approval.state != ApprovalState::Pending {
+        // A budget's pause costs nothing while it waits: it waits for a person.
+        if limit == 0
+            || approval.state != ApprovalState::Pending
+            || approval.kind != crate::approvals::ApprovalKind::Tool
+        {
             return;
         }
         let due = approval.created_at_ms + (limit as i64) * 1000;

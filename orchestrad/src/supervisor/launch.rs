@@ -44,11 +44,8 @@ impl Supervisor {
                 PERMISSION_MODES.join(", ")
             )));
         }
-        if options.max_budget_usd < 0.0 || !options.max_budget_usd.is_finite() {
-            return Err(SupervisorError::Invalid(
-                "--max-budget-usd must be 0 or more".to_owned(),
-            ));
-        }
+        super::budget::check_cap("--max-budget-usd", options.max_budget_usd)?;
+        super::budget::check_cap("--batch-max-budget-usd", options.batch_max_budget_usd)?;
         self.claude_program(&options.env)?;
         if let Some(refused) = self.store.refuses_writes() {
             // Nothing is started that could not be recorded.
@@ -128,7 +125,12 @@ impl Supervisor {
                     options.permission_mode.clone()
                 },
                 allowed_tools: allowed_tools.clone(),
-                max_budget_usd: options.max_budget_usd,
+                max_budget_usd: if options.max_budget_usd > 0.0 {
+                    options.max_budget_usd
+                } else {
+                    config.default_max_budget_usd
+                },
+                batch_max_budget_usd: options.batch_max_budget_usd,
                 batch_id: batch_id.clone(),
                 parallel,
                 pending_input: vec![task.clone()],
@@ -263,7 +265,11 @@ impl RunFiles {
 
 /// The Claude Code arguments for a run of `agent`. No text of a task goes here: tasks
 /// reach Claude Code on stdin, and the rest in [`RunFiles`].
-fn claude_args(agent: &AgentRecord, files: &RunFiles) -> Vec<String> {
+///
+/// `budget` is the CLI's own `--max-budget-usd`: the nearest cap's headroom (see
+/// [`Supervisor::cli_budget`]), so that the CLI stops a long turn right after the request
+/// that reaches it, never before.
+fn claude_args(agent: &AgentRecord, files: &RunFiles, budget: Option<f64>) -> Vec<String> {
     let mut args: Vec<String> = [
         "-p",
         "--output-format",
@@ -305,8 +311,10 @@ fn claude_args(agent: &AgentRecord, files: &RunFiles) -> Vec<String> {
     }
     // Whatever is not allowed asks over stdio (see `approval.rs`) instead of being refused.
     flag("--permission-prompt-tool", "stdio");
-    if agent.max_budget_usd > 0.0 {
-        flag("--max-budget-usd", &agent.max_budget_usd.to_string());
+    if let Some(budget) = budget {
+        // The CLI refuses 0 ("must be a number greater than 0"); a run is never started
+        // with nothing left, so this only guards against rounding.
+        flag("--max-budget-usd", &budget.max(1e-9).to_string());
     }
     // A hidden flag of Claude Code's (`help-2.1.330.txt`), the file twin of
     // `--append-system-prompt`.
@@ -342,6 +350,16 @@ async fn restored_cost(sup: &Arc<Supervisor>, id: &str) -> f64 {
 /// Starts a run of agent `id`: records the intent, prepares the worktree, writes the spec
 /// and starts the shim. Failures end the agent as `failed` with the reason.
 pub async fn start(sup: &Arc<Supervisor>, id: &str) {
+    // A cap below what was spent already pauses at once, before any request is made.
+    if let Some(cap) = sup.peek(id, Clone::clone).and_then(|a| sup.reached(&a)) {
+        tracing::info!(
+            agent = id,
+            scope = cap.scope.as_str(),
+            "at its cap before a run; paused"
+        );
+        sup.pause_at(id, cap).await;
+        return;
+    }
     let restored = restored_cost(sup, id).await;
     let intent = sup
         .update(id, |a| {
@@ -438,7 +456,7 @@ fn prepare_and_launch(sup: &Supervisor, agent: &AgentRecord) -> Result<(u32, Vec
     let messages = sup.waiting_input(&agent.id);
     let spec = Spec {
         program,
-        args: claude_args(agent, &files),
+        args: claude_args(agent, &files, sup.cli_budget(agent)),
         cwd: agent.cwd.clone(),
         env: env
             .iter()
@@ -509,7 +527,7 @@ mod tests {
             mcp_config: PathBuf::from("/state/agents/a1/mcp-config.json"),
             repo_mcp_servers: false,
         };
-        let args = claude_args(&agent, &files);
+        let args = claude_args(&agent, &files, None);
         let at = args
             .iter()
             .position(|a| a == "--mcp-config")
@@ -526,6 +544,6 @@ mod tests {
             "{args:?}"
         );
         files.repo_mcp_servers = true;
-        assert!(!claude_args(&agent, &files).contains(&"--strict-mcp-config".to_owned()));
+        assert!(!claude_args(&agent, &files, None).contains(&"--strict-mcp-config".to_owned()));
     }
 }

@@ -5,3 +5,4 @@
 
 mod approvals;
 mod questions;
+mod budget;

@@ -13,4 +13,5 @@ mod dashboard_lan;
 mod dashboard_phone;
 mod dashboard_talk;
 mod dashboard_talk_browser;
+mod dashboard_spend;
 mod dashboard_tls;

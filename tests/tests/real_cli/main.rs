@@ -4,6 +4,7 @@
 //! file below is one subject.
 
 mod approvals_real;
+mod budget_real;
 mod fake_claude_shape;
 mod integration_real;
 mod real_claude;
