@@ -30,8 +30,8 @@ pub mod notify;
 pub mod pair;
 pub mod remotes;
 pub mod serve;
-pub mod talk;
 pub mod spend;
+pub mod talk;
 pub mod tls;
 pub mod trust;
 

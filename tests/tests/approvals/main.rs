@@ -4,5 +4,5 @@
 //! file below is one subject.
 
 mod approvals;
-mod questions;
 mod budget;
+mod questions;

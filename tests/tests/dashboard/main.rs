@@ -7,11 +7,11 @@
 mod dashboard_auth;
 mod dashboard_batches;
 mod dashboard_browser;
-mod dashboard_hosts;
 mod dashboard_ca;
+mod dashboard_hosts;
 mod dashboard_lan;
 mod dashboard_phone;
+mod dashboard_spend;
 mod dashboard_talk;
 mod dashboard_talk_browser;
-mod dashboard_spend;
 mod dashboard_tls;
