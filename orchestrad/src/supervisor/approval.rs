@@ -210,10 +210,11 @@ impl Supervisor {
     /// approval does not outlive the daemon: its caller's connection went with it).
     pub fn arm_timeout(self: &Arc<Self>, approval: &Approval) {
         let limit = self.settings.config.approval_timeout_s;
-        // A budget's pause costs nothing while it waits: it waits for a person.
+        // A budget's pause costs nothing while it waits: it waits for a person. Tool
+        // calls and agents' questions expire.
         if limit == 0
             || approval.state != ApprovalState::Pending
-            || approval.kind != crate::approvals::ApprovalKind::Tool
+            || approval.kind == crate::approvals::ApprovalKind::Budget
         {
             return;
         }
