@@ -211,7 +211,16 @@ fn usd(text: &str) -> Result<f64, String> {
 
 /// A raise in US dollars: a finite number above 0.
 fn raise_usd(text: &str) -> Result<f64, String> {
-    match usd(text)? {
+    let value: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of US dollars; give one like 1.50"))?;
+    if !value.is_finite() || value < 0.0 {
+        return Err(format!(
+            "{text:?} is not a raise: give a number of US dollars above 0, like 1.50"
+        ));
+    }
+    match value {
         0.0 => Err(
             "a raise of 0 lets nothing more be spent: give a number of US dollars above 0, like 1"
                 .to_owned(),
