@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use orchestra_tests::hosts::proxy_command;
 use orchestra_tests::web::{Dashboard, http, login_cookie, read_text_frame, upgrade};
-use orchestra_tests::{TestEnv, all_finished, wait_until};
+use orchestra_tests::{Gate, TestEnv, all_finished, wait_until};
 use serde_json::Value;
 
 /// What a page opening now gets first: the snapshot.
@@ -262,4 +262,146 @@ async fn in_the_browser_another_hosts_card_names_it_and_allow_reaches_it() {
     });
     shows(client, "#hosts-strip", "b: unreachable since").await;
     browser::screenshot(client, "hosts-unreachable").await;
+}
+
+/// An agent button's route on the page of a, naming host b: `(status, body)`.
+fn on_b(port: u16, cookie: &str, method: &str, path: &str, body: &str) -> (u16, String) {
+    let origin = format!("http://127.0.0.1:{port}");
+    let (status, _, body) = http(
+        port,
+        method,
+        path,
+        &[
+            ("Cookie", cookie),
+            ("Origin", &origin),
+            ("Content-Type", "application/json"),
+        ],
+        body,
+    );
+    (status, body)
+}
+
+/// The agent buttons of b's card (Logs, Stop, Send, Changes) reach b's daemon, not a's;
+/// a host that is not configured is refused in words, and nothing runs on a.
+#[test]
+fn another_hosts_agent_buttons_reach_that_host() {
+    let a = TestEnv::new();
+    let b = TestEnv::new();
+    let _b_daemon = b.spawn_daemon();
+    a.ctl_ok(&[
+        "hosts",
+        "add",
+        "b",
+        "local",
+        "--command",
+        &proxy_command(&b, false),
+    ]);
+    let b_repo = b.git_repo();
+    let b_repo = b_repo.to_str().expect("utf-8");
+    let talked = b.ctl_json(&["spawn", "--repo", b_repo, "CHATTY:2 said-on-b"]);
+    let talked = talked[0]["id"].as_str().expect("id").to_owned();
+    let held = Gate::new(&b, "held");
+    let running = b.ctl_json(&["spawn", "--repo", b_repo, &held.task("runs-on-b")]);
+    let running = running[0]["id"].as_str().expect("id").to_owned();
+    let dash = Dashboard::start(&a, &[]);
+    let cookie = login_cookie(&a, dash.port);
+    let origin = format!("http://127.0.0.1:{}", dash.port);
+    wait_until("the page shows b up", || {
+        snapshot(dash.port, &cookie)["hosts"][0]["state"] == "up"
+    });
+    wait_until("b's chatty agent finishes", || {
+        b.ctl_json(&["status", "--all"])
+            .as_array()
+            .is_some_and(|list| {
+                list.iter()
+                    .any(|x| x["id"] == talked.as_str() && x["state"] == "done")
+            })
+    });
+
+    // Logs: b's transcript, through the page of a.
+    let headers = [("Cookie", cookie.as_str()), ("Origin", origin.as_str())];
+    let mut ws = upgrade(
+        dash.port,
+        &format!("/ws/logs/{talked}?events=1&host=b"),
+        &headers,
+    )
+    .expect("the log socket of b's agent opens");
+    let mut seen = String::new();
+    loop {
+        let frame = read_text_frame(&mut ws).expect("a frame before the end");
+        let frame: Value = serde_json::from_str(&frame).expect("JSON");
+        assert_ne!(frame["type"], "error", "{frame:#}");
+        if frame["type"] == "end" {
+            break;
+        }
+        seen.push_str(&frame.to_string());
+    }
+    assert!(
+        seen.contains("working on it, step 1"),
+        "b's transcript: {seen}"
+    );
+    // A host that is not configured: refused before the upgrade, in words.
+    let (status, _, _) = http(
+        dash.port,
+        "GET",
+        &format!("/ws/logs/{talked}?events=1&host=nope"),
+        &[
+            ("Cookie", cookie.as_str()),
+            ("Origin", origin.as_str()),
+            ("Upgrade", "websocket"),
+            ("Connection", "Upgrade"),
+            ("Sec-WebSocket-Version", "13"),
+            ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+        ],
+        "",
+    );
+    assert_eq!(status, 404, "an unknown host's log is refused before the upgrade");
+
+    // Changes: b's diff (its worktree is b's).
+    let (status, body) = on_b(
+        dash.port,
+        &cookie,
+        "GET",
+        &format!("/api/agents/{talked}/diff?stat=1&host=b"),
+        "",
+    );
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = on_b(
+        dash.port,
+        &cookie,
+        "GET",
+        &format!("/api/agents/{talked}/diff?stat=1"),
+        "",
+    );
+    assert_eq!(status, 404, "a's daemon does not know b's agent: {body}");
+
+    // Stop: refused for an unknown host (the agent runs on), then stopped on b.
+    for path in [
+        format!("/api/agents/{running}/stop?host=nope"),
+        format!("/api/agents/{running}/send?host=nope"),
+        format!("/api/agents/{running}/review?host=nope"),
+        format!("/api/agents/{running}/diff?host=nope"),
+    ] {
+        let method = if path.contains("/diff") { "GET" } else { "POST" };
+        let body = if method == "GET" { "" } else { r#"{"message":"x"}"# };
+        let (status, body) = on_b(dash.port, &cookie, method, &path, body);
+        assert_eq!(status, 404, "{path}: {body}");
+        assert!(body.contains("no host named \\\"nope\\\""), "{path}: {body}");
+    }
+    let (status, body) = on_b(
+        dash.port,
+        &cookie,
+        "POST",
+        &format!("/api/agents/{running}/stop?host=b"),
+        "",
+    );
+    assert_eq!(status, 200, "{body}");
+    wait_until("b's running agent is stopped on b", || {
+        b.ctl_json(&["status", "--all"])
+            .as_array()
+            .is_some_and(|list| {
+                list.iter()
+                    .any(|x| x["id"] == running.as_str() && x["state"] == "stopped")
+            })
+    });
 }
