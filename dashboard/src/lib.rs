@@ -179,7 +179,7 @@ pub async fn run(
         client.clone(),
         base_url(&config, port),
     ));
-    let remotes = remotes::Remotes::start(hub.clone());
+    let remotes = remotes::Remotes::start(hub.clone(), client.clone());
     let cert = tls.as_ref().map(|(info, _)| info.clone());
     let hosts = hosts::Hosts::new(
         port,

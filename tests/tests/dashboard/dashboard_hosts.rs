@@ -355,7 +355,10 @@ fn another_hosts_agent_buttons_reach_that_host() {
         ],
         "",
     );
-    assert_eq!(status, 404, "an unknown host's log is refused before the upgrade");
+    assert_eq!(
+        status, 404,
+        "an unknown host's log is refused before the upgrade"
+    );
 
     // Changes: b's diff (its worktree is b's).
     let (status, body) = on_b(
@@ -382,11 +385,22 @@ fn another_hosts_agent_buttons_reach_that_host() {
         format!("/api/agents/{running}/review?host=nope"),
         format!("/api/agents/{running}/diff?host=nope"),
     ] {
-        let method = if path.contains("/diff") { "GET" } else { "POST" };
-        let body = if method == "GET" { "" } else { r#"{"message":"x"}"# };
+        let method = if path.contains("/diff") {
+            "GET"
+        } else {
+            "POST"
+        };
+        let body = if method == "GET" {
+            ""
+        } else {
+            r#"{"message":"x"}"#
+        };
         let (status, body) = on_b(dash.port, &cookie, method, &path, body);
         assert_eq!(status, 404, "{path}: {body}");
-        assert!(body.contains("no host named \\\"nope\\\""), "{path}: {body}");
+        assert!(
+            body.contains("no host named \\\"nope\\\""),
+            "{path}: {body}"
+        );
     }
     let (status, body) = on_b(
         dash.port,
@@ -404,4 +418,99 @@ fn another_hosts_agent_buttons_reach_that_host() {
                     .any(|x| x["id"] == running.as_str() && x["state"] == "stopped")
             })
     });
+}
+
+/// A webhook stand-in on this machine: every request body it gets, in order.
+fn webhook_receiver() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{BufRead as _, BufReader, Read as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the receiver");
+    let url = format!(
+        "http://{}/hook",
+        listener.local_addr().expect("the receiver's address")
+    );
+    let bodies = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let kept = bodies.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some((name, value)) = line.split_once(':')
+                    && name.eq_ignore_ascii_case("content-length")
+                {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            if reader.read_exact(&mut body).is_ok() {
+                kept.lock()
+                    .expect("bodies")
+                    .push(String::from_utf8_lossy(&body).into_owned());
+            }
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+        }
+    });
+    (url, bodies)
+}
+
+/// An approval on b reaches a's own notification channels (here a webhook; Web Push
+/// subscriptions are channels of the same daemon), named as b's: the dashboard relays
+/// what b's daemon tells it to a's daemon.
+#[test]
+fn another_hosts_approval_reaches_this_machines_notification_channels() {
+    let a = TestEnv::new();
+    let b = TestEnv::new();
+    let (hook, bodies) = webhook_receiver();
+    a.write_config(&serde_json::json!({
+        "claude_command": orchestra_tests::bin("fake-claude"),
+        "heartbeat_interval": 1,
+        "notifications": [{"kind": "webhook", "url": hook}],
+    }));
+    let _b_daemon = b.spawn_daemon();
+    a.ctl_ok(&[
+        "hosts",
+        "add",
+        "b",
+        "local",
+        "--command",
+        &proxy_command(&b, false),
+    ]);
+    let dash = Dashboard::start(&a, &[]);
+    let cookie = login_cookie(&a, dash.port);
+    // b's notifications are followed from the moment b is up.
+    wait_until("the page shows b up", || {
+        snapshot(dash.port, &cookie)["hosts"][0]["state"] == "up"
+    });
+    let b_repo = b.git_repo();
+    let spawned = b.ctl_json(&[
+        "spawn",
+        "--repo",
+        b_repo.to_str().expect("utf-8"),
+        "TOOL_BASH:touch asked-on-b.txt",
+    ]);
+    let b_agent = spawned[0]["id"].as_str().expect("id").to_owned();
+
+    let mut told = Value::Null;
+    wait_until("a's webhook hears of b's approval", || {
+        let found = bodies
+            .lock()
+            .expect("bodies")
+            .iter()
+            .filter_map(|body| serde_json::from_str::<Value>(body).ok())
+            .find(|post| post["event"] == "approval_needed");
+        found.map(|post| told = post).is_some()
+    });
+    assert_eq!(told["title"], "[b] Approval needed", "{told:#}");
+    let message = told["message"].as_str().expect("message");
+    assert!(
+        message.starts_with("[b] ") && message.contains(&b_agent) && message.contains("Bash"),
+        "{told:#}"
+    );
+    assert_eq!(told["agent_id"], b_agent.as_str(), "{told:#}");
 }
