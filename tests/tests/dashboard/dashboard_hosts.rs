@@ -194,7 +194,8 @@ async fn shows(client: &fantoccini::Client, css: &str, needle: &str) -> String {
 }
 
 /// In a real phone-sized browser: the hosts strip, b's approval card with b's name, Allow
-/// on it running the tool on b, and b shown unreachable once its daemon dies.
+/// on it running the tool on b, Logs on b's agent card showing b's transcript, and b
+/// shown unreachable once its daemon dies.
 #[tokio::test(flavor = "multi_thread")]
 async fn in_the_browser_another_hosts_card_names_it_and_allow_reaches_it() {
     use orchestra_tests::browser::{self, Browser};
@@ -258,6 +259,20 @@ async fn in_the_browser_another_hosts_card_names_it_and_allow_reaches_it() {
             cwd.join("allowed-on-a-phone.txt").exists(),
             "the tool ran on b"
         );
+    });
+    // Logs on b's card: b's transcript, read through b's connection.
+    client
+        .find(fantoccini::Locator::Css(&format!(
+            "#agent-list li[data-agent-id=\"{b_agent}\"] button[data-action=logs]"
+        )))
+        .await
+        .expect("the Logs button of b's card")
+        .click()
+        .await
+        .expect("click");
+    shows(client, "#panel-body", "allowed-on-a-phone").await;
+    assert_eq!(text_of(client, "#panel-error").await.trim(), "");
+    tokio::task::block_in_place(|| {
         b_daemon.signal_and_wait(nix::sys::signal::Signal::SIGKILL);
     });
     shows(client, "#hosts-strip", "b: unreachable since").await;
