@@ -296,7 +296,7 @@ fn on_b(port: u16, cookie: &str, method: &str, path: &str, body: &str) -> (u16, 
     (status, body)
 }
 
-/// The agent buttons of b's card (Logs, Stop, Send, Changes) reach b's daemon, not a's;
+/// The agent buttons of b's card (Logs, Send, Changes and its Approve, Stop) reach b's daemon;
 /// a host that is not configured is refused in words, and nothing runs on a.
 #[test]
 fn another_hosts_agent_buttons_reach_that_host() {
@@ -375,6 +375,19 @@ fn another_hosts_agent_buttons_reach_that_host() {
         "an unknown host's log is refused before the upgrade"
     );
 
+    // Send: a follow-up to b's agent, which answers it on b.
+    let (status, body) = on_b(
+        dash.port,
+        &cookie,
+        "POST",
+        &format!("/api/agents/{talked}/send?host=b"),
+        r#"{"message":"CHATTY:1 sent-from-a"}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    wait_until("b's agent heard the follow-up", || {
+        String::from_utf8_lossy(&b.ctl(&["logs", &talked]).stdout).contains("sent-from-a")
+    });
+
     // Changes: b's diff (its worktree is b's).
     let (status, body) = on_b(
         dash.port,
@@ -392,6 +405,24 @@ fn another_hosts_agent_buttons_reach_that_host() {
         "",
     );
     assert_eq!(status, 404, "a's daemon does not know b's agent: {body}");
+    // Approve (the review of the Changes view): recorded on b.
+    let (status, body) = on_b(
+        dash.port,
+        &cookie,
+        "POST",
+        &format!("/api/agents/{talked}/review?host=b"),
+        r#"{"approve":true}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    let on_b_now = b.ctl_json(&["status", "--all"]);
+    let reviewed = on_b_now
+        .as_array()
+        .and_then(|list| list.iter().find(|x| x["id"] == talked.as_str()))
+        .expect("b's agent");
+    assert_eq!(
+        reviewed["review"]["state"], "approved",
+        "b records the approval: {reviewed:#}"
+    );
 
     // Stop: refused for an unknown host (the agent runs on), then stopped on b.
     for path in [
