@@ -6,6 +6,7 @@
 import { $, el, api, elapsed, onHost } from "./dom.js";
 import { openLogs, openSend } from "./logs.js";
 import { openChanges } from "./changes.js";
+import { stateIcon } from "./icons.js";
 
 /** Every agent the page knows, by id (batches.js and notify.js read it). */
 export const agents = new Map();
@@ -105,12 +106,14 @@ function updateCard({ card, refs }, agent) {
   const active = ["queued", "starting", "running", "waiting"].includes(agent.state);
   card.setAttribute("data-state", agent.state);
   refs.badge.className = `badge state-${agent.state}`;
-  refs.badge.textContent = agent.state;
+  refs.badge.replaceChildren(stateIcon(agent.state), document.createTextNode(` ${agent.state}`));
   refs.cost.textContent = `$${(agent.total_cost_usd || 0).toFixed(2)}`;
   refs.time.textContent = elapsed(agent);
   const refused = (agent.permission_denials || []).length && agent.state !== "waiting"
     ? `refused: ${agent.permission_denials.join("; ")}` : "";
-  refs.activity.textContent = agent.error || refused || agent.activity || "";
+  // Waiting: the approval's card under "Needs you" shows the tool and command, once.
+  const activity = agent.state === "waiting" ? "waiting for your answer under “Needs you”" : agent.activity;
+  refs.activity.textContent = agent.error || refused || activity || "";
   refs.branch.textContent = agent.branch || "";
   // The overlap radar and `--after` chains: marked on the card itself.
   const overlaps = agent.overlaps || [];
@@ -131,7 +134,7 @@ export function tickTimes() {
 
 async function stopAgent(agent) {
   try { await api("POST", onHost(`/api/agents/${encodeURIComponent(agent.id)}/stop`, agent.host)); }
-  catch (err) { $("spawn-error").textContent = err.message; }
+  catch (err) { $("spawn-error").textContent = err.message; $("spawn-fold").open = true; }
 }
 
 /** The spawn form: one agent per line of tasks. */

@@ -7,19 +7,23 @@
 //   logs.js       an agent's live logs              panel.js    the panel they open in
 //   approvals.js  the "Needs you" strip             notify.js   toasts, title, Web Push
 //   transcript.js typed transcript events           dom.js      helpers; text is never HTML
-//   tabs.js       which tab shows                   hosts.js    other machines' states
+//   tabs.js       which tab shows                   icons.js    a glyph per state
+//   devices.js    "Add a device": a pairing code, link and QR code
+//   hosts.js      other machines' states            spend.js    the spend card, budget cards
 
-import { $, api, el } from "./dom.js";
+import { $, api, el, tickAgo } from "./dom.js";
 import { connect } from "./live.js";
 import { resetAgents, upsertAgent, removeAgent, onAgentsChanged, tickTimes, spawn } from "./agents.js";
 import { resetSessions, applySession, search, showAll } from "./sessions.js";
 import { loadWorktrees, cleanup } from "./worktrees.js";
 import { renderBatches } from "./batches.js";
-import { applyApprovals } from "./approvals.js";
+import { applyApprovals, agentChanged } from "./approvals.js";
 import { applyHosts } from "./hosts.js";
-import { notified, startNotifications } from "./notify.js";
+import { notified, startNotifications, registerWorker } from "./notify.js";
+import { addDevice } from "./devices.js";
 import { closePanel } from "./panel.js";
 import { showTab, tabShowing, whenShown } from "./tabs.js";
+import { refreshSpend, spendChanged } from "./spend.js";
 
 /** One live event, to the module that shows it. */
 function apply(event) {
@@ -34,7 +38,7 @@ function apply(event) {
       if (!event.agent) break;
       // "removed": the agent was forgotten (`orchestractl forget`).
       if (event.kind === "removed") removeAgent(event.agent.id);
-      else upsertAgent(event.agent);
+      else { upsertAgent(event.agent); agentChanged(event.agent); }
       break;
     case "session":
       if (event.session) applySession(event.kind, event.session);
@@ -66,7 +70,12 @@ document.addEventListener("DOMContentLoaded", async () => {
   whenShown("batches", renderBatches);
   // The batch view follows the agents while it shows.
   onAgentsChanged(() => { if (tabShowing("batches")) renderBatches(); });
+  onAgentsChanged(spendChanged);
+  refreshSpend();
   $("spawn-form").addEventListener("submit", spawn);
+  // The spawn form is folded away on a phone until asked for; a wide screen shows it.
+  if (window.matchMedia("(min-width: 700px)").matches) $("spawn-fold").open = true;
+  $("add-device").addEventListener("click", addDevice);
   $("search-form").addEventListener("submit", search);
   $("search").addEventListener("input", () => { if (!$("search").value) showAll(); });
   $("panel-close").addEventListener("click", closePanel);
@@ -84,15 +93,13 @@ document.addEventListener("DOMContentLoaded", async () => {
   } catch (err) {
     $("spawn-error").textContent = err.message;
   }
-  // Only running agents' elapsed times change without an event.
-  setInterval(tickTimes, 1000);
+  // Running agents' elapsed times and every "12s ago" change without an event.
+  setInterval(() => { tickTimes(); tickAgo(); }, 1000);
   // A full disk or a damaged store shows as a banner while it lasts.
   showConditions();
   setInterval(showConditions, 5000);
   connect(apply);
-  startNotifications();
   // The service worker (installable app, notification clicks); secure contexts only.
-  if ("serviceWorker" in navigator && window.isSecureContext) {
-    navigator.serviceWorker.register("/sw.js").catch(() => {});
-  }
+  registerWorker();
+  startNotifications();
 });

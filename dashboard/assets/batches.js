@@ -8,6 +8,7 @@
 
 import { $, el, api } from "./dom.js";
 import { agents } from "./agents.js";
+import { threadView } from "./thread.js";
 
 const batchCards = new Map();
 
@@ -62,18 +63,25 @@ function createBatchCard(batchId) {
       result.replaceChildren(el("div", { class: "error", text: err.message }));
     }
   };
+  // Offered only where there is something to merge (renderBatches shows or hides them).
+  const mergeButtons = [
+    el("button", { text: "Preview merge", attrs: { type: "button", "data-action": "preview-merge" }, onclick: run("preview") }),
+    el("button", { text: "Merge", attrs: { type: "button", "data-action": "merge" }, onclick: run("merge") }),
+  ];
   const card = el("li", { class: "card batch", attrs: { "data-batch-id": batchId } }, [
     el("div", { class: "card-head" }, [title, el("span", { class: "spacer" })]),
     rows,
     el("div", { class: "card-actions" }, [
-      el("button", { text: "Preview merge", attrs: { type: "button", "data-action": "preview-merge" }, onclick: run("preview") }),
-      el("button", { text: "Merge", attrs: { type: "button", "data-action": "merge" }, onclick: run("merge") }),
+      mergeButtons[0],
+      mergeButtons[1],
       el("button", { text: "Report", attrs: { type: "button", "data-action": "report" }, onclick: run("report") }),
     ]),
     verified,
     result,
   ]);
-  const entry = { card, rows, repo: "", signature: "", verified, repairButton: run("repair"), run: null, polling: false };
+  const thread = threadView(batchId);
+  card.append(thread);
+  const entry = { card, rows, mergeButtons, thread, repo: "", signature: "", verified, repairButton: run("repair"), run: null, polling: false };
   batchCards.set(batchId, entry);
   return entry;
 }
@@ -169,6 +177,7 @@ export function renderBatches() {
     const signature = JSON.stringify(members.map((a) => [a.id, a.state, a.overlaps, a.after, a.merge_status, a.activity]));
     if (signature !== entry.signature) {
       entry.signature = signature;
+      entry.thread.refresh();
       entry.card.classList.toggle("has-overlap", members.some((a) => (a.overlaps || []).length));
       entry.rows.replaceChildren(...members.map((a) => el("div", { class: "batch-agent", attrs: { "data-agent-id": a.id } }, [
         el("div", { class: "card-head" }, [
@@ -180,6 +189,10 @@ export function renderBatches() {
         ...agentMarks(a),
       ])));
     }
+    // Something to merge: two or more branches of the batch (one branch alone is merged by
+    // `orchestractl merge` or from its Changes panel, not as an integration branch).
+    const mergeable = members.filter((a) => a.branch).length >= 2;
+    for (const b of entry.mergeButtons) b.classList.toggle("hidden", !mergeable);
     if (list.children[index] !== entry.card) list.insertBefore(entry.card, list.children[index] || null);
   });
   for (const [batchId, entry] of batchCards) {

@@ -51,6 +51,26 @@ export function ago(ms) {
   return `${Math.floor(s / 86400)}d ago`;
 }
 
+/** A "12s ago" that keeps ticking (app.js calls `tickAgo` every second). */
+export function agoNode(ms) {
+  const node = document.createElement("time");
+  node.className = "ago";
+  if (ms) {
+    node.setAttribute("data-at", String(ms));
+    node.dateTime = new Date(ms).toISOString();
+  }
+  node.textContent = ago(ms);
+  return node;
+}
+
+/** Brings every ticking relative time on the page up to date. */
+export function tickAgo() {
+  for (const node of document.querySelectorAll("time.ago[data-at]")) {
+    const text = ago(Number(node.getAttribute("data-at")));
+    if (node.textContent !== text) node.textContent = text;
+  }
+}
+
 /** How long an agent has run (until now, while it runs). */
 export function elapsed(agent) {
   if (!agent.started_at_ms) return "";

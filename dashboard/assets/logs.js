@@ -18,6 +18,14 @@ export function openLogs(agent) {
     onSubmit: (text) => api("POST", onHost(`/api/agents/${encodeURIComponent(agent.id)}/send`, agent.host), { message: text }),
     closing: () => { closed = true; if (socket) socket.close(); },
   });
+  // Tool calls show as text; their raw JSON is behind this toggle.
+  const raw = el("button", { class: "raw-toggle", text: "Raw JSON", attrs: { type: "button", "aria-pressed": "false", "data-action": "raw" } });
+  raw.addEventListener("click", () => {
+    const on = $("panel-body").classList.toggle("show-raw");
+    raw.setAttribute("aria-pressed", String(on));
+  });
+  $("panel-body").classList.remove("show-raw");
+  $("panel-body").appendChild(raw);
   const open = () => {
     socket = new WebSocket(wsUrl(onHost(`/ws/logs/${encodeURIComponent(agent.id)}?events=1`, agent.host)));
     let ended = false;

@@ -11,6 +11,7 @@ export function openPanel(title, { input, placeholder, submit, onSubmit, closing
   onClose = closing || null;
   $("panel-title").textContent = title;
   $("panel-body").replaceChildren();
+  $("panel-body").classList.remove("show-raw");
   $("panel-error").textContent = "";
   $("panel-form").classList.toggle("hidden", !input);
   $("panel-input").value = "";

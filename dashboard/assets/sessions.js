@@ -2,7 +2,7 @@
 // rest by last change. An event replaces its session's card alone; a search shows its hits
 // instead until the field is cleared. A tap opens the transcript, which can resume it.
 
-import { $, el, api, ago } from "./dom.js";
+import { $, el, api, agoNode } from "./dom.js";
 import { openPanel, message } from "./panel.js";
 
 const sessions = new Map();
@@ -34,7 +34,7 @@ function sessionCard(s, snippet) {
       el("span", { text: s.session_id.slice(0, 8) }),
       el("span", { class: "spacer" }),
       el("span", { text: sessionCost(s) }),
-      el("span", { text: ago(s.modified_at_ms || s.timestamp_ms) }),
+      agoNode(s.modified_at_ms || s.timestamp_ms),
     ]),
     // A background session is known by its name; a `-p` run's derived name ("repo-68")
     // says less than its prompt.

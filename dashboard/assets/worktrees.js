@@ -2,6 +2,19 @@
 // it is done. Loaded when the tab is shown or refreshed.
 
 import { $, el, api } from "./dom.js";
+import { stateIcon } from "./icons.js";
+
+/**
+ * What a worktree's branch badge says: "merged" only when the branch is merged and the
+ * worktree is clean (removing it loses nothing); else "uncommitted changes" or "ahead N".
+ */
+export function branchBadge(w) {
+  const d = w.diff || {};
+  if (d.uncommitted) return { text: "uncommitted changes", cls: "state-waiting", icon: "uncommitted" };
+  if (w.merged) return { text: "merged", cls: "state-done", icon: "merged" };
+  if (d.commits) return { text: `ahead ${d.commits}`, cls: "state-running", icon: "ahead" };
+  return null;
+}
 
 /** Lists the worktrees of the repository in the spawn form. */
 export async function loadWorktrees() {
@@ -12,12 +25,13 @@ export async function loadWorktrees() {
     $("worktrees-empty").classList.toggle("hidden", data.worktrees.length > 0);
     for (const w of data.worktrees) {
       const d = w.diff || {};
-      list.appendChild(el("li", { class: "card" }, [
+      const badge = branchBadge(w);
+      list.appendChild(el("li", { class: "card worktree", attrs: { "data-agent-id": w.agent_id || "" } }, [
         el("div", { class: "card-head" }, [
-          el("span", { class: `badge state-${w.agent_state}`, text: w.agent_state }),
+          el("span", { class: `badge state-${w.agent_state}` }, [stateIcon(w.agent_state), document.createTextNode(` ${w.agent_state}`)]),
           el("span", { text: w.agent_id }),
           el("span", { class: "spacer" }),
-          w.merged ? el("span", { class: "badge state-done", text: "merged" }) : null,
+          badge ? el("span", { class: `badge branch-badge ${badge.cls}`, attrs: { "data-branch-state": badge.text } }, [stateIcon(badge.icon), document.createTextNode(` ${badge.text}`)]) : null,
         ]),
         el("div", { class: "card-title", text: w.branch }),
         el("div", { class: "card-line", text: `${d.files_changed || 0} files, +${d.insertions || 0} −${d.deletions || 0}, ${d.commits || 0} commits${d.uncommitted ? ", uncommitted changes" : ""}` }),

@@ -27,6 +27,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/worktrees", get(worktrees))
         .route("/api/cleanup", post(cleanup))
         .route("/api/approvals/{id}/decide", post(decide))
+        .merge(crate::talk::routes())
 }
 
 /// A gRPC error as an HTTP answer with the daemon's message.
@@ -62,6 +63,7 @@ async fn info(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
         "lan": state.config.lan,
         "tls": state.cert.is_some(),
         "fingerprint_sha256": state.cert.as_ref().map(|c| c.fingerprint_sha256.clone()),
+        "ca_fingerprint_sha256": state.ca.as_ref().map(|c| c.fingerprint_sha256.clone()),
     }))
 }
 
@@ -326,6 +328,10 @@ pub struct DecideBody {
     /// `local` for this machine.
     #[serde(default)]
     host: String,
+    /// For a budget approval's "allow": raise the cap by this many US dollars (0 or
+    /// absent: by the cap's own amount again).
+    #[serde(default)]
+    raise_usd: f64,
 }
 
 async fn decide(
@@ -350,6 +356,7 @@ async fn decide(
                 message: body.message,
                 device_token: String::new(),
                 client: "dashboard (another host)".to_owned(),
+                raise_usd: body.raise_usd,
             })
             .await?;
         let mut approval = serde_json::to_value(response.into_inner().approval).unwrap_or_default();
@@ -367,6 +374,7 @@ async fn decide(
             message: body.message,
             device_token,
             client: "dashboard".to_owned(),
+            raise_usd: body.raise_usd,
         })
         .await?;
     Ok(Json(response.into_inner().approval).into_response())

@@ -1,11 +1,13 @@
-//! The dashboard's TLS certificate: where it lives, making a self-signed one on first use,
-//! loading the user's own, and describing either (fingerprint, validity, names, files).
+//! The dashboard's TLS certificate: where it lives, making one on first use (signed by this
+//! machine's own CA, [`crate::ca`]), loading the user's own, and describing either
+//! (fingerprint, validity, names, files).
 //!
-//! The self-signed certificate names every address a phone may use to reach this machine
-//! (its LAN addresses, its host name, and loopback) and is kept in the state dir with its
-//! key, both 0600, so the phone accepts it once and keeps trusting it across restarts.
-//! A user who has a real certificate (mkcert, `tailscale cert`) points the config keys
-//! `tls_cert` / `tls_key` at it instead.
+//! The generated certificate names every private address a phone may use to reach this
+//! machine (its LAN addresses, its host name, and loopback) and is kept in the state dir
+//! with its key, both 0600. A phone that installed the CA once trusts it, and the next one
+//! after a new DHCP address (made here when the machine's addresses change) too. A user who
+//! has a real certificate (mkcert, `tailscale cert`) points the config keys `tls_cert` /
+//! `tls_key` at it instead, and it wins.
 
 use std::net::IpAddr;
 use std::os::unix::fs::PermissionsExt as _;
@@ -18,7 +20,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
-/// Days a self-signed certificate is valid: Apple devices refuse server certificates that
+/// Days a generated certificate is valid: Apple devices refuse server certificates that
 /// live longer than 398 days.
 const VALID_DAYS: i64 = 397;
 /// A certificate expiring within this many days is replaced when the dashboard starts.
@@ -41,7 +43,7 @@ pub enum CertError {
         detail: String,
     },
     /// rcgen could not make a certificate.
-    #[error("cannot make a self-signed certificate: {0}")]
+    #[error("cannot make a certificate: {0}")]
     Generate(#[from] rcgen::Error),
 }
 
@@ -57,7 +59,7 @@ pub struct CertFiles {
 }
 
 impl CertFiles {
-    /// The self-signed pair kept in `state_dir`.
+    /// The generated pair kept in `state_dir` (signed by the CA beside it).
     pub fn generated(state_dir: &Path) -> CertFiles {
         let dir = state_dir.join("dashboard-tls");
         CertFiles {
@@ -65,6 +67,15 @@ impl CertFiles {
             key: dir.join("key.pem"),
             own: false,
         }
+    }
+
+    /// The CA that signs the generated certificate (`None` for the user's own).
+    pub fn ca(&self) -> Option<crate::ca::CaFiles> {
+        let dir = self.cert.parent()?;
+        (!self.own).then(|| crate::ca::CaFiles {
+            cert: dir.join("ca.pem"),
+            key: dir.join("ca-key.pem"),
+        })
     }
 }
 
@@ -87,10 +98,19 @@ pub struct CertInfo {
     pub cert_path: PathBuf,
     /// The private key file.
     pub key_path: PathBuf,
-    /// "generated" (self-signed, kept in the state dir) or "config" (the user's own).
+    /// "generated" (signed by this machine's CA, kept in the state dir) or "config" (the user's own).
     pub source: &'static str,
     /// Whether this run made a new certificate.
     pub created: bool,
+    /// SHA-256 of the CA that signed it (generated certificates only): what a phone shows
+    /// when it installs `/ca.crt`.
+    pub ca_fingerprint_sha256: Option<String>,
+    /// This machine's names and addresses the certificate leaves out, because the CA may
+    /// not vouch for them (public addresses): phones must use another name.
+    pub left_out: Vec<String>,
+    /// Whether this run replaced an older self-signed certificate with one the CA signed
+    /// (phones that accepted the old one must install the CA once).
+    pub migrated: bool,
 }
 
 /// A certificate ready to serve.
@@ -105,20 +125,60 @@ pub struct Loaded {
 }
 
 /// Loads the certificate of `files`; the generated one is made when missing, unreadable,
-/// close to expiry, or when `renew` asks for a new one.
+/// close to expiry, not signed by this machine's CA (an older self-signed one: migrated),
+/// missing one of this machine's private addresses, or when `renew` asks for a new one.
 pub fn load_or_create(files: &CertFiles, renew: bool) -> Result<Loaded, CertError> {
-    if files.own {
+    let Some(ca_files) = files.ca() else {
         return load(files, false);
-    }
+    };
+    let ca = crate::ca::load_or_create(&ca_files)?;
+    let mut migrated = false;
     if !renew && files.cert.exists() && files.key.exists() {
         match load(files, false) {
-            Ok(loaded) if !expires_soon(&loaded.info) => return Ok(loaded),
-            Ok(_) => tracing::info!("the dashboard certificate expires soon; making a new one"),
+            Ok(loaded) if loaded.chain.get(1) != Some(&ca.der) => {
+                tracing::info!(
+                    "replacing the self-signed dashboard certificate with one the CA signs"
+                );
+                migrated = true;
+            }
+            Ok(loaded) if expires_soon(&loaded.info) => {
+                tracing::info!("the dashboard certificate expires soon; making a new one");
+            }
+            Ok(loaded) if missing_address(&loaded.info) => {
+                tracing::info!("this machine has a new address; signing a new certificate for it");
+            }
+            Ok(mut loaded) => {
+                loaded.info.ca_fingerprint_sha256 = Some(ca.info.fingerprint_sha256.clone());
+                loaded.info.left_out = left_out();
+                return Ok(loaded);
+            }
             Err(err) => tracing::warn!(%err, "making a new dashboard certificate"),
         }
     }
-    create(files)?;
-    load(files, true)
+    create(files, &ca)?;
+    let mut loaded = load(files, true)?;
+    loaded.info.ca_fingerprint_sha256 = Some(ca.info.fingerprint_sha256.clone());
+    loaded.info.left_out = left_out();
+    loaded.info.migrated = migrated;
+    Ok(loaded)
+}
+
+/// This machine's names the CA may not vouch for.
+fn left_out() -> Vec<String> {
+    let allowed = crate::ca::permitted_names();
+    machine_names()
+        .into_iter()
+        .filter(|name| !crate::ca::permits(name, &allowed))
+        .collect()
+}
+
+/// Whether a private address of this machine is missing from the certificate.
+fn missing_address(info: &CertInfo) -> bool {
+    let allowed = crate::ca::permitted_names();
+    machine_addresses()
+        .iter()
+        .map(IpAddr::to_string)
+        .any(|ip| crate::ca::permits(&ip, &allowed) && !info.names.contains(&ip))
 }
 
 /// The names a new certificate carries: loopback, the host name, and every address of
@@ -141,6 +201,20 @@ pub fn machine_names() -> Vec<String> {
     let mut seen = std::collections::HashSet::new();
     names.retain(|n| seen.insert(n.clone()));
     names
+}
+
+/// The IPv4 address a phone on the LAN should use: a private one (which the CA may vouch
+/// for) before any other.
+pub fn lan_address() -> Option<IpAddr> {
+    let allowed = crate::ca::permitted_names();
+    let v4: Vec<IpAddr> = machine_addresses()
+        .into_iter()
+        .filter(IpAddr::is_ipv4)
+        .collect();
+    v4.iter()
+        .find(|ip| crate::ca::permits(&ip.to_string(), &allowed))
+        .or(v4.first())
+        .copied()
 }
 
 /// Every non-loopback address of this machine's interfaces (IPv4 first).
@@ -174,35 +248,46 @@ fn expires_soon(info: &CertInfo) -> bool {
     })
 }
 
-/// Makes a new self-signed certificate and key and writes them 0600 (directory 0700).
-fn create(files: &CertFiles) -> Result<(), CertError> {
-    let mut params = rcgen::CertificateParams::new(machine_names())?;
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "claude-orchestra dashboard");
+/// Sets a certificate's validity to `days` from a day ago (slack for a phone whose clock
+/// is a little off).
+pub(crate) fn set_validity(params: &mut rcgen::CertificateParams, days: i64) {
+    use chrono::Datelike as _;
     let now = chrono::Utc::now();
     let ymd = |t: chrono::DateTime<chrono::Utc>| {
-        use chrono::Datelike as _;
         rcgen::date_time_ymd(t.year(), t.month() as u8, t.day() as u8)
     };
-    // A day of slack either side of "now" for a phone whose clock is a little off.
     params.not_before = ymd(now - chrono::Duration::days(1));
-    params.not_after = ymd(now + chrono::Duration::days(VALID_DAYS));
-    let key = rcgen::KeyPair::generate()?;
-    let cert = params.self_signed(&key)?;
-    if let Some(dir) = files.cert.parent() {
+    params.not_after = ymd(now + chrono::Duration::days(days));
+}
+
+/// Makes the directory of `file` (0700).
+pub(crate) fn private_dir(file: &Path) -> Result<(), CertError> {
+    if let Some(dir) = file.parent() {
         std::fs::create_dir_all(dir).map_err(at("create", dir))?;
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
             .map_err(at("set permissions of", dir))?;
     }
+    Ok(())
+}
+
+/// Makes a new certificate signed by `ca` for this machine's names that `ca` may vouch
+/// for, and writes it (chain: leaf, then the CA) and its key 0600.
+fn create(files: &CertFiles, ca: &crate::ca::Ca) -> Result<(), CertError> {
+    let allowed = crate::ca::permitted_names();
+    let names: Vec<String> = machine_names()
+        .into_iter()
+        .filter(|name| crate::ca::permits(name, &allowed))
+        .collect();
+    let (leaf, key) = ca.sign(names, VALID_DAYS)?;
+    private_dir(&files.cert)?;
     // Key first: a certificate on disk without its key would be reloaded and fail.
-    write_private(&files.key, key.serialize_pem().as_bytes())?;
-    write_private(&files.cert, cert.pem().as_bytes())?;
+    write_private(&files.key, key.as_bytes())?;
+    write_private(&files.cert, format!("{leaf}{}", ca.pem).as_bytes())?;
     Ok(())
 }
 
 /// Writes `bytes` to `path` with mode 0600 from the first byte on, replacing it whole.
-fn write_private(path: &Path, bytes: &[u8]) -> Result<(), CertError> {
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<(), CertError> {
     Ok(orchestra_proto::fs::replace_with_mode(path, bytes, 0o600)?)
 }
 
@@ -280,6 +365,9 @@ fn describe(
         key_path: files.key.clone(),
         source: if files.own { "config" } else { "generated" },
         created,
+        ca_fingerprint_sha256: None,
+        left_out: Vec::new(),
+        migrated: false,
     })
 }
 
@@ -307,6 +395,34 @@ mod tests {
             renewed.info.fingerprint_sha256,
             first.info.fingerprint_sha256
         );
+        // Signed by the CA, which follows it in the chain; only private names in it.
+        assert_eq!(renewed.chain.len(), 2);
+        assert!(renewed.info.ca_fingerprint_sha256.is_some());
+        let allowed = crate::ca::permitted_names();
+        assert!(
+            renewed
+                .info
+                .names
+                .iter()
+                .all(|n| crate::ca::permits(n, &allowed)),
+            "{:?}",
+            renewed.info.names
+        );
+
+        // An older self-signed certificate moves over to one the CA signs, with a note.
+        let key = rcgen::KeyPair::generate().expect("key");
+        let old = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
+            .expect("params")
+            .self_signed(&key)
+            .expect("self-signed");
+        write_private(&files.key, key.serialize_pem().as_bytes()).expect("key");
+        write_private(&files.cert, old.pem().as_bytes()).expect("cert");
+        let migrated = load_or_create(&files, false).expect("migrate");
+        assert!(migrated.info.migrated && migrated.info.created);
+        assert_eq!(migrated.chain.len(), 2);
+        let again = load_or_create(&files, false).expect("load");
+        assert!(!again.info.migrated && !again.info.created);
+
         let own = CertFiles {
             own: true,
             ..files.clone()

@@ -20,6 +20,7 @@ macro_rules! println {
 pub mod api;
 pub mod assets;
 pub mod auth;
+pub mod ca;
 pub mod cert;
 pub mod hosts;
 pub mod integration;
@@ -29,7 +30,10 @@ pub mod notify;
 pub mod pair;
 pub mod remotes;
 pub mod serve;
+pub mod spend;
+pub mod talk;
 pub mod tls;
+pub mod trust;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -94,6 +98,8 @@ pub struct AppState {
     pub hosts: hosts::Hosts,
     /// Other machines' daemons (`orchestractl hosts`), shown beside this one's.
     pub remotes: Arc<remotes::Remotes>,
+    /// The local CA's certificate, served at `/ca.crt` (TLS with a generated certificate).
+    pub ca: Option<Arc<trust::CaPublic>>,
 }
 
 impl AppState {
@@ -162,7 +168,18 @@ pub async fn run(
         let server = tls::server_config(&loaded).with_context(|| {
             format!("cannot use the certificate {}", config.cert.cert.display())
         })?;
-        Some((loaded.info, server))
+        let ca = match config.cert.ca() {
+            Some(files) => {
+                let ca = ca::load(&files, false)?;
+                Some(Arc::new(trust::CaPublic {
+                    pem: ca.pem,
+                    der: ca.der.to_vec(),
+                    fingerprint_sha256: ca.info.fingerprint_sha256,
+                }))
+            }
+            None => None,
+        };
+        Some((loaded.info, tls::Tls { config: server, ca }))
     } else {
         None
     };
@@ -171,6 +188,7 @@ pub async fn run(
         client.clone(),
         port,
         tls.is_some(),
+        config.lan.then(|| base_url(&config, port)),
         registered,
     ));
     let hub = live::Hub::start(client.clone());
@@ -181,6 +199,7 @@ pub async fn run(
     ));
     let remotes = remotes::Remotes::start(hub.clone(), client.clone());
     let cert = tls.as_ref().map(|(info, _)| info.clone());
+    let ca_public = tls.as_ref().and_then(|(_, tls)| tls.ca.clone());
     let hosts = hosts::Hosts::new(
         port,
         config.lan,
@@ -196,15 +215,18 @@ pub async fn run(
         sockets: Arc::default(),
         hosts,
         remotes,
+        ca: ca_public,
     });
     announce(&state).await?;
     announce_login(&state, page_known).await;
     let app: Router = Router::new()
         .merge(api::routes())
         .merge(integration::routes())
+        .merge(spend::routes())
         .merge(live::routes())
         .merge(notify::routes())
         .merge(pair::routes())
+        .merge(trust::routes())
         .merge(login::routes())
         .merge(assets::routes())
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
@@ -213,7 +235,7 @@ pub async fn run(
             auth::guard,
         ))
         .with_state(state);
-    serve::serve(listener, tls.map(|(_, server)| server), app, shutdown).await?;
+    serve::serve(listener, tls.map(|(_, tls)| tls), app, shutdown).await?;
     Ok(())
 }
 
@@ -241,25 +263,44 @@ async fn announce(state: &AppState) -> anyhow::Result<()> {
         .create_pairing_code(orchestra_proto::v1::CreatePairingCodeRequest {})
         .await?
         .into_inner();
-    let lan = cert::machine_addresses()
-        .into_iter()
-        .find(std::net::IpAddr::is_ipv4);
+    let lan = cert::lan_address();
     let host = lan.map_or_else(
         || "<this machine's address>".to_owned(),
         |ip| ip.to_string(),
     );
     let url = format!("{scheme}://{host}:{port}/pair?code={}", code.code);
+    if let Some(ca) = &state.ca {
+        let ca_url = format!("http://{host}:{port}/ca.crt");
+        println!(
+            "First, once per phone: install this machine's certificate authority, so the page \
+             opens without warnings and notifications work. Open (or scan):"
+        );
+        println!("  {ca_url}");
+        print_qr(&ca_url);
+        println!("CA SHA-256 fingerprint (your phone shows it when you install; it must match):");
+        println!("  {}", ca.fingerprint_sha256);
+        println!("(steps per phone: on the pairing page below, or `orchestractl web ca`)");
+    }
     println!("LAN mode: only paired devices get in. On your phone, open (valid 10 minutes, once):");
     println!("  {url}");
-    if let Ok(qr) = qrcode::QrCode::new(url.as_bytes()) {
-        let art = qr
-            .render::<qrcode::render::unicode::Dense1x2>()
-            .quiet_zone(true)
-            .build();
-        println!("{art}");
-    }
+    print_qr(&url);
     println!("pairing code: {}", code.code);
+    println!("(another device later: `orchestractl web pair`, or \"Add a device\" on the page)");
     if let Some(cert) = &state.cert {
+        if cert.migrated {
+            println!(
+                "note: the dashboard now signs its certificate with its own certificate \
+                 authority instead of a self-signed one; phones that accepted the old \
+                 certificate must install the CA once (above)"
+            );
+        }
+        if !cert.left_out.is_empty() {
+            println!(
+                "note: the certificate leaves out {} (the CA vouches only for private \
+                 addresses and this machine's names); use a private address on the phone",
+                cert.left_out.join(", ")
+            );
+        }
         println!(
             "certificate SHA-256 fingerprint (your phone shows it before you accept; it must match):"
         );
@@ -273,7 +314,9 @@ async fn announce(state: &AppState) -> anyhow::Result<()> {
                 cert.not_after
             );
         }
-        if let Some(ip) = lan.filter(|ip| !cert.names.contains(&ip.to_string())) {
+        if let Some(ip) = lan.filter(|ip| {
+            !cert.names.contains(&ip.to_string()) && !cert.left_out.contains(&ip.to_string())
+        }) {
             println!(
                 "note: the certificate does not name {ip}; make one that does with \
                  `orchestractl web cert --renew`"
@@ -283,13 +326,26 @@ async fn announce(state: &AppState) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Prints `text` as a QR code for the terminal.
+fn print_qr(text: &str) {
+    if let Ok(qr) = qrcode::QrCode::new(text.as_bytes()) {
+        let art = qr
+            .render::<qrcode::render::unicode::Dense1x2>()
+            .quiet_zone(true)
+            .build();
+        println!("{art}");
+    }
+}
+
 /// Tells the daemon where this page serves, for as long as it does (again after the
 /// daemon comes back), so that `orchestractl web link` leads here; `registered` says when
-/// that first happened.
+/// that first happened. A LAN page also says where phones reach it (`lan_url`), so that
+/// `orchestractl web pair` can hand out a link to it.
 async fn register_page(
     client: Client,
     port: u16,
     tls: bool,
+    lan_url: Option<String>,
     registered: tokio::sync::oneshot::Sender<()>,
 ) {
     use tokio_stream::StreamExt as _;
@@ -298,6 +354,7 @@ async fn register_page(
         let request = orchestra_proto::v1::ServePageRequest {
             port: port.into(),
             tls,
+            lan_url: lan_url.clone().unwrap_or_default(),
         };
         if let Ok(stream) = client.devices().serve_page(request).await {
             let mut stream = stream.into_inner();
@@ -368,10 +425,7 @@ fn open_browser(url: &str) {
 /// Where this dashboard is reached, for links in notifications sent elsewhere.
 fn base_url(config: &Config, port: u16) -> String {
     let host = if config.lan {
-        cert::machine_addresses()
-            .into_iter()
-            .find(IpAddr::is_ipv4)
-            .map_or_else(|| "127.0.0.1".to_owned(), |ip| ip.to_string())
+        cert::lan_address().map_or_else(|| "127.0.0.1".to_owned(), |ip| ip.to_string())
     } else {
         "127.0.0.1".to_owned()
     };

@@ -59,9 +59,18 @@ struct TlsArgs {
 enum Command {
     /// Show the LAN certificate: fingerprint, validity, names, files (made if missing)
     Cert {
-        /// Make a new self-signed certificate (phones must accept it again)
+        /// Make a new certificate signed by this machine's CA (phones that trust it need nothing new)
         #[arg(long)]
         renew: bool,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show this machine's certificate authority (made if missing) and write its certificate
+    Ca {
+        /// Write the CA certificate here (PEM), and beside it FILE.der (DER, for iOS)
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
         /// Print JSON
         #[arg(long)]
         json: bool,
@@ -113,8 +122,10 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let files = cli.tls.files();
-    if let Some(Command::Cert { renew, json }) = cli.command {
-        return show_cert(&files, renew, json);
+    match cli.command {
+        Some(Command::Cert { renew, json }) => return show_cert(&files, renew, json),
+        Some(Command::Ca { out, json }) => return show_ca(&files, out, json),
+        None => {}
     }
     let config = orchestra_dashboard::Config {
         socket: cli
@@ -186,7 +197,12 @@ fn show_cert(files: &CertFiles, renew: bool, json: bool) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     if info.created {
-        println!("made a new self-signed certificate; phones must accept it again");
+        println!("made a new certificate, signed by this machine's CA (`orchestractl web ca`)");
+    }
+    if info.migrated {
+        println!(
+            "note: it replaces a self-signed one; phones that accepted that must install the CA once"
+        );
     }
     println!("fingerprint (SHA-256): {}", info.fingerprint_sha256);
     println!(
@@ -195,6 +211,17 @@ fn show_cert(files: &CertFiles, renew: bool, json: bool) -> ExitCode {
     );
     println!("valid: {} to {}", info.not_before, info.not_after);
     println!("names: {}", info.names.join(", "));
+    if !info.left_out.is_empty() {
+        println!(
+            "left out: {} (the CA vouches only for private addresses and this machine's names)",
+            info.left_out.join(", ")
+        );
+    }
+    if let Some(ca) = &info.ca_fingerprint_sha256 {
+        println!(
+            "signed by this machine's CA, fingerprint (SHA-256): {ca} (`orchestractl web ca`)"
+        );
+    }
     println!(
         "certificate: {}{}",
         info.cert_path.display(),
@@ -205,5 +232,81 @@ fn show_cert(files: &CertFiles, renew: bool, json: bool) -> ExitCode {
         }
     );
     println!("private key: {}", info.key_path.display());
+    ExitCode::SUCCESS
+}
+
+/// `ca [--out FILE] [--json]`.
+fn show_ca(files: &CertFiles, out: Option<PathBuf>, json: bool) -> ExitCode {
+    let generated = CertFiles::generated(&orchestra_proto::paths::state_dir());
+    let Some(ca_files) = generated.ca() else {
+        return ExitCode::FAILURE;
+    };
+    let ca = match orchestra_dashboard::ca::load_or_create(&ca_files) {
+        Ok(ca) => ca,
+        Err(err) => {
+            eprintln!("orchestra-dashboard: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut written = Vec::new();
+    if let Some(out) = out {
+        let der_path = if out.extension().is_some_and(|e| e == "der") {
+            out.with_extension("der.der")
+        } else {
+            let mut name = out.clone().into_os_string();
+            name.push(".der");
+            PathBuf::from(name)
+        };
+        for (path, bytes) in [(&out, ca.pem.as_bytes()), (&der_path, ca.der.as_ref())] {
+            if let Err(err) = std::fs::write(path, bytes) {
+                eprintln!(
+                    "orchestra-dashboard: cannot write {}: {err}; pick a writable place with --out",
+                    path.display()
+                );
+                return ExitCode::FAILURE;
+            }
+            written.push(path.clone());
+        }
+    }
+    if json {
+        let mut value = serde_json::to_value(&ca.info).unwrap_or_default();
+        value["written"] = serde_json::json!(written);
+        value["in_use"] = serde_json::json!(!files.own);
+        match serde_json::to_string_pretty(&value) {
+            Ok(text) => println!("{text}"),
+            Err(err) => {
+                eprintln!("orchestra-dashboard: {err}");
+                return ExitCode::FAILURE;
+            }
+        }
+        return ExitCode::SUCCESS;
+    }
+    if ca.info.created {
+        println!("made a new certificate authority for this machine");
+    }
+    println!("fingerprint (SHA-256): {}", ca.info.fingerprint_sha256);
+    println!("certificate: {}", ca.info.cert_path.display());
+    println!(
+        "private key: {} (never leaves this machine)",
+        ca.info.key_path.display()
+    );
+    println!("valid until: {}", ca.info.not_after);
+    println!("may vouch only for: {}", ca.info.permitted.join(", "));
+    for path in &written {
+        println!("wrote {}", path.display());
+    }
+    if files.own {
+        println!(
+            "note: the dashboard serves your own certificate (config tls_cert / tls_key), \
+             not one this CA signed"
+        );
+    }
+    println!(
+        "install it on a phone: open http://<this machine's LAN address>:<port>/ca.crt while \
+         `orchestractl web --lan` runs (or send it the file above); check that the phone shows \
+         the fingerprint above. Android: install as \"CA certificate\". iPhone: install the \
+         profile (the .der file), then turn on full trust in Settings > General > About > \
+         Certificate Trust Settings."
+    );
     ExitCode::SUCCESS
 }

@@ -25,7 +25,54 @@ const MAX_NAME: usize = 60;
 
 /// The routes of pairing.
 pub fn routes() -> Router<Arc<AppState>> {
-    Router::new().route("/pair", get(pair_page).post(pair))
+    Router::new()
+        .route("/pair", get(pair_page).post(pair))
+        .route("/api/pair", axum::routing::post(add_device))
+}
+
+/// `POST /api/pair` ("Add a device", for a signed-in device): a pairing code for this
+/// page, its link and the link's QR code (an SVG data URL), as `orchestractl web pair`.
+async fn add_device(State(state): State<Arc<AppState>>) -> Response {
+    use axum::response::IntoResponse as _;
+    let made = state
+        .client
+        .devices()
+        .create_pairing_link(orchestra_proto::v1::CreatePairingLinkRequest {
+            port: state.port.into(),
+            device_name: String::new(),
+        })
+        .await;
+    match made {
+        Ok(link) => {
+            let link = link.into_inner();
+            let expires_at = chrono::DateTime::from_timestamp_millis(link.expires_at_ms)
+                .map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                .unwrap_or_default();
+            let qr = qrcode::QrCode::new(link.url.as_bytes())
+                .map(|qr| {
+                    let svg = qr
+                        .render::<qrcode::render::svg::Color<'_>>()
+                        .min_dimensions(220, 220)
+                        .dark_color(qrcode::render::svg::Color("#000000"))
+                        .light_color(qrcode::render::svg::Color("#ffffff"))
+                        .build();
+                    use base64::Engine as _;
+                    format!(
+                        "data:image/svg+xml;base64,{}",
+                        base64::engine::general_purpose::STANDARD.encode(svg)
+                    )
+                })
+                .unwrap_or_default();
+            axum::Json(serde_json::json!({
+                "code": link.code,
+                "url": link.url,
+                "expires_at": expires_at,
+                "qr": qr,
+            }))
+            .into_response()
+        }
+        Err(status) => crate::api::ApiError(status).into_response(),
+    }
 }
 
 /// A short name for the browser of `user_agent`: "Chrome on Android", "Safari on iPhone",
@@ -101,6 +148,9 @@ pub struct PairQuery {
     /// The one-time code.
     #[serde(default)]
     code: String,
+    /// The name `orchestractl web pair --name` suggested for the device.
+    #[serde(default)]
+    name: String,
 }
 
 /// The pairing page: a form, so the one-time code is spent by a deliberate POST and not
@@ -116,32 +166,23 @@ async fn pair_page(
         .filter(|c| c.is_ascii_alphanumeric())
         .take(16)
         .collect();
+    let name = match query.name.trim() {
+        "" => default_name(&headers),
+        name => name.chars().take(MAX_NAME).collect(),
+    };
     Html(format!(
         "<!doctype html><meta charset=utf-8><meta name=viewport content=\"width=device-width\">\
 <title>Pair this device</title><link rel=stylesheet href=\"/app.css\">\
 <main class=pair><h1>Pair this device</h1>\
 <p>This gives this browser lasting access to your agents. Only continue on your own device.</p>\
-<form method=post action=\"/pair\"><label>Pairing code <input name=code value=\"{code}\" \
+<form method=post action=\"/pair\" class=card><label>Pairing code <input name=code value=\"{code}\" \
 autocomplete=off autocapitalize=characters required></label>\
 <label>Name of this device <input name=name value=\"{}\" maxlength={MAX_NAME} \
 autocomplete=off></label>\
 <button type=submit>Pair</button></form>{}</main>",
-        attribute(&default_name(&headers)),
-        fingerprint_note(&state)
+        attribute(&name),
+        crate::trust::steps_html(&state)
     ))
-}
-
-/// On TLS, the certificate's fingerprint, for comparing with what the terminal printed.
-fn fingerprint_note(state: &AppState) -> String {
-    match &state.cert {
-        // The fingerprint is hex and colons only: nothing in it needs escaping.
-        Some(cert) => format!(
-            "<p class=fingerprint>Certificate SHA-256 fingerprint (compare it with the one \
-`orchestractl web --lan` printed):<br><code id=fingerprint>{}</code></p>",
-            cert.fingerprint_sha256
-        ),
-        None => String::new(),
-    }
 }
 
 /// The pairing form.

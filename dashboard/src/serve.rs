@@ -80,13 +80,14 @@ impl Drop for Ticket {
 /// Serves `app` on `listener` (over TLS with `tls`) until `shutdown` resolves.
 pub async fn serve(
     listener: TcpListener,
-    tls: Option<Arc<rustls::ServerConfig>>,
+    tls: Option<crate::tls::Tls>,
     app: Router,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let port = listener.local_addr()?.port();
     let limits = Arc::new(Limits::default());
-    let acceptor = tls.map(TlsAcceptor::from);
+    let ca = tls.as_ref().and_then(|tls| tls.ca.clone());
+    let acceptor = tls.map(|tls| TlsAcceptor::from(tls.config));
     let (stop, stopping) = watch::channel(false);
     tokio::pin!(shutdown);
     loop {
@@ -106,12 +107,15 @@ pub async fn serve(
             tracing::debug!(%peer, "too many connections; closed");
             continue;
         };
-        let (app, acceptor, stopping) = (app.clone(), acceptor.clone(), stopping.clone());
+        let (app, acceptor, stopping, ca) =
+            (app.clone(), acceptor.clone(), stopping.clone(), ca.clone());
         tokio::spawn(async move {
             let _ticket = ticket;
             match acceptor {
                 Some(acceptor) => {
-                    if let Some(tls) = crate::tls::handshake(&acceptor, stream, port).await {
+                    if let Some(tls) =
+                        crate::tls::handshake(&acceptor, stream, port, ca.as_deref()).await
+                    {
                         connection(tls, peer, app, stopping).await;
                     }
                 }

@@ -4,7 +4,9 @@
 //! holds up nobody else, and one address holds a bounded number), with a deadline. A peer that speaks plain HTTP to the TLS
 //! port gets a short plain-text refusal that names the `https://` address, and never a
 //! page: whatever it sent (a device cookie, say) already crossed the network in the clear,
-//! and nothing we send back should invite it to do that again.
+//! and nothing we send back should invite it to do that again. The one exception is the
+//! public CA certificate (`/ca.crt`, `/ca.der`, [`crate::trust`]), which a phone needs
+//! before it can trust anything here.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +17,16 @@ use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
 use crate::cert::Loaded;
+use crate::trust::CaPublic;
+
+/// What serving HTTPS takes.
+#[derive(Debug, Clone)]
+pub struct Tls {
+    /// The rustls config.
+    pub config: Arc<rustls::ServerConfig>,
+    /// The CA certificate, also served over plain HTTP (`None` with the user's own).
+    pub ca: Option<Arc<CaPublic>>,
+}
 
 /// How long a peer has to finish its handshake.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -39,6 +51,7 @@ pub async fn handshake(
     acceptor: &TlsAcceptor,
     stream: TcpStream,
     port: u16,
+    ca: Option<&CaPublic>,
 ) -> Option<TlsStream<TcpStream>> {
     let peer = stream.peer_addr().ok();
     let handshake = async {
@@ -48,7 +61,7 @@ pub async fn handshake(
             return None;
         }
         if first[0] != TLS_HANDSHAKE {
-            refuse_plain(stream, port).await;
+            refuse_plain(stream, port, ca).await;
             return None;
         }
         acceptor.accept(stream).await.ok()
@@ -66,16 +79,29 @@ pub async fn handshake(
     }
 }
 
-/// The answer to plain HTTP on the TLS port: a 400 in plain text, then the connection
-/// closes. The request is read (so closing does not reset the connection before the peer
-/// reads the answer) but never acted on.
-async fn refuse_plain(mut stream: TcpStream, port: u16) {
+/// The answer to plain HTTP on the TLS port: the CA certificate for `GET /ca.crt` or
+/// `GET /ca.der`, else a 400 in plain text; then the connection closes. The request is
+/// read (so closing does not reset the connection before the peer reads the answer) but
+/// never acted on otherwise.
+async fn refuse_plain(mut stream: TcpStream, port: u16, ca: Option<&CaPublic>) {
     let mut request = [0u8; 8192];
-    let _ = tokio::time::timeout(
+    let read = tokio::time::timeout(
         Duration::from_secs(1),
         tokio::io::AsyncReadExt::read(&mut stream, &mut request),
     )
-    .await;
+    .await
+    .ok()
+    .and_then(Result::ok)
+    .unwrap_or(0);
+    let head = String::from_utf8_lossy(&request[..read]);
+    let mut words = head.lines().next().unwrap_or("").split(' ');
+    if let (Some("GET"), Some(path), Some(ca)) = (words.next(), words.next(), ca)
+        && let Some(answer) = crate::trust::plain_answer(ca, path)
+    {
+        let _ = stream.write_all(&answer).await;
+        let _ = stream.shutdown().await;
+        return;
+    }
     let body = format!(
         "This dashboard only answers over HTTPS, so that nobody else on the network can read \
          what your device sends. Open the https:// address that `orchestractl web --lan` \

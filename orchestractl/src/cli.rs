@@ -135,6 +135,13 @@ pub enum Command {
     Approve(ApproveArgs),
     /// Deny a pending tool call; the model sees the message
     Deny(DenyArgs),
+    /// Answer an agent's question (asked with its ask_human tool)
+    Answer(AnswerArgs),
+    /// The messages agents sent each other (and yours, from `send`)
+    Messages(MessagesArgs),
+    /// The `orchestra` MCP server: add it to hand-started sessions, or serve as its bridge
+    #[command(subcommand)]
+    Mcp(McpCommand),
     /// Route hand-started Claude Code sessions' permission prompts through orchestrad
     #[command(subcommand)]
     Hooks(HooksCommand),
@@ -174,15 +181,43 @@ pub struct ApprovalsArgs {
 /// `orchestractl approve`
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  orchestractl approve 3f2a\n  orchestractl approve 3f2a --always   # also apply Claude Code's suggested rule, so it is not asked again"
+    after_help = "Examples:\n  orchestractl approve 3f2a\n  orchestractl approve 3f2a --always   # also apply Claude Code's suggested rule, so it is not asked again\n  orchestractl approve 9b1c --raise 1  # a budget approval: raise the cap by $1 and go on\n\nA budget approval (an agent paused at its, its batch's or the day's cap) is let go on by\n`approve`, which raises that cap by --raise X dollars (by default, by the cap's own amount\nagain) and resumes the agent where it stopped; `deny` stops it. --raise on a tool call's\napproval is refused, as are negative, zero, non-numeric, inf and NaN raises."
 )]
 pub struct ApproveArgs {
     /// Approval id, or any unique prefix
     pub id: String,
     /// Also apply the request's permission suggestions (for example a rule allowing this
     /// command), so that the same call is not asked again
-    #[arg(long)]
+    #[arg(long, conflicts_with = "raise")]
     pub always: bool,
+    /// For a budget approval: raise the cap by X US dollars [default: the cap's amount again]
+    #[arg(long, value_name = "X", value_parser = raise_usd, allow_negative_numbers = true)]
+    pub raise: Option<f64>,
+}
+
+/// A cap in US dollars: a finite number, 0 or more.
+fn usd(text: &str) -> Result<f64, String> {
+    let value: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of US dollars; give one like 2.50"))?;
+    if !value.is_finite() || value < 0.0 {
+        return Err(format!(
+            "{text:?} is not a cap: give a number of US dollars, 0 or more (0 for none), like 2.50"
+        ));
+    }
+    Ok(value)
+}
+
+/// A raise in US dollars: a finite number above 0.
+fn raise_usd(text: &str) -> Result<f64, String> {
+    match usd(text)? {
+        0.0 => Err(
+            "a raise of 0 lets nothing more be spent: give a number of US dollars above 0, like 1"
+                .to_owned(),
+        ),
+        value => Ok(value),
+    }
 }
 
 /// `orchestractl deny`
@@ -196,6 +231,49 @@ pub struct DenyArgs {
     /// What the model is told [default: that the user denied it]
     #[arg(long, value_name = "TEXT")]
     pub message: Option<String>,
+}
+
+/// `orchestractl answer`
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  orchestractl approvals             # questions show as kind \"question\" with their choices\n  orchestractl answer 3f2a \"use postgres\"\n  orchestractl deny 3f2a --message \"decide yourself\"   # decline to answer"
+)]
+pub struct AnswerArgs {
+    /// Question id (from `orchestractl approvals`), or any unique prefix
+    pub id: String,
+    /// The answer; the agent's ask_human call returns it
+    pub text: String,
+}
+
+/// `orchestractl messages`
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Each message: {id, from, to, text, at, delivered_at} (times in ms since the epoch;\ndelivered_at is null while the message waits for its recipient to run again).\n\nExamples:\n  orchestractl messages                 # every message, oldest first\n  orchestractl messages 3f2a            # to or from one agent\n  orchestractl messages --batch 9c01 --watch\n  orchestractl messages --json"
+)]
+pub struct MessagesArgs {
+    /// Agent id or unique prefix: messages to or from it
+    #[arg(conflicts_with = "batch")]
+    pub agent: Option<String>,
+    /// Batch id or unique prefix: the messages within one batch
+    #[arg(long, value_name = "B")]
+    pub batch: Option<String>,
+    /// Keep printing messages as they are sent and delivered
+    #[arg(long)]
+    pub watch: bool,
+}
+
+/// `orchestractl mcp ...`
+#[derive(Debug, Subcommand)]
+#[command(
+    after_help = "Agents that orchestrad runs get the server by themselves. For sessions you start by hand:\n  orchestractl mcp install     # adds \"orchestra\" to ~/.claude.json and allows its tools\n  orchestractl mcp uninstall"
+)]
+pub enum McpCommand {
+    /// Add the `orchestra` server to Claude Code's user config and allow its tools
+    Install,
+    /// Remove the `orchestra` server and its allow rule again
+    Uninstall,
+    /// Serve MCP on stdin/stdout for Claude Code (run by Claude Code, not by hand)
+    Serve,
 }
 
 /// `orchestractl hooks ...`
@@ -370,10 +448,21 @@ pub struct ExportArgs {
 
 /// `orchestractl analytics`
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  orchestractl analytics                        # per project and per day, as before\n  orchestractl analytics --by day --since 7d    # spend per local day, like ccusage daily\n  orchestractl analytics --by agent --json      # {\"rows\": [...], \"total\": {...}}\n  orchestractl analytics --by batch --since 2026-11-03\n\nWith --by, each usage line counts on its own timestamp's local day (TZ), as ccusage\ncounts it; agents and batches carry their CLI's own figures, and sessions started by hand\nare the row \"(by hand)\". --since counts whole local days; --hours does not go with --by."
+)]
 pub struct AnalyticsArgs {
     /// Only sessions modified in the last H hours [default: all]
-    #[arg(long, value_name = "H", allow_negative_numbers = true)]
+    #[arg(long, value_name = "H", allow_negative_numbers = true, conflicts_with_all = ["by", "since"])]
     pub hours: Option<f64>,
+    /// Group by project, day (local time), agent, batch or model; --json then gives
+    /// {"rows": [...], "total": {...}}
+    #[arg(long, value_name = "WHAT", value_parser = ["project", "day", "agent", "batch", "model"])]
+    pub by: Option<String>,
+    /// With --by: from this local day on: 24h, 7d (whole days back from now) or a date
+    /// like 2026-11-03 [default: all]
+    #[arg(long, value_name = "WHEN", requires = "by")]
+    pub since: Option<String>,
 }
 
 /// `orchestractl watch`
@@ -397,12 +486,17 @@ pub struct ResumeArgs {
     /// Resume even while a Claude process is writing the session
     #[arg(long)]
     pub force: bool,
+    /// Refused: a resumed session has no cap of its own; it runs under
+    /// default_max_budget_usd and daily_max_budget_usd from the config (give a task its own
+    /// cap with `spawn --max-budget-usd`)
+    #[arg(long, value_name = "X", allow_negative_numbers = true)]
+    pub max_budget_usd: Option<String>,
 }
 
 /// `orchestractl spawn`
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  orchestractl spawn \"build auth API\" \"write tests\" \"optimize queries\"\n  orchestractl spawn --parallel 2 --base develop \"fix the flaky test\"\n  orchestractl spawn --no-worktree --model sonnet \"summarize this repo\"\n\nEach task gets a worktree <repo>/.worktrees/task-<slug> on a new branch orchestra/<slug>.\nTasks beyond --parallel are queued and start as others finish; none is dropped."
+    after_help = "Examples:\n  orchestractl spawn \"build auth API\" \"write tests\" \"optimize queries\"\n  orchestractl spawn --parallel 2 --base develop \"fix the flaky test\"\n  orchestractl spawn --no-worktree --model sonnet \"summarize this repo\"\n\nEach task gets a worktree <repo>/.worktrees/task-<slug> on a new branch orchestra/<slug>.\nTasks beyond --parallel are queued and start as others finish; none is dropped.\n\nBudgets: --max-budget-usd caps each agent, --batch-max-budget-usd the spawn's agents\ntogether, and daily_max_budget_usd in the config all agents of a (local) day. At a cap an\nagent pauses (its session kept) and shows `waiting` with a budget approval:\n  orchestractl approve ID --raise 2   # raise the cap by $2 and go on where it stopped\n  orchestractl deny ID                # stop it (stop_reason \"budget\")\nA cap must be a number of dollars, 0 or more (0: none); negative, non-numeric, inf and\nNaN are refused. A resumed session (`orchestractl resume`) has no cap of its own; the\ndaily cap covers it.\n  orchestractl spawn --max-budget-usd 0.50 --batch-max-budget-usd 2 \"task a\" \"task b\""
 )]
 pub struct SpawnArgs {
     /// The tasks, one agent each
@@ -429,9 +523,14 @@ pub struct SpawnArgs {
     /// Tool pattern allowed without asking (repeatable) [default: bypass_permissions from the config]
     #[arg(long = "allowed-tools", value_name = "PATTERN")]
     pub allowed_tools: Vec<String>,
-    /// Spending cap per agent, in USD
-    #[arg(long, value_name = "X")]
+    /// Spending cap per agent in USD [default: default_max_budget_usd from the config]; at
+    /// the cap the agent pauses and asks (a "budget" approval) instead of failing
+    #[arg(long, value_name = "X", value_parser = usd, allow_negative_numbers = true)]
     pub max_budget_usd: Option<f64>,
+    /// Spending cap of all the agents of this spawn together, in USD; at the cap they pause
+    /// and ask, and its queued tasks wait
+    #[arg(long, value_name = "X", value_parser = usd, allow_negative_numbers = true)]
+    pub batch_max_budget_usd: Option<f64>,
     /// Start these tasks once AGENT is done, from its branch, with its result as context
     #[arg(long, value_name = "AGENT")]
     pub after: Option<String>,
@@ -751,11 +850,32 @@ pub enum WebAction {
     },
     /// The LAN certificate: SHA-256 fingerprint, validity, names and files (made if missing)
     #[command(
-        after_help = "Examples:\n  orchestractl web cert            # compare the fingerprint with what your phone shows\n  orchestractl web cert --renew    # a new self-signed certificate (phones accept it again)\n  orchestractl web cert --json\n\nTo use your own certificate (mkcert, `tailscale cert`), set tls_cert and tls_key in the config."
+        after_help = "Examples:\n  orchestractl web cert            # compare the fingerprint with what your phone shows\n  orchestractl web cert --renew    # a new certificate from this machine's CA (phones that trust the CA need nothing new)\n  orchestractl web cert --json\n\nTo use your own certificate (mkcert, `tailscale cert`), set tls_cert and tls_key in the config."
     )]
     Cert {
-        /// Make a new self-signed certificate
+        /// Make a new certificate, signed by this machine's CA
         #[arg(long)]
         renew: bool,
+    },
+    /// A pairing code for the running LAN dashboard: a link and QR code for another phone
+    #[command(
+        after_help = "Pairs one more device while `orchestractl web --lan` runs (no restart). The code works once,\nwithin 10 minutes. The page's \"Add a device\" button shows the same.\n\nExamples:\n  orchestractl web pair                       # link + QR code to scan\n  orchestractl web pair --name \"Anna's phone\"  # the name the form suggests\n  orchestractl web pair --json                # {\"code\": ..., \"url\": ..., \"expires_at\": ...}"
+    )]
+    Pair {
+        /// Name the pairing form suggests for the device [default: its browser and OS]
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
+        /// The dashboard's port [default: the one LAN dashboard running]
+        #[arg(long, value_name = "P")]
+        port: Option<u16>,
+    },
+    /// This machine's certificate authority: install it on a phone once to trust the LAN page
+    #[command(
+        after_help = "The CA may vouch only for private addresses (10/8, 172.16/12, 192.168/16, fd00::/8), loopback\nand this machine's names, so it cannot impersonate another site even if it leaks.\n\nExamples:\n  orchestractl web ca                     # where it is, its fingerprint, how to install it\n  orchestractl web ca --out ca.crt        # writes ca.crt (PEM) and ca.crt.der (DER, for iPhone)\n  orchestractl web ca --json"
+    )]
+    Ca {
+        /// Write the CA certificate to FILE (PEM) and FILE.der (DER)
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
 }

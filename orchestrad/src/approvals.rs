@@ -1,5 +1,9 @@
 //! Approvals: a Claude Code tool call waiting for a person's yes or no.
 //!
+//! What is asked is an [`ApprovalKind`]: a tool call (yes or no) or an agent's question
+//! (`ask_human` of the `orchestra` MCP server, answered with text); both are the same
+//! record with the same queue, timeout and notifications.
+//!
 //! Two kinds of asker: an agent of ours, whose `can_use_tool` control request arrives
 //! on its stream-json output (the shim keeps the request open and carries the answer
 //! back on stdin), and a hand-started session, whose `PermissionRequest` hook runs
@@ -42,6 +46,8 @@ pub enum ApprovalState {
     Cancelled,
     /// Nobody answered within `approval_timeout_s`; denied, and the model told why.
     Expired,
+    /// A question was answered with text (see [`Approval::answer`]).
+    Answered,
 }
 
 impl ApprovalState {
@@ -53,8 +59,48 @@ impl ApprovalState {
             ApprovalState::Denied => "denied",
             ApprovalState::Cancelled => "cancelled",
             ApprovalState::Expired => "expired",
+            ApprovalState::Answered => "answered",
         }
     }
+}
+
+/// What an approval asks. One record for every kind, with the same store, bus, timeout
+/// and first-answer-wins rule; only the way the answer travels differs (a tool's answer
+/// goes to the process on stdin, a question's back as its MCP call's result, a budget's
+/// raises the cap and resumes the agent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ApprovalKind {
+    /// A Claude Code tool call waiting for a yes or no.
+    #[default]
+    Tool,
+    /// An agent's question to the human (`ask_human`), answered with text.
+    Question,
+    /// An agent paused at a spending cap, waiting to be let go on (raise) or stopped.
+    Budget,
+}
+
+impl ApprovalKind {
+    /// The name on the wire and in the CLI.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApprovalKind::Tool => "tool",
+            ApprovalKind::Question => "question",
+            ApprovalKind::Budget => "budget",
+        }
+    }
+}
+
+/// A cap that was reached: what a budget approval carries.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BudgetAsk {
+    /// Spent in the cap's scope, USD.
+    pub spent_usd: f64,
+    /// The cap, USD.
+    pub budget_usd: f64,
+    /// `agent`, `batch` or `day`.
+    pub scope: String,
 }
 
 /// What a person answered.
@@ -65,16 +111,22 @@ pub enum Decision {
     /// Run it, and apply the request's permission suggestions so that the same call is
     /// not asked again.
     Always,
-    /// Do not run it; the model sees the message.
+    /// Do not run it; the model sees the message. For a question: declined.
     Deny(String),
+    /// A question's answer (questions only).
+    Answer(String),
 }
 
-/// One tool call waiting for (or given) an answer.
+/// One thing waiting for (or given) an answer: a tool call, a question or a budget.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Approval {
     /// Short unique id (8 hex digits); any unique prefix names it.
     pub id: String,
+    /// What is asked: a tool call, a question or a budget.
+    pub kind: ApprovalKind,
+    /// For a budget approval: the cap reached and what was spent.
+    pub budget: BudgetAsk,
     /// The agent that asks; empty for a hand-started session.
     pub agent_id: String,
     /// The Claude Code session that asks, when known.
@@ -110,11 +162,31 @@ pub struct Approval {
     /// set with the answer, in the same write, and cleared once the shim takes it or the
     /// agent ends, so neither a failed send nor a restart loses it.
     pub undelivered: bool,
+    /// A question's text.
+    pub question: String,
+    /// A question's suggested answers (may be empty: any text).
+    pub choices: Vec<String>,
+    /// A question's answer (or `expired`).
+    pub answer: String,
 }
 
 impl Approval {
     /// A short text of what is asked: `Bash rm -rf build`.
     pub fn summary(&self) -> String {
+        if self.kind == ApprovalKind::Question {
+            let text = self
+                .question
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
+            return format!("Question: {text}");
+        }
+        if self.kind == ApprovalKind::Budget {
+            return format!(
+                "budget: ${:.4} spent of the {} cap ${:.4}",
+                self.budget.spent_usd, self.budget.scope, self.budget.budget_usd
+            );
+        }
         let detail = ["command", "file_path", "path", "pattern", "url"]
             .iter()
             .find_map(|key| self.input.get(key).and_then(Value::as_str))
@@ -200,12 +272,23 @@ impl Approvals {
                 table.remove(&id)?;
                 continue;
             }
-            if approval.state == ApprovalState::Pending && approval.agent_id.is_empty() {
+            // A hook's caller, and an agent's question's MCP call, both went with the old
+            // daemon's connections; nobody waits for their answer any more.
+            let gone = if approval.kind == ApprovalKind::Question {
+                Some("the daemon restarted while the agent asked; the agent's tool call failed")
+            } else if approval.agent_id.is_empty() {
+                Some("the daemon restarted while the hook waited")
+            } else {
+                None
+            };
+            if approval.state == ApprovalState::Pending
+                && let Some(reason) = gone
+            {
                 resolve(
                     &mut approval,
                     ApprovalState::Cancelled,
                     "orchestrad",
-                    "the daemon restarted while the hook waited",
+                    reason,
                 );
                 table.put(&id, &approval)?;
             }
@@ -304,11 +387,36 @@ impl Approvals {
         decision: Decision,
         decided_by: &str,
     ) -> Result<Approval, ApprovalError> {
+        let kind = self.resolve(id)?.kind;
+        let mut answer = String::new();
         let (state, message, always) = match decision {
+            Decision::Allow | Decision::Always if kind == ApprovalKind::Question => {
+                return Err(ApprovalError::Invalid(format!(
+                    "{id} is a question, not a tool call: answer it with \
+                     `orchestractl answer {id} TEXT` (or decline with `orchestractl deny {id}`)"
+                )));
+            }
+            Decision::Answer(_) if kind != ApprovalKind::Question => {
+                return Err(ApprovalError::Invalid(format!(
+                    "{id} is a tool call, not a question: answer it with \
+                     `orchestractl approve {id}` or `orchestractl deny {id}`"
+                )));
+            }
+            Decision::Answer(text) => {
+                if text.trim().is_empty() {
+                    return Err(ApprovalError::Invalid(
+                        "the answer is empty: give the text the agent should get".to_owned(),
+                    ));
+                }
+                answer = text;
+                (ApprovalState::Answered, String::new(), false)
+            }
             Decision::Allow => (ApprovalState::Allowed, String::new(), false),
             Decision::Always => (ApprovalState::Allowed, String::new(), true),
             Decision::Deny(message) => {
-                let message = if message.trim().is_empty() {
+                let message = if message.trim().is_empty() && kind == ApprovalKind::Question {
+                    format!("no reason given (declined by {decided_by}); decide yourself")
+                } else if message.trim().is_empty() {
                     format!(
                         "The user denied this tool call (answered by {decided_by} through claude-orchestra)."
                     )
@@ -321,6 +429,7 @@ impl Approvals {
         self.transition(id, true, |approval| {
             resolve(approval, state, decided_by, &message);
             approval.always = always;
+            approval.answer = answer;
         })
         .await
     }
@@ -444,8 +553,15 @@ impl Approvals {
 }
 
 fn resolve(approval: &mut Approval, state: ApprovalState, by: &str, message: &str) {
-    // An agent's process waits for every answer but a cancel (its request went away).
-    approval.undelivered = !approval.agent_id.is_empty() && state != ApprovalState::Cancelled;
+    // An agent's process waits for every answer to a tool call but a cancel (its request
+    // went away). A question's answer travels back as the MCP call's result, not through
+    // the shim, and a budget's answer is acted on by the daemon itself.
+    approval.undelivered = !approval.agent_id.is_empty()
+        && approval.kind == ApprovalKind::Tool
+        && state != ApprovalState::Cancelled;
+    if approval.kind == ApprovalKind::Question && state == ApprovalState::Expired {
+        approval.answer = "expired".to_owned();
+    }
     approval.state = state;
     approval.decided_at_ms = now_ms();
     approval.decided_by = by.to_owned();

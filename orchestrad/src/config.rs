@@ -45,6 +45,17 @@ pub struct Config {
     pub sandbox: bool,
     /// Hosts a sandboxed agent's shell commands may reach; none by default (no network).
     pub sandbox_allowed_domains: Vec<String>,
+    /// Let agents start the MCP servers of a repository's `.mcp.json` too. Off by
+    /// default: Claude Code starts them in print mode without asking, so a repository
+    /// could run code as soon as an agent starts in it. Agents always get the `orchestra`
+    /// server and the user's own (user-scope) servers.
+    pub repo_mcp_servers: bool,
+    /// Spending cap in USD of each agent whose spawn gives no `--max-budget-usd`; 0 for
+    /// none. At the cap the agent pauses and asks (a "budget" approval).
+    pub default_max_budget_usd: f64,
+    /// Spending cap in USD of all agents together in one day (local time); 0 for none.
+    /// At the cap running agents pause and ask, and queued ones wait.
+    pub daily_max_budget_usd: f64,
 }
 
 impl Default for Config {
@@ -67,6 +78,9 @@ impl Default for Config {
             notifications: Vec::new(),
             sandbox: false,
             sandbox_allowed_domains: Vec::new(),
+            repo_mcp_servers: false,
+            default_max_budget_usd: 0.0,
+            daily_max_budget_usd: 0.0,
         }
     }
 }
@@ -100,6 +114,9 @@ const KNOWN_KEYS: &[&str] = &[
     "notifications",
     "sandbox",
     "sandbox_allowed_domains",
+    "repo_mcp_servers",
+    "default_max_budget_usd",
+    "daily_max_budget_usd",
 ];
 
 /// Why a config file could not be used.
@@ -215,6 +232,14 @@ impl Config {
         config.expand_home();
         config.validate(path)?;
         warnings.extend(crate::allowlist::warnings(&config.bypass_permissions));
+        if config.repo_mcp_servers {
+            warnings.push(
+                "repo_mcp_servers is on: agents also start the MCP servers of a repository's \
+                 .mcp.json, which run the repository's commands as soon as an agent starts \
+                 there; turn it off unless you trust every repository you spawn in"
+                    .to_owned(),
+            );
+        }
         Ok(Loaded {
             config,
             from_file: true,
@@ -243,6 +268,16 @@ impl Config {
         };
         if self.default_parallel == 0 {
             return Err(invalid("default_parallel must be at least 1"));
+        }
+        for (key, value) in [
+            ("default_max_budget_usd", self.default_max_budget_usd),
+            ("daily_max_budget_usd", self.daily_max_budget_usd),
+        ] {
+            if !value.is_finite() || value < 0.0 {
+                return Err(invalid(&format!(
+                    "{key} must be a number of US dollars, 0 or more (0 for no cap), like 5"
+                )));
+            }
         }
         if self.heartbeat_interval == 0 {
             return Err(invalid("heartbeat_interval must be at least 1 (seconds)"));

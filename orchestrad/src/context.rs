@@ -41,6 +41,8 @@ pub struct Context {
     pub disk: std::sync::Arc<crate::disk::DiskWatch>,
     /// Set when the store was found damaged at start and rebuilt.
     pub repair: Option<crate::repair::Repair>,
+    /// The `orchestra` MCP server agents talk through.
+    pub talk: std::sync::Arc<crate::talk::Talk>,
 }
 
 impl Context {
@@ -57,11 +59,13 @@ impl Context {
             Bus::new(),
         )?);
         let approvals = std::sync::Arc::new(crate::approvals::Approvals::load(&store)?);
+        let mailbox = std::sync::Arc::new(crate::messages::Mailbox::load(&store)?);
         let supervisor = std::sync::Arc::new(Supervisor::load(
             crate::supervisor::SupervisorSettings::from_settings(&settings),
             &store,
             sessions.clone(),
             approvals.clone(),
+            mailbox,
             shutdown.subscribe(),
         )?);
         let devices = crate::devices::Devices::load(&store)?;
@@ -74,7 +78,12 @@ impl Context {
         let integration =
             crate::integration::Integration::new(supervisor.clone(), &store, &settings.state_dir)?;
         integration.set_notifier(notifier.clone());
+        let talk = std::sync::Arc::new(crate::talk::Talk::new(
+            supervisor.clone(),
+            approvals.clone(),
+        ));
         Ok(Context {
+            talk,
             disk,
             repair,
             integration,

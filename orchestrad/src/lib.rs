@@ -11,7 +11,8 @@
 //!   (the sled database, its health), [`disk`] (the state dir's disk, watched; the store
 //!   recovered), [`lifecycle`] (claiming the socket, the pid file).
 //! - Domains: [`sessions`] (the live index of Claude Code's session files), [`worktree`]
-//!   (git worktrees and merges), [`approvals`] (tool calls waiting for a person),
+//!   (git worktrees and merges), [`approvals`] (tool calls and agents' questions waiting
+//!   for a person), [`messages`] (what agents send each other, kept until delivered),
 //!   [`devices`] (phones paired with the dashboard), [`notify`] (channels and delivery).
 //! - [`config`]: the user's settings (naming notify's channel entries) and the daemon's
 //!   start-up [`config::Settings`]; [`allowlist`] (the default tool rules, and which rules
@@ -19,6 +20,8 @@
 //!   below it.
 //! - [`supervisor`]: agents' lives (launch, monitor, chains, the overlap radar).
 //! - [`integration`]: their work brought together (merge, report, PRs, results, cleanup).
+//! - [`talk`]: the `orchestra` MCP server agents reach through their bridge (siblings,
+//!   messages, questions, claims), over the supervisor.
 //! - Wiring: [`notify_sources`] (the buses that feed notifications), [`repair`] (a damaged
 //!   store noticed and rebuilt from the agents' directories), [`context`] (what every
 //!   service shares), [`server`] (one file per gRPC service).
@@ -37,14 +40,17 @@ pub mod events;
 pub mod integration;
 pub mod lifecycle;
 pub mod memory;
+pub mod messages;
 pub mod notify;
 pub mod notify_sources;
 pub mod repair;
 pub mod sandbox;
 pub mod server;
 pub mod sessions;
+pub mod spend;
 pub mod store;
 pub mod supervisor;
+pub mod talk;
 pub mod text;
 pub mod time;
 pub mod worktree;

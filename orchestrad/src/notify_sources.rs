@@ -84,7 +84,8 @@ async fn follow_disk(ctx: Arc<Sources>, mut rx: watch::Receiver<crate::store::Di
 }
 
 /// Tells each new pending approval (an agent's over stdio, or a hand-started session's
-/// through the `PermissionRequest` hook) as `approval_needed`.
+/// through the `PermissionRequest` hook) as `approval_needed`, and an agent paused at a
+/// spending cap as `budget_reached`.
 async fn follow_approvals(
     ctx: Arc<Sources>,
     mut rx: broadcast::Receiver<Sequenced<crate::approvals::ApprovalEvent>>,
@@ -100,6 +101,17 @@ async fn follow_approvals(
             Ok(_) | Err(RecvError::Lagged(_)) => continue,
             Err(RecvError::Closed) => return,
         };
+        if approval.kind == crate::approvals::ApprovalKind::Budget {
+            ctx.notifier.notify(NotifyInput::BudgetReached {
+                agent_id: approval.agent_id.clone(),
+                session_id: approval.session_id.clone(),
+                project_path: approval.project_path.clone(),
+                scope: approval.budget.scope.clone(),
+                spent_usd: approval.budget.spent_usd,
+                budget_usd: approval.budget.budget_usd,
+            });
+            continue;
+        }
         let summary = approval.summary();
         let detail = summary
             .strip_prefix(approval.tool_name.as_str())

@@ -15,7 +15,7 @@ use crate::v1::{
     StatusRequest, StatusResponse, agents_client::AgentsClient, approvals_client::ApprovalsClient,
     daemon_client::DaemonClient, devices_client::DevicesClient,
     integration_client::IntegrationClient, notify_client::NotifyClient,
-    sessions_client::SessionsClient,
+    sessions_client::SessionsClient, talk_client::TalkClient,
 };
 
 /// Why the socket did not answer, in words: what a person can act on.
@@ -187,6 +187,11 @@ impl Client {
     /// The `Approvals` service.
     pub fn approvals(&self) -> ApprovalsClient<Channel> {
         limited!(ApprovalsClient, self.channel)
+    }
+
+    /// The `Talk` service (the agents' MCP bridge, messages, answers to questions).
+    pub fn talk(&self) -> TalkClient<Channel> {
+        limited!(TalkClient, self.channel)
     }
 
     /// The `Integration` service (merge, report, integration pull requests).

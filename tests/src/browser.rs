@@ -107,17 +107,30 @@ impl Browser {
     /// `extra_args` go to Chromium after the usual headless ones.
     pub async fn start(
         env: &TestEnv,
-        (chromium, driver): &(PathBuf, PathBuf),
+        tools: &(PathBuf, PathBuf),
         extra_args: &[String],
     ) -> Browser {
+        Browser::start_in(env, tools, extra_args, None).await
+    }
+
+    /// [`Browser::start`] with `HOME` set to `home` for the browser: Chromium on Linux reads
+    /// the certificate authorities its user trusts from `$HOME/.pki/nssdb` (see [`trust_ca`]).
+    pub async fn start_in(
+        env: &TestEnv,
+        (chromium, driver): &(PathBuf, PathBuf),
+        extra_args: &[String],
+        home: Option<&Path>,
+    ) -> Browser {
         let driver_port = free_port();
-        let driver = Killed::spawn(
-            Command::new(driver)
-                .arg(format!("--port={driver_port}"))
-                .stdout(Stdio::null())
-                .stderr(Stdio::null()),
-            "chromedriver",
-        );
+        let mut command = Command::new(driver);
+        command
+            .arg(format!("--port={driver_port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if let Some(home) = home {
+            command.env("HOME", home);
+        }
+        let driver = Killed::spawn(&mut command, "chromedriver");
         wait_listening("chromedriver", driver_port);
         let profile = env.root.path().join("chromium-profile");
         let mut args: Vec<String> = [
@@ -165,4 +178,38 @@ pub async fn screenshot(client: &Client, name: &str) {
     if let Ok(png) = client.screenshot().await {
         let _ = std::fs::write(dir.join(format!("{name}.png")), png);
     }
+}
+
+/// Makes `home/.pki/nssdb` trust the CA certificate in `ca_pem` for web sites, as a user does
+/// with `certutil` (package libnss3-tools); `None` after saying how to install certutil
+/// (under `CI=true` its absence fails the test).
+pub fn trust_ca(home: &Path, ca_pem: &Path) -> Option<()> {
+    let certutil = crate::tools::require(&["certutil"], "apt-get install libnss3-tools")?;
+    let db = home.join(".pki/nssdb");
+    std::fs::create_dir_all(&db).expect("the NSS db dir");
+    let db_arg = format!("sql:{}", db.display());
+    let run = |args: &[&str]| {
+        let out = Command::new(&certutil)
+            .args(args)
+            .output()
+            .expect("run certutil");
+        assert!(
+            out.status.success(),
+            "certutil {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&["-d", &db_arg, "-N", "--empty-password"]);
+    run(&[
+        "-d",
+        &db_arg,
+        "-A",
+        "-t",
+        "C,,",
+        "-n",
+        "claude-orchestra test CA",
+        "-i",
+        ca_pem.to_str().expect("a UTF-8 path"),
+    ]);
+    Some(())
 }

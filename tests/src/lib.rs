@@ -6,6 +6,7 @@
 //! as the real binary ([`TestEnv::spawn_daemon`]); waits poll a condition against one
 //! deadline ([`wait_until`]), never a fixed sleep.
 
+pub mod bridge;
 pub mod browser;
 pub mod gate;
 pub mod generate;

@@ -8,6 +8,11 @@
 //! A prompt can script one tool call (see [`scripted`]): `STUB_PUT:<path>=<word>` makes the
 //! first answer a Bash call writing `<word>` to `<path>` in the CLI's working directory,
 //! and `STUB_GATE:<file>` holds the answer after that call's result until `<file>` exists.
+//! `TOOL_CALL:<tool> <json>` (the captures' mock's form) makes the answer a call of any
+//! tool, an MCP one such as `mcp__orchestra__send_message` included, with that input.
+//!
+//! Every request body is kept ([`StubApi::requests`]), so a test can see what the CLI
+//! sent the model, for example that a message reached an agent's next turn.
 
 use std::net::SocketAddr;
 
@@ -25,6 +30,8 @@ pub struct StubApi {
     pub addr: SocketAddr,
     /// The server task.
     task: tokio::task::JoinHandle<()>,
+    /// Every request body received, oldest first.
+    seen: std::sync::Arc<std::sync::Mutex<Vec<Value>>>,
 }
 
 impl StubApi {
@@ -32,16 +39,30 @@ impl StubApi {
     pub async fn start() -> std::io::Result<StubApi> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
+        let seen: std::sync::Arc<std::sync::Mutex<Vec<Value>>> = Default::default();
+        let log = seen.clone();
         let app = Router::new()
             .route(
                 "/",
                 get(|| async { StatusCode::OK }).head(|| async { StatusCode::OK }),
             )
-            .route("/v1/messages", post(messages));
+            .route(
+                "/v1/messages",
+                post(move |headers: HeaderMap, body: Bytes| {
+                    let request = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                    log.lock().unwrap_or_else(|e| e.into_inner()).push(request);
+                    messages(headers, body)
+                }),
+            );
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Ok(StubApi { addr, task })
+        Ok(StubApi { addr, task, seen })
+    }
+
+    /// Every request body received so far, oldest first.
+    pub fn requests(&self) -> Vec<Value> {
+        self.seen.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// The base URL for `ANTHROPIC_BASE_URL`.
@@ -247,6 +268,8 @@ async fn scripted(request: &Value, model: &str, id: &str) -> Option<Response> {
 enum ToolReply {
     /// Call Bash with this command.
     Bash(String),
+    /// Call this tool with this input.
+    Call(String, Value),
     /// Report the tool result.
     Text(String),
 }
@@ -284,6 +307,12 @@ fn tool_reply(request: &Value) -> Option<ToolReply> {
     }
     blocks.iter().find_map(|b| {
         let text = b["text"].as_str()?;
+        if let Some((_, rest)) = text.split_once("TOOL_CALL:") {
+            let line = rest.lines().next()?.trim();
+            let (name, input) = line.split_once(' ').unwrap_or((line, "{}"));
+            let input = serde_json::from_str(input.trim()).unwrap_or_else(|_| json!({}));
+            return Some(ToolReply::Call(name.to_owned(), input));
+        }
         let (_, rest) = text.split_once("TOOL_BASH:")?;
         Some(ToolReply::Bash(rest.lines().next()?.trim().to_owned()))
     })
@@ -301,6 +330,11 @@ fn sse(id: &str, model: &str, reply: ToolReply) -> Response {
                 "tool_use",
             )
         }
+        ToolReply::Call(name, input) => (
+            json!({"type": "tool_use", "id": format!("toolu_stub_{}", id.trim_start_matches("msg_stub_")), "name": name, "input": {}}),
+            json!({"type": "input_json_delta", "partial_json": input.to_string()}),
+            "tool_use",
+        ),
         ToolReply::Text(text) => (
             json!({"type": "text", "text": ""}),
             json!({"type": "text_delta", "text": text}),

@@ -39,3 +39,37 @@ pub fn require(names: &[&str], install: &str) -> Option<PathBuf> {
     }
     found
 }
+
+/// ccusage of the version pinned in `.ci/ccusage-version`, the reference for
+/// `analytics --by day` (`tests/tests/sessions/spend_report.rs`): `ORCHESTRA_CCUSAGE`, which
+/// `.ci/run` sets, else `ccusage` on `PATH`; `None` after [`missing`] said how to install it.
+/// (18.0.x is the last release that runs on Node alone; 20.x needs a native package that
+/// npm's registry does not serve for linux-x64.)
+pub fn ccusage() -> Option<PathBuf> {
+    let path = crate::workspace_root().join(".ci/ccusage-version");
+    let version = std::fs::read_to_string(&path)
+        .unwrap_or_else(|err| panic!("cannot read {}: {err}", path.display()))
+        .trim()
+        .to_owned();
+    let install = format!(
+        "npm install --prefix DIR ccusage@{version} && export ORCHESTRA_CCUSAGE=DIR/node_modules/.bin/ccusage"
+    );
+    let found = std::env::var_os("ORCHESTRA_CCUSAGE")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| find_program(&["ccusage"]));
+    let Some(found) = found else {
+        missing("ccusage", &install);
+        return None;
+    };
+    let said = std::process::Command::new(&found)
+        .arg("--version")
+        .output()
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+        .unwrap_or_default();
+    if said != version {
+        missing(&format!("ccusage {version} (found {said:?})"), &install);
+        return None;
+    }
+    Some(found)
+}

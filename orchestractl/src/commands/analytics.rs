@@ -1,4 +1,5 @@
-//! `orchestractl analytics`: usage per project and per day.
+//! `orchestractl analytics`: usage per project and per day, or grouped `--by` project,
+//! day, agent, batch or model.
 
 use std::process::ExitCode;
 
@@ -21,6 +22,15 @@ fn row(t: &UsageTotals, key_width: usize) -> Vec<String> {
     ]
 }
 
+const HEADER: [&str; 6] = [
+    "PROJECT",
+    "SESSIONS",
+    "MESSAGES",
+    "TOKENS IN",
+    "TOKENS OUT",
+    "COST",
+];
+
 /// Prints analytics.
 pub async fn run(ctx: &Ctx, args: AnalyticsArgs) -> anyhow::Result<ExitCode> {
     let clients = ctx.connect().await?;
@@ -28,25 +38,40 @@ pub async fn run(ctx: &Ctx, args: AnalyticsArgs) -> anyhow::Result<ExitCode> {
         .sessions()
         .analytics(AnalyticsRequest {
             hours: args.hours.unwrap_or(0.0),
+            by: args.by.clone().unwrap_or_default(),
+            since: args.since.clone().unwrap_or_default(),
         })
         .await?
         .into_inner();
-    ctx.answer(&response, || {
-        let header = [
-            "PROJECT",
-            "SESSIONS",
-            "MESSAGES",
-            "TOKENS IN",
-            "TOKENS OUT",
-            "COST",
-        ];
+    if let Some(by) = &args.by {
+        let answer = serde_json::json!({"rows": response.rows, "total": response.total});
+        return ctx.answer(&answer, || {
+            let mut header = HEADER;
+            let label = by.to_uppercase();
+            header[0] = &label;
+            let mut rows: Vec<Vec<String>> = response.rows.iter().map(|t| row(t, 48)).collect();
+            if let Some(total) = &response.total {
+                rows.push(row(total, 48));
+            }
+            output::table(&header, &rows);
+            Ok(())
+        });
+    }
+    // Without --by the answer is as it always was: projects, days, total.
+    let mut answer = serde_json::to_value(&response)?;
+    if let Some(fields) = answer.as_object_mut() {
+        for grouped_only in ["rows", "day_cap_usd", "day_spent_usd"] {
+            fields.remove(grouped_only);
+        }
+    }
+    ctx.answer(&answer, || {
         let mut rows: Vec<Vec<String>> = response.projects.iter().map(|t| row(t, 48)).collect();
         if let Some(total) = &response.total {
             rows.push(row(total, 48));
         }
-        output::table(&header, &rows);
+        output::table(&HEADER, &rows);
         println!();
-        let mut header = header;
+        let mut header = HEADER;
         header[0] = "DAY (UTC)";
         let rows: Vec<Vec<String>> = response.days.iter().map(|t| row(t, 12)).collect();
         output::table(&header, &rows);

@@ -12,9 +12,11 @@ use crate::client::Ctx;
 use crate::output;
 
 /// The JSON form of an approval: the fields the README documents, with the tool input
-/// as a JSON object rather than text.
+/// as a JSON object rather than text. A question (`kind: "question"`) also carries its
+/// `question`, `choices` and `answer`; a budget approval adds `budget`:
+/// `{spent_usd, budget_usd, scope}`.
 pub fn to_json(a: &Approval) -> Value {
-    json!({
+    let mut value = json!({
         "id": a.id,
         "agent_id": a.agent_id,
         "session_id": a.session_id,
@@ -26,7 +28,21 @@ pub fn to_json(a: &Approval) -> Value {
         "created_at_ms": a.created_at_ms,
         "decided_at_ms": a.decided_at_ms,
         "decided_by": a.decided_by,
-    })
+        "kind": if a.kind.is_empty() { "tool" } else { a.kind.as_str() },
+    });
+    if a.kind == "question" {
+        value["question"] = json!(a.question);
+        value["choices"] = json!(a.choices);
+        value["answer"] = json!(a.answer);
+    }
+    if a.kind == "budget" {
+        value["budget"] = json!({
+            "spent_usd": a.spent_usd,
+            "budget_usd": a.budget_usd,
+            "scope": a.budget_scope,
+        });
+    }
+    value
 }
 
 /// Who asks, for people: the agent and its task, or the session's project.
@@ -68,10 +84,25 @@ pub async fn run(ctx: &Ctx, args: ApprovalsArgs) -> anyhow::Result<ExitCode> {
             );
         } else {
             print_table(&approvals);
-            if approvals.iter().any(|a| a.state == "pending") {
+            if approvals
+                .iter()
+                .any(|a| a.state == "pending" && a.kind != "question")
+            {
                 println!(
-                    "\nanswer with `orchestractl approve ID [--always]` or `orchestractl deny ID [--message TEXT]`"
+                    "\nanswer with `orchestractl approve ID [--always]` or `orchestractl deny ID [--message TEXT]`; \
+                     a budget: `orchestractl approve ID [--raise USD]` goes on, `deny ID` stops it"
                 );
+            }
+            if let Some(q) = approvals
+                .iter()
+                .find(|a| a.state == "pending" && a.kind == "question")
+            {
+                let choices = if q.choices.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (choices: {})", q.choices.join(", "))
+                };
+                println!("\nanswer a question with `orchestractl answer ID TEXT`{choices}");
             }
         }
         return Ok(ExitCode::SUCCESS);

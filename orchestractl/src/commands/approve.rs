@@ -1,4 +1,4 @@
-//! `orchestractl approve ID [--always]`.
+//! `orchestractl approve ID [--always | --raise X]`.
 
 use std::process::ExitCode;
 
@@ -10,7 +10,14 @@ use crate::client::Ctx;
 /// Allows a pending tool call.
 pub async fn run(ctx: &Ctx, args: ApproveArgs) -> anyhow::Result<ExitCode> {
     let decision = if args.always { "always" } else { "allow" };
-    decide(ctx, &args.id, decision, String::new()).await
+    decide(
+        ctx,
+        &args.id,
+        decision,
+        String::new(),
+        args.raise.unwrap_or(0.0),
+    )
+    .await
 }
 
 /// Sends one decision and prints the outcome; shared with `deny`.
@@ -19,6 +26,7 @@ pub async fn decide(
     id: &str,
     decision: &str,
     message: String,
+    raise_usd: f64,
 ) -> anyhow::Result<ExitCode> {
     let clients = ctx.connect().await?;
     let approval = clients
@@ -29,6 +37,7 @@ pub async fn decide(
             message,
             device_token: String::new(),
             client: String::new(),
+            raise_usd,
         })
         .await?
         .into_inner()

@@ -103,7 +103,7 @@ fn shell_quote(text: &str) -> String {
     }
 }
 
-fn read(path: &Path) -> anyhow::Result<Option<Value>> {
+pub(crate) fn read(path: &Path) -> anyhow::Result<Option<Value>> {
     match std::fs::read_to_string(path) {
         Ok(text) if text.trim().is_empty() => Ok(Some(json!({}))),
         Ok(text) => {
@@ -128,7 +128,7 @@ fn read(path: &Path) -> anyhow::Result<Option<Value>> {
 
 /// Replaces the settings file in one step, keeping its mode (a new file is `0600`: it
 /// may hold keys such as `apiKeyHelper` or `env`, and other users have no business there).
-fn write(path: &Path, value: &Value) -> anyhow::Result<()> {
+pub(crate) fn write(path: &Path, value: &Value) -> anyhow::Result<()> {
     use std::os::unix::fs::PermissionsExt as _;
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;

@@ -2,6 +2,7 @@
 
 pub mod agent_table;
 pub mod analytics;
+pub mod answer;
 pub mod approvals;
 pub mod approve;
 pub mod cleanup;
@@ -19,7 +20,9 @@ pub mod hooks_install;
 pub mod hosts;
 pub mod init;
 pub mod logs;
+pub mod mcp;
 pub mod merge;
+pub mod messages;
 pub mod notify;
 pub mod pr;
 pub mod proxy;
@@ -37,4 +40,5 @@ pub mod status_watch;
 pub mod stop;
 pub mod watch;
 pub mod web;
+pub mod web_pair;
 pub mod worktrees;

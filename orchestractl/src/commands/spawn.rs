@@ -39,6 +39,7 @@ pub async fn run(ctx: &Ctx, args: SpawnArgs) -> anyhow::Result<ExitCode> {
             permission_mode: args.permission_mode.unwrap_or_default(),
             allowed_tools: args.allowed_tools,
             max_budget_usd: args.max_budget_usd.unwrap_or(0.0),
+            batch_max_budget_usd: args.batch_max_budget_usd.unwrap_or(0.0),
             // The agents get the caller's environment (PATH, API keys, ...), as if
             // started from this shell. Not on another machine: there this shell's HOME
             // and PATH are wrong, and an empty map gives them that daemon's own.

@@ -1,5 +1,6 @@
 //! `orchestractl web [--port P] [--lan [--insecure-http]] [--open]`, `web link [--port P]`,
-//! `web devices`, `web revoke <id>`, `web cert [--renew]`.
+//! `web devices`, `web revoke <id>`, `web cert [--renew]`, `web ca [--out FILE]`
+//! (`web pair` is [`super::web_pair`]).
 //!
 //! Serving and the certificate belong to `orchestra-dashboard`; this command finds the
 //! settings (port, `tls_cert` / `tls_key`) in the daemon's config and runs it.
@@ -15,6 +16,9 @@ use crate::output;
 
 /// Serves the dashboard in the foreground, or manages paired devices.
 pub async fn run(ctx: &Ctx, args: WebArgs) -> anyhow::Result<ExitCode> {
+    if let Some(WebAction::Pair { name, port }) = args.action {
+        return super::web_pair::run(ctx, name, port).await;
+    }
     let clients = ctx.connect().await?;
     match args.action {
         Some(WebAction::Link { port }) => {
@@ -81,13 +85,25 @@ pub async fn run(ctx: &Ctx, args: WebArgs) -> anyhow::Result<ExitCode> {
             }
             return Ok(ExitCode::SUCCESS);
         }
-        Some(WebAction::Cert { renew }) => {
+        Some(WebAction::Pair { .. }) => unreachable!("handled above"),
+        Some(action @ (WebAction::Cert { .. } | WebAction::Ca { .. })) => {
             let (_, settings) = crate::client::running_config(&clients).await?;
             let binary = sibling_binary("orchestra-dashboard", "ORCHESTRA_DASHBOARD_BIN");
             let mut command = tokio::process::Command::new(&binary);
-            command.arg("cert");
-            if renew {
-                command.arg("--renew");
+            match action {
+                WebAction::Cert { renew } => {
+                    command.arg("cert");
+                    if renew {
+                        command.arg("--renew");
+                    }
+                }
+                WebAction::Ca { out } => {
+                    command.arg("ca");
+                    if let Some(out) = out {
+                        command.arg("--out").arg(out);
+                    }
+                }
+                _ => {}
             }
             if ctx.json {
                 command.arg("--json");

@@ -326,6 +326,18 @@ pub fn control_response(request_id: &str, answer: &Value) -> String {
     .to_string()
 }
 
+/// The host's `control_request` that interrupts the turn under way: the CLI answers it,
+/// writes "[Request interrupted by user]" and ends the turn with
+/// `result/error_during_execution` (transcript 60 of the shared notes).
+pub fn interrupt_request(request_id: &str) -> String {
+    serde_json::json!({
+        "type": "control_request",
+        "request_id": request_id,
+        "request": {"subtype": "interrupt"},
+    })
+    .to_string()
+}
+
 /// What a line says about tools that may change files (for the overlap radar).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileToolSignal {

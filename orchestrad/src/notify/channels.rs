@@ -166,6 +166,7 @@ fn ntfy_tags(kind: EventKind) -> String {
         EventKind::DiskOk => "white_check_mark",
         EventKind::BatchGreen => "green_circle",
         EventKind::BatchRed => "red_circle",
+        EventKind::BudgetReached => "moneybag",
     };
     format!("{emoji},{}", kind.as_str())
 }

@@ -52,6 +52,7 @@ fn combine(kind: EventKind, events: &[&Event]) -> Notification {
         EventKind::DiskOk => "Disk has room again".to_owned(),
         EventKind::BatchGreen => format!("{n} batches merged and green"),
         EventKind::BatchRed => format!("{n} batch merges are red"),
+        EventKind::BudgetReached => format!("{n} agents paused at a budget"),
     };
     let mut lines: Vec<String> = events
         .iter()

@@ -39,11 +39,13 @@ pub enum EventKind {
     BatchGreen,
     /// A batch's verified merge ended red (or conflicted).
     BatchRed,
+    /// An agent paused at a spending cap and asks to raise it (a "budget" approval).
+    BudgetReached,
 }
 
 impl EventKind {
     /// Every kind, in the order they are documented.
-    pub const ALL: [EventKind; 11] = [
+    pub const ALL: [EventKind; 12] = [
         EventKind::ApprovalNeeded,
         EventKind::AgentDone,
         EventKind::AgentFailed,
@@ -55,6 +57,7 @@ impl EventKind {
         EventKind::DiskOk,
         EventKind::BatchGreen,
         EventKind::BatchRed,
+        EventKind::BudgetReached,
     ];
 
     /// The name used in the config and on the wire.
@@ -71,6 +74,7 @@ impl EventKind {
             EventKind::DiskOk => "disk_ok",
             EventKind::BatchGreen => "batch_green",
             EventKind::BatchRed => "batch_red",
+            EventKind::BudgetReached => "budget_reached",
         }
     }
 
@@ -83,7 +87,10 @@ impl EventKind {
 
     /// Whether it needs the user now (ntfy priority `high`).
     pub fn urgent(self) -> bool {
-        matches!(self, EventKind::ApprovalNeeded | EventKind::DiskFull)
+        matches!(
+            self,
+            EventKind::ApprovalNeeded | EventKind::DiskFull | EventKind::BudgetReached
+        )
     }
 }
 
@@ -160,6 +167,21 @@ pub enum NotifyInput {
         tool: String,
         /// What for: a command line or a path (cut short here; never file contents).
         detail: String,
+    },
+    /// An agent paused at a spending cap (a "budget" approval).
+    BudgetReached {
+        /// The agent.
+        agent_id: String,
+        /// Its Claude session.
+        session_id: String,
+        /// Its working directory.
+        project_path: String,
+        /// Whose cap: `agent`, `batch` or `day`.
+        scope: String,
+        /// Spent in that scope, USD.
+        spent_usd: f64,
+        /// The cap, USD.
+        budget_usd: f64,
     },
     /// Agents change the same files (from the merge-overlap detection).
     Overlap {
@@ -332,6 +354,33 @@ impl Event {
                         short(first_line(&detail))
                     )
                 };
+                (event.agent_id, event.session_id) = (agent_id, session_id);
+                event.project_path = project_path;
+            }
+            NotifyInput::BudgetReached {
+                agent_id,
+                session_id,
+                project_path,
+                scope,
+                spent_usd,
+                budget_usd,
+            } => {
+                event.kind = EventKind::BudgetReached;
+                event.title = "Budget reached".to_owned();
+                // Cents hide a small cap ($0.0001 is not "$0.00").
+                let dollars = |usd: f64| {
+                    if usd != 0.0 && usd.abs() < 0.1 {
+                        format!("${usd:.4}")
+                    } else {
+                        format!("${usd:.2}")
+                    }
+                };
+                event.message = format!(
+                    "{} paused at the {scope} cap: {} of {}; raise it or stop",
+                    who(&agent_id),
+                    dollars(spent_usd),
+                    dollars(budget_usd)
+                );
                 (event.agent_id, event.session_id) = (agent_id, session_id);
                 event.project_path = project_path;
             }

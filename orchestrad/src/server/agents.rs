@@ -109,6 +109,7 @@ impl Agents for AgentsService {
             permission_mode: req.permission_mode,
             allowed_tools: req.allowed_tools,
             max_budget_usd: req.max_budget_usd,
+            batch_max_budget_usd: req.batch_max_budget_usd,
             // An empty map (a spawn from another machine, `--host`): the daemon's own
             // environment, which is this machine's.
             env: if req.env.is_empty() {
@@ -249,7 +250,13 @@ impl Agents for AgentsService {
         request: Request<pb::SendRequest>,
     ) -> Result<Response<pb::SendResponse>, Status> {
         let req = request.into_inner();
+        let text = req.message.clone();
         let (agent, resumed) = self.ctx.supervisor.send(&req.id, req.message).await?;
+        // The same thread as the agents' messages: `orchestractl messages` shows it.
+        self.ctx
+            .supervisor
+            .record_human_message(&agent, &text)
+            .await;
         Ok(Response::new(pb::SendResponse {
             agent: Some((&agent).into()),
             resumed,

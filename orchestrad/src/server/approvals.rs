@@ -9,7 +9,7 @@ use tokio::sync::broadcast::error::RecvError;
 use tonic::{Request, Response, Status};
 
 use super::streaming as stream;
-use crate::approvals::{Approval, ApprovalState, Decision};
+use crate::approvals::{Approval, ApprovalKind, ApprovalState, Decision};
 use crate::context::Context;
 
 /// Implements `orchestra.v1.Approvals`.
@@ -27,7 +27,7 @@ impl ApprovalsService {
 }
 
 /// The wire form of `approval`, with the asking agent's task filled in.
-fn wire(ctx: &Context, approval: &Approval) -> pb::Approval {
+pub(super) fn wire(ctx: &Context, approval: &Approval) -> pb::Approval {
     let mut out = pb::Approval::from(approval);
     if !approval.agent_id.is_empty() {
         out.agent_task = ctx
@@ -54,7 +54,9 @@ fn hook_output(approval: &Approval) -> String {
         ApprovalState::Denied | ApprovalState::Expired => Decision::Deny {
             message: approval.message.clone(),
         },
-        ApprovalState::Pending | ApprovalState::Cancelled => return String::new(),
+        ApprovalState::Pending | ApprovalState::Cancelled | ApprovalState::Answered => {
+            return String::new();
+        }
     };
     permission_output(&decision)
 }
@@ -153,11 +155,26 @@ impl Approvals for ApprovalsService {
         } else {
             "cli".to_owned()
         };
-        let approval = self
-            .ctx
-            .supervisor
-            .decide_approval(&req.id, decision, &decided_by)
-            .await?;
+        // A budget's answer raises a cap and resumes (or stops) the agent; a tool's goes
+        // to the process. `raise_usd` means nothing for a tool call, so it is refused.
+        let kind = self.ctx.approvals.resolve(&req.id)?.kind;
+        let approval = if kind == ApprovalKind::Budget {
+            self.ctx
+                .supervisor
+                .decide_budget(&req.id, decision, req.raise_usd, &decided_by)
+                .await?
+        } else if req.raise_usd != 0.0 {
+            return Err(Status::invalid_argument(format!(
+                "--raise is only for budget approvals, and {} asks about a tool call: answer it \
+                 with `orchestractl approve {}` (without --raise) or `orchestractl deny {}`",
+                req.id, req.id, req.id
+            )));
+        } else {
+            self.ctx
+                .supervisor
+                .decide_approval(&req.id, decision, &decided_by)
+                .await?
+        };
         Ok(Response::new(pb::DecideResponse {
             approval: Some(wire(&self.ctx, &approval)),
         }))

@@ -198,6 +198,10 @@ impl From<&AgentRecord> for pb::Agent {
                     })
                     .collect(),
             }),
+            stop_reason: a.stop_reason.clone(),
+            max_budget_usd: a.max_budget_usd,
+            batch_max_budget_usd: a.batch_max_budget_usd,
+            budget_scope: a.budget_scope.clone(),
         }
     }
 }
@@ -270,6 +274,27 @@ impl From<&crate::approvals::Approval> for pb::Approval {
             summary: a.summary(),
             agent_task: String::new(),
             suggestions_json: a.suggestions.to_string(),
+            kind: a.kind.as_str().to_owned(),
+            question: a.question.clone(),
+            choices: a.choices.clone(),
+            answer: a.answer.clone(),
+            spent_usd: a.budget.spent_usd,
+            budget_usd: a.budget.budget_usd,
+            budget_scope: a.budget.scope.clone(),
+        }
+    }
+}
+
+impl From<&crate::messages::Message> for pb::TalkMessage {
+    fn from(m: &crate::messages::Message) -> Self {
+        pb::TalkMessage {
+            id: m.id.clone(),
+            from: m.from.clone(),
+            to: m.to.clone(),
+            text: m.text.clone(),
+            at_ms: m.at_ms,
+            delivered_at_ms: m.delivered_at_ms,
+            batch_id: m.batch_id.clone(),
         }
     }
 }

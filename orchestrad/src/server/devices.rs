@@ -123,6 +123,23 @@ impl Devices for DevicesService {
         }))
     }
 
+    async fn create_pairing_link(
+        &self,
+        request: Request<pb::CreatePairingLinkRequest>,
+    ) -> Result<Response<pb::CreatePairingLinkResponse>, Status> {
+        let req = request.into_inner();
+        let port = port(req.port)?;
+        let link = self
+            .ctx
+            .devices
+            .create_pairing_link(port, &req.device_name)?;
+        Ok(Response::new(pb::CreatePairingLinkResponse {
+            code: link.code,
+            url: link.url,
+            expires_at_ms: link.expires_at_ms,
+        }))
+    }
+
     type ServePageStream = BoxStream<pb::ServePageEvent>;
 
     async fn serve_page(
@@ -131,6 +148,11 @@ impl Devices for DevicesService {
     ) -> Result<Response<Self::ServePageStream>, Status> {
         let req = request.into_inner();
         let port = port(req.port)?;
+        if !req.lan_url.is_empty() && !lan_url_ok(&req.lan_url) {
+            return Err(Status::invalid_argument(
+                "lan_url must be an http:// or https:// URL ending in /",
+            ));
+        }
         if port == 0 {
             return Err(Status::invalid_argument(
                 "a serving page has a port: pass the one it listens on",
@@ -140,7 +162,8 @@ impl Devices for DevicesService {
         let mut shutdown = ctx.shutdown.subscribe();
         Ok(Response::new(async_stream(move |tx| async move {
             // Registered for as long as the dashboard holds the stream open.
-            let _page = ctx.devices.serve_page(port, req.tls);
+            let lan_url = Some(req.lan_url).filter(|url| !url.is_empty());
+            let _page = ctx.devices.serve_page(port, req.tls, lan_url);
             if tx
                 .send(Ok(pb::ServePageEvent { registered: true }))
                 .await
@@ -154,6 +177,14 @@ impl Devices for DevicesService {
             }
         })))
     }
+}
+
+/// Whether `url` looks like the base a dashboard serves at: a scheme, a host, a trailing `/`.
+fn lan_url_ok(url: &str) -> bool {
+    (url.starts_with("https://") || url.starts_with("http://"))
+        && url.ends_with('/')
+        && url.len() < 300
+        && !url.contains(['?', '#', ' ', '"', '<', '>'])
 }
 
 /// A port from the wire.

@@ -13,6 +13,7 @@ pub mod notify;
 pub mod sessions;
 pub mod status;
 pub mod streaming;
+pub mod talk;
 
 use std::sync::Arc;
 
@@ -24,6 +25,7 @@ use orchestra_proto::v1::devices_server::DevicesServer;
 use orchestra_proto::v1::integration_server::IntegrationServer;
 use orchestra_proto::v1::notify_server::NotifyServer;
 use orchestra_proto::v1::sessions_server::SessionsServer;
+use orchestra_proto::v1::talk_server::TalkServer;
 use tokio::net::{UnixListener, UnixStream};
 use tokio_stream::StreamExt as _;
 use tokio_stream::wrappers::UnixListenerStream;
@@ -82,6 +84,11 @@ pub async fn serve(
         )
         .add_service(
             ApprovalsServer::new(approvals::ApprovalsService::new(ctx.clone()))
+                .max_decoding_message_size(MAX_REQUEST)
+                .max_encoding_message_size(MAX_RESPONSE),
+        )
+        .add_service(
+            TalkServer::new(talk::TalkService::new(ctx.clone()))
                 .max_decoding_message_size(MAX_REQUEST)
                 .max_encoding_message_size(MAX_RESPONSE),
         )

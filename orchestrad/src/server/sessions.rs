@@ -24,6 +24,41 @@ pub struct SessionsService {
 }
 
 impl SessionsService {
+    /// `analytics --by ...`: rows of one grouping, and their total (see [`crate::spend`]).
+    async fn analytics_by(
+        &self,
+        request: pb::AnalyticsRequest,
+    ) -> Result<Response<pb::AnalyticsResponse>, Status> {
+        let by = crate::spend::By::parse(&request.by).map_err(Status::invalid_argument)?;
+        if request.hours != 0.0 {
+            return Err(Status::invalid_argument(
+                "hours does not go with by: use --since 24h instead",
+            ));
+        }
+        let since =
+            crate::spend::since_day(&request.since, now_ms()).map_err(Status::invalid_argument)?;
+        let sessions = self.ctx.sessions.all();
+        let agents = self.ctx.supervisor.list();
+        let day_cap_usd = self.ctx.supervisor.day_cap();
+        let day_spent_usd = self
+            .ctx
+            .supervisor
+            .spent_on(&crate::time::local_day(now_ms()));
+        let worktree_dir = self.ctx.settings.config.worktree_dir.clone();
+        let (rows, total) = tokio::task::spawn_blocking(move || {
+            crate::spend::report(by, since.as_deref(), &sessions, &agents, &worktree_dir)
+        })
+        .await
+        .map_err(|err| Status::internal(format!("analytics failed: {err}")))?;
+        Ok(Response::new(pb::AnalyticsResponse {
+            rows: rows.into_iter().map(Into::into).collect(),
+            total: Some(total.into()),
+            day_cap_usd,
+            day_spent_usd,
+            ..pb::AnalyticsResponse::default()
+        }))
+    }
+
     /// A service over `ctx`.
     pub fn new(ctx: Arc<Context>) -> Self {
         SessionsService { ctx }
@@ -298,7 +333,16 @@ impl Sessions for SessionsService {
         request: Request<pb::AnalyticsRequest>,
     ) -> Result<Response<pb::AnalyticsResponse>, Status> {
         self.ctx.sessions.wait_ready().await;
-        let hours = check_hours(request.into_inner().hours)?;
+        let request = request.into_inner();
+        if !request.by.is_empty() {
+            return self.analytics_by(request).await;
+        }
+        if !request.since.is_empty() {
+            return Err(Status::invalid_argument(
+                "since goes with by: add --by project, day, agent, batch or model",
+            ));
+        }
+        let hours = check_hours(request.hours)?;
         let now = now_ms();
         let sessions: Vec<_> = self
             .ctx
@@ -318,6 +362,7 @@ impl Sessions for SessionsService {
             projects: projects.into_iter().map(Into::into).collect(),
             days: days.into_iter().map(Into::into).collect(),
             total: Some(total.into()),
+            ..pb::AnalyticsResponse::default()
         }))
     }
 

@@ -27,6 +27,46 @@ impl Tokens {
     }
 }
 
+/// What one session used on one local day with one model (user prompts count under the
+/// model `""`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DayUsage {
+    /// The local day, `YYYY-MM-DD`.
+    pub day: String,
+    /// The model; empty for the user's prompts.
+    pub model: String,
+    /// Messages: prompts typed, or assistant messages (each id once).
+    pub messages: u64,
+    /// Tokens.
+    pub tokens: Tokens,
+    /// Estimated cost in USD at the model's list price.
+    pub estimated_cost_usd: f64,
+}
+
+impl SessionMeta {
+    /// The bucket of `day` and `model`, made if new (a sorted vector: a few per session).
+    pub fn day_usage(&mut self, day: String, model: &str) -> &mut DayUsage {
+        let index = match self
+            .days
+            .binary_search_by(|d| (d.day.as_str(), d.model.as_str()).cmp(&(day.as_str(), model)))
+        {
+            Ok(index) => index,
+            Err(index) => {
+                self.days.insert(
+                    index,
+                    DayUsage {
+                        day,
+                        model: model.to_owned(),
+                        ..DayUsage::default()
+                    },
+                );
+                index
+            }
+        };
+        &mut self.days[index]
+    }
+}
+
 /// Metadata derived from one session file, correct for the real CLI's files and for the
 /// older shape.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -80,6 +120,10 @@ pub struct SessionMeta {
     pub title: String,
     /// Lines that could not be parsed.
     pub skipped_lines: u64,
+    /// Usage by local day and model, each line counted on its own timestamp's day (as
+    /// ccusage does), for `analytics --by day|model`. Kept last of the stored fields: an
+    /// index written before it does not decode, and its files are read again.
+    pub days: Vec<DayUsage>,
     /// A Claude process is writing the session now (not persisted: recomputed).
     #[serde(skip)]
     pub live: bool,

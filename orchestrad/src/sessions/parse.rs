@@ -352,12 +352,20 @@ fn apply_raw<'a, M>(
         Some(message) => decode(message)?,
         None => return Err(Skip::Malformed),
     };
+    // The day each message counts under: its own line's, in local time.
+    let day = raw
+        .timestamp
+        .as_deref()
+        .and_then(parse_timestamp)
+        .unwrap_or(meta.modified_at_ms);
+    let day = crate::time::local_day(day);
     if kind == "user" {
         if sidechain || raw.is_meta.unwrap_or(false) {
             return Ok(());
         }
         if let Some(prompt) = message.content.as_ref().and_then(prompt_text) {
             meta.user_messages += 1;
+            meta.day_usage(day, "").messages += 1;
             if meta.first_prompt.is_empty() {
                 meta.first_prompt = prompt.clone();
             }
@@ -365,7 +373,7 @@ fn apply_raw<'a, M>(
         }
         return Ok(());
     }
-    apply_assistant(entry, &message, sidechain);
+    apply_assistant(entry, &message, sidechain, day);
     Ok(())
 }
 
@@ -409,7 +417,7 @@ fn apply_timestamp(entry: &mut Entry, timestamp: Option<&str>) {
     }
 }
 
-fn apply_assistant(entry: &mut Entry, message: &RawMessage<Content>, sidechain: bool) {
+fn apply_assistant(entry: &mut Entry, message: &RawMessage<Content>, sidechain: bool, day: String) {
     let meta = &mut entry.meta;
     let model = message.model.as_deref().unwrap_or_default();
     // Tool calls are counted per line: one message's blocks may be split over lines.
@@ -427,6 +435,7 @@ fn apply_assistant(entry: &mut Entry, message: &RawMessage<Content>, sidechain: 
     entry.cursor.last_message_id = id.to_owned();
     if !sidechain {
         meta.assistant_messages += 1;
+        meta.day_usage(day.clone(), model).messages += 1;
     }
     if !model.is_empty() && model != "<synthetic>" && !meta.models.iter().any(|m| m == model) {
         meta.models.push(model.to_owned());
@@ -439,7 +448,11 @@ fn apply_assistant(entry: &mut Entry, message: &RawMessage<Content>, sidechain: 
             cache_creation: usage.cache_creation_input_tokens.unwrap_or(0),
         };
         meta.tokens.add(&tokens);
-        meta.estimated_cost_usd += pricing::cost(model, &tokens);
+        let cost = pricing::cost(model, &tokens);
+        meta.estimated_cost_usd += cost;
+        let bucket = meta.day_usage(day, model);
+        bucket.tokens.add(&tokens);
+        bucket.estimated_cost_usd += cost;
     }
 }
 

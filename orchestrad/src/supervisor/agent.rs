@@ -130,8 +130,22 @@ pub struct AgentRecord {
     pub permission_mode: String,
     /// `--allowedTools` patterns.
     pub allowed_tools: Vec<String>,
-    /// `--max-budget-usd`, 0 for none.
+    /// Its own spending cap in USD (`--max-budget-usd`, or the config's
+    /// `default_max_budget_usd`), raised by each `approve --raise`; 0 for none. The daemon
+    /// enforces it (see [`super::budget`]).
     pub max_budget_usd: f64,
+    /// The cap of its whole batch in USD (`--batch-max-budget-usd`), the same on every
+    /// agent of the batch; 0 for none.
+    pub batch_max_budget_usd: f64,
+    /// While paused at a cap (or being paused): whose, `agent`, `batch` or `day`.
+    pub budget_scope: String,
+    /// The current run's CLI ended its turn at the `--max-budget-usd` the daemon gave it
+    /// (`error_max_budget_usd`): a pause, not a failure.
+    pub budget_hit: bool,
+    /// What it spent per local day (`YYYY-MM-DD`), for the daily cap and `analytics`.
+    pub spent_by_day: std::collections::BTreeMap<String, f64>,
+    /// Why it stopped without a `stop`: `budget` when a budget approval was denied.
+    pub stop_reason: String,
     /// Processes run so far.
     pub runs: u32,
     /// Why it failed, when known.

@@ -50,6 +50,7 @@ impl Supervisor {
             ApprovalState::Allowed => "approved",
             ApprovalState::Denied => "denied",
             ApprovalState::Expired => "no answer in time, denied",
+            ApprovalState::Answered => "answered",
             _ => "no longer asks",
         };
         let mut activity = format!("{verb}: {}", approval.summary());
@@ -128,7 +129,11 @@ impl Supervisor {
                 match pending.first() {
                     Some(first) => {
                         a.state = AgentState::Waiting;
-                        a.activity = format!("needs approval: {}", first.summary());
+                        a.activity = if first.kind == crate::approvals::ApprovalKind::Question {
+                            format!("asks you: {}", first.question)
+                        } else {
+                            format!("needs approval: {}", first.summary())
+                        };
                     }
                     None if a.state == AgentState::Waiting => {
                         a.state = AgentState::Running;
@@ -205,7 +210,12 @@ impl Supervisor {
     /// approval does not outlive the daemon: its caller's connection went with it).
     pub fn arm_timeout(self: &Arc<Self>, approval: &Approval) {
         let limit = self.settings.config.approval_timeout_s;
-        if limit == 0 || approval.state != ApprovalState::Pending {
+        // A budget's pause costs nothing while it waits: it waits for a person. Tool
+        // calls and agents' questions expire.
+        if limit == 0
+            || approval.state != ApprovalState::Pending
+            || approval.kind == crate::approvals::ApprovalKind::Budget
+        {
             return;
         }
         let due = approval.created_at_ms + (limit as i64) * 1000;

@@ -21,6 +21,9 @@ impl Supervisor {
     /// group, then SIGKILL after a grace period. Returns the record after the request.
     pub async fn stop(self: &Arc<Self>, id: &str) -> Result<AgentRecord, SupervisorError> {
         let agent = self.resolve(id)?;
+        if Supervisor::paused_at_cap(&agent) {
+            return self.stop_paused(&agent.id).await;
+        }
         match agent.state {
             AgentState::Queued => {
                 self.update(&agent.id, |a| {
@@ -103,6 +106,14 @@ impl Supervisor {
             return Err(SupervisorError::Invalid("the message is empty".to_owned()));
         }
         let agent = self.resolve(id)?;
+        if Supervisor::paused_at_cap(&agent) {
+            return Err(SupervisorError::Precondition(format!(
+                "agent {} is paused at its {} budget: let it go on with `orchestractl approve \
+                 <approval> --raise <USD>` (see `orchestractl approvals`), or stop it with \
+                 `orchestractl deny <approval>`",
+                agent.id, agent.budget_scope
+            )));
+        }
         if agent.state == AgentState::Queued {
             let agent = self
                 .update(&agent.id, |a| a.pending_input.push(message))
@@ -234,6 +245,8 @@ impl Supervisor {
             permission_mode: self.settings.config.agent_permission_mode.clone(),
             batch_id: new_id(),
             parallel: 1,
+            // No cap of its own (`resume` takes none): the config's default, and the day's.
+            max_budget_usd: self.settings.config.default_max_budget_usd,
             resume_session: session.session_id.clone(),
             pending_input: vec![prompt],
             sandbox,

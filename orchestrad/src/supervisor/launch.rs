@@ -44,11 +44,8 @@ impl Supervisor {
                 PERMISSION_MODES.join(", ")
             )));
         }
-        if options.max_budget_usd < 0.0 || !options.max_budget_usd.is_finite() {
-            return Err(SupervisorError::Invalid(
-                "--max-budget-usd must be 0 or more".to_owned(),
-            ));
-        }
+        super::budget::check_cap("--max-budget-usd", options.max_budget_usd)?;
+        super::budget::check_cap("--batch-max-budget-usd", options.batch_max_budget_usd)?;
         self.claude_program(&options.env)?;
         if let Some(refused) = self.store.refuses_writes() {
             // Nothing is started that could not be recorded.
@@ -128,7 +125,12 @@ impl Supervisor {
                     options.permission_mode.clone()
                 },
                 allowed_tools: allowed_tools.clone(),
-                max_budget_usd: options.max_budget_usd,
+                max_budget_usd: if options.max_budget_usd > 0.0 {
+                    options.max_budget_usd
+                } else {
+                    config.default_max_budget_usd
+                },
+                batch_max_budget_usd: options.batch_max_budget_usd,
                 batch_id: batch_id.clone(),
                 parallel,
                 pending_input: vec![task.clone()],
@@ -184,6 +186,28 @@ impl Supervisor {
     }
 }
 
+impl Supervisor {
+    /// The `orchestractl` that serves as an agent's MCP bridge: the one beside this
+    /// daemon's binary (installed together, so they speak the same protocol), else the
+    /// first on the agent's `PATH`, else the bare name (its MCP server then shows as
+    /// failed in `system/init`, and the agent runs without it).
+    pub fn mcp_bridge(&self, env: &std::collections::BTreeMap<String, String>) -> PathBuf {
+        let beside = self.settings.orchestrad_exe.with_file_name("orchestractl");
+        if is_executable(&beside) {
+            return beside;
+        }
+        let path_var = env
+            .get("PATH")
+            .cloned()
+            .or_else(|| std::env::var("PATH").ok())
+            .unwrap_or_default();
+        std::env::split_paths(&path_var)
+            .map(|dir| dir.join("orchestractl"))
+            .find(|candidate| is_executable(candidate))
+            .unwrap_or_else(|| PathBuf::from("orchestractl"))
+    }
+}
+
 fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
@@ -197,6 +221,11 @@ struct RunFiles {
     system_prompt: Option<PathBuf>,
     /// Its `--settings` (the sandbox), if any.
     settings: Option<PathBuf>,
+    /// Its `--mcp-config`: the `orchestra` server (with the agent's secret) and the
+    /// user's own servers.
+    mcp_config: PathBuf,
+    /// Whether a repository's `.mcp.json` servers may start too (no `--strict-mcp-config`).
+    repo_mcp_servers: bool,
 }
 
 impl RunFiles {
@@ -205,6 +234,7 @@ impl RunFiles {
         dir: &Path,
         agent: &AgentRecord,
         config: &crate::config::Config,
+        mcp_config: &serde_json::Value,
     ) -> Result<RunFiles, String> {
         let write = |name: &str, bytes: &[u8]| {
             let path = dir.join(name);
@@ -223,16 +253,23 @@ impl RunFiles {
         } else {
             None
         };
+        let mcp_config = write("mcp-config.json", mcp_config.to_string().as_bytes())?;
         Ok(RunFiles {
             system_prompt,
             settings,
+            mcp_config,
+            repo_mcp_servers: config.repo_mcp_servers,
         })
     }
 }
 
 /// The Claude Code arguments for a run of `agent`. No text of a task goes here: tasks
 /// reach Claude Code on stdin, and the rest in [`RunFiles`].
-fn claude_args(agent: &AgentRecord, files: &RunFiles) -> Vec<String> {
+///
+/// `budget` is the CLI's own `--max-budget-usd`: the nearest cap's headroom (see
+/// [`Supervisor::cli_budget`]), so that the CLI stops a long turn right after the request
+/// that reaches it, never before.
+fn claude_args(agent: &AgentRecord, files: &RunFiles, budget: Option<f64>) -> Vec<String> {
     let mut args: Vec<String> = [
         "-p",
         "--output-format",
@@ -250,6 +287,19 @@ fn claude_args(agent: &AgentRecord, files: &RunFiles) -> Vec<String> {
     if !agent.resume_session.is_empty() {
         flag("--resume", &agent.resume_session);
     }
+    // `--mcp-config` takes several values: the next argument is a flag, so it ends here.
+    flag("--mcp-config", &files.mcp_config.display().to_string());
+    if !files.repo_mcp_servers {
+        // Only the servers of our config: without this, print mode also starts the
+        // repository's `.mcp.json` servers without asking (the user's own servers are in
+        // our config, see `claude::mcp::agent_config`).
+        args.push("--strict-mcp-config".to_owned());
+    }
+    let mut flag = |name: &str, value: &str| {
+        args.push(name.to_owned());
+        args.push(value.to_owned());
+    };
+    flag("--allowedTools", crate::claude::mcp::ALLOW_RULE);
     if !agent.model.is_empty() {
         flag("--model", &agent.model);
     }
@@ -261,8 +311,10 @@ fn claude_args(agent: &AgentRecord, files: &RunFiles) -> Vec<String> {
     }
     // Whatever is not allowed asks over stdio (see `approval.rs`) instead of being refused.
     flag("--permission-prompt-tool", "stdio");
-    if agent.max_budget_usd > 0.0 {
-        flag("--max-budget-usd", &agent.max_budget_usd.to_string());
+    if let Some(budget) = budget {
+        // The CLI refuses 0 ("must be a number greater than 0"); a run is never started
+        // with nothing left, so this only guards against rounding.
+        flag("--max-budget-usd", &budget.max(1e-9).to_string());
     }
     // A hidden flag of Claude Code's (`help-2.1.330.txt`), the file twin of
     // `--append-system-prompt`.
@@ -298,6 +350,16 @@ async fn restored_cost(sup: &Arc<Supervisor>, id: &str) -> f64 {
 /// Starts a run of agent `id`: records the intent, prepares the worktree, writes the spec
 /// and starts the shim. Failures end the agent as `failed` with the reason.
 pub async fn start(sup: &Arc<Supervisor>, id: &str) {
+    // A cap below what was spent already pauses at once, before any request is made.
+    if let Some(cap) = sup.peek(id, Clone::clone).and_then(|a| sup.reached(&a)) {
+        tracing::info!(
+            agent = id,
+            scope = cap.scope.as_str(),
+            "at its cap before a run; paused"
+        );
+        sup.pause_at(id, cap).await;
+        return;
+    }
     let restored = restored_cost(sup, id).await;
     let intent = sup
         .update(id, |a| {
@@ -331,7 +393,7 @@ pub async fn start(sup: &Arc<Supervisor>, id: &str) {
         Err(err) => Err(format!("internal error while starting: {err}")),
     };
     match outcome {
-        Ok(pid) => {
+        Ok((pid, delivered)) => {
             super::logged(
                 sup.update(id, |a| {
                     a.pid = pid;
@@ -342,7 +404,10 @@ pub async fn start(sup: &Arc<Supervisor>, id: &str) {
                 })
                 .await,
             );
+            sup.delivered_with_input(&delivered);
             monitor::spawn(sup, id);
+            // Messages sent while it started: its process takes input now.
+            sup.deliver_waiting(id).await;
         }
         Err(error) => {
             tracing::warn!(agent = id, %error, "agent failed to start");
@@ -360,8 +425,9 @@ pub async fn start(sup: &Arc<Supervisor>, id: &str) {
     }
 }
 
-/// The blocking part of a start. Returns the Claude process's pid.
-fn prepare_and_launch(sup: &Supervisor, agent: &AgentRecord) -> Result<u32, String> {
+/// The blocking part of a start. Returns the Claude process's pid and the messages that
+/// went in with its input.
+fn prepare_and_launch(sup: &Supervisor, agent: &AgentRecord) -> Result<(u32, Vec<String>), String> {
     let config = &sup.settings.config;
     if agent.worktree {
         worktree::create(
@@ -383,10 +449,14 @@ fn prepare_and_launch(sup: &Supervisor, agent: &AgentRecord) -> Result<u32, Stri
     for stale in [dir.exit(), dir.info()] {
         let _ = std::fs::remove_file(stale);
     }
-    let files = RunFiles::write(&dir.0, agent, config)?;
+    let token = sup.mcp_token(&agent.id)?;
+    let mcp_config =
+        crate::claude::mcp::agent_config(&sup.mcp_bridge(&env), &token, &sup.settings.socket, &env);
+    let files = RunFiles::write(&dir.0, agent, config, &mcp_config)?;
+    let messages = sup.waiting_input(&agent.id);
     let spec = Spec {
         program,
-        args: claude_args(agent, &files),
+        args: claude_args(agent, &files, sup.cli_budget(agent)),
         cwd: agent.cwd.clone(),
         env: env
             .iter()
@@ -398,6 +468,7 @@ fn prepare_and_launch(sup: &Supervisor, agent: &AgentRecord) -> Result<u32, Stri
         input: agent
             .pending_input
             .iter()
+            .chain(messages.iter().map(|(_, text)| text))
             .map(|m| crate::claude::stream_json::user_message(m))
             .collect(),
     };
@@ -423,7 +494,10 @@ fn prepare_and_launch(sup: &Supervisor, agent: &AgentRecord) -> Result<u32, Stri
     let deadline = std::time::Instant::now() + SHIM_START_TIMEOUT;
     loop {
         if let Some(info) = dir.read_info() {
-            return Ok(info.child_pid);
+            return Ok((
+                info.child_pid,
+                messages.into_iter().map(|(id, _)| id).collect(),
+            ));
         }
         if let Some(exit) = dir.read_exit() {
             let stderr = std::fs::read_to_string(dir.stderr()).unwrap_or_default();
@@ -437,5 +511,39 @@ fn prepare_and_launch(sup: &Supervisor, agent: &AgentRecord) -> Result<u32, Stri
             return Err("the agent shim did not start within 10 s".to_owned());
         }
         std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn agents_get_our_mcp_config_and_a_repositorys_servers_only_when_allowed() {
+        let agent = AgentRecord::default();
+        let mut files = RunFiles {
+            system_prompt: None,
+            settings: None,
+            mcp_config: PathBuf::from("/state/agents/a1/mcp-config.json"),
+            repo_mcp_servers: false,
+        };
+        let args = claude_args(&agent, &files, None);
+        let at = args
+            .iter()
+            .position(|a| a == "--mcp-config")
+            .expect("--mcp-config");
+        assert_eq!(args[at + 1], "/state/agents/a1/mcp-config.json");
+        assert!(
+            args[at + 2].starts_with("--"),
+            "a flag ends the variadic --mcp-config: {args:?}"
+        );
+        assert!(args.contains(&"--strict-mcp-config".to_owned()));
+        assert!(
+            args.windows(2)
+                .any(|w| w[0] == "--allowedTools" && w[1] == "mcp__orchestra__*"),
+            "{args:?}"
+        );
+        files.repo_mcp_servers = true;
+        assert!(!claude_args(&agent, &files, None).contains(&"--strict-mcp-config".to_owned()));
     }
 }

@@ -11,10 +11,14 @@
 
 pub mod agent;
 pub mod approval;
+pub mod budget;
+pub mod budget_answer;
 pub mod chain;
+pub mod claims;
 pub mod control;
 pub mod forget;
 pub mod launch;
+pub mod mail;
 pub mod monitor;
 pub mod progress;
 pub mod radar;
@@ -108,8 +112,10 @@ pub struct SpawnOptions {
     pub permission_mode: String,
     /// `--allowedTools`; empty for the config's `bypass_permissions`.
     pub allowed_tools: Vec<String>,
-    /// `--max-budget-usd`; 0 for none.
+    /// `--max-budget-usd`; 0 for the config's `default_max_budget_usd`.
     pub max_budget_usd: f64,
+    /// `--batch-max-budget-usd`: the cap of all the spawn's agents together; 0 for none.
+    pub batch_max_budget_usd: f64,
     /// The caller's environment.
     pub env: std::collections::BTreeMap<String, String>,
     /// `--after`: an agent (id or prefix) whose being done starts these tasks.
@@ -129,6 +135,8 @@ pub struct SupervisorSettings {
     pub agents_dir: PathBuf,
     /// The orchestrad binary, run as `orchestrad shim` for each agent.
     pub orchestrad_exe: PathBuf,
+    /// The daemon's socket, which each agent's `orchestra` MCP bridge connects to.
+    pub socket: PathBuf,
 }
 
 impl SupervisorSettings {
@@ -139,6 +147,7 @@ impl SupervisorSettings {
             config_path: settings.config_path.clone(),
             agents_dir: settings.agents_dir(),
             orchestrad_exe: settings.orchestrad_exe.clone(),
+            socket: settings.socket.clone(),
         }
     }
 }
@@ -173,6 +182,17 @@ pub struct Supervisor {
     approvals: Arc<crate::approvals::Approvals>,
     /// What each agent changed, for the overlap radar.
     radar: radar::Radar,
+    /// Messages between agents (see [`mail`]).
+    mailbox: Arc<crate::messages::Mailbox>,
+    /// Each agent's `orchestra` MCP secret, by its SHA-256 (see [`mail`]).
+    tokens: Table,
+    /// Files agents claimed (soft locks), which the radar reads too.
+    claims: claims::Claims,
+    /// Raises of the daily cap by local day (`approve --raise` on a day's budget
+    /// approval), added to the config's `daily_max_budget_usd`.
+    day_raises: Mutex<HashMap<String, f64>>,
+    /// Persistence of `day_raises`.
+    day_raises_table: Table,
 }
 
 impl Supervisor {
@@ -182,10 +202,14 @@ impl Supervisor {
         store: &Store,
         sessions: Arc<SessionIndex>,
         approvals: Arc<crate::approvals::Approvals>,
+        mailbox: Arc<crate::messages::Mailbox>,
         shutdown: watch::Receiver<bool>,
     ) -> Result<Supervisor, StoreError> {
         let table = store.table(TABLE)?;
+        let tokens = store.table(mail::TOKEN_TABLE)?;
         let env_table = store.table(ENV_TABLE)?;
+        let day_raises_table = store.table(budget::DAY_RAISES_TABLE)?;
+        let day_raises: HashMap<String, f64> = day_raises_table.all::<f64>()?.into_iter().collect();
         let agents: HashMap<String, AgentRecord> =
             table.all::<AgentRecord>()?.into_iter().collect();
         let envs: HashMap<String, Arc<Env>> = env_table
@@ -212,7 +236,17 @@ impl Supervisor {
             shutdown,
             approvals,
             radar: radar::Radar::default(),
+            mailbox,
+            tokens,
+            claims: claims::Claims::default(),
+            day_raises: Mutex::new(day_raises),
+            day_raises_table,
         })
+    }
+
+    /// Files agents claimed.
+    pub fn claims(&self) -> &claims::Claims {
+        &self.claims
     }
 
     /// The bus of agent changes.
@@ -363,6 +397,15 @@ impl Supervisor {
             }
             let _guard = this.schedule_lock.lock().await;
             this.release_followers().await;
+            // Queued agents held back by a cap, with the reason their activity should show;
+            // asked outside the lock of the records, which the caps' sums take.
+            let reasons: HashMap<String, String> = this
+                .list()
+                .iter()
+                .filter(|a| a.state == AgentState::Queued)
+                .filter_map(|a| this.held_back(a).map(|reason| (a.id.clone(), reason)))
+                .collect();
+            let mut held: Vec<(String, String)> = Vec::new();
             let to_start: Vec<String> = {
                 let agents = this.agents.lock();
                 let mut active: HashMap<&str, u32> = HashMap::new();
@@ -376,6 +419,12 @@ impl Supervisor {
                 queued.sort_by(|a, b| a.created_at_ms.cmp(&b.created_at_ms).then(a.id.cmp(&b.id)));
                 let mut picked = Vec::new();
                 for agent in queued {
+                    if let Some(reason) = reasons.get(&agent.id) {
+                        if &agent.activity != reason {
+                            held.push((agent.id.clone(), reason.clone()));
+                        }
+                        continue;
+                    }
                     let running = active.entry(agent.batch_id.as_str()).or_default();
                     if *running < agent.parallel.max(1) {
                         *running += 1;
@@ -384,6 +433,16 @@ impl Supervisor {
                 }
                 picked
             };
+            for (id, reason) in held {
+                logged(
+                    this.update(&id, |a| {
+                        if a.state == AgentState::Queued {
+                            a.activity = reason;
+                        }
+                    })
+                    .await,
+                );
+            }
             for id in to_start {
                 launch::start(&this, &id).await;
             }
@@ -395,7 +454,13 @@ impl Supervisor {
     /// completes half-done starts, then starts the queue.
     pub async fn reconcile(self: &Arc<Self>) {
         self.reconcile_approvals().await;
+        self.recheck_held_agents();
         for agent in self.list() {
+            if Supervisor::paused_at_cap(&agent) {
+                // A paused agent has no process to find: its budget approval waits.
+                self.reask_if_unasked(&agent.id).await;
+                continue;
+            }
             if !agent.state.is_active() {
                 continue;
             }

@@ -128,6 +128,11 @@ async fn run(sup: &Arc<Supervisor>, id: &str, mut wake: tokio::sync::mpsc::Recei
                 );
                 // A request answered between the two steps must not leave it `waiting`.
                 sup.settle_waiting(id, None).await;
+                // A turn ended and its cost is counted: every running agent past a cap now
+                // (by this one's spending too) is interrupted.
+                if lines.iter().any(|line| stream::is_result(line)) {
+                    sup.enforce_caps().await;
+                }
                 if refresh {
                     super::radar::spawn_refresh(sup, id);
                 }
@@ -166,6 +171,13 @@ async fn run(sup: &Arc<Supervisor>, id: &str, mut wake: tokio::sync::mpsc::Recei
 /// Sets the final state from the exit record (or its absence).
 async fn finish(sup: &Arc<Supervisor>, id: &str, exit: Option<super::shim::ExitRecord>) {
     sup.cancel_approvals(id, "the agent's process ended").await;
+    if let Some(exit) = &exit {
+        let code = exit.shell_code();
+        super::logged(sup.update(id, |a| a.exit_code = code).await);
+        if sup.pause_if_at_cap(id).await {
+            return;
+        }
+    }
     let stderr_tail = {
         let text = std::fs::read_to_string(sup.agent_dir(id).stderr()).unwrap_or_default();
         let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();

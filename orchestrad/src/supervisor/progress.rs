@@ -68,6 +68,7 @@ fn apply_event(agent: &mut AgentRecord, event: Event) {
             }
         }
         Event::Result {
+            subtype,
             is_error,
             text,
             total_cost_usd,
@@ -80,8 +81,20 @@ fn apply_event(agent: &mut AgentRecord, event: Event) {
             // The process reports its own running total, which on 2.1.330 starts from
             // the cost it restored from the session; earlier runs come before it.
             if let Some(cost) = total_cost_usd {
+                let before = agent.total_cost_usd;
                 agent.total_cost_usd =
                     agent.cost_before_run + (cost - agent.cost_restored_usd).max(0.0);
+                // Counted on the day it was reported, for the daily cap.
+                let spent = agent.total_cost_usd - before;
+                if spent > 0.0 {
+                    *agent
+                        .spent_by_day
+                        .entry(crate::time::local_day(crate::time::now_ms()))
+                        .or_default() += spent;
+                }
+            }
+            if subtype == "error_max_budget_usd" {
+                agent.budget_hit = true;
             }
             agent.tokens.add(&usage);
             for (tool, input) in permission_denials {

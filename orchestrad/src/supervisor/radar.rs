@@ -4,6 +4,8 @@
 //! returns and when an agent finishes: one diff of one worktree per refresh, which costs
 //! less than watching every worktree's files. Both agents of an overlap carry it in
 //! `overlaps`, and an `overlap` event is published for each when a path is new to it.
+//! Each agent is told too, by a message from `orchestra` at its next turn (see
+//! [`super::mail`]), so both sides of an overlap hear of it, not only the human.
 
 use parking_lot::Mutex;
 use std::collections::{BTreeSet, HashMap};
@@ -20,6 +22,8 @@ pub struct Radar {
     changed: Mutex<HashMap<String, BTreeSet<String>>>,
     /// One refresh at a time, so two agents writing at once see each other.
     refreshing: tokio::sync::Mutex<()>,
+    /// (changer, path, holder) of claimed paths already told, so each is told once.
+    told_claims: Mutex<std::collections::HashSet<(String, String, String)>>,
 }
 
 /// Whether `other` is watched together with `agent`: same repository, a worktree each,
@@ -91,6 +95,7 @@ impl Supervisor {
                     .collect(),
             )
         };
+        self.tell_claimed(&agent, &mine).await;
         let mut overlaps = Vec::new();
         for (other, paths) in &theirs {
             let shared: Vec<String> = mine.intersection(paths).cloned().collect();
@@ -131,11 +136,89 @@ impl Supervisor {
         };
         if !now.is_subset(&before) {
             tracing::info!(agent = id, overlaps = ?after.overlaps, "overlap");
+            self.tell_overlap(id, &now.difference(&before).cloned().collect())
+                .await;
             self.bus.publish(AgentChange {
                 kind: AgentChange::OVERLAP,
                 agent: Arc::new(after),
             });
         }
+    }
+
+    /// Tells agent `id` (if it runs) which of its paths another agent changed too.
+    async fn tell_overlap(self: &Arc<Self>, id: &str, new: &BTreeSet<(String, String)>) {
+        if self.peek(id, |a| a.state.is_active()) != Some(true) {
+            return;
+        }
+        let mut by_agent: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+        for (other, path) in new {
+            by_agent.entry(other).or_default().push(path);
+        }
+        for (other, paths) in by_agent {
+            let branch = self.peek(other, |a| a.branch.clone()).unwrap_or_default();
+            let text = format!(
+                "agent {other} (branch {branch}) has changed the same files as you: {}. \
+                 Coordinate with it through mcp__orchestra__send_message before you change \
+                 them further, or claim the files you need with mcp__orchestra__claim.",
+                paths.join(", ")
+            );
+            if let Err(err) = self
+                .post_message("orchestra", &[id.to_owned()], &text)
+                .await
+            {
+                tracing::warn!(agent = id, %err, "cannot tell an agent of its overlap");
+            }
+        }
+    }
+
+    /// Tells `agent` and the holder when `agent` changed a path another running agent
+    /// claimed: claims are advice, so the radar checks them against what was done.
+    async fn tell_claimed(self: &Arc<Self>, agent: &AgentRecord, changed: &BTreeSet<String>) {
+        for path in changed {
+            let Some(holder) = self.claims.holder(&agent.repo, path) else {
+                continue;
+            };
+            let alive = self
+                .peek(&holder.agent_id, |a| a.state.is_active())
+                .unwrap_or(false);
+            let key = (agent.id.clone(), path.clone(), holder.agent_id.clone());
+            if holder.agent_id == agent.id || !alive || !self.radar.told_claims.lock().insert(key) {
+                continue;
+            }
+            let branch = |id: &str| self.peek(id, |a| a.branch.clone()).unwrap_or_default();
+            let to_changer = format!(
+                "you changed {path}, which agent {} (branch {}) claimed: coordinate with it \
+                 through mcp__orchestra__send_message before you change it further.",
+                holder.agent_id,
+                branch(&holder.agent_id)
+            );
+            let to_holder = format!(
+                "agent {} (branch {}) changed {path}, which you claimed.",
+                agent.id,
+                branch(&agent.id)
+            );
+            for (to, text) in [
+                (agent.id.clone(), to_changer),
+                (holder.agent_id.clone(), to_holder),
+            ] {
+                if let Err(err) = self
+                    .post_message("orchestra", std::slice::from_ref(&to), &text)
+                    .await
+                {
+                    tracing::warn!(agent = %to, %err, "cannot tell an agent of a claimed path");
+                }
+            }
+        }
+    }
+
+    /// The paths agent `id` changed, as the radar last measured them.
+    pub fn changed_paths(&self, id: &str) -> Vec<String> {
+        self.radar
+            .changed
+            .lock()
+            .get(id)
+            .map(|paths| paths.iter().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// Forgets what the radar measured for agent `id` (its worktree is gone).

@@ -26,6 +26,11 @@
 //!   rule of `--allowedTools` (matched as the real CLI matches them, see
 //!   `fake_claude_permissions.rs`) or a bypass allows it, like the real CLI without a
 //!   prompt tool;
+//! - `HOLD`: make one model request, then hold the turn open until the host's `interrupt`
+//!   control request arrives on stdin, answered as 2.1.330 does (transcript 60: a
+//!   `control_response` with `still_queued`, a user line "[Request interrupted by user]",
+//!   `result/error_during_execution` with `terminal_reason: "aborted_streaming"`); EOF ends
+//!   the turn normally;
 //! - `CHATTY:<n>`: send n assistant text messages before the result;
 //! - `PACE:<ms>`: wait that long between those messages;
 //! - `UNTIL:<file>`: send such messages until `<file>` exists (a stream of output lines

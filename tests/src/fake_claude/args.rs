@@ -69,7 +69,15 @@ pub(crate) fn parse_args() -> Result<Args, String> {
             | "--disallowed-tools" => {
                 value(&arg)?;
             }
-            "--fork-session" | "--include-partial-messages" => {}
+            // Variadic, as the real CLI's (a prompt after it is read as a config); the stand-in
+            // starts no MCP server, so the tests that need one use the real CLI.
+            "--mcp-config" => {
+                value(&arg)?;
+                while it.peek().is_some_and(|next| !next.starts_with('-')) {
+                    it.next();
+                }
+            }
+            "--fork-session" | "--include-partial-messages" | "--strict-mcp-config" => {}
             other if other.starts_with('-') => {
                 return Err(format!("error: unknown option '{other}'"));
             }

@@ -226,6 +226,23 @@ pub fn result_api_error(o: &Outcome, status: u16) -> Value {
     line
 }
 
+/// A turn the host interrupted (`control_request` `interrupt`), as 2.1.330 ends it
+/// (transcript `60_control_interrupt`): the process goes on to the next turn.
+pub fn result_interrupted(o: &Outcome) -> Value {
+    let mut line = template(SAY_HI, "result", 0);
+    fill_result(&mut line, o);
+    if let Some(fields) = line.as_object_mut() {
+        fields.remove("result");
+    }
+    line["subtype"] = json!("error_during_execution");
+    line["is_error"] = json!(true);
+    line["stop_reason"] = Value::Null;
+    line["terminal_reason"] = json!("aborted_streaming");
+    line["errors"] =
+        json!(["[ede_diagnostic] result_type=user last_content_type=n/a stop_reason=null"]);
+    line
+}
+
 /// A turn stopped by `--max-budget-usd` (exit 1).
 pub fn result_budget(o: &Outcome, budget: &str) -> Value {
     let mut line = template(BUDGET, "result", 0);

@@ -49,6 +49,9 @@ impl Session {
         if let Some(command) = prompt.split_once("TOOL_BASH:").map(|(_, c)| c.trim()) {
             return permission_protocol::bash_turn(self, args, command, &prompt_id, started, input);
         }
+        if prompt.split_whitespace().any(|w| w == "HOLD") {
+            return self.hold_turn(args, started, &prompt_id, input);
+        }
         if let Some(code) = self.put_files(args, prompt, &prompt_id, started, input) {
             return code;
         }
@@ -313,6 +316,49 @@ impl Session {
         emit(&shape::result_budget(&outcome, budget));
         self.end_turn();
         Some(1)
+    }
+
+    /// `HOLD`: one model request, then the turn stays open until the host interrupts it
+    /// (transcript 60 of 2.1.330) or closes stdin.
+    pub(crate) fn hold_turn(
+        &mut self,
+        args: &Args,
+        started: std::time::Instant,
+        prompt_id: &str,
+        input: &mut dyn Iterator<Item = std::io::Result<String>>,
+    ) -> i32 {
+        self.assistant(json!([{"type": "text", "text": "holding until interrupted"}]));
+        if let Some(code) = self.over_budget(args, started) {
+            return code;
+        }
+        for line in &mut *input {
+            let Ok(line) = line else { break };
+            let Ok(msg) = serde_json::from_str::<Value>(&line) else {
+                continue;
+            };
+            if msg["type"] != "control_request" || msg["request"]["subtype"] != "interrupt" {
+                continue;
+            }
+            emit(
+                &json!({"type": "control_response", "response": {"subtype": "success",
+                "request_id": msg["request_id"], "response": {"still_queued": []}}}),
+            );
+            let text = json!([{"type": "text", "text": "[Request interrupted by user]"}]);
+            self.record_user(text.clone(), prompt_id);
+            emit(
+                &json!({"type": "user", "message": {"role": "user", "content": text},
+                "parent_tool_use_id": null, "session_id": self.id, "uuid": uuid(), "timestamp": now()}),
+            );
+            // The request made before the hold is paid for.
+            self.usage.add_call();
+            self.since_last.add_call();
+            let result = shape::result_interrupted(&self.outcome("", 1, vec![], started));
+            self.end_turn();
+            emit(&result);
+            return 0;
+        }
+        self.finish(args, started, "held to the end", false, None, Vec::new(), 1);
+        0
     }
 
     /// A Bash tool call; refused (with `system/permission_denied`) unless allowed.

@@ -7,3 +7,4 @@ mod agents;
 mod agents_restart;
 mod faults;
 mod logs;
+mod messages;

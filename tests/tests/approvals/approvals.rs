@@ -107,12 +107,14 @@ fn ask_wait_approve_from_the_cli_then_the_tool_runs() {
             "description",
             "id",
             "input",
+            "kind",
             "project_path",
             "session_id",
             "state",
             "tool_name",
         ]
     );
+    assert_eq!(asked["kind"], "tool");
     assert_eq!(asked["agent_id"], id.as_str());
     assert_eq!(asked["tool_name"], "Bash");
     assert_eq!(

@@ -4,3 +4,5 @@
 //! file below is one subject.
 
 mod approvals;
+mod budget;
+mod questions;

@@ -416,6 +416,7 @@ fn a_closed_pipe_ends_every_command_quietly() {
         // Runs the dashboard binary, whose stdout is the same closed pipe.
         &["web", "cert"],
         &["--json", "web", "cert"],
+        &["web", "ca"],
     ] {
         let out = with_closed_stdout(&env, args);
         let stderr = text(&out.stderr);

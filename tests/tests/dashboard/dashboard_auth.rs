@@ -69,6 +69,9 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/batches.js"),
     ("POST", "/api/merge"),
     ("GET", "/api/report"),
+    ("GET", "/api/messages"),
+    ("POST", "/api/approvals/abcd/answer"),
+    ("GET", "/question.js"),
 ];
 
 #[test]

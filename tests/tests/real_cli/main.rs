@@ -4,7 +4,9 @@
 //! file below is one subject.
 
 mod approvals_real;
+mod budget_real;
 mod fake_claude_shape;
 mod integration_real;
 mod real_claude;
 mod real_claude_2_1_330;
+mod talk_real;

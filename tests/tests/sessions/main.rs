@@ -7,3 +7,4 @@ mod bounds;
 mod sessions;
 mod sessions_2_1_330;
 mod sessions_fastpath;
+mod spend_report;

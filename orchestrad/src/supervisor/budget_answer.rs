@@ -1,0 +1,175 @@
+//! Answers to budget approvals (see [`super::budget`]): allowing one raises its cap and
+//! resumes the agent where it stopped, with the others paused at the same batch or day cap;
+//! denying one stops the agent with `stop_reason: "budget"`.
+
+use std::sync::Arc;
+
+use super::Supervisor;
+use super::agent::AgentState;
+use super::budget::Scope;
+use crate::approvals::{Approval, ApprovalError, ApprovalKind, Decision};
+use crate::time::{local_day, now_ms};
+
+/// What a resumed agent is told when it goes on after a raise.
+const GO_ON: &str = "Continue from where you left off.";
+
+impl Supervisor {
+    /// Answers budget approval `id`: allowing raises its cap by `raise` (0: by the cap's
+    /// own amount again) and resumes the agent where it stopped, and the other agents
+    /// paused at the same batch or day cap with it; denying stops the agent with
+    /// `stop_reason: "budget"`.
+    pub async fn decide_budget(
+        self: &Arc<Self>,
+        id: &str,
+        decision: Decision,
+        raise: f64,
+        decided_by: &str,
+    ) -> Result<Approval, ApprovalError> {
+        if !raise.is_finite() || raise < 0.0 {
+            return Err(ApprovalError::Invalid(format!(
+                "--raise must be a number of US dollars above 0, like 1.50; got {raise}"
+            )));
+        }
+        let asked = self.approvals.resolve(id)?;
+        if asked.kind != ApprovalKind::Budget {
+            return Err(ApprovalError::Invalid(format!(
+                "approval {} asks about a tool call, not a budget: --raise is only for budget \
+                 approvals; answer it with `orchestractl approve {}` or `deny {}`",
+                asked.id, asked.id, asked.id
+            )));
+        }
+        let allow = !matches!(decision, Decision::Deny(_));
+        let approval = self
+            .approvals
+            .decide(&asked.id, decision, decided_by)
+            .await?;
+        let agent_id = approval.agent_id.clone();
+        if !allow {
+            super::logged(
+                self.update(&agent_id, |a| {
+                    if a.state != AgentState::Waiting {
+                        return;
+                    }
+                    a.state = AgentState::Stopped;
+                    a.stop_reason = "budget".to_owned();
+                    a.budget_scope.clear();
+                    a.ended_at_ms = now_ms();
+                    a.activity = format!(
+                        "stopped at the {} budget (${:.4} of ${:.4})",
+                        approval.budget.scope,
+                        approval.budget.spent_usd,
+                        approval.budget.budget_usd
+                    );
+                })
+                .await,
+            );
+            self.schedule().await;
+            return Ok(approval);
+        }
+        let scope = Scope::parse(&approval.budget.scope).unwrap_or(Scope::Agent);
+        let by = if raise > 0.0 {
+            raise
+        } else {
+            approval.budget.budget_usd
+        };
+        let batch = self
+            .peek(&agent_id, |a| a.batch_id.clone())
+            .unwrap_or_default();
+        match scope {
+            Scope::Agent => {
+                super::logged(self.update(&agent_id, |a| a.max_budget_usd += by).await);
+            }
+            Scope::Batch => {
+                let members: Vec<String> = self
+                    .list()
+                    .into_iter()
+                    .filter(|a| a.batch_id == batch)
+                    .map(|a| a.id)
+                    .collect();
+                for member in members {
+                    super::logged(self.update(&member, |a| a.batch_max_budget_usd += by).await);
+                }
+            }
+            Scope::Day => {
+                let day = local_day(now_ms());
+                let total = {
+                    let mut raises = self.day_raises.lock();
+                    let entry = raises.entry(day.clone()).or_default();
+                    *entry += by;
+                    *entry
+                };
+                if let Err(err) = self.day_raises_table.put_or_queue(&day, &total) {
+                    tracing::error!(%err, "cannot record a raise of the daily cap");
+                }
+            }
+        }
+        tracing::info!(agent = %agent_id, scope = scope.as_str(), by, "budget raised");
+        // Others paused at the same cap go on with this raise, without a raise of their own.
+        let siblings: Vec<Approval> = self
+            .approvals
+            .list(false)
+            .into_iter()
+            .filter(|a| a.kind == ApprovalKind::Budget && a.budget.scope == scope.as_str())
+            .filter(|a| match scope {
+                Scope::Agent => false,
+                Scope::Batch => self.peek(&a.agent_id, |r| r.batch_id == batch) == Some(true),
+                Scope::Day => true,
+            })
+            .collect();
+        for sibling in siblings {
+            if let Ok(answered) = self
+                .approvals
+                .decide(&sibling.id, Decision::Allow, decided_by)
+                .await
+            {
+                self.go_on(&answered.agent_id).await;
+            }
+        }
+        self.go_on(&agent_id).await;
+        self.schedule().await;
+        Ok(approval)
+    }
+
+    /// Resumes agent `id`, paused at a cap, where it stopped; if it is still past a cap
+    /// (another one, or a raise too small) it is paused again at once.
+    async fn go_on(self: &Arc<Self>, id: &str) {
+        let Some(agent) = self.peek(id, Clone::clone) else {
+            return;
+        };
+        if agent.state != AgentState::Waiting || agent.budget_scope.is_empty() {
+            return;
+        }
+        if let Some(cap) = self.reached(&agent) {
+            self.pause_at(id, cap).await;
+            return;
+        }
+        if agent.session_id.is_empty() || !agent.cwd.is_dir() {
+            super::logged(
+                self.update(id, |a| {
+                    a.state = AgentState::Failed;
+                    a.budget_scope.clear();
+                    a.ended_at_ms = now_ms();
+                    a.error = "cannot resume after the raise: its session or directory is gone"
+                        .to_owned();
+                    a.activity = "failed".to_owned();
+                })
+                .await,
+            );
+            return;
+        }
+        super::logged(
+            self.update(id, |a| {
+                a.budget_scope.clear();
+                a.resume_session = a.session_id.clone();
+                if a.pending_input.is_empty() {
+                    a.pending_input = vec![GO_ON.to_owned()];
+                }
+                // Starting, not queued: the scheduler must not start it a second time.
+                a.state = AgentState::Starting;
+                a.activity = "going on after a raise of its budget".to_owned();
+            })
+            .await,
+        );
+        super::launch::start(self, id).await;
+    }
+}

@@ -1,0 +1,146 @@
+//! Claims: soft locks on files, per repository. An agent claims paths before editing
+//! them; a second claim on a held path is refused with who holds it. Nothing stops an
+//! edit (a claim is advice between agents, not a file lock), and claims live in memory:
+//! a daemon restart clears them, and a claim of an agent that no longer runs is free.
+//! The overlap radar reads them too: an agent that changes a path another agent holds,
+//! and the holder, are both told (see [`super::radar`]). Claimed through the `orchestra`
+//! MCP server's `claim` and `release` tools ([`crate::talk`]).
+
+use parking_lot::Mutex;
+use std::collections::HashMap;
+use std::path::{Component, Path, PathBuf};
+
+/// Most paths one call may claim or release.
+pub const MAX_PATHS: usize = 100;
+
+/// Who holds a path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    /// The agent.
+    pub agent_id: String,
+    /// Since, ms since the epoch.
+    pub at_ms: i64,
+}
+
+/// Every claim, by repository and path relative to it.
+#[derive(Debug, Default)]
+pub struct Claims {
+    /// (repository, path) to its holder.
+    held: Mutex<HashMap<(PathBuf, String), Claim>>,
+}
+
+/// `path` as a repository-relative key: relative to `cwd` (the agent's worktree, which
+/// mirrors the repository), or absolute inside it; `..` and paths outside are refused.
+pub fn normalize(cwd: &Path, path: &str) -> Result<String, String> {
+    let given = Path::new(path.trim());
+    let relative = if given.is_absolute() {
+        given.strip_prefix(cwd).map_err(|_| {
+            format!(
+                "{path:?} is outside your working directory {}",
+                cwd.display()
+            )
+        })?
+    } else {
+        given
+    };
+    let mut parts = Vec::new();
+    for component in relative.components() {
+        match component {
+            Component::Normal(part) => parts.push(part.to_string_lossy().into_owned()),
+            Component::CurDir => {}
+            _ => {
+                return Err(format!(
+                    "{path:?}: give a path inside your working directory, without `..`"
+                ));
+            }
+        }
+    }
+    if parts.is_empty() {
+        return Err(format!("{path:?} names no file"));
+    }
+    Ok(parts.join("/"))
+}
+
+impl Claims {
+    /// Claims `path` in `repo` for `agent`; Err with the holder when another live agent
+    /// (`alive` says which) holds it. Claiming again what one holds is fine.
+    pub fn claim(
+        &self,
+        repo: &Path,
+        path: &str,
+        agent: &str,
+        alive: impl Fn(&str) -> bool,
+    ) -> Result<(), Claim> {
+        let mut held = self.held.lock();
+        let key = (repo.to_path_buf(), path.to_owned());
+        if let Some(holder) = held.get(&key)
+            && holder.agent_id != agent
+            && alive(&holder.agent_id)
+        {
+            return Err(holder.clone());
+        }
+        held.insert(
+            key,
+            Claim {
+                agent_id: agent.to_owned(),
+                at_ms: crate::time::now_ms(),
+            },
+        );
+        Ok(())
+    }
+
+    /// Releases `path` in `repo` if `agent` holds it; true if it did.
+    pub fn release(&self, repo: &Path, path: &str, agent: &str) -> bool {
+        let mut held = self.held.lock();
+        let key = (repo.to_path_buf(), path.to_owned());
+        if held.get(&key).is_some_and(|c| c.agent_id == agent) {
+            held.remove(&key);
+            return true;
+        }
+        false
+    }
+
+    /// The holder of `path` in `repo`, if any.
+    pub fn holder(&self, repo: &Path, path: &str) -> Option<Claim> {
+        self.held
+            .lock()
+            .get(&(repo.to_path_buf(), path.to_owned()))
+            .cloned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_claim_names_the_holder_until_it_is_released() {
+        let claims = Claims::default();
+        let repo = Path::new("/r");
+        assert!(claims.claim(repo, "src/a.rs", "a1", |_| true).is_ok());
+        assert!(
+            claims.claim(repo, "src/a.rs", "a1", |_| true).is_ok(),
+            "again: fine"
+        );
+        let held = claims
+            .claim(repo, "src/a.rs", "b2", |_| true)
+            .expect_err("held");
+        assert_eq!(held.agent_id, "a1");
+        assert!(
+            claims.claim(repo, "src/a.rs", "b2", |_| false).is_ok(),
+            "a dead holder's claim is free"
+        );
+        assert!(!claims.release(repo, "src/a.rs", "a1"), "not a1's any more");
+        assert!(claims.release(repo, "src/a.rs", "b2"));
+        assert_eq!(
+            normalize(Path::new("/w"), "./src//a.rs").expect("ok"),
+            "src/a.rs"
+        );
+        assert_eq!(
+            normalize(Path::new("/w"), "/w/src/a.rs").expect("ok"),
+            "src/a.rs"
+        );
+        assert!(normalize(Path::new("/w"), "../x").is_err());
+        assert!(normalize(Path::new("/w"), "/etc/passwd").is_err());
+    }
+}

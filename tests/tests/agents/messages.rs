@@ -1,0 +1,144 @@
+//! `orchestractl messages --watch --json`: a message follows as `sent`, then `delivered`
+//! once a running agent's process took it; `messages AGENT` and `--batch` select the
+//! thread, and a bad selector says what to do. The agent is the stand-in Claude held open
+//! by a gate; the sender is a hand-started session's bridge.
+
+use std::io::BufRead as _;
+use std::process::Stdio;
+use std::sync::mpsc;
+
+use orchestra_tests::bridge::{Bridge, tool_call, tool_text};
+use orchestra_tests::{DEADLINE, Gate, TestEnv, all_finished, bin, wait_for_agents};
+use serde_json::{Value, json};
+
+#[test]
+fn watch_follows_a_message_from_sent_to_delivered() {
+    let env = TestEnv::new();
+    let repo = env.git_repo();
+    let gate = Gate::new(&env, "hold");
+    let spawned = env.ctl_json(&[
+        "spawn",
+        "--repo",
+        repo.to_str().expect("p"),
+        &gate.task("held"),
+    ]);
+    let agent = spawned[0]["id"].as_str().expect("id").to_owned();
+    let batch = spawned[0]["batch_id"].as_str().expect("batch").to_owned();
+    wait_for_agents(&env, "it runs", |a| a[0]["state"] == "running");
+    let mut watch = env
+        .command(bin("orchestractl"))
+        .args(["--json", "messages", "--watch", "--batch", &batch])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("watch");
+    let (lines_tx, lines) = mpsc::channel::<Value>();
+    let out = watch.stdout.take().expect("stdout");
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+            if let Ok(value) = serde_json::from_str(&line)
+                && lines_tx.send(value).is_err()
+            {
+                return;
+            }
+        }
+    });
+    let mut bridge = Bridge::start(&env, "");
+    let (text, is_error) = tool_text(&bridge.call(&tool_call(
+        1,
+        "send_message",
+        json!({"to": agent, "text": "ping from a session"}),
+    )));
+    assert!(!is_error, "{text}");
+    assert!(text.starts_with(&format!("sent to {agent}")), "{text}");
+    let mut events = Vec::new();
+    while events.len() < 2 {
+        let event = lines
+            .recv_timeout(DEADLINE)
+            .unwrap_or_else(|_| panic!("watch printed only {events:#?}"));
+        events.push(event);
+    }
+    let _ = watch.kill();
+    let _ = watch.wait();
+    assert_eq!(events[0]["event"], "sent", "{events:#?}");
+    assert_eq!(events[0]["from"], "session");
+    assert_eq!(events[0]["to"], agent.as_str());
+    assert!(events[0]["delivered_at"].is_null());
+    assert_eq!(events[1]["event"], "delivered");
+    assert_eq!(events[1]["id"], events[0]["id"]);
+    assert!(events[1]["delivered_at"].as_i64().is_some());
+    // The same message in the agent's thread; none in a thread that is not.
+    let of_agent = env.ctl_json(&["messages", &agent]);
+    assert_eq!(of_agent[0]["text"], "ping from a session");
+    let wrong = env.ctl(&["messages", "--batch", "zzzz"]);
+    assert!(!wrong.status.success());
+    assert!(
+        String::from_utf8_lossy(&wrong.stderr).contains("no batch matches"),
+        "{}",
+        String::from_utf8_lossy(&wrong.stderr)
+    );
+    gate.open();
+    wait_for_agents(&env, "done", all_finished);
+}
+
+#[test]
+fn a_claimed_file_changed_by_another_agent_is_told_to_both() {
+    let env = TestEnv::new();
+    let repo = env.git_repo();
+    let r = repo.to_str().expect("p");
+    let gate = Gate::new(&env, "hold");
+    let holder = env.ctl_json(&["spawn", "--repo", r, &gate.task("holds shared.txt")]);
+    let holder = holder[0]["id"].as_str().expect("id").to_owned();
+    wait_for_agents(&env, "the holder runs", |a| a[0]["state"] == "running");
+    let token = std::fs::read_to_string(
+        env.state_dir()
+            .join("agents")
+            .join(&holder)
+            .join("mcp-token"),
+    )
+    .expect("the holder's secret");
+    let mut bridge = Bridge::start(&env, token.trim());
+    let (text, is_error) =
+        tool_text(&bridge.call(&tool_call(1, "claim", json!({"paths": ["./shared.txt"]}))));
+    assert!(!is_error, "{text}");
+    assert_eq!(text, "claimed shared.txt");
+    let changer = env.ctl_json(&[
+        "spawn",
+        "--repo",
+        r,
+        "--allowed-tools",
+        "Write",
+        &gate.task("PUT:shared.txt=beta writes it anyway"),
+    ]);
+    let changer = changer[0]["id"].as_str().expect("id").to_owned();
+    let mut told = Vec::new();
+    orchestra_tests::wait_until("both are told by orchestra", || {
+        told = env
+            .ctl_json(&["messages"])
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|m| m["from"] == "orchestra")
+            .collect();
+        told.len() == 2
+    });
+    let to = |id: &str| {
+        told.iter()
+            .find(|m| m["to"] == id)
+            .and_then(|m| m["text"].as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(
+        to(&changer).starts_with(&format!("you changed shared.txt, which agent {holder} ")),
+        "{told:#?}"
+    );
+    assert!(
+        to(&holder).starts_with(&format!("agent {changer} "))
+            && to(&holder).ends_with("which you claimed."),
+        "{told:#?}"
+    );
+    gate.open();
+    wait_for_agents(&env, "done", |a| a.len() == 2 && all_finished(a));
+}

@@ -1,0 +1,91 @@
+//! Agents' questions (`ask_human` of the `orchestra` MCP server) in the approval queue:
+//! they expire under `approval_timeout_s` with the answer `expired`, a question whose asker
+//! went away is withdrawn, `deny` declines one, and `approve` is refused for one. Asked
+//! through the bridge of a hand-started session, so no Claude Code is needed.
+
+use orchestra_tests::bridge::{Bridge, tool_call, tool_text};
+use orchestra_tests::{TestEnv, bin, wait_until};
+use serde_json::{Value, json};
+
+fn one_question(env: &TestEnv, all: bool) -> Value {
+    let mut found = Vec::new();
+    let args: &[&str] = if all {
+        &["approvals", "--all"]
+    } else {
+        &["approvals"]
+    };
+    wait_until("one question in the queue", || {
+        found = env.ctl_json(args).as_array().cloned().unwrap_or_default();
+        found.len() == 1
+    });
+    found.remove(0)
+}
+
+#[test]
+fn an_unanswered_question_expires_with_the_answer_expired() {
+    let env = TestEnv::new();
+    env.write_config(&json!({"claude_command": bin("fake-claude"), "approval_timeout_s": 1}));
+    env.ctl_ok(&["daemon", "start"]);
+    let mut bridge = Bridge::start(&env, "");
+    let reply = bridge.call(&tool_call(1, "ask_human", json!({"question": "Ship it?"})));
+    let (text, is_error) = tool_text(&reply);
+    assert!(text.starts_with("expired"), "{reply:#}");
+    assert!(!is_error);
+    let question = one_question(&env, true);
+    assert_eq!(question["state"], "expired");
+    assert_eq!(question["answer"], "expired");
+    assert_eq!(question["kind"], "question");
+}
+
+#[test]
+fn a_question_is_withdrawn_when_its_asker_goes_and_deny_declines_one() {
+    let env = TestEnv::new();
+    env.ctl_ok(&["daemon", "start"]);
+    let mut gone = Bridge::start(&env, "");
+    gone.send(&tool_call(
+        1,
+        "ask_human",
+        json!({"question": "Left behind?"}),
+    ));
+    let asked = one_question(&env, false);
+    let approve = env.ctl(&["approve", asked["id"].as_str().expect("id")]);
+    assert!(!approve.status.success(), "a question is not approved");
+    assert!(
+        String::from_utf8_lossy(&approve.stderr).contains("orchestractl answer"),
+        "{}",
+        String::from_utf8_lossy(&approve.stderr)
+    );
+    gone.kill();
+    wait_until("the question is withdrawn", || {
+        env.ctl_json(&["approvals"])
+            .as_array()
+            .is_some_and(Vec::is_empty)
+    });
+    assert_eq!(one_question(&env, true)["state"], "cancelled");
+
+    let mut bridge = Bridge::start(&env, "");
+    bridge.send(&tool_call(
+        2,
+        "ask_human",
+        json!({"question": "Tabs or spaces?", "choices": ["tabs", "spaces"]}),
+    ));
+    let mut pending = Vec::new();
+    wait_until("the second question waits", || {
+        pending = env
+            .ctl_json(&["approvals"])
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        pending.len() == 1
+    });
+    let id = pending[0]["id"].as_str().expect("id").to_owned();
+    let empty = env.ctl(&["answer", &id, " "]);
+    assert!(
+        !empty.status.success(),
+        "an empty answer is refused, and the question stays"
+    );
+    env.ctl_ok(&["deny", &id, "--message", "decide yourself"]);
+    let (text, is_error) = tool_text(&bridge.read());
+    assert!(is_error);
+    assert_eq!(text, "The human declined to answer: decide yourself");
+}

@@ -1,0 +1,165 @@
+//! Spend on the page (issue 26, item 4), in a real phone-sized browser: the spend card
+//! (today, this batch, the caps) with its two-week SVG chart, and budget approvals as cards
+//! in "Needs you" whose Raise lets the agent finish and whose Stop stops it for its budget.
+//!
+//! Needs `chromium` and `chromedriver` (`.ci/run` installs them from Debian): under
+//! `CI=true` their absence fails the test, elsewhere it is skipped with the reason.
+
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, Locator};
+use orchestra_tests::browser::{self, Browser, screenshot};
+use orchestra_tests::{TestEnv, wait_until};
+use serde_json::Value;
+
+/// Two model requests: fake-claude's Write call, then its answer.
+const TWO_REQUESTS: &str = "WRITE:out.txt then say so";
+
+async fn text_of(client: &Client, css: &str) -> String {
+    let mut all = String::new();
+    for element in client.find_all(Locator::Css(css)).await.unwrap_or_default() {
+        all.push_str(&element.text().await.unwrap_or_default());
+        all.push('\n');
+    }
+    all
+}
+
+/// Waits until the text of `css` contains `needle`.
+async fn shows(client: &Client, css: &str, needle: &str) -> String {
+    let deadline = Instant::now() + orchestra_tests::DEADLINE;
+    loop {
+        let text = text_of(client, css).await;
+        if text.contains(needle) {
+            return text;
+        }
+        if Instant::now() > deadline {
+            screenshot(client, "spend-failed").await;
+            panic!("timed out waiting for {needle:?} in {css}: {text}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn agent(env: &TestEnv, id: &str) -> Value {
+    env.ctl_json(&["status", "--all"])
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|a| a["id"] == id)
+        .cloned()
+        .expect("the agent")
+}
+
+/// Spawns an agent capped at $0.0001 and waits until it is paused at its cap.
+fn paused_agent(env: &TestEnv, repo: &str) -> String {
+    let id = env.ctl_json(&[
+        "spawn",
+        "--repo",
+        repo,
+        "--max-budget-usd",
+        "0.0001",
+        TWO_REQUESTS,
+    ])[0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    wait_until("the agent is paused at its cap", || {
+        agent(env, &id)["budget_scope"] == "agent"
+    });
+    id
+}
+
+async fn budget_card_button(client: &Client, decision: &str) {
+    client
+        .find(Locator::Css(&format!(
+            "#approval-list li.approval .budget-body button[data-decision={decision}]"
+        )))
+        .await
+        .expect("the budget card's button")
+        .click()
+        .await
+        .expect("click");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_spend_card_charts_two_weeks_and_budget_cards_raise_and_stop() {
+    let Some(tools) = browser::chromium_and_driver() else {
+        return;
+    };
+    let env = TestEnv::new();
+    let repo = env.git_repo();
+    let repo_arg = repo.to_str().expect("path").to_owned();
+    env.ctl_ok(&["daemon", "start"]);
+    let (_dashboard, port) = browser::dashboard(&env, &repo);
+    let browser = Browser::start(&env, &tools, &[]).await;
+    let client = &browser.client;
+    browser::open_logged_in(client, &env, port).await;
+
+    // Raise: the card says what was spent of which cap; a raise of $1 lets it finish.
+    let first = {
+        let env = &env;
+        let repo = repo_arg.clone();
+        tokio::task::block_in_place(move || paused_agent(env, &repo))
+    };
+    let card = shows(
+        client,
+        "#approval-list li.approval",
+        "Paused at the agent cap",
+    )
+    .await;
+    assert!(card.contains("$0.0001"), "{card}");
+    screenshot(client, "spend-01-budget-card").await;
+    let raise = client
+        .find(Locator::Css("#approval-list li.approval .budget-raise"))
+        .await
+        .expect("the raise field");
+    raise.clear().await.expect("clear");
+    raise.send_keys("1").await.expect("type");
+    budget_card_button(client, "allow").await;
+    tokio::task::block_in_place(|| {
+        wait_until("the raised agent is done", || {
+            agent(&env, &first)["state"] == "done"
+        });
+    });
+    assert_eq!(agent(&env, &first)["max_budget_usd"].as_f64(), Some(1.0001));
+
+    // Stop: the next one is stopped for its budget.
+    let second = {
+        let env = &env;
+        let repo = repo_arg.clone();
+        tokio::task::block_in_place(move || paused_agent(env, &repo))
+    };
+    shows(
+        client,
+        "#approval-list li.approval",
+        "Paused at the agent cap",
+    )
+    .await;
+    budget_card_button(client, "deny").await;
+    tokio::task::block_in_place(|| {
+        wait_until("the stopped agent", || {
+            agent(&env, &second)["stop_reason"] == "budget"
+        });
+    });
+    assert_eq!(agent(&env, &second)["state"], "stopped");
+
+    // The spend card: today, this batch with its caps, and 14 bars, today's not empty.
+    // The card redraws after agents change: each line is waited for, not read once.
+    shows(client, "#spend-card", "This batch").await;
+    shows(client, "#spend-card", "Today").await;
+    shows(client, "#spend-card", "agent $0.0001").await;
+    let bars = client
+        .find_all(Locator::Css("#spend-card svg rect"))
+        .await
+        .expect("bars");
+    assert_eq!(bars.len(), 14, "two weeks of days");
+    let today = bars[13]
+        .attr("data-cost")
+        .await
+        .expect("attr")
+        .and_then(|c| c.parse::<f64>().ok())
+        .expect("today's cost");
+    assert!(today > 0.0, "today's bar shows what the agents spent");
+    screenshot(client, "spend-02-card").await;
+    let _ = browser.client.close().await;
+}
