@@ -3,7 +3,7 @@
 // swapped for a new one, and one event touches one card. The only timer updates the
 // elapsed time of running agents, nothing else.
 
-import { $, el, api, elapsed } from "./dom.js";
+import { $, el, api, elapsed, onHost } from "./dom.js";
 import { openLogs, openSend } from "./logs.js";
 import { openChanges } from "./changes.js";
 import { stateIcon } from "./icons.js";
@@ -78,7 +78,7 @@ function createCard(agent) {
   const card = el("li", { class: "card agent", attrs: { "data-agent-id": agent.id } });
   const head = el("div", { class: "card-head" });
   const badge = part("badge", "span");
-  const stop = el("button", { class: "danger", text: "Stop", attrs: { type: "button", "data-action": "stop" }, onclick: () => stopAgent(agent.id) });
+  const stop = el("button", { class: "danger", text: "Stop", attrs: { type: "button", "data-action": "stop" }, onclick: () => stopAgent(agents.get(agent.id)) });
   const refs = {
     badge,
     cost: part("cost", "span"),
@@ -132,8 +132,8 @@ export function tickTimes() {
   }
 }
 
-async function stopAgent(id) {
-  try { await api("POST", `/api/agents/${encodeURIComponent(id)}/stop`); }
+async function stopAgent(agent) {
+  try { await api("POST", onHost(`/api/agents/${encodeURIComponent(agent.id)}/stop`, agent.host)); }
   catch (err) { $("spawn-error").textContent = err.message; $("spawn-fold").open = true; }
 }
 

@@ -4,7 +4,7 @@
 // link an `agent_done` notification carries. Long lines wrap: the view never scrolls
 // sideways. Every text goes in with textContent.
 
-import { $, api, el } from "./dom.js";
+import { $, api, el, onHost } from "./dom.js";
 import { openPanel } from "./panel.js";
 
 /** Opens `agent`'s change in the panel. */
@@ -14,7 +14,7 @@ export async function openChanges(agent) {
   body.appendChild(el("p", { class: "card-line", text: "loading…" }));
   let change;
   try {
-    change = await api("GET", `/api/agents/${encodeURIComponent(agent.id)}/diff`);
+    change = await api("GET", onHost(`/api/agents/${encodeURIComponent(agent.id)}/diff`, agent.host));
   } catch (err) {
     body.replaceChildren(el("p", { class: "error", text: err.message }));
     return;
@@ -25,7 +25,7 @@ export async function openChanges(agent) {
   const approve = el("button", { text: "Approve", attrs: { type: "button", "data-action": "approve" } });
   const post = async (what) => {
     try {
-      const answer = await api("POST", `/api/agents/${encodeURIComponent(agent.id)}/review`, { comments: pending.splice(0), ...what });
+      const answer = await api("POST", onHost(`/api/agents/${encodeURIComponent(agent.id)}/review`, agent.host), { comments: pending.splice(0), ...what });
       status.textContent = reviewLine(answer.review);
     } catch (err) {
       status.textContent = err.message;

@@ -28,6 +28,13 @@ export async function api(method, path, body) {
   return data;
 }
 
+/** `path` naming `host` (an agent's card's `host`) when another machine runs the agent,
+ * so the dashboard asks that host's daemon; unchanged for this machine's. */
+export function onHost(path, host) {
+  if (!host) return path;
+  return `${path}${path.includes("?") ? "&" : "?"}host=${encodeURIComponent(host)}`;
+}
+
 /** The WebSocket URL of `path` on this origin (wss over TLS). */
 export function wsUrl(path) {
   const scheme = location.protocol === "https:" ? "wss" : "ws";

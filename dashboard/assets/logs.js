@@ -3,7 +3,7 @@
 // the agent still runs (a phone waking up, a restarted dashboard), and lines it already
 // shows are not shown twice: each carries its byte offset in the log.
 
-import { $, api, el, wsUrl } from "./dom.js";
+import { $, api, el, onHost, wsUrl } from "./dom.js";
 import { openPanel, closePanel } from "./panel.js";
 import { render } from "./transcript.js";
 
@@ -15,7 +15,7 @@ export function openLogs(agent) {
   let delay = 500;
   openPanel(`Logs · ${agent.task}`, {
     input: true, placeholder: "Follow-up message", submit: "Send",
-    onSubmit: (text) => api("POST", `/api/agents/${encodeURIComponent(agent.id)}/send`, { message: text }),
+    onSubmit: (text) => api("POST", onHost(`/api/agents/${encodeURIComponent(agent.id)}/send`, agent.host), { message: text }),
     closing: () => { closed = true; if (socket) socket.close(); },
   });
   // Tool calls show as text; their raw JSON is behind this toggle.
@@ -27,7 +27,7 @@ export function openLogs(agent) {
   $("panel-body").classList.remove("show-raw");
   $("panel-body").appendChild(raw);
   const open = () => {
-    socket = new WebSocket(wsUrl(`/ws/logs/${encodeURIComponent(agent.id)}?events=1`));
+    socket = new WebSocket(wsUrl(onHost(`/ws/logs/${encodeURIComponent(agent.id)}?events=1`, agent.host)));
     let ended = false;
     socket.onopen = () => { delay = 500; };
     socket.onmessage = (event) => {
@@ -56,7 +56,7 @@ export function openSend(agent) {
   openPanel(`Send · ${agent.task}`, {
     input: true, placeholder: "Follow-up message", submit: "Send",
     onSubmit: async (text) => {
-      await api("POST", `/api/agents/${encodeURIComponent(agent.id)}/send`, { message: text });
+      await api("POST", onHost(`/api/agents/${encodeURIComponent(agent.id)}/send`, agent.host), { message: text });
       closePanel();
     },
   });

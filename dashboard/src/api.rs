@@ -11,7 +11,7 @@ use orchestra_proto::v1 as pb;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::AppState;
+use crate::{AppState, OnHost};
 
 /// The API routes.
 pub fn routes() -> Router<Arc<AppState>> {
@@ -131,9 +131,13 @@ async fn spawn(State(state): State<Arc<AppState>>, Json(body): Json<SpawnBody>) 
     Ok(Json(response.into_inner().agents).into_response())
 }
 
-async fn stop(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> ApiResult {
+async fn stop(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    Query(on): Query<OnHost>,
+) -> ApiResult {
     let response = state
-        .client
+        .daemon(&on.host)?
         .agents()
         .stop(pb::StopRequest { id, all: false })
         .await?;
@@ -150,10 +154,11 @@ pub struct SendBody {
 async fn send(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
+    Query(on): Query<OnHost>,
     Json(body): Json<SendBody>,
 ) -> ApiResult {
     let response = state
-        .client
+        .daemon(&on.host)?
         .agents()
         .send(pb::SendRequest {
             id,

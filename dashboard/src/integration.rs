@@ -14,7 +14,7 @@ use orchestra_proto::v1 as pb;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::AppState;
+use crate::{AppState, OnHost};
 
 /// The batch view's routes.
 pub fn routes() -> Router<Arc<AppState>> {
@@ -109,11 +109,15 @@ async fn diff(
     axum::extract::Path(id): axum::extract::Path<String>,
     Query(query): Query<DiffQuery>,
 ) -> Response {
+    let daemon = match state.daemon(&query.host) {
+        Ok(daemon) => daemon,
+        Err(status) => return error(status),
+    };
     let request = pb::DiffRequest {
         id,
         stat: query.stat.as_deref() == Some("1"),
     };
-    match state.client.integration().diff(request).await {
+    match daemon.integration().diff(request).await {
         Ok(response) => Json(response.into_inner()).into_response(),
         Err(status) => error(status),
     }
@@ -144,8 +148,13 @@ pub struct CommentBody {
 async fn review(
     State(state): State<Arc<AppState>>,
     axum::extract::Path(id): axum::extract::Path<String>,
+    Query(on): Query<OnHost>,
     Json(body): Json<ReviewBody>,
 ) -> Response {
+    let daemon = match state.daemon(&on.host) {
+        Ok(daemon) => daemon,
+        Err(status) => return error(status),
+    };
     let request = pb::ReviewRequest {
         id,
         comments: body
@@ -161,7 +170,7 @@ async fn review(
         send: body.send,
         approve: body.approve,
     };
-    match state.client.integration().review(request).await {
+    match daemon.integration().review(request).await {
         Ok(response) => Json(response.into_inner()).into_response(),
         Err(status) => error(status),
     }
@@ -173,6 +182,9 @@ pub struct DiffQuery {
     /// "1" for the counts only.
     #[serde(default)]
     stat: Option<String>,
+    /// The host whose agent it is (the card's `host`); empty for this machine.
+    #[serde(default)]
+    host: String,
 }
 
 /// Which report, or which batch's verified merge.

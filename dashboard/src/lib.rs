@@ -108,10 +108,31 @@ impl AppState {
         if self.cert.is_some() { "https" } else { "http" }
     }
 
+    /// The daemon of `host`, as a card names it: this machine's for `""` or `local`, else
+    /// the open connection to that host of `hosts.json`. A host that is not configured is
+    /// refused (404, "no host named ..."), one that is down is 503: a request never falls
+    /// back to this machine's daemon, where the same id could name another agent.
+    pub fn daemon(&self, host: &str) -> Result<Client, tonic::Status> {
+        if host.is_empty() || host == orchestra_proto::remote::LOCAL {
+            Ok(self.client.clone())
+        } else {
+            self.remotes.client_of(host)
+        }
+    }
+
     /// The device token of a request: its cookie of the name this page uses.
     pub fn device_token(&self, headers: &axum::http::HeaderMap) -> Option<String> {
         auth::cookie_token(headers, self.cert.is_some())
     }
+}
+
+/// `?host=NAME` of an agent's route: the host whose daemon runs the agent (the card's
+/// `host`); absent or `local` for this machine.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct OnHost {
+    /// The host's name, as in `hosts.json`.
+    #[serde(default)]
+    pub host: String,
 }
 
 /// Largest request body read (JSON and forms): far above any spawn a person types, far
@@ -176,7 +197,7 @@ pub async fn run(
         client.clone(),
         base_url(&config, port),
     ));
-    let remotes = remotes::Remotes::start(hub.clone());
+    let remotes = remotes::Remotes::start(hub.clone(), client.clone());
     let cert = tls.as_ref().map(|(info, _)| info.clone());
     let ca_public = tls.as_ref().and_then(|(_, tls)| tls.ca.clone());
     let hosts = hosts::Hosts::new(

@@ -472,6 +472,9 @@ pub struct LogsQuery {
     /// line as written.
     #[serde(default)]
     events: Option<String>,
+    /// The host whose agent it is (the card's `host`); empty for this machine.
+    #[serde(default)]
+    host: String,
 }
 
 async fn logs(
@@ -482,8 +485,14 @@ async fn logs(
     State(state): State<Arc<AppState>>,
 ) -> Response {
     let typed = query.events.as_deref() == Some("1");
+    // Another host's agent: its log is read there. A host not configured (or down) is
+    // refused before the upgrade, with the reason (404 or 503).
+    let daemon = match state.daemon(&query.host) {
+        Ok(daemon) => daemon,
+        Err(status) => return crate::api::ApiError(status).into_response(),
+    };
     upgrade(ws, &headers, state, move |socket, state, watchdog| {
-        serve_logs(socket, state, id, typed, watchdog)
+        serve_logs(socket, state, daemon, id, typed, watchdog)
     })
 }
 
@@ -491,12 +500,12 @@ async fn logs(
 async fn serve_logs(
     mut socket: WebSocket,
     state: Arc<AppState>,
+    daemon: Client,
     id: String,
     typed: bool,
     mut watchdog: Watchdog,
 ) {
-    let mut client = state.client.agents();
-    let stream = match client.logs(LogsRequest { id, follow: true }).await {
+    let stream = match daemon.agents().logs(LogsRequest { id, follow: true }).await {
         Ok(stream) => stream.into_inner(),
         Err(status) => {
             let _ = socket

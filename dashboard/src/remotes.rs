@@ -4,7 +4,14 @@
 //! each, and says when the host goes up or away. A lost host is tried again with backoff
 //! (1 s doubling to 30 s); nothing on the page waits for it.
 //!
-//! An approval answered on the page names its host, and goes there ([`Remotes::client_of`]).
+//! An approval answered on the page names its host, and goes there ([`Remotes::client_of`]);
+//! so do an agent's buttons.
+//!
+//! A host's notifications are relayed to this machine's daemon (`Notify.Relay`), which
+//! sends them through its own channels with the host in the title: a phone paired here
+//! gets Web Push for an approval there, and the page hears it back through this daemon's
+//! `Watch`, like any other. Only when this daemon cannot relay (an older one) does the
+//! page get it straight.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,8 +19,8 @@ use std::time::Duration;
 use orchestra_proto::Client;
 use orchestra_proto::remote::{self, Host, HostsFile};
 use orchestra_proto::v1::{
-    ListAgentsRequest, ListApprovalsRequest, WatchAgentsRequest, WatchApprovalsRequest,
-    WatchNotificationsRequest,
+    ListAgentsRequest, ListApprovalsRequest, RelayNotificationRequest, WatchAgentsRequest,
+    WatchApprovalsRequest, WatchNotificationsRequest,
 };
 use parking_lot::Mutex;
 use serde::Serialize;
@@ -67,7 +74,7 @@ fn now_ms() -> i64 {
 impl Remotes {
     /// Reads `hosts.json` (a broken one is told on stderr and shows no hosts) and starts
     /// following each host.
-    pub fn start(hub: Arc<Hub>) -> Arc<Remotes> {
+    pub fn start(hub: Arc<Hub>, local: Client) -> Arc<Remotes> {
         let file = HostsFile::load(&remote::hosts_file()).unwrap_or_else(|err| {
             eprintln!("orchestra-dashboard: {err}; showing this machine only");
             HostsFile::default()
@@ -92,7 +99,7 @@ impl Remotes {
                 .collect(),
         });
         for remote in &remotes.remotes {
-            tokio::spawn(keep(remote.clone(), hub.clone()));
+            tokio::spawn(keep(remote.clone(), hub.clone(), local.clone()));
         }
         remotes
     }
@@ -176,8 +183,9 @@ fn tagged<T: Serialize>(name: &str, value: &T) -> Value {
     value
 }
 
-/// Keeps `remote` connected for as long as the dashboard runs.
-async fn keep(remote: Arc<Remote>, hub: Arc<Hub>) {
+/// Keeps `remote` connected for as long as the dashboard runs; `local` is this machine's
+/// daemon, which sends the host's notifications on.
+async fn keep(remote: Arc<Remote>, hub: Arc<Hub>, local: Client) {
     let mut backoff = Duration::from_secs(1);
     loop {
         match Client::connect_host(&remote.host, remote::CONNECT_TIMEOUT).await {
@@ -193,7 +201,7 @@ async fn keep(remote: Arc<Remote>, hub: Arc<Hub>) {
                 // Pages take a fresh snapshot, which now holds this host's agents.
                 hub.push(|seq| json!({"type": "resync", "seq": seq}));
                 let since = std::time::Instant::now();
-                follow(&remote.host.name, &client, &hub).await;
+                follow(&remote.host.name, &client, &hub, &local).await;
                 *remote.client.lock() = None;
                 set_state(
                     &remote,
@@ -238,7 +246,7 @@ fn set_state(remote: &Remote, hub: &Hub, state: &'static str, version: String, e
 
 /// Relays the host's agent, approval and notification events until one stream ends (the
 /// host went away).
-async fn follow(name: &str, client: &Client, hub: &Hub) {
+async fn follow(name: &str, client: &Client, hub: &Hub, local: &Client) {
     let agents = async {
         let Ok(stream) = client
             .agents()
@@ -282,6 +290,24 @@ async fn follow(name: &str, client: &Client, hub: &Hub) {
         };
         let mut stream = stream.into_inner();
         while let Some(Ok(mut notification)) = stream.next().await {
+            // Through this machine's daemon: its channels, then its Watch to the page. A
+            // test of that host's channels (`notify test`) stays on the page: it would
+            // otherwise ring this machine's channels as if they had been tested.
+            if notification.event != "test" {
+                let relay = RelayNotificationRequest {
+                    host: name.to_owned(),
+                    notification: Some(notification.clone()),
+                };
+                match local.notify().relay(relay).await {
+                    Ok(_) => continue,
+                    Err(status) => eprintln!(
+                        "orchestra-dashboard: this machine's orchestrad did not send on a \
+                         notification of host {name} ({}); only this page shows it. Restart \
+                         orchestrad if it is older than the dashboard.",
+                        status.message()
+                    ),
+                }
+            }
             // Which machine speaks, first: "[box] approval needed".
             notification.title = format!("[{name}] {}", notification.title);
             // A link of that machine's would not open from here.

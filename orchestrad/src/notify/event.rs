@@ -10,6 +10,9 @@ use serde::Serialize;
 pub use super::cut::{first_line, short, short_path};
 use crate::text::human_duration;
 
+/// Longest message relayed from another host: its own coalesced lines, each with the host.
+const RELAYED_MESSAGE: usize = 1200;
+
 /// The kinds of notification, named as in the config's `events` and the payloads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -191,6 +194,23 @@ pub enum NotifyInput {
     },
     /// A test from `orchestractl notify test`.
     Test,
+    /// Another host's notification, relayed by a dashboard that follows that host.
+    Relayed {
+        /// The host's name, as in `hosts.json`.
+        host: String,
+        /// The kind that host's daemon gave it.
+        kind: EventKind,
+        /// Its title there.
+        title: String,
+        /// Its message there.
+        message: String,
+        /// The agent, when exactly one is concerned (an id on that host).
+        agent_id: String,
+        /// The session, when exactly one is concerned.
+        session_id: String,
+        /// The project there.
+        project_path: String,
+    },
     /// A batch's verified merge ended.
     BatchVerified {
         /// The batch.
@@ -422,6 +442,41 @@ impl Event {
                 event.title = "Test notification".to_owned();
                 event.message = "claude-orchestra can reach this channel".to_owned();
             }
+            NotifyInput::Relayed {
+                host,
+                kind,
+                title,
+                message,
+                agent_id,
+                session_id,
+                project_path,
+            } => {
+                event.kind = kind;
+                // The host first, in the title and in each line (a coalesced title such
+                // as "2 approvals needed" keeps the lines): "[box] Approval needed".
+                // ASCII only, as every title here (it travels in an HTTP header).
+                let title: String = title
+                    .chars()
+                    .map(|c| {
+                        if c.is_ascii() && !c.is_ascii_control() {
+                            c
+                        } else {
+                            '?'
+                        }
+                    })
+                    .collect();
+                event.title = short(&format!("[{host}] {title}"));
+                event.message = crate::text::fit_chars(
+                    &message
+                        .lines()
+                        .map(|line| format!("[{host}] {line}"))
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                    RELAYED_MESSAGE,
+                );
+                (event.agent_id, event.session_id) = (agent_id, session_id);
+                event.project_path = project_path;
+            }
         }
         event.project_path = short_path(&event.project_path);
         event
@@ -512,5 +567,28 @@ mod tests {
         assert!(event.message.chars().count() < 200, "{}", event.message);
         assert!(!event.message.contains("token"));
         assert!(event.title.is_ascii());
+    }
+
+    #[test]
+    fn a_relayed_notification_names_its_host_in_the_title_and_each_line() {
+        let event = Event::from_input(
+            NotifyInput::Relayed {
+                host: "box".to_owned(),
+                kind: EventKind::ApprovalNeeded,
+                title: "2 approvals needed\u{7}é".to_owned(),
+                message: "agent a1 wants to use Bash\nagent a2 wants to use Write".to_owned(),
+                agent_id: String::new(),
+                session_id: String::new(),
+                project_path: "/srv/repo".to_owned(),
+            },
+            1,
+        );
+        assert_eq!(event.kind, EventKind::ApprovalNeeded);
+        assert_eq!(event.title, "[box] 2 approvals needed??");
+        assert_eq!(
+            event.message,
+            "[box] agent a1 wants to use Bash\n[box] agent a2 wants to use Write"
+        );
+        assert_eq!(event.project_path, "/srv/repo");
     }
 }

@@ -10,8 +10,8 @@ use tonic::{Request, Response, Status};
 
 use super::streaming::{BoxStream, async_stream};
 use crate::context::Context;
-use crate::notify::ChannelKind;
 use crate::notify::webpush::Subscription;
+use crate::notify::{ChannelKind, EventKind, NotifyInput};
 use crate::time::now_ms;
 
 /// Implements `orchestra.v1.Notify`.
@@ -194,6 +194,45 @@ impl Notify for NotifyService {
         let removed = self.ctx.notifier.push_forget_device(&device.id)?;
         self.ctx.store.flush().await?;
         Ok(Response::new(pb::PushUnsubscribeResponse { removed }))
+    }
+
+    async fn relay(
+        &self,
+        request: Request<pb::RelayNotificationRequest>,
+    ) -> Result<Response<pb::RelayNotificationResponse>, Status> {
+        let req = request.into_inner();
+        let host = req.host.trim();
+        let valid = !host.is_empty()
+            && host.len() <= 64
+            && host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if !valid {
+            return Err(Status::invalid_argument(format!(
+                "host name {host:?} must be 1 to 64 letters, digits, '-', '_' or '.' \
+                 (as `orchestractl hosts add` names it)"
+            )));
+        }
+        let note = req
+            .notification
+            .ok_or_else(|| Status::invalid_argument("no notification to relay"))?;
+        let kind = EventKind::parse(&note.event).ok_or_else(|| {
+            Status::invalid_argument(format!(
+                "unknown notification event {:?}: this daemon is older than host {host}'s; \
+                 update it to relay that event",
+                note.event
+            ))
+        })?;
+        self.ctx.notifier.notify(NotifyInput::Relayed {
+            host: host.to_owned(),
+            kind,
+            title: note.title,
+            message: note.message,
+            agent_id: note.agent_id,
+            session_id: note.session_id,
+            project_path: note.project_path,
+        });
+        Ok(Response::new(pb::RelayNotificationResponse {}))
     }
 
     type WatchStream = BoxStream<pb::Notification>;

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use orchestra_tests::hosts::proxy_command;
 use orchestra_tests::web::{Dashboard, http, login_cookie, read_text_frame, upgrade};
-use orchestra_tests::{TestEnv, all_finished, wait_until};
+use orchestra_tests::{Gate, TestEnv, all_finished, wait_until};
 use serde_json::Value;
 
 /// What a page opening now gets first: the snapshot.
@@ -194,7 +194,8 @@ async fn shows(client: &fantoccini::Client, css: &str, needle: &str) -> String {
 }
 
 /// In a real phone-sized browser: the hosts strip, b's approval card with b's name, Allow
-/// on it running the tool on b, and b shown unreachable once its daemon dies.
+/// on it running the tool on b, Logs on b's agent card showing b's transcript, and b
+/// shown unreachable once its daemon dies.
 #[tokio::test(flavor = "multi_thread")]
 async fn in_the_browser_another_hosts_card_names_it_and_allow_reaches_it() {
     use orchestra_tests::browser::{self, Browser};
@@ -258,8 +259,304 @@ async fn in_the_browser_another_hosts_card_names_it_and_allow_reaches_it() {
             cwd.join("allowed-on-a-phone.txt").exists(),
             "the tool ran on b"
         );
+    });
+    // Logs on b's card: b's transcript, read through b's connection.
+    client
+        .find(fantoccini::Locator::Css(&format!(
+            "#agent-list li[data-agent-id=\"{b_agent}\"] button[data-action=logs]"
+        )))
+        .await
+        .expect("the Logs button of b's card")
+        .click()
+        .await
+        .expect("click");
+    shows(client, "#panel-body", "allowed-on-a-phone").await;
+    assert_eq!(text_of(client, "#panel-error").await.trim(), "");
+    tokio::task::block_in_place(|| {
         b_daemon.signal_and_wait(nix::sys::signal::Signal::SIGKILL);
     });
     shows(client, "#hosts-strip", "b: unreachable since").await;
     browser::screenshot(client, "hosts-unreachable").await;
+}
+
+/// An agent button's route on the page of a, naming host b: `(status, body)`.
+fn on_b(port: u16, cookie: &str, method: &str, path: &str, body: &str) -> (u16, String) {
+    let origin = format!("http://127.0.0.1:{port}");
+    let (status, _, body) = http(
+        port,
+        method,
+        path,
+        &[
+            ("Cookie", cookie),
+            ("Origin", &origin),
+            ("Content-Type", "application/json"),
+        ],
+        body,
+    );
+    (status, body)
+}
+
+/// The agent buttons of b's card (Logs, Send, Changes and its Approve, Stop) reach b's daemon;
+/// a host that is not configured is refused in words, and nothing runs on a.
+#[test]
+fn another_hosts_agent_buttons_reach_that_host() {
+    let a = TestEnv::new();
+    let b = TestEnv::new();
+    let _b_daemon = b.spawn_daemon();
+    a.ctl_ok(&[
+        "hosts",
+        "add",
+        "b",
+        "local",
+        "--command",
+        &proxy_command(&b, false),
+    ]);
+    let b_repo = b.git_repo();
+    let b_repo = b_repo.to_str().expect("utf-8");
+    let talked = b.ctl_json(&["spawn", "--repo", b_repo, "CHATTY:2 said-on-b"]);
+    let talked = talked[0]["id"].as_str().expect("id").to_owned();
+    let held = Gate::new(&b, "held");
+    let running = b.ctl_json(&["spawn", "--repo", b_repo, &held.task("runs-on-b")]);
+    let running = running[0]["id"].as_str().expect("id").to_owned();
+    let dash = Dashboard::start(&a, &[]);
+    let cookie = login_cookie(&a, dash.port);
+    let origin = format!("http://127.0.0.1:{}", dash.port);
+    wait_until("the page shows b up", || {
+        snapshot(dash.port, &cookie)["hosts"][0]["state"] == "up"
+    });
+    wait_until("b's chatty agent finishes", || {
+        b.ctl_json(&["status", "--all"])
+            .as_array()
+            .is_some_and(|list| {
+                list.iter()
+                    .any(|x| x["id"] == talked.as_str() && x["state"] == "done")
+            })
+    });
+
+    // Logs: b's transcript, through the page of a.
+    let headers = [("Cookie", cookie.as_str()), ("Origin", origin.as_str())];
+    let mut ws = upgrade(
+        dash.port,
+        &format!("/ws/logs/{talked}?events=1&host=b"),
+        &headers,
+    )
+    .expect("the log socket of b's agent opens");
+    let mut seen = String::new();
+    loop {
+        let frame = read_text_frame(&mut ws).expect("a frame before the end");
+        let frame: Value = serde_json::from_str(&frame).expect("JSON");
+        assert_ne!(frame["type"], "error", "{frame:#}");
+        if frame["type"] == "end" {
+            break;
+        }
+        seen.push_str(&frame.to_string());
+    }
+    assert!(
+        seen.contains("working on it, step 1"),
+        "b's transcript: {seen}"
+    );
+    // A host that is not configured: refused before the upgrade, in words.
+    let (status, _, _) = http(
+        dash.port,
+        "GET",
+        &format!("/ws/logs/{talked}?events=1&host=nope"),
+        &[
+            ("Cookie", cookie.as_str()),
+            ("Origin", origin.as_str()),
+            ("Upgrade", "websocket"),
+            ("Connection", "Upgrade"),
+            ("Sec-WebSocket-Version", "13"),
+            ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+        ],
+        "",
+    );
+    assert_eq!(
+        status, 404,
+        "an unknown host's log is refused before the upgrade"
+    );
+
+    // Send: a follow-up to b's agent, which answers it on b.
+    let (status, body) = on_b(
+        dash.port,
+        &cookie,
+        "POST",
+        &format!("/api/agents/{talked}/send?host=b"),
+        r#"{"message":"CHATTY:1 sent-from-a"}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    wait_until("b's agent heard the follow-up", || {
+        String::from_utf8_lossy(&b.ctl(&["logs", &talked]).stdout).contains("sent-from-a")
+    });
+
+    // Changes: b's diff (its worktree is b's).
+    let (status, body) = on_b(
+        dash.port,
+        &cookie,
+        "GET",
+        &format!("/api/agents/{talked}/diff?stat=1&host=b"),
+        "",
+    );
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = on_b(
+        dash.port,
+        &cookie,
+        "GET",
+        &format!("/api/agents/{talked}/diff?stat=1"),
+        "",
+    );
+    assert_eq!(status, 404, "a's daemon does not know b's agent: {body}");
+    // Approve (the review of the Changes view): recorded on b.
+    let (status, body) = on_b(
+        dash.port,
+        &cookie,
+        "POST",
+        &format!("/api/agents/{talked}/review?host=b"),
+        r#"{"approve":true}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    let on_b_now = b.ctl_json(&["status", "--all"]);
+    let reviewed = on_b_now
+        .as_array()
+        .and_then(|list| list.iter().find(|x| x["id"] == talked.as_str()))
+        .expect("b's agent");
+    assert_eq!(
+        reviewed["review"]["state"], "approved",
+        "b records the approval: {reviewed:#}"
+    );
+
+    // Stop: refused for an unknown host (the agent runs on), then stopped on b.
+    for path in [
+        format!("/api/agents/{running}/stop?host=nope"),
+        format!("/api/agents/{running}/send?host=nope"),
+        format!("/api/agents/{running}/review?host=nope"),
+        format!("/api/agents/{running}/diff?host=nope"),
+    ] {
+        let method = if path.contains("/diff") {
+            "GET"
+        } else {
+            "POST"
+        };
+        let body = if method == "GET" {
+            ""
+        } else {
+            r#"{"message":"x"}"#
+        };
+        let (status, body) = on_b(dash.port, &cookie, method, &path, body);
+        assert_eq!(status, 404, "{path}: {body}");
+        assert!(
+            body.contains("no host named \\\"nope\\\""),
+            "{path}: {body}"
+        );
+    }
+    let (status, body) = on_b(
+        dash.port,
+        &cookie,
+        "POST",
+        &format!("/api/agents/{running}/stop?host=b"),
+        "",
+    );
+    assert_eq!(status, 200, "{body}");
+    wait_until("b's running agent is stopped on b", || {
+        b.ctl_json(&["status", "--all"])
+            .as_array()
+            .is_some_and(|list| {
+                list.iter()
+                    .any(|x| x["id"] == running.as_str() && x["state"] == "stopped")
+            })
+    });
+}
+
+/// A webhook stand-in on this machine: every request body it gets, in order.
+fn webhook_receiver() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{BufRead as _, BufReader, Read as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the receiver");
+    let url = format!(
+        "http://{}/hook",
+        listener.local_addr().expect("the receiver's address")
+    );
+    let bodies = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let kept = bodies.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some((name, value)) = line.split_once(':')
+                    && name.eq_ignore_ascii_case("content-length")
+                {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            if reader.read_exact(&mut body).is_ok() {
+                kept.lock()
+                    .expect("bodies")
+                    .push(String::from_utf8_lossy(&body).into_owned());
+            }
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+        }
+    });
+    (url, bodies)
+}
+
+/// An approval on b reaches a's own notification channels (here a webhook; Web Push
+/// subscriptions are channels of the same daemon), named as b's: the dashboard relays
+/// what b's daemon tells it to a's daemon.
+#[test]
+fn another_hosts_approval_reaches_this_machines_notification_channels() {
+    let a = TestEnv::new();
+    let b = TestEnv::new();
+    let (hook, bodies) = webhook_receiver();
+    a.write_config(&serde_json::json!({
+        "claude_command": orchestra_tests::bin("fake-claude"),
+        "heartbeat_interval": 1,
+        "notifications": [{"kind": "webhook", "url": hook}],
+    }));
+    let _b_daemon = b.spawn_daemon();
+    a.ctl_ok(&[
+        "hosts",
+        "add",
+        "b",
+        "local",
+        "--command",
+        &proxy_command(&b, false),
+    ]);
+    let dash = Dashboard::start(&a, &[]);
+    let cookie = login_cookie(&a, dash.port);
+    // b's notifications are followed from the moment b is up.
+    wait_until("the page shows b up", || {
+        snapshot(dash.port, &cookie)["hosts"][0]["state"] == "up"
+    });
+    let b_repo = b.git_repo();
+    let spawned = b.ctl_json(&[
+        "spawn",
+        "--repo",
+        b_repo.to_str().expect("utf-8"),
+        "TOOL_BASH:touch asked-on-b.txt",
+    ]);
+    let b_agent = spawned[0]["id"].as_str().expect("id").to_owned();
+
+    let mut told = Value::Null;
+    wait_until("a's webhook hears of b's approval", || {
+        let found = bodies
+            .lock()
+            .expect("bodies")
+            .iter()
+            .filter_map(|body| serde_json::from_str::<Value>(body).ok())
+            .find(|post| post["event"] == "approval_needed");
+        found.map(|post| told = post).is_some()
+    });
+    assert_eq!(told["title"], "[b] Approval needed", "{told:#}");
+    let message = told["message"].as_str().expect("message");
+    assert!(
+        message.starts_with("[b] ") && message.contains(&b_agent) && message.contains("Bash"),
+        "{told:#}"
+    );
+    assert_eq!(told["agent_id"], b_agent.as_str(), "{told:#}");
 }
