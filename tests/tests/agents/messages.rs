@@ -44,6 +44,9 @@ fn watch_follows_a_message_from_sent_to_delivered() {
         }
     });
     let mut bridge = Bridge::start(&env, "");
+    // The watch may subscribe before or after this first message is sent (then it shows
+    // in its snapshot), so the first message only proves the watch is listening; the
+    // second is sent once it is, and must follow as `sent`, then `delivered`.
     let (text, is_error) = tool_text(&bridge.call(&tool_call(
         1,
         "send_message",
@@ -51,12 +54,24 @@ fn watch_follows_a_message_from_sent_to_delivered() {
     )));
     assert!(!is_error, "{text}");
     assert!(text.starts_with(&format!("sent to {agent}")), "{text}");
+    let first = lines
+        .recv_timeout(DEADLINE)
+        .unwrap_or_else(|_| panic!("watch printed nothing for the first message"));
+    assert_eq!(first["text"], "ping from a session", "{first:#}");
+    let (text, is_error) = tool_text(&bridge.call(&tool_call(
+        2,
+        "send_message",
+        json!({"to": agent, "text": "ping again"}),
+    )));
+    assert!(!is_error, "{text}");
     let mut events = Vec::new();
     while events.len() < 2 {
         let event = lines
             .recv_timeout(DEADLINE)
             .unwrap_or_else(|_| panic!("watch printed only {events:#?}"));
-        events.push(event);
+        if event["text"] == "ping again" {
+            events.push(event);
+        }
     }
     let _ = watch.kill();
     let _ = watch.wait();
