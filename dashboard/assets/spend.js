@@ -90,10 +90,12 @@ export async function refreshSpend() {
 
 let pendingRefresh = null;
 
-/** Agents changed: redraw the card soon (once for a burst of changes). */
+/** Agents changed: redraw the card within half a second, once for a burst of changes.
+ * A pending redraw is not pushed back by later changes: busy agents change every moment,
+ * and a timer reset on each change would never fire while any agent works. */
 export function spendChanged() {
-  clearTimeout(pendingRefresh);
-  pendingRefresh = setTimeout(refreshSpend, 500);
+  if (pendingRefresh) return;
+  pendingRefresh = setTimeout(() => { pendingRefresh = null; refreshSpend(); }, 500);
 }
 
 /** The body of a budget approval's card: what was spent against which cap, a raise (by

@@ -44,7 +44,13 @@ pub async fn run(ctx: &Ctx, args: AnalyticsArgs) -> anyhow::Result<ExitCode> {
         .await?
         .into_inner();
     if let Some(by) = &args.by {
-        let answer = serde_json::json!({"rows": response.rows, "total": response.total});
+        // `today`: what agents spent today (local time) against the daily cap (0: none),
+        // the figures `daily_max_budget_usd` is held to.
+        let answer = serde_json::json!({
+            "rows": response.rows,
+            "total": response.total,
+            "today": {"spent_usd": response.day_spent_usd, "cap_usd": response.day_cap_usd},
+        });
         return ctx.answer(&answer, || {
             let mut header = HEADER;
             let label = by.to_uppercase();

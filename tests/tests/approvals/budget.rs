@@ -89,6 +89,13 @@ fn an_agent_at_its_cap_waits_and_a_raise_lets_it_finish() {
     assert_eq!(done["budget_scope"], "");
     let total = done["total_cost_usd"].as_f64().expect("cost");
     assert!(total > spent && total <= 1.0001, "{done:#}");
+    // Both runs count on today's spend, which the daily cap and the page's spend card read.
+    let days = env.ctl_json(&["analytics", "--by", "day"]);
+    let today = days["today"]["spent_usd"].as_f64().expect("today's spend");
+    assert!(
+        (today - total).abs() < 1e-6,
+        "today {today} vs the agent's {total}: {days:#}"
+    );
     // Its session was kept: the second run resumed the first one's.
     assert_eq!(done["session_id"], paused["session_id"]);
 

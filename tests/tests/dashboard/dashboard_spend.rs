@@ -142,6 +142,27 @@ async fn the_spend_card_charts_two_weeks_and_budget_cards_raise_and_stop() {
         });
     });
     assert_eq!(agent(&env, &second)["state"], "stopped");
+    // Today's spend is both agents' costs (the daily cap and the card read it).
+    let spent: f64 = env
+        .ctl_json(&["status", "--all"])
+        .as_array()
+        .expect("agents")
+        .iter()
+        .filter_map(|a| a["total_cost_usd"].as_f64())
+        .sum();
+    let days = env.ctl_json(&["analytics", "--by", "day"]);
+    let today = days["today"]["spent_usd"].as_f64().expect("today's spend");
+    assert!(
+        (today - spent).abs() < 1e-6,
+        "today {today} vs the agents' {spent}: {days:#}"
+    );
+    // ... and the card catches up with it (it once kept the figure of the first pause).
+    let shown = if spent < 0.1 {
+        format!("${spent:.4}")
+    } else {
+        format!("${spent:.2}")
+    };
+    shows(client, "#spend-card", &shown).await;
 
     // The spend card: today, this batch with its caps, and 14 bars, today's not empty.
     // The card redraws after agents change: each line is waited for, not read once.
