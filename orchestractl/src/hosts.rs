@@ -2,6 +2,7 @@
 //! fan-out of `--hosts` (ask each host at once, tag each row with its `host`, say which
 //! hosts did not answer without failing the ones that did).
 
+use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
@@ -129,6 +130,30 @@ pub fn merged_rows<T: Serialize>(
         }
     }
     Ok(rows)
+}
+
+/// Prints merged answers: with `--json` one list of every row tagged with its host,
+/// else each host's part under its heading, drawn by `table` (or `empty` when it has none).
+pub fn show<T: Serialize>(
+    ctx: &Ctx,
+    answers: &[(String, Vec<T>)],
+    empty: &str,
+    table: impl Fn(&[T]),
+) -> anyhow::Result<ExitCode> {
+    if ctx.json {
+        crate::output::json(&merged_rows(answers)?)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    for (host, rows) in answers {
+        println!("{}", heading(host));
+        if rows.is_empty() {
+            println!("{empty}");
+        } else {
+            table(rows);
+        }
+        println!();
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The header a merged table puts above one host's part.

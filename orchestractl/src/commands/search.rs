@@ -92,18 +92,6 @@ async fn merged(
         }
     })
     .await?;
-    if ctx.json {
-        output::json(&crate::hosts::merged_rows(&answers)?)?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    for (host, hits) in &answers {
-        println!("{}", crate::hosts::heading(host));
-        if hits.is_empty() {
-            println!("no match for {:?}", request.query);
-        } else {
-            print_hits(hits);
-        }
-        println!();
-    }
-    Ok(ExitCode::SUCCESS)
+    let empty = format!("no match for {:?}", request.query);
+    crate::hosts::show(ctx, &answers, &empty, print_hits)
 }

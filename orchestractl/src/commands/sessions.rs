@@ -123,20 +123,9 @@ async fn merged(
         async move { Ok(client.sessions().list(request).await?.into_inner().sessions) }
     })
     .await?;
-    if ctx.json {
-        output::json(&crate::hosts::merged_rows(&answers)?)?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    for (host, sessions) in &answers {
-        println!("{}", crate::hosts::heading(host));
-        if sessions.is_empty() {
-            println!("no sessions match");
-        } else {
-            print_table(sessions);
-        }
-        println!();
-    }
-    Ok(ExitCode::SUCCESS)
+    crate::hosts::show(ctx, &answers, "no sessions match", |sessions| {
+        print_table(sessions)
+    })
 }
 
 /// How the PROJECT column names a project: home as `~`, an agent worktree

@@ -78,20 +78,9 @@ async fn merged(ctx: &Ctx, args: &StatusArgs, names: &[String]) -> anyhow::Resul
         }
     })
     .await?;
-    if ctx.json {
-        output::json(&crate::hosts::merged_rows(&answers)?)?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    for (host, agents) in &answers {
-        println!("{}", crate::hosts::heading(host));
-        if agents.is_empty() {
-            println!("no agents");
-        } else {
-            super::agent_table::print(agents, true);
-        }
-        println!();
-    }
-    Ok(ExitCode::SUCCESS)
+    crate::hosts::show(ctx, &answers, "no agents", |agents| {
+        super::agent_table::print(agents, true)
+    })
 }
 
 /// The approvals agents wait for, with the command that answers them.

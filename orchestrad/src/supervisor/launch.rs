@@ -174,15 +174,7 @@ impl Supervisor {
                 Err(not_found())
             };
         }
-        let path_var = env
-            .get("PATH")
-            .cloned()
-            .or_else(|| std::env::var("PATH").ok())
-            .unwrap_or_default();
-        std::env::split_paths(&path_var)
-            .map(|dir| dir.join(command))
-            .find(|candidate| is_executable(candidate))
-            .ok_or_else(not_found)
+        on_path(env, command).ok_or_else(not_found)
     }
 }
 
@@ -196,16 +188,20 @@ impl Supervisor {
         if is_executable(&beside) {
             return beside;
         }
-        let path_var = env
-            .get("PATH")
-            .cloned()
-            .or_else(|| std::env::var("PATH").ok())
-            .unwrap_or_default();
-        std::env::split_paths(&path_var)
-            .map(|dir| dir.join("orchestractl"))
-            .find(|candidate| is_executable(candidate))
-            .unwrap_or_else(|| PathBuf::from("orchestractl"))
+        on_path(env, "orchestractl").unwrap_or_else(|| PathBuf::from("orchestractl"))
     }
+}
+
+/// The first executable `name` on the agent's `PATH` (`env`), else on the daemon's.
+fn on_path(env: &std::collections::BTreeMap<String, String>, name: &str) -> Option<PathBuf> {
+    let path_var = env
+        .get("PATH")
+        .cloned()
+        .or_else(|| std::env::var("PATH").ok())
+        .unwrap_or_default();
+    std::env::split_paths(&path_var)
+        .map(|dir| dir.join(name))
+        .find(|candidate| is_executable(candidate))
 }
 
 fn is_executable(path: &Path) -> bool {
