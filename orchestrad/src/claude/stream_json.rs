@@ -3,7 +3,7 @@
 //! result, a message we sent, a line that is not JSON); everything else in the code base
 //! goes through them: the agent's record (`supervisor::progress`), the approvals
 //! ([`control`], answered with [`control_response`]), the overlap radar
-//! ([`file_tool_signal`]), the shim's turn count ([`is_result`]), and `logs` and the
+//! ([`file_tool_signal`]), the shim's turn count ([`turn_mark`]), and `logs` and the
 //! dashboard, which render the events carried in `LogLine.events`. What goes to the CLI's
 //! stdin is written here too ([`user_message`], [`control_response`]).
 
@@ -372,18 +372,38 @@ pub fn file_tool_signal(line: &[u8]) -> Option<FileToolSignal> {
     signal
 }
 
-/// Whether a stream-json line is a `result` line (the shim counts them; a borrowed parse
-/// that allocates nothing per line).
+/// Whether a stream-json line is a `result` line.
 pub fn is_result(line: &[u8]) -> bool {
+    turn_mark(line) == Some(TurnMark::Result)
+}
+
+/// The lines that tell how far Claude Code got through the input sent to it: the shim
+/// keeps stdin open until every sent message was taken and its turn has ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TurnMark {
+    /// A `result` line: a turn ended.
+    Result,
+    /// A sent user message echoed back (`"isReplay":true`, printed under
+    /// `--replay-user-messages`) when Claude Code takes it: at the start of its own turn,
+    /// or in the middle of a running turn, which then absorbs it (one `result` for both).
+    Replay,
+}
+
+/// What `line` says about the turns (a borrowed parse that allocates nothing per line).
+pub fn turn_mark(line: &[u8]) -> Option<TurnMark> {
     #[derive(serde::Deserialize)]
     struct Kind<'a> {
         #[serde(rename = "type", borrow, default)]
         kind: Option<std::borrow::Cow<'a, str>>,
+        #[serde(rename = "isReplay", default)]
+        is_replay: bool,
     }
-    serde_json::from_slice::<Kind>(line)
-        .ok()
-        .and_then(|k| k.kind)
-        .is_some_and(|k| k == "result")
+    let kind = serde_json::from_slice::<Kind>(line).ok()?;
+    match kind.kind.as_deref() {
+        Some("result") => Some(TurnMark::Result),
+        Some("user") if kind.is_replay => Some(TurnMark::Replay),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

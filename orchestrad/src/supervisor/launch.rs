@@ -273,6 +273,8 @@ fn claude_args(agent: &AgentRecord, files: &RunFiles, budget: Option<f64>) -> Ve
         "--verbose",
         "--input-format",
         "stream-json",
+        // Each message echoed when it is taken: the shim's sign that none is left over.
+        "--replay-user-messages",
     ]
     .map(str::to_owned)
     .to_vec();

@@ -7,11 +7,13 @@
 //!   draining of stdout ([`super::shim_log`]: lines wait for room, or a marker says how
 //!   many were lost), and the exit record is retried until it is written;
 //! - stdin messages arrive on `shim.sock` (one JSON request per connection);
-//! - stdin is closed once every message sent has had its `result`, so the process ends;
+//! - stdin is closed once Claude Code has taken every message sent (it echoes each one,
+//!   `--replay-user-messages`) and a turn has ended, so the process ends; a message sent
+//!   while a turn runs may be absorbed by that turn, so results alone cannot be counted;
 //! - the exit status goes to `exit.json`;
-//! - every user message written to stdin is also appended to `output.jsonl`, marked
-//!   [`stream_json::SENT_PREFIX`], so the log reads as the conversation it was (Claude Code does not
-//!   echo its input).
+//! - every user message written to stdin is also appended to `output.jsonl` when it is
+//!   sent, marked [`stream_json::SENT_PREFIX`], so the log reads as the conversation it
+//!   was (Claude Code's echoes of them are left out).
 //!
 //! Files of an agent dir: `spec.json` (what to run, written by the daemon), `output.jsonl`,
 //! `stderr.log`, `shim.json` (pids), `shim.sock`, `exit.json`, and `record.json` (the
@@ -28,7 +30,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::shim_log::LogWriter;
-use crate::claude::stream_json;
+use crate::claude::stream_json::{self, TurnMark};
 
 /// Appends the record of a sent message to the log (kept while the disk is full).
 fn log_sent(output: &Mutex<LogWriter>, line: &str) {
@@ -230,8 +232,26 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T) -> std::io::Result<()> {
 struct Input {
     /// None once closed.
     stdin: Option<std::process::ChildStdin>,
-    /// Messages sent whose `result` has not been seen yet.
-    pending: usize,
+    /// User messages written to stdin.
+    sent: usize,
+    /// Of those, how many Claude Code has taken (echoed back as replays).
+    taken: usize,
+    /// `result` lines seen.
+    results: usize,
+}
+
+impl Input {
+    /// Whether every message sent has been answered, so that EOF lets the process end
+    /// once a turn is over. A message sent while a turn runs may be absorbed by that turn
+    /// (one `result` for two messages), so messages are counted as taken by their
+    /// replays; a CLI that never echoes one is counted by results, one per message.
+    fn answered(&self) -> bool {
+        if self.taken > 0 {
+            self.taken >= self.sent
+        } else {
+            self.results >= self.sent
+        }
+    }
 }
 
 /// Runs the shim for the agent in `dir` until its child exits. Returns the exit code
@@ -297,7 +317,9 @@ fn run_inner(dir: &AgentDir) -> std::io::Result<i32> {
 
     let input = Arc::new(Mutex::new(Input {
         stdin: child.stdin.take(),
-        pending: 0,
+        sent: 0,
+        taken: 0,
+        results: 0,
     }));
     {
         let mut guard = input.lock();
@@ -308,8 +330,8 @@ fn run_inner(dir: &AgentDir) -> std::io::Result<i32> {
                 log_sent(&output, line);
             }
         }
-        guard.pending = spec.input.len();
-        if guard.pending == 0 {
+        guard.sent = spec.input.len();
+        if guard.sent == 0 {
             guard.stdin = None;
         }
     }
@@ -359,13 +381,19 @@ fn run_inner(dir: &AgentDir) -> std::io::Result<i32> {
                 if !line.ends_with(b"\n") {
                     line.push(b'\n');
                 }
+                let mark = stream_json::turn_mark(&line);
+                if mark == Some(TurnMark::Replay) {
+                    // The log has the message already, from when it was sent.
+                    input.lock().taken += 1;
+                    continue;
+                }
                 output
                     .lock()
                     .write_line(&line, stream_json::must_keep(&line));
-                if stream_json::is_result(&line) {
+                if mark == Some(TurnMark::Result) {
                     let mut guard = input.lock();
-                    guard.pending = guard.pending.saturating_sub(1);
-                    if guard.pending == 0 {
+                    guard.results += 1;
+                    if guard.answered() {
                         // Every message has its answer: EOF lets the process end.
                         guard.stdin = None;
                     }
@@ -435,7 +463,7 @@ fn serve_request(stream: UnixStream, input: &Mutex<Input>, output: &Mutex<LogWri
                 "the agent has finished its turn and is exiting",
             );
             if reply.ok {
-                guard.pending += 1;
+                guard.sent += 1;
                 drop(guard);
                 log_sent(output, &line);
             }

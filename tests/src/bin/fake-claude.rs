@@ -10,7 +10,9 @@
 //! the same stream-json lines on stdout, the same session file under
 //! `$CLAUDE_CONFIG_DIR/projects/<dir>/<session>.jsonl` (or `~/.claude/...`), the same
 //! registration in `~/.claude/sessions/<pid>.json`, `--resume`, `--session-id`,
-//! `--input-format stream-json`, the stdio permission protocol, and exit 143 with no
+//! `--input-format stream-json` (with `--replay-user-messages`' echoes; a message that
+//! arrives while a turn waits on stdin is absorbed by that turn, as the real CLI absorbs
+//! queued messages), the stdio permission protocol, and exit 143 with no
 //! `result` line on SIGTERM. `tests/tests/real_cli/real_claude.rs` checks it against the real CLI.
 //!
 //! The prompt steers it (words anywhere in the text):
@@ -67,6 +69,38 @@ use registry::*;
 use session_file::*;
 
 use shape::{INPUT_TOKENS, MODEL, OUTPUT_TOKENS, VERSION};
+
+/// Stdin while a turn runs: a user message that arrives now is absorbed by the running
+/// turn, as the real CLI does with queued messages (no turn or `result` of its own),
+/// and echoed under `--replay-user-messages`; the turn sees every other line.
+struct TurnInput<'a, I> {
+    lines: &'a mut I,
+    /// The session id to echo messages with, under `--replay-user-messages`.
+    replay: Option<String>,
+}
+
+impl<I: Iterator<Item = std::io::Result<String>>> Iterator for TurnInput<'_, I> {
+    type Item = std::io::Result<String>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let line = self.lines.next()?;
+            let user = line
+                .as_ref()
+                .ok()
+                .and_then(|text| serde_json::from_str::<Value>(text).ok())
+                .filter(|msg| msg["type"] == "user");
+            match user {
+                Some(msg) => {
+                    if let Some(session_id) = &self.replay {
+                        emit(&shape::replay(session_id, &msg["message"]));
+                    }
+                }
+                None => return Some(line),
+            }
+        }
+    }
+}
 
 fn main() {
     let args = match parse_args() {
@@ -161,7 +195,11 @@ fn main() {
                 continue;
             }
             let prompt = content_text(&msg["message"]["content"]);
-            code = session.turn(&args, &prompt, &mut lines);
+            let mut input = TurnInput {
+                lines: &mut lines,
+                replay: args.replay_user_messages.then(|| session.id.clone()),
+            };
+            code = session.turn(&args, &prompt, &mut input);
             if code != 0 {
                 break;
             }

@@ -9,6 +9,8 @@ pub(crate) struct Args {
     pub(crate) verbose: bool,
     pub(crate) output_format: String,
     pub(crate) input_format: String,
+    /// `--replay-user-messages`: echo each user message from stdin when it is taken.
+    pub(crate) replay_user_messages: bool,
     pub(crate) resume: Option<String>,
     pub(crate) session_id: Option<String>,
     pub(crate) model: Option<String>,
@@ -77,6 +79,7 @@ pub(crate) fn parse_args() -> Result<Args, String> {
                     it.next();
                 }
             }
+            "--replay-user-messages" => args.replay_user_messages = true,
             "--fork-session" | "--include-partial-messages" | "--strict-mcp-config" => {}
             other if other.starts_with('-') => {
                 return Err(format!("error: unknown option '{other}'"));

@@ -115,6 +115,15 @@ pub fn init(session_id: &str, cwd: &str, model: &str, permission_mode: &str) -> 
     line
 }
 
+/// A user message from stdin echoed back when it is taken (`--replay-user-messages`;
+/// the keys 2.1.337 prints: at the start of its turn, after `system/init`, or in the
+/// middle of a running turn that absorbs it).
+pub fn replay(session_id: &str, message: &Value) -> Value {
+    json!({"type": "user", "message": message, "session_id": session_id,
+        "parent_tool_use_id": null, "uuid": super::uuid(), "timestamp": super::now(),
+        "isReplay": true})
+}
+
 /// An `assistant` line on stdout carrying `message`.
 pub fn assistant(session_id: &str, uuid: &str, message: Value) -> Value {
     let mut line = template(SAY_HI, "assistant", 0);

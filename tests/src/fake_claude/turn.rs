@@ -24,6 +24,12 @@ impl Session {
             &self.model,
             args.permission_mode.as_deref().unwrap_or("default"),
         ));
+        if args.replay_user_messages && args.input_format == "stream-json" {
+            emit(&shape::replay(
+                &self.id,
+                &json!({"role": "user", "content": prompt}),
+            ));
+        }
 
         let word = |key: &str| {
             prompt

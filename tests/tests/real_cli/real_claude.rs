@@ -106,6 +106,9 @@ struct Observed {
     registration_removed: bool,
     meta: (String, String, u64, u64, bool, String),
     two_turns_results: usize,
+    /// Under `--replay-user-messages`: each message echoed, and whether right after the
+    /// `system/init` of its turn (the shim counts these to know every message was taken).
+    two_turns_replays: Vec<(String, bool)>,
     two_turns_code: Option<i32>,
     resume_keeps_id: bool,
     resumed_user_messages: u64,
@@ -175,7 +178,11 @@ async fn observe(program: &Path, stub: &StubApi) -> Observed {
         &env,
         stub,
         &cwd,
-        &[&stream[..], &["--input-format", "stream-json"]].concat(),
+        &[
+            &stream[..],
+            &["--input-format", "stream-json", "--replay-user-messages"],
+        ]
+        .concat(),
         Some(user_line("one") + &user_line("two")),
     )
     .await;
@@ -251,6 +258,20 @@ async fn observe(program: &Path, stub: &StubApi) -> Observed {
             meta.git_branch,
         ),
         two_turns_results: two.lines.iter().filter(|l| l["type"] == "result").count(),
+        two_turns_replays: two
+            .lines
+            .windows(2)
+            .filter(|pair| pair[1]["isReplay"] == true)
+            .map(|pair| {
+                (
+                    pair[1]["message"]["content"]
+                        .as_str()
+                        .unwrap_or("?")
+                        .to_owned(),
+                    pair[0]["subtype"] == "init",
+                )
+            })
+            .collect(),
         two_turns_code: two.code,
         resume_keeps_id: resumed.result()["session_id"] == session_id.as_str(),
         resumed_user_messages: resumed_meta.user_messages,
@@ -277,6 +298,11 @@ async fn fake_claude_behaves_like_the_real_cli() {
     assert_eq!(real_observed.say_hi_code, Some(0), "{real_observed:#?}");
     assert_eq!(real_observed.meta.0, "say hi");
     assert_eq!(real_observed.two_turns_results, 2);
+    assert_eq!(
+        real_observed.two_turns_replays.len(),
+        2,
+        "{real_observed:#?}"
+    );
     eprintln!("observed: {real_observed:#?}");
     assert_eq!(fake_observed, real_observed);
 }

@@ -420,6 +420,67 @@ async fn two_agents_editing_one_file_are_both_told_at_their_next_turn() {
     });
 }
 
+/// A message that reaches an agent while its tool runs is absorbed by that very turn
+/// (Claude Code takes queued input at the tool result: one `result` for two messages), and
+/// the agent still ends when the turn is over. Counting one result per message left such
+/// an agent "finished its turn" for good, with stdin open.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_message_sent_while_a_tool_runs_joins_that_turn_and_the_agent_still_ends() {
+    let Some(real) = real_claude() else { return };
+    let stub = StubApi::start().await.expect("stub API");
+    let env = TestEnv::new();
+    env.write_config(&json!({"claude_command": real, "heartbeat_interval": 1}));
+    let repo = env.git_repo();
+    let started = env.root.path().join("tool-started");
+    let gate = env.root.path().join("tool-gate");
+    let command = format!(
+        "touch {}; while [ ! -e {} ]; do sleep 0.05; done",
+        started.display(),
+        gate.display()
+    );
+    let task = format!(
+        "TOOL_CALL:Bash {}",
+        json!({"command": command, "description": "wait for the gate"})
+    );
+    let mut cmd = env.command(bin("orchestractl"));
+    cmd.envs(stub.env())
+        .args(["--json", "spawn", "--repo", repo.to_str().expect("p")])
+        .args(["--allowed-tools", "Bash", &task]);
+    let out = tokio::task::spawn_blocking(move || cmd.output())
+        .await
+        .expect("join")
+        .expect("spawn");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let spawned: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let id = spawned[0]["id"].as_str().expect("id").to_owned();
+    let agents = tokio::task::block_in_place(|| {
+        wait_until("the agent's Bash call runs", || started.exists());
+        env.ctl_ok(&["send", &id, "also update the changelog"]);
+        std::fs::write(&gate, "go").expect("gate");
+        wait_for_agents(&env, "the agent ends", all_finished)
+    });
+    let agent = agent_by_task(&agents, &task);
+    assert_eq!(agent["state"], "done", "{agent:#}");
+    assert!(
+        model_saw(&stub, &["wait for the gate", "also update the changelog"]),
+        "the message reached the model"
+    );
+    let log = std::fs::read_to_string(agent["log_path"].as_str().expect("log_path")).expect("log");
+    let results = log
+        .lines()
+        .filter(|l| serde_json::from_str::<Value>(l).is_ok_and(|v| v["type"] == "result"))
+        .count();
+    assert_eq!(results, 1, "the message joined the running turn:\n{log}");
+    assert!(
+        !log.contains(r#""isReplay":true"#),
+        "Claude Code's echoes stay out of the log"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn mcp_install_gives_a_hand_started_session_the_server_and_uninstall_takes_it_away() {
     let Some(real) = real_claude() else { return };
