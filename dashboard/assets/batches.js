@@ -40,18 +40,19 @@ function createBatchCard(batchId) {
   const title = el("span", { text: `batch ${batchId}` });
   const run = (what) => async () => {
     const repo = (batchCards.get(batchId).repo) || "";
+    const host = batchCards.get(batchId).host;
     result.replaceChildren(el("div", { class: "card-line", text: "working…" }));
     try {
       if (what === "report") {
-        const report = await api("GET", `/api/report?batch=${encodeURIComponent(batchId)}&repo=${encodeURIComponent(repo)}`);
+        const report = await api("GET", `/api/report?batch=${encodeURIComponent(batchId)}&repo=${encodeURIComponent(repo)}&host=${encodeURIComponent(host)}`);
         result.replaceChildren(el("pre", { class: "report", text: report.markdown }));
       } else if (what === "repair") {
         const last = batchCards.get(batchId).run || {};
-        const answer = await api("POST", "/api/merge", { repo, batch_id: batchId, verify: (last.verify || {}).command || "", repair: 1 });
+        const answer = await api("POST", "/api/merge", { repo, host, batch_id: batchId, verify: (last.verify || {}).command || "", repair: 1 });
         result.replaceChildren();
         showRun(batchId, answer);
       } else {
-        const answer = await api("POST", "/api/merge", { repo, batch_id: batchId, dry_run: what === "preview" });
+        const answer = await api("POST", "/api/merge", { repo, host, batch_id: batchId, dry_run: what === "preview" });
         if (answer.verify) {
           result.replaceChildren();
           showRun(batchId, answer);
@@ -79,9 +80,9 @@ function createBatchCard(batchId) {
     verified,
     result,
   ]);
-  const thread = threadView(batchId);
+  const thread = threadView(batchId, () => (batchCards.get(batchId) || {}).host || "");
   card.append(thread);
-  const entry = { card, rows, mergeButtons, thread, repo: "", signature: "", verified, repairButton: run("repair"), run: null, polling: false };
+  const entry = { card, rows, mergeButtons, thread, repo: "", host: "", signature: "", verified, repairButton: run("repair"), run: null, polling: false };
   batchCards.set(batchId, entry);
   return entry;
 }
@@ -128,7 +129,7 @@ function follow(batchId) {
   setTimeout(async () => {
     entry.polling = false;
     try {
-      const status = await api("GET", `/api/merge-status?batch=${encodeURIComponent(batchId)}&repo=${encodeURIComponent(entry.repo || "")}`);
+      const status = await api("GET", `/api/merge-status?batch=${encodeURIComponent(batchId)}&repo=${encodeURIComponent(entry.repo || "")}&host=${encodeURIComponent(entry.host || "")}`);
       if (status.runs && status.runs.length) showRun(batchId, status.runs[0]);
     } catch (_) {
       follow(batchId);
@@ -140,7 +141,7 @@ function follow(batchId) {
 async function loadRun(batchId) {
   const entry = batchCards.get(batchId);
   try {
-    const status = await api("GET", `/api/merge-status?batch=${encodeURIComponent(batchId)}&repo=${encodeURIComponent(entry.repo || "")}`);
+    const status = await api("GET", `/api/merge-status?batch=${encodeURIComponent(batchId)}&repo=${encodeURIComponent(entry.repo || "")}&host=${encodeURIComponent(entry.host || "")}`);
     if (status.runs && status.runs.length) showRun(batchId, status.runs[0]);
   } catch (_) { /* no run: nothing to show */ }
 }
@@ -172,6 +173,8 @@ export function renderBatches() {
     const fresh = !batchCards.has(batchId);
     const entry = batchCards.get(batchId) || createBatchCard(batchId);
     entry.repo = members[0].repo;
+    // Another machine's batch: its buttons, thread and checks go to that machine.
+    entry.host = members[0].host || "";
     if (fresh) loadRun(batchId);
     // Rows are rebuilt only when something shown in them changed.
     const signature = JSON.stringify(members.map((a) => [a.id, a.state, a.overlaps, a.after, a.merge_status, a.activity]));

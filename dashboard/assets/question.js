@@ -16,7 +16,9 @@ export function questionBody(approval, done) {
     for (const b of buttons) b.disabled = true;
     error.textContent = "";
     try {
-      await api("POST", `/api/approvals/${encodeURIComponent(approval.id)}/answer`, { text });
+      // Another machine's question names its host, so the answer goes there.
+      const body = approval.host ? { text, host: approval.host } : { text };
+      await api("POST", `/api/approvals/${encodeURIComponent(approval.id)}/answer`, body);
       done();
     } catch (err) {
       error.textContent = err.message;

@@ -4,14 +4,17 @@
 
 import { api, el, ago } from "./dom.js";
 
-/** A fold showing batch `batchId`'s messages; `.refresh()` reloads it if open. */
-export function threadView(batchId) {
+/**
+ * A fold showing batch `batchId`'s messages; `.refresh()` reloads it if open. `hostOf()`
+ * names the machine whose batch it is ("" for this one).
+ */
+export function threadView(batchId, hostOf = () => "") {
   const list = el("ol", { class: "thread-list" });
   const summary = el("summary", { text: "Messages" });
   const fold = el("details", { class: "thread", attrs: { "data-thread": batchId } }, [summary, list]);
   const load = async () => {
     try {
-      const messages = await api("GET", `/api/messages?batch=${encodeURIComponent(batchId)}`);
+      const messages = await api("GET", `/api/messages?batch=${encodeURIComponent(batchId)}&host=${encodeURIComponent(hostOf())}`);
       summary.textContent = `Messages (${messages.length})`;
       list.replaceChildren(...messages.map((m) => el("li", { class: "thread-message", attrs: { "data-message-id": m.id } }, [
         el("div", { class: "card-line", text: `${m.from} → ${m.to} · ${ago(m.at_ms)}${m.delivered_at_ms ? "" : " · waiting"}` }),

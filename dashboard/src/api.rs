@@ -341,41 +341,19 @@ async fn decide(
     Json(body): Json<DecideBody>,
 ) -> ApiResult {
     // Every page is a logged-in device (on loopback too) and answers under its own name;
-    // the daemon checks the token again. "dashboard" is only a fallback name.
-    let device_token = state.device_token(&headers).unwrap_or_default();
-    // Another host asked it: the answer goes there. That daemon knows none of this
-    // machine's devices (the guard checked the cookie here), so it records the page.
-    if !body.host.is_empty() && body.host != orchestra_proto::remote::LOCAL {
-        let host = body.host;
-        let client = state.remotes.client_of(&host)?;
-        let response = client
-            .approvals()
-            .decide(pb::DecideRequest {
-                id,
-                decision: body.decision,
-                message: body.message,
-                device_token: String::new(),
-                client: "dashboard (another host)".to_owned(),
-                raise_usd: body.raise_usd,
-            })
-            .await?;
-        let mut approval = serde_json::to_value(response.into_inner().approval).unwrap_or_default();
-        if let serde_json::Value::Object(map) = &mut approval {
-            map.insert("host".to_owned(), host.into());
-        }
-        return Ok(Json(approval).into_response());
-    }
-    let response = state
-        .client
+    // the daemon checks the token again. Another host's approval is answered there.
+    let by = state.answerer(&body.host, &headers)?;
+    let response = by
+        .daemon
         .approvals()
         .decide(pb::DecideRequest {
             id,
             decision: body.decision,
             message: body.message,
-            device_token,
-            client: "dashboard".to_owned(),
+            device_token: by.device_token.clone(),
+            client: by.client.to_owned(),
             raise_usd: body.raise_usd,
         })
         .await?;
-    Ok(Json(response.into_inner().approval).into_response())
+    Ok(Json(by.tagged(response.into_inner().approval)).into_response())
 }

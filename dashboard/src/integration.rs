@@ -66,9 +66,16 @@ pub struct MergeBody {
     /// Rounds of repair (the page's Repair button sends 1).
     #[serde(default)]
     repair: Option<u32>,
+    /// The host whose batch it is (the card's `host`); empty for this machine.
+    #[serde(default)]
+    host: String,
 }
 
 async fn merge(State(state): State<Arc<AppState>>, Json(body): Json<MergeBody>) -> Response {
+    let daemon = match state.daemon(&body.host) {
+        Ok(daemon) => daemon,
+        Err(status) => return error(status),
+    };
     let request = pb::MergeRequest {
         repo: repo_of(&state, &body.repo),
         batch_id: body.batch_id,
@@ -79,7 +86,7 @@ async fn merge(State(state): State<Arc<AppState>>, Json(body): Json<MergeBody>) 
         no_wait: true,
         ..pb::MergeRequest::default()
     };
-    match state.client.integration().merge(request).await {
+    match daemon.integration().merge(request).await {
         Ok(response) => Json(response.into_inner()).into_response(),
         Err(status) => error(status),
     }
@@ -89,11 +96,15 @@ async fn merge_status(
     State(state): State<Arc<AppState>>,
     Query(query): Query<ReportQuery>,
 ) -> Response {
+    let daemon = match state.daemon(&query.host) {
+        Ok(daemon) => daemon,
+        Err(status) => return error(status),
+    };
     let request = pb::MergeStatusRequest {
         repo: repo_of(&state, &query.repo),
         batch_id: query.batch,
     };
-    match state.client.integration().merge_status(request).await {
+    match daemon.integration().merge_status(request).await {
         Ok(response) => Json(response.into_inner()).into_response(),
         Err(status) if status.code() == tonic::Code::NotFound => {
             Json(pb::MergeStatusResponse::default()).into_response()
@@ -196,14 +207,21 @@ pub struct ReportQuery {
     /// The batch; empty for the latest.
     #[serde(default)]
     batch: String,
+    /// The host whose batch it is (the card's `host`); empty for this machine.
+    #[serde(default)]
+    host: String,
 }
 
 async fn report(State(state): State<Arc<AppState>>, Query(query): Query<ReportQuery>) -> Response {
+    let daemon = match state.daemon(&query.host) {
+        Ok(daemon) => daemon,
+        Err(status) => return error(status),
+    };
     let request = pb::ReportRequest {
         repo: repo_of(&state, &query.repo),
         batch_id: query.batch,
     };
-    match state.client.integration().report(request).await {
+    match daemon.integration().report(request).await {
         Ok(response) => Json(response.into_inner()).into_response(),
         Err(status) => error(status),
     }

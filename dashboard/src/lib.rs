@@ -120,9 +120,62 @@ impl AppState {
         }
     }
 
+    /// Where an answer from the page goes, and under which name: this machine's daemon
+    /// knows the device (its token); another host's knows none of this machine's devices
+    /// (the guard here checked the cookie), so it records the page.
+    pub fn answerer(
+        &self,
+        host: &str,
+        headers: &axum::http::HeaderMap,
+    ) -> Result<Answerer, tonic::Status> {
+        let remote = !host.is_empty() && host != orchestra_proto::remote::LOCAL;
+        Ok(Answerer {
+            daemon: self.daemon(host)?,
+            device_token: if remote {
+                String::new()
+            } else {
+                self.device_token(headers).unwrap_or_default()
+            },
+            client: if remote {
+                "dashboard (another host)"
+            } else {
+                "dashboard"
+            },
+            host: if remote {
+                host.to_owned()
+            } else {
+                String::new()
+            },
+        })
+    }
+
     /// The device token of a request: its cookie of the name this page uses.
     pub fn device_token(&self, headers: &axum::http::HeaderMap) -> Option<String> {
         auth::cookie_token(headers, self.cert.is_some())
+    }
+}
+
+/// Where an answer from the page goes ([`AppState::answerer`]).
+#[derive(Debug)]
+pub struct Answerer {
+    /// The daemon that asked.
+    pub daemon: Client,
+    /// The device's token, for this machine's daemon; empty for another host's.
+    pub device_token: String,
+    /// The name the answer is recorded under when there is no device token.
+    pub client: &'static str,
+    /// The other host's name; empty for this machine.
+    pub host: String,
+}
+
+impl Answerer {
+    /// `value` (an answered approval) as JSON, with `"host"` when another host asked.
+    pub fn tagged<T: serde::Serialize>(&self, value: T) -> serde_json::Value {
+        let mut value = serde_json::to_value(value).unwrap_or_default();
+        if let (serde_json::Value::Object(map), false) = (&mut value, self.host.is_empty()) {
+            map.insert("host".to_owned(), self.host.clone().into());
+        }
+        value
     }
 }
 

@@ -1,4 +1,5 @@
-//! Other machines' daemons on this page: one task per host of `hosts.json` keeps a
+//! Other machines' daemons on this page: one task per host of `hosts.json` (followed
+//! while the page runs: `hosts add` and `remove` take effect within seconds) keeps a
 //! connection open (through the host's command, as `orchestractl --host` does), relays
 //! its agent, approval and notification events into the [`Hub`] with the host's name on
 //! each, and says when the host goes up or away. A lost host is tried again with backoff
@@ -60,61 +61,136 @@ struct Remote {
     client: Mutex<Option<Client>>,
 }
 
+/// A host the page follows: its task ([`keep`]) ends when the host leaves `hosts.json`.
+#[derive(Debug)]
+struct Followed {
+    remote: Arc<Remote>,
+    task: tokio::task::AbortHandle,
+}
+
+impl Drop for Followed {
+    fn drop(&mut self) {
+        // Its connection (and the ssh or kubectl process under it) goes with the task.
+        self.task.abort();
+    }
+}
+
 /// Every other host the page shows.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Remotes {
     /// One per host of `hosts.json`, in its order.
-    remotes: Vec<Arc<Remote>>,
+    followed: Mutex<Vec<Followed>>,
+    /// Where hosts' events go.
+    hub: Arc<Hub>,
+    /// This machine's daemon, which sends hosts' notifications on.
+    local: Client,
 }
 
 fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
+/// How often `hosts.json` is looked at for hosts added or removed while the page runs.
+const HOSTS_FILE_POLL: Duration = Duration::from_secs(2);
+
 impl Remotes {
-    /// Reads `hosts.json` (a broken one is told on stderr and shows no hosts) and starts
-    /// following each host.
+    /// Reads `hosts.json` (a broken one is told on stderr), starts
+    /// following each host, and follows the file: a host that `orchestractl hosts add`
+    /// or `remove` changes while the page runs comes or goes within seconds.
     pub fn start(hub: Arc<Hub>, local: Client) -> Arc<Remotes> {
-        let file = HostsFile::load(&remote::hosts_file()).unwrap_or_else(|err| {
-            eprintln!("orchestra-dashboard: {err}; showing this machine only");
-            HostsFile::default()
-        });
+        let path = remote::hosts_file();
         let remotes = Arc::new(Remotes {
-            remotes: file
-                .hosts
-                .into_iter()
-                .map(|host| {
-                    Arc::new(Remote {
-                        view: Mutex::new(HostView {
-                            name: host.name.clone(),
-                            state: "connecting",
-                            since_ms: now_ms(),
-                            version: String::new(),
-                            error: String::new(),
-                        }),
-                        host,
-                        client: Mutex::new(None),
-                    })
-                })
-                .collect(),
+            followed: Mutex::new(Vec::new()),
+            hub,
+            local,
         });
-        for remote in &remotes.remotes {
-            tokio::spawn(keep(remote.clone(), hub.clone(), local.clone()));
-        }
+        let mut seen = std::fs::read(&path).ok();
+        remotes.set_hosts(load_or_say(&path).unwrap_or_default());
+        let weak = Arc::downgrade(&remotes);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(HOSTS_FILE_POLL).await;
+                let Some(remotes) = weak.upgrade() else {
+                    return;
+                };
+                let now = std::fs::read(&path).ok();
+                if now != seen {
+                    seen = now;
+                    // A file broken halfway through an edit changes nothing.
+                    if let Some(hosts) = load_or_say(&path) {
+                        remotes.set_hosts(hosts);
+                    }
+                }
+            }
+        });
         remotes
+    }
+
+    /// Follows exactly `hosts`: a host whose name, target and command are unchanged keeps
+    /// its connection; the others start or stop, and the pages take a fresh snapshot.
+    fn set_hosts(&self, hosts: Vec<Host>) {
+        let mut followed = self.followed.lock();
+        let mut before: Vec<Followed> = std::mem::take(&mut *followed);
+        let changed = before.len() != hosts.len()
+            || before.iter().zip(&hosts).any(|(f, h)| f.remote.host != *h);
+        for host in hosts {
+            let kept = before
+                .iter()
+                .position(|f| f.remote.host == host)
+                .map(|i| before.remove(i));
+            followed.push(kept.unwrap_or_else(|| self.follow(host)));
+        }
+        // What is left in `before` is no longer in the file: dropping it stops its task.
+        drop(before);
+        drop(followed);
+        if changed {
+            self.hub.push(|seq| json!({"type": "resync", "seq": seq}));
+        }
+    }
+
+    /// Starts following `host`.
+    fn follow(&self, host: Host) -> Followed {
+        let remote = Arc::new(Remote {
+            view: Mutex::new(HostView {
+                name: host.name.clone(),
+                state: "connecting",
+                since_ms: now_ms(),
+                version: String::new(),
+                error: String::new(),
+            }),
+            host,
+            client: Mutex::new(None),
+        });
+        let task = tokio::spawn(keep(remote.clone(), self.hub.clone(), self.local.clone()));
+        Followed {
+            remote,
+            task: task.abort_handle(),
+        }
+    }
+
+    /// The hosts followed now.
+    fn remotes(&self) -> Vec<Arc<Remote>> {
+        self.followed
+            .lock()
+            .iter()
+            .map(|f| f.remote.clone())
+            .collect()
     }
 
     /// Every host's state.
     pub fn views(&self) -> Vec<HostView> {
-        self.remotes.iter().map(|r| r.view.lock().clone()).collect()
+        self.remotes()
+            .iter()
+            .map(|r| r.view.lock().clone())
+            .collect()
     }
 
     /// The open connection to host `name`; an error a person can act on when there is no
     /// such host or it is not up now.
     pub fn client_of(&self, name: &str) -> Result<Client, tonic::Status> {
         let remote = self
-            .remotes
-            .iter()
+            .remotes()
+            .into_iter()
             .find(|r| r.host.name == name)
             .ok_or_else(|| {
                 tonic::Status::not_found(format!(
@@ -130,7 +206,8 @@ impl Remotes {
 
     /// The agents and pending approvals of every host that is up, each with its `host`.
     pub async fn snapshot(&self) -> (Vec<Value>, Vec<Value>) {
-        let asks = self.remotes.iter().map(|remote| async move {
+        let remotes = self.remotes();
+        let asks = remotes.iter().map(|remote| async move {
             let client = remote.client.lock().clone()?;
             let lists = async {
                 let agents = client
@@ -171,6 +248,17 @@ impl Remotes {
             approvals.extend(more_approvals);
         }
         (agents, approvals)
+    }
+}
+
+/// The hosts of the file at `path`; a broken file is told on stderr and gives none.
+fn load_or_say(path: &std::path::Path) -> Option<Vec<Host>> {
+    match HostsFile::load(path) {
+        Ok(file) => Some(file.hosts),
+        Err(err) => {
+            eprintln!("orchestra-dashboard: {err}; the hosts shown stay as they were");
+            None
+        }
     }
 }
 

@@ -29,6 +29,9 @@ pub struct MessagesQuery {
     /// An agent id.
     #[serde(default)]
     agent: String,
+    /// The host whose batch or agent it is (the card's `host`); empty for this machine.
+    #[serde(default)]
+    host: String,
 }
 
 async fn messages(
@@ -36,7 +39,7 @@ async fn messages(
     Query(query): Query<MessagesQuery>,
 ) -> ApiResult {
     let response = state
-        .client
+        .daemon(&query.host)?
         .talk()
         .list_messages(pb::ListMessagesRequest {
             agent: query.agent,
@@ -51,6 +54,9 @@ async fn messages(
 pub struct AnswerBody {
     /// The answer (a choice's text, or typed).
     text: String,
+    /// The host that asked, as its card names it; empty or `local` for this machine.
+    #[serde(default)]
+    host: String,
 }
 
 async fn answer(
@@ -59,17 +65,18 @@ async fn answer(
     headers: axum::http::HeaderMap,
     Json(body): Json<AnswerBody>,
 ) -> ApiResult {
-    // Answered under the device's own name, as approvals are (see `api::decide`).
-    let device_token = state.device_token(&headers).unwrap_or_default();
-    let response = state
-        .client
+    // Answered under the device's own name, as approvals are (see `api::decide`), and
+    // on the host that asked.
+    let by = state.answerer(&body.host, &headers)?;
+    let response = by
+        .daemon
         .talk()
         .answer(pb::AnswerRequest {
             id,
             text: body.text,
-            device_token,
-            client: "dashboard".to_owned(),
+            device_token: by.device_token.clone(),
+            client: by.client.to_owned(),
         })
         .await?;
-    Ok(Json(response.into_inner().approval).into_response())
+    Ok(Json(by.tagged(response.into_inner().approval)).into_response())
 }

@@ -6,6 +6,7 @@
 use std::io::Write as _;
 use std::time::{Duration, Instant};
 
+use orchestra_tests::bridge::{Bridge, tool_call, tool_text};
 use orchestra_tests::hosts::proxy_command;
 use orchestra_tests::web::{Dashboard, http, login_cookie, read_text_frame, upgrade};
 use orchestra_tests::{Gate, TestEnv, all_finished, wait_until};
@@ -160,6 +161,149 @@ fn the_page_shows_and_answers_another_hosts_approval_and_its_state() {
             .iter()
             .any(|x| x["host"] == "b" && x["id"] == b_agent.as_str()),
         "{shown:#}"
+    );
+}
+
+/// The page follows `hosts.json`: a host added with `hosts add` while it runs shows up
+/// (and connects) within seconds, without a restart, and one removed goes away.
+#[test]
+fn a_host_added_or_removed_while_the_page_runs_comes_and_goes() {
+    let a = TestEnv::new();
+    let b = TestEnv::new();
+    let _b_daemon = b.spawn_daemon();
+    let dash = Dashboard::start(&a, &[]);
+    let cookie = login_cookie(&a, dash.port);
+    let shown = snapshot(dash.port, &cookie);
+    assert_eq!(shown["hosts"], serde_json::json!([]), "{shown:#}");
+
+    a.ctl_ok(&[
+        "hosts",
+        "add",
+        "b",
+        "local",
+        "--command",
+        &proxy_command(&b, false),
+    ]);
+    let mut shown = Value::Null;
+    wait_until("the running page shows b, up", || {
+        shown = snapshot(dash.port, &cookie);
+        shown["hosts"][0]["name"] == "b" && shown["hosts"][0]["state"] == "up"
+    });
+
+    a.ctl_ok(&["hosts", "remove", "b"]);
+    wait_until("the running page no longer shows b", || {
+        shown = snapshot(dash.port, &cookie);
+        shown["hosts"] == serde_json::json!([])
+    });
+}
+
+/// Another host's question, batch thread and report on this page: the answer given here
+/// is the asking tool's result on b, and b's batch thread and report come from b (the
+/// same ids asked of this machine's daemon find nothing).
+#[test]
+fn another_hosts_question_thread_and_report_go_to_that_host() {
+    let a = TestEnv::new();
+    let b = TestEnv::new();
+    let _b_daemon = b.spawn_daemon();
+    a.ctl_ok(&[
+        "hosts",
+        "add",
+        "b",
+        "local",
+        "--command",
+        &proxy_command(&b, false),
+    ]);
+    let b_repo = b.git_repo();
+    let repo = b_repo.to_str().expect("utf-8").to_owned();
+    let spawned = b.ctl_json(&["spawn", "--repo", &repo, "say hello from b"]);
+    let b_agent = spawned[0]["id"].as_str().expect("id").to_owned();
+    let batch = spawned[0]["batch_id"].as_str().expect("batch").to_owned();
+    let finished = || all_finished(b.ctl_json(&["status", "--all"]).as_array().expect("list"));
+    wait_until("b's agent is done", finished);
+    b.ctl_ok(&["send", &b_agent, "one more thing"]);
+    wait_until("b's agent is done again", finished);
+
+    let dash = Dashboard::start(&a, &[]);
+    let cookie = login_cookie(&a, dash.port);
+    let origin = format!("http://127.0.0.1:{}", dash.port);
+    let headers = [
+        ("Origin", origin.as_str()),
+        ("Cookie", cookie.as_str()),
+        ("Content-Type", "application/json"),
+    ];
+    // A hand-started session on b asks (its bridge has no agent secret).
+    let mut bridge = Bridge::start(&b, "");
+    bridge.send(&tool_call(
+        7,
+        "ask_human",
+        serde_json::json!({"question": "Which database?", "choices": ["postgres", "sqlite"]}),
+    ));
+    let mut question = Value::Null;
+    wait_until("the page shows b's question", || {
+        let shown = snapshot(dash.port, &cookie);
+        question = shown["approvals"]
+            .as_array()
+            .and_then(|list| {
+                list.iter()
+                    .find(|x| x["host"] == "b" && x["kind"] == "question")
+            })
+            .cloned()
+            .unwrap_or(Value::Null);
+        !question.is_null()
+    });
+    let path = format!(
+        "/api/approvals/{}/answer",
+        question["id"].as_str().expect("id")
+    );
+    let (status, _, body) = http(dash.port, "POST", &path, &headers, r#"{"text":"sqlite"}"#);
+    assert_ne!(status, 200, "this machine has no such question: {body}");
+    let (status, _, body) = http(
+        dash.port,
+        "POST",
+        &path,
+        &headers,
+        r#"{"text":"postgres","host":"b"}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    let answered: Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(answered["host"], "b", "{answered:#}");
+    assert_eq!(answered["state"], "answered", "{answered:#}");
+    let reply = bridge.read();
+    assert_eq!(
+        tool_text(&reply),
+        ("postgres".to_owned(), false),
+        "{reply:#}"
+    );
+
+    let get = |path: &str| -> Value {
+        let (status, _, body) = http(dash.port, "GET", path, &headers, "");
+        assert_eq!(status, 200, "{path}: {body}");
+        serde_json::from_str(&body).expect("JSON")
+    };
+    let thread = get(&format!("/api/messages?batch={batch}&host=b"));
+    assert!(
+        thread
+            .as_array()
+            .expect("list")
+            .iter()
+            .any(|m| m["text"] == "one more thing" && m["from"] == "human"),
+        "{thread:#}"
+    );
+    let (status, _, body) = http(
+        dash.port,
+        "GET",
+        &format!("/api/messages?batch={batch}"),
+        &headers,
+        "",
+    );
+    assert_eq!(status, 404, "this machine has no such batch: {body}");
+    assert!(body.contains("no batch matches"), "{body}");
+    let report = get(&format!("/api/report?batch={batch}&host=b&repo={repo}"));
+    assert!(
+        report["markdown"]
+            .as_str()
+            .is_some_and(|m| m.contains("say hello from b")),
+        "{report:#}"
     );
 }
 
