@@ -275,7 +275,7 @@ impl Approvals {
             // A hook's caller, and an agent's question's MCP call, both went with the old
             // daemon's connections; nobody waits for their answer any more.
             let gone = if approval.kind == ApprovalKind::Question {
-                Some("the daemon restarted while the agent asked; the agent's tool call failed")
+                Some("the daemon restarted while the agent asked; a running agent asks again")
             } else if approval.agent_id.is_empty() {
                 Some("the daemon restarted while the hook waited")
             } else {

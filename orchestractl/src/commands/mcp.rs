@@ -13,6 +13,7 @@
 use std::io::{BufRead as _, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use anyhow::bail;
@@ -169,29 +170,28 @@ async fn serve(ctx: &Ctx) -> anyhow::Result<ExitCode> {
         }
     });
     let out = Arc::new(Mutex::new(std::io::stdout()));
-    let client = ctx.connect().await.map_err(|err| err.to_string());
+    let client = ctx.connect().await.ok();
+    let link = Arc::new(Link {
+        ctx: ctx.clone(),
+        reached: AtomicBool::new(client.is_some()),
+        client: tokio::sync::Mutex::new(client),
+    });
     let mut calls = tokio::task::JoinSet::new();
     while let Some(line) = lines.recv().await {
         if line.trim().is_empty() {
             continue;
         }
         let out = out.clone();
-        let reply = match &client {
-            Err(err) => Err(format!("orchestrad is not reachable: {err}")),
-            Ok(client) => Ok(client.talk()),
-        };
+        let link = link.clone();
         let request = McpRequest {
             token: token.clone(),
             message_json: line.clone(),
             cwd: cwd.clone(),
         };
         calls.spawn(async move {
-            let answer = match reply {
+            let answer = match link.relay(request).await {
+                Ok(reply) => Some(reply),
                 Err(err) => error_reply(&line, &err),
-                Ok(mut talk) => match talk.mcp(request).await {
-                    Ok(response) => Some(response.into_inner().reply_json),
-                    Err(status) => error_reply(&line, status.message()),
-                },
             };
             if let Some(answer) = answer.filter(|a| !a.is_empty()) {
                 let mut out = out.lock().unwrap_or_else(|e| e.into_inner());
@@ -205,6 +205,77 @@ async fn serve(ctx: &Ctx) -> anyhow::Result<ExitCode> {
     // stdin closed: Claude Code is done with us; calls still waiting are dropped, and
     // the daemon withdraws their questions.
     Ok(ExitCode::SUCCESS)
+}
+
+/// How long a call whose connection was lost (the daemon restarted) tries to reach the
+/// daemon again before it fails.
+const RECONNECT_FOR: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The bridge's connection to the daemon: made at start (starting the daemon as any
+/// command does), and made again when it is lost. A daemon restart drops the calls in
+/// flight, a question waiting for the human included (the old daemon's queue withdraws
+/// it); each is sent again once the new daemon answers, so the agent sees no error and
+/// the question is asked anew.
+struct Link {
+    ctx: Ctx,
+    /// The open connection; None when there is none yet, or it was lost.
+    client: tokio::sync::Mutex<Option<orchestra_proto::Client>>,
+    /// Whether the daemon ever answered.
+    reached: AtomicBool,
+}
+
+impl Link {
+    /// Sends `request` to the daemon's `Talk.Mcp` and returns its answer line, sent again
+    /// on a new connection while the daemon is away (for up to [`RECONNECT_FOR`]).
+    async fn relay(&self, request: McpRequest) -> Result<String, String> {
+        let deadline = std::time::Instant::now() + RECONNECT_FOR;
+        loop {
+            let client = self.client.lock().await.clone();
+            let client = match client {
+                Some(client) => client,
+                None => match self.ctx.try_connect().await {
+                    Ok(Some(client)) => {
+                        self.reached.store(true, Ordering::Relaxed);
+                        *self.client.lock().await = Some(client.clone());
+                        client
+                    }
+                    // Only a daemon that answered before is waited for (a restart).
+                    Ok(None)
+                        if self.reached.load(Ordering::Relaxed)
+                            && std::time::Instant::now() < deadline =>
+                    {
+                        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+                        continue;
+                    }
+                    Ok(None) => {
+                        return Err(format!(
+                            "orchestrad is not reachable at {} (is it running? `orchestractl \
+                             daemon start`)",
+                            self.ctx.socket.display()
+                        ));
+                    }
+                    Err(err) => return Err(format!("orchestrad is not reachable: {err}")),
+                },
+            };
+            match client.talk().mcp(request.clone()).await {
+                Ok(response) => return Ok(response.into_inner().reply_json),
+                Err(status) if connection_lost(&status) && std::time::Instant::now() < deadline => {
+                    *self.client.lock().await = None;
+                }
+                Err(status) => return Err(status.message().to_owned()),
+            }
+        }
+    }
+}
+
+/// Whether `status` says the connection went, not that the daemon refused the call (the
+/// daemon's own refusals of `Talk.Mcp` are `unauthenticated`; its answers, errors
+/// included, are in the reply).
+fn connection_lost(status: &tonic::Status) -> bool {
+    matches!(
+        status.code(),
+        tonic::Code::Unavailable | tonic::Code::Unknown | tonic::Code::Cancelled
+    )
 }
 
 /// A JSON-RPC error answer to `line` saying `message`; None for a notification.

@@ -82,7 +82,14 @@ impl Talk for TalkService {
             .talk
             .caller(&req.token, &req.cwd)
             .map_err(|err| Status::unauthenticated(err.to_string()))?;
-        let reply = self.ctx.talk.handle(&caller, &req.message_json).await;
+        // A call may wait for the human (ask_human): it must not hold up a shutdown. The
+        // bridge sends it again to the next daemon (`orchestractl mcp serve`).
+        let reply = tokio::select! {
+            reply = self.ctx.talk.handle(&caller, &req.message_json) => reply,
+            () = self.ctx.shutdown_requested() => {
+                return Err(Status::unavailable("orchestrad is shutting down"));
+            }
+        };
         Ok(Response::new(pb::McpResponse {
             reply_json: reply.map(|r| r.to_string()).unwrap_or_default(),
         }))

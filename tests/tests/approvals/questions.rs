@@ -89,3 +89,44 @@ fn a_question_is_withdrawn_when_its_asker_goes_and_deny_declines_one() {
     assert!(is_error);
     assert_eq!(text, "The human declined to answer: decide yourself");
 }
+
+/// A daemon restart while an agent's question waits: the bridge sends the call again to
+/// the new daemon, the question is asked anew (the old one is closed, saying why), and
+/// the answer given then is the tool's result; the agent sees no error.
+#[test]
+fn a_question_waiting_through_a_daemon_restart_is_asked_again_and_answered() {
+    let env = TestEnv::new();
+    env.ctl_ok(&["daemon", "start"]);
+    let mut bridge = Bridge::start(&env, "");
+    bridge.send(&tool_call(
+        5,
+        "ask_human",
+        json!({"question": "Which port?", "choices": ["8080", "9090"]}),
+    ));
+    let before = one_question(&env, false);
+    env.ctl_ok(&["daemon", "restart"]);
+    let mut again = Vec::new();
+    wait_until("the question is asked again of the new daemon", || {
+        again = env
+            .ctl_json(&["approvals"])
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        again.len() == 1 && again[0]["id"] != before["id"]
+    });
+    assert_eq!(again[0]["question"], "Which port?");
+    assert_eq!(again[0]["choices"], json!(["8080", "9090"]));
+    let old = env
+        .ctl_json(&["approvals", "--all"])
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|a| a["id"] == before["id"])
+        .cloned()
+        .expect("the old question is kept, closed");
+    assert_ne!(old["state"], "pending", "{old:#}");
+    env.ctl_ok(&["answer", again[0]["id"].as_str().expect("id"), "9090"]);
+    let reply = bridge.read();
+    assert_eq!(reply["id"], 5, "{reply:#}");
+    assert_eq!(tool_text(&reply), ("9090".to_owned(), false), "{reply:#}");
+}
