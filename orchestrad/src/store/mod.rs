@@ -563,6 +563,18 @@ impl Table {
         Ok(())
     }
 
+    /// Removes the record under `key` if the store takes it now; otherwise keeps the
+    /// removal for [`Store::recover`], like [`Table::put_or_queue`].
+    pub fn remove_or_queue(&self, key: &str) -> Result<(), StoreError> {
+        match self.remove(key) {
+            Err(err) if err.is_unavailable() => {
+                self.queue(key, None);
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
     /// Removes the record under `key`.
     pub fn remove(&self, key: &str) -> Result<(), StoreError> {
         let db = self.store.write_handle()?;

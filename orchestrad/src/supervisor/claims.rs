@@ -1,20 +1,27 @@
 //! Claims: soft locks on files, per repository. An agent claims paths before editing
 //! them; a second claim on a held path is refused with who holds it. Nothing stops an
-//! edit (a claim is advice between agents, not a file lock), and claims live in memory:
-//! a daemon restart clears them, and a claim of an agent that no longer runs is free.
+//! edit (a claim is advice between agents, not a file lock). Claims are kept in the store,
+//! so they outlive a daemon restart as the agents do; a claim of an agent that no longer
+//! runs is free.
 //! The overlap radar reads them too: an agent that changes a path another agent holds,
 //! and the holder, are both told (see [`super::radar`]). Claimed through the `orchestra`
 //! MCP server's `claim` and `release` tools ([`crate::talk`]).
 
 use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
+
+use crate::store::{Store, StoreError, Table};
+
+/// Store table of claims: `repo NUL path` to the [`Stored`] claim.
+const TABLE: &str = "claims";
 
 /// Most paths one call may claim or release.
 pub const MAX_PATHS: usize = 100;
 
 /// Who holds a path.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claim {
     /// The agent.
     pub agent_id: String,
@@ -22,11 +29,27 @@ pub struct Claim {
     pub at_ms: i64,
 }
 
+/// A claim as the store keeps it.
+#[derive(Debug, Serialize, Deserialize)]
+struct Stored {
+    repo: PathBuf,
+    path: String,
+    #[serde(flatten)]
+    claim: Claim,
+}
+
 /// Every claim, by repository and path relative to it.
 #[derive(Debug, Default)]
 pub struct Claims {
     /// (repository, path) to its holder.
     held: Mutex<HashMap<(PathBuf, String), Claim>>,
+    /// Where they are kept (none in unit tests).
+    table: Option<Table>,
+}
+
+/// The store key of `path` in `repo`.
+fn key(repo: &Path, path: &str) -> String {
+    format!("{}\0{path}", repo.display())
 }
 
 /// `path` as a repository-relative key: relative to `cwd` (the agent's worktree, which
@@ -62,6 +85,43 @@ pub fn normalize(cwd: &Path, path: &str) -> Result<String, String> {
 }
 
 impl Claims {
+    /// The claims kept in `store`.
+    pub fn load(store: &Store) -> Result<Claims, StoreError> {
+        let table = store.table(TABLE)?;
+        let held = table
+            .all::<Stored>()?
+            .into_iter()
+            .map(|(_, s)| ((s.repo, s.path), s.claim))
+            .collect();
+        Ok(Claims {
+            held: Mutex::new(held),
+            table: Some(table),
+        })
+    }
+
+    /// Keeps what memory holds of `path` in `repo` (`claim`, or none) in the store; on a
+    /// full disk it is written once there is room. Memory is what counts meanwhile.
+    fn keep(&self, repo: &Path, path: &str, claim: Option<&Claim>) {
+        let Some(table) = &self.table else { return };
+        let key = key(repo, path);
+        let kept = match claim {
+            Some(claim) => table
+                .put_or_queue(
+                    &key,
+                    &Stored {
+                        repo: repo.to_path_buf(),
+                        path: path.to_owned(),
+                        claim: claim.clone(),
+                    },
+                )
+                .map(drop),
+            None => table.remove_or_queue(&key),
+        };
+        if let Err(err) = kept {
+            tracing::warn!(%err, path, "cannot keep a claim in the store");
+        }
+    }
+
     /// Claims `path` in `repo` for `agent`; Err with the holder when another live agent
     /// (`alive` says which) holds it. Claiming again what one holds is fine.
     pub fn claim(
@@ -79,13 +139,12 @@ impl Claims {
         {
             return Err(holder.clone());
         }
-        held.insert(
-            key,
-            Claim {
-                agent_id: agent.to_owned(),
-                at_ms: crate::time::now_ms(),
-            },
-        );
+        let claim = Claim {
+            agent_id: agent.to_owned(),
+            at_ms: crate::time::now_ms(),
+        };
+        self.keep(repo, path, Some(&claim));
+        held.insert(key, claim);
         Ok(())
     }
 
@@ -95,6 +154,7 @@ impl Claims {
         let key = (repo.to_path_buf(), path.to_owned());
         if held.get(&key).is_some_and(|c| c.agent_id == agent) {
             held.remove(&key);
+            self.keep(repo, path, None);
             return true;
         }
         false

@@ -238,7 +238,7 @@ impl Supervisor {
             radar: radar::Radar::default(),
             mailbox,
             tokens,
-            claims: claims::Claims::default(),
+            claims: claims::Claims::load(store)?,
             day_raises: Mutex::new(day_raises),
             day_raises_table,
         })

@@ -157,3 +157,44 @@ fn a_claimed_file_changed_by_another_agent_is_told_to_both() {
     gate.open();
     wait_for_agents(&env, "done", |a| a.len() == 2 && all_finished(a));
 }
+
+/// Claims are kept in the store: after a daemon restart (the agents run on), a claim on
+/// a path the first agent holds is still refused, naming it.
+#[test]
+fn a_claim_outlives_a_daemon_restart() {
+    let env = TestEnv::new();
+    let repo = env.git_repo();
+    let r = repo.to_str().expect("p");
+    let gate = Gate::new(&env, "hold");
+    let spawned = env.ctl_json(&[
+        "spawn",
+        "--repo",
+        r,
+        &gate.task("holds shared.txt"),
+        &gate.task("wants shared.txt"),
+    ]);
+    let id = |i: usize| spawned[i]["id"].as_str().expect("id").to_owned();
+    wait_for_agents(&env, "both run", |a| {
+        a.len() == 2 && a.iter().all(|x| x["state"] == "running")
+    });
+    let token = |agent: &str| {
+        std::fs::read_to_string(env.state_dir().join("agents").join(agent).join("mcp-token"))
+            .expect("the agent's secret")
+            .trim()
+            .to_owned()
+    };
+    let claim = json!({"paths": ["shared.txt"]});
+    let (text, is_error) =
+        tool_text(&Bridge::start(&env, &token(&id(0))).call(&tool_call(1, "claim", claim.clone())));
+    assert!(!is_error, "{text}");
+
+    env.ctl_ok(&["daemon", "restart"]);
+    let (text, _) =
+        tool_text(&Bridge::start(&env, &token(&id(1))).call(&tool_call(1, "claim", claim)));
+    assert!(
+        text.contains(&id(0)) && !text.starts_with("claimed"),
+        "the claim held through the restart: {text}"
+    );
+    gate.open();
+    wait_for_agents(&env, "done", |a| a.len() == 2 && all_finished(a));
+}
