@@ -98,8 +98,14 @@ fn is_executable(path: &Path) -> bool {
 }
 
 /// The Claude Code settings (for `--settings`) that run an agent's shell commands in the
-/// sandbox, with network only to `allowed_domains` (none: no network).
-pub fn settings(allowed_domains: &[String]) -> serde_json::Value {
+/// sandbox, with network only to `allowed_domains` (none: no network), and `hidden` (the
+/// daemon's own folders: agents' secrets, the store, the socket, the dashboard's keys)
+/// out of their sight (`filesystem.denyRead`; `//` starts an absolute path there).
+pub fn settings(allowed_domains: &[String], hidden: &[std::path::PathBuf]) -> serde_json::Value {
+    let deny_read: Vec<String> = hidden
+        .iter()
+        .map(|dir| format!("/{}", dir.display()))
+        .collect();
     serde_json::json!({
         "sandbox": {
             "enabled": true,
@@ -107,8 +113,31 @@ pub fn settings(allowed_domains: &[String]) -> serde_json::Value {
             "allowUnsandboxedCommands": false,
             "autoAllowBashIfSandboxed": false,
             "network": {"allowedDomains": allowed_domains},
+            "filesystem": {"denyRead": deny_read},
         }
     })
+}
+
+/// The folders of claude-orchestra itself that an agent's sandboxed commands must not
+/// read: the state dir (whose `agents/*/mcp-token` would let one agent speak as another,
+/// and whose store holds devices' tokens), the config dir (the dashboard's CA and TLS
+/// keys) and the socket's own folder (a command that reached the socket could answer its
+/// own approvals). A folder that holds the agent's working directory is left visible, so
+/// an unusual layout cannot lock an agent out of its own work.
+pub fn hidden_dirs(state_dir: &Path, socket: &Path, cwd: &Path) -> Vec<std::path::PathBuf> {
+    let mut dirs = vec![
+        state_dir.to_path_buf(),
+        orchestra_proto::paths::config_dir(),
+    ];
+    if let Some(dir) = socket.parent()
+        && dir.file_name() == Some(OsStr::new(orchestra_proto::paths::APP_DIR))
+    {
+        dirs.push(dir.to_path_buf());
+    }
+    dirs.retain(|dir| dir.is_absolute() && !cwd.starts_with(dir));
+    dirs.sort();
+    dirs.dedup();
+    dirs
 }
 
 #[cfg(test)]

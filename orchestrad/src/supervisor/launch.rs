@@ -231,6 +231,7 @@ impl RunFiles {
         agent: &AgentRecord,
         config: &crate::config::Config,
         mcp_config: &serde_json::Value,
+        hidden: &[PathBuf],
     ) -> Result<RunFiles, String> {
         let write = |name: &str, bytes: &[u8]| {
             let path = dir.join(name);
@@ -244,7 +245,7 @@ impl RunFiles {
             Some(write("system-prompt.md", agent.system_prompt.as_bytes())?)
         };
         let settings = if agent.sandbox {
-            let settings = crate::sandbox::settings(&config.sandbox_allowed_domains);
+            let settings = crate::sandbox::settings(&config.sandbox_allowed_domains, hidden);
             Some(write("settings.json", settings.to_string().as_bytes())?)
         } else {
             None
@@ -450,7 +451,13 @@ fn prepare_and_launch(sup: &Supervisor, agent: &AgentRecord) -> Result<(u32, Vec
     let token = sup.mcp_token(&agent.id)?;
     let mcp_config =
         crate::claude::mcp::agent_config(&sup.mcp_bridge(&env), &token, &sup.settings.socket, &env);
-    let files = RunFiles::write(&dir.0, agent, config, &mcp_config)?;
+    let state_dir = sup
+        .settings
+        .agents_dir
+        .parent()
+        .unwrap_or(&sup.settings.agents_dir);
+    let hidden = crate::sandbox::hidden_dirs(state_dir, &sup.settings.socket, &agent.cwd);
+    let files = RunFiles::write(&dir.0, agent, config, &mcp_config, &hidden)?;
     let messages = sup.waiting_input(&agent.id);
     let spec = Spec {
         program,

@@ -604,6 +604,14 @@ fn spawn_sandbox_is_refused_where_it_cannot_run_and_set_up_where_it_can() {
     assert_eq!(sandbox["allowUnsandboxedCommands"], false, "no way out");
     assert_eq!(sandbox["network"]["allowedDomains"], serde_json::json!([]));
     assert!(sandbox.get("excludedCommands").is_none());
+    let hidden = sandbox["filesystem"]["denyRead"]
+        .as_array()
+        .expect("denyRead")
+        .clone();
+    assert!(
+        hidden.contains(&Value::from(format!("/{}", env.state_dir().display()))),
+        "the daemon's state dir is out of the shell's sight: {hidden:?}"
+    );
     assert!(!args_of(&plain[0]["id"]).contains(&"--settings".to_owned()));
 }
 

@@ -9,4 +9,5 @@ mod fake_claude_shape;
 mod integration_real;
 mod real_claude;
 mod real_claude_2_1_330;
+mod sandbox_real;
 mod talk_real;
