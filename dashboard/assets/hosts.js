@@ -28,7 +28,9 @@ export function applyHosts(event) {
     hosts.clear();
     for (const h of event.hosts || []) hosts.set(h.name, h);
     render();
-  } else if (event.type === "host" && event.host) {
+  } else if (event.type === "host" && event.host && hosts.has(event.host.name)) {
+    // A host not in the last snapshot was removed (or is new: the resync that follows
+    // brings it), so a late word from its connection does not bring it back.
     hosts.set(event.host.name, event.host);
     render();
   }

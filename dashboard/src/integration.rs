@@ -39,9 +39,11 @@ fn error(status: tonic::Status) -> Response {
     (code, Json(json!({"error": status.message()}))).into_response()
 }
 
-/// The repository: the page's choice, else the one the dashboard was started in.
-fn repo_of(state: &AppState, repo: &str) -> String {
-    if repo.trim().is_empty() {
+/// The repository: the page's choice, else the one the dashboard was started in (for
+/// this machine only: another host's daemon is sent no path of ours).
+fn repo_of(state: &AppState, repo: &str, host: &str) -> String {
+    let here = host.is_empty() || host == orchestra_proto::remote::LOCAL;
+    if repo.trim().is_empty() && here {
         state.config.repo.display().to_string()
     } else {
         repo.trim().to_owned()
@@ -77,7 +79,7 @@ async fn merge(State(state): State<Arc<AppState>>, Json(body): Json<MergeBody>) 
         Err(status) => return error(status),
     };
     let request = pb::MergeRequest {
-        repo: repo_of(&state, &body.repo),
+        repo: repo_of(&state, &body.repo, &body.host),
         batch_id: body.batch_id,
         dry_run: body.dry_run,
         verify: body.verify,
@@ -101,7 +103,7 @@ async fn merge_status(
         Err(status) => return error(status),
     };
     let request = pb::MergeStatusRequest {
-        repo: repo_of(&state, &query.repo),
+        repo: repo_of(&state, &query.repo, &query.host),
         batch_id: query.batch,
     };
     match daemon.integration().merge_status(request).await {
@@ -218,7 +220,7 @@ async fn report(State(state): State<Arc<AppState>>, Query(query): Query<ReportQu
         Err(status) => return error(status),
     };
     let request = pb::ReportRequest {
-        repo: repo_of(&state, &query.repo),
+        repo: repo_of(&state, &query.repo, &query.host),
         batch_id: query.batch,
     };
     match daemon.integration().report(request).await {

@@ -120,21 +120,44 @@ pub fn settings(allowed_domains: &[String], hidden: &[std::path::PathBuf]) -> se
 
 /// The folders of claude-orchestra itself that an agent's sandboxed commands must not
 /// read: the state dir (whose `agents/*/mcp-token` would let one agent speak as another,
-/// and whose store holds devices' tokens), the config dir (the dashboard's CA and TLS
-/// keys) and the socket's own folder (a command that reached the socket could answer its
-/// own approvals). A folder that holds the agent's working directory is left visible, so
-/// an unusual layout cannot lock an agent out of its own work.
-pub fn hidden_dirs(state_dir: &Path, socket: &Path, cwd: &Path) -> Vec<std::path::PathBuf> {
-    let mut dirs = vec![
+/// and whose store holds devices' tokens), the config dirs (the default one, with the
+/// dashboard's CA and TLS keys, and the one of the config file in use) and the socket's
+/// own folder (a command that reached the socket could answer its own approvals). Where
+/// the agent works inside one of them (an unusual layout), that folder stays in sight
+/// but for the state dir's `agents` and `store`, so the agent is not locked out of its
+/// own work.
+pub fn hidden_dirs(
+    state_dir: &Path,
+    config_file: &Path,
+    socket: &Path,
+    cwd: &Path,
+) -> Vec<std::path::PathBuf> {
+    let mut candidates = vec![
         state_dir.to_path_buf(),
         orchestra_proto::paths::config_dir(),
     ];
+    candidates.extend(config_file.parent().map(Path::to_path_buf));
     if let Some(dir) = socket.parent()
         && dir.file_name() == Some(OsStr::new(orchestra_proto::paths::APP_DIR))
     {
-        dirs.push(dir.to_path_buf());
+        candidates.push(dir.to_path_buf());
     }
-    dirs.retain(|dir| dir.is_absolute() && !cwd.starts_with(dir));
+    let mut dirs = Vec::new();
+    for dir in candidates {
+        if !dir.is_absolute() || dir.parent().is_none() {
+            continue;
+        }
+        if !cwd.starts_with(&dir) {
+            dirs.push(dir);
+        } else if dir == state_dir {
+            dirs.extend(
+                ["agents", "store"]
+                    .map(|part| dir.join(part))
+                    .into_iter()
+                    .filter(|part| !cwd.starts_with(part)),
+            );
+        }
+    }
     dirs.sort();
     dirs.dedup();
     dirs
@@ -143,6 +166,44 @@ pub fn hidden_dirs(state_dir: &Path, socket: &Path, cwd: &Path) -> Vec<std::path
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_daemons_folders_are_hidden_but_never_the_agents_own_work() {
+        let state = Path::new("/home/u/.local/state/claude-orchestra");
+        let config = Path::new("/etc/orchestra/config.json");
+        let socket = Path::new("/run/user/1/claude-orchestra/orchestrad.sock");
+        let hidden = hidden_dirs(
+            state,
+            config,
+            socket,
+            Path::new("/home/u/repo/.worktrees/a"),
+        );
+        for dir in [
+            "/home/u/.local/state/claude-orchestra",
+            "/etc/orchestra",
+            "/run/user/1/claude-orchestra",
+        ] {
+            assert!(
+                hidden.contains(&Path::new(dir).to_path_buf()),
+                "{dir}: {hidden:?}"
+            );
+        }
+        // Working inside the state dir: its secrets and store stay hidden, not the rest.
+        let inside = state.join("work/repo");
+        let hidden = hidden_dirs(state, config, socket, &inside);
+        assert!(
+            !hidden.iter().any(|dir| inside.starts_with(dir)),
+            "{hidden:?}"
+        );
+        assert!(hidden.contains(&state.join("agents")), "{hidden:?}");
+        assert!(hidden.contains(&state.join("store")), "{hidden:?}");
+        // A socket in a shared folder such as /tmp does not hide that folder.
+        let hidden = hidden_dirs(state, config, Path::new("/tmp/o.sock"), Path::new("/w"));
+        assert!(
+            !hidden.contains(&Path::new("/tmp").to_path_buf()),
+            "{hidden:?}"
+        );
+    }
 
     #[cfg(target_os = "linux")]
     #[test]

@@ -20,8 +20,13 @@ pub struct Bridge {
 impl Bridge {
     /// A bridge with `token` as its agent secret (empty: a hand-started session's).
     pub fn start(env: &TestEnv, token: &str) -> Bridge {
+        Bridge::start_with(env, token, &[])
+    }
+
+    /// [`Bridge::start`] with `vars` added to its environment.
+    pub fn start_with(env: &TestEnv, token: &str, vars: &[(&str, &str)]) -> Bridge {
         let mut command = env.command(bin("orchestractl"));
-        command.args(["mcp", "serve"]);
+        command.args(["mcp", "serve"]).envs(vars.iter().copied());
         if token.is_empty() {
             command.env_remove("ORCHESTRA_MCP_TOKEN");
         } else {

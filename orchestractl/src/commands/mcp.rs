@@ -208,8 +208,14 @@ async fn serve(ctx: &Ctx) -> anyhow::Result<ExitCode> {
 }
 
 /// How long a call whose connection was lost (the daemon restarted) tries to reach the
-/// daemon again before it fails.
-const RECONNECT_FOR: std::time::Duration = std::time::Duration::from_secs(60);
+/// daemon again before it fails, in seconds: `ORCHESTRA_MCP_RECONNECT_S`, default 60.
+fn reconnect_for() -> std::time::Duration {
+    let seconds = std::env::var("ORCHESTRA_MCP_RECONNECT_S")
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .unwrap_or(60);
+    std::time::Duration::from_secs(seconds)
+}
 
 /// The bridge's connection to the daemon: made at start (starting the daemon as any
 /// command does), and made again when it is lost. A daemon restart drops the calls in
@@ -226,9 +232,15 @@ struct Link {
 
 impl Link {
     /// Sends `request` to the daemon's `Talk.Mcp` and returns its answer line, sent again
-    /// on a new connection while the daemon is away (for up to [`RECONNECT_FOR`]).
+    /// on a new connection while the daemon is away (for up to [`reconnect_for`] from
+    /// the loss).
     async fn relay(&self, request: McpRequest) -> Result<String, String> {
-        let deadline = std::time::Instant::now() + RECONNECT_FOR;
+        // The window opens when the connection is lost, not when the call began: a
+        // question may have waited an hour for the human before the daemon restarted.
+        let mut lost_at: Option<std::time::Instant> = None;
+        let window = reconnect_for();
+        let within =
+            |lost_at: Option<std::time::Instant>| lost_at.is_none_or(|at| at.elapsed() < window);
         loop {
             let client = self.client.lock().await.clone();
             let client = match client {
@@ -240,11 +252,9 @@ impl Link {
                         client
                     }
                     // Only a daemon that answered before is waited for (a restart).
-                    Ok(None)
-                        if self.reached.load(Ordering::Relaxed)
-                            && std::time::Instant::now() < deadline =>
-                    {
-                        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+                    Ok(None) if self.reached.load(Ordering::Relaxed) && within(lost_at) => {
+                        lost_at.get_or_insert_with(std::time::Instant::now);
+                        tokio::time::sleep(RETRY_PAUSE).await;
                         continue;
                     }
                     Ok(None) => {
@@ -259,13 +269,36 @@ impl Link {
             };
             match client.talk().mcp(request.clone()).await {
                 Ok(response) => return Ok(response.into_inner().reply_json),
-                Err(status) if connection_lost(&status) && std::time::Instant::now() < deadline => {
+                Err(status) if connection_lost(&status) && !sends_a_message(&request) => {
+                    let at = *lost_at.get_or_insert_with(std::time::Instant::now);
+                    if at.elapsed() >= window {
+                        return Err(status.message().to_owned());
+                    }
                     *self.client.lock().await = None;
+                    tokio::time::sleep(RETRY_PAUSE).await;
+                }
+                Err(status) if connection_lost(&status) => {
+                    // Sent again it could arrive twice: the agent decides.
+                    return Err(format!(
+                        "the connection to orchestrad was lost ({}); the message may or may \
+                         not have been sent: see `mcp__orchestra__siblings` or ask before \
+                         sending it again",
+                        status.message()
+                    ));
                 }
                 Err(status) => return Err(status.message().to_owned()),
             }
         }
     }
+}
+
+/// The pause between two tries of a lost daemon.
+const RETRY_PAUSE: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Whether `request` is a `send_message` call, which is not sent twice.
+fn sends_a_message(request: &McpRequest) -> bool {
+    serde_json::from_str::<Value>(&request.message_json)
+        .is_ok_and(|m| m["method"] == "tools/call" && m["params"]["name"] == "send_message")
 }
 
 /// Whether `status` says the connection went, not that the daemon refused the call (the

@@ -82,13 +82,19 @@ impl Talk for TalkService {
             .talk
             .caller(&req.token, &req.cwd)
             .map_err(|err| Status::unauthenticated(err.to_string()))?;
-        // A call may wait for the human (ask_human): it must not hold up a shutdown. The
-        // bridge sends it again to the next daemon (`orchestractl mcp serve`).
-        let reply = tokio::select! {
-            reply = self.ctx.talk.handle(&caller, &req.message_json) => reply,
-            () = self.ctx.shutdown_requested() => {
-                return Err(Status::unavailable("orchestrad is shutting down"));
+        let handled = self.ctx.talk.handle(&caller, &req.message_json);
+        // A question waits for the human: it must not hold up a shutdown. The bridge asks
+        // it again of the next daemon (`orchestractl mcp serve`). Other calls finish, so
+        // a message is never half sent.
+        let reply = if crate::talk::Talk::waits_for_a_person(&req.message_json) {
+            tokio::select! {
+                reply = handled => reply,
+                () = self.ctx.shutdown_requested() => {
+                    return Err(Status::unavailable("orchestrad is shutting down"));
+                }
             }
+        } else {
+            handled.await
         };
         Ok(Response::new(pb::McpResponse {
             reply_json: reply.map(|r| r.to_string()).unwrap_or_default(),

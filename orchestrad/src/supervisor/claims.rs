@@ -85,18 +85,36 @@ pub fn normalize(cwd: &Path, path: &str) -> Result<String, String> {
 }
 
 impl Claims {
-    /// The claims kept in `store`.
-    pub fn load(store: &Store) -> Result<Claims, StoreError> {
+    /// The claims kept in `store` of the agents that still work (`active` says which);
+    /// the others' are dropped.
+    pub fn load(store: &Store, active: impl Fn(&str) -> bool) -> Result<Claims, StoreError> {
         let table = store.table(TABLE)?;
-        let held = table
-            .all::<Stored>()?
-            .into_iter()
-            .map(|(_, s)| ((s.repo, s.path), s.claim))
-            .collect();
+        let mut held = HashMap::new();
+        for (key, stored) in table.all::<Stored>()? {
+            if active(&stored.claim.agent_id) {
+                held.insert((stored.repo, stored.path), stored.claim);
+            } else {
+                table.remove_or_queue(&key)?;
+            }
+        }
         Ok(Claims {
             held: Mutex::new(held),
             table: Some(table),
         })
+    }
+
+    /// Releases everything `agent` holds (it ended).
+    pub fn release_all(&self, agent: &str) {
+        let mut held = self.held.lock();
+        let mine: Vec<(PathBuf, String)> = held
+            .iter()
+            .filter(|(_, claim)| claim.agent_id == agent)
+            .map(|(key, _)| key.clone())
+            .collect();
+        for key in mine {
+            held.remove(&key);
+            self.keep(&key.0, &key.1, None);
+        }
     }
 
     /// Keeps what memory holds of `path` in `repo` (`claim`, or none) in the store; on a
@@ -192,6 +210,18 @@ mod tests {
         );
         assert!(!claims.release(repo, "src/a.rs", "a1"), "not a1's any more");
         assert!(claims.release(repo, "src/a.rs", "b2"));
+        assert!(claims.claim(repo, "src/b.rs", "b2", |_| true).is_ok());
+        assert!(claims.claim(repo, "src/c.rs", "c3", |_| true).is_ok());
+        claims.release_all("b2");
+        assert_eq!(
+            claims.holder(repo, "src/b.rs"),
+            None,
+            "an ended agent holds nothing"
+        );
+        assert!(
+            claims.holder(repo, "src/c.rs").is_some(),
+            "the others keep theirs"
+        );
         assert_eq!(
             normalize(Path::new("/w"), "./src//a.rs").expect("ok"),
             "src/a.rs"

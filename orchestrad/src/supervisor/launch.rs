@@ -456,7 +456,12 @@ fn prepare_and_launch(sup: &Supervisor, agent: &AgentRecord) -> Result<(u32, Vec
         .agents_dir
         .parent()
         .unwrap_or(&sup.settings.agents_dir);
-    let hidden = crate::sandbox::hidden_dirs(state_dir, &sup.settings.socket, &agent.cwd);
+    let hidden = crate::sandbox::hidden_dirs(
+        state_dir,
+        &sup.settings.config_path,
+        &sup.settings.socket,
+        &agent.cwd,
+    );
     let files = RunFiles::write(&dir.0, agent, config, &mcp_config, &hidden)?;
     let messages = sup.waiting_input(&agent.id);
     let spec = Spec {

@@ -222,6 +222,9 @@ impl Supervisor {
                 sessions.set_owner(&agent.session_id, Some(&agent.id));
             }
         }
+        let claims = claims::Claims::load(store, |id| {
+            agents.get(id).is_some_and(|a| a.state.is_active())
+        })?;
         Ok(Supervisor {
             settings,
             agents: Mutex::new(agents),
@@ -238,7 +241,7 @@ impl Supervisor {
             radar: radar::Radar::default(),
             mailbox,
             tokens,
-            claims: claims::Claims::load(store)?,
+            claims,
             day_raises: Mutex::new(day_raises),
             day_raises_table,
         })
@@ -366,6 +369,10 @@ impl Supervisor {
         }
         if before.state != after.state || before.session_id != after.session_id {
             self.mirror(&after);
+        }
+        if before.state.is_active() && !after.state.is_active() {
+            // A claim is advice while its holder works; an ended agent holds nothing.
+            self.claims.release_all(id);
         }
         if before.session_id != after.session_id && !after.session_id.is_empty() {
             self.sessions.set_owner(&after.session_id, Some(&after.id));

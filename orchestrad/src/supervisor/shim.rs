@@ -242,15 +242,12 @@ struct Input {
 
 impl Input {
     /// Whether every message sent has been answered, so that EOF lets the process end
-    /// once a turn is over. A message sent while a turn runs may be absorbed by that turn
-    /// (one `result` for two messages), so messages are counted as taken by their
-    /// replays; a CLI that never echoes one is counted by results, one per message.
+    /// once a turn is over: each was echoed back as taken (a message sent while a turn
+    /// runs may be absorbed by that turn: one `result` for two messages), or there was a
+    /// result for each (a message the CLI takes without an echo must not keep the
+    /// process waiting for good).
     fn answered(&self) -> bool {
-        if self.taken > 0 {
-            self.taken >= self.sent
-        } else {
-            self.results >= self.sent
-        }
+        self.taken >= self.sent || self.results >= self.sent
     }
 }
 

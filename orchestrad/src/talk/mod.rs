@@ -88,6 +88,14 @@ impl Talk {
     }
 
     /// Answers one JSON-RPC message of `caller`; None for a notification.
+    /// Whether the call in `text` waits for a person (`ask_human`), and may thus be
+    /// waiting still when the daemon shuts down. Every other call ends in moments.
+    pub fn waits_for_a_person(text: &str) -> bool {
+        mcp::parse(text).is_ok_and(|request| {
+            request.method == "tools/call" && request.params["name"] == "ask_human"
+        })
+    }
+
     pub async fn handle(&self, caller: &Caller, text: &str) -> Option<Value> {
         let request = match mcp::parse(text) {
             Ok(request) => request,

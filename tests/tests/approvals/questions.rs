@@ -92,18 +92,25 @@ fn a_question_is_withdrawn_when_its_asker_goes_and_deny_declines_one() {
 
 /// A daemon restart while an agent's question waits: the bridge sends the call again to
 /// the new daemon, the question is asked anew (the old one is closed, saying why), and
-/// the answer given then is the tool's result; the agent sees no error.
+/// the answer given then is the tool's result; the agent sees no error. The bridge's
+/// window to reconnect (5 s here) counts from the loss, not from the question: this one
+/// has waited longer than that.
 #[test]
 fn a_question_waiting_through_a_daemon_restart_is_asked_again_and_answered() {
     let env = TestEnv::new();
     env.ctl_ok(&["daemon", "start"]);
-    let mut bridge = Bridge::start(&env, "");
+    let mut bridge = Bridge::start_with(&env, "", &[("ORCHESTRA_MCP_RECONNECT_S", "5")]);
     bridge.send(&tool_call(
         5,
         "ask_human",
         json!({"question": "Which port?", "choices": ["8080", "9090"]}),
     ));
     let before = one_question(&env, false);
+    let asked_at = before["created_at_ms"].as_i64().expect("created_at_ms");
+    wait_until(
+        "the question has waited longer than the bridge's window",
+        || chrono::Utc::now().timestamp_millis() - asked_at > 6_000,
+    );
     env.ctl_ok(&["daemon", "restart"]);
     let mut again = Vec::new();
     wait_until("the question is asked again of the new daemon", || {

@@ -9,7 +9,7 @@
 use orchestra_tests::real_cli::real_claude;
 use orchestra_tests::stub_api::StubApi;
 use orchestra_tests::tools::require;
-use orchestra_tests::{TestEnv, all_finished, bin, wait_for_agents};
+use orchestra_tests::{Gate, TestEnv, all_finished, bin, wait_for_agents, wait_until};
 use serde_json::{Value, json};
 
 /// `orchestractl --json spawn --repo REPO ARGS...` with the stub's environment.
@@ -42,23 +42,40 @@ async fn a_sandboxed_agents_shell_writes_only_its_worktree_and_cannot_read_orche
     let repo = env.git_repo();
     let r = repo.to_str().expect("utf-8").to_owned();
     let outside = env.root.path().join("outside.txt");
+    let hold = Gate::new(&env, "b-works");
     tokio::task::block_in_place(|| {
-        // Another agent first: its secret is what a sandboxed command would steal.
-        let other = spawn(&env, &stub, &r, &["task B says hi"]);
+        // Another agent, at work: its secret (in its folder, and in its MCP bridge's
+        // environment) is what a sandboxed command would steal.
+        let other = spawn(&env, &stub, &r, &[&hold.stub_prompt("task B waits")]);
         let other = other[0]["id"].as_str().expect("id").to_owned();
-        wait_for_agents(&env, "B is done", all_finished);
+        wait_until("B's first request is held (its MCP bridge runs)", || {
+            stub.requests()
+                .iter()
+                .any(|r| r["messages"].to_string().contains("task B waits"))
+        });
         let secret_file = env
             .state_dir()
             .join("agents")
             .join(&other)
             .join("mcp-token");
         let secret = std::fs::read_to_string(&secret_file).expect("B's secret");
+        // Outside the sandbox, any program of the user's sees it in B's bridge's
+        // environment: the check below is not vacuous.
+        let in_sight = std::fs::read_dir("/proc")
+            .expect("/proc")
+            .flatten()
+            .any(|entry| {
+                std::fs::read(entry.path().join("environ"))
+                    .is_ok_and(|env| String::from_utf8_lossy(&env).contains(secret.trim()))
+            });
+        assert!(in_sight, "B's bridge carries its secret in its environment");
         let config = env.config_file();
         assert!(config.is_file(), "{}", config.display());
 
         let command = format!(
             "echo in > inside.txt; echo out > {}; cat {} > stolen.txt; cat {} > config.txt; \
-             ls {} > socket-dir.txt; true",
+             ls {} > socket-dir.txt; cat /proc/*/environ 2>/dev/null | tr '\\0' '\\n' | \
+             grep ORCHESTRA_MCP_TOKEN > environ.txt; true",
             outside.display(),
             secret_file.display(),
             config.display(),
@@ -75,7 +92,12 @@ async fn a_sandboxed_agents_shell_writes_only_its_worktree_and_cannot_read_orche
             &["--sandbox", "--allowed-tools", "Bash", &task],
         );
         let id = spawned[0]["id"].as_str().expect("id").to_owned();
-        let agents = wait_for_agents(&env, "the sandboxed agent is done", |list| {
+        wait_for_agents(&env, "the sandboxed agent is done", |list| {
+            list.iter()
+                .any(|a| a["id"] == id.as_str() && a["state"] == "done")
+        });
+        hold.open();
+        let agents = wait_for_agents(&env, "both are done", |list| {
             list.len() == 2 && all_finished(list)
         });
         let agent = agents
@@ -96,6 +118,10 @@ async fn a_sandboxed_agents_shell_writes_only_its_worktree_and_cannot_read_orche
             !read("config.txt").contains("claude_command"),
             "the config dir stays hidden: {}",
             read("config.txt")
+        );
+        assert!(
+            !read("environ.txt").contains(secret.trim()),
+            "another agent's secret is not in sight in its bridge's environment either"
         );
         assert!(
             !read("socket-dir.txt").contains("orchestrad.sock"),
