@@ -27,7 +27,6 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/worktrees", get(worktrees))
         .route("/api/cleanup", post(cleanup))
         .route("/api/approvals/{id}/decide", post(decide))
-        .merge(crate::talk::routes())
 }
 
 /// A gRPC error as an HTTP answer with the daemon's message.

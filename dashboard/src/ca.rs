@@ -17,7 +17,7 @@ use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject as _;
 use serde::Serialize;
 
-use crate::cert::{CertError, fingerprint, set_validity, write_private};
+use crate::keyfiles::{CertError, fingerprint, private_dir, set_validity, write_private};
 
 /// Years the CA certificate is valid: it is installed on phones by hand, so it should
 /// outlive many serving certificates.
@@ -248,7 +248,7 @@ fn create(files: &CaFiles) -> Result<(), CertError> {
     set_validity(&mut params, CA_VALID_DAYS);
     let key = rcgen::KeyPair::generate()?;
     let cert = params.self_signed(&key)?;
-    crate::cert::private_dir(&files.cert)?;
+    private_dir(&files.cert)?;
     write_private(&files.key, key.serialize_pem().as_bytes())?;
     write_private(&files.cert, cert.pem().as_bytes())?;
     Ok(())

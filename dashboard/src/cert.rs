@@ -10,7 +10,6 @@
 //! `tls_key` at it instead, and it wins.
 
 use std::net::IpAddr;
-use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
@@ -20,32 +19,14 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
+pub use crate::keyfiles::{CertError, fingerprint};
+use crate::keyfiles::{private_dir, write_private};
+
 /// Days a generated certificate is valid: Apple devices refuse server certificates that
 /// live longer than 398 days.
 const VALID_DAYS: i64 = 397;
 /// A certificate expiring within this many days is replaced when the dashboard starts.
 const RENEW_WITHIN_DAYS: i64 = 14;
-
-/// Why a certificate could not be made, read or used.
-#[derive(Debug, thiserror::Error)]
-pub enum CertError {
-    /// A file could not be read or written.
-    #[error(transparent)]
-    Io(#[from] orchestra_proto::fs::PathError),
-    /// A file holds no usable certificate or key.
-    #[error("{path} holds no usable {what}: {detail}; check the config keys tls_cert / tls_key")]
-    Invalid {
-        /// The file.
-        path: PathBuf,
-        /// "certificate" or "private key".
-        what: &'static str,
-        /// What was wrong.
-        detail: String,
-    },
-    /// rcgen could not make a certificate.
-    #[error("cannot make a certificate: {0}")]
-    Generate(#[from] rcgen::Error),
-}
 
 /// Where the certificate and key are, and whose they are.
 #[derive(Debug, Clone)]
@@ -248,28 +229,6 @@ fn expires_soon(info: &CertInfo) -> bool {
     })
 }
 
-/// Sets a certificate's validity to `days` from a day ago (slack for a phone whose clock
-/// is a little off).
-pub(crate) fn set_validity(params: &mut rcgen::CertificateParams, days: i64) {
-    use chrono::Datelike as _;
-    let now = chrono::Utc::now();
-    let ymd = |t: chrono::DateTime<chrono::Utc>| {
-        rcgen::date_time_ymd(t.year(), t.month() as u8, t.day() as u8)
-    };
-    params.not_before = ymd(now - chrono::Duration::days(1));
-    params.not_after = ymd(now + chrono::Duration::days(days));
-}
-
-/// Makes the directory of `file` (0700).
-pub(crate) fn private_dir(file: &Path) -> Result<(), CertError> {
-    if let Some(dir) = file.parent() {
-        std::fs::create_dir_all(dir).map_err(at("create", dir))?;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-            .map_err(at("set permissions of", dir))?;
-    }
-    Ok(())
-}
-
 /// Makes a new certificate signed by `ca` for this machine's names that `ca` may vouch
 /// for, and writes it (chain: leaf, then the CA) and its key 0600.
 fn create(files: &CertFiles, ca: &crate::ca::Ca) -> Result<(), CertError> {
@@ -284,11 +243,6 @@ fn create(files: &CertFiles, ca: &crate::ca::Ca) -> Result<(), CertError> {
     write_private(&files.key, key.as_bytes())?;
     write_private(&files.cert, format!("{leaf}{}", ca.pem).as_bytes())?;
     Ok(())
-}
-
-/// Writes `bytes` to `path` with mode 0600 from the first byte on, replacing it whole.
-pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<(), CertError> {
-    Ok(orchestra_proto::fs::replace_with_mode(path, bytes, 0o600)?)
 }
 
 fn load(files: &CertFiles, created: bool) -> Result<Loaded, CertError> {
@@ -314,15 +268,6 @@ fn load(files: &CertFiles, created: bool) -> Result<Loaded, CertError> {
     let info = describe(leaf, files, created)
         .map_err(|detail| invalid(&files.cert, "certificate", detail))?;
     Ok(Loaded { chain, key, info })
-}
-
-/// SHA-256 of `bytes` as colon-separated upper-case hex.
-pub fn fingerprint(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02X}"))
-        .collect::<Vec<_>>()
-        .join(":")
 }
 
 fn describe(
@@ -374,6 +319,7 @@ fn describe(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt as _;
 
     #[test]
     fn a_generated_certificate_is_private_kept_and_renewed_on_request() {

@@ -24,6 +24,7 @@ pub mod ca;
 pub mod cert;
 pub mod hosts;
 pub mod integration;
+pub mod keyfiles;
 pub mod live;
 pub mod login;
 pub mod notify;
@@ -274,6 +275,7 @@ pub async fn run(
     announce_login(&state, page_known).await;
     let app: Router = Router::new()
         .merge(api::routes())
+        .merge(talk::routes())
         .merge(integration::routes())
         .merge(spend::routes())
         .merge(live::routes())

@@ -89,7 +89,7 @@ impl Ctx {
     /// `--host`, the host's daemon (its proxy starts it there).
     pub async fn try_connect(&self) -> anyhow::Result<Option<Client>> {
         if let Some(name) = &self.host {
-            return crate::hosts::connect(name).await.map(Some);
+            return connect_host(name).await.map(Some);
         }
         match Client::connect(&self.socket, ME).await {
             Ok(client) => Ok(Some(client)),
@@ -102,7 +102,7 @@ impl Ctx {
     /// `--no-autostart`).
     pub async fn connect(&self) -> anyhow::Result<Client> {
         if let Some(name) = &self.host {
-            return crate::hosts::connect(name).await;
+            return connect_host(name).await;
         }
         if let Some(clients) = self.try_connect().await? {
             return Ok(clients);
@@ -155,6 +155,14 @@ impl Ctx {
         }
         Ok(Started::Now)
     }
+}
+
+/// Connects to the host called `name` of `hosts.json` (for `--host`).
+async fn connect_host(name: &str) -> anyhow::Result<Client> {
+    use orchestra_proto::remote;
+    let file = remote::HostsFile::load(&remote::hosts_file())?;
+    let host = file.get(name)?;
+    Ok(Client::connect_host(host, remote::CONNECT_TIMEOUT).await?)
 }
 
 /// What `orchestrad start` did.

@@ -23,13 +23,6 @@ pub fn load() -> anyhow::Result<HostsFile> {
     Ok(HostsFile::load(&remote::hosts_file())?)
 }
 
-/// Connects to the host called `name` (for `--host`).
-pub async fn connect(name: &str) -> anyhow::Result<Client> {
-    let file = load()?;
-    let host = file.get(name)?;
-    Ok(Client::connect_host(host, remote::CONNECT_TIMEOUT).await?)
-}
-
 /// The hosts a merging command asks: `None` for the usual single daemon (no `host` on
 /// rows), else the names (`local` for this machine) from `--hosts` or `default_hosts`.
 pub fn selected(ctx: &Ctx, arg: &HostsArg) -> anyhow::Result<Option<Vec<String>>> {
