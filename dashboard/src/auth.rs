@@ -34,7 +34,15 @@ pub const TLS_COOKIE: &str = "__Host-orchestra_token";
 /// [`crate::live::RECHECK`]) close within this time and one check more.
 pub const TOKEN_TTL: Duration = Duration::from_secs(5);
 /// What loads without a device cookie: the login and pairing pages and their styles.
-const PUBLIC: &[&str] = &["/login", "/pair", "/app.css", "/ca.crt", "/ca.der"];
+const PUBLIC: &[&str] = &[
+    "/login",
+    "/pair",
+    "/app.css",
+    "/ca.crt",
+    "/ca.der",
+    // Browsers fetch the manifest without cookies; it holds the app's name and icons only.
+    "/manifest.webmanifest",
+];
 
 /// The policy every answer carries: scripts, styles and connections from this origin
 /// only, no inline script, no framing.

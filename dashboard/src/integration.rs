@@ -108,7 +108,14 @@ async fn merge_status(
     };
     match daemon.integration().merge_status(request).await {
         Ok(response) => Json(response.into_inner()).into_response(),
-        Err(status) if status.code() == tonic::Code::NotFound => {
+        // No verified merge of this batch (yet): nothing to show, not an error for the
+        // page, which asks for every batch card.
+        Err(status)
+            if matches!(
+                status.code(),
+                tonic::Code::NotFound | tonic::Code::FailedPrecondition
+            ) =>
+        {
             Json(pb::MergeStatusResponse::default()).into_response()
         }
         Err(status) => error(status),

@@ -277,8 +277,15 @@ pub fn live_label(s: &orchestra_proto::v1::Session) -> String {
 
 /// A cost in USD; an estimate from tokens is marked with `~`.
 pub fn cost(usd: f64, is_estimate: bool) -> String {
-    if is_estimate {
-        format!("~${usd:.2}")
+    let mark = if is_estimate { "~" } else { "" };
+    format!("{mark}{}", usd_text(usd))
+}
+
+/// US dollars for a table: cents, but a spend under a cent shows its first digits
+/// (`$0.0012`), so that a run that cost something never reads `$0.00`.
+pub fn usd_text(usd: f64) -> String {
+    if usd > 0.0 && usd < 0.005 {
+        format!("${usd:.4}")
     } else {
         format!("${usd:.2}")
     }

@@ -207,9 +207,18 @@ fn start_detached(settings: Settings) -> anyhow::Result<ExitCode> {
     let (ready_rx, ready_tx) = nix::unistd::pipe().context("cannot create a pipe")?;
     let socket = settings.socket.clone();
 
+    // The caller's umask, kept: agents' worktrees and the files agents write are the
+    // user's work and get the user's usual modes (as under systemd or launchd). What is
+    // private to claude-orchestra is made with its own mode, in 0700 folders.
+    let caller_umask = {
+        use nix::sys::stat::{Mode, umask};
+        let mask = umask(Mode::from_bits_truncate(0o077));
+        umask(mask);
+        mask.bits()
+    };
     let daemonize = daemonize::Daemonize::new()
         .working_directory("/")
-        .umask(0o077)
+        .umask(caller_umask)
         .stdout(log.try_clone()?)
         .stderr(log);
     match daemonize.execute() {

@@ -40,7 +40,7 @@ pub fn print(agents: &[Agent], show_repo: bool) {
                 a.id.clone(),
                 a.state.clone(),
                 duration,
-                format!("${:.2}", a.total_cost_usd),
+                output::usd_text(a.total_cost_usd),
             ];
             if show_repo {
                 row.push(output::truncate_left(

@@ -127,9 +127,16 @@ async fn add(ctx: &Ctx, path: &std::path::Path, args: HostsAddArgs) -> anyhow::R
     } else {
         let state = probe(&host).await;
         if state.state != "up" {
+            let how = match &host.command {
+                Some(command) => format!("run `{command}` by hand to see why"),
+                None => format!("try `ssh {}` by hand to see why", host.target),
+            };
+            // The error's own hint (`hosts check NAME`) is for a saved host; this one
+            // is not saved.
+            let check = format!("; check it with `orchestractl hosts check {}`", host.name);
             bail!(
-                "{}\nnothing was saved; add --no-check to save the host anyway",
-                state.error
+                "{}\nnothing was saved: {how}, or add --no-check to save the host anyway",
+                state.error.trim_end_matches(check.as_str())
             );
         }
         Some(state)
@@ -206,7 +213,8 @@ fn print_table(states: &[HostState]) {
                 s.version.clone(),
                 s.latency_ms.map_or("-".into(), |ms| format!("{ms} ms")),
                 s.agents.map_or("-".into(), |n| n.to_string()),
-                s.command.clone().unwrap_or_else(|| s.target.clone()),
+                // A long command is cut in the table (`--json` has it whole).
+                output::truncate(&s.command.clone().unwrap_or_else(|| s.target.clone()), 60),
             ]
         })
         .collect();

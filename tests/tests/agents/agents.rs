@@ -652,3 +652,50 @@ fn no_command_line_carries_a_tasks_text_while_agents_run() {
     gate.open();
     wait_for_agents(&env, "done", all_finished);
 }
+
+/// A daemon that detaches keeps the user's umask for the user's work: a worktree's files,
+/// and the files an agent writes there, get the modes the user's own tools would give
+/// (0644 under umask 022), not 0600; the daemon's own folder stays private.
+#[test]
+fn worktrees_get_the_users_file_modes_and_the_state_dir_stays_private() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let env = TestEnv::new();
+    let repo = env.git_repo();
+    let out = env
+        .command("sh")
+        .args(["-c", "umask 022 && exec \"$0\" daemon start"])
+        .arg(orchestra_tests::bin("orchestractl"))
+        .output()
+        .expect("sh");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let spawned = spawn_json(
+        &env,
+        &repo,
+        &["--allowed-tools", "Write", "WRITE:made.txt write a file"],
+    );
+    let agents = wait_for_agents(&env, "done", all_finished);
+    assert_eq!(agents[0]["state"], "done", "{:#}", agents[0]);
+    let cwd = std::path::PathBuf::from(spawned[0]["cwd"].as_str().expect("cwd"));
+    let mode = |path: &std::path::Path| {
+        std::fs::metadata(path)
+            .unwrap_or_else(|err| panic!("{}: {err}", path.display()))
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(
+        mode(&cwd.join("README.md")),
+        0o644,
+        "checked out as in the repository"
+    );
+    assert_eq!(mode(&cwd.join("made.txt")), 0o644, "written by the agent");
+    assert_eq!(
+        mode(&env.state_dir()) & 0o077,
+        0,
+        "the state dir stays private"
+    );
+}

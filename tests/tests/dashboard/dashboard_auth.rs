@@ -74,6 +74,9 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/question.js"),
 ];
 
+/// The routes of `ROUTES` that answer without a login.
+const PUBLIC: &[&str] = &["/app.css", "/manifest.webmanifest"];
+
 #[test]
 fn lan_mode_refuses_every_route_and_the_websockets_without_a_paired_token() {
     let env = TestEnv::new();
@@ -84,8 +87,10 @@ fn lan_mode_refuses_every_route_and_the_websockets_without_a_paired_token() {
         ("Content-Type", "application/json"),
     ];
     for (method, path) in ROUTES {
-        // The style sheet of the pairing and login pages is all that loads without one.
-        let expected = if *path == "/app.css" { 200 } else { 401 };
+        // The style sheet of the pairing and login pages, and the manifest (browsers fetch
+        // it without cookies: the page could not be installed otherwise), are all that
+        // load without one.
+        let expected = if PUBLIC.contains(path) { 200 } else { 401 };
         let (status, _, _) = http(
             dash.port,
             method,
@@ -284,7 +289,7 @@ fn loopback_mode_answers_401_without_a_login_and_a_web_link_logs_in_once() {
         ];
         let body = if *method == "POST" { "{}" } else { "" };
         let (status, _, _) = http(dash.port, method, path, &headers, body);
-        let expected = if *path == "/app.css" { 200 } else { 401 };
+        let expected = if PUBLIC.contains(path) { 200 } else { 401 };
         assert_eq!(status, expected, "{method} {path} without a login");
     }
     let (status, _, page) = http(dash.port, "GET", "/api/sessions", &[], "");
