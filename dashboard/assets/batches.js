@@ -38,6 +38,8 @@ function createBatchCard(batchId) {
   const verified = el("div", { class: "batch-verified hidden" });
   const rows = el("div", { class: "batch-rows" });
   const title = el("span", { text: `batch ${batchId}` });
+  // Another machine's batch names it, as its agents' and approvals' cards do.
+  const hostBadge = el("span", { class: "badge host-badge hidden" });
   const run = (what) => async () => {
     const repo = (batchCards.get(batchId).repo) || "";
     const host = batchCards.get(batchId).host;
@@ -70,7 +72,7 @@ function createBatchCard(batchId) {
     el("button", { text: "Merge", attrs: { type: "button", "data-action": "merge" }, onclick: run("merge") }),
   ];
   const card = el("li", { class: "card batch", attrs: { "data-batch-id": batchId } }, [
-    el("div", { class: "card-head" }, [title, el("span", { class: "spacer" })]),
+    el("div", { class: "card-head" }, [title, hostBadge, el("span", { class: "spacer" })]),
     rows,
     el("div", { class: "card-actions" }, [
       mergeButtons[0],
@@ -82,7 +84,7 @@ function createBatchCard(batchId) {
   ]);
   const thread = threadView(batchId, () => (batchCards.get(batchId) || {}).host || "");
   card.append(thread);
-  const entry = { card, rows, mergeButtons, thread, repo: "", host: "", signature: "", verified, repairButton: run("repair"), run: null, polling: false };
+  const entry = { card, rows, mergeButtons, thread, hostBadge, repo: "", host: "", signature: "", verified, repairButton: run("repair"), run: null, polling: false };
   batchCards.set(batchId, entry);
   return entry;
 }
@@ -175,6 +177,8 @@ export function renderBatches() {
     entry.repo = members[0].repo;
     // Another machine's batch: its buttons, thread and checks go to that machine.
     entry.host = members[0].host || "";
+    entry.hostBadge.textContent = entry.host;
+    entry.hostBadge.classList.toggle("hidden", !entry.host);
     if (fresh) loadRun(batchId);
     // Rows are rebuilt only when something shown in them changed.
     const signature = JSON.stringify(members.map((a) => [a.id, a.state, a.overlaps, a.after, a.merge_status, a.activity]));

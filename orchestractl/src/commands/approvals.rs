@@ -188,17 +188,14 @@ async fn merged(ctx: &Ctx, args: &ApprovalsArgs, names: &[String]) -> anyhow::Re
     let rows: Vec<Vec<String>> = queue
         .iter()
         .map(|(host, a)| {
-            vec![
-                (*host).to_owned(),
-                a.id.clone(),
-                a.state.clone(),
-                output::clock(a.created_at_ms),
-                output::truncate(&a.summary, 50),
-                asker(a),
-            ]
+            let mut row = vec![(*host).to_owned()];
+            row.extend(row_of(a));
+            row
         })
         .collect();
-    output::table(&["HOST", "ID", "STATE", "ASKED", "WHAT", "WHO ASKS"], &rows);
+    let mut headers = vec!["HOST"];
+    headers.extend(HEADERS);
+    output::table(&headers, &rows);
     if queue.iter().any(|(_, a)| a.state == "pending") {
         println!(
             "\nanswer with `orchestractl --host HOST approve ID` or `orchestractl --host HOST deny ID` (HOST `local` is this machine)"
@@ -207,22 +204,22 @@ async fn merged(ctx: &Ctx, args: &ApprovalsArgs, names: &[String]) -> anyhow::Re
     Ok(ExitCode::SUCCESS)
 }
 
+/// The columns of an approval's row.
+const HEADERS: [&str; 6] = ["ID", "STATE", "ASKED", "WHAT", "WHO ASKS", "ANSWERED BY"];
+
+/// An approval's row, under [`HEADERS`].
+fn row_of(a: &Approval) -> Vec<String> {
+    vec![
+        a.id.clone(),
+        a.state.clone(),
+        output::clock(a.created_at_ms),
+        output::truncate(&a.summary, 50),
+        asker(a),
+        a.decided_by.clone(),
+    ]
+}
+
 fn print_table(approvals: &[Approval]) {
-    let rows: Vec<Vec<String>> = approvals
-        .iter()
-        .map(|a| {
-            vec![
-                a.id.clone(),
-                a.state.clone(),
-                output::clock(a.created_at_ms),
-                output::truncate(&a.summary, 50),
-                asker(a),
-                a.decided_by.clone(),
-            ]
-        })
-        .collect();
-    output::table(
-        &["ID", "STATE", "ASKED", "WHAT", "WHO ASKS", "ANSWERED BY"],
-        &rows,
-    );
+    let rows: Vec<Vec<String>> = approvals.iter().map(row_of).collect();
+    output::table(&HEADERS, &rows);
 }
