@@ -9,9 +9,26 @@
 
 use serde_json::Value;
 
-/// A user message as a stream-json input line.
+/// A user message as a stream-json input line, with a uuid of its own, which Claude Code
+/// echoes back when it takes the message (`--replay-user-messages`, see [`TurnMark`]).
 pub fn user_message(text: &str) -> String {
-    serde_json::json!({"type": "user", "message": {"role": "user", "content": text}}).to_string()
+    serde_json::json!({"type": "user", "uuid": uuid::Uuid::new_v4().to_string(),
+        "message": {"role": "user", "content": text}})
+    .to_string()
+}
+
+/// The uuid of a user message input line, if it has one.
+pub fn user_message_uuid(line: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Sent {
+        #[serde(rename = "type")]
+        kind: String,
+        uuid: Option<String>,
+    }
+    serde_json::from_str::<Sent>(line)
+        .ok()
+        .filter(|sent| sent.kind == "user")
+        .and_then(|sent| sent.uuid)
 }
 
 /// The text of a user message input line (what [`user_message`] wrote), if it is one.
@@ -379,17 +396,18 @@ pub fn is_result(line: &[u8]) -> bool {
 
 /// The lines that tell how far Claude Code got through the input sent to it: the shim
 /// keeps stdin open until every sent message was taken and its turn has ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TurnMark {
     /// A `result` line: a turn ended.
     Result,
     /// A sent user message echoed back (`"isReplay":true`, printed under
     /// `--replay-user-messages`) when Claude Code takes it: at the start of its own turn,
     /// or in the middle of a running turn, which then absorbs it (one `result` for both).
-    Replay,
+    /// It carries the uuid the message was sent with ([`user_message`]).
+    Replay(Option<String>),
 }
 
-/// What `line` says about the turns (a borrowed parse that allocates nothing per line).
+/// What `line` says about the turns (a borrowed parse that allocates only for an echo).
 pub fn turn_mark(line: &[u8]) -> Option<TurnMark> {
     #[derive(serde::Deserialize)]
     struct Kind<'a> {
@@ -397,11 +415,13 @@ pub fn turn_mark(line: &[u8]) -> Option<TurnMark> {
         kind: Option<std::borrow::Cow<'a, str>>,
         #[serde(rename = "isReplay", default)]
         is_replay: bool,
+        #[serde(borrow, default)]
+        uuid: Option<std::borrow::Cow<'a, str>>,
     }
     let kind = serde_json::from_slice::<Kind>(line).ok()?;
     match kind.kind.as_deref() {
         Some("result") => Some(TurnMark::Result),
-        Some("user") if kind.is_replay => Some(TurnMark::Replay),
+        Some("user") if kind.is_replay => Some(TurnMark::Replay(kind.uuid.map(|u| u.into_owned()))),
         _ => None,
     }
 }

@@ -234,20 +234,44 @@ struct Input {
     stdin: Option<std::process::ChildStdin>,
     /// User messages written to stdin.
     sent: usize,
-    /// Of those, how many Claude Code has taken (echoed back as replays).
-    taken: usize,
+    /// The uuids of those Claude Code has not echoed back as taken yet.
+    waiting: std::collections::HashSet<String>,
+    /// Messages sent without a uuid and not matched by an echo yet.
+    anonymous: usize,
+    /// Whether any echo came (a CLI that echoes none is counted by results only).
+    echoed: bool,
     /// `result` lines seen.
     results: usize,
 }
 
 impl Input {
+    /// Counts the user message `line`, just written.
+    fn sent(&mut self, line: &str) {
+        self.sent += 1;
+        match stream_json::user_message_uuid(line) {
+            Some(uuid) => {
+                self.waiting.insert(uuid);
+            }
+            None => self.anonymous += 1,
+        }
+    }
+
+    /// Counts an echo of a message sent with `uuid`; an echo of anything else (no line
+    /// of ours) changes nothing.
+    fn taken(&mut self, uuid: Option<&str>) {
+        self.echoed = true;
+        if !uuid.is_some_and(|uuid| self.waiting.remove(uuid)) && self.anonymous > 0 {
+            self.anonymous -= 1;
+        }
+    }
+
     /// Whether every message sent has been answered, so that EOF lets the process end
     /// once a turn is over: each was echoed back as taken (a message sent while a turn
     /// runs may be absorbed by that turn: one `result` for two messages), or there was a
     /// result for each (a message the CLI takes without an echo must not keep the
     /// process waiting for good).
     fn answered(&self) -> bool {
-        self.taken >= self.sent || self.results >= self.sent
+        (self.echoed && self.waiting.is_empty() && self.anonymous == 0) || self.results >= self.sent
     }
 }
 
@@ -315,7 +339,9 @@ fn run_inner(dir: &AgentDir) -> std::io::Result<i32> {
     let input = Arc::new(Mutex::new(Input {
         stdin: child.stdin.take(),
         sent: 0,
-        taken: 0,
+        waiting: Default::default(),
+        anonymous: 0,
+        echoed: false,
         results: 0,
     }));
     {
@@ -324,10 +350,10 @@ fn run_inner(dir: &AgentDir) -> std::io::Result<i32> {
             if let Some(stdin) = guard.stdin.as_mut() {
                 writeln!(stdin, "{line}")?;
                 stdin.flush()?;
+                guard.sent(line);
                 log_sent(&output, line);
             }
         }
-        guard.sent = spec.input.len();
         if guard.sent == 0 {
             guard.stdin = None;
         }
@@ -379,9 +405,9 @@ fn run_inner(dir: &AgentDir) -> std::io::Result<i32> {
                     line.push(b'\n');
                 }
                 let mark = stream_json::turn_mark(&line);
-                if mark == Some(TurnMark::Replay) {
+                if let Some(TurnMark::Replay(uuid)) = &mark {
                     // The log has the message already, from when it was sent.
-                    input.lock().taken += 1;
+                    input.lock().taken(uuid.as_deref());
                     continue;
                 }
                 output
@@ -460,7 +486,7 @@ fn serve_request(stream: UnixStream, input: &Mutex<Input>, output: &Mutex<LogWri
                 "the agent has finished its turn and is exiting",
             );
             if reply.ok {
-                guard.sent += 1;
+                guard.sent(&line);
                 drop(guard);
                 log_sent(output, &line);
             }
@@ -477,4 +503,55 @@ fn serve_request(stream: UnixStream, input: &Mutex<Input>, output: &Mutex<LogWri
         "{}",
         serde_json::to_string(&reply).unwrap_or_default()
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input() -> Input {
+        Input {
+            stdin: None,
+            sent: 0,
+            waiting: Default::default(),
+            anonymous: 0,
+            echoed: false,
+            results: 0,
+        }
+    }
+
+    #[test]
+    fn stdin_closes_once_every_message_was_taken_or_answered() {
+        let one = stream_json::user_message("one");
+        let two = stream_json::user_message("two");
+        let uuid = |line: &str| stream_json::user_message_uuid(line).expect("uuid");
+        // Two messages, one absorbed by the first turn: one result, both echoed.
+        let mut absorbed = input();
+        absorbed.sent(&one);
+        absorbed.taken(Some(&uuid(&one)));
+        absorbed.sent(&two);
+        absorbed.taken(Some("not-ours"));
+        absorbed.results += 1;
+        assert!(
+            !absorbed.answered(),
+            "an echo of no message of ours counts for nothing"
+        );
+        absorbed.taken(Some(&uuid(&two)));
+        assert!(absorbed.answered());
+        // A message queued for a turn of its own: not answered until it is taken.
+        let mut queued = input();
+        queued.sent(&one);
+        queued.taken(Some(&uuid(&one)));
+        queued.sent(&two);
+        queued.results += 1;
+        assert!(!queued.answered());
+        // A CLI that echoes nothing: one result per message.
+        let mut silent = input();
+        silent.sent(&one);
+        silent.sent(&two);
+        silent.results += 1;
+        assert!(!silent.answered());
+        silent.results += 1;
+        assert!(silent.answered());
+    }
 }

@@ -93,7 +93,11 @@ impl<I: Iterator<Item = std::io::Result<String>>> Iterator for TurnInput<'_, I> 
             match user {
                 Some(msg) => {
                     if let Some(session_id) = &self.replay {
-                        emit(&shape::replay(session_id, &msg["message"]));
+                        emit(&shape::replay(
+                            session_id,
+                            &msg["message"],
+                            msg["uuid"].as_str(),
+                        ));
                     }
                 }
                 None => return Some(line),
@@ -180,6 +184,7 @@ fn main() {
         started_ms: chrono::Utc::now().timestamp_millis(),
         model,
         registration: registration.clone(),
+        prompt_uuid: None,
     };
     watch_sigterm(registration);
 
@@ -195,6 +200,7 @@ fn main() {
                 continue;
             }
             let prompt = content_text(&msg["message"]["content"]);
+            session.prompt_uuid = msg["uuid"].as_str().map(str::to_owned);
             let mut input = TurnInput {
                 lines: &mut lines,
                 replay: args.replay_user_messages.then(|| session.id.clone()),

@@ -20,6 +20,9 @@ pub(crate) struct Session {
     pub(crate) started_ms: i64,
     pub(crate) model: String,
     pub(crate) registration: PathBuf,
+    /// The uuid the host sent the current prompt with (echoed back under
+    /// `--replay-user-messages`, as the real CLI does).
+    pub(crate) prompt_uuid: Option<String>,
 }
 
 impl Session {

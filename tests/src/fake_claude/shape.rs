@@ -118,9 +118,11 @@ pub fn init(session_id: &str, cwd: &str, model: &str, permission_mode: &str) -> 
 /// A user message from stdin echoed back when it is taken (`--replay-user-messages`;
 /// the keys 2.1.337 prints: at the start of its turn, after `system/init`, or in the
 /// middle of a running turn that absorbs it).
-pub fn replay(session_id: &str, message: &Value) -> Value {
+/// It carries the uuid the message was sent with, if any (else a new one).
+pub fn replay(session_id: &str, message: &Value, uuid: Option<&str>) -> Value {
+    let uuid = uuid.map_or_else(super::uuid, str::to_owned);
     json!({"type": "user", "message": message, "session_id": session_id,
-        "parent_tool_use_id": null, "uuid": super::uuid(), "timestamp": super::now(),
+        "parent_tool_use_id": null, "uuid": uuid, "timestamp": super::now(),
         "isReplay": true})
 }
 

@@ -28,6 +28,7 @@ impl Session {
             emit(&shape::replay(
                 &self.id,
                 &json!({"role": "user", "content": prompt}),
+                self.prompt_uuid.as_deref(),
             ));
         }
 

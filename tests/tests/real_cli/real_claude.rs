@@ -90,8 +90,16 @@ async fn run(
     }
 }
 
-fn user_line(text: &str) -> String {
-    serde_json::json!({"type": "user", "message": {"role": "user", "content": text}}).to_string()
+/// The uuid the two-turn run sends message `text` with (the echo must carry it back).
+fn uuid_of(text: &str) -> String {
+    format!("00000000-0000-4000-8000-00000000000{}", text.len())
+}
+
+/// A user message line with the uuid [`uuid_of`] gives it, as orchestra sends them.
+fn user_line_with_uuid(text: &str) -> String {
+    serde_json::json!({"type": "user", "uuid": uuid_of(text),
+        "message": {"role": "user", "content": text}})
+    .to_string()
         + "\n"
 }
 
@@ -106,9 +114,10 @@ struct Observed {
     registration_removed: bool,
     meta: (String, String, u64, u64, bool, String),
     two_turns_results: usize,
-    /// Under `--replay-user-messages`: each message echoed, and whether right after the
-    /// `system/init` of its turn (the shim counts these to know every message was taken).
-    two_turns_replays: Vec<(String, bool)>,
+    /// Under `--replay-user-messages`: each message echoed, whether right after the
+    /// `system/init` of its turn, and whether with the uuid it was sent with (the shim
+    /// matches these to know every message was taken).
+    two_turns_replays: Vec<(String, bool, bool)>,
     two_turns_code: Option<i32>,
     resume_keeps_id: bool,
     resumed_user_messages: u64,
@@ -183,7 +192,7 @@ async fn observe(program: &Path, stub: &StubApi) -> Observed {
             &["--input-format", "stream-json", "--replay-user-messages"],
         ]
         .concat(),
-        Some(user_line("one") + &user_line("two")),
+        Some(user_line_with_uuid("one") + &user_line_with_uuid("three")),
     )
     .await;
 
@@ -263,12 +272,11 @@ async fn observe(program: &Path, stub: &StubApi) -> Observed {
             .windows(2)
             .filter(|pair| pair[1]["isReplay"] == true)
             .map(|pair| {
+                let text = pair[1]["message"]["content"].as_str().unwrap_or("?");
                 (
-                    pair[1]["message"]["content"]
-                        .as_str()
-                        .unwrap_or("?")
-                        .to_owned(),
+                    text.to_owned(),
                     pair[0]["subtype"] == "init",
+                    pair[1]["uuid"] == uuid_of(text).as_str(),
                 )
             })
             .collect(),
@@ -302,6 +310,10 @@ async fn fake_claude_behaves_like_the_real_cli() {
         real_observed.two_turns_replays.len(),
         2,
         "{real_observed:#?}"
+    );
+    assert!(
+        real_observed.two_turns_replays.iter().all(|r| r.2),
+        "the real CLI echoes each message with the uuid it was sent with: {real_observed:#?}"
     );
     eprintln!("observed: {real_observed:#?}");
     assert_eq!(fake_observed, real_observed);
