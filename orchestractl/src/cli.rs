@@ -868,7 +868,7 @@ pub enum WebAction {
     },
     /// A pairing code for the running LAN dashboard: a link and QR code for another phone
     #[command(
-        after_help = "Pairs one more device while `orchestractl web --lan` runs (no restart). The code works once,\nwithin 10 minutes. The page's \"Add a device\" button shows the same.\n\nExamples:\n  orchestractl web pair                       # link + QR code to scan\n  orchestractl web pair --name \"Anna's phone\"  # the name the form suggests\n  orchestractl web pair --json                # {\"code\": ..., \"url\": ..., \"expires_at\": ...}"
+        after_help = "Pairs one more device while `orchestractl web --lan` runs (no restart). The code works once,\nwithin 10 minutes. The page's \"+ Device\" button shows the same.\n\nExamples:\n  orchestractl web pair                       # link + QR code to scan\n  orchestractl web pair --name \"Anna's phone\"  # the name the form suggests\n  orchestractl web pair --json                # {\"code\": ..., \"url\": ..., \"expires_at\": ...}"
     )]
     Pair {
         /// Name the pairing form suggests for the device [default: its browser and OS]
