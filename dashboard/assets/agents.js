@@ -3,7 +3,7 @@
 // swapped for a new one, and one event touches one card. The only timer updates the
 // elapsed time of running agents, nothing else.
 
-import { $, el, api, elapsed, onHost } from "./dom.js";
+import { $, el, api, elapsed, onHost, usd } from "./dom.js";
 import { openLogs, openSend } from "./logs.js";
 import { openChanges } from "./changes.js";
 import { stateIcon } from "./icons.js";
@@ -107,7 +107,7 @@ function updateCard({ card, refs }, agent) {
   card.setAttribute("data-state", agent.state);
   refs.badge.className = `badge state-${agent.state}`;
   refs.badge.replaceChildren(stateIcon(agent.state), document.createTextNode(` ${agent.state}`));
-  refs.cost.textContent = `$${(agent.total_cost_usd || 0).toFixed(2)}`;
+  refs.cost.textContent = usd(agent.total_cost_usd);
   refs.time.textContent = elapsed(agent);
   const refused = (agent.permission_denials || []).length && agent.state !== "waiting"
     ? `refused: ${agent.permission_denials.join("; ")}` : "";

@@ -74,18 +74,18 @@ function toolActions(answer) {
 }
 
 /**
- * How each kind of approval looks: `title` (the badge), `body(approval)` (a node), and
- * `actions(answer, approval)` (buttons; each calls `answer(body)`, which POSTs `body` to
- * `/api/approvals/ID/decide` and takes the card away when it is accepted).
- * An approval without a `kind` is a tool call.
+ * How each kind of approval looks: `title` (the badge), `body(approval, answer)` (a node),
+ * and `actions(answer, approval)` (buttons). Every answer goes through the card's one
+ * `answer(body, route)`: it POSTs `body` (with the card's `host`) to
+ * `/api/approvals/ID/<route>` (`decide` by default), and takes the card away once it is
+ * accepted, or shows why not. An approval without a `kind` is a tool call.
  */
 export const KINDS = {
   tool: { title: (a) => a.tool_name || "tool", body: toolBody, actions: toolActions },
-  // An agent's question (ask_human): its body carries the choices and a box for any
-  // other answer, and answers through /answer itself (question.js).
-  question: { title: () => "question", body: (a) => questionBody(a, () => remove(a.id)), actions: () => [] },
+  // An agent's question (ask_human): the choices and a box for any other answer (question.js).
+  question: { title: () => "question", body: (a, answer) => questionBody(a, answer), actions: () => [] },
   // An agent paused at a spending cap: Raise (by an amount) and Stop, in spend.js.
-  budget: { title: () => "budget", body: (a) => budgetBody(a, () => remove(a.id)), actions: () => [] },
+  budget: { title: () => "budget", body: (a, answer) => budgetBody(a, answer), actions: () => [] },
 };
 
 /** Who asks, once: the agent's name and state (live from agents.js), or the session. */
@@ -112,21 +112,23 @@ function card(approval) {
   if (approval.host) head.append(node("span", "badge host-badge", approval.host));
   const error = node("p", "error");
   const buttons = node("div", "card-actions approval-actions");
-  const answer = async (body) => {
-    for (const b of buttons.querySelectorAll("button")) b.disabled = true;
+  const answer = async (body, route = "decide") => {
+    for (const b of li.querySelectorAll("button")) b.disabled = true;
     error.textContent = "";
     try {
       // Another machine's approval names its host, so the answer goes there.
       const sent = approval.host ? { ...body, host: approval.host } : body;
-      await api("POST", `/api/approvals/${encodeURIComponent(approval.id)}/decide`, sent);
+      await api("POST", `/api/approvals/${encodeURIComponent(approval.id)}/${route}`, sent);
       remove(approval.id);
+      return true;
     } catch (err) {
       error.textContent = err.message;
-      for (const b of buttons.querySelectorAll("button")) b.disabled = false;
+      for (const b of li.querySelectorAll("button")) b.disabled = false;
+      return false;
     }
   };
   buttons.append(...kind.actions(answer, approval));
-  li.append(head, whoLine(approval), kind.body(approval), buttons, error);
+  li.append(head, whoLine(approval), kind.body(approval, answer), buttons, error);
   return li;
 }
 

@@ -6,7 +6,7 @@
 // culprit and the end of the failing output, "Repair" for a red batch, and the report. It reads the live `agents` map of agents.js and
 // keeps its own cards, one per batch, updated in place when the view shows.
 
-import { $, el, api } from "./dom.js";
+import { $, el, api, onHost } from "./dom.js";
 import { agents } from "./agents.js";
 import { threadView } from "./thread.js";
 
@@ -46,7 +46,7 @@ function createBatchCard(batchId) {
     result.replaceChildren(el("div", { class: "card-line", text: "working…" }));
     try {
       if (what === "report") {
-        const report = await api("GET", `/api/report?batch=${encodeURIComponent(batchId)}&repo=${encodeURIComponent(repo)}&host=${encodeURIComponent(host)}`);
+        const report = await api("GET", onHost(`/api/report?batch=${encodeURIComponent(batchId)}&repo=${encodeURIComponent(repo)}`, host));
         result.replaceChildren(el("pre", { class: "report", text: report.markdown }));
       } else if (what === "repair") {
         const last = batchCards.get(batchId).run || {};
@@ -91,6 +91,11 @@ function createBatchCard(batchId) {
 
 const FINAL = new Set(["green", "red", "conflicted"]);
 
+/** Where the page asks for batch `batchId`'s verified merge (on the machine that runs it). */
+function statusUrl(batchId, entry) {
+  return onHost(`/api/merge-status?batch=${encodeURIComponent(batchId)}&repo=${encodeURIComponent(entry.repo || "")}`, entry.host);
+}
+
 /** A verified merge's state on its batch card; follows it until it ends. */
 function showRun(batchId, run) {
   const entry = batchCards.get(batchId);
@@ -131,7 +136,7 @@ function follow(batchId) {
   setTimeout(async () => {
     entry.polling = false;
     try {
-      const status = await api("GET", `/api/merge-status?batch=${encodeURIComponent(batchId)}&repo=${encodeURIComponent(entry.repo || "")}&host=${encodeURIComponent(entry.host || "")}`);
+      const status = await api("GET", statusUrl(batchId, entry));
       if (status.runs && status.runs.length) showRun(batchId, status.runs[0]);
     } catch (_) {
       follow(batchId);
@@ -143,7 +148,7 @@ function follow(batchId) {
 async function loadRun(batchId) {
   const entry = batchCards.get(batchId);
   try {
-    const status = await api("GET", `/api/merge-status?batch=${encodeURIComponent(batchId)}&repo=${encodeURIComponent(entry.repo || "")}&host=${encodeURIComponent(entry.host || "")}`);
+    const status = await api("GET", statusUrl(batchId, entry));
     if (status.runs && status.runs.length) showRun(batchId, status.runs[0]);
   } catch (_) { /* no run: nothing to show */ }
 }
@@ -181,10 +186,16 @@ export function renderBatches() {
     entry.hostBadge.classList.toggle("hidden", !entry.host);
     if (fresh) loadRun(batchId);
     // Rows are rebuilt only when something shown in them changed.
+    // The thread is asked again when agents come, go or change state, not at every
+    // step of their work.
+    const threadSignature = JSON.stringify(members.map((a) => [a.id, a.state, a.overlaps]));
+    if (threadSignature !== entry.threadSignature) {
+      entry.threadSignature = threadSignature;
+      entry.thread.refresh();
+    }
     const signature = JSON.stringify(members.map((a) => [a.id, a.state, a.overlaps, a.after, a.merge_status, a.activity]));
     if (signature !== entry.signature) {
       entry.signature = signature;
-      entry.thread.refresh();
       entry.card.classList.toggle("has-overlap", members.some((a) => (a.overlaps || []).length));
       entry.rows.replaceChildren(...members.map((a) => el("div", { class: "batch-agent", attrs: { "data-agent-id": a.id } }, [
         el("div", { class: "card-head" }, [

@@ -35,6 +35,12 @@ export function onHost(path, host) {
   return `${path}${path.includes("?") ? "&" : "?"}host=${encodeURIComponent(host)}`;
 }
 
+/** "$1.23"; small sums keep their cents' fractions ("$0.0501"), as the CLI's tables do. */
+export function usd(value) {
+  const v = Number(value) || 0;
+  return v !== 0 && Math.abs(v) < 0.1 ? `$${v.toFixed(4)}` : `$${v.toFixed(2)}`;
+}
+
 /** The WebSocket URL of `path` on this origin (wss over TLS). */
 export function wsUrl(path) {
   const scheme = location.protocol === "https:" ? "wss" : "ws";

@@ -2,7 +2,7 @@
 // rest by last change. An event replaces its session's card alone; a search shows its hits
 // instead until the field is cleared. A tap opens the transcript, which can resume it.
 
-import { $, el, api, agoNode } from "./dom.js";
+import { $, el, api, agoNode, usd } from "./dom.js";
 import { openPanel, message } from "./panel.js";
 
 const sessions = new Map();
@@ -21,7 +21,7 @@ function before(a, b) {
 
 function sessionCost(s) {
   if (s.cost_usd === undefined) return "";
-  return `${s.cost_is_estimate ? "~" : ""}$${s.cost_usd.toFixed(2)}`;
+  return `${s.cost_is_estimate ? "~" : ""}${usd(s.cost_usd)}`;
 }
 
 function sessionCard(s, snippet) {

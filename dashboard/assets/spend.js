@@ -3,16 +3,12 @@
 // two weeks, and the body of a budget approval's card in "Needs you" (Raise and Stop).
 // Every figure reaches the page as text; the chart is built with createElementNS.
 
-import { $, api, el } from "./dom.js";
+import { $, api, el, usd } from "./dom.js";
+import { agents } from "./agents.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const DAYS = 14;
 
-/** "$1.23"; small sums keep their cents' fractions ("$0.0501"). */
-export function usd(value) {
-  const v = Number(value) || 0;
-  return v !== 0 && Math.abs(v) < 0.1 ? `$${v.toFixed(4)}` : `$${v.toFixed(2)}`;
-}
 
 /** YYYY-MM-DD of `date` in the page's local time. */
 function localDay(date) {
@@ -89,18 +85,28 @@ export async function refreshSpend() {
 }
 
 let pendingRefresh = null;
+/** The agents' figures at the last redraw asked for. */
+let lastSeen = "";
 
 /** Agents changed: redraw the card within half a second, once for a burst of changes.
  * A pending redraw is not pushed back by later changes: busy agents change every moment,
  * and a timer reset on each change would never fire while any agent works. */
 export function spendChanged() {
+  // Most agent changes are activity only: ask the daemon only when a figure the card
+  // shows may have moved (a cost, a state, a cap).
+  const seen = [...agents.values()]
+    .map((a) => `${a.id}:${a.state}:${a.total_cost_usd}:${a.max_budget_usd}:${a.batch_max_budget_usd}`)
+    .join(",");
+  if (seen === lastSeen) return;
+  lastSeen = seen;
   if (pendingRefresh) return;
   pendingRefresh = setTimeout(() => { pendingRefresh = null; refreshSpend(); }, 500);
 }
 
 /** The body of a budget approval's card: what was spent against which cap, a raise (by
- * default the cap's amount again), Raise and Stop. `done` runs once it is answered. */
-export function budgetBody(approval, done) {
+ * default the cap's amount again), Raise and Stop, answered through the card's `answer`
+ * (approvals.js). */
+export function budgetBody(approval, answer) {
   const box = el("div", { class: "budget-body" });
   const scope = approval.budget_scope || "agent";
   box.appendChild(el("div", { class: "card-title",
@@ -109,7 +115,7 @@ export function budgetBody(approval, done) {
     inputmode: "decimal", "aria-label": "raise by (USD)", value: String(approval.budget_usd || 1) } });
   const error = el("p", { class: "error" });
   const buttons = el("div", { class: "card-actions approval-actions" });
-  const answer = (decision) => async () => {
+  const decide = (decision) => async () => {
     const body = { decision };
     if (decision === "allow") {
       const by = Number(raise.value);
@@ -119,19 +125,11 @@ export function budgetBody(approval, done) {
       }
       body.raise_usd = by;
     }
-    for (const b of buttons.querySelectorAll("button")) b.disabled = true;
     error.textContent = "";
-    try {
-      await api("POST", `/api/approvals/${encodeURIComponent(approval.id)}/decide`, body);
-      done();
-      spendChanged();
-    } catch (err) {
-      error.textContent = err.message;
-      for (const b of buttons.querySelectorAll("button")) b.disabled = false;
-    }
+    if (await answer(body)) refreshSpend();
   };
   const button = (label, decision, cls) => el("button", { class: `thumb ${cls}`, text: label,
-    attrs: { type: "button", "data-decision": decision }, onclick: answer(decision) });
+    attrs: { type: "button", "data-decision": decision }, onclick: decide(decision) });
   buttons.append(button("Raise", "allow", "ok"), button("Stop", "deny", "danger"));
   box.append(el("label", { class: "card-line", text: "Raise by $ " }, [raise]), buttons, error);
   return box;

@@ -2,7 +2,7 @@
 // fold on the batch card. It loads when opened and again whenever the batch changes while
 // it is open. Text goes in through textContent only.
 
-import { api, el, ago } from "./dom.js";
+import { api, el, ago, onHost } from "./dom.js";
 
 /**
  * A fold showing batch `batchId`'s messages; `.refresh()` reloads it if open. `hostOf()`
@@ -14,7 +14,7 @@ export function threadView(batchId, hostOf = () => "") {
   const fold = el("details", { class: "thread", attrs: { "data-thread": batchId } }, [summary, list]);
   const load = async () => {
     try {
-      const messages = await api("GET", `/api/messages?batch=${encodeURIComponent(batchId)}&host=${encodeURIComponent(hostOf())}`);
+      const messages = await api("GET", onHost(`/api/messages?batch=${encodeURIComponent(batchId)}`, hostOf()));
       summary.textContent = `Messages (${messages.length})`;
       list.replaceChildren(...messages.map((m) => el("li", { class: "thread-message", attrs: { "data-message-id": m.id } }, [
         el("div", { class: "card-line", text: `${m.from} → ${m.to} · ${ago(m.at_ms)}${m.delivered_at_ms ? "" : " · waiting"}` }),

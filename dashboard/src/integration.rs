@@ -6,14 +6,13 @@
 use std::sync::Arc;
 
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use orchestra_proto::v1 as pb;
 use serde::Deserialize;
-use serde_json::json;
 
+use crate::api::ApiResult;
 use crate::{AppState, OnHost};
 
 /// The batch view's routes.
@@ -26,24 +25,10 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/report", get(report))
 }
 
-/// A daemon error as an HTTP answer with its message (the same mapping as the rest of
-/// the API: a refused merge is the user's to fix, so 400).
-fn error(status: tonic::Status) -> Response {
-    use tonic::Code;
-    let code = match status.code() {
-        Code::NotFound => StatusCode::NOT_FOUND,
-        Code::InvalidArgument | Code::FailedPrecondition => StatusCode::BAD_REQUEST,
-        Code::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
-    };
-    (code, Json(json!({"error": status.message()}))).into_response()
-}
-
 /// The repository: the page's choice, else the one the dashboard was started in (for
 /// this machine only: another host's daemon is sent no path of ours).
 fn repo_of(state: &AppState, repo: &str, host: &str) -> String {
-    let here = host.is_empty() || host == orchestra_proto::remote::LOCAL;
-    if repo.trim().is_empty() && here {
+    if repo.trim().is_empty() && crate::is_local(host) {
         state.config.repo.display().to_string()
     } else {
         repo.trim().to_owned()
@@ -73,11 +58,8 @@ pub struct MergeBody {
     host: String,
 }
 
-async fn merge(State(state): State<Arc<AppState>>, Json(body): Json<MergeBody>) -> Response {
-    let daemon = match state.daemon(&body.host) {
-        Ok(daemon) => daemon,
-        Err(status) => return error(status),
-    };
+async fn merge(State(state): State<Arc<AppState>>, Json(body): Json<MergeBody>) -> ApiResult {
+    let daemon = state.daemon(&body.host)?;
     let request = pb::MergeRequest {
         repo: repo_of(&state, &body.repo, &body.host),
         batch_id: body.batch_id,
@@ -88,26 +70,20 @@ async fn merge(State(state): State<Arc<AppState>>, Json(body): Json<MergeBody>) 
         no_wait: true,
         ..pb::MergeRequest::default()
     };
-    match daemon.integration().merge(request).await {
-        Ok(response) => Json(response.into_inner()).into_response(),
-        Err(status) => error(status),
-    }
+    Ok(Json(daemon.integration().merge(request).await?.into_inner()).into_response())
 }
 
 async fn merge_status(
     State(state): State<Arc<AppState>>,
     Query(query): Query<ReportQuery>,
-) -> Response {
-    let daemon = match state.daemon(&query.host) {
-        Ok(daemon) => daemon,
-        Err(status) => return error(status),
-    };
+) -> ApiResult {
+    let daemon = state.daemon(&query.host)?;
     let request = pb::MergeStatusRequest {
         repo: repo_of(&state, &query.repo, &query.host),
         batch_id: query.batch,
     };
     match daemon.integration().merge_status(request).await {
-        Ok(response) => Json(response.into_inner()).into_response(),
+        Ok(response) => Ok(Json(response.into_inner()).into_response()),
         // No verified merge of this batch (yet): nothing to show, not an error for the
         // page, which asks for every batch card.
         Err(status)
@@ -116,9 +92,9 @@ async fn merge_status(
                 tonic::Code::NotFound | tonic::Code::FailedPrecondition
             ) =>
         {
-            Json(pb::MergeStatusResponse::default()).into_response()
+            Ok(Json(pb::MergeStatusResponse::default()).into_response())
         }
-        Err(status) => error(status),
+        Err(status) => Err(status.into()),
     }
 }
 
@@ -128,19 +104,13 @@ async fn diff(
     State(state): State<Arc<AppState>>,
     axum::extract::Path(id): axum::extract::Path<String>,
     Query(query): Query<DiffQuery>,
-) -> Response {
-    let daemon = match state.daemon(&query.host) {
-        Ok(daemon) => daemon,
-        Err(status) => return error(status),
-    };
+) -> ApiResult {
+    let daemon = state.daemon(&query.host)?;
     let request = pb::DiffRequest {
         id,
         stat: query.stat.as_deref() == Some("1"),
     };
-    match daemon.integration().diff(request).await {
-        Ok(response) => Json(response.into_inner()).into_response(),
-        Err(status) => error(status),
-    }
+    Ok(Json(daemon.integration().diff(request).await?.into_inner()).into_response())
 }
 
 /// Line comments, sending them, or an approval, from the page.
@@ -170,11 +140,8 @@ async fn review(
     axum::extract::Path(id): axum::extract::Path<String>,
     Query(on): Query<OnHost>,
     Json(body): Json<ReviewBody>,
-) -> Response {
-    let daemon = match state.daemon(&on.host) {
-        Ok(daemon) => daemon,
-        Err(status) => return error(status),
-    };
+) -> ApiResult {
+    let daemon = state.daemon(&on.host)?;
     let request = pb::ReviewRequest {
         id,
         comments: body
@@ -190,10 +157,7 @@ async fn review(
         send: body.send,
         approve: body.approve,
     };
-    match daemon.integration().review(request).await {
-        Ok(response) => Json(response.into_inner()).into_response(),
-        Err(status) => error(status),
-    }
+    Ok(Json(daemon.integration().review(request).await?.into_inner()).into_response())
 }
 
 /// `?stat=1`: the files and their counts only.
@@ -221,17 +185,11 @@ pub struct ReportQuery {
     host: String,
 }
 
-async fn report(State(state): State<Arc<AppState>>, Query(query): Query<ReportQuery>) -> Response {
-    let daemon = match state.daemon(&query.host) {
-        Ok(daemon) => daemon,
-        Err(status) => return error(status),
-    };
+async fn report(State(state): State<Arc<AppState>>, Query(query): Query<ReportQuery>) -> ApiResult {
+    let daemon = state.daemon(&query.host)?;
     let request = pb::ReportRequest {
         repo: repo_of(&state, &query.repo, &query.host),
         batch_id: query.batch,
     };
-    match daemon.integration().report(request).await {
-        Ok(response) => Json(response.into_inner()).into_response(),
-        Err(status) => error(status),
-    }
+    Ok(Json(daemon.integration().report(request).await?.into_inner()).into_response())
 }

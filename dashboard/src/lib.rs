@@ -114,7 +114,7 @@ impl AppState {
     /// refused (404, "no host named ..."), one that is down is 503: a request never falls
     /// back to this machine's daemon, where the same id could name another agent.
     pub fn daemon(&self, host: &str) -> Result<Client, tonic::Status> {
-        if host.is_empty() || host == orchestra_proto::remote::LOCAL {
+        if is_local(host) {
             Ok(self.client.clone())
         } else {
             self.remotes.client_of(host)
@@ -129,7 +129,7 @@ impl AppState {
         host: &str,
         headers: &axum::http::HeaderMap,
     ) -> Result<Answerer, tonic::Status> {
-        let remote = !host.is_empty() && host != orchestra_proto::remote::LOCAL;
+        let remote = !is_local(host);
         Ok(Answerer {
             daemon: self.daemon(host)?,
             device_token: if remote {
@@ -172,12 +172,17 @@ pub struct Answerer {
 impl Answerer {
     /// `value` (an answered approval) as JSON, with `"host"` when another host asked.
     pub fn tagged<T: serde::Serialize>(&self, value: T) -> serde_json::Value {
-        let mut value = serde_json::to_value(value).unwrap_or_default();
-        if let (serde_json::Value::Object(map), false) = (&mut value, self.host.is_empty()) {
-            map.insert("host".to_owned(), self.host.clone().into());
+        if self.host.is_empty() {
+            serde_json::to_value(value).unwrap_or_default()
+        } else {
+            remotes::tagged(&self.host, &value)
         }
-        value
     }
+}
+
+/// Whether `host`, as a card names it, is this machine (`""` or `local`).
+pub fn is_local(host: &str) -> bool {
+    host.is_empty() || host == orchestra_proto::remote::LOCAL
 }
 
 /// `?host=NAME` of an agent's route: the host whose daemon runs the agent (the card's

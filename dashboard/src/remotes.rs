@@ -263,7 +263,7 @@ fn load_or_say(path: &std::path::Path) -> Option<Vec<Host>> {
 }
 
 /// `value` as JSON with `"host": name` added.
-fn tagged<T: Serialize>(name: &str, value: &T) -> Value {
+pub(crate) fn tagged<T: Serialize>(name: &str, value: &T) -> Value {
     let mut value = serde_json::to_value(value).unwrap_or(Value::Null);
     if let Value::Object(map) = &mut value {
         map.insert("host".to_owned(), name.into());

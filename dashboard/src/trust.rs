@@ -28,9 +28,6 @@ pub struct CaPublic {
     pub fingerprint_sha256: String,
 }
 
-/// Paths that need no login.
-pub const PATHS: &[&str] = &["/ca.crt", "/ca.der"];
-
 /// The routes of the CA download.
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()

@@ -281,10 +281,11 @@ pub fn cost(usd: f64, is_estimate: bool) -> String {
     format!("{mark}{}", usd_text(usd))
 }
 
-/// US dollars for a table: cents, but a spend under a cent shows its first digits
-/// (`$0.0012`), so that a run that cost something never reads `$0.00`.
+/// US dollars for a table: cents, but a spend under ten cents keeps four decimals
+/// (`$0.0012`, `$0.0501`), so that a run that cost something never reads `$0.00`. The
+/// dashboard's `usd` (dom.js) shows money the same way.
 pub fn usd_text(usd: f64) -> String {
-    if usd > 0.0 && usd < 0.005 {
+    if usd != 0.0 && usd.abs() < 0.1 {
         format!("${usd:.4}")
     } else {
         format!("${usd:.2}")
