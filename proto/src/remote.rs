@@ -191,10 +191,8 @@ impl HostsFile {
     }
 }
 
-/// Checks a host's name and target: the name must be usable on a command line and in a
-/// file, and the target must not be taken by ssh for an option (`-oProxyCommand=...`).
-pub fn validate(host: &Host) -> Result<(), String> {
-    let name = &host.name;
+/// Checks a host's name alone: usable on a command line and in a file.
+pub fn validate_name(name: &str) -> Result<(), String> {
     if name.is_empty()
         || name.len() > 64
         || name.starts_with('-')
@@ -206,6 +204,14 @@ pub fn validate(host: &Host) -> Result<(), String> {
             "host name {name:?} must be 1 to 64 letters, digits, '-', '_' or '.', not starting with '-'"
         ));
     }
+    Ok(())
+}
+
+/// Checks a host's name and target: the name must be usable on a command line and in a
+/// file, and the target must not be taken by ssh for an option (`-oProxyCommand=...`).
+pub fn validate(host: &Host) -> Result<(), String> {
+    let name = &host.name;
+    validate_name(name)?;
     if name == LOCAL || name == "all" {
         return Err(format!(
             "{name:?} is reserved (`local` is this machine, `all` every host): choose another name"

@@ -202,17 +202,7 @@ impl Notify for NotifyService {
     ) -> Result<Response<pb::RelayNotificationResponse>, Status> {
         let req = request.into_inner();
         let host = req.host.trim();
-        let valid = !host.is_empty()
-            && host.len() <= 64
-            && host
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-        if !valid {
-            return Err(Status::invalid_argument(format!(
-                "host name {host:?} must be 1 to 64 letters, digits, '-', '_' or '.' \
-                 (as `orchestractl hosts add` names it)"
-            )));
-        }
+        orchestra_proto::remote::validate_name(host).map_err(Status::invalid_argument)?;
         let note = req
             .notification
             .ok_or_else(|| Status::invalid_argument("no notification to relay"))?;

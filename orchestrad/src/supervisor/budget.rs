@@ -290,6 +290,13 @@ impl Supervisor {
     /// batch's or the day's, by others' spending too). The interrupted turn ends, its
     /// process exits, and [`Self::pause_if_at_cap`] pauses it.
     pub(super) async fn enforce_caps(self: &Arc<Self>) {
+        let capped = self.day_cap() > 0.0
+            || self.agents.lock().values().any(|a| {
+                a.state.is_active() && (a.max_budget_usd > 0.0 || a.batch_max_budget_usd > 0.0)
+            });
+        if !capped {
+            return;
+        }
         let running: Vec<AgentRecord> = self
             .list()
             .into_iter()

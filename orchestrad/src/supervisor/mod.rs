@@ -461,7 +461,10 @@ impl Supervisor {
     /// completes half-done starts, then starts the queue.
     pub async fn reconcile(self: &Arc<Self>) {
         self.reconcile_approvals().await;
-        self.recheck_held_agents();
+        if self.settings.config.daily_max_budget_usd > 0.0 {
+            // Only the daily cap lifts with time alone (a new local day).
+            self.recheck_held_agents();
+        }
         for agent in self.list() {
             if Supervisor::paused_at_cap(&agent) {
                 // A paused agent has no process to find: its budget approval waits.

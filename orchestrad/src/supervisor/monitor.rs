@@ -117,12 +117,15 @@ async fn run(sup: &Arc<Supervisor>, id: &str, mut wake: tokio::sync::mpsc::Recei
                         _ => {}
                     }
                 }
+                let mut spent_more = false;
                 super::logged(
                     sup.update(id, |a| {
+                        let before = a.total_cost_usd;
                         for line in &lines {
                             super::progress::apply(a, line);
                         }
                         a.log_offset = new_offset;
+                        spent_more = a.total_cost_usd > before;
                     })
                     .await,
                 );
@@ -130,7 +133,7 @@ async fn run(sup: &Arc<Supervisor>, id: &str, mut wake: tokio::sync::mpsc::Recei
                 sup.settle_waiting(id, None).await;
                 // A turn ended and its cost is counted: every running agent past a cap now
                 // (by this one's spending too) is interrupted.
-                if lines.iter().any(|line| stream::is_result(line)) {
+                if spent_more {
                     sup.enforce_caps().await;
                 }
                 if refresh {

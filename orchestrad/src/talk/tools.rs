@@ -285,6 +285,12 @@ fn claim(talk: &Talk, caller: &Caller, args: &Value, take: bool) -> Result<Strin
             .peek(id, |a| a.state.is_active())
             .unwrap_or(false)
     };
+    // Who else works here, once for every path claimed.
+    let peers = if take {
+        peers(talk, caller)
+    } else {
+        Vec::new()
+    };
     let mut lines = Vec::new();
     let mut refused = false;
     for given in paths {
@@ -310,7 +316,7 @@ fn claim(talk: &Talk, caller: &Caller, args: &Value, take: bool) -> Result<Strin
             .claim(&me.repo, &path, &me.id, alive)
         {
             Ok(()) => {
-                let changed_by: Vec<String> = peers(talk, caller)
+                let changed_by: Vec<String> = peers
                     .iter()
                     .filter(|a| talk.supervisor.changed_paths(&a.id).contains(&path))
                     .map(|a| a.id.clone())
