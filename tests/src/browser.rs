@@ -213,3 +213,50 @@ pub fn trust_ca(home: &Path, ca_pem: &Path) -> Option<()> {
     ]);
     Some(())
 }
+
+/// The rendered text of everything matching `css`, one element per line ("" when nothing
+/// matches). An element the page replaced meanwhile reads as empty: callers wait with
+/// [`shows`] rather than read once.
+pub async fn text_of(client: &Client, css: &str) -> String {
+    let mut all = Vec::new();
+    for element in client
+        .find_all(fantoccini::Locator::Css(css))
+        .await
+        .unwrap_or_default()
+    {
+        all.push(element.text().await.unwrap_or_default());
+    }
+    all.join("\n")
+}
+
+/// Waits until the text of `css` contains `needle` and returns that text; on time out, saves
+/// the screenshot `failed-<css>` and fails.
+pub async fn shows(client: &Client, css: &str, needle: &str) -> String {
+    let deadline = std::time::Instant::now() + crate::DEADLINE;
+    loop {
+        let text = text_of(client, css).await;
+        if text.contains(needle) {
+            return text;
+        }
+        if std::time::Instant::now() > deadline {
+            let name: String = css
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+                .collect();
+            screenshot(client, &format!("failed-{name}")).await;
+            panic!("timed out waiting for {needle:?} in {css}: {text}");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// Clicks the first element matching `css`, failing the test when there is none.
+pub async fn click(client: &Client, css: &str) {
+    client
+        .find(fantoccini::Locator::Css(css))
+        .await
+        .unwrap_or_else(|err| panic!("no {css}: {err}"))
+        .click()
+        .await
+        .unwrap_or_else(|err| panic!("click {css}: {err}"));
+}

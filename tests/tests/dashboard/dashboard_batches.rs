@@ -7,47 +7,11 @@
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, Locator};
-use orchestra_tests::browser::{self, Browser};
+use orchestra_tests::browser::{self, Browser, click, shows};
 use orchestra_tests::{Gate, TestEnv, all_finished, wait_for_agents};
 
 async fn screenshot(client: &Client, name: &str) {
     browser::screenshot(client, &format!("batches-{name}")).await;
-}
-
-/// The text of everything matching `css`, joined.
-async fn text_of(client: &Client, css: &str) -> String {
-    let mut all = String::new();
-    for element in client.find_all(Locator::Css(css)).await.unwrap_or_default() {
-        all.push_str(&element.text().await.unwrap_or_default());
-        all.push('\n');
-    }
-    all
-}
-
-/// Waits until the text of `css` contains `needle`; returns that text.
-async fn shows(client: &Client, css: &str, needle: &str) -> String {
-    let deadline = Instant::now() + orchestra_tests::DEADLINE;
-    loop {
-        let text = text_of(client, css).await;
-        if text.contains(needle) {
-            return text;
-        }
-        if Instant::now() > deadline {
-            screenshot(client, "failed").await;
-            panic!("timed out waiting for {needle:?} in {css}: {text}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-async fn click(client: &Client, css: &str) {
-    client
-        .find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|err| panic!("no {css}: {err}"))
-        .click()
-        .await
-        .expect("click");
 }
 
 #[tokio::test(flavor = "multi_thread")]

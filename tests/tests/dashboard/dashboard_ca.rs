@@ -12,7 +12,8 @@ use orchestra_tests::TestEnv;
 use orchestra_tests::browser::{self, Browser, screenshot};
 use orchestra_tests::web::Dashboard;
 
-use crate::dashboard_phone::{click, eventually, js, text_of, trust_the_ca};
+use crate::dashboard_phone::{eventually, js, trust_the_ca};
+use orchestra_tests::browser::{click, text_of};
 
 /// The CA's name constraints hold in the browser: a certificate it signed for a name
 /// outside them (example.com, mapped to this machine) is refused, while the one it signed

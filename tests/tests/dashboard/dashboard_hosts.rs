@@ -307,42 +307,12 @@ fn another_hosts_question_thread_and_report_go_to_that_host() {
     );
 }
 
-/// The text of everything matching `css` in the page, joined.
-async fn text_of(client: &fantoccini::Client, css: &str) -> String {
-    let mut all = String::new();
-    for element in client
-        .find_all(fantoccini::Locator::Css(css))
-        .await
-        .unwrap_or_default()
-    {
-        all.push_str(&element.text().await.unwrap_or_default());
-        all.push('\n');
-    }
-    all
-}
-
-/// Waits until the text of `css` contains `needle`; returns that text.
-async fn shows(client: &fantoccini::Client, css: &str, needle: &str) -> String {
-    let deadline = Instant::now() + orchestra_tests::DEADLINE;
-    loop {
-        let text = text_of(client, css).await;
-        if text.contains(needle) {
-            return text;
-        }
-        if Instant::now() > deadline {
-            orchestra_tests::browser::screenshot(client, "hosts-failed").await;
-            panic!("timed out waiting for {needle:?} in {css}: {text}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 /// In a real phone-sized browser: the hosts strip, b's approval card with b's name, Allow
 /// on it running the tool on b, Logs on b's agent card showing b's transcript, and b
 /// shown unreachable once its daemon dies.
 #[tokio::test(flavor = "multi_thread")]
 async fn in_the_browser_another_hosts_card_names_it_and_allow_reaches_it() {
-    use orchestra_tests::browser::{self, Browser};
+    use orchestra_tests::browser::{self, Browser, shows, text_of};
     let Some(tools) = browser::chromium_and_driver() else {
         return;
     };

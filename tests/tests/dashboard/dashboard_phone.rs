@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, Locator};
-use orchestra_tests::browser::{self, Browser, screenshot};
+use orchestra_tests::browser::{self, Browser, click, screenshot, text_of};
 use orchestra_tests::web::{Dashboard, http};
 use orchestra_tests::{TestEnv, wait_for_agents};
 
@@ -72,29 +72,12 @@ pub(crate) async fn scrolls_sideways(client: &Client) -> Option<String> {
     wide.as_str().map(str::to_owned)
 }
 
-pub(crate) async fn text_of(client: &Client, css: &str) -> String {
-    match client.find(Locator::Css(css)).await {
-        Ok(node) => node.text().await.unwrap_or_default(),
-        Err(_) => String::new(),
-    }
-}
-
 pub(crate) async fn count(client: &Client, css: &str) -> usize {
     client
         .find_all(Locator::Css(css))
         .await
         .map(|n| n.len())
         .unwrap_or(0)
-}
-
-pub(crate) async fn click(client: &Client, css: &str) {
-    client
-        .find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|err| panic!("{css}: {err}"))
-        .click()
-        .await
-        .unwrap_or_else(|err| panic!("click {css}: {err}"));
 }
 
 /// Fetches the CA as a phone first does (plain HTTP, before it trusts anything), checks it

@@ -8,37 +8,12 @@
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, Locator};
-use orchestra_tests::browser::{self, Browser, screenshot};
+use orchestra_tests::browser::{self, Browser, screenshot, shows};
 use orchestra_tests::{TestEnv, wait_until};
 use serde_json::Value;
 
 /// Two model requests: fake-claude's Write call, then its answer.
 const TWO_REQUESTS: &str = "WRITE:out.txt then say so";
-
-async fn text_of(client: &Client, css: &str) -> String {
-    let mut all = String::new();
-    for element in client.find_all(Locator::Css(css)).await.unwrap_or_default() {
-        all.push_str(&element.text().await.unwrap_or_default());
-        all.push('\n');
-    }
-    all
-}
-
-/// Waits until the text of `css` contains `needle`.
-async fn shows(client: &Client, css: &str, needle: &str) -> String {
-    let deadline = Instant::now() + orchestra_tests::DEADLINE;
-    loop {
-        let text = text_of(client, css).await;
-        if text.contains(needle) {
-            return text;
-        }
-        if Instant::now() > deadline {
-            screenshot(client, "spend-failed").await;
-            panic!("timed out waiting for {needle:?} in {css}: {text}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 fn agent(env: &TestEnv, id: &str) -> Value {
     env.ctl_json(&["status", "--all"])
@@ -169,18 +144,28 @@ async fn the_spend_card_charts_two_weeks_and_budget_cards_raise_and_stop() {
     shows(client, "#spend-card", "This batch").await;
     shows(client, "#spend-card", "Today").await;
     shows(client, "#spend-card", "agent $0.0001").await;
-    let bars = client
-        .find_all(Locator::Css("#spend-card svg rect"))
-        .await
-        .expect("bars");
-    assert_eq!(bars.len(), 14, "two weeks of days");
-    let today = bars[13]
-        .attr("data-cost")
-        .await
-        .expect("attr")
-        .and_then(|c| c.parse::<f64>().ok())
-        .expect("today's cost");
-    assert!(today > 0.0, "today's bar shows what the agents spent");
+    // The card may redraw between two WebDriver calls (a found bar goes stale), so the
+    // bars are read in one script, again until today's is there.
+    let deadline = Instant::now() + orchestra_tests::DEADLINE;
+    loop {
+        let seen = client
+            .execute(
+                "return [...document.querySelectorAll('#spend-card svg rect')]\
+                 .map(r => parseFloat(r.getAttribute('data-cost')));",
+                vec![],
+            )
+            .await
+            .expect("read the bars");
+        let bars = seen.as_array().map(Vec::len).unwrap_or(0);
+        if bars == 14 && seen[13].as_f64().is_some_and(|c| c > 0.0) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "two weeks of bars, today's not empty: {seen}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     screenshot(client, "spend-02-card").await;
     let _ = browser.client.close().await;
 }

@@ -9,42 +9,11 @@
 
 use std::io::{BufRead as _, Write as _};
 use std::process::Stdio;
-use std::time::{Duration, Instant};
 
-use fantoccini::{Client, Locator};
-use orchestra_tests::browser::{self, Browser};
+use fantoccini::Locator;
+use orchestra_tests::browser::{self, Browser, click, shows};
 use orchestra_tests::{Gate, TestEnv, bin};
 use serde_json::{Value, json};
-
-/// Waits until `css` exists and its text contains `needle`; returns that text.
-async fn shows(client: &Client, css: &str, needle: &str) -> String {
-    let deadline = Instant::now() + orchestra_tests::DEADLINE;
-    loop {
-        let mut text = String::new();
-        for element in client.find_all(Locator::Css(css)).await.unwrap_or_default() {
-            text.push_str(&element.text().await.unwrap_or_default());
-            text.push('\n');
-        }
-        if text.contains(needle) {
-            return text;
-        }
-        if Instant::now() > deadline {
-            browser::screenshot(client, "talk-failed").await;
-            panic!("timed out waiting for {needle:?} in {css}: {text}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-async fn click(client: &Client, css: &str) {
-    client
-        .find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|err| panic!("no {css}: {err}"))
-        .click()
-        .await
-        .expect("click");
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_question_is_answered_by_a_choice_button_and_the_batch_thread_shows_messages() {
