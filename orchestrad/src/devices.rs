@@ -254,6 +254,20 @@ impl Devices {
         Ok(device)
     }
 
+    /// Who gives an answer, as approvals record it: the name of the paired device holding
+    /// `token` (a token no longer paired is refused), else the name the client gave itself,
+    /// else `cli`. Only the socket's own user reaches the API; a device must also prove it
+    /// is paired.
+    pub fn answerer(&self, token: &str, client: String) -> Result<String, DeviceError> {
+        if !token.is_empty() {
+            Ok(self.verify(token)?.name)
+        } else if !client.is_empty() {
+            Ok(client)
+        } else {
+            Ok("cli".to_owned())
+        }
+    }
+
     /// Every device, newest first.
     pub fn list(&self) -> Result<Vec<Device>, DeviceError> {
         let mut devices: Vec<Device> = self.table.all()?.into_iter().map(|(_, d)| d).collect();

@@ -9,7 +9,7 @@ use tokio::sync::broadcast::error::RecvError;
 use tonic::{Request, Response, Status};
 
 use super::streaming as stream;
-use crate::approvals::{Approval, ApprovalKind, ApprovalState, Decision};
+use crate::approvals::{Approval, ApprovalState, Decision};
 use crate::context::Context;
 
 /// Implements `orchestra.v1.Approvals`.
@@ -146,35 +146,12 @@ impl Approvals for ApprovalsService {
                 )));
             }
         };
-        // Only the socket's own user reaches this service; a device must also prove
-        // it is paired, and its name is recorded.
-        let decided_by = if !req.device_token.is_empty() {
-            self.ctx.devices.verify(&req.device_token)?.name
-        } else if !req.client.is_empty() {
-            req.client
-        } else {
-            "cli".to_owned()
-        };
-        // A budget's answer raises a cap and resumes (or stops) the agent; a tool's goes
-        // to the process. `raise_usd` means nothing for a tool call, so it is refused.
-        let kind = self.ctx.approvals.resolve(&req.id)?.kind;
-        let approval = if kind == ApprovalKind::Budget {
-            self.ctx
-                .supervisor
-                .decide_budget(&req.id, decision, req.raise_usd, &decided_by)
-                .await?
-        } else if req.raise_usd != 0.0 {
-            return Err(Status::invalid_argument(format!(
-                "--raise is only for budget approvals, and {} asks about a tool call: answer it \
-                 with `orchestractl approve {}` (without --raise) or `orchestractl deny {}`",
-                req.id, req.id, req.id
-            )));
-        } else {
-            self.ctx
-                .supervisor
-                .decide_approval(&req.id, decision, &decided_by)
-                .await?
-        };
+        let decided_by = self.ctx.devices.answerer(&req.device_token, req.client)?;
+        let approval = self
+            .ctx
+            .supervisor
+            .decide_approval(&req.id, decision, req.raise_usd, &decided_by)
+            .await?;
         Ok(Response::new(pb::DecideResponse {
             approval: Some(wire(&self.ctx, &approval)),
         }))

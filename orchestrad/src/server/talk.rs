@@ -172,17 +172,11 @@ impl Talk for TalkService {
         request: Request<pb::AnswerRequest>,
     ) -> Result<Response<pb::AnswerResponse>, Status> {
         let req = request.into_inner();
-        let answered_by = if !req.device_token.is_empty() {
-            self.ctx.devices.verify(&req.device_token)?.name
-        } else if !req.client.is_empty() {
-            req.client
-        } else {
-            "cli".to_owned()
-        };
+        let answered_by = self.ctx.devices.answerer(&req.device_token, req.client)?;
         let approval = self
             .ctx
             .supervisor
-            .decide_approval(&req.id, Decision::Answer(req.text), &answered_by)
+            .decide_approval(&req.id, Decision::Answer(req.text), 0.0, &answered_by)
             .await?;
         Ok(Response::new(pb::AnswerResponse {
             approval: Some(wire(&self.ctx, &approval)),

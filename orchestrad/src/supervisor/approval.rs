@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use super::Supervisor;
 use super::agent::AgentState;
-use crate::approvals::{Approval, ApprovalError, ApprovalState, Decision};
+use crate::approvals::{Approval, ApprovalError, ApprovalKind, ApprovalState, Decision};
 use crate::claude::stream_json::{self as stream, Control};
 use crate::time::now_ms;
 
@@ -26,15 +26,39 @@ impl Supervisor {
         &self.approvals
     }
 
-    /// Answers approval `id`; for an agent's approval the answer is sent to its process
-    /// at once and the agent goes back to `running` (unless it still asks something else).
+    /// Answers approval `id`, of any kind: the one way an answer comes in, from the CLI, the
+    /// page or a script. A tool call's or a question's answer is sent to the agent's process
+    /// at once and the agent goes back to `running` (unless it still asks something else); a
+    /// budget's raises its cap by `raise_usd` (0: by the cap again) and resumes, or stops the
+    /// agent (see [`Self::decide_budget`]). `raise_usd` is refused for any other kind.
     pub async fn decide_approval(
         self: &Arc<Self>,
         id: &str,
         decision: Decision,
+        raise_usd: f64,
         decided_by: &str,
     ) -> Result<Approval, ApprovalError> {
-        let approval = self.approvals.decide(id, decision, decided_by).await?;
+        let asked = self.approvals.resolve(id)?;
+        if asked.kind == ApprovalKind::Budget {
+            return self
+                .decide_budget(&asked, decision, raise_usd, decided_by)
+                .await;
+        }
+        if raise_usd != 0.0 {
+            let what = match asked.kind {
+                ApprovalKind::Question => "a question to you",
+                _ => "a tool call",
+            };
+            return Err(ApprovalError::Invalid(format!(
+                "--raise is only for budget approvals, and {} asks about {what}: answer it \
+                 without --raise (`orchestractl approve {}`, `deny {}` or `answer {} TEXT`)",
+                asked.id, asked.id, asked.id, asked.id
+            )));
+        }
+        let approval = self
+            .approvals
+            .decide(&asked.id, decision, decided_by)
+            .await?;
         self.deliver(&approval).await;
         Ok(approval)
     }

@@ -18,9 +18,9 @@ impl Supervisor {
     /// own amount again) and resumes the agent where it stopped, and the other agents
     /// paused at the same batch or day cap with it; denying stops the agent with
     /// `stop_reason: "budget"`.
-    pub async fn decide_budget(
+    pub(super) async fn decide_budget(
         self: &Arc<Self>,
-        id: &str,
+        asked: &Approval,
         decision: Decision,
         raise: f64,
         decided_by: &str,
@@ -28,14 +28,6 @@ impl Supervisor {
         if !raise.is_finite() || raise < 0.0 {
             return Err(ApprovalError::Invalid(format!(
                 "--raise must be a number of US dollars above 0, like 1.50; got {raise}"
-            )));
-        }
-        let asked = self.approvals.resolve(id)?;
-        if asked.kind != ApprovalKind::Budget {
-            return Err(ApprovalError::Invalid(format!(
-                "approval {} asks about a tool call, not a budget: --raise is only for budget \
-                 approvals; answer it with `orchestractl approve {}` or `deny {}`",
-                asked.id, asked.id, asked.id
             )));
         }
         let allow = !matches!(decision, Decision::Deny(_));
