@@ -64,37 +64,40 @@ fn no_ca() -> Response {
 }
 
 async fn ca_pem(State(state): State<Arc<AppState>>) -> Response {
-    match &state.ca {
-        Some(ca) => (
-            [
-                (header::CONTENT_TYPE, "application/x-x509-ca-cert"),
-                (
-                    header::CONTENT_DISPOSITION,
-                    "attachment; filename=\"claude-orchestra-ca.crt\"",
-                ),
-            ],
-            ca.pem.clone(),
-        )
-            .into_response(),
-        None => no_ca(),
-    }
+    ca_download(&state, "claude-orchestra-ca.crt", |ca| {
+        ca.pem.clone().into()
+    })
 }
 
 async fn ca_der(State(state): State<Arc<AppState>>) -> Response {
-    match &state.ca {
-        Some(ca) => (
-            [
-                (header::CONTENT_TYPE, "application/x-x509-ca-cert"),
-                (
-                    header::CONTENT_DISPOSITION,
-                    "attachment; filename=\"claude-orchestra-ca.cer\"",
-                ),
-            ],
-            ca.der.clone(),
-        )
-            .into_response(),
-        None => no_ca(),
-    }
+    ca_download(&state, "claude-orchestra-ca.cer", |ca| {
+        ca.der.clone().into()
+    })
+}
+
+/// The CA certificate as a download named `filename`, in the encoding `body` gives.
+fn ca_download(
+    state: &AppState,
+    filename: &str,
+    body: impl FnOnce(&CaPublic) -> axum::body::Body,
+) -> Response {
+    let Some(ca) = &state.ca else {
+        return no_ca();
+    };
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/x-x509-ca-cert".to_owned(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
+        ],
+        body(ca),
+    )
+        .into_response()
 }
 
 /// The pairing page's part about trust: the fingerprints to compare before anything is

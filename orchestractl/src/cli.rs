@@ -197,36 +197,33 @@ pub struct ApproveArgs {
 
 /// A cap in US dollars: a finite number, 0 or more.
 fn usd(text: &str) -> Result<f64, String> {
-    let value: f64 = text
-        .trim()
-        .parse()
-        .map_err(|_| format!("{text:?} is not a number of US dollars; give one like 2.50"))?;
-    if !value.is_finite() || value < 0.0 {
-        return Err(format!(
-            "{text:?} is not a cap: give a number of US dollars, 0 or more (0 for none), like 2.50"
-        ));
-    }
-    Ok(value)
+    dollars(text, "a cap", "0 or more (0 for none), like 2.50")
 }
 
 /// A raise in US dollars: a finite number above 0.
 fn raise_usd(text: &str) -> Result<f64, String> {
-    let value: f64 = text
-        .trim()
-        .parse()
-        .map_err(|_| format!("{text:?} is not a number of US dollars; give one like 1.50"))?;
-    if !value.is_finite() || value < 0.0 {
-        return Err(format!(
-            "{text:?} is not a raise: give a number of US dollars above 0, like 1.50"
-        ));
-    }
-    match value {
+    match dollars(text, "a raise", "above 0, like 1.50")? {
         0.0 => Err(
             "a raise of 0 lets nothing more be spent: give a number of US dollars above 0, like 1"
                 .to_owned(),
         ),
         value => Ok(value),
     }
+}
+
+/// A finite, non-negative number of US dollars; errors name `what` it was to be and the
+/// numbers `wanted`.
+fn dollars(text: &str, what: &str, wanted: &str) -> Result<f64, String> {
+    let value: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of US dollars; give one {wanted}"))?;
+    if !value.is_finite() || value < 0.0 {
+        return Err(format!(
+            "{text:?} is not {what}: give a number of US dollars {wanted}"
+        ));
+    }
+    Ok(value)
 }
 
 /// `orchestractl deny`

@@ -250,13 +250,23 @@ pub async fn shows(client: &Client, css: &str, needle: &str) -> String {
     }
 }
 
-/// Clicks the first element matching `css`, failing the test when there is none.
+/// Clicks the first element matching `css`. The page redraws cards as agents change, so an
+/// element that went stale between finding and clicking is found again; the test fails when
+/// none can be clicked before the deadline.
 pub async fn click(client: &Client, css: &str) {
-    client
-        .find(fantoccini::Locator::Css(css))
-        .await
-        .unwrap_or_else(|err| panic!("no {css}: {err}"))
-        .click()
-        .await
-        .unwrap_or_else(|err| panic!("click {css}: {err}"));
+    let deadline = std::time::Instant::now() + crate::DEADLINE;
+    loop {
+        let tried = match client.find(fantoccini::Locator::Css(css)).await {
+            Ok(element) => element.click().await.map(|_| ()),
+            Err(err) => Err(err),
+        };
+        match tried {
+            Ok(()) => return,
+            Err(err) if std::time::Instant::now() > deadline => {
+                screenshot(client, "failed-click").await;
+                panic!("cannot click {css}: {err}");
+            }
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+        }
+    }
 }

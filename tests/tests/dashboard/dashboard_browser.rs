@@ -11,7 +11,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, Locator};
-use orchestra_tests::browser::{self, Browser, Killed, screenshot};
+use orchestra_tests::browser::{self, Browser, Killed, click, screenshot};
 use orchestra_tests::{Gate, TestEnv, agent_by_task, bin, wait_for_agents};
 
 /// Hostile task text: it must show as text. Its gate opens once the card shows it running.
@@ -71,27 +71,22 @@ async fn card_state(client: &Client, task: &str) -> Option<String> {
     None
 }
 
-async fn card_button(client: &Client, task: &str, action: &str) -> fantoccini::elements::Element {
-    for card in client
-        .find_all(Locator::Css("#agent-list li.agent"))
+async fn card_button(client: &Client, task: &str, action: &str) -> String {
+    // One script finds the card: cards are redrawn as agents change, and an element found by
+    // one WebDriver call can be stale at the next.
+    let id = client
+        .execute(
+            "const card = [...document.querySelectorAll('#agent-list li.agent')]\
+             .find(c => c.querySelector('.task')?.textContent === arguments[0]);\
+             return card ? card.dataset.agentId : null;",
+            vec![serde_json::Value::from(task)],
+        )
         .await
-        .expect("cards")
-    {
-        let text = card
-            .find(Locator::Css(".task"))
-            .await
-            .expect("task")
-            .text()
-            .await
-            .expect("text");
-        if text == task {
-            return card
-                .find(Locator::Css(&format!("button[data-action={action}]")))
-                .await
-                .expect("button");
-        }
-    }
-    panic!("no card for {task:?}");
+        .expect("find the card");
+    let id = id
+        .as_str()
+        .unwrap_or_else(|| panic!("no card for {task:?}"));
+    format!("#agent-list li.agent[data-agent-id=\"{id}\"] button[data-action={action}]")
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -145,11 +140,7 @@ async fn cards_update_in_place_and_the_log_panel_survives_a_dashboard_restart() 
         )
         .await
         .expect("mark the card");
-    card_button(client, &task, "logs")
-        .await
-        .click()
-        .await
-        .expect("open the logs");
+    click(client, &card_button(client, &task, "logs").await).await;
     let kinds = || async {
         client
             .execute(
@@ -339,11 +330,7 @@ async fn drive(client: &Client, env: &TestEnv, port: u16) {
         card_state(client, &long_one).await.as_deref() == Some("running")
     })
     .await;
-    card_button(client, &long_one, "stop")
-        .await
-        .click()
-        .await
-        .expect("stop");
+    click(client, &card_button(client, &long_one, "stop").await).await;
     eventually(client, "the long one is stopped", || async {
         card_state(client, &long_one).await.as_deref() == Some("stopped")
     })
@@ -354,12 +341,11 @@ async fn drive(client: &Client, env: &TestEnv, port: u16) {
     // that pops up over the button (the stop's news) can take the tap, as it would a
     // thumb's: tap again until the panel opens.
     eventually(client, "the logs panel opens", || async {
-        if let Ok(button) = client
-            .find(Locator::Css("#panel.hidden"))
-            .await
-            .map(|_| card_button(client, &xss, "logs"))
-        {
-            let _ = button.await.click().await;
+        if client.find(Locator::Css("#panel.hidden")).await.is_ok() {
+            let button = card_button(client, &xss, "logs").await;
+            if let Ok(button) = client.find(Locator::Css(&button)).await {
+                let _ = button.click().await;
+            }
         }
         client.find(Locator::Css("#panel.hidden")).await.is_err()
     })

@@ -312,7 +312,7 @@ fn another_hosts_question_thread_and_report_go_to_that_host() {
 /// shown unreachable once its daemon dies.
 #[tokio::test(flavor = "multi_thread")]
 async fn in_the_browser_another_hosts_card_names_it_and_allow_reaches_it() {
-    use orchestra_tests::browser::{self, Browser, shows, text_of};
+    use orchestra_tests::browser::{self, Browser, click, shows, text_of};
     let Some(tools) = browser::chromium_and_driver() else {
         return;
     };
@@ -349,15 +349,11 @@ async fn in_the_browser_another_hosts_card_names_it_and_allow_reaches_it() {
     assert_eq!(badge.trim(), "b");
     shows(client, "#agent-list .host-badge", "b").await;
     browser::screenshot(client, "hosts-card").await;
-    client
-        .find(fantoccini::Locator::Css(
-            "#approval-list li.approval button[data-decision=allow]",
-        ))
-        .await
-        .expect("the Allow button")
-        .click()
-        .await
-        .expect("click");
+    click(
+        client,
+        "#approval-list li.approval button[data-decision=allow]",
+    )
+    .await;
     tokio::task::block_in_place(|| {
         let mut agents = Vec::new();
         wait_until("b's agent goes on and finishes", || {
@@ -375,15 +371,11 @@ async fn in_the_browser_another_hosts_card_names_it_and_allow_reaches_it() {
         );
     });
     // Logs on b's card: b's transcript, read through b's connection.
-    client
-        .find(fantoccini::Locator::Css(&format!(
-            "#agent-list li[data-agent-id=\"{b_agent}\"] button[data-action=logs]"
-        )))
-        .await
-        .expect("the Logs button of b's card")
-        .click()
-        .await
-        .expect("click");
+    click(
+        client,
+        &format!("#agent-list li[data-agent-id=\"{b_agent}\"] button[data-action=logs]"),
+    )
+    .await;
     shows(client, "#panel-body", "allowed-on-a-phone").await;
     assert_eq!(text_of(client, "#panel-error").await.trim(), "");
     tokio::task::block_in_place(|| {

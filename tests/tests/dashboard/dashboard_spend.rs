@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, Locator};
-use orchestra_tests::browser::{self, Browser, screenshot, shows};
+use orchestra_tests::browser::{self, Browser, click, screenshot, shows};
 use orchestra_tests::{TestEnv, wait_until};
 use serde_json::Value;
 
@@ -45,15 +45,11 @@ fn paused_agent(env: &TestEnv, repo: &str) -> String {
 }
 
 async fn budget_card_button(client: &Client, decision: &str) {
-    client
-        .find(Locator::Css(&format!(
-            "#approval-list li.approval .budget-body button[data-decision={decision}]"
-        )))
-        .await
-        .expect("the budget card's button")
-        .click()
-        .await
-        .expect("click");
+    click(
+        client,
+        &format!("#approval-list li.approval .budget-body button[data-decision={decision}]"),
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
