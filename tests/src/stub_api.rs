@@ -82,6 +82,27 @@ impl StubApi {
             ("CLAUDE_CODE_MAX_RETRIES", "1".to_owned()),
         ]
     }
+
+    /// Runs `orchestractl --json spawn --repo REPO ARGS...` with this stub's environment (the
+    /// CLI passes its environment on to the agents it starts) and returns the spawned agents;
+    /// a failed spawn fails the test with its error. Blocking: an async test calls it inside
+    /// `tokio::task::block_in_place`.
+    pub fn spawn(&self, env: &crate::TestEnv, repo: &std::path::Path, args: &[&str]) -> Value {
+        let out = env
+            .command(crate::bin("orchestractl"))
+            .envs(self.env())
+            .args(["--json", "spawn", "--repo"])
+            .arg(repo)
+            .args(args)
+            .output()
+            .expect("run orchestractl spawn");
+        assert!(
+            out.status.success(),
+            "spawn {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("spawn's JSON")
+    }
 }
 
 impl Drop for StubApi {

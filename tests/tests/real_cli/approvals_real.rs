@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use orchestra_tests::real_cli::real_claude;
 use orchestra_tests::stub_api::StubApi;
-use orchestra_tests::{TestEnv, all_finished, bin, wait_for_agents, wait_until};
+use orchestra_tests::{TestEnv, all_finished, wait_for_agents, wait_until};
 use serde_json::Value;
 
 /// A command that asks in every mode but bypass, and leaves a file behind.
@@ -35,23 +35,7 @@ async fn a_real_agent_asks_and_runs_the_tool_once_approved() {
     let env = TestEnv::new();
     env.write_config(&serde_json::json!({"claude_command": real, "heartbeat_interval": 1}));
     let repo = env.git_repo();
-    let mut cmd = env.command(bin("orchestractl"));
-    cmd.envs(stub.env()).args([
-        "--json",
-        "spawn",
-        "--repo",
-        repo.to_str().expect("p"),
-        &format!("TOOL_BASH:{COMMAND}"),
-    ]);
-    let out = tokio::task::spawn_blocking(move || cmd.output())
-        .await
-        .expect("join")
-        .expect("spawn");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    tokio::task::block_in_place(|| stub.spawn(&env, &repo, &[&format!("TOOL_BASH:{COMMAND}")]));
     let asked = tokio::task::block_in_place(|| one_pending(&env));
     assert_eq!(asked["tool_name"], "Bash");
     assert_eq!(asked["input"]["command"], COMMAND);

@@ -8,7 +8,7 @@
 
 use orchestra_tests::real_cli::real_claude;
 use orchestra_tests::stub_api::StubApi;
-use orchestra_tests::{TestEnv, bin, wait_until};
+use orchestra_tests::{TestEnv, wait_until};
 use serde_json::Value;
 
 fn agent(env: &TestEnv, id: &str) -> Value {
@@ -28,29 +28,20 @@ async fn a_real_agent_pauses_at_its_cap_and_a_raise_lets_it_finish() {
     let env = TestEnv::new();
     env.write_config(&serde_json::json!({"claude_command": real, "heartbeat_interval": 1}));
     let repo = env.git_repo();
-    let mut cmd = env.command(bin("orchestractl"));
     // Two model requests: the Bash call, then the answer after its result.
-    cmd.envs(stub.env()).args([
-        "--json",
-        "spawn",
-        "--repo",
-        repo.to_str().expect("p"),
-        "--allowed-tools",
-        "Bash",
-        "--max-budget-usd",
-        "0.0001",
-        "TOOL_BASH:echo hi > out.txt",
-    ]);
-    let out = tokio::task::spawn_blocking(move || cmd.output())
-        .await
-        .expect("join")
-        .expect("spawn");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let spawned: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let spawned = tokio::task::block_in_place(|| {
+        stub.spawn(
+            &env,
+            &repo,
+            &[
+                "--allowed-tools",
+                "Bash",
+                "--max-budget-usd",
+                "0.0001",
+                "TOOL_BASH:echo hi > out.txt",
+            ],
+        )
+    });
     let id = spawned[0]["id"].as_str().expect("id").to_owned();
     tokio::task::block_in_place(|| {
         wait_until("the agent is paused at its cap", || {

@@ -9,25 +9,8 @@
 use orchestra_tests::real_cli::real_claude;
 use orchestra_tests::stub_api::StubApi;
 use orchestra_tests::tools::require;
-use orchestra_tests::{Gate, TestEnv, all_finished, bin, wait_for_agents, wait_until};
-use serde_json::{Value, json};
-
-/// `orchestractl --json spawn --repo REPO ARGS...` with the stub's environment.
-fn spawn(env: &TestEnv, stub: &StubApi, repo: &str, args: &[&str]) -> Value {
-    let out = env
-        .command(bin("orchestractl"))
-        .envs(stub.env())
-        .args(["--json", "spawn", "--repo", repo])
-        .args(args)
-        .output()
-        .expect("orchestractl");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("json")
-}
+use orchestra_tests::{Gate, TestEnv, all_finished, wait_for_agents, wait_until};
+use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_sandboxed_agents_shell_writes_only_its_worktree_and_cannot_read_orchestras_folders() {
@@ -40,13 +23,12 @@ async fn a_sandboxed_agents_shell_writes_only_its_worktree_and_cannot_read_orche
     let env = TestEnv::new();
     env.write_config(&json!({"claude_command": real, "heartbeat_interval": 1}));
     let repo = env.git_repo();
-    let r = repo.to_str().expect("utf-8").to_owned();
     let outside = env.root.path().join("outside.txt");
     let hold = Gate::new(&env, "b-works");
     tokio::task::block_in_place(|| {
         // Another agent, at work: its secret (in its folder, and in its MCP bridge's
         // environment) is what a sandboxed command would steal.
-        let other = spawn(&env, &stub, &r, &[&hold.stub_prompt("task B waits")]);
+        let other = stub.spawn(&env, &repo, &[&hold.stub_prompt("task B waits")]);
         let other = other[0]["id"].as_str().expect("id").to_owned();
         wait_until("B's first request is held (its MCP bridge runs)", || {
             stub.requests()
@@ -85,10 +67,9 @@ async fn a_sandboxed_agents_shell_writes_only_its_worktree_and_cannot_read_orche
             "TOOL_CALL:Bash {}",
             json!({"command": command, "description": "try the walls"})
         );
-        let spawned = spawn(
+        let spawned = stub.spawn(
             &env,
-            &stub,
-            &r,
+            &repo,
             &["--sandbox", "--allowed-tools", "Bash", &task],
         );
         let id = spawned[0]["id"].as_str().expect("id").to_owned();

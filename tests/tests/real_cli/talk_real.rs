@@ -16,31 +16,16 @@ use orchestra_tests::bridge::{Bridge, tool_call};
 use orchestra_tests::gate::Gate;
 use orchestra_tests::real_cli::real_claude;
 use orchestra_tests::stub_api::StubApi;
-use orchestra_tests::{TestEnv, agent_by_task, all_finished, bin, wait_for_agents, wait_until};
+use orchestra_tests::{TestEnv, agent_by_task, all_finished, wait_for_agents, wait_until};
 use serde_json::{Value, json};
 
-/// Runs `orchestractl --json spawn --repo REPO TASKS...` with the stub's environment
-/// (the agents' environment is the caller's).
+/// Spawns `tasks` in `repo`, four at a time, with the stub's environment.
 async fn spawn(env: &TestEnv, stub: &StubApi, repo: &Path, tasks: &[&str]) {
-    let mut cmd = env.command(bin("orchestractl"));
-    cmd.envs(stub.env())
-        .args([
-            "--json",
-            "spawn",
-            "--repo",
-            repo.to_str().expect("utf-8 path"),
-        ])
-        .args(["--parallel", "4"])
-        .args(tasks);
-    let out = tokio::task::spawn_blocking(move || cmd.output())
-        .await
-        .expect("join")
-        .expect("spawn");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let args: Vec<&str> = ["--parallel", "4"]
+        .into_iter()
+        .chain(tasks.iter().copied())
+        .collect();
+    tokio::task::block_in_place(|| stub.spawn(env, repo, &args));
 }
 
 /// Whether some request the model got carries every one of `needles` in its messages.
@@ -360,19 +345,13 @@ async fn two_agents_editing_one_file_are_both_told_at_their_next_turn() {
             g.display()
         ),
     ];
-    let mut cmd = env.command(bin("orchestractl"));
-    cmd.envs(stub.env())
-        .args(["--json", "spawn", "--repo", repo.to_str().expect("p")])
-        .args(["--allowed-tools", "Bash", &tasks[0], &tasks[1]]);
-    let out = tokio::task::spawn_blocking(move || cmd.output())
-        .await
-        .expect("join")
-        .expect("spawn");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    tokio::task::block_in_place(|| {
+        stub.spawn(
+            &env,
+            &repo,
+            &["--allowed-tools", "Bash", &tasks[0], &tasks[1]],
+        )
+    });
     let told = tokio::task::block_in_place(|| {
         let mut told = Vec::new();
         wait_until("orchestra told both agents, and both have it", || {
@@ -442,20 +421,9 @@ async fn a_message_sent_while_a_tool_runs_joins_that_turn_and_the_agent_still_en
         "TOOL_CALL:Bash {}",
         json!({"command": command, "description": "wait for the gate"})
     );
-    let mut cmd = env.command(bin("orchestractl"));
-    cmd.envs(stub.env())
-        .args(["--json", "spawn", "--repo", repo.to_str().expect("p")])
-        .args(["--allowed-tools", "Bash", &task]);
-    let out = tokio::task::spawn_blocking(move || cmd.output())
-        .await
-        .expect("join")
-        .expect("spawn");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let spawned: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let spawned = tokio::task::block_in_place(|| {
+        stub.spawn(&env, &repo, &["--allowed-tools", "Bash", &task])
+    });
     let id = spawned[0]["id"].as_str().expect("id").to_owned();
     let agents = tokio::task::block_in_place(|| {
         wait_until("the agent's Bash call runs", || started.exists());
