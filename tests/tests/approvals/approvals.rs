@@ -710,7 +710,12 @@ fn a_hand_started_sessions_unanswered_request_expires_in_seconds() {
     env.ctl_json(&["hooks", "install"]);
     let started = std::time::Instant::now();
     let (project, session) = start_by_hand(&env, "touch late.txt");
-    let asked = wait_for_one_pending(&env);
+    // Any state: on a loaded machine the 3 s can be over before a look sees it pending.
+    let mut asked = Value::Null;
+    wait_until("the session's request is kept", || {
+        asked = env.ctl_json(&["approvals", "--all"])[0].clone();
+        !asked.is_null()
+    });
     assert_eq!(asked["agent_id"], "");
     let out = session.wait_with_output().expect("session ends");
     let took = started.elapsed();

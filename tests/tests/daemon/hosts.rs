@@ -197,9 +197,10 @@ fn a_dead_host_is_unreachable_at_once_and_the_others_still_answer() {
             .is_some_and(|e| e.contains("hosts check b")),
         "the error says what to try: {b_error}"
     );
-    // Bounded by the probe's timeout (the silent host), not by the dead one or by ssh's.
+    // Bounded by the probe's 5 s timeout (the silent host), not by the dead one or by ssh's
+    // (minutes); the margin is for a loaded machine.
     assert!(
-        started.elapsed() < Duration::from_secs(8),
+        started.elapsed() < Duration::from_secs(15),
         "{:?}",
         started.elapsed()
     );
@@ -218,7 +219,7 @@ fn a_dead_host_is_unreachable_at_once_and_the_others_still_answer() {
     );
     assert!(stderr.contains("host silent is unreachable"), "{stderr}");
     assert!(
-        started.elapsed() < Duration::from_secs(8),
+        started.elapsed() < Duration::from_secs(15),
         "{:?}",
         started.elapsed()
     );

@@ -46,11 +46,13 @@ async fn batch_view_marks_overlaps_previews_merges_and_reports() {
     browser::open_logged_in(client, &env, port).await;
 
     // While they run, both cards of the pair are marked on the agents tab...
-    let agents = shows(client, "#agent-list li.agent.overlap", "also changed by").await;
-    assert!(
-        agents.contains(&format!("also changed by {}: shared.txt", id(1))),
-        "{agents}"
-    );
+    // The two cards may be marked by separate events: wait for the line itself.
+    shows(
+        client,
+        "#agent-list li.agent.overlap",
+        &format!("also changed by {}: shared.txt", id(1)),
+    )
+    .await;
     let deadline = Instant::now() + orchestra_tests::DEADLINE;
     while client
         .find_all(Locator::Css("#agent-list li.agent.overlap"))
@@ -64,11 +66,12 @@ async fn batch_view_marks_overlaps_previews_merges_and_reports() {
     }
     // ... and in the batch view.
     click(client, "nav button[data-tab=batches]").await;
-    let batch = shows(client, "#batch-list li.batch", "overlap").await;
-    assert!(
-        batch.contains(&format!("also changed by {}: shared.txt", id(0))),
-        "{batch}"
-    );
+    shows(
+        client,
+        "#batch-list li.batch",
+        &format!("also changed by {}: shared.txt", id(0)),
+    )
+    .await;
     screenshot(client, "overlap").await;
 
     click(
@@ -95,16 +98,21 @@ async fn batch_view_marks_overlaps_previews_merges_and_reports() {
     assert!(merged.contains(&format!("left out: {}", id(1))), "{merged}");
     // The cards say what happened to each agent; wait for that before the next click, as
     // the new lines move the buttons (a click at the old place would miss).
-    let rows = shows(
-        client,
-        "#batch-list .batch-rows",
-        "left out of orchestra/integrate-",
-    )
-    .await;
-    assert!(
-        rows.matches("merged into orchestra/integrate-").count() == 2,
-        "{rows}"
-    );
+    // Each agent's merge status may come in its own event: wait for all three lines.
+    let deadline = Instant::now() + orchestra_tests::DEADLINE;
+    loop {
+        let rows = browser::text_of(client, "#batch-list .batch-rows").await;
+        if rows.contains("left out of orchestra/integrate-")
+            && rows.matches("merged into orchestra/integrate-").count() == 2
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "two merged, one left out: {rows}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     screenshot(client, "merged").await;
 
     click(client, "#batch-list li.batch button[data-action=report]").await;

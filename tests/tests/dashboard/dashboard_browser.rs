@@ -11,7 +11,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, Locator};
-use orchestra_tests::browser::{self, Browser, Killed, click, screenshot};
+use orchestra_tests::browser::{self, Browser, Killed, click, screenshot, shows};
 use orchestra_tests::{Gate, TestEnv, agent_by_task, bin, wait_for_agents};
 
 /// Hostile task text: it must show as text. Its gate opens once the card shows it running.
@@ -301,18 +301,17 @@ async fn drive(client: &Client, env: &TestEnv, port: u16) {
     );
     screenshot(client, "02-spawned").await;
     // Its close button takes it away (it would otherwise cover the cards' buttons for 12 s).
-    for close in client
-        .find_all(Locator::Css("#toasts .toast .toast-close"))
-        .await
-        .expect("close buttons")
-    {
-        close.click().await.expect("close the toast");
-    }
+    // One script taps them all (a toast can leave, or be put behind "+N more", between
+    // finding its button and tapping it), again until none is left.
     eventually(client, "the toasts are closed", || async {
         client
-            .find_all(Locator::Css("#toasts .toast"))
+            .execute(
+                "document.querySelectorAll('#toasts .toast .toast-close').forEach((b) => b.click()); \
+                 return document.querySelectorAll('#toasts .toast').length === 0;",
+                vec![],
+            )
             .await
-            .is_ok_and(|t| t.is_empty())
+            .is_ok_and(|closed| closed == serde_json::Value::Bool(true))
     })
     .await;
     // Shown as text: no image element was made, no alert fired.
@@ -391,26 +390,15 @@ async fn drive(client: &Client, env: &TestEnv, port: u16) {
         .expect("close");
 
     // The agent's session is listed; its transcript opens; resume works from there.
-    client
-        .find(Locator::Css("nav button[data-tab=sessions]"))
-        .await
-        .expect("tab")
-        .click()
-        .await
-        .expect("tab");
+    click(client, "nav button[data-tab=sessions]").await;
     let selector = format!("#session-list li[data-session-id=\"{session_id}\"]");
     eventually(client, "the session is listed", || async {
         client.find(Locator::Css(&selector)).await.is_ok()
     })
     .await;
     screenshot(client, "05-sessions").await;
-    client
-        .find(Locator::Css(&selector))
-        .await
-        .expect("session")
-        .click()
-        .await
-        .expect("open");
+    // The card is redrawn as the session's file and process change: found again if stale.
+    click(client, &selector).await;
     let transcript = panel_shows(client, "the transcript shows", "follow up from the phone").await;
     assert!(
         transcript.contains("<img src=x onerror=alert(1)>"),
@@ -521,16 +509,14 @@ async fn live_sessions_list_busy_first(client: &Client, env: &TestEnv) {
         states == ["busy", "idle"]
     })
     .await;
-    let badge = client
-        .find(Locator::Css(&format!(
-            "#session-list li[data-session-id=\"{IDLE}\"] .job-badge"
-        )))
-        .await
-        .expect("the job badge");
-    assert_eq!(
-        badge.html(true).await.expect("badge text"),
-        "bg 11111111 working"
-    );
+    // The job may reach the index in a later scan; its card is redrawn at each change.
+    let badge = shows(
+        client,
+        &format!("#session-list li[data-session-id=\"{IDLE}\"] .job-badge"),
+        "bg 11111111 working",
+    )
+    .await;
+    assert_eq!(badge, "bg 11111111 working");
     screenshot(client, "08-live-busy-first").await;
 }
 
@@ -557,33 +543,22 @@ async fn approve_from_the_phone(client: &Client, env: &TestEnv) {
             .is_ok()
     })
     .await;
-    let card = client
-        .find(Locator::Css("#approval-list li.approval"))
-        .await
-        .expect("card");
-    let shown = card
-        .find(Locator::Css(".tool-input"))
-        .await
-        .expect("input")
-        .text()
-        .await
-        .expect("text");
+    // Read through helpers that wait and find again: the card is redrawn on a resync.
+    let shown = shows(client, "#approval-list li.approval .tool-input", command).await;
     assert_eq!(shown, command, "the command shows as text");
-    assert!(
-        card.find_all(Locator::Css("b"))
-            .await
-            .expect("query")
-            .is_empty()
+    assert_eq!(
+        crate::dashboard_phone::count(client, "#approval-list li.approval b").await,
+        0,
+        "no element made from the command"
     );
     let title = client.title().await.expect("title");
     assert!(title.starts_with("(1) "), "{title}");
     screenshot(client, "08-needs-you").await;
-    card.find(Locator::Css("button[data-decision=allow]"))
-        .await
-        .expect("Allow")
-        .click()
-        .await
-        .expect("allow");
+    click(
+        client,
+        "#approval-list li.approval button[data-decision=allow]",
+    )
+    .await;
     let agents = tokio::task::block_in_place(|| {
         wait_for_agents(env, "the approved agent is done", |a| {
             a.iter().any(|x| {
