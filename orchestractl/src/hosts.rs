@@ -32,7 +32,19 @@ pub fn selected(ctx: &Ctx, arg: &HostsArg) -> anyhow::Result<Option<Vec<String>>
         }
         return Ok(None);
     }
-    let file = load()?;
+    let file = match load() {
+        Ok(file) => file,
+        // Asked for hosts: the file is needed. Otherwise it only says whether to merge by
+        // default (`default_hosts`), and a broken one must not stop a look at this machine.
+        Err(err) if arg.names.is_empty() => {
+            eprintln!(
+                "orchestractl: warning: {}; showing this machine only",
+                crate::describe(&err)
+            );
+            return Ok(None);
+        }
+        Err(err) => return Err(err),
+    };
     let spec = if arg.names.is_empty() {
         file.default_hosts.clone()
     } else {
@@ -152,4 +164,23 @@ pub fn show<T: Serialize>(
 /// The header a merged table puts above one host's part.
 pub fn heading(host: &str) -> String {
     format!("== {host} ==")
+}
+
+/// An approval id this machine's daemon does not know may wait on another host: with hosts
+/// added (and no `--host` given), the error says where to look and how to answer there.
+pub fn approval_elsewhere(ctx: &Ctx, status: tonic::Status, verb: &str) -> anyhow::Error {
+    if status.code() != tonic::Code::NotFound || ctx.host.is_some() {
+        return status.into();
+    }
+    let Some(first) = load()
+        .ok()
+        .and_then(|file| file.hosts.first().map(|h| h.name.clone()))
+    else {
+        return status.into();
+    };
+    anyhow::anyhow!(
+        "{}; if it waits on another machine, find it with `orchestractl approvals --hosts all` \
+         and answer there, as in `orchestractl --host {first} {verb} ID`",
+        status.message()
+    )
 }

@@ -18,7 +18,8 @@ pub async fn run(ctx: &Ctx, args: AnswerArgs) -> anyhow::Result<ExitCode> {
             device_token: String::new(),
             client: String::new(),
         })
-        .await?
+        .await
+        .map_err(|status| crate::hosts::approval_elsewhere(ctx, status, "answer"))?
         .into_inner()
         .approval
         .unwrap_or_default();

@@ -182,7 +182,22 @@ async fn merged(ctx: &Ctx, args: &ApprovalsArgs, names: &[String]) -> anyhow::Re
         return Ok(ExitCode::SUCCESS);
     }
     if queue.is_empty() {
-        println!("nothing waits for you on {}", names.join(", "));
+        // Only the hosts that answered can be said to have nothing waiting.
+        let answered: Vec<&str> = answers.iter().map(|(host, _)| host.as_str()).collect();
+        let missing: Vec<&str> = names
+            .iter()
+            .map(String::as_str)
+            .filter(|name| !answered.contains(name))
+            .collect();
+        if missing.is_empty() {
+            println!("nothing waits for you on {}", answered.join(", "));
+        } else {
+            println!(
+                "nothing waits for you on {}; not reached: {} (see the warnings above)",
+                answered.join(", "),
+                missing.join(", ")
+            );
+        }
         return Ok(ExitCode::SUCCESS);
     }
     let rows: Vec<Vec<String>> = queue

@@ -39,7 +39,15 @@ pub async fn decide(
             client: String::new(),
             raise_usd,
         })
-        .await?
+        .await
+        .map_err(|status| {
+            let verb = if decision == "deny" {
+                "deny"
+            } else {
+                "approve"
+            };
+            crate::hosts::approval_elsewhere(ctx, status, verb)
+        })?
         .into_inner()
         .approval
         .unwrap_or_default();

@@ -45,14 +45,20 @@ impl Supervisor {
                 .await;
         }
         if raise_usd != 0.0 {
-            let what = match asked.kind {
-                ApprovalKind::Question => "a question to you",
-                _ => "a tool call",
+            let id = &asked.id;
+            let (what, instead) = match asked.kind {
+                ApprovalKind::Question => (
+                    "a question to you",
+                    format!("`orchestractl answer {id} TEXT` or `orchestractl deny {id}`"),
+                ),
+                _ => (
+                    "a tool call",
+                    format!("`orchestractl approve {id}` or `orchestractl deny {id}`"),
+                ),
             };
             return Err(ApprovalError::Invalid(format!(
-                "--raise is only for budget approvals, and {} asks about {what}: answer it \
-                 without --raise (`orchestractl approve {}`, `deny {}` or `answer {} TEXT`)",
-                asked.id, asked.id, asked.id, asked.id
+                "--raise is only for budget approvals, and {id} asks about {what}: answer it \
+                 with {instead}"
             )));
         }
         let approval = self

@@ -25,6 +25,13 @@ impl Supervisor {
         raise: f64,
         decided_by: &str,
     ) -> Result<Approval, ApprovalError> {
+        if matches!(decision, Decision::Always) {
+            return Err(ApprovalError::Invalid(format!(
+                "--always is for tool calls, and {} asks about a budget: raise the cap with \
+                 `orchestractl approve {} --raise X`, or stop the agent with `orchestractl deny {}`",
+                asked.id, asked.id, asked.id
+            )));
+        }
         if !raise.is_finite() || raise < 0.0 {
             return Err(ApprovalError::Invalid(format!(
                 "--raise must be a number of US dollars above 0, like 1.50; got {raise}"
@@ -55,6 +62,9 @@ impl Supervisor {
                 })
                 .await,
             );
+            if approval.budget.scope == Scope::Batch.as_str() {
+                self.end_held_batch(&agent_id, &approval.id).await;
+            }
             self.schedule().await;
             return Ok(approval);
         }
@@ -120,6 +130,51 @@ impl Supervisor {
         self.go_on(&agent_id).await;
         self.schedule().await;
         Ok(approval)
+    }
+
+    /// After the batch cap was not raised (`denied`, asked by agent `asker`): the batch's
+    /// queued agents held back by that cap would wait for good (nothing else raises it), so
+    /// they end as `stopped` with `stop_reason: "budget"`, unless another of the batch's
+    /// budget approvals still asks (a raise there lets them start).
+    async fn end_held_batch(self: &Arc<Self>, asker: &str, denied: &str) {
+        let Some(batch) = self.peek(asker, |a| a.batch_id.clone()) else {
+            return;
+        };
+        if batch.is_empty() {
+            return;
+        }
+        let members: Vec<_> = self
+            .list()
+            .into_iter()
+            .filter(|a| a.batch_id == batch)
+            .collect();
+        let still_asks = self.approvals.list(false).into_iter().any(|a| {
+            a.kind == ApprovalKind::Budget
+                && a.budget.scope == Scope::Batch.as_str()
+                && members.iter().any(|m| m.id == a.agent_id)
+        });
+        if still_asks {
+            return;
+        }
+        for held in members
+            .iter()
+            .filter(|a| a.state == AgentState::Queued && self.held_back(a).is_some())
+        {
+            super::logged(
+                self.update(&held.id, |a| {
+                    if a.state != AgentState::Queued {
+                        return;
+                    }
+                    a.state = AgentState::Stopped;
+                    a.stop_reason = "budget".to_owned();
+                    a.ended_at_ms = now_ms();
+                    a.activity = format!(
+                        "not started: its batch's cap was not raised (approval {denied} denied)"
+                    );
+                })
+                .await,
+            );
+        }
     }
 
     /// Resumes agent `id`, paused at a cap, where it stopped; if it is still past a cap

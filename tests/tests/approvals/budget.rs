@@ -78,6 +78,10 @@ fn an_agent_at_its_cap_waits_and_a_raise_lets_it_finish() {
     assert!(table.contains("paused at the agent budget"), "{table}");
 
     let approval = asked["id"].as_str().expect("id");
+    // "From now on" means nothing for a cap: refused, and the approval still asks.
+    let err = ctl_err(&env, &["approve", approval, "--always"]);
+    assert!(err.contains("--always is for tool calls"), "{err}");
+    assert_eq!(budget_approval_of(&env, &id)["state"], "pending");
     let answer = env.ctl_json(&["approve", approval, "--raise", "1"]);
     assert_eq!(answer["state"], "allowed");
     assert_eq!(answer["kind"], "budget");
@@ -106,7 +110,7 @@ fn an_agent_at_its_cap_waits_and_a_raise_lets_it_finish() {
 }
 
 #[test]
-fn a_spent_batch_holds_its_queue_and_deny_stops_with_reason_budget() {
+fn a_spent_batch_holds_its_queue_and_deny_stops_it_and_the_held_agents_with_reason_budget() {
     let env = TestEnv::new();
     let repo = env.git_repo();
     let spawned = env.ctl_json(&[
@@ -143,10 +147,25 @@ fn a_spent_batch_holds_its_queue_and_deny_stops_with_reason_budget() {
     let stopped = agent(&env, &first);
     assert_eq!(stopped["stop_reason"], "budget");
     assert_eq!(stopped["budget_scope"], "");
-    // The batch is still spent: its queued agent does not start.
-    let queued = agent(&env, &second);
-    assert_eq!(queued["state"], "queued", "{queued:#}");
-    assert_eq!(queued["runs"], 0);
+    // The batch's cap was not raised and nothing else asks to: its queued agent, which
+    // would otherwise wait for good, ends the same way without having run.
+    wait_until("the held agent is stopped", || {
+        agent(&env, &second)["state"] == "stopped"
+    });
+    let held = agent(&env, &second);
+    assert_eq!(held["stop_reason"], "budget", "{held:#}");
+    assert_eq!(held["runs"], 0);
+    assert!(
+        held["activity"]
+            .as_str()
+            .is_some_and(|a| a.contains("cap was not raised")),
+        "{held:#}"
+    );
+    assert_eq!(
+        env.ctl_json(&["approvals"]).as_array().map(Vec::len),
+        Some(0),
+        "nothing is left asking"
+    );
 }
 
 #[test]

@@ -108,8 +108,16 @@ fn status_spawn_and_approve_across_two_daemons() {
         "{merged:#?}"
     );
 
-    // Answered from a, the agent on b goes on and the tool runs there.
+    // Answered from a, the agent on b goes on and the tool runs there. Without --host, a's
+    // own daemon does not know the id, and the error says where to look and how.
     let id = asked["id"].as_str().expect("id");
+    let out = a.ctl(&["approve", id]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("approvals --hosts all") && stderr.contains("--host b approve ID"),
+        "{stderr}"
+    );
     let answered = a.ctl_json(&["--host", "b", "approve", id]);
     assert_eq!(answered["state"], "allowed", "{answered:#}");
     let mut agents = Vec::new();
@@ -229,6 +237,28 @@ fn a_dead_host_is_unreachable_at_once_and_the_others_still_answer() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("host b is unreachable"), "{stderr}");
+
+    // An empty merged queue speaks only for the hosts that answered.
+    let said = a.ctl_ok(&["approvals", "--hosts", "all"]);
+    assert!(
+        said.contains("nothing waits for you on local;")
+            && said.contains("not reached:")
+            && said.contains(" b")
+            && said.contains("silent"),
+        "{said}"
+    );
+
+    // A broken hosts file stops what asks for hosts, not a look at this machine.
+    let file = a.config_home.join("claude-orchestra/hosts.json");
+    std::fs::write(&file, "{\"hosts\": [},").expect("break hosts.json");
+    let out = a.ctl(&["status", "--all"]);
+    assert!(out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("showing this machine only"), "{stderr}");
+    let out = a.ctl(&["status", "--hosts", "all"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cannot read the hosts file"), "{stderr}");
 }
 
 #[test]
