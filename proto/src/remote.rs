@@ -226,8 +226,14 @@ pub fn validate(host: &Host) -> Result<(), String> {
             "target {target:?} must look like [user@]host[:port] (no spaces, not starting with '-')"
         ));
     }
-    if split_port(target).1 == Some(0) {
-        return Err(format!("target {target:?} has port 0"));
+    if let Some((host_part, port)) = target.rsplit_once(':')
+        && !host_part.contains(':')
+        && !port.parse::<u16>().is_ok_and(|p| p > 0)
+    {
+        return Err(format!(
+            "target {target:?} has port {port:?}: give a port from 1 to 65535, as in \
+             user@box:2222, or none for ssh's own"
+        ));
     }
     if host.command.as_deref().is_some_and(|c| c.trim().is_empty()) {
         return Err("--command is empty".to_owned());
@@ -319,6 +325,11 @@ mod tests {
         assert!(validate(&host("all", "box")).is_err());
         assert!(validate(&host("-x", "box")).is_err());
         assert!(validate(&host("b", "box:0")).is_err());
+        for bad in ["me@box:99999", "me@box:abc", "box:"] {
+            let err = validate(&host("b", bad)).expect_err(bad);
+            assert!(err.contains("1 to 65535"), "{bad}: {err}");
+        }
+        assert!(validate(&host("b", "me@box:2222")).is_ok());
         assert!(validate(&host("b.lan_2", "me@box")).is_ok());
     }
 

@@ -25,7 +25,7 @@ pub struct HostState {
     target: String,
     /// The command that replaces ssh, if any.
     command: Option<String>,
-    /// `up`, `unreachable` or `version_mismatch`.
+    /// `up`, `unreachable`, `version_mismatch` or `same_daemon` (this machine's own).
     state: &'static str,
     /// The remote orchestrad's version (empty when it did not answer).
     version: String,
@@ -35,6 +35,9 @@ pub struct HostState {
     agents: Option<u64>,
     /// Why the host is not up, and what to try (empty when up).
     error: String,
+    /// Which daemon answered (pid, state dir, start time), to tell this machine's own.
+    #[serde(skip)]
+    identity: Option<(u32, String, i64)>,
 }
 
 /// Runs one `hosts` subcommand.
@@ -44,7 +47,8 @@ pub async fn run(ctx: &Ctx, cmd: HostsCommand) -> anyhow::Result<ExitCode> {
         HostsCommand::Add(args) => add(ctx, &path, args).await,
         HostsCommand::List => {
             let file = HostsFile::load(&path)?;
-            let states = probe_all(&file.hosts).await;
+            let mut states = probe_all(&file.hosts).await;
+            mark_this_machines_own(ctx, &mut states).await;
             ctx.answer(&states, || {
                 if states.is_empty() {
                     println!(
@@ -79,7 +83,8 @@ pub async fn run(ctx: &Ctx, cmd: HostsCommand) -> anyhow::Result<ExitCode> {
             if hosts.is_empty() {
                 bail!("no hosts to check; add one with `orchestractl hosts add NAME [user@]host`");
             }
-            let states = probe_all(&hosts).await;
+            let mut states = probe_all(&hosts).await;
+            mark_this_machines_own(ctx, &mut states).await;
             let code = if states.iter().all(|s| s.state == "up") {
                 ExitCode::SUCCESS
             } else {
@@ -125,7 +130,11 @@ async fn add(ctx: &Ctx, path: &std::path::Path, args: HostsAddArgs) -> anyhow::R
     let state = if args.no_check {
         None
     } else {
-        let state = probe(&host).await;
+        let mut state = probe(&host).await;
+        mark_this_machines_own(ctx, std::slice::from_mut(&mut state)).await;
+        if state.state == "same_daemon" {
+            bail!("{}\nnothing was saved", state.error);
+        }
         if state.state != "up" {
             let how = match &host.command {
                 Some(command) => format!("run `{command}` by hand to see why"),
@@ -165,6 +174,36 @@ async fn probe_all(hosts: &[Host]) -> Vec<HostState> {
     futures::future::join_all(hosts.iter().map(probe)).await
 }
 
+/// A host whose command reaches this machine's own daemon (as `env HOME=… orchestractl
+/// proxy` does while `XDG_RUNTIME_DIR` or `ORCHESTRA_SOCKET` still names this one's socket)
+/// would show every agent twice and answer approvals here: it is marked `same_daemon`, with
+/// what to change.
+async fn mark_this_machines_own(ctx: &Ctx, states: &mut [HostState]) {
+    if ctx.host.is_some() {
+        return;
+    }
+    let Ok(Some(client)) = ctx.try_connect().await else {
+        return;
+    };
+    let Ok(own) = client.daemon().status(StatusRequest {}).await else {
+        return;
+    };
+    let own = own.into_inner();
+    let own = (own.pid, own.state_dir, own.started_at_ms);
+    for state in states.iter_mut() {
+        if state.identity.as_ref() == Some(&own) {
+            state.state = "same_daemon";
+            state.error = format!(
+                "its command reaches this machine's own daemon (pid {}, state in {}), not \
+                 another one: for a second daemon here, clear what points at this one's socket, \
+                 as in `env -u XDG_RUNTIME_DIR -u ORCHESTRA_SOCKET HOME=/other/home orchestractl \
+                 proxy`",
+                own.0, own.1
+            );
+        }
+    }
+}
+
 /// Connects to `host` and times one `Status` round trip on the open connection.
 async fn probe(host: &Host) -> HostState {
     let mut state = HostState {
@@ -176,6 +215,7 @@ async fn probe(host: &Host) -> HostState {
         latency_ms: None,
         agents: None,
         error: String::new(),
+        identity: None,
     };
     let client = match Client::connect_host(host, PROBE_TIMEOUT).await {
         Ok(client) => client,
@@ -196,6 +236,7 @@ async fn probe(host: &Host) -> HostState {
             state.version = status.version;
             state.latency_ms = Some(started.elapsed().as_millis() as u64);
             state.agents = Some(status.agents_running + status.agents_queued);
+            state.identity = Some((status.pid, status.state_dir, status.started_at_ms));
         }
         Ok(Err(status)) => state.error = format!("it stopped answering: {}", status.message()),
         Err(_) => state.error = "it stopped answering".to_owned(),

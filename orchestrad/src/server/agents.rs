@@ -250,13 +250,7 @@ impl Agents for AgentsService {
         request: Request<pb::SendRequest>,
     ) -> Result<Response<pb::SendResponse>, Status> {
         let req = request.into_inner();
-        let text = req.message.clone();
         let (agent, resumed) = self.ctx.supervisor.send(&req.id, req.message).await?;
-        // The same thread as the agents' messages: `orchestractl messages` shows it.
-        self.ctx
-            .supervisor
-            .record_human_message(&agent, &text)
-            .await;
         Ok(Response::new(pb::SendResponse {
             agent: Some((&agent).into()),
             resumed,

@@ -96,7 +96,9 @@ impl Supervisor {
     }
 
     /// Sends a follow-up message: to the live process when it takes input, else as a new
-    /// run with `--resume`. Returns the record and whether a new run was started.
+    /// run with `--resume`; a queued agent gets it with its first run. The message goes in
+    /// the agent's thread (`orchestractl messages`), delivered once a process took it.
+    /// Returns the record and whether a new run was started.
     pub async fn send(
         self: &Arc<Self>,
         id: &str,
@@ -115,10 +117,12 @@ impl Supervisor {
             )));
         }
         if agent.state == AgentState::Queued {
-            let agent = self
-                .update(&agent.id, |a| a.pending_input.push(message))
-                .await?;
-            return Ok((agent, false));
+            // Waiting in the mailbox, it goes with the first run's input and counts as
+            // delivered only then (an agent stopped before it starts never got it).
+            self.record_human_message(&agent, &message, false).await;
+            // Started meanwhile: its process takes it now.
+            self.deliver_waiting(&agent.id).await;
+            return Ok((self.resolve(&agent.id)?, false));
         }
         if agent.state.is_active() {
             let dir = self.agent_dir(&agent.id);
@@ -126,6 +130,7 @@ impl Supervisor {
             let sent = super::blocking("sending to the agent", move || dir.send(&line)).await?;
             match sent {
                 Ok(()) => {
+                    self.record_human_message(&agent, &message, true).await;
                     let agent = self
                         .update(&agent.id, |a| {
                             a.activity = "received a follow-up message".to_owned();
@@ -163,6 +168,7 @@ impl Supervisor {
                 agent.cwd.display()
             )));
         }
+        self.record_human_message(&agent, &message, true).await;
         self.update(&agent.id, |a| {
             a.resume_session = a.session_id.clone();
             a.pending_input = vec![message];

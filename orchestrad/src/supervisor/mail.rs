@@ -146,19 +146,25 @@ impl Supervisor {
         }
     }
 
-    /// Records a person's `send` to `agent` in its thread. The text went to the agent
-    /// already (live, or with its resumed run), so it is recorded as delivered.
-    pub async fn record_human_message(&self, agent: &super::agent::AgentRecord, text: &str) {
+    /// Records a person's `send` to `agent` in its thread: `delivered` when the text went
+    /// to the agent already (live, or with its resumed run), else waiting for its first run.
+    pub(super) async fn record_human_message(
+        &self,
+        agent: &super::agent::AgentRecord,
+        text: &str,
+        delivered: bool,
+    ) {
         match self
             .mailbox
             .post("human", &agent.id, text, &agent.batch_id)
             .await
         {
-            Ok(message) => {
+            Ok(message) if delivered => {
                 if let Err(err) = self.mailbox.delivered(&message.id) {
                     tracing::warn!(%err, "cannot record a person's message as delivered");
                 }
             }
+            Ok(_) => {}
             Err(err) => tracing::warn!(agent = %agent.id, %err, "cannot record a person's message"),
         }
     }

@@ -198,3 +198,64 @@ fn a_claim_outlives_a_daemon_restart() {
     gate.open();
     wait_for_agents(&env, "done", |a| a.len() == 2 && all_finished(a));
 }
+
+/// `send` to a queued agent: the message waits in its thread, undelivered, and goes with
+/// the agent's first run; one sent to an agent stopped before it started stays undelivered.
+#[test]
+fn a_message_to_a_queued_agent_goes_with_its_first_run_and_is_delivered_only_then() {
+    let env = TestEnv::new();
+    let repo = env.git_repo();
+    let gate = Gate::new(&env, "slot");
+    let spawned = env.ctl_json(&[
+        "spawn",
+        "--repo",
+        repo.to_str().expect("p"),
+        "--parallel",
+        "1",
+        &gate.task("holds the slot"),
+        "waits its turn",
+        "never starts",
+    ]);
+    let id = |i: usize| spawned[i]["id"].as_str().expect("id").to_owned();
+    let (waiting, never) = (id(1), id(2));
+    wait_for_agents(&env, "the first holds the slot", |a| {
+        a.iter().any(|x| x["state"] == "running")
+    });
+    let sent = env.ctl_json(&["send", &waiting, "and mind the tests"]);
+    assert_eq!(sent["resumed"], false);
+    assert_eq!(sent["agent"]["state"], "queued", "{sent:#}");
+    env.ctl_json(&["send", &never, "you will not see this"]);
+    let thread = env.ctl_json(&["messages", &waiting]);
+    assert_eq!(thread[0]["text"], "and mind the tests");
+    assert!(
+        thread[0]["delivered_at"].is_null(),
+        "not delivered while queued: {thread:#}"
+    );
+    env.ctl_ok(&["stop", &never]);
+
+    gate.open();
+    let agents = wait_for_agents(&env, "the queued agent ran", |a| {
+        a.iter()
+            .all(|x| x["state"] == "done" || x["state"] == "stopped")
+            && a.iter()
+                .any(|x| x["id"] == waiting.as_str() && x["state"] == "done")
+    });
+    let ran = agents
+        .iter()
+        .find(|a| a["id"] == waiting.as_str())
+        .expect("it");
+    assert!(
+        ran["result"]
+            .as_str()
+            .is_some_and(|r| r.contains("and mind the tests")),
+        "the first run took the message: {ran:#}"
+    );
+    let thread = env.ctl_json(&["messages", &waiting]);
+    assert!(thread[0]["delivered_at"].as_i64().is_some(), "{thread:#}");
+    let thread = env.ctl_json(&["messages", &never]);
+    assert_eq!(thread[0]["text"], "you will not see this");
+    assert!(
+        thread[0]["delivered_at"].is_null(),
+        "it never ran: {thread:#}"
+    );
+}

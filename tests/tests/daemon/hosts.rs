@@ -290,6 +290,24 @@ fn hosts_add_refuses_what_it_cannot_use_and_saves_nothing() {
         assert!(stderr.contains(says), "{args:?}: {stderr}");
         assert!(!file.exists(), "{args:?} wrote the hosts file");
     }
+    // A command that reaches this machine's own daemon (a second HOME, but a socket still
+    // named by XDG_RUNTIME_DIR) is not another host: refused, with what to clear.
+    a.ctl_ok(&["daemon", "start"]);
+    let out = a.ctl(&[
+        "hosts",
+        "add",
+        "me",
+        "local",
+        "--command",
+        &proxy_command(&a, true),
+    ]);
+    assert!(!out.status.success(), "this daemon was added as a host");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("this machine's own daemon") && stderr.contains("-u XDG_RUNTIME_DIR"),
+        "{stderr}"
+    );
+    assert!(!file.exists(), "the refused host was saved");
     a.ctl_ok(&[
         "hosts",
         "add",
