@@ -52,7 +52,7 @@ export function render(event) {
     case "tool_result": return message(e.is_error ? "tool error" : "tool result", e.content, "tool_result", kind);
     case "permission_request": return message(`waiting for approval · ${e.tool_name}`, toolText(e.tool_name, e.input_json), "tool", kind, e.input_json);
     case "result": return message(e.is_error ? "failed" : "turn finished", `${e.text} (session so far $${(e.total_cost_usd || 0).toFixed(4)})`, "result", kind);
-    case "user_message": return message("you", e.text, "user", kind);
+    case "user_message": return message(e.from || "you", e.text, "user", kind);
     case "output": return message("output", e.text, "output", kind);
     default: return null;
   }

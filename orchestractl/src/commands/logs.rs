@@ -74,7 +74,10 @@ fn readable(event: &TranscriptEvent) -> Option<String> {
             r.total_cost_usd,
             output::truncate(&r.text, 300)
         ),
-        Event::UserMessage(m) => format!("» you: {}", m.text),
+        Event::UserMessage(m) => {
+            let from = if m.from.is_empty() { "you" } else { &m.from };
+            format!("» {from}: {}", m.text)
+        }
         Event::Output(o) => o.text.clone(),
     })
 }

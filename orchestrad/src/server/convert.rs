@@ -586,7 +586,10 @@ pub fn transcript_event(event: &crate::claude::stream_json::Event) -> Option<pb:
             num_turns: *num_turns,
             usage: Some(usage.into()),
         }),
-        Event::UserMessage(text) => te::Event::UserMessage(te::UserMessage { text: cut(text) }),
+        Event::UserMessage(text) => te::Event::UserMessage(te::UserMessage {
+            text: cut(text),
+            from: crate::supervisor::mail::sender_of(text).unwrap_or_default(),
+        }),
         Event::Output(text) => te::Event::Output(te::Output { text: cut(text) }),
     };
     Some(pb::TranscriptEvent { event: Some(event) })

@@ -44,6 +44,23 @@ pub fn render(message: &Message, sender_branch: &str) -> String {
     }
 }
 
+/// Who sent a user message an agent got, read back from what [`render`] wrote: an agent's
+/// id, `orchestra` or `session`; `None` for the person's own words.
+pub fn sender_of(text: &str) -> Option<String> {
+    if text.starts_with("[orchestra] ") {
+        return Some("orchestra".to_owned());
+    }
+    if text.starts_with("[message from a Claude Code session of the user, via orchestra]") {
+        return Some("session".to_owned());
+    }
+    let rest = text.strip_prefix("[message from agent ")?;
+    let id: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    (!id.is_empty()).then_some(id)
+}
+
 impl Supervisor {
     /// The messages between agents.
     pub fn mailbox(&self) -> &Arc<Mailbox> {
@@ -236,3 +253,26 @@ impl Supervisor {
 
 /// The file in an agent's directory that holds its MCP secret.
 const MCP_TOKEN_FILE: &str = "mcp-token";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sender_is_read_back_from_every_rendering() {
+        let from = |who: &str, branch: &str| {
+            let message = Message {
+                from: who.to_owned(),
+                text: "hello\nthere".to_owned(),
+                ..Message::default()
+            };
+            sender_of(&render(&message, branch))
+        };
+        assert_eq!(from("3bb266f9", "task-x").as_deref(), Some("3bb266f9"));
+        assert_eq!(from("3bb266f9", "").as_deref(), Some("3bb266f9"));
+        assert_eq!(from("orchestra", "").as_deref(), Some("orchestra"));
+        assert_eq!(from("session", "").as_deref(), Some("session"));
+        assert_eq!(from("human", ""), None);
+        assert_eq!(sender_of("[message from agent ] odd"), None);
+    }
+}

@@ -94,6 +94,12 @@ fn watch_follows_a_message_from_sent_to_delivered() {
     );
     gate.open();
     wait_for_agents(&env, "done", all_finished);
+    // The agent's log names who spoke: the session, not "you".
+    let logs = env.ctl_ok(&["logs", &agent]);
+    assert!(
+        logs.contains("» session: [message from a Claude Code session"),
+        "{logs}"
+    );
 }
 
 #[test]
@@ -252,6 +258,8 @@ fn a_message_to_a_queued_agent_goes_with_its_first_run_and_is_delivered_only_the
     );
     let thread = env.ctl_json(&["messages", &waiting]);
     assert!(thread[0]["delivered_at"].as_i64().is_some(), "{thread:#}");
+    let logs = env.ctl_ok(&["logs", &waiting]);
+    assert!(logs.contains("» you: and mind the tests"), "{logs}");
     let thread = env.ctl_json(&["messages", &never]);
     assert_eq!(thread[0]["text"], "you will not see this");
     assert!(
