@@ -228,7 +228,31 @@ impl Config {
                 )
             })
             .collect();
-        let mut config: Config = serde_json::from_str(text).map_err(parse_error)?;
+        let mut config: Config = serde_json::from_str(text).map_err(|err| {
+            // serde names the wrong type, not the key: find the key whose value alone
+            // does not parse, and put it in front.
+            let culprit = object.iter().find(|(key, value)| {
+                let alone = serde_json::Map::from_iter([((*key).clone(), (*value).clone())]);
+                serde_json::from_value::<Config>(serde_json::Value::Object(alone)).is_err()
+            });
+            match (parse_error(err), culprit) {
+                (
+                    ConfigError::Parse {
+                        path,
+                        line,
+                        column,
+                        message,
+                    },
+                    Some((key, _)),
+                ) => ConfigError::Parse {
+                    path,
+                    line,
+                    column,
+                    message: format!("{key}: {message}"),
+                },
+                (error, _) => error,
+            }
+        })?;
         config.expand_home();
         config.validate(path)?;
         warnings.extend(crate::allowlist::warnings(&config.bypass_permissions));
@@ -465,6 +489,21 @@ mod tests {
         let err = Config::parse(Path::new("c.json"), "{\"default_parallel\": \"many\"}")
             .expect_err("must fail");
         assert!(matches!(err, ConfigError::Parse { line: 1, .. }), "{err}");
+        // The key is named, not only the type serde expected.
+        for (text, key) in [
+            (
+                "{\"default_parallel\": 2,\n \"daily_max_budget_usd\": \"abc\"}",
+                "daily_max_budget_usd",
+            ),
+            ("{\"dashboard_port\": 70000}", "dashboard_port"),
+            ("{\"approval_timeout_s\": -5}", "approval_timeout_s"),
+        ] {
+            let err = Config::parse(Path::new("c.json"), text).expect_err(text);
+            assert!(
+                err.to_string().contains(&format!("{key}: invalid")),
+                "{text}: {err}"
+            );
+        }
         let loaded = Config::parse(
             Path::new("c.json"),
             "{\"paralel\": 2, \"dashboard_port\": 9000}",
