@@ -511,8 +511,8 @@ pub struct SpawnArgs {
     /// Repository to work on [default: the current directory]
     #[arg(long, value_name = "PATH")]
     pub repo: Option<PathBuf>,
-    /// How many of these run at once [default: default_parallel from the config]
-    #[arg(long, value_name = "N")]
+    /// How many of these run at once, 1 or more [default: default_parallel from the config]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..), allow_negative_numbers = true)]
     pub parallel: Option<u32>,
     /// Run in the repository itself instead of a worktree per agent
     #[arg(long)]

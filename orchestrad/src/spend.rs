@@ -72,7 +72,10 @@ pub fn since_day(text: &str, now_ms: i64) -> Result<Option<String>, String> {
     };
     let n: f64 = number.parse().map_err(|_| bad())?;
     if !(0.0..=36_500.0).contains(&n) {
-        return Err(bad());
+        return Err(format!(
+            "--since {text:?} reaches back too far: give at most 36500d (a hundred years), or a \
+             date like 2026-11-03"
+        ));
     }
     Ok(Some(local_day(now_ms - (n * unit_ms) as i64)))
 }

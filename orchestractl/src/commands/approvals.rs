@@ -84,13 +84,19 @@ pub async fn run(ctx: &Ctx, args: ApprovalsArgs) -> anyhow::Result<ExitCode> {
             );
         } else {
             print_table(&approvals);
-            if approvals
-                .iter()
-                .any(|a| a.state == "pending" && a.kind != "question")
-            {
+            let pending = |kind: &str| {
+                approvals
+                    .iter()
+                    .any(|a| a.state == "pending" && a.kind == kind)
+            };
+            if pending("tool") {
                 println!(
-                    "\nanswer with `orchestractl approve ID [--always]` or `orchestractl deny ID [--message TEXT]`; \
-                     a budget: `orchestractl approve ID [--raise USD]` goes on, `deny ID` stops it"
+                    "\nanswer with `orchestractl approve ID [--always]` or `orchestractl deny ID [--message TEXT]`"
+                );
+            }
+            if pending("budget") {
+                println!(
+                    "\na budget: `orchestractl approve ID [--raise USD]` goes on, `orchestractl deny ID` stops it"
                 );
             }
             if let Some(q) = approvals

@@ -52,16 +52,27 @@ pub async fn decide(
         .approval
         .unwrap_or_default();
     ctx.answer(&super::approvals::to_json(&approval), || {
-        println!(
-            "{} {}: {}{}",
-            approval.state,
-            approval.id,
-            approval.summary,
-            if approval.always {
-                " (and from now on)"
+        let after = if approval.always {
+            " (and from now on)".to_owned()
+        } else if approval.kind == "budget" && approval.state == "allowed" {
+            // The summary tells the cap that was reached; say what it is now.
+            let by = if raise_usd > 0.0 {
+                raise_usd
             } else {
-                ""
-            }
+                approval.budget_usd
+            };
+            format!(
+                "\nthe {} cap is now {} (+{}); the agent goes on",
+                approval.budget_scope,
+                crate::output::usd_text(approval.budget_usd + by),
+                crate::output::usd_text(by)
+            )
+        } else {
+            String::new()
+        };
+        println!(
+            "{} {}: {}{after}",
+            approval.state, approval.id, approval.summary
         );
         Ok(())
     })

@@ -101,7 +101,8 @@ pub async fn run(ctx: &Ctx, cmd: HostsCommand) -> anyhow::Result<ExitCode> {
                             s.agents.unwrap_or(0)
                         );
                     } else {
-                        println!("{}: {}: {}", s.name, s.state, s.error);
+                        // Not "check it with hosts check": that is what ran.
+                        println!("{}: {}: {}", s.name, s.state, without_check_hint(s));
                     }
                 }
                 Ok(())
@@ -142,10 +143,9 @@ async fn add(ctx: &Ctx, path: &std::path::Path, args: HostsAddArgs) -> anyhow::R
             };
             // The error's own hint (`hosts check NAME`) is for a saved host; this one
             // is not saved.
-            let check = format!("; check it with `orchestractl hosts check {}`", host.name);
             bail!(
                 "{}\nnothing was saved: {how}, or add --no-check to save the host anyway",
-                state.error.trim_end_matches(check.as_str())
+                without_check_hint(&state)
             );
         }
         Some(state)
@@ -172,6 +172,13 @@ async fn add(ctx: &Ctx, path: &std::path::Path, args: HostsAddArgs) -> anyhow::R
 /// Every host's state, asked at once.
 async fn probe_all(hosts: &[Host]) -> Vec<HostState> {
     futures::future::join_all(hosts.iter().map(probe)).await
+}
+
+/// A host's error without its closing hint to run `hosts check` (for where that is what
+/// ran, or the host is not saved).
+fn without_check_hint(state: &HostState) -> &str {
+    let hint = format!("; check it with `orchestractl hosts check {}`", state.name);
+    state.error.trim_end_matches(hint.as_str())
 }
 
 /// A host whose command reaches this machine's own daemon (as `env HOME=… orchestractl

@@ -313,7 +313,7 @@ fn claude_args(agent: &AgentRecord, files: &RunFiles, budget: Option<f64>) -> Ve
     if let Some(budget) = budget {
         // The CLI refuses 0 ("must be a number greater than 0"); a run is never started
         // with nothing left, so this only guards against rounding.
-        flag("--max-budget-usd", &budget.max(1e-9).to_string());
+        flag("--max-budget-usd", &cli_dollars(budget));
     }
     // A hidden flag of Claude Code's (`help-2.1.330.txt`), the file twin of
     // `--append-system-prompt`.
@@ -524,9 +524,28 @@ fn prepare_and_launch(sup: &Supervisor, agent: &AgentRecord) -> Result<(u32, Vec
     }
 }
 
+/// A budget for Claude Code's `--max-budget-usd`: rounded up to a millionth of a dollar, as
+/// the model is told it (`19.568`, not `19.567999999999998`), and never 0, which the CLI
+/// refuses ("must be a number greater than 0").
+fn cli_dollars(budget: f64) -> String {
+    // The factor keeps float noise (0.0001 * 1e6 = 100.00000000000001) from rounding up.
+    let micros = (budget.max(1e-6) * 1e6 * (1.0 - 1e-12)).ceil();
+    let text = format!("{:.6}", micros / 1e6);
+    text.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn budgets_go_to_the_cli_as_short_dollars_never_below_nor_zero() {
+        assert_eq!(cli_dollars(19.567999999999998), "19.568");
+        assert_eq!(cli_dollars(0.0001), "0.0001");
+        assert_eq!(cli_dollars(1.0000001), "1.000001");
+        assert_eq!(cli_dollars(2.0), "2");
+        assert_eq!(cli_dollars(0.0), "0.000001");
+    }
 
     #[test]
     fn agents_get_our_mcp_config_and_a_repositorys_servers_only_when_allowed() {

@@ -294,7 +294,11 @@ fn a_paused_agent_and_its_budget_approval_survive_a_daemon_restart() {
 
     // The default raise is the cap's own amount again: $0.0002 is still below what was
     // spent, so it pauses again at once, asking anew, without a run.
-    env.ctl_json(&["approve", asked["id"].as_str().expect("id")]);
+    let said = env.ctl_ok(&["approve", asked["id"].as_str().expect("id")]);
+    assert!(
+        said.contains("the agent cap is now $0.0002 (+$0.0001)"),
+        "the new cap is told: {said}"
+    );
     let again = budget_approval_of(&env, &id);
     assert_ne!(again["id"], asked["id"]);
     assert_eq!(again["budget"]["budget_usd"].as_f64(), Some(0.0002));
