@@ -45,10 +45,28 @@ pub fn run(cli: Cli) -> ExitCode {
         }
     };
     let ctx = client::Ctx::from_cli(&cli);
-    if let Some(what) = ctx.host.as_ref().and(local_only(&cli.command)) {
+    if let (Some(name), Some(what)) = (ctx.host.as_ref(), local_only(&cli.command)) {
+        // Where to run it instead: over the host's own way in.
+        let there = match hosts::load().ok().and_then(|f| f.get(name).ok().cloned()) {
+            Some(host) => match &host.command {
+                Some(command) => match command.trim_end().strip_suffix("proxy") {
+                    // `... orchestractl proxy`: the same way in, running this instead.
+                    Some(way_in) => format!("there: `{way_in}{what}`"),
+                    None => format!("where the host's command `{command}` reaches"),
+                },
+                None => {
+                    // The ssh command the host is reached by, running this instead of proxy.
+                    let mut argv = host.argv();
+                    argv.pop();
+                    argv.push(what.to_owned());
+                    format!("there: `{}`", argv.join(" "))
+                }
+            },
+            None => format!("there (`ssh HOST orchestractl {what}`)"),
+        };
         eprintln!(
             "orchestractl: --host does not apply to `{what}`, which is about this machine: \
-             run it there (`ssh HOST orchestractl {what}`)"
+             run it {there}"
         );
         return ExitCode::from(2);
     }

@@ -238,6 +238,18 @@ fn a_dead_host_is_unreachable_at_once_and_the_others_still_answer() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("host b is unreachable"), "{stderr}");
 
+    // What --host cannot do (this machine's daemon) is shown as it runs there: the host's
+    // own way in, running that command instead of the proxy.
+    let out = a.ctl(&["--host", "b", "daemon", "restart"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let way_in = proxy_command(&b, false);
+    let there = format!(
+        "{}daemon restart`",
+        way_in.strip_suffix("proxy").expect("proxy")
+    );
+    assert!(stderr.contains(&there), "{stderr}");
+
     // An empty merged queue speaks only for the hosts that answered.
     let said = a.ctl_ok(&["approvals", "--hosts", "all"]);
     assert!(
