@@ -178,9 +178,10 @@ pub fn approval_elsewhere(ctx: &Ctx, status: tonic::Status, verb: &str) -> anyho
     else {
         return status.into();
     };
+    let args = if verb == "answer" { "ID TEXT" } else { "ID" };
     anyhow::anyhow!(
         "{}; if it waits on another machine, find it with `orchestractl approvals --hosts all` \
-         and answer there, as in `orchestractl --host {first} {verb} ID`",
+         and answer there, as in `orchestractl --host {first} {verb} {args}`",
         status.message()
     )
 }

@@ -230,10 +230,12 @@ impl Config {
             .collect();
         let mut config: Config = serde_json::from_str(text).map_err(|err| {
             // serde names the wrong type, not the key: find the key whose value alone
-            // does not parse, and put it in front.
+            // fails with the same words, and put it in front.
+            let said = strip_position(&err.to_string());
             let culprit = object.iter().find(|(key, value)| {
                 let alone = serde_json::Map::from_iter([((*key).clone(), (*value).clone())]);
-                serde_json::from_value::<Config>(serde_json::Value::Object(alone)).is_err()
+                serde_json::from_value::<Config>(serde_json::Value::Object(alone))
+                    .is_err_and(|e| strip_position(&e.to_string()) == said)
             });
             match (parse_error(err), culprit) {
                 (
@@ -497,6 +499,11 @@ mod tests {
             ),
             ("{\"dashboard_port\": 70000}", "dashboard_port"),
             ("{\"approval_timeout_s\": -5}", "approval_timeout_s"),
+            // Two wrong: the one serde met first (in the file's order) is named.
+            (
+                "{\"default_parallel\": \"x\", \"approval_timeout_s\": \"y\"}",
+                "default_parallel",
+            ),
         ] {
             let err = Config::parse(Path::new("c.json"), text).expect_err(text);
             assert!(

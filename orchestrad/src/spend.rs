@@ -71,7 +71,10 @@ pub fn since_day(text: &str, now_ms: i64) -> Result<Option<String>, String> {
         return Err(bad());
     };
     let n: f64 = number.parse().map_err(|_| bad())?;
-    if !(0.0..=36_500.0).contains(&n) {
+    if !n.is_finite() || n < 0.0 {
+        return Err(bad());
+    }
+    if n * unit_ms > 36_500.0 * 86_400_000.0 {
         return Err(format!(
             "--since {text:?} reaches back too far: give at most 36500d (a hundred years), or a \
              date like 2026-11-03"
@@ -288,8 +291,14 @@ mod tests {
         );
         assert!(since_day("24h", 2 * 86_400_000).expect("24h").is_some());
         for bad in ["yesterday", "-1d", "7w", "NaNh", "2026-13-01"] {
-            assert!(since_day(bad, 0).is_err(), "{bad}");
+            let err = since_day(bad, 0).expect_err(bad);
+            assert!(err.contains("neither a span"), "{bad}: {err}");
         }
+        // Too far is measured in days, whatever the unit: 40000h is under five years.
+        let now = 100 * 365 * 86_400_000;
+        assert!(since_day("40000h", now).expect("40000h").is_some());
+        let err = since_day("99999d", now).expect_err("99999d");
+        assert!(err.contains("too far"), "{err}");
     }
 
     #[test]

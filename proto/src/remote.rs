@@ -226,7 +226,23 @@ pub fn validate(host: &Host) -> Result<(), String> {
             "target {target:?} must look like [user@]host[:port] (no spaces, not starting with '-')"
         ));
     }
-    if let Some((host_part, port)) = target.rsplit_once(':')
+    if split_port(target).1 == Some(0) {
+        return Err(format!("target {target:?} has port 0"));
+    }
+    if host.command.as_deref().is_some_and(|c| c.trim().is_empty()) {
+        return Err("--command is empty".to_owned());
+    }
+    Ok(())
+}
+
+/// [`validate`], and for a host being added that ssh reaches (no `command`, which makes
+/// the target only a label), a port that is one: `box:99999` or `box:abc` would go to ssh
+/// as a host name. Not checked on load, so a file saved before stays readable.
+pub fn validate_new(host: &Host) -> Result<(), String> {
+    validate(host)?;
+    let target = &host.target;
+    if host.command.is_none()
+        && let Some((host_part, port)) = target.rsplit_once(':')
         && !host_part.contains(':')
         && !port.parse::<u16>().is_ok_and(|p| p > 0)
     {
@@ -234,9 +250,6 @@ pub fn validate(host: &Host) -> Result<(), String> {
             "target {target:?} has port {port:?}: give a port from 1 to 65535, as in \
              user@box:2222, or none for ssh's own"
         ));
-    }
-    if host.command.as_deref().is_some_and(|c| c.trim().is_empty()) {
-        return Err("--command is empty".to_owned());
     }
     Ok(())
 }
@@ -326,10 +339,18 @@ mod tests {
         assert!(validate(&host("-x", "box")).is_err());
         assert!(validate(&host("b", "box:0")).is_err());
         for bad in ["me@box:99999", "me@box:abc", "box:"] {
-            let err = validate(&host("b", bad)).expect_err(bad);
+            let err = validate_new(&host("b", bad)).expect_err(bad);
             assert!(err.contains("1 to 65535"), "{bad}: {err}");
+            // Read back from a file saved before, it still loads.
+            assert!(validate(&host("b", bad)).is_ok(), "{bad}");
         }
-        assert!(validate(&host("b", "me@box:2222")).is_ok());
+        assert!(validate_new(&host("b", "me@box:2222")).is_ok());
+        // With a command, the target is a label: any text without spaces will do.
+        let labelled = Host {
+            command: Some("kubectl exec -i pod -- orchestractl proxy".to_owned()),
+            ..host("pod", "k8s:orchestra-0")
+        };
+        assert!(validate_new(&labelled).is_ok());
         assert!(validate(&host("b.lan_2", "me@box")).is_ok());
     }
 

@@ -62,7 +62,8 @@ pub async fn decide(
                 approval.budget_usd
             };
             format!(
-                "\nthe {} cap is now {} (+{}); the agent goes on",
+                "\nthe {} cap is now {} (+{}); the agent goes on unless that is still below what \
+                 was spent (then it asks again)",
                 approval.budget_scope,
                 crate::output::usd_text(approval.budget_usd + by),
                 crate::output::usd_text(by)

@@ -119,7 +119,7 @@ async fn add(ctx: &Ctx, path: &std::path::Path, args: HostsAddArgs) -> anyhow::R
         target: args.target,
         command: args.command,
     };
-    remote::validate(&host).map_err(anyhow::Error::msg)?;
+    remote::validate_new(&host).map_err(anyhow::Error::msg)?;
     let mut file = HostsFile::load(path)?;
     if file.get(&host.name).is_ok() {
         bail!(

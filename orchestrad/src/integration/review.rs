@@ -96,7 +96,8 @@ impl Integration {
             ));
         }
         message.push_str("\nMake the changes, then commit.");
-        self.sup.send(&id, message).await?;
+        // The reviewer's words: recorded as the person's.
+        self.sup.send(&id, message, "human").await?;
         self.sup
             .update(&id, |a| {
                 for comment in &mut a.review.comments {

@@ -585,7 +585,7 @@ impl Integration {
             )
         };
         let runs_before = agent.runs;
-        self.sup.send(agent_id, message).await?;
+        self.sup.send(agent_id, message, "orchestra").await?;
         Ok(Round {
             round: run.last_round() + 1,
             culprit_agent_id: agent_id.to_owned(),

@@ -250,7 +250,11 @@ impl Agents for AgentsService {
         request: Request<pb::SendRequest>,
     ) -> Result<Response<pb::SendResponse>, Status> {
         let req = request.into_inner();
-        let (agent, resumed) = self.ctx.supervisor.send(&req.id, req.message).await?;
+        let (agent, resumed) = self
+            .ctx
+            .supervisor
+            .send(&req.id, req.message, "human")
+            .await?;
         Ok(Response::new(pb::SendResponse {
             agent: Some((&agent).into()),
             resumed,

@@ -40,6 +40,14 @@ impl Supervisor {
     ) -> Result<Approval, ApprovalError> {
         let asked = self.approvals.resolve(id)?;
         if asked.kind == ApprovalKind::Budget {
+            if matches!(decision, Decision::Answer(_)) {
+                return Err(ApprovalError::Invalid(format!(
+                    "{id} asks about a budget, not a question: raise the cap with \
+                     `orchestractl approve {id} --raise X`, or stop the agent with \
+                     `orchestractl deny {id}`",
+                    id = asked.id
+                )));
+            }
             return self
                 .decide_budget(&asked, decision, raise_usd, decided_by)
                 .await;

@@ -335,6 +335,7 @@ impl Supervisor {
         id: &str,
     ) -> Result<AgentRecord, SupervisorError> {
         self.cancel_approvals(id, "the agent was stopped").await;
+        let at_batch_cap = self.peek(id, |a| a.budget_scope == Scope::Batch.as_str()) == Some(true);
         let agent = self
             .update(id, |a| {
                 a.state = AgentState::Stopped;
@@ -343,6 +344,10 @@ impl Supervisor {
                 a.activity = "stopped while paused at its budget".to_owned();
             })
             .await?;
+        if at_batch_cap {
+            self.end_held_batch(id, &format!("agent {id} was stopped at it"))
+                .await;
+        }
         self.schedule().await;
         Ok(agent)
     }

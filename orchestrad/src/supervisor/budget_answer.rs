@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use super::Supervisor;
-use super::agent::AgentState;
+use super::agent::{AgentRecord, AgentState};
 use super::budget::Scope;
 use crate::approvals::{Approval, ApprovalError, ApprovalKind, Decision};
 use crate::time::{local_day, now_ms};
@@ -63,7 +63,8 @@ impl Supervisor {
                 .await,
             );
             if approval.budget.scope == Scope::Batch.as_str() {
-                self.end_held_batch(&agent_id, &approval.id).await;
+                self.end_held_batch(&agent_id, &format!("approval {} denied", approval.id))
+                    .await;
             }
             self.schedule().await;
             return Ok(approval);
@@ -132,11 +133,12 @@ impl Supervisor {
         Ok(approval)
     }
 
-    /// After the batch cap was not raised (`denied`, asked by agent `asker`): the batch's
-    /// queued agents held back by that cap would wait for good (nothing else raises it), so
-    /// they end as `stopped` with `stop_reason: "budget"`, unless another of the batch's
-    /// budget approvals still asks (a raise there lets them start).
-    async fn end_held_batch(self: &Arc<Self>, asker: &str, denied: &str) {
+    /// After the batch cap was not raised (`why`: its approval denied, or the paused agent
+    /// `asker` stopped): the batch's queued agents held back by that cap would wait for good
+    /// (only a budget approval raises it), so they end as `stopped` with `stop_reason:
+    /// "budget"`, unless another member still asks or still runs (it will ask at its turn,
+    /// and a raise there lets them start).
+    pub(super) async fn end_held_batch(self: &Arc<Self>, asker: &str, why: &str) {
         let Some(batch) = self.peek(asker, |a| a.batch_id.clone()) else {
             return;
         };
@@ -153,12 +155,20 @@ impl Supervisor {
                 && a.budget.scope == Scope::Batch.as_str()
                 && members.iter().any(|m| m.id == a.agent_id)
         });
-        if still_asks {
+        let still_runs = members
+            .iter()
+            .any(|m| m.id != asker && m.state.is_active() && !Supervisor::paused_at_cap(m));
+        if still_asks || still_runs {
             return;
         }
+        let held_by_batch = |a: &AgentRecord| {
+            self.caps_of(a)
+                .iter()
+                .any(|c| c.scope == Scope::Batch && c.reached())
+        };
         for held in members
             .iter()
-            .filter(|a| a.state == AgentState::Queued && self.held_back(a).is_some())
+            .filter(|a| a.state == AgentState::Queued && held_by_batch(a))
         {
             super::logged(
                 self.update(&held.id, |a| {
@@ -168,9 +178,7 @@ impl Supervisor {
                     a.state = AgentState::Stopped;
                     a.stop_reason = "budget".to_owned();
                     a.ended_at_ms = now_ms();
-                    a.activity = format!(
-                        "not started: its batch's cap was not raised (approval {denied} denied)"
-                    );
+                    a.activity = format!("not started: its batch's cap was not raised ({why})");
                 })
                 .await,
             );

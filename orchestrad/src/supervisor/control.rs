@@ -97,12 +97,14 @@ impl Supervisor {
 
     /// Sends a follow-up message: to the live process when it takes input, else as a new
     /// run with `--resume`; a queued agent gets it with its first run. The message goes in
-    /// the agent's thread (`orchestractl messages`), delivered once a process took it.
-    /// Returns the record and whether a new run was started.
+    /// the agent's thread (`orchestractl messages`) from `from` (`human` for a person's
+    /// `send` or review, `orchestra` for the merge check's request), delivered once a process
+    /// took it. Returns the record and whether a new run was started.
     pub async fn send(
         self: &Arc<Self>,
         id: &str,
         message: String,
+        from: &str,
     ) -> Result<(AgentRecord, bool), SupervisorError> {
         if message.trim().is_empty() {
             return Err(SupervisorError::Invalid("the message is empty".to_owned()));
@@ -118,10 +120,12 @@ impl Supervisor {
         }
         if agent.state == AgentState::Queued {
             // Waiting in the mailbox, it goes with the first run's input and counts as
-            // delivered only then (an agent stopped before it starts never got it).
-            self.record_human_message(&agent, &message, false).await;
-            // Started meanwhile: its process takes it now.
-            self.deliver_waiting(&agent.id).await;
+            // delivered only then (an agent stopped before it starts never got it). Not
+            // sent live here: a start under way may have it in its input already, and the
+            // start hands over what came meanwhile once its process takes input.
+            self.record_sent(&agent, from, &message, false)
+                .await
+                .map_err(|err| SupervisorError::Precondition(err.to_string()))?;
             return Ok((self.resolve(&agent.id)?, false));
         }
         if agent.state.is_active() {
@@ -130,7 +134,7 @@ impl Supervisor {
             let sent = super::blocking("sending to the agent", move || dir.send(&line)).await?;
             match sent {
                 Ok(()) => {
-                    self.record_human_message(&agent, &message, true).await;
+                    self.record_delivered(&agent, from, &message).await;
                     let agent = self
                         .update(&agent.id, |a| {
                             a.activity = "received a follow-up message".to_owned();
@@ -168,7 +172,7 @@ impl Supervisor {
                 agent.cwd.display()
             )));
         }
-        self.record_human_message(&agent, &message, true).await;
+        self.record_delivered(&agent, from, &message).await;
         self.update(&agent.id, |a| {
             a.resume_session = a.session_id.clone();
             a.pending_input = vec![message];

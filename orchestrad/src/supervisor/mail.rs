@@ -163,26 +163,36 @@ impl Supervisor {
         }
     }
 
-    /// Records a person's `send` to `agent` in its thread: `delivered` when the text went
-    /// to the agent already (live, or with its resumed run), else waiting for its first run.
-    pub(super) async fn record_human_message(
+    /// Records `text`, sent by `from` to `agent` outside the mailbox's own delivery (`send`),
+    /// in the agent's thread: `delivered` when it went to the agent already (live, or with
+    /// its resumed run), else waiting for its first run.
+    pub(super) async fn record_sent(
         &self,
         agent: &super::agent::AgentRecord,
+        from: &str,
         text: &str,
         delivered: bool,
-    ) {
-        match self
+    ) -> Result<(), MailError> {
+        let message = self
             .mailbox
-            .post("human", &agent.id, text, &agent.batch_id)
-            .await
-        {
-            Ok(message) if delivered => {
-                if let Err(err) = self.mailbox.delivered(&message.id) {
-                    tracing::warn!(%err, "cannot record a person's message as delivered");
-                }
-            }
-            Ok(_) => {}
-            Err(err) => tracing::warn!(agent = %agent.id, %err, "cannot record a person's message"),
+            .post(from, &agent.id, text, &agent.batch_id)
+            .await?;
+        if delivered {
+            self.mailbox.delivered(&message.id)?;
+        }
+        Ok(())
+    }
+
+    /// [`Self::record_sent`] for text the agent has: a failure to record it loses nothing
+    /// the agent needs, so it is logged, not returned.
+    pub(super) async fn record_delivered(
+        &self,
+        agent: &super::agent::AgentRecord,
+        from: &str,
+        text: &str,
+    ) {
+        if let Err(err) = self.record_sent(agent, from, text, true).await {
+            tracing::warn!(agent = %agent.id, %err, "cannot record a sent message in its thread");
         }
     }
 

@@ -168,6 +168,40 @@ fn a_spent_batch_holds_its_queue_and_deny_stops_it_and_the_held_agents_with_reas
     );
 }
 
+/// Stopping the agent paused at its batch's cap (instead of denying) ends the batch's held
+/// queue the same way: nothing else would raise that cap.
+#[test]
+fn stopping_the_agent_paused_at_the_batch_cap_ends_its_held_queue() {
+    let env = TestEnv::new();
+    let repo = env.git_repo();
+    let spawned = env.ctl_json(&[
+        "spawn",
+        "--repo",
+        repo.to_str().expect("path"),
+        "--parallel",
+        "1",
+        "--batch-max-budget-usd",
+        "0.0001",
+        TWO_REQUESTS,
+        "say hello",
+    ]);
+    let first = spawned[0]["id"].as_str().expect("id").to_owned();
+    let second = spawned[1]["id"].as_str().expect("id").to_owned();
+    budget_approval_of(&env, &first);
+    env.ctl_ok(&["stop", &first]);
+    wait_until("the held agent is stopped", || {
+        agent(&env, &second)["state"] == "stopped"
+    });
+    let held = agent(&env, &second);
+    assert_eq!(held["stop_reason"], "budget", "{held:#}");
+    assert!(
+        held["activity"]
+            .as_str()
+            .is_some_and(|a| a.contains(&format!("agent {first} was stopped at it"))),
+        "{held:#}"
+    );
+}
+
 #[test]
 fn a_spent_day_holds_new_spawns_until_a_raise() {
     let env = TestEnv::new();

@@ -383,7 +383,8 @@ async fn dead_webhooks_delay_neither_agents_nor_other_channels() {
     // (an attempt there takes 5 s to time out).
     receiver.wait_for("/topic", "batch_done", |_| true).await;
     let took = finished.elapsed();
-    assert!(took < Duration::from_secs(5), "took {took:?}");
+    // Well under the 5 s a hanging attempt takes, less the lag of seeing the agents end.
+    assert!(took < Duration::from_secs(3), "took {took:?}");
 
     // Agents go on: a third spawn runs as fast while two channels are still failing.
     spawn(&env, &repo, &["third"]);
