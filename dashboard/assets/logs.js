@@ -13,6 +13,8 @@ export function openLogs(agent) {
   let closed = false;
   let shownUpTo = -1;
   let delay = 500;
+  /** Whether the panel shows an error of this log's socket (cleared when lines come again). */
+  let lostSaid = false;
   openPanel(`Logs · ${agent.task}`, {
     input: true, placeholder: "Follow-up message", submit: "Send",
     onSubmit: (text) => api("POST", onHost(`/api/agents/${encodeURIComponent(agent.id)}/send`, agent.host), { message: text }),
@@ -33,7 +35,9 @@ export function openLogs(agent) {
     socket.onmessage = (event) => {
       const parsed = JSON.parse(event.data);
       if (parsed.type === "end") { ended = true; return; }
-      if (parsed.type === "error") { $("panel-error").textContent = parsed.message; return; }
+      if (parsed.type === "error") { $("panel-error").textContent = parsed.message; lostSaid = true; return; }
+      // Back after a lost daemon: the log flows again, so its error goes.
+      if (lostSaid) { $("panel-error").textContent = ""; lostSaid = false; }
       // A reconnect replays the log from the start: skip what is already here.
       if (parsed.offset !== undefined && parsed.offset <= shownUpTo) return;
       if (parsed.offset !== undefined) shownUpTo = parsed.offset;

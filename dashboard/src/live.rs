@@ -24,8 +24,8 @@ use axum::routing::get;
 use orchestra_proto::Client;
 use orchestra_proto::bus::{Bus, Sequenced};
 use orchestra_proto::v1::{
-    ListAgentsRequest, ListApprovalsRequest, ListSessionsRequest, LogsRequest, WatchAgentsRequest,
-    WatchApprovalsRequest, WatchSessionsRequest,
+    GetAgentRequest, ListAgentsRequest, ListApprovalsRequest, ListSessionsRequest, LogsRequest,
+    WatchAgentsRequest, WatchApprovalsRequest, WatchSessionsRequest,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -496,6 +496,11 @@ async fn logs(
     })
 }
 
+/// Whether an agent in `state` is over: its log has ended for good.
+fn is_finished(state: &str) -> bool {
+    matches!(state, "done" | "failed" | "stopped" | "interrupted")
+}
+
 /// Streams an agent's output lines until it finishes or the page goes away.
 async fn serve_logs(
     mut socket: WebSocket,
@@ -505,7 +510,14 @@ async fn serve_logs(
     typed: bool,
     mut watchdog: Watchdog,
 ) {
-    let stream = match daemon.agents().logs(LogsRequest { id, follow: true }).await {
+    let stream = match daemon
+        .agents()
+        .logs(LogsRequest {
+            id: id.clone(),
+            follow: true,
+        })
+        .await
+    {
         Ok(stream) => stream.into_inner(),
         Err(status) => {
             let _ = socket
@@ -532,8 +544,26 @@ async fn serve_logs(
                         return;
                     }
                 }
-                _ => {
-                    let _ = socket.send(Message::text(json!({"type": "end"}).to_string())).await;
+                // The stream ends when the agent does, and also when the daemon goes away
+                // (a restart, say), which is not the log's end: then the page is told and,
+                // the socket closed, connects again and goes on where it was.
+                ended => {
+                    let lost = match ended {
+                        Some(Err(status)) => Some(status.message().to_owned()),
+                        _ => match daemon.agents().get(GetAgentRequest { id: id.clone() }).await {
+                            Ok(agent) if is_finished(&agent.get_ref().state) => None,
+                            Ok(_) => Some("the daemon ended the stream".to_owned()),
+                            Err(status) => Some(status.message().to_owned()),
+                        },
+                    };
+                    let frame = match lost {
+                        None => json!({"type": "end"}),
+                        Some(why) => json!({
+                            "type": "error",
+                            "message": format!("lost the daemon ({why}); reconnecting…"),
+                        }),
+                    };
+                    let _ = socket.send(Message::text(frame.to_string())).await;
                     return;
                 }
             },

@@ -109,7 +109,7 @@ async fn the_dashboard_works_in_a_phone_sized_browser() {
 /// through its events, and the log panel reconnects when its socket drops (the dashboard
 /// restarts on the same port) and then shows new lines, each once.
 #[tokio::test(flavor = "multi_thread")]
-async fn cards_update_in_place_and_the_log_panel_survives_a_dashboard_restart() {
+async fn cards_update_in_place_and_the_log_panel_survives_a_dashboard_and_a_daemon_restart() {
     let Some(tools) = browser::chromium_and_driver() else {
         return;
     };
@@ -168,6 +168,15 @@ async fn cards_update_in_place_and_the_log_panel_survives_a_dashboard_restart() 
         client.find(Locator::Css("#conn.live")).await.is_ok()
     })
     .await;
+    // Then the daemon restarts under the open panel (the agent lives on in its shim): the
+    // log's stream breaks, which is not the log's end, so the panel follows again.
+    env.ctl_ok(&["daemon", "restart"]);
+    eventually(
+        client,
+        "the page is live after the daemon's restart",
+        || async { client.find(Locator::Css("#conn.live")).await.is_ok() },
+    )
+    .await;
     gate.open();
     eventually(client, "the card says done", || async {
         card_state(client, &task).await.as_deref() == Some("done")
@@ -180,6 +189,11 @@ async fn cards_update_in_place_and_the_log_panel_survives_a_dashboard_restart() 
     )
     .await;
     screenshot(client, "05-logs-after-restart").await;
+    assert_eq!(
+        browser::text_of(client, "#panel-error").await.trim(),
+        "",
+        "the lost daemon's notice went once the log flowed again"
+    );
     let after = kinds().await;
     assert_eq!(
         after[..before.len()],
