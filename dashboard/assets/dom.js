@@ -23,8 +23,14 @@ export async function api(method, path, body) {
     body: body ? JSON.stringify(body) : undefined,
     credentials: "same-origin",
   });
-  const data = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(data.error || `${response.status} ${response.statusText}`);
+  const text = await response.text().catch(() => "");
+  let data = {};
+  try { data = text ? JSON.parse(text) : {}; } catch { data = {}; }
+  if (!response.ok) {
+    // A plain-text answer (the daemon is down, say) carries what to do: show it.
+    const said = data.error || (typeof text === "string" && !text.trimStart().startsWith("{") ? text.trim().slice(0, 300) : "");
+    throw new Error(said || `${response.status} ${response.statusText}`);
+  }
   return data;
 }
 

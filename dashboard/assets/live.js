@@ -13,7 +13,7 @@ export function connect(apply) {
   socket.onopen = () => { $("conn").textContent = "live"; $("conn").className = "conn live"; };
   socket.onmessage = (message) => {
     const event = JSON.parse(message.data);
-    if (event.type === "error") { $("conn").textContent = event.message; return; }
+    if (event.type === "error") { $("conn").textContent = event.message; $("conn").title = event.message; return; }
     if (event.type === "resync") { lastSeq = 0; socket.close(); return; }
     if (event.seq) lastSeq = event.seq;
     apply(event);
