@@ -111,8 +111,12 @@ export function budgetBody(approval, answer) {
   const scope = approval.budget_scope || "agent";
   box.appendChild(el("div", { class: "card-title",
     text: `Paused at the ${scope} cap: ${usd(approval.spent_usd)} spent of ${usd(approval.budget_usd)}` }));
-  const raise = el("input", { class: "budget-raise", attrs: { type: "number", min: "0.01", step: "0.01",
-    inputmode: "decimal", "aria-label": "raise by (USD)", value: String(approval.budget_usd || 1) } });
+  // The suggested raise takes the cap past what was spent, so Raise never pauses again at
+  // once (the cap's own amount, the CLI's default, can be less than an overshoot).
+  const suggested = Math.max(approval.budget_usd || 0, approval.spent_usd || 0) || 1;
+  const raise = el("input", { class: "budget-raise", attrs: { type: "number", min: "0", step: "any",
+    inputmode: "decimal", "aria-label": "raise by (USD)",
+    value: String(Math.ceil(suggested * 10000) / 10000) } });
   const error = el("p", { class: "error" });
   const buttons = el("div", { class: "card-actions approval-actions" });
   const decide = (decision) => async () => {

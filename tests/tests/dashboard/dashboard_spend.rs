@@ -84,6 +84,21 @@ async fn the_spend_card_charts_two_weeks_and_budget_cards_raise_and_stop() {
         .find(Locator::Css("#approval-list li.approval .budget-raise"))
         .await
         .expect("the raise field");
+    // The suggested raise takes the cap past what was spent (the cap's own $0.0001 again
+    // would pause it at once).
+    let suggested: f64 = raise
+        .prop("value")
+        .await
+        .expect("value")
+        .and_then(|v| v.parse().ok())
+        .expect("a number");
+    let spent = agent(&env, &first)["total_cost_usd"]
+        .as_f64()
+        .expect("spent");
+    assert!(
+        0.0001 + suggested > spent,
+        "raise {suggested}, spent {spent}"
+    );
     raise.clear().await.expect("clear");
     raise.send_keys("1").await.expect("type");
     budget_card_button(client, "allow").await;
