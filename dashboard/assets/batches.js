@@ -47,7 +47,12 @@ function createBatchCard(batchId) {
     try {
       if (what === "report") {
         const report = await api("GET", onHost(`/api/report?batch=${encodeURIComponent(batchId)}&repo=${encodeURIComponent(repo)}`, host));
-        result.replaceChildren(el("pre", { class: "report", text: report.markdown }));
+        const copy = el("button", { class: "small", text: "Copy", attrs: { type: "button", "data-action": "copy-report" },
+          onclick: () => navigator.clipboard?.writeText(report.markdown).then(() => { copy.textContent = "Copied"; }, () => { copy.textContent = "Copy failed: select the text"; }) });
+        const shown = el("pre", { class: "report", text: report.markdown });
+        result.replaceChildren(copy, shown);
+        // It opens below the batch's buttons, often under the fold of a phone: bring it up.
+        copy.scrollIntoView({ block: "start", behavior: "smooth" });
       } else if (what === "repair") {
         const last = batchCards.get(batchId).run || {};
         const answer = await api("POST", "/api/merge", { repo, host, batch_id: batchId, verify: (last.verify || {}).command || "", repair: 1 });

@@ -11,6 +11,10 @@ import { stateIcon } from "./icons.js";
 export function branchBadge(w) {
   const d = w.diff || {};
   if (d.uncommitted) return { text: "uncommitted changes", cls: "state-waiting", icon: "uncommitted" };
+  // A branch with no commits is "in HEAD" trivially: while its agent still works, that is
+  // not news of a merge.
+  const working = ["queued", "starting", "running", "waiting"].includes(w.agent_state);
+  if (!d.commits && working) return { text: "no commits yet", cls: "state-queued", icon: "ahead" };
   if (w.merged) return { text: "merged", cls: "state-done", icon: "merged" };
   if (d.commits) return { text: `ahead ${d.commits}`, cls: "state-running", icon: "ahead" };
   return null;

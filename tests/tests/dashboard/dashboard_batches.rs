@@ -120,6 +120,26 @@ async fn batch_view_marks_overlaps_previews_merges_and_reports() {
     for task in &tasks {
         assert!(report.contains(task.as_str()), "{report}");
     }
+    // It is brought into view (it opens under the batch's buttons, below a phone's fold),
+    // with a Copy button.
+    let deadline = Instant::now() + orchestra_tests::DEADLINE;
+    loop {
+        let seen = client
+            .execute(
+                "const r = document.querySelector('#batch-list pre.report').getBoundingClientRect();\
+                 const copy = document.querySelector('#batch-list button[data-action=copy-report]');\
+                 return !!copy && r.top >= 0 && r.top < window.innerHeight;",
+                vec![],
+            )
+            .await
+            .expect("where the report is");
+        if seen == serde_json::Value::Bool(true) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the report is not in view");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    screenshot(client, "report").await;
     let _ = browser.client.close().await;
 }
 

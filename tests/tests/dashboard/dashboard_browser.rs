@@ -132,6 +132,16 @@ async fn cards_update_in_place_and_the_log_panel_survives_a_dashboard_and_a_daem
         card_state(client, &task).await.as_deref() == Some("running")
     })
     .await;
+    // Its branch has no commits yet: while it works, that is not shown as "merged".
+    click(client, "nav button[data-tab=worktrees]").await;
+    click(client, "#refresh-worktrees").await;
+    shows(
+        client,
+        "#worktree-list li.worktree .branch-badge",
+        "no commits yet",
+    )
+    .await;
+    click(client, "nav button[data-tab=agents]").await;
     // A mark on the card's node: it must still be there after the agent's later events.
     client
         .execute(
