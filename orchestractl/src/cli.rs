@@ -217,7 +217,7 @@ fn dollars(text: &str, what: &str, wanted: &str) -> Result<f64, String> {
     let value: f64 = text
         .trim()
         .parse()
-        .map_err(|_| format!("{text:?} is not a number of US dollars; give one {wanted}"))?;
+        .map_err(|_| format!("{text:?} is not a number of US dollars: give {what}, {wanted}"))?;
     if !value.is_finite() || value < 0.0 {
         return Err(format!(
             "{text:?} is not {what}: give a number of US dollars {wanted}"

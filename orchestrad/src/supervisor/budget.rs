@@ -182,7 +182,22 @@ impl Supervisor {
                 self.settings.config_path.display()
             ),
             _ => {
-                "approve a pending budget approval of its batch with --raise, or stop it".to_owned()
+                let batch_asks = self.approvals.list(false).into_iter().any(|a| {
+                    a.kind == ApprovalKind::Budget
+                        && a.budget.scope == Scope::Batch.as_str()
+                        && self.peek(&a.agent_id, |m| m.batch_id == agent.batch_id) == Some(true)
+                });
+                if batch_asks {
+                    "approve a pending budget approval of its batch with --raise, or stop it"
+                        .to_owned()
+                } else {
+                    // The agent that passed the cap ended its run first: nothing asks.
+                    format!(
+                        "no agent of the batch asks to raise it now, so it cannot start: stop it \
+                         with `orchestractl stop {}` and spawn the task again with a cap that fits",
+                        agent.id
+                    )
+                }
             }
         };
         Some(format!(

@@ -168,6 +168,44 @@ fn a_spent_batch_holds_its_queue_and_deny_stops_it_and_the_held_agents_with_reas
     );
 }
 
+/// When the agent that passed the batch cap ends its run before it is paused, nothing asks
+/// to raise the cap: the held agent says so and what to do, not to answer an approval that
+/// does not exist.
+#[test]
+fn a_held_agent_says_when_nothing_asks_to_raise_its_batch_cap() {
+    let env = TestEnv::new();
+    let repo = env.git_repo();
+    let spawned = env.ctl_json(&[
+        "spawn",
+        "--repo",
+        repo.to_str().expect("path"),
+        "--parallel",
+        "1",
+        "--batch-max-budget-usd",
+        "0.0001",
+        "say hi",
+        "say hello",
+    ]);
+    let held = spawned[1]["id"].as_str().expect("id").to_owned();
+    wait_until("the held agent says nothing asks", || {
+        agent(&env, &held)["activity"]
+            .as_str()
+            .is_some_and(|a| a.contains("no agent of the batch asks"))
+    });
+    let said = agent(&env, &held);
+    assert_eq!(said["state"], "queued", "{said:#}");
+    assert!(
+        said["activity"]
+            .as_str()
+            .is_some_and(|a| a.contains(&format!("orchestractl stop {held}"))),
+        "{said:#}"
+    );
+    assert_eq!(
+        env.ctl_json(&["approvals"]).as_array().map(Vec::len),
+        Some(0)
+    );
+}
+
 /// Stopping the agent paused at its batch's cap (instead of denying) ends the batch's held
 /// queue the same way: nothing else would raise that cap.
 #[test]
