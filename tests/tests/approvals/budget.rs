@@ -109,9 +109,9 @@ fn an_agent_at_its_cap_waits_and_a_raise_lets_it_finish() {
     assert_eq!(agent(&env, &id)["state"], "done");
 }
 
-#[test]
-fn a_spent_batch_holds_its_queue_and_deny_stops_it_and_the_held_agents_with_reason_budget() {
-    let env = TestEnv::new();
+/// A batch capped at $0.0001, one at a time: its first agent (two model requests) passes
+/// the cap, the second ("say hello") is queued behind it. The spawn's answer and both ids.
+fn spent_batch(env: &TestEnv) -> (Value, String, String) {
     let repo = env.git_repo();
     let spawned = env.ctl_json(&[
         "spawn",
@@ -124,8 +124,15 @@ fn a_spent_batch_holds_its_queue_and_deny_stops_it_and_the_held_agents_with_reas
         TWO_REQUESTS,
         "say hello",
     ]);
-    let first = spawned[0]["id"].as_str().expect("id").to_owned();
-    let second = spawned[1]["id"].as_str().expect("id").to_owned();
+    let id = |i: usize| spawned[i]["id"].as_str().expect("id").to_owned();
+    let (first, second) = (id(0), id(1));
+    (spawned, first, second)
+}
+
+#[test]
+fn a_spent_batch_holds_its_queue_and_deny_stops_it_and_the_held_agents_with_reason_budget() {
+    let env = TestEnv::new();
+    let (spawned, first, second) = spent_batch(&env);
     assert_eq!(spawned[1]["batch_max_budget_usd"], 0.0001);
 
     let asked = budget_approval_of(&env, &first);
@@ -211,20 +218,7 @@ fn a_held_agent_says_when_nothing_asks_to_raise_its_batch_cap() {
 #[test]
 fn stopping_the_agent_paused_at_the_batch_cap_ends_its_held_queue() {
     let env = TestEnv::new();
-    let repo = env.git_repo();
-    let spawned = env.ctl_json(&[
-        "spawn",
-        "--repo",
-        repo.to_str().expect("path"),
-        "--parallel",
-        "1",
-        "--batch-max-budget-usd",
-        "0.0001",
-        TWO_REQUESTS,
-        "say hello",
-    ]);
-    let first = spawned[0]["id"].as_str().expect("id").to_owned();
-    let second = spawned[1]["id"].as_str().expect("id").to_owned();
+    let (_, first, second) = spent_batch(&env);
     budget_approval_of(&env, &first);
     env.ctl_ok(&["stop", &first]);
     wait_until("the held agent is stopped", || {
